@@ -1,0 +1,215 @@
+//! Ledger events: the only way an incident changes. The state of an incident is a fold of them.
+
+use crate::playbook::Playbook;
+use crate::types::{Kind, Role, Severity, Status, UserName};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+/// Version of the event body format (`format` field); see `docs/ledger-format.md`.
+pub const EVENT_FORMAT: u32 = 1;
+
+/// A point in time, written as RFC 3339 with the offset it was given in (UTC for server clocks).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub OffsetDateTime);
+
+impl Timestamp {
+    pub fn parse(s: &str) -> Result<Timestamp, crate::types::ParseError> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map(Timestamp)
+            .map_err(|_| crate::types::ParseError {
+                what: "timestamp",
+                value: s.to_string(),
+                expected: "RFC 3339, e.g. 2026-11-26T03:12:00+01:00",
+            })
+    }
+    /// Microsecond precision keeps text short and survives every database's timestamp type.
+    pub fn from_datetime(t: OffsetDateTime) -> Timestamp {
+        let micros = t.microsecond();
+        Timestamp(t.replace_microsecond(micros).unwrap_or(t))
+    }
+    pub fn unix_micros(self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1000) as i64
+    }
+    pub fn utc(self) -> OffsetDateTime {
+        self.0.to_offset(time::UtcOffset::UTC)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.format(&Rfc3339) {
+            Ok(s) => f.write_str(&s),
+            Err(_) => write!(f, "{:?}", self.0),
+        }
+    }
+}
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One ledger event: the envelope every event shares, and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Body format version ([`EVENT_FORMAT`]).
+    pub format: u32,
+    pub incident: Uuid,
+    /// Position in the incident's ledger, from 1, without gaps.
+    pub seq: u64,
+    /// When the server recorded it (server clock, UTC).
+    pub recorded_at: Timestamp,
+    /// When it happened, as reported (offset kept); equals `recorded_at` when not given.
+    pub occurred_at: Timestamp,
+    /// Who did it.
+    pub actor: UserName,
+    pub data: Payload,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Payload {
+    /// The incident was declared. Carries the full playbook in force, so the ledger alone
+    /// determines the rules that applied.
+    Declared {
+        codename: String,
+        title: String,
+        kind: Kind,
+        severity: Severity,
+        restricted: bool,
+        playbook: Playbook,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        summary: Option<String>,
+    },
+    RoleAssigned {
+        user: UserName,
+        role: Role,
+    },
+    RoleUnassigned {
+        user: UserName,
+        role: Role,
+    },
+    StepStarted {
+        step: u32,
+    },
+    StepDone {
+        step: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    StepWaived {
+        step: u32,
+        reason: String,
+    },
+    NoteAdded {
+        text: String,
+    },
+    /// A status update: a message, a lifecycle change, or both.
+    StatusUpdated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<Status>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Approved {
+        approval: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Resolved {
+        summary: String,
+    },
+    Closed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A correction of an earlier event. The earlier event stays as recorded; views show both.
+    Corrected {
+        supersedes: u64,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        occurred_at: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+}
+
+impl Payload {
+    /// The `type` tag of the payload.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Declared { .. } => "declared",
+            Payload::RoleAssigned { .. } => "role_assigned",
+            Payload::RoleUnassigned { .. } => "role_unassigned",
+            Payload::StepStarted { .. } => "step_started",
+            Payload::StepDone { .. } => "step_done",
+            Payload::StepWaived { .. } => "step_waived",
+            Payload::NoteAdded { .. } => "note_added",
+            Payload::StatusUpdated { .. } => "status_updated",
+            Payload::SeverityChanged { .. } => "severity_changed",
+            Payload::Approved { .. } => "approved",
+            Payload::Resolved { .. } => "resolved",
+            Payload::Closed { .. } => "closed",
+            Payload::Corrected { .. } => "corrected",
+        }
+    }
+
+    /// A one-line human description for timelines.
+    pub fn describe(&self) -> String {
+        match self {
+            Payload::Declared {
+                title,
+                kind,
+                severity,
+                ..
+            } => format!("Declared {kind} incident ({severity}): {title}"),
+            Payload::RoleAssigned { user, role } => format!("{user} assigned as {role}"),
+            Payload::RoleUnassigned { user, role } => format!("{user} no longer {role}"),
+            Payload::StepStarted { step } => format!("Step {step} started"),
+            Payload::StepDone { step, note } => match note {
+                Some(n) => format!("Step {step} done: {n}"),
+                None => format!("Step {step} done"),
+            },
+            Payload::StepWaived { step, reason } => format!("Step {step} waived: {reason}"),
+            Payload::NoteAdded { text } => format!("Note: {text}"),
+            Payload::StatusUpdated { status, message } => match (status, message) {
+                (Some(s), Some(m)) => format!("Status {s}: {m}"),
+                (Some(s), None) => format!("Status {s}"),
+                (None, Some(m)) => format!("Update: {m}"),
+                (None, None) => "Status update".to_string(),
+            },
+            Payload::SeverityChanged { from, to, reason } => match reason {
+                Some(r) => format!("Severity {from} → {to}: {r}"),
+                None => format!("Severity {from} → {to}"),
+            },
+            Payload::Approved { approval, .. } => format!("Approved: {approval}"),
+            Payload::Resolved { summary } => format!("Resolved: {summary}"),
+            Payload::Closed { .. } => "Closed".to_string(),
+            Payload::Corrected {
+                supersedes, reason, ..
+            } => format!("Correction of event {supersedes}: {reason}"),
+        }
+    }
+}

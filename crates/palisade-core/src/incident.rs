@@ -1,0 +1,953 @@
+//! The incident aggregate: its state as a fold of ledger events, and the commands that produce new
+//! events once the process rules allow them.
+//!
+//! `decide` checks a command against the current state and the playbook's rules and returns the
+//! events to append, or a [`Refusal`] naming the rule; it never changes state. `apply` folds one
+//! event into the state and is the only place state changes, both live and on replay.
+
+use crate::event::{EVENT_FORMAT, Event, Payload, Timestamp};
+use crate::playbook::Playbook;
+use crate::types::{AccountRole, Kind, Role, Severity, Status, UserName};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// Rule identifiers, as returned in refusals (and in the API's problem details).
+pub mod rules {
+    /// No step may be marked done before an Incident Commander is assigned.
+    pub const COMMANDER_REQUIRED: &str = "commander-required";
+    /// A step's prerequisite steps (playbook `requires` / `requires_done`) are not settled.
+    pub const STEP_PREREQUISITES: &str = "step-prerequisites";
+    /// A step needs an approval (playbook `requires_approval`) that has not been given.
+    pub const APPROVAL_REQUIRED: &str = "approval-required";
+    /// The incident cannot be resolved until the playbook's `[resolve] requires` steps are done or waived.
+    pub const RESOLVE_PREREQUISITES: &str = "resolve-prerequisites";
+    /// Only the Incident Commander (or the role an approval names) may take this decision.
+    pub const COMMANDER_ONLY: &str = "commander-only";
+    /// The step or incident is not in a state that allows this command.
+    pub const INVALID_TRANSITION: &str = "invalid-transition";
+    /// A closed incident accepts only corrections.
+    pub const INCIDENT_CLOSED: &str = "incident-closed";
+    /// The command refers to a step, approval or event that does not exist.
+    pub const UNKNOWN_REFERENCE: &str = "unknown-reference";
+    /// A required field is empty or a value is out of range.
+    pub const INVALID_INPUT: &str = "invalid-input";
+    /// Viewers may read but never change an incident.
+    pub const READ_ONLY: &str = "read-only-account";
+}
+
+/// A command refused by a process rule. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused by rule `{rule}`: {message}")]
+pub struct Refusal {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+fn refuse<T>(rule: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal {
+        rule,
+        message: message.into(),
+    })
+}
+
+/// Who issues a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: UserName,
+    pub account_role: AccountRole,
+}
+
+/// A change someone asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    AssignRole {
+        user: UserName,
+        role: Role,
+    },
+    UnassignRole {
+        user: UserName,
+        role: Role,
+    },
+    StartStep {
+        step: u32,
+    },
+    CompleteStep {
+        step: u32,
+        note: Option<String>,
+    },
+    WaiveStep {
+        step: u32,
+        reason: String,
+    },
+    AddNote {
+        text: String,
+    },
+    UpdateStatus {
+        status: Option<Status>,
+        message: Option<String>,
+    },
+    ChangeSeverity {
+        to: Severity,
+        reason: Option<String>,
+    },
+    Approve {
+        approval: String,
+        note: Option<String>,
+    },
+    Resolve {
+        summary: String,
+    },
+    Close {
+        note: Option<String>,
+    },
+    Correct {
+        supersedes: u64,
+        reason: String,
+        occurred_at: Option<Timestamp>,
+        text: Option<String>,
+    },
+}
+
+/// The state of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    InProgress,
+    Done,
+    Waived,
+}
+
+impl StepStatus {
+    pub fn settled(self) -> bool {
+        matches!(self, StepStatus::Done | StepStatus::Waived)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::InProgress => "in_progress",
+            StepStatus::Done => "done",
+            StepStatus::Waived => "waived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepState {
+    pub n: u32,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub status: StepStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<UserName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settled_by: Option<UserName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver_reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub by: UserName,
+    pub at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A correction, as shown beside the event it corrects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrectionView {
+    pub seq: u64,
+    pub by: UserName,
+    pub recorded_at: Timestamp,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// One line of the timeline: the event as recorded and any corrections of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: UserName,
+    pub occurred_at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<CorrectionView>,
+}
+
+impl TimelineEntry {
+    /// When it happened, after the latest correction of the time.
+    pub fn effective_occurred_at(&self) -> Timestamp {
+        self.corrections
+            .iter()
+            .rev()
+            .find_map(|c| c.occurred_at)
+            .unwrap_or(self.occurred_at)
+    }
+}
+
+/// The current state of an incident: a fold of its ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentState {
+    pub id: Uuid,
+    pub codename: String,
+    pub title: String,
+    pub kind: Kind,
+    pub severity: Severity,
+    pub status: Status,
+    pub restricted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub declared_by: UserName,
+    pub declared_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub playbook: Playbook,
+    pub steps: Vec<StepState>,
+    /// Members and the roles they hold; a member may hold none (the declarer, or after unassignment).
+    pub members: BTreeMap<UserName, BTreeSet<Role>>,
+    pub approvals: BTreeMap<String, ApprovalRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Sequence number of the last event folded in.
+    pub last_seq: u64,
+}
+
+/// Why a sequence of events cannot be folded into an incident.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FoldError {
+    #[error("ledger is empty")]
+    Empty,
+    #[error("event {seq}: the first event must be `declared`, found `{found}`")]
+    NotDeclaredFirst { seq: u64, found: &'static str },
+    #[error("event {seq}: `declared` may only be the first event")]
+    DeclaredAgain { seq: u64 },
+    #[error("event {seq}: expected sequence number {expected}")]
+    Sequence { seq: u64, expected: u64 },
+    #[error("event {seq}: belongs to incident {found}, not {expected}")]
+    WrongIncident {
+        seq: u64,
+        expected: Uuid,
+        found: Uuid,
+    },
+    #[error("event {seq}: refers to step {step}, which the playbook does not have")]
+    UnknownStep { seq: u64, step: u32 },
+}
+
+/// Details of a new incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declaration {
+    pub title: String,
+    pub kind: Kind,
+    pub severity: Severity,
+    /// `None`: restricted when the kind is security (the default), open otherwise.
+    pub restricted: Option<bool>,
+    pub summary: Option<String>,
+    pub playbook: Playbook,
+}
+
+/// The `declared` payload for a new incident, after validation.
+pub fn declare(d: Declaration, codename: String) -> Result<Payload, Refusal> {
+    let title = d.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > 200 {
+        return refuse(rules::INVALID_INPUT, "title must be 1–200 characters");
+    }
+    if d.summary.as_ref().is_some_and(|s| s.len() > 10_000) {
+        return refuse(rules::INVALID_INPUT, "summary is longer than 10,000 bytes");
+    }
+    if d.playbook.kind != d.kind {
+        return refuse(
+            rules::INVALID_INPUT,
+            format!(
+                "playbook {:?} is for {} incidents, not {}",
+                d.playbook.id, d.playbook.kind, d.kind
+            ),
+        );
+    }
+    Ok(Payload::Declared {
+        codename,
+        title,
+        kind: d.kind,
+        severity: d.severity,
+        restricted: d.restricted.unwrap_or(d.kind == Kind::Security),
+        playbook: d.playbook,
+        summary: d.summary.filter(|s| !s.trim().is_empty()),
+    })
+}
+
+/// Wrap payloads into events numbered after `last_seq`.
+pub fn events_for(
+    incident: Uuid,
+    last_seq: u64,
+    actor: &UserName,
+    recorded_at: Timestamp,
+    occurred_at: Option<Timestamp>,
+    payloads: Vec<Payload>,
+) -> Vec<Event> {
+    payloads
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Event {
+            format: EVENT_FORMAT,
+            incident,
+            seq: last_seq + 1 + i as u64,
+            recorded_at,
+            occurred_at: occurred_at.unwrap_or(recorded_at),
+            actor: actor.clone(),
+            data,
+        })
+        .collect()
+}
+
+const MAX_TEXT: usize = 10_000;
+
+fn text_ok(field: &str, s: &str) -> Result<(), Refusal> {
+    if s.trim().is_empty() {
+        return refuse(rules::INVALID_INPUT, format!("{field} must not be empty"));
+    }
+    if s.len() > MAX_TEXT {
+        return refuse(
+            rules::INVALID_INPUT,
+            format!("{field} is longer than {MAX_TEXT} bytes"),
+        );
+    }
+    Ok(())
+}
+
+impl IncidentState {
+    /// Fold a whole ledger.
+    pub fn fold<'a>(
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<IncidentState, FoldError> {
+        let mut it = events.into_iter();
+        let first = it.next().ok_or(FoldError::Empty)?;
+        let mut state = IncidentState::from_first(first)?;
+        for e in it {
+            state.apply(e)?;
+        }
+        Ok(state)
+    }
+
+    /// The state after the first (`declared`) event.
+    pub fn from_first(e: &Event) -> Result<IncidentState, FoldError> {
+        if e.seq != 1 {
+            return Err(FoldError::Sequence {
+                seq: e.seq,
+                expected: 1,
+            });
+        }
+        let Payload::Declared {
+            codename,
+            title,
+            kind,
+            severity,
+            restricted,
+            playbook,
+            summary,
+        } = &e.data
+        else {
+            return Err(FoldError::NotDeclaredFirst {
+                seq: e.seq,
+                found: e.data.kind(),
+            });
+        };
+        let steps = playbook
+            .steps
+            .iter()
+            .map(|s| StepState {
+                n: s.n,
+                title: s.title.clone(),
+                owner: s.owner.clone(),
+                status: StepStatus::Pending,
+                started_at: None,
+                started_by: None,
+                settled_at: None,
+                settled_by: None,
+                waiver_reason: None,
+                notes: Vec::new(),
+            })
+            .collect();
+        let mut members = BTreeMap::new();
+        members.insert(e.actor.clone(), BTreeSet::new());
+        Ok(IncidentState {
+            id: e.incident,
+            codename: codename.clone(),
+            title: title.clone(),
+            kind: *kind,
+            severity: *severity,
+            status: Status::Declared,
+            restricted: *restricted,
+            summary: summary.clone(),
+            declared_by: e.actor.clone(),
+            declared_at: e.occurred_at,
+            updated_at: e.recorded_at,
+            playbook: playbook.clone(),
+            steps,
+            members,
+            approvals: BTreeMap::new(),
+            resolution: None,
+            resolved_at: None,
+            closed_at: None,
+            timeline: vec![TimelineEntry {
+                seq: 1,
+                kind: e.data.kind().to_string(),
+                actor: e.actor.clone(),
+                occurred_at: e.occurred_at,
+                recorded_at: e.recorded_at,
+                description: e.data.describe(),
+                corrections: Vec::new(),
+            }],
+            last_seq: 1,
+        })
+    }
+
+    /// Fold one more event in. Events are facts: the rules were checked when they were decided,
+    /// so here only structural consistency is checked.
+    pub fn apply(&mut self, e: &Event) -> Result<(), FoldError> {
+        if e.incident != self.id {
+            return Err(FoldError::WrongIncident {
+                seq: e.seq,
+                expected: self.id,
+                found: e.incident,
+            });
+        }
+        if e.seq != self.last_seq + 1 {
+            return Err(FoldError::Sequence {
+                seq: e.seq,
+                expected: self.last_seq + 1,
+            });
+        }
+        let step_index = |step: u32| -> Result<usize, FoldError> {
+            self.steps
+                .iter()
+                .position(|s| s.n == step)
+                .ok_or(FoldError::UnknownStep { seq: e.seq, step })
+        };
+        match &e.data {
+            Payload::Declared { .. } => return Err(FoldError::DeclaredAgain { seq: e.seq }),
+            Payload::RoleAssigned { user, role } => {
+                if *role == Role::IncidentCommander {
+                    for roles in self.members.values_mut() {
+                        roles.remove(&Role::IncidentCommander);
+                    }
+                }
+                self.members.entry(user.clone()).or_default().insert(*role);
+            }
+            Payload::RoleUnassigned { user, role } => {
+                if let Some(roles) = self.members.get_mut(user) {
+                    roles.remove(role);
+                }
+            }
+            Payload::StepStarted { step } => {
+                let i = step_index(*step)?;
+                let s = &mut self.steps[i];
+                s.status = StepStatus::InProgress;
+                s.started_at = Some(e.occurred_at);
+                s.started_by = Some(e.actor.clone());
+                if self.status == Status::Declared {
+                    self.status = Status::Investigating;
+                }
+            }
+            Payload::StepDone { step, note } => {
+                let i = step_index(*step)?;
+                let s = &mut self.steps[i];
+                s.status = StepStatus::Done;
+                s.settled_at = Some(e.occurred_at);
+                s.settled_by = Some(e.actor.clone());
+                if s.started_at.is_none() {
+                    s.started_at = Some(e.occurred_at);
+                    s.started_by = Some(e.actor.clone());
+                }
+                if let Some(n) = note {
+                    s.notes.push(n.clone());
+                }
+                if self.status == Status::Declared {
+                    self.status = Status::Investigating;
+                }
+            }
+            Payload::StepWaived { step, reason } => {
+                let i = step_index(*step)?;
+                let s = &mut self.steps[i];
+                s.status = StepStatus::Waived;
+                s.settled_at = Some(e.occurred_at);
+                s.settled_by = Some(e.actor.clone());
+                s.waiver_reason = Some(reason.clone());
+            }
+            Payload::NoteAdded { .. } => {}
+            Payload::StatusUpdated { status, .. } => {
+                if let Some(s) = status {
+                    self.status = *s;
+                }
+            }
+            Payload::SeverityChanged { to, .. } => self.severity = *to,
+            Payload::Approved { approval, note } => {
+                self.approvals.insert(
+                    approval.clone(),
+                    ApprovalRecord {
+                        by: e.actor.clone(),
+                        at: e.occurred_at,
+                        note: note.clone(),
+                    },
+                );
+            }
+            Payload::Resolved { summary } => {
+                self.status = Status::Resolved;
+                self.resolution = Some(summary.clone());
+                self.resolved_at = Some(e.occurred_at);
+            }
+            Payload::Closed { .. } => {
+                self.status = Status::Closed;
+                self.closed_at = Some(e.occurred_at);
+            }
+            Payload::Corrected {
+                supersedes,
+                reason,
+                occurred_at,
+                text,
+            } => {
+                if let Some(entry) = self.timeline.iter_mut().find(|t| t.seq == *supersedes) {
+                    entry.corrections.push(CorrectionView {
+                        seq: e.seq,
+                        by: e.actor.clone(),
+                        recorded_at: e.recorded_at,
+                        reason: reason.clone(),
+                        occurred_at: *occurred_at,
+                        text: text.clone(),
+                    });
+                }
+            }
+        }
+        self.timeline.push(TimelineEntry {
+            seq: e.seq,
+            kind: e.data.kind().to_string(),
+            actor: e.actor.clone(),
+            occurred_at: e.occurred_at,
+            recorded_at: e.recorded_at,
+            description: e.data.describe(),
+            corrections: Vec::new(),
+        });
+        self.last_seq = e.seq;
+        self.updated_at = e.recorded_at;
+        Ok(())
+    }
+
+    /// Whether `user` is a member (with or without a role).
+    pub fn is_member(&self, user: &UserName) -> bool {
+        self.members.contains_key(user)
+    }
+
+    /// Whether `user` may see this incident at all. Restricted incidents exist only for their
+    /// members; admins are no exception (break-glass is a separate, recorded path).
+    pub fn visible_to(&self, user: &UserName) -> bool {
+        !self.restricted || self.is_member(user)
+    }
+
+    /// The current Incident Commander, if any.
+    pub fn commander(&self) -> Option<&UserName> {
+        self.members
+            .iter()
+            .find(|(_, roles)| roles.contains(&Role::IncidentCommander))
+            .map(|(u, _)| u)
+    }
+
+    pub fn has_role(&self, user: &UserName, role: Role) -> bool {
+        self.members.get(user).is_some_and(|r| r.contains(&role))
+    }
+
+    fn step(&self, n: u32) -> Result<&StepState, Refusal> {
+        self.steps.iter().find(|s| s.n == n).map_or_else(
+            || {
+                refuse(
+                    rules::UNKNOWN_REFERENCE,
+                    format!(
+                        "step {n} does not exist in playbook {:?} (steps 1–{})",
+                        self.playbook.id,
+                        self.steps.len()
+                    ),
+                )
+            },
+            Ok,
+        )
+    }
+
+    fn require_commander(&self, actor: &Actor, what: &str) -> Result<(), Refusal> {
+        if self.has_role(&actor.user, Role::IncidentCommander) {
+            Ok(())
+        } else {
+            let who = self.commander().map_or_else(
+                || "no Incident Commander is assigned yet".to_string(),
+                |c| format!("the Incident Commander is {c}"),
+            );
+            refuse(
+                rules::COMMANDER_ONLY,
+                format!("only the Incident Commander may {what}; {who}"),
+            )
+        }
+    }
+
+    /// Check a command against the rules and return the events it produces.
+    pub fn decide(&self, actor: &Actor, cmd: &Command) -> Result<Vec<Payload>, Refusal> {
+        if actor.account_role == AccountRole::Viewer {
+            return refuse(
+                rules::READ_ONLY,
+                "viewer accounts may read but not change incidents",
+            );
+        }
+        if self.status == Status::Closed && !matches!(cmd, Command::Correct { .. }) {
+            return refuse(
+                rules::INCIDENT_CLOSED,
+                "the incident is closed; only corrections can still be recorded",
+            );
+        }
+        match cmd {
+            Command::AssignRole { user, role } => {
+                if self.commander().is_some() && actor.account_role != AccountRole::Admin {
+                    self.require_commander(actor, "assign roles")?;
+                }
+                if self.has_role(user, *role) {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("{user} already holds the role {role}"),
+                    );
+                }
+                Ok(vec![Payload::RoleAssigned {
+                    user: user.clone(),
+                    role: *role,
+                }])
+            }
+            Command::UnassignRole { user, role } => {
+                if self.commander().is_some() && actor.account_role != AccountRole::Admin {
+                    self.require_commander(actor, "unassign roles")?;
+                }
+                if !self.has_role(user, *role) {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("{user} does not hold the role {role}"),
+                    );
+                }
+                Ok(vec![Payload::RoleUnassigned {
+                    user: user.clone(),
+                    role: *role,
+                }])
+            }
+            Command::StartStep { step } => {
+                let s = self.step(*step)?;
+                if s.status != StepStatus::Pending {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("step {step} is {}, not pending", s.status.as_str()),
+                    );
+                }
+                Ok(vec![Payload::StepStarted { step: *step }])
+            }
+            Command::CompleteStep { step, note } => {
+                let s = self.step(*step)?;
+                if let Some(n) = note {
+                    text_ok("note", n)?;
+                }
+                if s.status.settled() {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("step {step} is already {}", s.status.as_str()),
+                    );
+                }
+                if self.playbook.commander_required_for_done && self.commander().is_none() {
+                    return refuse(
+                        rules::COMMANDER_REQUIRED,
+                        format!(
+                            "step {step} cannot be marked done before an Incident Commander is assigned"
+                        ),
+                    );
+                }
+                let def = self.playbook.step(*step).expect("step exists");
+                let unsettled: Vec<String> = def
+                    .requires
+                    .iter()
+                    .filter(|r| !self.step(**r).is_ok_and(|s| s.status.settled()))
+                    .map(u32::to_string)
+                    .collect();
+                let not_done: Vec<String> = def
+                    .requires_done
+                    .iter()
+                    .filter(|r| !self.step(**r).is_ok_and(|s| s.status == StepStatus::Done))
+                    .map(u32::to_string)
+                    .collect();
+                if !unsettled.is_empty() || !not_done.is_empty() {
+                    let mut parts = Vec::new();
+                    if !unsettled.is_empty() {
+                        parts.push(format!(
+                            "step(s) {} must be done or waived first",
+                            unsettled.join(", ")
+                        ));
+                    }
+                    if !not_done.is_empty() {
+                        parts.push(format!(
+                            "step(s) {} must be done first (a waiver does not count)",
+                            not_done.join(", ")
+                        ));
+                    }
+                    return refuse(
+                        rules::STEP_PREREQUISITES,
+                        format!("step {step} ({}): {}", def.title, parts.join("; ")),
+                    );
+                }
+                let missing: Vec<&str> = def
+                    .requires_approval
+                    .iter()
+                    .filter(|a| !self.approvals.contains_key(*a))
+                    .map(String::as_str)
+                    .collect();
+                if !missing.is_empty() {
+                    return refuse(
+                        rules::APPROVAL_REQUIRED,
+                        format!(
+                            "step {step} ({}) needs the approval {} from the Incident Commander first",
+                            def.title,
+                            missing.join(", ")
+                        ),
+                    );
+                }
+                Ok(vec![Payload::StepDone {
+                    step: *step,
+                    note: note.clone(),
+                }])
+            }
+            Command::WaiveStep { step, reason } => {
+                let s = self.step(*step)?;
+                text_ok("reason", reason)?;
+                self.require_commander(actor, "waive a step")?;
+                if s.status.settled() {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("step {step} is already {}", s.status.as_str()),
+                    );
+                }
+                Ok(vec![Payload::StepWaived {
+                    step: *step,
+                    reason: reason.clone(),
+                }])
+            }
+            Command::AddNote { text } => {
+                text_ok("note", text)?;
+                Ok(vec![Payload::NoteAdded { text: text.clone() }])
+            }
+            Command::UpdateStatus { status, message } => {
+                if let Some(m) = message {
+                    text_ok("message", m)?;
+                }
+                if status.is_none() && message.is_none() {
+                    return refuse(
+                        rules::INVALID_INPUT,
+                        "a status update needs a new status, a message, or both",
+                    );
+                }
+                if let Some(to) = status {
+                    match to {
+                        Status::Resolved => {
+                            return refuse(
+                                rules::INVALID_TRANSITION,
+                                "use the resolve command, which checks the resolve prerequisites",
+                            );
+                        }
+                        Status::Closed => {
+                            return refuse(rules::INVALID_TRANSITION, "use the close command");
+                        }
+                        Status::Declared if self.status != Status::Declared => {
+                            return refuse(
+                                rules::INVALID_TRANSITION,
+                                "an incident cannot go back to declared",
+                            );
+                        }
+                        _ => {}
+                    }
+                    if self.status == Status::Resolved {
+                        // Reopening a resolved incident is a decision for the IC.
+                        self.require_commander(actor, "reopen a resolved incident")?;
+                    }
+                }
+                Ok(vec![Payload::StatusUpdated {
+                    status: *status,
+                    message: message.clone(),
+                }])
+            }
+            Command::ChangeSeverity { to, reason } => {
+                if *to == self.severity {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("severity is already {to}"),
+                    );
+                }
+                if let Some(r) = reason {
+                    text_ok("reason", r)?;
+                }
+                Ok(vec![Payload::SeverityChanged {
+                    from: self.severity,
+                    to: *to,
+                    reason: reason.clone(),
+                }])
+            }
+            Command::Approve { approval, note } => {
+                let Some(def) = self.playbook.approvals.iter().find(|a| a.id == *approval) else {
+                    let known: Vec<&str> = self
+                        .playbook
+                        .approvals
+                        .iter()
+                        .map(|a| a.id.as_str())
+                        .collect();
+                    return refuse(
+                        rules::UNKNOWN_REFERENCE,
+                        format!(
+                            "playbook {:?} defines no approval {approval:?} (it has: {})",
+                            self.playbook.id,
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    );
+                };
+                if !self.has_role(&actor.user, def.role) {
+                    return refuse(
+                        rules::COMMANDER_ONLY,
+                        format!("approval {approval:?} must be given by the {}", def.role),
+                    );
+                }
+                if self.approvals.contains_key(approval) {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("approval {approval:?} was already given"),
+                    );
+                }
+                if let Some(n) = note {
+                    text_ok("note", n)?;
+                }
+                Ok(vec![Payload::Approved {
+                    approval: approval.clone(),
+                    note: note.clone(),
+                }])
+            }
+            Command::Resolve { summary } => {
+                text_ok("summary", summary)?;
+                self.require_commander(actor, "resolve the incident")?;
+                if !self.status.is_open() {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!("the incident is already {}", self.status),
+                    );
+                }
+                let open: Vec<String> = self
+                    .playbook
+                    .resolve
+                    .requires
+                    .iter()
+                    .filter(|r| !self.step(**r).is_ok_and(|s| s.status.settled()))
+                    .map(u32::to_string)
+                    .collect();
+                if !open.is_empty() {
+                    return refuse(
+                        rules::RESOLVE_PREREQUISITES,
+                        format!(
+                            "the incident cannot be resolved until steps {} are done or waived by the Incident Commander with a reason",
+                            open.join(", ")
+                        ),
+                    );
+                }
+                Ok(vec![Payload::Resolved {
+                    summary: summary.clone(),
+                }])
+            }
+            Command::Close { note } => {
+                self.require_commander(actor, "close the incident")?;
+                if self.status != Status::Resolved {
+                    return refuse(
+                        rules::INVALID_TRANSITION,
+                        format!(
+                            "only a resolved incident can be closed; it is {}",
+                            self.status
+                        ),
+                    );
+                }
+                if let Some(n) = note {
+                    text_ok("note", n)?;
+                }
+                Ok(vec![Payload::Closed { note: note.clone() }])
+            }
+            Command::Correct {
+                supersedes,
+                reason,
+                occurred_at,
+                text,
+            } => {
+                text_ok("reason", reason)?;
+                let Some(target) = self.timeline.iter().find(|t| t.seq == *supersedes) else {
+                    return refuse(
+                        rules::UNKNOWN_REFERENCE,
+                        format!(
+                            "event {supersedes} does not exist (the ledger has events 1–{})",
+                            self.last_seq
+                        ),
+                    );
+                };
+                if occurred_at.is_none() && text.is_none() {
+                    return refuse(
+                        rules::INVALID_INPUT,
+                        "a correction needs a corrected occurred_at, a corrected text, or both",
+                    );
+                }
+                if let Some(t) = text {
+                    text_ok("text", t)?;
+                    if !matches!(
+                        target.kind.as_str(),
+                        "note_added" | "status_updated" | "step_done" | "corrected"
+                    ) {
+                        return refuse(
+                            rules::INVALID_INPUT,
+                            format!(
+                                "event {supersedes} ({}) has no text to correct; only notes, status updates and step notes do",
+                                target.kind
+                            ),
+                        );
+                    }
+                }
+                if target.kind == "corrected" && occurred_at.is_some() {
+                    return refuse(
+                        rules::INVALID_INPUT,
+                        "correct the original event's time, not the correction's",
+                    );
+                }
+                Ok(vec![Payload::Corrected {
+                    supersedes: *supersedes,
+                    reason: reason.clone(),
+                    occurred_at: *occurred_at,
+                    text: text.clone(),
+                }])
+            }
+        }
+    }
+
+    /// The timeline ordered by when things happened (after corrections), then by sequence.
+    pub fn timeline_by_occurrence(&self) -> Vec<&TimelineEntry> {
+        let mut v: Vec<&TimelineEntry> = self.timeline.iter().collect();
+        v.sort_by_key(|t| (t.effective_occurred_at(), t.seq));
+        v
+    }
+}
