@@ -1,8 +1,13 @@
 //! The hash chain and signed checkpoints (ledger format v1, `docs/ledger-format.md`).
 //!
 //! `hash(n) = SHA-256("palisade/ledger/event/v1" ‖ 0x00 ‖ hash(n−1) ‖ canonical(event n))`, with
-//! `hash(0)` = 32 zero bytes. A checkpoint commits to an incident's head `(seq, hash)`; its
-//! signature is Ed25519 over `"palisade/ledger/checkpoint/v1" ‖ 0x00 ‖ canonical(checkpoint body)`.
+//! `hash(0)` = 32 zero bytes. A checkpoint commits to an incident's head `(seq, hash)` and to the
+//! previous checkpoint of the same incident (`prev`, the link hash of that checkpoint), so the
+//! checkpoints form a second chain; its signature is Ed25519 over
+//! `"palisade/ledger/checkpoint/v1" ‖ 0x00 ‖ canonical(checkpoint body)`. The link hash of a
+//! checkpoint is `SHA-256("palisade/ledger/checkpoint-link/v1" ‖ 0x00 ‖ message ‖ signature)`.
+//! Verifying the newest checkpoint's signature therefore vouches for every earlier checkpoint,
+//! signature included, through the links.
 
 use crate::canonical::{CanonicalError, to_canonical_from};
 use crate::event::{Event, Timestamp};
@@ -13,6 +18,7 @@ use uuid::Uuid;
 
 pub const EVENT_TAG: &[u8] = b"palisade/ledger/event/v1\0";
 pub const CHECKPOINT_TAG: &[u8] = b"palisade/ledger/checkpoint/v1\0";
+pub const CHECKPOINT_LINK_TAG: &[u8] = b"palisade/ledger/checkpoint-link/v1\0";
 /// The `prev_hash` of an incident's first event.
 pub const GENESIS: [u8; 32] = [0u8; 32];
 
@@ -48,6 +54,8 @@ pub struct CheckpointBody {
     pub seq: u64,
     /// Hex SHA-256 chain hash of event `seq`.
     pub head: String,
+    /// Hex link hash of the incident's previous checkpoint (64 zeros for the first).
+    pub prev: String,
     pub signed_at: Timestamp,
     /// Identifies the signing key: hex of the first 8 bytes of SHA-256(public key).
     pub key_id: String,
@@ -62,6 +70,15 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
+impl Checkpoint {
+    /// The link hash the next checkpoint of the incident commits to.
+    pub fn link_hash(&self) -> Hash {
+        let canonical = to_canonical_from(&self.body)
+            .expect("checkpoint bodies hold only strings and small integers");
+        link_hash(&canonical, &self.signature)
+    }
+}
+
 impl CheckpointBody {
     pub fn message(&self) -> Vec<u8> {
         let canonical = to_canonical_from(self)
@@ -71,6 +88,38 @@ impl CheckpointBody {
         m.extend_from_slice(canonical.as_bytes());
         m
     }
+}
+
+/// Link hash of a checkpoint from its stored form: canonical body text and hex signature.
+pub fn link_hash(canonical_body: &str, signature_hex: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update(CHECKPOINT_LINK_TAG);
+    h.update(CHECKPOINT_TAG);
+    h.update(canonical_body.as_bytes());
+    let mut sig = [0u8; 64];
+    // An undecodable signature still hashes deterministically (as its text).
+    if hex::decode_to_slice(signature_hex, &mut sig).is_ok() {
+        h.update(sig);
+    } else {
+        h.update(signature_hex.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Check a signature over a checkpoint's stored canonical body.
+pub fn verify_checkpoint_raw(
+    key: &VerifyingKey,
+    canonical_body: &str,
+    signature_hex: &str,
+) -> bool {
+    let mut sig = [0u8; 64];
+    if hex::decode_to_slice(signature_hex, &mut sig).is_err() {
+        return false;
+    }
+    let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + canonical_body.len());
+    m.extend_from_slice(CHECKPOINT_TAG);
+    m.extend_from_slice(canonical_body.as_bytes());
+    key.verify(&m, &Signature::from_bytes(&sig)).is_ok()
 }
 
 /// Key identifier for a public key.
@@ -97,12 +146,20 @@ impl LedgerSigner {
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
-    pub fn sign(&self, incident: Uuid, seq: u64, head: &Hash, signed_at: Timestamp) -> Checkpoint {
+    pub fn sign(
+        &self,
+        incident: Uuid,
+        seq: u64,
+        head: &Hash,
+        prev: &Hash,
+        signed_at: Timestamp,
+    ) -> Checkpoint {
         let body = CheckpointBody {
             format: 1,
             incident,
             seq,
             head: hex::encode(head),
+            prev: hex::encode(prev),
             signed_at,
             key_id: self.key_id.clone(),
         };
@@ -143,7 +200,16 @@ mod tests {
         let signer = LedgerSigner::from_secret([7u8; 32]);
         let other = LedgerSigner::from_secret([8u8; 32]);
         let at = Timestamp::parse("2026-11-26T10:00:00Z").unwrap();
-        let cp = signer.sign(Uuid::nil(), 3, &[1u8; 32], at);
+        let cp = signer.sign(Uuid::nil(), 3, &[1u8; 32], &GENESIS, at);
+        let next = signer.sign(Uuid::nil(), 4, &[2u8; 32], &cp.link_hash(), at);
+        assert_eq!(next.body.prev, hex::encode(cp.link_hash()));
+        let mut forged = cp.clone();
+        forged.signature = hex::encode([0u8; 64]);
+        assert_ne!(
+            forged.link_hash(),
+            cp.link_hash(),
+            "the link covers the signature"
+        );
         assert!(verify_checkpoint(&signer.verifying_key(), &cp));
         assert!(!verify_checkpoint(&other.verifying_key(), &cp));
         let mut moved = cp.clone();

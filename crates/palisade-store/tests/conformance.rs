@@ -1,0 +1,655 @@
+//! One conformance suite, run against every backend: embedded SQLite always, PostgreSQL when
+//! `PALISADE_TEST_DATABASE_URL` is set (required when `CI=true`). Each PostgreSQL test gets a
+//! fresh schema of its own.
+
+use palisade_core::incident::{Command, Declaration, declare, events_for};
+use palisade_core::{
+    AccountRole, Actor, IncidentState, Kind, Playbook, Role, Severity, Status, Timestamp, UserName,
+};
+use palisade_store::{
+    AppendRequest, ListFilter, NewToken, Projection, Store, StoreConfig, StoreError, VerifyTarget,
+};
+use std::path::PathBuf;
+use uuid::Uuid;
+
+struct TestStore {
+    name: &'static str,
+    store: Store,
+    key: ed25519_dalek::VerifyingKey,
+    dir: tempfile::TempDir,
+    pg_url: Option<String>,
+}
+
+fn pg_base() -> Option<String> {
+    match std::env::var("PALISADE_TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "CI=true but PALISADE_TEST_DATABASE_URL is not set: the PostgreSQL suite is required in CI"
+                );
+            }
+            eprintln!(
+                "SKIP PostgreSQL backend: PALISADE_TEST_DATABASE_URL is not set (SQLite only)"
+            );
+            None
+        }
+    }
+}
+
+async fn fresh_schema(base: &str) -> String {
+    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PALISADE_TEST_DATABASE_URL");
+    tokio::spawn(conn);
+    let schema = format!("t_{}", Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+async fn backends() -> Vec<TestStore> {
+    let mut out = Vec::new();
+    let mut urls: Vec<(&'static str, Option<String>)> = vec![("sqlite", None)];
+    if let Some(base) = pg_base() {
+        urls.push(("postgres", Some(fresh_schema(&base).await)));
+    }
+    for (name, url) in urls {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = Store::open(&StoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            database_url: url.clone(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{name}: open: {e}"));
+        out.push(TestStore {
+            name,
+            store: opened.store,
+            key: opened.signer.verifying_key(),
+            dir,
+            pg_url: url,
+        });
+    }
+    out
+}
+
+impl TestStore {
+    fn target(&self) -> VerifyTarget {
+        match &self.pg_url {
+            Some(u) => VerifyTarget::Postgres(u.clone()),
+            None => VerifyTarget::DataDir(self.dir.path().to_path_buf()),
+        }
+    }
+    fn witness(&self) -> PathBuf {
+        self.dir.path().join("witness.log")
+    }
+    async fn verify(&self) -> palisade_store::verify::Report {
+        palisade_store::verify(&self.target(), self.key, Some(&self.witness()), false)
+            .await
+            .unwrap()
+    }
+
+    /// Run raw SQL as an attacker with database access would: with the append-only triggers off.
+    async fn tamper(&self, sql: &str) {
+        match &self.pg_url {
+            None => {
+                let c = rusqlite::Connection::open(self.dir.path().join("palisade.db")).unwrap();
+                c.execute_batch(
+                    "DROP TRIGGER IF EXISTS ledger_events_no_update; DROP TRIGGER IF EXISTS ledger_events_no_delete;
+                     DROP TRIGGER IF EXISTS ledger_checkpoints_no_update; DROP TRIGGER IF EXISTS ledger_checkpoints_no_delete;",
+                )
+                .unwrap();
+                c.execute_batch(sql).unwrap();
+            }
+            Some(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!(
+                        "BEGIN; ALTER TABLE ledger_events DISABLE TRIGGER USER; ALTER TABLE ledger_checkpoints DISABLE TRIGGER USER;
+                         {sql};
+                         ALTER TABLE ledger_events ENABLE TRIGGER USER; ALTER TABLE ledger_checkpoints ENABLE TRIGGER USER; COMMIT;"
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Raw SQL with the triggers in place; returns the database's error message if refused.
+    async fn raw(&self, sql: &str) -> Result<(), String> {
+        match &self.pg_url {
+            None => {
+                let c = rusqlite::Connection::open(self.dir.path().join("palisade.db")).unwrap();
+                c.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Some(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                client.batch_execute(sql).await.map_err(|e| {
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().to_string())
+                })
+            }
+        }
+    }
+}
+
+fn user(s: &str) -> UserName {
+    UserName::parse(s).unwrap()
+}
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp(time::OffsetDateTime::from_unix_timestamp(1_795_000_000 + secs).unwrap())
+}
+
+/// Declare a security incident and run `commands` through the core, appending each.
+async fn incident(store: &Store, codename: &str, commands: &[Command]) -> IncidentState {
+    let id = Uuid::new_v4();
+    let dana = Actor {
+        user: user("dana"),
+        account_role: AccountRole::Responder,
+    };
+    let declared = declare(
+        Declaration {
+            title: format!("incident {codename}"),
+            kind: Kind::Security,
+            severity: Severity::SEV2,
+            restricted: None,
+            summary: None,
+            playbook: Playbook::builtin_security(),
+        },
+        codename.into(),
+    )
+    .unwrap();
+    let events = events_for(id, 0, &dana.user, t(0), None, vec![declared]);
+    let mut state = IncidentState::fold(&events).unwrap();
+    store
+        .append(AppendRequest {
+            incident: id,
+            expected_last_seq: 0,
+            events,
+            projection: Projection::from_state(&state),
+        })
+        .await
+        .unwrap();
+    for (i, cmd) in commands.iter().enumerate() {
+        let payloads = state.decide(&dana, cmd).unwrap();
+        let events = events_for(
+            id,
+            state.last_seq,
+            &dana.user,
+            t(i as i64 + 1),
+            None,
+            payloads,
+        );
+        let before = state.last_seq;
+        for e in &events {
+            state.apply(e).unwrap();
+        }
+        store
+            .append(AppendRequest {
+                incident: id,
+                expected_last_seq: before,
+                events,
+                projection: Projection::from_state(&state),
+            })
+            .await
+            .unwrap();
+    }
+    state
+}
+
+fn some_commands() -> Vec<Command> {
+    vec![
+        Command::AssignRole {
+            user: user("dana"),
+            role: Role::IncidentCommander,
+        },
+        Command::StartStep { step: 1 },
+        Command::CompleteStep {
+            step: 1,
+            note: Some("blocked the IP range".into()),
+        },
+        Command::AddNote {
+            text: "attacker used a leaked key".into(),
+        },
+        Command::CompleteStep {
+            step: 2,
+            note: None,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn appended_events_read_back_and_fold_to_the_same_state() {
+    for b in backends().await {
+        let live = incident(&b.store, "amber-falcon", &some_commands()).await;
+        let events = b.store.events(live.id).await.unwrap();
+        assert_eq!(events.len(), 6, "{}", b.name);
+        assert_eq!(IncidentState::fold(&events).unwrap(), live, "{}", b.name);
+        let rows = b.store.stored_events(live.id).await.unwrap();
+        assert_eq!(rows[0].prev_hash, "0".repeat(64), "{}", b.name);
+        assert_eq!(rows[1].prev_hash, rows[0].hash, "{}", b.name);
+        let summary = b.store.summary(live.id).await.unwrap().unwrap();
+        assert_eq!(summary.status, Status::Investigating, "{}", b.name);
+        assert_eq!(summary.commander.as_deref(), Some("dana"), "{}", b.name);
+        assert_eq!(summary.last_seq, 6);
+        assert_eq!(
+            b.store.resolve_ref("amber-falcon").await.unwrap(),
+            Some(live.id),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            b.store.resolve_ref(&live.id.to_string()).await.unwrap(),
+            Some(live.id)
+        );
+        assert_eq!(b.store.resolve_ref("no-such").await.unwrap(), None);
+        let report = b.verify().await;
+        assert!(report.ok(), "{}: {:?}", b.name, report.failures);
+        assert_eq!(
+            (report.incidents, report.events, report.checkpoints),
+            (1, 6, 6),
+            "{}",
+            b.name
+        );
+        assert_eq!(report.witness_entries, 6, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn a_stale_append_is_refused_and_writes_nothing() {
+    for b in backends().await {
+        let s = incident(&b.store, "calm-otter", &some_commands()[..1]).await;
+        let dana = user("dana");
+        let events = events_for(
+            s.id,
+            1, // stale: the ledger is at 2
+            &dana,
+            t(99),
+            None,
+            vec![palisade_core::Payload::NoteAdded {
+                text: "late".into(),
+            }],
+        );
+        let err = b
+            .store
+            .append(AppendRequest {
+                incident: s.id,
+                expected_last_seq: 1,
+                events,
+                projection: Projection::from_state(&s),
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    expected: 1,
+                    found: 2,
+                    ..
+                }
+            ),
+            "{}: {err}",
+            b.name
+        );
+        assert_eq!(b.store.events(s.id).await.unwrap().len(), 2, "{}", b.name);
+        // A second incident with the same codename is refused too.
+        let id = Uuid::new_v4();
+        let mut other = s.clone();
+        other.id = id;
+        let declared = events_for(
+            id,
+            0,
+            &dana,
+            t(0),
+            None,
+            vec![b.store.events(s.id).await.unwrap()[0].data.clone()],
+        );
+        let err = b
+            .store
+            .append(AppendRequest {
+                incident: id,
+                expected_last_seq: 0,
+                events: declared,
+                projection: Projection::from_state(&other),
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::CodenameTaken(_)),
+            "{}: {err}",
+            b.name
+        );
+        assert!(b.store.summary(id).await.unwrap().is_none());
+        assert!(b.verify().await.ok(), "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn listing_hides_restricted_incidents_from_non_members_and_filters() {
+    for b in backends().await {
+        let restricted = incident(&b.store, "quiet-heron", &some_commands()).await;
+        let filter = |viewer: &str| ListFilter {
+            viewer: user(viewer),
+            status: None,
+            severity: None,
+            kind: None,
+            limit: 100,
+        };
+        let seen: Vec<Uuid> = b
+            .store
+            .list(&filter("dana"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(seen, vec![restricted.id], "{}", b.name);
+        assert!(
+            b.store.list(&filter("eve")).await.unwrap().is_empty(),
+            "{}",
+            b.name
+        );
+        let mut f = filter("dana");
+        f.status = Some(Status::Declared);
+        assert!(b.store.list(&f).await.unwrap().is_empty(), "{}", b.name);
+        f.status = Some(Status::Investigating);
+        f.severity = Some(Severity::SEV2);
+        f.kind = Some(Kind::Security);
+        assert_eq!(b.store.list(&f).await.unwrap().len(), 1, "{}", b.name);
+        f.kind = Some(Kind::Operational);
+        assert!(b.store.list(&f).await.unwrap().is_empty(), "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn tokens_authenticate_until_revoked_and_only_hashes_are_stored() {
+    for b in backends().await {
+        let alice = user("alice");
+        b.store
+            .create_user(&alice, AccountRole::Responder)
+            .await
+            .unwrap();
+        assert!(matches!(
+            b.store.create_user(&alice, AccountRole::Admin).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        let info = b
+            .store
+            .insert_token(&NewToken {
+                id: "tok1".into(),
+                user: alice.clone(),
+                label: "laptop".into(),
+                token_hash: "ab".repeat(32),
+                created_at: "2026-11-26T00:00:00Z".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(info.role, AccountRole::Responder);
+        let who = b
+            .store
+            .authenticate(&"ab".repeat(32))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (who.user.as_str(), who.role),
+            ("alice", AccountRole::Responder),
+            "{}",
+            b.name
+        );
+        assert!(
+            b.store
+                .authenticate(&"cd".repeat(32))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            b.store
+                .revoke_token("tok1", "2026-11-26T01:00:00Z")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.store
+                .revoke_token("tok1", "2026-11-26T01:00:00Z")
+                .await
+                .unwrap()
+        );
+        assert!(
+            b.store
+                .authenticate(&"ab".repeat(32))
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            b.name
+        );
+        let tokens = b.store.list_tokens().await.unwrap();
+        assert_eq!(
+            tokens[0].revoked_at.as_deref(),
+            Some("2026-11-26T01:00:00Z")
+        );
+        assert_eq!(b.store.user_count().await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn ledger_rows_can_never_be_updated_or_deleted() {
+    for b in backends().await {
+        incident(&b.store, "brave-lynx", &some_commands()).await;
+        for sql in [
+            "UPDATE ledger_events SET body = 'x' WHERE seq = 2",
+            "DELETE FROM ledger_events WHERE seq = 6",
+            "UPDATE ledger_checkpoints SET signature = 'x' WHERE seq = 2",
+            "DELETE FROM ledger_checkpoints WHERE seq = 6",
+        ] {
+            let err = b.raw(sql).await.expect_err(sql);
+            assert!(err.contains("append-only"), "{}: {sql}: {err}", b.name);
+        }
+        if b.pg_url.is_some() {
+            let err = b.raw("TRUNCATE ledger_checkpoints").await.unwrap_err();
+            assert!(err.contains("append-only"), "{err}");
+        }
+        assert!(b.verify().await.ok(), "{}", b.name);
+    }
+}
+
+/// Tamper with a ledger, then check verify names the incident, the event and what differs.
+async fn tampered(sql_for: impl Fn(&str) -> String, expect_seq: u64, expect: &str) {
+    for b in backends().await {
+        let s = incident(&b.store, "tidy-wren", &some_commands()).await;
+        incident(&b.store, "sunny-moose", &some_commands()).await;
+        let report = b.verify().await;
+        assert!(report.ok(), "{}: {:?}", b.name, report.failures);
+        b.tamper(&sql_for(&s.id.to_string())).await;
+        let report = b.verify().await;
+        let first = report
+            .failures
+            .first()
+            .unwrap_or_else(|| panic!("{}: tampering went undetected ({expect})", b.name));
+        assert_eq!(
+            first.incident.as_deref(),
+            Some(s.id.to_string().as_str()),
+            "{}: {first:?}",
+            b.name
+        );
+        assert_eq!(first.seq, Some(expect_seq), "{}: {first:?}", b.name);
+        assert!(
+            first.what.contains(expect),
+            "{}: {:?} does not mention {expect:?}",
+            b.name,
+            first.what
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_detects_a_changed_field() {
+    tampered(
+        |id| format!("UPDATE ledger_events SET body = replace(body, 'leaked key', 'phished key') WHERE incident_id = '{id}' AND seq = 5"),
+        5,
+        "field of this event was changed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_detects_a_deleted_row_in_the_middle() {
+    tampered(
+        |id| format!("DELETE FROM ledger_events WHERE incident_id = '{id}' AND seq = 3"),
+        4,
+        "event 3 is missing",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_detects_two_swapped_rows() {
+    tampered(
+        |id| {
+            format!(
+                "UPDATE ledger_events SET seq = -1 WHERE incident_id = '{id}' AND seq = 3;
+                 UPDATE ledger_events SET seq = 3 WHERE incident_id = '{id}' AND seq = 4;
+                 UPDATE ledger_events SET seq = 4 WHERE incident_id = '{id}' AND seq = -1"
+            )
+        },
+        3,
+        "prev_hash does not equal the hash of event 2",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_detects_a_forged_newest_signature() {
+    tampered(
+        |id| format!("UPDATE ledger_checkpoints SET signature = '{}' WHERE incident_id = '{id}' AND seq = 6", "ab".repeat(64)),
+        6,
+        "signature does not verify",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_detects_a_forged_older_signature_through_the_checkpoint_chain() {
+    tampered(
+        |id| format!("UPDATE ledger_checkpoints SET signature = '{}' WHERE incident_id = '{id}' AND seq = 3", "cd".repeat(64)),
+        4,
+        "does not link to the previous checkpoint",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_detects_a_rewritten_chain_without_the_key() {
+    // Change an event and recompute every hash after it: the chain is consistent again, but the
+    // signed checkpoints no longer match.
+    for b in backends().await {
+        let s = incident(&b.store, "lucky-ibis", &some_commands()).await;
+        let rows = b.store.stored_events(s.id).await.unwrap();
+        let mut prev = palisade_core::chain::parse_hash(&rows[4].prev_hash).unwrap();
+        let mut sql = String::new();
+        for r in &rows[4..] {
+            let body = r.body.replace("leaked key", "phished key");
+            let h = palisade_core::chain::event_hash(&prev, body.as_bytes());
+            sql.push_str(&format!(
+                "UPDATE ledger_events SET body = '{}', prev_hash = '{}', hash = '{}' WHERE incident_id = '{}' AND seq = {};",
+                body.replace('\'', "''"),
+                hex::encode(prev),
+                hex::encode(h),
+                s.id,
+                r.seq
+            ));
+            prev = h;
+        }
+        b.tamper(&sql).await;
+        let report = b.verify().await;
+        let first = report.failures.first().expect("rewrite detected");
+        assert_eq!(first.seq, Some(5), "{}: {first:?}", b.name);
+        assert!(
+            first.what.contains("head does not equal"),
+            "{}: {first:?}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_detects_truncation_only_with_the_witness() {
+    for b in backends().await {
+        let s = incident(&b.store, "noble-crane", &some_commands()).await;
+        b.tamper(&format!(
+            "DELETE FROM ledger_checkpoints WHERE incident_id = '{id}' AND seq > 4;
+             DELETE FROM ledger_events WHERE incident_id = '{id}' AND seq > 4",
+            id = s.id
+        ))
+        .await;
+        // The database alone is consistent: this is what it cannot prove.
+        let alone = palisade_store::verify(&b.target(), b.key, None, false)
+            .await
+            .unwrap();
+        if b.pg_url.is_some() {
+            assert!(alone.ok(), "{}: {:?}", b.name, alone.failures);
+        } else {
+            // A data directory brings its own witness log along.
+            assert!(!alone.ok(), "{}", b.name);
+        }
+        let report = b.verify().await;
+        let first = report.failures.first().expect("truncation detected");
+        assert_eq!(first.seq, Some(6), "{}: {first:?}", b.name);
+        assert!(first.what.contains("truncation"), "{}: {first:?}", b.name);
+        assert!(
+            first.what.contains("events only up to 4"),
+            "{}: {first:?}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_refuses_another_key() {
+    for b in backends().await {
+        incident(&b.store, "merry-finch", &some_commands()).await;
+        let other = palisade_core::chain::LedgerSigner::from_secret([9u8; 32]).verifying_key();
+        let report = palisade_store::verify(&b.target(), other, None, true)
+            .await
+            .unwrap();
+        assert!(!report.ok(), "{}", b.name);
+        assert!(
+            report.failures[0].what.contains("not the trusted key"),
+            "{}: {:?}",
+            b.name,
+            report.failures[0]
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_to_many_incidents_all_land_and_verify() {
+    for b in backends().await {
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = b.store.clone();
+            tasks.push(tokio::spawn(async move {
+                incident(&store, &format!("pale-tern-{i}"), &some_commands()).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let report = b.verify().await;
+        assert!(report.ok(), "{}: {:?}", b.name, report.failures);
+        assert_eq!((report.incidents, report.events), (20, 120), "{}", b.name);
+    }
+}
