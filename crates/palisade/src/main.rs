@@ -1,23 +1,110 @@
-use clap::{Parser, Subcommand};
+//! The `palisade` binary: command-line parsing and glue. Business logic lives in the library
+//! crates; this file maps commands to them and results to output and exit codes.
+//!
+//! Exit codes (a contract scripts and CI rely on): 0 success / clean, 1 findings or a command
+//! refused by a rule, 2 error (bad usage, unreachable server, storage or I/O failure).
 
-/// Palisade: DevSecOps guardrails and secure incident response.
+/// Print to stdout, ignoring a closed pipe (`palisade … | head` must not panic).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+/// Print a line to stdout, ignoring a closed pipe.
+macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod client;
+mod incident_cmd;
+mod output;
+mod serve_cmd;
+mod verify_cmd;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Palisade: DevSecOps guardrails and secure incident response in one binary.
+///
+/// Start the server with `palisade serve`; it prints its URL and, on first start, a one-time admin
+/// token. Point the CLI at it with PALISADE_URL and PALISADE_TOKEN (or --url/--token, or a
+/// client config file), then declare and run incidents with `palisade incident …`.
 #[derive(Parser)]
-#[command(version, about)]
-struct Cli {
+#[command(name = "palisade", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Print the version.
-    Version,
+/// Output format for commands that print results.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Aligned text for people.
+    #[default]
+    Table,
+    /// JSON for machines.
+    Json,
 }
 
-fn main() -> anyhow::Result<()> {
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (HTTP API) on the embedded SQLite database or PostgreSQL.
+    Serve(serve_cmd::ServeArgs),
+    /// Declare and run incidents: roles, steps of the playbook, notes, status, resolution.
+    #[command(subcommand)]
+    Incident(incident_cmd::IncidentCmd),
+    /// Verify the ledger's hash chains, signatures and witness log.
+    Verify(verify_cmd::VerifyArgs),
+    /// Create, list and revoke API tokens (admin).
+    #[command(subcommand)]
+    Token(incident_cmd::TokenCmd),
+}
+
+/// Exit status of a command, following the contract above.
+pub enum Outcome {
+    Ok,
+    /// Findings, or a command refused by a rule.
+    Refused,
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Version => println!("palisade {}", env!("CARGO_PKG_VERSION")),
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve_cmd::run(args).await,
+            Command::Incident(cmd) => incident_cmd::run(cmd).await,
+            Command::Verify(args) => verify_cmd::run(args).await,
+            Command::Token(cmd) => incident_cmd::run_token(cmd).await,
+        }
+    });
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Refused) => ExitCode::from(1),
+        Err(e) => {
+            if let Some(refusal) = e.downcast_ref::<client::Refused>() {
+                eprintln!("refused: {refusal}");
+                return ExitCode::from(1);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
     }
-    Ok(())
 }
