@@ -1,0 +1,395 @@
+//! The real binary, as a new user would drive it: `palisade serve` on a fresh data directory,
+//! then a scripted session through the CLI that takes a security incident from declared through
+//! all 14 steps to closed, with each process rule refusing what it must; then `palisade verify`,
+//! which passes, and catches tampering.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+struct Server {
+    child: Child,
+    url: String,
+    admin: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data_dir: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("PALISADE_DATABASE_URL")
+        .env("PALISADE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start palisade serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut url = None;
+    let mut admin = None;
+    // Read the start-up banner line by line until both the URL and the token appear.
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("serving at ").nth(1) {
+            url = Some(rest.trim().to_string());
+        }
+        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
+            admin = Some(tok.to_string());
+            break;
+        }
+    }
+    Server {
+        child,
+        url: url.expect("serve printed its URL"),
+        admin: admin.expect("first start printed an admin token"),
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn palisade(server: &Server, token: &str, args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(BIN)
+        .args(args)
+        .env("PALISADE_URL", &server.url)
+        .env("PALISADE_TOKEN", token)
+        .env("PALISADE_CONFIG", "/nonexistent/palisade-client.toml")
+        .output()
+        .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn ok(server: &Server, token: &str, args: &[&str]) -> String {
+    let r = palisade(server, token, args);
+    assert_eq!(
+        r.code, 0,
+        "palisade {args:?} failed:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    r.stdout
+}
+
+fn refused(server: &Server, token: &str, args: &[&str], rule: &str) {
+    let r = palisade(server, token, args);
+    assert_eq!(
+        r.code, 1,
+        "palisade {args:?} should be refused:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("rule `{rule}`")),
+        "expected rule {rule}: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_security_incident_from_declared_to_closed_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = serve(&data);
+    let admin = server.admin.clone();
+
+    let created = ok(
+        &server,
+        &admin,
+        &[
+            "token",
+            "create",
+            "--user",
+            "dana",
+            "--role",
+            "responder",
+            "--format",
+            "json",
+        ],
+    );
+    let dana: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let dana = dana["token"].as_str().unwrap().to_string();
+    ok(
+        &server,
+        &admin,
+        &["token", "create", "--user", "sam", "--role", "responder"],
+    );
+    assert!(ok(&server, &dana, &["token", "whoami"]).starts_with("dana (responder)"));
+
+    let declared = ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "declare",
+            "--title",
+            "Unknown admin logins",
+            "--severity",
+            "SEV-1",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&declared).unwrap();
+    let cn = v["codename"].as_str().unwrap().to_string();
+    let cn = cn.as_str();
+
+    refused(
+        &server,
+        &dana,
+        &["incident", "step", "done", cn, "1"],
+        "commander-required",
+    );
+    ok(
+        &server,
+        &dana,
+        &["incident", "role", "assign", cn, "dana", "ic"],
+    );
+    ok(
+        &server,
+        &dana,
+        &["incident", "role", "assign", cn, "sam", "scribe"],
+    );
+    refused(
+        &server,
+        &dana,
+        &["incident", "step", "done", cn, "10"],
+        "step-prerequisites",
+    );
+    for step in ["1", "2", "3", "4", "5", "6", "7", "8"] {
+        ok(&server, &dana, &["incident", "step", "start", cn, step]);
+        ok(
+            &server,
+            &dana,
+            &["incident", "step", "done", cn, step, "--note", "handled"],
+        );
+    }
+    refused(
+        &server,
+        &dana,
+        &["incident", "step", "done", cn, "11"],
+        "step-prerequisites",
+    );
+    refused(
+        &server,
+        &dana,
+        &["incident", "step", "done", cn, "14"],
+        "approval-required",
+    );
+    refused(
+        &server,
+        &dana,
+        &["incident", "resolve", cn, "--summary", "x"],
+        "resolve-prerequisites",
+    );
+    refused(
+        &server,
+        &dana,
+        &["incident", "step", "waive", cn, "9", "--reason", ""],
+        "invalid-input",
+    );
+    ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "step",
+            "waive",
+            cn,
+            "9",
+            "--reason",
+            "monitoring already covers this host class",
+        ],
+    );
+    ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "step",
+            "done",
+            cn,
+            "10",
+            "--note",
+            "no internal actor",
+        ],
+    );
+    for step in ["11", "12", "13"] {
+        ok(&server, &dana, &["incident", "step", "done", cn, step]);
+    }
+    ok(
+        &server,
+        &dana,
+        &["incident", "note", cn, "customers notified by email"],
+    );
+    ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "update",
+            cn,
+            "--status",
+            "contained",
+            "--message",
+            "attacker locked out",
+        ],
+    );
+    ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "severity",
+            cn,
+            "SEV-2",
+            "--reason",
+            "no data exfiltrated",
+        ],
+    );
+    ok(&server, &dana, &["incident", "approve", cn]);
+    ok(&server, &dana, &["incident", "step", "done", cn, "14"]);
+    ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "resolve",
+            cn,
+            "--summary",
+            "credentials rotated, vector closed",
+        ],
+    );
+    let closed = ok(&server, &dana, &["incident", "close", cn]);
+    assert!(
+        closed.starts_with(&format!("{cn}  SEV-2  closed")),
+        "{closed}"
+    );
+    refused(
+        &server,
+        &dana,
+        &["incident", "note", cn, "after close"],
+        "incident-closed",
+    );
+    ok(
+        &server,
+        &dana,
+        &[
+            "incident",
+            "correct",
+            cn,
+            "5",
+            "--reason",
+            "clock skew",
+            "--occurred-at",
+            "2026-11-26T02:00:00Z",
+        ],
+    );
+
+    let show = ok(&server, &dana, &["incident", "show", cn]);
+    assert!(show.contains("waived: monitoring already covers"), "{show}");
+    assert!(show.contains("corrected in #"), "{show}");
+    let list = ok(&server, &dana, &["incident", "list", "--status", "closed"]);
+    assert!(list.contains(cn), "{list}");
+    // Sam is a member, the admin is not: the restricted incident does not exist for the admin.
+    assert!(!ok(&server, &admin, &["incident", "list"]).contains(cn));
+    let r = palisade(&server, &admin, &["incident", "show", cn]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("HTTP 404"), "{}", r.stderr);
+
+    let events = ok(&server, &dana, &["incident", "events", cn]);
+    let n_events = events.lines().count() - 1;
+    assert!(n_events > 30, "{events}");
+    drop(server);
+
+    let verify = Command::new(BIN).arg("verify").arg(&data).output().unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!("1 incidents, {n_events} events")),
+        "{out}"
+    );
+    assert!(out.contains("OK: the ledger verifies"), "{out}");
+
+    // Tamper: change one field of one event directly in SQLite.
+    let db = rusqlite::Connection::open(data.join("palisade.db")).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER ledger_events_no_update;
+         UPDATE ledger_events SET body = replace(body, 'no internal actor', 'an intern did it') WHERE body LIKE '%no internal actor%';",
+    )
+    .unwrap();
+    drop(db);
+    let verify = Command::new(BIN)
+        .args(["verify", "--format", "json"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["failures"][0]["incident"], v["id"]);
+    assert!(
+        report["failures"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("field of this event was changed")
+    );
+}
+
+#[test]
+fn verify_and_clients_fail_clearly_on_bad_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Command::new(BIN)
+        .arg("verify")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("holds no Palisade database"));
+
+    let r = Command::new(BIN)
+        .args(["incident", "list"])
+        .env_remove("PALISADE_TOKEN")
+        .env("PALISADE_CONFIG", "/nonexistent/x.toml")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no API token"));
+
+    let r = Command::new(BIN)
+        .args([
+            "incident",
+            "list",
+            "--url",
+            "http://127.0.0.1:9",
+            "--token",
+            "pal_x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("cannot reach the Palisade server"));
+
+    let help = Command::new(BIN)
+        .args(["incident", "declare", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("Anyone may; when unsure"), "{text}");
+    assert!(text.contains("--severity <SEVERITY>"), "{text}");
+}
