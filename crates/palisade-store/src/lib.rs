@@ -190,12 +190,13 @@ pub(crate) struct PreparedAppend {
 pub(crate) fn prepare_append(
     signer: &LedgerSigner,
     req: &AppendRequest,
+    bodies: Vec<String>,
     head: Hash,
     prev_checkpoint: Hash,
 ) -> Result<PreparedAppend> {
     let mut prev = head;
     let mut rows = Vec::with_capacity(req.events.len());
-    for (i, e) in req.events.iter().enumerate() {
+    for (i, (e, body)) in req.events.iter().zip(bodies).enumerate() {
         let expected = req.expected_last_seq + 1 + i as u64;
         if e.seq != expected || e.incident != req.incident {
             return Err(StoreError::Corrupt(format!(
@@ -203,7 +204,6 @@ pub(crate) fn prepare_append(
                 req.incident, e.seq, e.incident
             )));
         }
-        let body = chain::canonical_event(e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         let hash = chain::event_hash(&prev, body.as_bytes());
         rows.push(StoredEvent {
             incident: e.incident,
@@ -226,6 +226,11 @@ pub(crate) fn prepare_append(
         &prev_checkpoint,
         last.recorded_at,
     );
+    if rows.len() != req.events.len() {
+        return Err(StoreError::Corrupt(
+            "append: one canonical body per event expected".into(),
+        ));
+    }
     let checkpoint_body = palisade_core::canonical::to_canonical_from(&checkpoint.body)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(PreparedAppend {
@@ -244,11 +249,21 @@ pub(crate) fn genesis() -> Hash {
     GENESIS
 }
 
+/// Canonical bodies of the events of an append.
+pub(crate) fn canonical_bodies(req: &AppendRequest) -> Result<Vec<String>> {
+    req.events
+        .iter()
+        .map(|e| chain::canonical_event(e).map_err(|err| StoreError::Corrupt(err.to_string())))
+        .collect()
+}
+
 /// Shared handles both backends need.
 #[derive(Clone)]
 pub struct LedgerContext {
     pub signer: Arc<LedgerSigner>,
     pub witness: Arc<witness::Witness>,
+    /// The data directory's lock, held while any handle of the store lives.
+    pub(crate) _lock: Arc<std::fs::File>,
 }
 
 /// Name of the SQLite database file in the data directory.
@@ -279,6 +294,27 @@ impl Store {
             context: format!("creating data directory {}", config.data_dir.display()),
             source,
         })?;
+        // One process per data directory: the SQLite writer caches chain heads and owns the
+        // witness log. The lock is released when the last handle of the store is dropped.
+        let lock_path = config.data_dir.join("palisade.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::Io {
+                context: format!("opening {}", lock_path.display()),
+                source,
+            })?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Io {
+                context: format!(
+                    "another palisade process is using the data directory {}; stop it or choose another --data-dir",
+                    config.data_dir.display()
+                ),
+                source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            });
+        }
         let (signer, key_created) = keys::load_or_create(&config.data_dir)?;
         let signer = Arc::new(signer);
         let witness = Arc::new(witness::Witness::open(
@@ -287,6 +323,7 @@ impl Store {
         let ctx = LedgerContext {
             signer: signer.clone(),
             witness,
+            _lock: Arc::new(lock),
         };
         let store = match &config.database_url {
             Some(url) => Store::Postgres(PgStore::open(url, ctx).await?),

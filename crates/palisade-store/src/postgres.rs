@@ -84,6 +84,7 @@ impl PgStore {
     }
 
     pub async fn append(&self, req: AppendRequest) -> Result<Appended> {
+        let bodies = crate::canonical_bodies(&req)?;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let id = req.incident.to_string();
@@ -172,7 +173,7 @@ impl PgStore {
             });
             (parse_hash_col(&head, "stored event hash")?, link)
         };
-        let prepared = prepare_append(&self.ctx.signer, &req, head, prev_cp)?;
+        let prepared = prepare_append(&self.ctx.signer, &req, bodies, head, prev_cp)?;
         let ins = tx
             .prepare_cached(
                 "INSERT INTO ledger_events (incident_id, seq, body, prev_hash, hash, recorded_at_us) VALUES ($1, $2, $3, $4, $5, $6)",

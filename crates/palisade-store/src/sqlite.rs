@@ -27,7 +27,19 @@ struct Outcome {
     witness: Vec<Checkpoint>,
     finish: Finish,
 }
-type Job = Box<dyn FnOnce(&Connection) -> Outcome + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut Heads) -> Outcome + Send>;
+
+/// The writer thread's cache of each incident's head: (last seq, its hash, link hash of the
+/// newest checkpoint). The writer is the only writer of the database (the data directory is
+/// locked by one server), so the cache saves three reads per append; it is dropped whenever a
+/// transaction fails to commit.
+#[derive(Default)]
+pub(crate) struct Heads {
+    map: std::collections::HashMap<
+        Uuid,
+        (u64, palisade_core::chain::Hash, palisade_core::chain::Hash),
+    >,
+}
 
 /// Largest number of writes committed together.
 const MAX_GROUP: usize = 512;
@@ -132,10 +144,10 @@ impl SqliteStore {
     async fn write<T: Send + 'static>(
         &self,
         witness: bool,
-        f: impl FnOnce(&Connection) -> Result<(T, Option<Checkpoint>)> + Send + 'static,
+        f: impl FnOnce(&Connection, &mut Heads) -> Result<(T, Option<Checkpoint>)> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel::<Result<T>>();
-        let job: Job = Box::new(move |conn| match f(conn) {
+        let job: Job = Box::new(move |conn, heads| match f(conn, heads) {
             Ok((value, cp)) => Outcome {
                 ok: true,
                 witness: if witness {
@@ -167,8 +179,10 @@ impl SqliteStore {
     pub async fn append(&self, req: AppendRequest) -> Result<Appended> {
         let signer = self.inner.ctx.signer.clone();
         // The writer thread flushes the witness log before acknowledging (see writer_loop).
-        self.write(true, move |conn| {
-            let a = append_in(conn, &signer, &req)?;
+        // Canonical encoding needs no chain state: do it here, off the single writer thread.
+        let bodies = crate::canonical_bodies(&req)?;
+        self.write(true, move |conn, heads| {
+            let a = append_in(conn, heads, &signer, &req, bodies)?;
             let cp = a.checkpoint.clone();
             Ok((a, Some(cp)))
         })
@@ -254,7 +268,7 @@ impl SqliteStore {
             created_at: now_text(),
         };
         let u = user.clone();
-        self.write(false, move |c| {
+        self.write(false, move |c, _| {
             let n = c.execute(
                 "INSERT INTO users (name, role, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
                 params![u.name.as_str(), u.role.as_str(), u.created_at],
@@ -289,7 +303,7 @@ impl SqliteStore {
 
     pub async fn insert_token(&self, t: &NewToken) -> Result<TokenInfo> {
         let t = t.clone();
-        self.write(false, move |c| {
+        self.write(false, move |c, _| {
             let role: Option<String> = c
                 .query_row("SELECT role FROM users WHERE name = ?1", [t.user.as_str()], |r| r.get(0))
                 .optional()?;
@@ -339,7 +353,7 @@ impl SqliteStore {
 
     pub async fn revoke_token(&self, id: &str, at: &str) -> Result<bool> {
         let (id, at) = (id.to_string(), at.to_string());
-        self.write(false, move |c| {
+        self.write(false, move |c, _| {
             let n = c.execute(
                 "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 params![id, at],
@@ -383,7 +397,7 @@ impl SqliteStore {
 
     pub async fn register_key(&self, key_id: &str, public_hex: &str, at: &str) -> Result<()> {
         let (k, p, a) = (key_id.to_string(), public_hex.to_string(), at.to_string());
-        self.write(false, move |c| {
+        self.write(false, move |c, _| {
             c.execute(
                 "INSERT INTO signing_keys (key_id, public_key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key_id) DO NOTHING",
                 params![k, p, a],
@@ -445,6 +459,7 @@ pub fn open_for_verify(path: &Path) -> Result<Connection> {
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, witness: Arc<crate::witness::Witness>) {
+    let mut heads = Heads::default();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -461,7 +476,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, witness: Arc<crate::wi
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
             let _ = conn.execute_batch("SAVEPOINT job");
-            let out = job(&conn);
+            let out = job(&conn, &mut heads);
             if out.ok {
                 let _ = conn.execute_batch("RELEASE job");
             } else {
@@ -489,6 +504,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, witness: Arc<crate::wi
             }
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
+                heads.map.clear();
                 let msg = e.to_string();
                 for o in outcomes {
                     (o.finish)(Err(StoreError::Corrupt(format!(
@@ -527,8 +543,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 fn append_in(
     conn: &Connection,
+    heads: &mut Heads,
     signer: &chain::LedgerSigner,
     req: &AppendRequest,
+    bodies: Vec<String>,
 ) -> Result<Appended> {
     let id = req.incident.to_string();
     let p = &req.projection.summary;
@@ -557,6 +575,15 @@ fn append_in(
             p.restricted, p.commander, p.declared_at, p.updated_at, p.updated_us
         ])?;
         (genesis(), genesis())
+    } else if let Some((seq, head, link)) = heads.map.get(&req.incident).copied() {
+        if seq != req.expected_last_seq {
+            return Err(StoreError::Conflict {
+                incident: req.incident,
+                expected: req.expected_last_seq,
+                found: seq,
+            });
+        }
+        (head, link)
     } else {
         let found: Option<i64> = conn
             .prepare_cached("SELECT max(seq) FROM ledger_events WHERE incident_id = ?1")?
@@ -579,7 +606,7 @@ fn append_in(
         let link = prev_cp.map_or_else(genesis, |(b, s)| chain::link_hash(&b, &s));
         (parse_hash_col(&head, "stored event hash")?, link)
     };
-    let prepared = prepare_append(signer, req, head, prev_cp)?;
+    let prepared = prepare_append(signer, req, bodies, head, prev_cp)?;
     {
         let mut ins = conn.prepare_cached(
             "INSERT INTO ledger_events (incident_id, seq, body, prev_hash, hash, recorded_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

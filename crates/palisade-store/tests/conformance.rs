@@ -653,3 +653,22 @@ async fn concurrent_appends_to_many_incidents_all_land_and_verify() {
         assert_eq!((report.incidents, report.events), (20, 120), "{}", b.name);
     }
 }
+
+#[tokio::test]
+async fn a_data_directory_is_used_by_one_process_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+    };
+    let first = Store::open(&config).await.unwrap();
+    let err = Store::open(&config)
+        .await
+        .err()
+        .expect("second open refused")
+        .to_string();
+    assert!(err.contains("another palisade process"), "{err}");
+    drop(first);
+    let again = Store::open(&config).await.unwrap();
+    assert!(!again.key_created, "the key survives restarts");
+}
