@@ -66,7 +66,7 @@ fn payload(i: usize) -> Payload {
             role: Role::IncidentCommander,
         },
         1..=14 => Payload::StepStarted { step: i as u32 },
-        _ if i % 10 == 0 => Payload::StatusUpdated {
+        _ if i.is_multiple_of(10) => Payload::StatusUpdated {
             status: None,
             message: Some(format!(
                 "Update {i}: containment holding; next update in 30 minutes."
