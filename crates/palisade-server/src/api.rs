@@ -144,6 +144,7 @@ async fn run(
         {
             Ok(_) => {
                 state.metrics.appended(n);
+                state.witness_wake.notify_one();
                 return Ok(Json(IncidentView::from(&st)));
             }
             Err(StoreError::Conflict { .. }) => continue,
@@ -258,6 +259,7 @@ pub async fn declare_incident(
             Ok(_) => {
                 state.metrics.appended(n);
                 state.metrics.declared();
+                state.witness_wake.notify_one();
                 return Ok((StatusCode::CREATED, Json(IncidentView::from(&st))));
             }
             Err(StoreError::CodenameTaken(_)) => continue,

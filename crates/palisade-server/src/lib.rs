@@ -7,6 +7,7 @@ pub mod auth;
 pub mod metrics;
 pub mod problem;
 pub mod views;
+pub mod witness_forwarder;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub store: Store,
     pub playbooks: Arc<BTreeMap<String, Playbook>>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Wakes the external-witness forwarder after an append.
+    pub witness_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Server configuration, built by the binary from flags, environment and config file.
@@ -39,6 +42,8 @@ pub struct ServerConfig {
     pub store: StoreConfig,
     /// Directory of custom playbook TOML files, loaded beside the built-in ones.
     pub playbooks_dir: Option<PathBuf>,
+    /// External witness: every signed checkpoint is also POSTed here.
+    pub witness_url: Option<String>,
 }
 
 /// Errors that stop the server from starting.
@@ -57,6 +62,8 @@ pub struct App {
     /// On the very first start (no users yet): the admin token, to print once.
     pub bootstrap_token: Option<String>,
     pub key_created: bool,
+    /// The external-witness forwarder task, when one is configured.
+    pub forwarder: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Load the built-in playbooks and the custom ones in `dir` (`*.toml`).
@@ -121,16 +128,32 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
             .await?;
         bootstrap_token = Some(token);
     }
+    let witness_wake = Arc::new(tokio::sync::Notify::new());
+    let forwarder = config.witness_url.as_ref().map(|url| {
+        tokio::spawn(witness_forwarder::run(
+            witness_forwarder::ForwarderConfig {
+                url: url.clone(),
+                witness_log: config
+                    .store
+                    .data_dir
+                    .join(palisade_store::witness::WITNESS_FILE),
+                initial_backoff: std::time::Duration::from_millis(200),
+            },
+            witness_wake.clone(),
+        ))
+    });
     let state = AppState {
         store,
         playbooks: Arc::new(playbooks),
         metrics: Arc::new(metrics::Metrics::default()),
+        witness_wake,
     };
     Ok(App {
         router: router(state.clone()),
         state,
         bootstrap_token,
         key_created: opened.key_created,
+        forwarder,
     })
 }
 

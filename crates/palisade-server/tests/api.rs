@@ -20,6 +20,7 @@ async fn spawn() -> TestApp {
             database_url: None,
         },
         playbooks_dir: None,
+        witness_url: None,
     })
     .await
     .unwrap();

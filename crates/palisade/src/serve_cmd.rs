@@ -21,6 +21,9 @@ pub struct ServeArgs {
     /// Directory of custom playbooks (*.toml), loaded beside the built-in ones.
     #[arg(long, env = "PALISADE_PLAYBOOKS")]
     pub playbooks: Option<PathBuf>,
+    /// External witness: POST every signed checkpoint to this URL as well (retried until accepted).
+    #[arg(long, env = "PALISADE_WITNESS_URL")]
+    pub witness_url: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -29,6 +32,7 @@ struct FileConfig {
     listen: Option<String>,
     database_url: Option<String>,
     playbooks: Option<PathBuf>,
+    witness_url: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -61,6 +65,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             database_url: args.database_url.or(file.database_url),
         },
         playbooks_dir: args.playbooks.or(file.playbooks),
+        witness_url: args.witness_url.or(file.witness_url),
     };
     let app = palisade_server::start(&config)
         .await
