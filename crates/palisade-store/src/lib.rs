@@ -361,31 +361,64 @@ pub async fn verify(
     witness: Option<&std::path::Path>,
     all_signatures: bool,
 ) -> Result<verify::Report> {
-    let mut v = verify::Verifier::new(key, all_signatures);
-    let own_witness;
-    let witness = match target {
+    // Only witness entries written before the database is read must be in it: a live server may
+    // append (database first, then witness) while verification runs.
+    let own_witness = match target {
+        VerifyTarget::DataDir(dir) => Some(dir.join(witness::WITNESS_FILE)),
+        VerifyTarget::Postgres(_) => None,
+    };
+    let witness = witness
+        .map(|p| p.to_path_buf())
+        .or_else(|| own_witness.filter(|p| p.exists()));
+    let witness_len = match &witness {
+        Some(p) => Some(
+            std::fs::metadata(p)
+                .map_err(|source| StoreError::Io {
+                    context: format!("reading witness log {}", p.display()),
+                    source,
+                })?
+                .len(),
+        ),
+        None => None,
+    };
+    let v = match target {
         VerifyTarget::DataDir(dir) => {
             let path = dir.join(DATABASE_FILE);
-            let feed_path = path.clone();
-            let v2 = tokio::task::spawn_blocking(move || {
-                let conn = sqlite::open_for_verify(&feed_path)?;
-                sqlite::feed(&conn, &mut v)?;
-                Ok::<_, StoreError>(v)
+            tokio::task::spawn_blocking(move || {
+                let split = sqlite::split_point(&sqlite::open_for_verify(&path)?)?;
+                // Two halves of the incidents, verified on two threads, merged in order.
+                std::thread::scope(|scope| {
+                    let half = |from: Option<String>, to: Option<String>| {
+                        let path = path.clone();
+                        scope.spawn(move || {
+                            let mut v = verify::Verifier::new(key, all_signatures);
+                            let conn = sqlite::open_for_verify(&path)?;
+                            sqlite::feed_range(&conn, &mut v, from.as_deref(), to.as_deref())?;
+                            Ok::<_, StoreError>(v)
+                        })
+                    };
+                    let low = half(None, split.clone());
+                    let high = half(split.clone(), None);
+                    let join = |h: std::thread::ScopedJoinHandle<'_, Result<verify::Verifier>>| {
+                        h.join()
+                            .map_err(|_| StoreError::Corrupt("a verify thread panicked".into()))?
+                    };
+                    let mut v = join(low)?;
+                    v.merge(join(high)?);
+                    Ok::<_, StoreError>(v)
+                })
             })
             .await
-            .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))??;
-            v = v2;
-            own_witness = dir.join(witness::WITNESS_FILE);
-            witness.or_else(|| own_witness.exists().then_some(own_witness.as_path()))
+            .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))??
         }
         VerifyTarget::Postgres(url) => {
+            let mut v = verify::Verifier::new(key, all_signatures);
             let pool = postgres::connect_for_verify(url).await?;
             postgres::feed(&pool, &mut v).await?;
-            witness
+            v
         }
     };
-    let witness = witness.map(|p| p.to_path_buf());
-    tokio::task::spawn_blocking(move || v.finish(witness.as_deref()))
+    tokio::task::spawn_blocking(move || v.finish(witness.as_deref().zip(witness_len)))
         .await
         .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))
 }

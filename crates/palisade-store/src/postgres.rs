@@ -466,7 +466,15 @@ pub async fn feed(pool: &Pool, v: &mut Verifier) -> Result<()> {
     pin_mut!(stream);
     while let Some(row) = stream.next().await {
         let r = row?;
-        v.event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let (incident, body, prev, hash): (&str, &str, &str, &str) =
+            (r.get(0), r.get(2), r.get(3), r.get(4));
+        v.event(
+            incident.as_bytes(),
+            r.get(1),
+            body.as_bytes(),
+            prev.as_bytes(),
+            hash.as_bytes(),
+        );
     }
     let stream = tx
         .query_raw(
@@ -479,6 +487,7 @@ pub async fn feed(pool: &Pool, v: &mut Verifier) -> Result<()> {
         let r = row?;
         v.checkpoint(r.get(0), r.get(1), r.get(2), r.get(3));
     }
+    v.end_of_input();
     tx.commit().await?;
     Ok(())
 }

@@ -416,24 +416,37 @@ impl SqliteStore {
 /// Feed a verifier from a SQLite connection (also used by `palisade verify` on a data directory
 /// without starting a store).
 pub fn feed(conn: &Connection, v: &mut Verifier) -> Result<()> {
-    // One read transaction, so events and checkpoints are from the same snapshot.
+    feed_range(conn, v, None, None)
+}
+
+/// Feed the ledger rows of incidents with `from <= incident_id < to` (text order; either bound
+/// may be open), events first, then checkpoints, from one read snapshot.
+pub fn feed_range(
+    conn: &Connection,
+    v: &mut Verifier,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<()> {
+    let range = "(?1 IS NULL OR incident_id >= ?1) AND (?2 IS NULL OR incident_id < ?2)";
     conn.execute_batch("BEGIN")?;
     let r = (|| {
-        let mut st = conn.prepare(
-            "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events ORDER BY incident_id, seq",
-        )?;
-        let mut rows = st.query([])?;
+        let mut st = conn.prepare(&format!(
+            "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events WHERE {range} ORDER BY incident_id, seq"
+        ))?;
+        let mut rows = st.query(params![from, to])?;
         while let Some(r) = rows.next()? {
-            let incident = r.get_ref(0)?.as_str()?;
-            let body = r.get_ref(2)?.as_str()?;
-            let prev = r.get_ref(3)?.as_str()?;
-            let hash = r.get_ref(4)?.as_str()?;
-            v.event(incident, r.get(1)?, body, prev, hash);
+            v.event(
+                r.get_ref(0)?.as_bytes()?,
+                r.get(1)?,
+                r.get_ref(2)?.as_bytes()?,
+                r.get_ref(3)?.as_bytes()?,
+                r.get_ref(4)?.as_bytes()?,
+            );
         }
-        let mut st = conn.prepare(
-            "SELECT incident_id, seq, body, signature FROM ledger_checkpoints ORDER BY incident_id, seq",
-        )?;
-        let mut rows = st.query([])?;
+        let mut st = conn.prepare(&format!(
+            "SELECT incident_id, seq, body, signature FROM ledger_checkpoints WHERE {range} ORDER BY incident_id, seq"
+        ))?;
+        let mut rows = st.query(params![from, to])?;
         while let Some(r) = rows.next()? {
             v.checkpoint(
                 r.get_ref(0)?.as_str()?,
@@ -442,10 +455,24 @@ pub fn feed(conn: &Connection, v: &mut Verifier) -> Result<()> {
                 r.get_ref(3)?.as_str()?,
             );
         }
+        v.end_of_input();
         Ok::<_, rusqlite::Error>(())
     })();
     conn.execute_batch("COMMIT")?;
     Ok(r?)
+}
+
+/// An incident id near the middle of the ledger, to verify two halves in parallel. Only balance
+/// depends on it, not correctness: the halves `< split` and `>= split` cover every row.
+pub fn split_point(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT incident_id FROM ledger_checkpoints ORDER BY incident_id
+             LIMIT 1 OFFSET (SELECT count(*) / 2 FROM ledger_checkpoints)",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Open a database read-only for verification, refusing to create one.
@@ -453,7 +480,10 @@ pub fn open_for_verify(path: &Path) -> Result<Connection> {
     if !path.exists() {
         return Err(StoreError::NotFound(format!("database {}", path.display())));
     }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     check_version(&conn)?;
     Ok(conn)
 }

@@ -37,16 +37,65 @@ impl Report {
     }
 }
 
+/// The incident and sequence number a canonical event body states. Canonical bodies sort their
+/// keys, so `seq` is the last member and `incident` the last string member before
+/// `occurred_at`; inside strings every quote is escaped, so these patterns only match the top
+/// level. Falls back to a full parse for anything unexpected.
+fn body_head(b: &[u8]) -> Option<(&[u8], u64)> {
+    const SEQ: &[u8] = b",\"seq\":";
+    const INC: &[u8] = b",\"incident\":\"";
+    if b.last() != Some(&b'}') {
+        return None;
+    }
+    let end = b.len() - 1;
+    let mut i = end;
+    while i > 0 && b[i - 1].is_ascii_digit() {
+        i -= 1;
+    }
+    if i == end || i < SEQ.len() || &b[i - SEQ.len()..i] != SEQ {
+        return None;
+    }
+    let seq: u64 = std::str::from_utf8(&b[i..end]).ok()?.parse().ok()?;
+    // `incident` is followed by `occurred_at` and `recorded_at`, whose values hold no commas:
+    // its comma is the third one back from `,"seq":`.
+    let mut pos = i - SEQ.len();
+    for _ in 0..3 {
+        pos = b[..pos].iter().rposition(|&c| c == b',')?;
+    }
+    if !b[pos..].starts_with(INC) {
+        return None;
+    }
+    let id = b.get(pos + INC.len()..pos + INC.len() + 36)?;
+    Some((id, seq))
+}
+
+/// Lower-case hex of a hash, without allocating.
+fn hex32(h: &Hash) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, byte) in h.iter().enumerate() {
+        out[2 * i] = DIGITS[(byte >> 4) as usize];
+        out[2 * i + 1] = DIGITS[(byte & 15) as usize];
+    }
+    out
+}
+
 #[derive(Deserialize)]
-struct BodyHead {
+struct WitnessHead {
     incident: Uuid,
     seq: u64,
+    signature: String,
 }
 
 struct EventCursor {
     incident: Uuid,
+    /// The incident id as stored in the rows, to compare without parsing.
+    incident_text: Vec<u8>,
     expected: u64,
     prev: Hash,
+    prev_hex: [u8; 64],
+    /// Hashes of this incident's events so far (index = seq − 1).
+    hashes: Vec<Hash>,
     broken: bool,
 }
 
@@ -67,8 +116,10 @@ pub struct Verifier {
     hashes: HashMap<Uuid, Vec<Hash>>,
     ev: Option<EventCursor>,
     cp: Option<CheckpointCursor>,
-    /// (incident, seq) → first 8 bytes of the checkpoint's link hash, for the witness comparison.
-    seen_checkpoints: HashMap<(Uuid, u64), [u8; 8]>,
+    /// (incident, seq) → the checkpoint's signature, for the witness comparison. Equal signatures
+    /// mean equal bodies: Ed25519 signatures are deterministic, and the database's bodies are
+    /// vouched for by the checkpoint chain.
+    seen_checkpoints: HashMap<(Uuid, u64), [u8; 64]>,
     max_failures: usize,
 }
 
@@ -100,26 +151,36 @@ impl Verifier {
         }
     }
 
+    /// Move the current incident's hashes into the map (at an incident change, and before checkpoints).
+    fn flush_events(&mut self) {
+        if let Some(cur) = self.ev.take() {
+            self.hashes.insert(cur.incident, cur.hashes);
+        }
+    }
+
     /// Feed one event row.
-    pub fn event(&mut self, incident: &str, seq: i64, body: &str, prev_hash: &str, hash: &str) {
+    pub fn event(&mut self, incident: &[u8], seq: i64, body: &[u8], prev_hash: &[u8], hash: &[u8]) {
         self.report.events += 1;
-        let Ok(id) = Uuid::parse_str(incident) else {
-            self.fail(
-                Some(incident.to_string()),
-                Some(seq as u64),
-                "the incident id of this row is not a UUID".into(),
-            );
-            return;
-        };
-        if self.ev.as_ref().is_none_or(|c| c.incident != id) {
+        if self.ev.as_ref().is_none_or(|c| c.incident_text != incident) {
+            let Ok(id) = Uuid::try_parse_ascii(incident) else {
+                self.fail(
+                    Some(String::from_utf8_lossy(incident).into_owned()),
+                    Some(seq as u64),
+                    "the incident id of this row is not a UUID".into(),
+                );
+                return;
+            };
+            self.flush_events();
             self.report.incidents += 1;
             self.ev = Some(EventCursor {
                 incident: id,
+                incident_text: incident.to_vec(),
                 expected: 1,
                 prev: GENESIS,
+                prev_hex: hex32(&GENESIS),
+                hashes: Vec::new(),
                 broken: false,
             });
-            self.hashes.entry(id).or_default();
         }
         let cur = self.ev.as_mut().expect("set above");
         if cur.broken {
@@ -127,7 +188,6 @@ impl Verifier {
         }
         let seq = seq as u64;
         let expected = cur.expected;
-        let prev = cur.prev;
         let problem = if seq != expected {
             Some(if seq > expected {
                 format!(
@@ -139,38 +199,41 @@ impl Verifier {
                     "event {seq} appears where event {expected} belongs (rows reordered or duplicated)"
                 )
             })
-        } else if chain::parse_hash(prev_hash) != Some(prev) {
+        } else if prev_hash != cur.prev_hex {
             Some(format!(
                 "prev_hash does not equal the hash of event {} (rows swapped, removed or rewritten)",
                 seq - 1
             ))
         } else {
-            let computed = chain::event_hash(&prev, body.as_bytes());
-            if chain::parse_hash(hash) != Some(computed) {
+            let computed = chain::event_hash(&cur.prev, body);
+            let computed_hex = hex32(&computed);
+            if hash != computed_hex {
                 Some(
                     "the stored body does not hash to the stored hash (a field of this event was changed)"
                         .to_string(),
                 )
             } else {
-                match serde_json::from_str::<BodyHead>(body) {
-                    Ok(h) if h.incident == id && h.seq == seq => {
-                        let cur = self.ev.as_mut().expect("set above");
+                match body_head(body) {
+                    Some((h_inc, h_seq)) if h_seq == seq && h_inc == incident => {
                         cur.prev = computed;
+                        cur.prev_hex = computed_hex;
                         cur.expected += 1;
-                        self.hashes.get_mut(&id).expect("inserted").push(computed);
+                        cur.hashes.push(computed);
                         None
                     }
-                    Ok(h) => Some(format!(
-                        "the body says it is event {} of incident {}, but it is stored as event {seq} of incident {id}",
-                        h.seq, h.incident
+                    Some((h_inc, h_seq)) => Some(format!(
+                        "the body says it is event {h_seq} of incident {}, but it is stored as event {seq} of incident {}",
+                        String::from_utf8_lossy(h_inc),
+                        cur.incident
                     )),
-                    Err(e) => Some(format!("the body is not a ledger event: {e}")),
+                    None => Some("the body is not a canonical ledger event".to_string()),
                 }
             }
         };
         if let Some(what) = problem {
-            self.ev.as_mut().expect("set above").broken = true;
-            self.fail(Some(id.to_string()), Some(seq), what);
+            cur.broken = true;
+            let id = cur.incident.to_string();
+            self.fail(Some(id), Some(seq), what);
         }
     }
 
@@ -181,34 +244,33 @@ impl Verifier {
             return;
         }
         if let Some((seq, body, sig)) = &cur.last {
-            {
-                if !self.all_signatures {
-                    self.report.signatures_verified += 1;
-                    if !chain::verify_checkpoint_raw(&self.key, body, sig) {
-                        self.fail(
+            if !self.all_signatures {
+                self.report.signatures_verified += 1;
+                if !chain::verify_checkpoint_raw(&self.key, body, sig) {
+                    self.fail(
                             Some(cur.incident.to_string()),
                             Some(*seq),
                             "the newest checkpoint's signature does not verify with the trusted key (forged or altered)".into(),
                         );
-                        return;
-                    }
+                    return;
                 }
-                if *seq < events {
-                    self.fail(
-                        Some(cur.incident.to_string()),
-                        Some(*seq + 1),
-                        format!(
-                            "events {}–{events} are not covered by any signed checkpoint (appended outside palisade)",
-                            seq + 1
-                        ),
-                    );
-                }
+            }
+            if *seq < events {
+                self.fail(
+                    Some(cur.incident.to_string()),
+                    Some(*seq + 1),
+                    format!(
+                        "events {}–{events} are not covered by any signed checkpoint (appended outside palisade)",
+                        seq + 1
+                    ),
+                );
             }
         }
     }
 
     /// Feed one checkpoint row (after all events).
     pub fn checkpoint(&mut self, incident: &str, seq: i64, body: &str, signature: &str) {
+        self.flush_events();
         self.report.checkpoints += 1;
         let Ok(id) = Uuid::parse_str(incident) else {
             self.fail(
@@ -229,9 +291,9 @@ impl Verifier {
         }
         let seq = seq as u64;
         let link = chain::link_hash(body, signature);
-        let mut short = [0u8; 8];
-        short.copy_from_slice(&link[..8]);
-        self.seen_checkpoints.insert((id, seq), short);
+        let mut sig = [0u8; 64];
+        let _ = hex::decode_to_slice(signature, &mut sig);
+        self.seen_checkpoints.insert((id, seq), sig);
         if self.cp.as_ref().expect("set").broken {
             return;
         }
@@ -286,10 +348,35 @@ impl Verifier {
         }
     }
 
-    /// Finish: close the last incident, check every incident has a checkpoint, and compare the
-    /// witness log (if any) with the database.
-    pub fn finish(mut self, witness: Option<&Path>) -> Report {
+    /// Close the current incident's cursors (a backend calls this after its last row).
+    pub fn end_of_input(&mut self) {
+        self.flush_events();
         self.close_checkpoint_incident();
+    }
+
+    /// Add what another verifier saw, for incidents disjoint from this one's and ordered after
+    /// them (so the first failure stays the first in ledger order).
+    pub fn merge(&mut self, mut other: Verifier) {
+        other.end_of_input();
+        self.end_of_input();
+        let r = &mut self.report;
+        r.incidents += other.report.incidents;
+        r.events += other.report.events;
+        r.checkpoints += other.report.checkpoints;
+        r.signatures_verified += other.report.signatures_verified;
+        for f in other.report.failures {
+            if r.failures.len() < self.max_failures {
+                r.failures.push(f);
+            }
+        }
+        self.hashes.extend(other.hashes);
+        self.seen_checkpoints.extend(other.seen_checkpoints);
+    }
+
+    /// Finish: check every incident has a checkpoint, and compare the witness log — its first
+    /// `len` bytes, written before the database was read — with the database.
+    pub fn finish(mut self, witness: Option<(&Path, u64)>) -> Report {
+        self.end_of_input();
         let mut unsigned: Vec<(Uuid, usize)> = self
             .hashes
             .iter()
@@ -310,70 +397,91 @@ impl Verifier {
                 );
             }
         }
-        if let Some(path) = witness {
-            match crate::witness::read(path) {
-                Err(e) => self.fail(None, None, format!("witness log: {e}")),
-                Ok((entries, bad)) => {
-                    for b in bad {
-                        self.fail(
-                            None,
-                            None,
-                            format!(
-                                "witness log {} line {}: not a checkpoint: {}",
-                                path.display(),
-                                b.line,
-                                b.error
-                            ),
-                        );
-                    }
-                    // Report the newest missing checkpoint per incident (one line per incident).
-                    let mut missing: HashMap<Uuid, (u64, usize)> = HashMap::new();
-                    for (line, cp) in &entries {
-                        self.report.witness_entries += 1;
-                        let key = (cp.body.incident, cp.body.seq);
-                        let link = cp.link_hash();
-                        match self.seen_checkpoints.get(&key) {
-                            Some(short) if short[..] == link[..8] => {}
-                            Some(_) => self.fail(
-                                Some(cp.body.incident.to_string()),
-                                Some(cp.body.seq),
-                                format!(
-                                    "the database's checkpoint at event {} differs from the one in the witness log (line {line}): the ledger was rewritten",
-                                    cp.body.seq
-                                ),
-                            ),
-                            None => {
-                                if palisade_core::chain::verify_checkpoint(&self.key, cp) {
-                                    let e = missing.entry(cp.body.incident).or_insert((0, 0));
-                                    if cp.body.seq > e.0 {
-                                        *e = (cp.body.seq, *line);
-                                    }
-                                } else {
-                                    self.fail(
-                                        Some(cp.body.incident.to_string()),
-                                        Some(cp.body.seq),
-                                        format!("witness log line {line} is not signed by the trusted key"),
-                                    );
-                                }
-                            }
+        if let Some((path, len)) = witness {
+            if let Err(e) = self.check_witness(path, len) {
+                self.fail(None, None, format!("witness log: {e}"));
+            }
+        }
+        self.report
+    }
+
+    /// Every witness line must be a checkpoint the database holds, identical.
+    fn check_witness(&mut self, path: &Path, len: u64) -> std::io::Result<()> {
+        use std::io::{BufRead, Read};
+        let f = std::fs::File::open(path)?.take(len);
+        // The newest missing checkpoint per incident: (seq, line).
+        let mut missing: HashMap<Uuid, (u64, usize)> = HashMap::new();
+        let mut buf = String::new();
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, f);
+        let mut line = 0usize;
+        loop {
+            buf.clear();
+            if reader.read_line(&mut buf)? == 0 {
+                break;
+            }
+            line += 1;
+            let text = buf.trim_end();
+            if text.is_empty() {
+                continue;
+            }
+            let head: WitnessHead = match serde_json::from_str(text) {
+                Ok(h) => h,
+                Err(e) => {
+                    self.fail(
+                        None,
+                        None,
+                        format!(
+                            "witness log {} line {line}: not a checkpoint: {e}",
+                            path.display()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            self.report.witness_entries += 1;
+            let mut sig = [0u8; 64];
+            let decoded = hex::decode_to_slice(&head.signature, &mut sig).is_ok();
+            match self.seen_checkpoints.get(&(head.incident, head.seq)) {
+                Some(stored) if decoded && *stored == sig => {}
+                Some(_) => self.fail(
+                    Some(head.incident.to_string()),
+                    Some(head.seq),
+                    format!(
+                        "the database's checkpoint at event {} differs from the one in the witness log (line {line}): the ledger was rewritten",
+                        head.seq
+                    ),
+                ),
+                None => {
+                    let signed = serde_json::from_str::<palisade_core::chain::Checkpoint>(text)
+                        .is_ok_and(|cp| palisade_core::chain::verify_checkpoint(&self.key, &cp));
+                    if signed {
+                        let e = missing.entry(head.incident).or_insert((0, 0));
+                        if head.seq > e.0 {
+                            *e = (head.seq, line);
                         }
-                    }
-                    let mut missing: Vec<_> = missing.into_iter().collect();
-                    missing.sort();
-                    for (id, (seq, line)) in missing {
-                        let held = self.hashes.get(&id).map_or(0, |h| h.len());
+                    } else {
                         self.fail(
-                            Some(id.to_string()),
-                            Some(seq),
-                            format!(
-                                "the witness log (line {line}) holds a signed checkpoint at event {seq}, but the database holds {}: the newest events were deleted (truncation)",
-                                if held == 0 { "no events of this incident".to_string() } else { format!("events only up to {held}") }
-                            ),
+                            Some(head.incident.to_string()),
+                            Some(head.seq),
+                            format!("witness log line {line} is not signed by the trusted key"),
                         );
                     }
                 }
             }
         }
-        self.report
+        let mut missing: Vec<_> = missing.into_iter().collect();
+        missing.sort();
+        for (id, (seq, line)) in missing {
+            let held = self.hashes.get(&id).map_or(0, |h| h.len());
+            self.fail(
+                Some(id.to_string()),
+                Some(seq),
+                format!(
+                    "the witness log (line {line}) holds a signed checkpoint at event {seq}, but the database holds {}: the newest events were deleted (truncation)",
+                    if held == 0 { "no events of this incident".to_string() } else { format!("events only up to {held}") }
+                ),
+            );
+        }
+        Ok(())
     }
 }

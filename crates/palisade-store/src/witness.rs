@@ -6,7 +6,7 @@
 use crate::{Result, StoreError};
 use palisade_core::chain::Checkpoint;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -71,41 +71,4 @@ impl Witness {
                 source,
             })
     }
-}
-
-/// A witness entry that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadLine {
-    pub line: usize,
-    pub error: String,
-}
-
-/// Checkpoints read from a witness log, with their line numbers.
-pub type Entries = Vec<(usize, Checkpoint)>;
-
-/// Read a witness log: the checkpoints it holds and any lines that are not checkpoints.
-pub fn read(path: &Path) -> Result<(Entries, Vec<BadLine>)> {
-    let f = File::open(path).map_err(|source| StoreError::Io {
-        context: format!("opening witness log {}", path.display()),
-        source,
-    })?;
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|source| StoreError::Io {
-            context: format!("reading witness log {}", path.display()),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Checkpoint>(&line) {
-            Ok(cp) => good.push((i + 1, cp)),
-            Err(e) => bad.push(BadLine {
-                line: i + 1,
-                error: e.to_string(),
-            }),
-        }
-    }
-    Ok((good, bad))
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# p50/p99 latency of `show` and `list` over loopback with wrk, on a data set of
+# 10,000 incidents / 1,000,000 events (built by the ledger benchmark's `dataset` mode).
+#
+#   bench/api-latency.sh [DATA_DIR]      # default /tmp/palisade-bench-data
+#
+# Needs: wrk (apt-get install wrk). Builds the release binary. The data set is reused if present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:-/tmp/palisade-bench-data}
+PORT=${PORT:-7979}
+DURATION=${DURATION:-20s}
+if [ ! -f "$DATA/bench-token" ]; then
+  cargo bench -p palisade-store --bench ledger -- dataset "$DATA" --incidents 10000 --events-per 100
+fi
+cargo build --release -p palisade
+TOKEN=$(cat "$DATA/bench-token")
+target/release/palisade serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+CODENAME=$(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/incidents?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["incidents"][0]["codename"])')
+echo "machine: $(nproc) cores, $(uname -r); data: $DATA"
+for what in "show /api/v1/incidents/$CODENAME" "list /api/v1/incidents" "list-filtered /api/v1/incidents?status=declared&severity=SEV-2&limit=20"; do
+  name=${what%% *}; path=${what#* }
+  echo "== $name ($path), wrk -t1 -c${CONNECTIONS:-4} -d$DURATION"
+  wrk -t1 -c"${CONNECTIONS:-4}" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" \
+    | grep -E "Latency Distribution|50%|75%|90%|99%|Requests/sec|requests in"
+done
