@@ -397,10 +397,10 @@ impl Verifier {
                 );
             }
         }
-        if let Some((path, len)) = witness {
-            if let Err(e) = self.check_witness(path, len) {
-                self.fail(None, None, format!("witness log: {e}"));
-            }
+        if let Some((path, len)) = witness
+            && let Err(e) = self.check_witness(path, len)
+        {
+            self.fail(None, None, format!("witness log: {e}"));
         }
         self.report
     }
