@@ -1,0 +1,362 @@
+//! Each ecosystem's own version ordering. Pure: no I/O.
+//!
+//! Versions that do not parse under their ecosystem's grammar fall back to [`generic_cmp`]
+//! (numeric runs compared as numbers, other runs as text) so that a sloppy version never makes a
+//! range silently unmatchable.
+
+use std::cmp::Ordering;
+use std::str::FromStr;
+
+/// The package ecosystems Palisade knows, by their OSV names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ecosystem {
+    CratesIo,
+    PyPI,
+    Npm,
+    Go,
+    Maven,
+    RubyGems,
+    Packagist,
+    Debian,
+    Alpine,
+    /// Any other OSV ecosystem name (ordered with [`generic_cmp`]).
+    Other(String),
+}
+
+impl Ecosystem {
+    /// Parse an OSV ecosystem name; a `:release` suffix (`Debian:12`) is ignored.
+    pub fn from_osv(name: &str) -> Ecosystem {
+        let base = name.split(':').next().unwrap_or(name);
+        match base {
+            "crates.io" => Ecosystem::CratesIo,
+            "PyPI" => Ecosystem::PyPI,
+            "npm" => Ecosystem::Npm,
+            "Go" => Ecosystem::Go,
+            "Maven" => Ecosystem::Maven,
+            "RubyGems" => Ecosystem::RubyGems,
+            "Packagist" => Ecosystem::Packagist,
+            "Debian" => Ecosystem::Debian,
+            "Alpine" => Ecosystem::Alpine,
+            other => Ecosystem::Other(other.to_string()),
+        }
+    }
+
+    /// The OSV ecosystem name.
+    pub fn osv_name(&self) -> &str {
+        match self {
+            Ecosystem::CratesIo => "crates.io",
+            Ecosystem::PyPI => "PyPI",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Go => "Go",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::RubyGems => "RubyGems",
+            Ecosystem::Packagist => "Packagist",
+            Ecosystem::Debian => "Debian",
+            Ecosystem::Alpine => "Alpine",
+            Ecosystem::Other(s) => s,
+        }
+    }
+
+    /// The package-URL type.
+    pub fn purl_type(&self) -> &str {
+        match self {
+            Ecosystem::CratesIo => "cargo",
+            Ecosystem::PyPI => "pypi",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Go => "golang",
+            Ecosystem::Maven => "maven",
+            Ecosystem::RubyGems => "gem",
+            Ecosystem::Packagist => "composer",
+            Ecosystem::Debian => "deb",
+            Ecosystem::Alpine => "apk",
+            Ecosystem::Other(_) => "generic",
+        }
+    }
+
+    /// The name as the index keys it: PyPI names are normalised per PEP 503, others kept.
+    pub fn normalize_name(&self, name: &str) -> String {
+        match self {
+            Ecosystem::PyPI => normalize_pypi_name(name),
+            _ => name.to_string(),
+        }
+    }
+
+    /// Compare two versions under this ecosystem's ordering.
+    pub fn compare(&self, a: &str, b: &str) -> Ordering {
+        match self {
+            Ecosystem::CratesIo | Ecosystem::Npm => semver_cmp(a, b),
+            Ecosystem::Go => semver_cmp(
+                a.strip_prefix('v').unwrap_or(a),
+                b.strip_prefix('v').unwrap_or(b),
+            ),
+            Ecosystem::PyPI => pep440_cmp(a, b),
+            Ecosystem::Debian => dpkg_cmp(a, b),
+            _ => generic_cmp(a, b),
+        }
+    }
+}
+
+/// PEP 503 name normalisation: lowercase, runs of `-`, `_`, `.` become one `-`.
+pub fn normalize_pypi_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+fn semver_cmp(a: &str, b: &str) -> Ordering {
+    match (semver::Version::parse(a), semver::Version::parse(b)) {
+        // Build metadata does not take part in precedence (SemVer 2.0 §10).
+        (Ok(x), Ok(y)) => {
+            (&x.major, &x.minor, &x.patch, &x.pre).cmp(&(&y.major, &y.minor, &y.patch, &y.pre))
+        }
+        _ => generic_cmp(a, b),
+    }
+}
+
+fn pep440_cmp(a: &str, b: &str) -> Ordering {
+    match (
+        pep440_rs::Version::from_str(a),
+        pep440_rs::Version::from_str(b),
+    ) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => generic_cmp(a, b),
+    }
+}
+
+/// Generic ordering: split into digit and non-digit runs; digits compare numerically, text
+/// lexically; a missing run sorts first.
+pub fn generic_cmp(a: &str, b: &str) -> Ordering {
+    let (ra, rb) = (runs(a), runs(b));
+    for (x, y) in ra.iter().zip(rb.iter()) {
+        let ord = match (x, y) {
+            (Run::Num(p), Run::Num(q)) => cmp_digits(p, q),
+            (Run::Text(p), Run::Text(q)) => p.cmp(q),
+            (Run::Num(_), Run::Text(_)) => Ordering::Greater,
+            (Run::Text(_), Run::Num(_)) => Ordering::Less,
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    ra.len().cmp(&rb.len())
+}
+
+enum Run<'a> {
+    Num(&'a str),
+    Text(&'a str),
+}
+
+fn runs(s: &str) -> Vec<Run<'_>> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let digit = b[i].is_ascii_digit();
+        while i < b.len() && b[i].is_ascii_alphanumeric() && b[i].is_ascii_digit() == digit {
+            i += 1;
+        }
+        let part = &s[start..i];
+        out.push(if digit {
+            Run::Num(part)
+        } else {
+            Run::Text(part)
+        });
+    }
+    out
+}
+
+/// Compare two digit strings as numbers of any length.
+fn cmp_digits(a: &str, b: &str) -> Ordering {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Debian version ordering (`dpkg --compare-versions`): `[epoch:]upstream[-revision]`.
+pub fn dpkg_cmp(a: &str, b: &str) -> Ordering {
+    let (ea, ua, ra) = split_debian(a);
+    let (eb, ub, rb) = split_debian(b);
+    cmp_digits(ea, eb)
+        .then_with(|| dpkg_part_cmp(ua, ub))
+        .then_with(|| dpkg_part_cmp(ra, rb))
+}
+
+fn split_debian(v: &str) -> (&str, &str, &str) {
+    let (epoch, rest) = match v.split_once(':') {
+        Some((e, r)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => (e, r),
+        _ => ("0", v),
+    };
+    match rest.rsplit_once('-') {
+        Some((u, r)) => (epoch, u, r),
+        None => (epoch, rest, ""),
+    }
+}
+
+fn dpkg_order(c: Option<u8>) -> i32 {
+    match c {
+        None => 0,
+        Some(b'~') => -1,
+        Some(c) if c.is_ascii_digit() => 0,
+        Some(c) if c.is_ascii_alphabetic() => c as i32,
+        Some(c) => c as i32 + 256,
+    }
+}
+
+fn dpkg_part_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        // Non-digit prefix, compared with the dpkg character order.
+        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
+            let ca = a.get(i).copied().filter(|c| !c.is_ascii_digit());
+            let cb = b.get(j).copied().filter(|c| !c.is_ascii_digit());
+            let (oa, ob) = (dpkg_order(ca), dpkg_order(cb));
+            if oa != ob {
+                return oa.cmp(&ob);
+            }
+            if ca.is_some() {
+                i += 1;
+            }
+            if cb.is_some() {
+                j += 1;
+            }
+        }
+        let si = i;
+        while i < a.len() && a[i].is_ascii_digit() {
+            i += 1;
+        }
+        let sj = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let na = std::str::from_utf8(&a[si..i]).unwrap_or("0");
+        let nb = std::str::from_utf8(&b[sj..j]).unwrap_or("0");
+        let ord = cmp_digits(na, nb);
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(eco: Ecosystem, cases: &[(&str, &str, Ordering)]) {
+        for (a, b, want) in cases {
+            assert_eq!(eco.compare(a, b), *want, "{eco:?}: {a} vs {b}");
+            assert_eq!(eco.compare(b, a), want.reverse(), "{eco:?}: {b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn cargo_semver_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::CratesIo,
+            &[
+                ("0.5.1", "0.5.2", Less),
+                ("1.0.0-alpha", "1.0.0", Less),
+                ("1.0.0-alpha.1", "1.0.0-alpha.beta", Less),
+                ("1.0.0-rc.1", "1.0.0-beta.11", Greater),
+                ("0.0.0-0", "0.0.0", Less),
+                ("1.10.0", "1.9.0", Greater),
+                ("1.0.0+build1", "1.0.0+build2", Equal),
+            ],
+        );
+    }
+
+    #[test]
+    fn pep440_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::PyPI,
+            &[
+                ("1.0", "1.0.0", Equal),
+                ("1.0a1", "1.0", Less),
+                ("1.0.dev0", "1.0a1", Less),
+                ("1.0.post1", "1.0", Greater),
+                ("1.0rc1", "1.0", Less),
+                ("0.3.25.1", "0.3.26", Less),
+                ("2!1.0", "3.0", Greater),
+                ("1.0+local", "1.0", Greater),
+            ],
+        );
+    }
+
+    #[test]
+    fn go_ordering_with_pseudo_versions() {
+        use Ordering::*;
+        check(
+            Ecosystem::Go,
+            &[
+                ("v0.0.0-20191109021931-daa7c04131f5", "v0.0.1", Less),
+                (
+                    "v0.0.0-20191109021931-daa7c04131f5",
+                    "v0.0.0-20200101000000-aaaaaaaaaaaa",
+                    Less,
+                ),
+                ("v1.2.3", "1.2.3", Equal),
+                ("v2.0.0+incompatible", "v1.9.9", Greater),
+            ],
+        );
+    }
+
+    #[test]
+    fn dpkg_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::Debian,
+            &[
+                ("1.0~rc1", "1.0", Less),
+                ("1:0.9", "2.0", Greater),
+                ("1.0-1", "1.0-2", Less),
+                ("1.0-1", "1.0-1+deb12u1", Less),
+                ("2.36-9+deb12u4", "2.36-9+deb12u10", Less),
+                ("1.0a", "1.0+", Less),
+                ("1.0", "1.0", Equal),
+                ("3.0.11-1~deb12u2", "3.0.11-1", Less),
+            ],
+        );
+    }
+
+    #[test]
+    fn generic_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::Other("X".into()),
+            &[
+                ("1.10", "1.9", Greater),
+                ("1.0", "1.0.1", Less),
+                ("010", "10", Equal),
+            ],
+        );
+    }
+
+    #[test]
+    fn pypi_names_normalise_per_pep503() {
+        assert_eq!(
+            normalize_pypi_name("Django_Rest.Framework"),
+            "django-rest-framework"
+        );
+        assert_eq!(normalize_pypi_name("PyYAML"), "pyyaml");
+        assert_eq!(normalize_pypi_name("a--_b"), "a-b");
+    }
+}
