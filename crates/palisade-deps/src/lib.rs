@@ -10,8 +10,11 @@
 pub mod cvss;
 pub mod error;
 pub mod index;
+pub mod lockfile;
 pub mod matcher;
 pub mod osv;
+pub mod report;
+pub mod scan;
 pub mod version;
 
 pub use error::{Error, Result};

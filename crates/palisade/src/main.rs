@@ -1,5 +1,7 @@
 use clap::{Parser, Subcommand};
 
+mod deps_cmd;
+
 /// Palisade: DevSecOps guardrails and secure incident response.
 #[derive(Parser)]
 #[command(version, about)]
@@ -12,12 +14,18 @@ struct Cli {
 enum Command {
     /// Print the version.
     Version,
+    /// Manage the offline vulnerability database (OSV import, status).
+    Db(deps_cmd::DbArgs),
+    /// Scan dependencies for known vulnerabilities.
+    Scan(deps_cmd::ScanArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => println!("palisade {}", env!("CARGO_PKG_VERSION")),
+        Command::Db(a) => std::process::exit(deps_cmd::run_db(a)),
+        Command::Scan(a) => std::process::exit(deps_cmd::run_scan(a)),
     }
     Ok(())
 }

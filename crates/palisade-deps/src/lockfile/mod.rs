@@ -1,0 +1,152 @@
+//! Lockfile parsers: text in, packages (with the line that declares each) out.
+//!
+//! Parsers are pure functions of the file text; the only exception is `requirements.txt`, whose
+//! `-r` includes are read through a loader closure so tests can supply them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::version::Ecosystem;
+use crate::{Error, Result};
+
+mod cargo;
+mod python;
+
+pub use cargo::parse_cargo_lock;
+pub use python::{parse_pipfile_lock, parse_poetry_lock, parse_requirements, parse_uv_lock};
+
+/// One resolved package of a lockfile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    #[serde(serialize_with = "ser_eco")]
+    pub ecosystem: Ecosystem,
+    /// The file that declares it (an included requirements file may differ from the lockfile).
+    pub path: PathBuf,
+    /// 1-based line of the declaration.
+    pub line: usize,
+    /// Where it comes from (`registry+…`, `git+…`, a path), when the lockfile says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Direct dependencies as `name@version`, when the lockfile records the graph.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+}
+
+fn ser_eco<S: serde::Serializer>(e: &Ecosystem, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(e.osv_name())
+}
+
+impl Package {
+    /// `name@version`, the key used in dependency lists.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// The package URL (purl) of this package.
+    pub fn purl(&self) -> String {
+        let name = match self.ecosystem {
+            Ecosystem::PyPI => crate::version::normalize_pypi_name(&self.name),
+            _ => self.name.clone(),
+        };
+        let name = match (&self.ecosystem, name.split_once('/')) {
+            // npm scopes are percent-encoded in purls (`%40scope/name`).
+            (Ecosystem::Npm, Some((scope, rest))) if scope.starts_with('@') => {
+                format!("%40{}/{}", &scope[1..], rest)
+            }
+            (Ecosystem::Maven, _) => name.replacen(':', "/", 1),
+            _ => name,
+        };
+        format!(
+            "pkg:{}/{}@{}",
+            self.ecosystem.purl_type(),
+            name,
+            self.version
+        )
+    }
+}
+
+/// The lockfile formats Palisade reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    CargoLock,
+    Requirements,
+    PoetryLock,
+    PipfileLock,
+    UvLock,
+}
+
+impl Kind {
+    /// Recognise a lockfile by its file name.
+    pub fn detect(path: &Path) -> Option<Kind> {
+        let name = path.file_name()?.to_str()?;
+        Some(match name {
+            "Cargo.lock" => Kind::CargoLock,
+            "poetry.lock" => Kind::PoetryLock,
+            "Pipfile.lock" => Kind::PipfileLock,
+            "uv.lock" => Kind::UvLock,
+            n if n.ends_with(".txt") && n.starts_with("requirements") => Kind::Requirements,
+            _ => return None,
+        })
+    }
+
+    pub fn ecosystem(self) -> Ecosystem {
+        match self {
+            Kind::CargoLock => Ecosystem::CratesIo,
+            _ => Ecosystem::PyPI,
+        }
+    }
+}
+
+/// A parsed lockfile.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lockfile {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub packages: Vec<Package>,
+}
+
+/// Read and parse one lockfile of a known kind.
+pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let packages = match kind {
+        Kind::CargoLock => parse_cargo_lock(path, &text)?,
+        Kind::PoetryLock => parse_poetry_lock(path, &text)?,
+        Kind::PipfileLock => parse_pipfile_lock(path, &text)?,
+        Kind::UvLock => parse_uv_lock(path, &text)?,
+        Kind::Requirements => {
+            parse_requirements(path, &text, &|p: &Path| std::fs::read_to_string(p))?
+        }
+    };
+    Ok(Lockfile {
+        path: path.to_path_buf(),
+        kind,
+        packages,
+    })
+}
+
+/// Map a TOML error to a `Parse` error with the line it points at.
+pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let line = e
+        .span()
+        .map(|s| crate::error::line_of_offset(text, s.start))
+        .unwrap_or(0);
+    Error::parse(path, line, e.message().to_string())
+}
+
+/// Map a JSON error to a `Parse` error with its line.
+pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
+    Error::parse(path, e.line(), e.to_string())
+}
+
+/// 1-based lines of each `[[package]]` header, in file order (TOML lockfiles).
+pub(crate) fn package_header_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[package]]")
+        .map(|(i, _)| i + 1)
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! `palisade db …`, `palisade scan deps`: argument parsing and printing only; the work is in
+//! `palisade-deps`.
+//!
+//! Exit codes (the same contract as every scanner): 0 no finding at or above `--fail-on`,
+//! 1 findings, 2 error (including a lockfile that could not be parsed; the others are still
+//! scanned and reported).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use palisade_deps::cvss::Rating;
+use palisade_deps::index::Index;
+use palisade_deps::{report, scan};
+
+/// Exit code: nothing to report.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit code: findings at or above the threshold.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit code: error.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Args, Debug, Clone)]
+pub struct DataDir {
+    /// Data directory holding the vulnerability index.
+    #[arg(
+        long,
+        env = "PALISADE_DATA_DIR",
+        default_value = "./palisade-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+impl DataDir {
+    fn index_path(&self) -> PathBuf {
+        Index::path_in(&self.data_dir)
+    }
+}
+
+/// `palisade db`
+#[derive(Args, Debug)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Import OSV records: JSON/YAML files, directories of them, or OSV `all.zip` archives.
+    Import {
+        /// Files, directories or zip archives.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Ecosystems, record counts and age of the local index.
+    Status {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+/// `palisade scan`
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    pub command: ScanCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScanCommand {
+    /// Scan lockfiles for dependencies with known vulnerabilities (offline, against `db import`ed data).
+    Deps(ScanDepsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanDepsArgs {
+    /// Lockfiles or directories to search for them.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Lowest severity that makes the scan fail (exit 1). Findings of unknown severity always count.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Sarif,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FailOn {
+    fn rating(self) -> Rating {
+        match self {
+            FailOn::Low => Rating::Low,
+            FailOn::Medium => Rating::Medium,
+            FailOn::High => Rating::High,
+            FailOn::Critical => Rating::Critical,
+        }
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    EXIT_ERROR
+}
+
+/// Run `palisade db …`; returns the exit code.
+pub fn run_db(args: DbArgs) -> i32 {
+    let path = args.data.index_path();
+    let mut index = match Index::open(&path) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    match args.command {
+        DbCommand::Import { paths, format } => {
+            let r = match index.import_paths(&paths) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
+            match format {
+                ListFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default())
+                }
+                ListFormat::Table => println!(
+                    "read {} records: {} written, {} unchanged, {} withdrawn; {} warnings; index {}",
+                    r.read,
+                    r.written,
+                    r.unchanged,
+                    r.withdrawn,
+                    r.warnings.len(),
+                    path.display()
+                ),
+            }
+            EXIT_CLEAN
+        }
+        DbCommand::Status { format } => {
+            let st = match index.status() {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            match format {
+                ListFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default())
+                }
+                ListFormat::Table => {
+                    if st.is_empty() {
+                        println!(
+                            "index {} is empty; run `palisade db import`",
+                            path.display()
+                        );
+                    }
+                    println!(
+                        "{:<12} {:>8} {:>10}  {:<22} imported",
+                        "ECOSYSTEM", "RECORDS", "WITHDRAWN", "NEWEST MODIFIED"
+                    );
+                    for s in &st {
+                        println!(
+                            "{:<12} {:>8} {:>10}  {:<22} {}",
+                            s.ecosystem,
+                            s.records,
+                            s.withdrawn,
+                            s.newest_modified.as_deref().unwrap_or("-"),
+                            s.imported_at.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
+            }
+            EXIT_CLEAN
+        }
+    }
+}
+
+/// Run `palisade scan …` (the dependency part); returns the exit code.
+pub fn run_scan(args: ScanArgs) -> i32 {
+    match args.command {
+        ScanCommand::Deps(a) => run_scan_deps(a),
+    }
+}
+
+fn open_existing(path: &Path) -> Result<Index, String> {
+    if !path.exists() {
+        return Err(format!(
+            "no vulnerability index at {}; run `palisade db import PATH…` first (or set PALISADE_DATA_DIR)",
+            path.display()
+        ));
+    }
+    let index = Index::open(path).map_err(|e| e.to_string())?;
+    if index.is_empty().map_err(|e| e.to_string())? {
+        return Err(format!(
+            "vulnerability index {} is empty; run `palisade db import PATH…`",
+            path.display()
+        ));
+    }
+    Ok(index)
+}
+
+fn run_scan_deps(args: ScanDepsArgs) -> i32 {
+    let index = match open_existing(&args.data.index_path()) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let result = match scan::scan_paths(&index, &args.paths) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    for e in &result.errors {
+        eprintln!("error: {e}");
+    }
+    let text = match args.format {
+        ReportFormat::Table => report::table(&result),
+        ReportFormat::Json => report::json(&result),
+        ReportFormat::Sarif => report::sarif(&result),
+    };
+    println!("{}", text.trim_end());
+    exit_code(&result, args.fail_on)
+}
+
+fn exit_code(result: &scan::ScanResult, fail_on: FailOn) -> i32 {
+    if !result.errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    let threshold = fail_on.rating();
+    let failing = result
+        .findings
+        .iter()
+        .any(|f| f.severity == Rating::Unknown || f.severity >= threshold);
+    if failing { EXIT_FINDINGS } else { EXIT_CLEAN }
+}

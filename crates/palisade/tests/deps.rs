@@ -1,0 +1,281 @@
+//! The real binary: `palisade db …` and `palisade scan deps`, run in temp directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn palisade(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .env("PALISADE_DATA_DIR", data)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run palisade")
+}
+
+fn shared_data() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if p.join("osv").is_dir() {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "shared data not found at {} (required when CI=true)",
+            p.display()
+        );
+    }
+    eprintln!("SKIP: shared data not found at {}", p.display());
+    None
+}
+
+const ADVISORY: &str = r#"{
+  "id": "RUSTSEC-2099-0001", "modified": "2024-01-01T00:00:00Z",
+  "aliases": ["CVE-2099-1"], "summary": "demo overflow",
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+  "affected": [{"package": {"ecosystem": "crates.io", "name": "demo"},
+    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0.0.0-0"}, {"fixed": "1.2.0"}]}]}]
+}"#;
+
+const LOCK: &str = r#"version = 4
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["demo"]
+
+[[package]]
+name = "demo"
+version = "1.1.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(dir.path().join("adv.json"), ADVISORY).unwrap();
+    let out = palisade(
+        &data,
+        &[
+            "db",
+            "import",
+            dir.path().join("adv.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::create_dir_all(dir.path().join("proj")).unwrap();
+    std::fs::write(dir.path().join("proj/Cargo.lock"), LOCK).unwrap();
+    (dir, data)
+}
+
+#[test]
+fn scan_deps_reports_finding_with_line_fix_and_aliases_and_exits_1() {
+    let (dir, data) = setup();
+    let proj = dir.path().join("proj");
+    let out = palisade(
+        &data,
+        &["scan", "deps", proj.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["id"], "RUSTSEC-2099-0001");
+    assert_eq!(f["aliases"], serde_json::json!(["CVE-2099-1"]));
+    assert_eq!(f["package"], "demo");
+    assert_eq!(f["line"], 8);
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["cvss_score"], 5.9);
+    assert_eq!(f["fixed"], serde_json::json!(["1.2.0"]));
+    assert_eq!(f["purl"], "pkg:cargo/demo@1.1.0");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+
+    // Table output names the package, the id and the fix.
+    let out = palisade(&data, &["scan", "deps", proj.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("MEDIUM 5.9") && text.contains("demo 1.1.0") && text.contains("fix: 1.2.0"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no escape codes: {text}");
+}
+
+#[test]
+fn fail_on_threshold_decides_the_exit_code() {
+    let (dir, data) = setup();
+    let lock = dir.path().join("proj/Cargo.lock");
+    let lock = lock.to_str().unwrap();
+    assert_eq!(
+        palisade(&data, &["scan", "deps", lock, "--fail-on", "medium"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        palisade(&data, &["scan", "deps", lock, "--fail-on", "high"])
+            .status
+            .code(),
+        Some(0)
+    );
+    // A fixed version is clean.
+    std::fs::write(
+        dir.path().join("proj/Cargo.lock"),
+        LOCK.replace("1.1.0", "1.2.0"),
+    )
+    .unwrap();
+    assert_eq!(
+        palisade(&data, &["scan", "deps", lock]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn malformed_lockfile_is_an_error_naming_file_and_line_and_others_are_still_scanned() {
+    let (dir, data) = setup();
+    let bad = dir.path().join("proj/sub");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("requirements.txt"), "flask==2.0\n\n!!!==1\n").unwrap();
+    let proj = dir.path().join("proj");
+    let out = palisade(
+        &data,
+        &["scan", "deps", proj.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sub/requirements.txt:3:"), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["id"], "RUSTSEC-2099-0001");
+}
+
+#[test]
+fn sarif_locates_the_lockfile_line() {
+    let (dir, data) = setup();
+    let lock = dir.path().join("proj/Cargo.lock");
+    let out = palisade(
+        &data,
+        &["scan", "deps", lock.to_str().unwrap(), "--format", "sarif"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "RUSTSEC-2099-0001");
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        8
+    );
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"],
+        "5.9"
+    );
+}
+
+#[test]
+fn scanning_without_an_index_is_an_error_that_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Cargo.lock"), LOCK).unwrap();
+    let out = palisade(
+        &dir.path().join("nodata"),
+        &["scan", "deps", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("palisade db import"));
+}
+
+#[test]
+fn db_status_reports_ecosystems_and_counts() {
+    let (_dir, data) = setup();
+    let out = palisade(&data, &["db", "status", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["ecosystem"], "crates.io");
+    assert_eq!(v[0]["records"], 1);
+    assert_eq!(v[0]["newest_modified"], "2024-01-01T00:00:00Z");
+}
+
+/// cargo-audit's own fixtures scanned against the same advisories (as OSV): the findings
+/// cargo-audit reports (see BENCHMARKS.md, "Dependency scanning"), vulnerabilities and
+/// informational warnings kept apart.
+#[test]
+fn cargo_audit_fixtures_give_the_same_findings_as_cargo_audit() {
+    let Some(shared) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = palisade(
+        &data,
+        &[
+            "db",
+            "import",
+            shared.join("osv/crates.io").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let fixtures = shared.join("lockfiles/cargo/rustsec_rustsec_cargo-audit-fixtures");
+    let expect: &[(&str, &[&str], &[&str], i32)] = &[
+        ("base64_vuln", &["base64 0.5.1 RUSTSEC-2017-0004"], &[], 1),
+        ("no_vulns", &[], &[], 0),
+        (
+            "notice",
+            &[],
+            &["inconceivable 0.9.0 RUSTSEC-2022-0058 notice"],
+            0,
+        ),
+        (
+            "unmaintained",
+            &[],
+            &["parity-wasm 0.45.0 RUSTSEC-2022-0061 unmaintained"],
+            0,
+        ),
+        ("unsound", &[], &["ash 0.30.0 RUSTSEC-2021-0090 unsound"], 0),
+        ("yanked", &[], &[], 0),
+        (
+            "unaffected-newer",
+            &[
+                "hickory-proto 0.25.2 RUSTSEC-2026-0118",
+                "hickory-proto 0.25.2 RUSTSEC-2026-0119",
+            ],
+            &[],
+            1,
+        ),
+    ];
+    for (name, vulns, warnings, code) in expect {
+        let lock = fixtures.join(name).join("Cargo.lock");
+        let out = palisade(
+            &data,
+            &["scan", "deps", lock.to_str().unwrap(), "--format", "json"],
+        );
+        assert_eq!(out.status.code(), Some(*code), "{name}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let got: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f["package"].as_str().unwrap(),
+                    f["version"].as_str().unwrap(),
+                    f["id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(got, *vulns, "{name}: vulnerabilities");
+        let got: Vec<String> = v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f["package"].as_str().unwrap(),
+                    f["version"].as_str().unwrap(),
+                    f["id"].as_str().unwrap(),
+                    f["kind"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(got, *warnings, "{name}: warnings");
+    }
+}
