@@ -128,6 +128,10 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, Kind)>, errors: &mut Vec<Error>) {
                 walk(&p, found, errors);
             }
         } else if let Some(k) = Kind::detect(&p) {
+            // go.sum lists more than the build uses; go.mod (Go >= 1.17) is the resolved list.
+            if k == Kind::GoSum && dir.join("go.mod").is_file() {
+                continue;
+            }
             found.push((p, k));
         }
     }
@@ -160,15 +164,16 @@ pub fn scan_paths(index: &Index, paths: &[PathBuf]) -> Result<ScanResult> {
 pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult> {
     let mut result = ScanResult::default();
     let mut cache: HashMap<(Ecosystem, String), Vec<Vulnerability>> = HashMap::new();
+    // A file included by several lockfiles (requirements `-r`) is reported once.
+    let mut seen = BTreeSet::new();
     for lf in lockfiles {
         result.lockfiles.push(ScannedFile {
             path: lf.path.clone(),
             kind: lf.kind,
             packages: lf.packages.len(),
         });
-        let mut seen = BTreeSet::new();
         for pkg in &lf.packages {
-            if !seen.insert((pkg.name.clone(), pkg.version.clone())) {
+            if !seen.insert((pkg.path.clone(), pkg.name.clone(), pkg.version.clone())) {
                 continue;
             }
             let key = (

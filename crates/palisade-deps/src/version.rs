@@ -91,6 +91,11 @@ impl Ecosystem {
             ),
             Ecosystem::PyPI => pep440_cmp(a, b),
             Ecosystem::Debian => dpkg_cmp(a, b),
+            Ecosystem::RubyGems => rubygems_cmp(a, b),
+            Ecosystem::Maven => maven_cmp(a, b),
+            Ecosystem::Packagist => {
+                generic_cmp(a.trim_start_matches('v'), b.trim_start_matches('v'))
+            }
             _ => generic_cmp(a, b),
         }
     }
@@ -135,13 +140,14 @@ fn pep440_cmp(a: &str, b: &str) -> Ordering {
 }
 
 /// Generic ordering: split into digit and non-digit runs; digits compare numerically, text
-/// lexically; a missing run sorts first.
+/// lexically (case-insensitively). When one side runs out, a further number makes the other side
+/// greater (`1.0.1 > 1.0`) and a further text run makes it smaller (`1.0-beta < 1.0`).
 pub fn generic_cmp(a: &str, b: &str) -> Ordering {
     let (ra, rb) = (runs(a), runs(b));
     for (x, y) in ra.iter().zip(rb.iter()) {
         let ord = match (x, y) {
             (Run::Num(p), Run::Num(q)) => cmp_digits(p, q),
-            (Run::Text(p), Run::Text(q)) => p.cmp(q),
+            (Run::Text(p), Run::Text(q)) => p.to_ascii_lowercase().cmp(&q.to_ascii_lowercase()),
             (Run::Num(_), Run::Text(_)) => Ordering::Greater,
             (Run::Text(_), Run::Num(_)) => Ordering::Less,
         };
@@ -149,7 +155,94 @@ pub fn generic_cmp(a: &str, b: &str) -> Ordering {
             return ord;
         }
     }
-    ra.len().cmp(&rb.len())
+    let tail = |r: &[Run<'_>]| match r.first() {
+        Some(Run::Num(n)) if n.bytes().all(|c| c == b'0') => Ordering::Equal,
+        Some(Run::Num(_)) => Ordering::Greater,
+        Some(Run::Text(_)) => Ordering::Less,
+        None => Ordering::Equal,
+    };
+    match ra.len().cmp(&rb.len()) {
+        Ordering::Greater => tail(&ra[rb.len()..]),
+        Ordering::Less => tail(&rb[ra.len()..]).reverse(),
+        Ordering::Equal => Ordering::Equal,
+    }
+}
+
+/// RubyGems (`Gem::Version`): segments split at `.` and at digit/letter changes; a missing
+/// segment is 0; a text segment (pre-release) sorts before any number.
+pub fn rubygems_cmp(a: &str, b: &str) -> Ordering {
+    let (ra, rb) = (runs(a), runs(b));
+    for i in 0..ra.len().max(rb.len()) {
+        let ord = match (ra.get(i), rb.get(i)) {
+            (Some(Run::Num(p)), Some(Run::Num(q))) => cmp_digits(p, q),
+            (Some(Run::Text(p)), Some(Run::Text(q))) => p.cmp(q),
+            (Some(Run::Num(_)), Some(Run::Text(_))) => Ordering::Greater,
+            (Some(Run::Text(_)), Some(Run::Num(_))) => Ordering::Less,
+            (Some(Run::Num(p)), None) => cmp_digits(p, "0"),
+            (None, Some(Run::Num(q))) => cmp_digits("0", q),
+            (Some(Run::Text(_)), None) => Ordering::Less,
+            (None, Some(Run::Text(_))) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// Rank of a Maven qualifier (`ComparableVersion`): alpha < beta < milestone < rc < snapshot <
+/// release < sp < anything else (lexical).
+fn maven_qualifier(q: &str) -> (u8, String) {
+    let q = q.to_ascii_lowercase();
+    let rank = match q.as_str() {
+        "alpha" | "a" => 0,
+        "beta" | "b" => 1,
+        "milestone" | "m" => 2,
+        "rc" | "cr" => 3,
+        "snapshot" => 4,
+        "" | "ga" | "final" | "release" => 5,
+        "sp" => 6,
+        _ => 7,
+    };
+    (rank, if rank == 7 { q } else { String::new() })
+}
+
+/// Maven ordering, after `ComparableVersion` (flattened: items split at `.`, `-` and
+/// digit/letter changes; trailing zero and release items ignored; a number beats a qualifier).
+pub fn maven_cmp(a: &str, b: &str) -> Ordering {
+    fn items(s: &str) -> Vec<Run<'_>> {
+        let mut r = runs(s);
+        while let Some(last) = r.last() {
+            let trailing = match last {
+                Run::Num(n) => n.bytes().all(|c| c == b'0'),
+                Run::Text(t) => maven_qualifier(t).0 == 5,
+            };
+            if !trailing {
+                break;
+            }
+            r.pop();
+        }
+        r
+    }
+    let (ra, rb) = (items(a), items(b));
+    for i in 0..ra.len().max(rb.len()) {
+        let ord = match (ra.get(i), rb.get(i)) {
+            (Some(Run::Num(p)), Some(Run::Num(q))) => cmp_digits(p, q),
+            (Some(Run::Text(p)), Some(Run::Text(q))) => maven_qualifier(p).cmp(&maven_qualifier(q)),
+            (Some(Run::Num(_)), Some(Run::Text(_))) => Ordering::Greater,
+            (Some(Run::Text(_)), Some(Run::Num(_))) => Ordering::Less,
+            (Some(Run::Num(p)), None) => cmp_digits(p, "0"),
+            (None, Some(Run::Num(q))) => cmp_digits("0", q),
+            (Some(Run::Text(p)), None) => maven_qualifier(p).cmp(&maven_qualifier("")),
+            (None, Some(Run::Text(q))) => maven_qualifier("").cmp(&maven_qualifier(q)),
+            (None, None) => Ordering::Equal,
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
 }
 
 enum Run<'a> {
@@ -346,6 +439,46 @@ mod tests {
                 ("1.10", "1.9", Greater),
                 ("1.0", "1.0.1", Less),
                 ("010", "10", Equal),
+                ("1.0.0-beta", "1.0.0", Less),
+                ("1.0", "1.0.0", Equal),
+            ],
+        );
+        check(
+            Ecosystem::Packagist,
+            &[("v1.9.0", "1.10.0", Less), ("2.0.0-RC1", "2.0.0", Less)],
+        );
+    }
+
+    #[test]
+    fn rubygems_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::RubyGems,
+            &[
+                ("1.0", "1", Equal),
+                ("1.0.0.pre1", "1.0.0", Less),
+                ("1.0.0.rc1", "1.0.0.beta2", Greater),
+                ("1.13.10", "1.13.9", Greater),
+                ("2.0.a", "2.0.0", Less),
+            ],
+        );
+    }
+
+    #[test]
+    fn maven_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::Maven,
+            &[
+                ("1.0", "1.0.0", Equal),
+                ("1.0-alpha-1", "1.0-beta-1", Less),
+                ("1.0-rc1", "1.0", Less),
+                ("1.0-SNAPSHOT", "1.0", Less),
+                ("1.0-rc1", "1.0-SNAPSHOT", Less),
+                ("1.0.Final", "1.0", Equal),
+                ("1.0-sp1", "1.0", Greater),
+                ("2.13.4.2", "2.13.4", Greater),
+                ("5.3.20", "5.3.18", Greater),
             ],
         );
     }

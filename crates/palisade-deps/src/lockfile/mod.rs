@@ -11,9 +11,16 @@ use crate::version::Ecosystem;
 use crate::{Error, Result};
 
 mod cargo;
+mod npm;
+mod others;
 mod python;
 
 pub use cargo::parse_cargo_lock;
+pub use npm::{parse_package_lock, parse_pnpm_lock, parse_yarn_lock};
+pub use others::{
+    parse_composer_lock, parse_gemfile_lock, parse_go_mod, parse_go_sum, parse_gradle_lockfile,
+    parse_pom_xml,
+};
 pub use python::{parse_pipfile_lock, parse_poetry_lock, parse_requirements, parse_uv_lock};
 
 /// One resolved package of a lockfile.
@@ -77,6 +84,15 @@ pub enum Kind {
     PoetryLock,
     PipfileLock,
     UvLock,
+    PackageLock,
+    YarnLock,
+    PnpmLock,
+    GoMod,
+    GoSum,
+    GemfileLock,
+    ComposerLock,
+    GradleLockfile,
+    PomXml,
 }
 
 impl Kind {
@@ -88,6 +104,15 @@ impl Kind {
             "poetry.lock" => Kind::PoetryLock,
             "Pipfile.lock" => Kind::PipfileLock,
             "uv.lock" => Kind::UvLock,
+            "package-lock.json" | "npm-shrinkwrap.json" => Kind::PackageLock,
+            "yarn.lock" => Kind::YarnLock,
+            "pnpm-lock.yaml" => Kind::PnpmLock,
+            "go.mod" => Kind::GoMod,
+            "go.sum" => Kind::GoSum,
+            "Gemfile.lock" | "gems.locked" => Kind::GemfileLock,
+            "composer.lock" => Kind::ComposerLock,
+            "gradle.lockfile" => Kind::GradleLockfile,
+            "pom.xml" => Kind::PomXml,
             n if n.ends_with(".txt") && n.starts_with("requirements") => Kind::Requirements,
             _ => return None,
         })
@@ -96,7 +121,14 @@ impl Kind {
     pub fn ecosystem(self) -> Ecosystem {
         match self {
             Kind::CargoLock => Ecosystem::CratesIo,
-            _ => Ecosystem::PyPI,
+            Kind::Requirements | Kind::PoetryLock | Kind::PipfileLock | Kind::UvLock => {
+                Ecosystem::PyPI
+            }
+            Kind::PackageLock | Kind::YarnLock | Kind::PnpmLock => Ecosystem::Npm,
+            Kind::GoMod | Kind::GoSum => Ecosystem::Go,
+            Kind::GemfileLock => Ecosystem::RubyGems,
+            Kind::ComposerLock => Ecosystem::Packagist,
+            Kind::GradleLockfile | Kind::PomXml => Ecosystem::Maven,
         }
     }
 }
@@ -117,6 +149,15 @@ pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
         Kind::PoetryLock => parse_poetry_lock(path, &text)?,
         Kind::PipfileLock => parse_pipfile_lock(path, &text)?,
         Kind::UvLock => parse_uv_lock(path, &text)?,
+        Kind::PackageLock => parse_package_lock(path, &text)?,
+        Kind::YarnLock => parse_yarn_lock(path, &text)?,
+        Kind::PnpmLock => parse_pnpm_lock(path, &text)?,
+        Kind::GoMod => parse_go_mod(path, &text)?,
+        Kind::GoSum => parse_go_sum(path, &text)?,
+        Kind::GemfileLock => parse_gemfile_lock(path, &text)?,
+        Kind::ComposerLock => parse_composer_lock(path, &text)?,
+        Kind::GradleLockfile => parse_gradle_lockfile(path, &text)?,
+        Kind::PomXml => parse_pom_xml(path, &text)?,
         Kind::Requirements => {
             parse_requirements(path, &text, &|p: &Path| std::fs::read_to_string(p))?
         }
