@@ -14,6 +14,7 @@ pub mod lockfile;
 pub mod matcher;
 pub mod osv;
 pub mod report;
+pub mod sbom;
 pub mod scan;
 pub mod version;
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_deps::cvss::Rating;
 use palisade_deps::index::Index;
-use palisade_deps::{report, scan};
+use palisade_deps::{report, sbom, scan};
 
 /// Exit code: nothing to report.
 pub const EXIT_CLEAN: i32 = 0;
@@ -251,4 +251,71 @@ fn exit_code(result: &scan::ScanResult, fail_on: FailOn) -> i32 {
         .iter()
         .any(|f| f.severity == Rating::Unknown || f.severity >= threshold);
     if failing { EXIT_FINDINGS } else { EXIT_CLEAN }
+}
+
+/// `palisade sbom`
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// Lockfiles or directories to search for them.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = SbomFormat::Cyclonedx)]
+    pub format: SbomFormat,
+    /// Write the document here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+}
+
+/// Run `palisade sbom`; returns the exit code. Any lockfile that cannot be parsed is an error
+/// (exit 2) and no document is written: an SBOM that silently misses packages would mislead.
+pub fn run_sbom(args: SbomArgs) -> i32 {
+    let (files, mut errors) = scan::discover(&args.paths);
+    let (lockfiles, parse_errors) = scan::parse_all(&files);
+    errors.extend(parse_errors);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        return EXIT_ERROR;
+    }
+    if lockfiles.is_empty() {
+        return fail("no lockfile found");
+    }
+    let first = args
+        .paths
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let subject = std::fs::canonicalize(&first)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| first.display().to_string());
+    let (uuid, timestamp) = sbom::Meta::now();
+    let meta = sbom::Meta {
+        subject: &subject,
+        timestamp: &timestamp,
+        uuid: &uuid,
+    };
+    let doc = match args.format {
+        SbomFormat::Cyclonedx => sbom::cyclonedx(&lockfiles, &meta),
+        SbomFormat::Spdx => sbom::spdx(&lockfiles, &meta),
+    };
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    match &args.output {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, text + "\n") {
+                return fail(format!("{}: {e}", p.display()));
+            }
+        }
+        None => println!("{text}"),
+    }
+    EXIT_CLEAN
 }

@@ -18,6 +18,8 @@ enum Command {
     Db(deps_cmd::DbArgs),
     /// Scan dependencies for known vulnerabilities.
     Scan(deps_cmd::ScanArgs),
+    /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of a project's lockfiles.
+    Sbom(deps_cmd::SbomArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         Command::Version => println!("palisade {}", env!("CARGO_PKG_VERSION")),
         Command::Db(a) => std::process::exit(deps_cmd::run_db(a)),
         Command::Scan(a) => std::process::exit(deps_cmd::run_scan(a)),
+        Command::Sbom(a) => std::process::exit(deps_cmd::run_sbom(a)),
     }
     Ok(())
 }

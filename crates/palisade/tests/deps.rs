@@ -279,3 +279,60 @@ fn cargo_audit_fixtures_give_the_same_findings_as_cargo_audit() {
         assert_eq!(got, *warnings, "{name}: warnings");
     }
 }
+
+#[test]
+fn sbom_writes_cyclonedx_and_spdx_with_purls_and_graph() {
+    let (dir, data) = setup();
+    let proj = dir.path().join("proj");
+    let out_file = dir.path().join("bom.json");
+    let out = palisade(
+        &data,
+        &[
+            "sbom",
+            proj.to_str().unwrap(),
+            "-o",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bom: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(
+        (bom["bomFormat"].as_str(), bom["specVersion"].as_str()),
+        (Some("CycloneDX"), Some("1.6"))
+    );
+    assert_eq!(bom["metadata"]["component"]["name"], "proj");
+    let purls: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["purl"].as_str().unwrap())
+        .collect();
+    assert_eq!(purls, ["pkg:cargo/app@0.1.0", "pkg:cargo/demo@1.1.0"]);
+    let app = bom["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ref"] == "pkg:cargo/app@0.1.0")
+        .unwrap();
+    assert_eq!(
+        app["dependsOn"],
+        serde_json::json!(["pkg:cargo/demo@1.1.0"])
+    );
+
+    let out = palisade(&data, &["sbom", proj.to_str().unwrap(), "--format", "spdx"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 3);
+
+    // A malformed lockfile: error naming it, exit 2, no partial document.
+    std::fs::write(proj.join("yarn.lock"), "a@^1:\n  version \"1\"\noops\n").unwrap();
+    let out = palisade(&data, &["sbom", proj.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("yarn.lock:3:"));
+    assert!(out.stdout.is_empty());
+}
