@@ -38,6 +38,9 @@ pub enum Error {
         found: String,
         expected: String,
     },
+    /// A download failed.
+    #[error("download {url}: {message}")]
+    Download { url: String, message: String },
     /// A zip archive could not be read.
     #[error("{path}: {message}")]
     Archive { path: PathBuf, message: String },

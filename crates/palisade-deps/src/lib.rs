@@ -16,6 +16,7 @@ pub mod osv;
 pub mod report;
 pub mod sbom;
 pub mod scan;
+pub mod update;
 pub mod version;
 
 pub use error::{Error, Result};

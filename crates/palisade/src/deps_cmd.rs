@@ -56,6 +56,15 @@ pub enum DbCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
+    /// Download each ecosystem's OSV `all.zip` and import it (needs network access).
+    Update {
+        /// OSV ecosystem names (`crates.io`, `PyPI`, `npm`, …); default: those already in the index.
+        #[arg(long = "ecosystem")]
+        ecosystems: Vec<String>,
+        /// Base URL of the archives (`{base}/{ecosystem}/all.zip`).
+        #[arg(long, env = "PALISADE_OSV_URL", default_value = palisade_deps::update::DEFAULT_BASE_URL)]
+        base_url: String,
+    },
     /// Ecosystems, record counts and age of the local index.
     Status {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
@@ -158,6 +167,41 @@ pub fn run_db(args: DbArgs) -> i32 {
                 ),
             }
             EXIT_CLEAN
+        }
+        DbCommand::Update {
+            ecosystems,
+            base_url,
+        } => {
+            let ecosystems = if ecosystems.is_empty() {
+                match index.status() {
+                    Ok(st) => st.into_iter().map(|s| s.ecosystem).collect(),
+                    Err(e) => return fail(e),
+                }
+            } else {
+                ecosystems
+            };
+            if ecosystems.is_empty() {
+                return fail(
+                    "the index is empty: name what to download with --ecosystem (e.g. --ecosystem crates.io)",
+                );
+            }
+            match palisade_deps::update::update(
+                &mut index,
+                &args.data.data_dir,
+                &base_url,
+                &ecosystems,
+            ) {
+                Ok(reports) => {
+                    for (eco, r) in reports {
+                        println!(
+                            "{eco}: read {} records: {} written, {} unchanged, {} withdrawn",
+                            r.read, r.written, r.unchanged, r.withdrawn
+                        );
+                    }
+                    EXIT_CLEAN
+                }
+                Err(e) => fail(e),
+            }
         }
         DbCommand::Status { format } => {
             let st = match index.status() {

@@ -336,3 +336,62 @@ fn sbom_writes_cyclonedx_and_spdx_with_purls_and_graph() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("yarn.lock:3:"));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn db_update_downloads_from_the_configured_server() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("A.json", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(ADVISORY.as_bytes()).unwrap();
+    let body = zip.finish().unwrap().into_inner();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut req = String::new();
+        r.read_line(&mut req).unwrap();
+        let mut l = String::new();
+        while r.read_line(&mut l).unwrap() > 2 {
+            l.clear();
+        }
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(&body).unwrap();
+        req
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["db", "update", "--ecosystem", "crates.io"])
+        .env("PALISADE_DATA_DIR", &data)
+        .env("PALISADE_OSV_URL", &base)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        server
+            .join()
+            .unwrap()
+            .starts_with("GET /crates.io/all.zip ")
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("crates.io: read 1 records: 1 written"));
+    let st: Value =
+        serde_json::from_slice(&palisade(&data, &["db", "status", "--format", "json"]).stdout)
+            .unwrap();
+    assert_eq!(st[0]["records"], 1);
+    // With an empty index and no --ecosystem there is nothing to update: an error that says so.
+    let out = palisade(&dir.path().join("empty"), &["db", "update"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ecosystem"));
+}
