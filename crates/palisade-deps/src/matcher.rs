@@ -48,10 +48,8 @@ pub fn match_affected(eco: &Ecosystem, version: &str, affected: &Affected) -> Op
     Some(Match { fixed })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    // On equal versions a closing event is applied before an opening one, so that adjacent
-    // ranges (`fixed: 2.0`, `introduced: 2.0`) leave 2.0 affected.
     Fixed,
     LastAffected,
     Introduced,
@@ -84,7 +82,10 @@ pub fn in_range(eco: &Ecosystem, version: &str, range: &Range) -> bool {
         (false, true) => Ordering::Greater,
         (false, false) => eco.compare(a, b),
     };
-    events.sort_by(|(ka, va), (kb, vb)| key_cmp(va, vb).then(ka.cmp(kb)));
+    // A stable sort by version: events at the same version keep the record's order, as the
+    // spec's evaluation does. So `introduced: X, fixed: X` is an empty interval (RustSec writes
+    // these for "unaffected" ranges) and `fixed: X, introduced: X` joins two intervals.
+    events.sort_by(|(_, va), (_, vb)| key_cmp(va, vb));
     let mut affected = false;
     for (kind, v) in events {
         let ord = if v == "0" {
@@ -308,6 +309,28 @@ mod tests {
                     &["0.8.0"],
                 ),
                 vec![("0.8.0", true, vec!["0.9.0"]), ("0.9.0", false, vec![])],
+            ),
+            (
+                "an empty interval at equal versions (RUSTSEC-2024-0399 rustls) affects nothing",
+                Ecosystem::CratesIo,
+                affected(
+                    vec![range(
+                        K::Semver,
+                        vec![
+                            E::introduced("0.23.0"),
+                            E::fixed("0.23.0"),
+                            E::introduced("0.23.13"),
+                            E::fixed("0.23.18"),
+                        ],
+                    )],
+                    &[],
+                ),
+                vec![
+                    ("0.23.12", false, vec![]),
+                    ("0.23.0", false, vec![]),
+                    ("0.23.13", true, vec!["0.23.18"]),
+                    ("0.23.18", false, vec![]),
+                ],
             ),
             (
                 "adjacent intervals keep the boundary affected",

@@ -173,7 +173,9 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
             packages: lf.packages.len(),
         });
         for pkg in &lf.packages {
-            if !seen.insert((pkg.path.clone(), pkg.name.clone(), pkg.version.clone())) {
+            if !seen.insert((pkg.path.clone(), pkg.name.clone(), pkg.version.clone()))
+                || !is_published(pkg)
+            {
                 continue;
             }
             let key = (
@@ -194,6 +196,13 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
         }
     }
     Ok(result)
+}
+
+/// Can advisories about the registry's releases apply? A `Cargo.lock` package without a
+/// `source` is a workspace member or path dependency: the project's own code, not the
+/// crates.io release of that name (cargo-audit skips them too).
+pub fn is_published(pkg: &Package) -> bool {
+    !(pkg.ecosystem == Ecosystem::CratesIo && pkg.source.is_none())
 }
 
 /// Severity of a record: a CVSS v3 vector (record or affected level) wins; then a word in
@@ -423,5 +432,16 @@ mod tests {
         assert_eq!(f[0].severity, Rating::Unknown);
         // The same name in another ecosystem is not affected.
         assert!(findings_for_package(&pkg("x", "1.0.0"), &[unsound]).is_empty());
+    }
+
+    #[test]
+    fn local_cargo_crates_are_not_matched_against_crates_io_advisories() {
+        let mut p = pkg("grep-cli", "0.1.5");
+        p.ecosystem = Ecosystem::CratesIo;
+        assert!(!is_published(&p));
+        p.source = Some("registry+https://github.com/rust-lang/crates.io-index".into());
+        assert!(is_published(&p));
+        // Other ecosystems rarely record a source: they are always matched.
+        assert!(is_published(&pkg("flask", "2.0.0")));
     }
 }
