@@ -9,6 +9,7 @@
 
 pub mod cvss;
 pub mod error;
+pub mod image;
 pub mod index;
 pub mod lockfile;
 pub mod matcher;

@@ -160,6 +160,15 @@ pub fn scan_paths(index: &Index, paths: &[PathBuf]) -> Result<ScanResult> {
     Ok(result)
 }
 
+/// Scan a container image (docker-save tarball, OCI layout tar or directory) against `index`.
+pub fn scan_image(index: &Index, image: &Path) -> Result<ScanResult> {
+    let fs = crate::image::read_image(image)?;
+    let (lockfiles, errors) = crate::image::image_lockfiles(image, &fs);
+    let mut result = scan_lockfiles(index, &lockfiles)?;
+    result.errors = errors.iter().map(|e| e.to_string()).collect();
+    Ok(result)
+}
+
 /// Match already-parsed lockfiles against `index`.
 pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult> {
     let mut result = ScanResult::default();
@@ -178,12 +187,13 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
             {
                 continue;
             }
-            let key = (
-                pkg.ecosystem.clone(),
-                pkg.ecosystem.normalize_name(&pkg.name),
-            );
+            let name = pkg
+                .os
+                .as_ref()
+                .map_or(pkg.name.as_str(), |o| o.source_name.as_str());
+            let key = (pkg.ecosystem.clone(), pkg.ecosystem.normalize_name(name));
             if !cache.contains_key(&key) {
-                let v = index.lookup(&pkg.ecosystem, &pkg.name)?;
+                let v = index.lookup(&pkg.ecosystem, name)?;
                 cache.insert(key.clone(), v);
             }
             for f in findings_for_package(pkg, &cache[&key]) {
@@ -265,7 +275,11 @@ fn advisory_url(v: &Vulnerability) -> Option<String> {
 
 /// One finding per vulnerability that affects `pkg`, aliases merged. Pure.
 pub fn findings_for_package(pkg: &Package, candidates: &[Vulnerability]) -> Vec<Finding> {
-    let want = pkg.ecosystem.normalize_name(&pkg.name);
+    let (name, version) = match &pkg.os {
+        Some(o) => (o.source_name.as_str(), o.source_version.as_str()),
+        None => (pkg.name.as_str(), pkg.version.as_str()),
+    };
+    let want = pkg.ecosystem.normalize_name(name);
     // (record, kind, fixes) for every record that matches.
     let mut hits: Vec<(&Vulnerability, AdvisoryKind, Vec<String>)> = Vec::new();
     for v in candidates {
@@ -277,7 +291,13 @@ pub fn findings_for_package(pkg: &Package, candidates: &[Vulnerability]) -> Vec<
             if eco != pkg.ecosystem || eco.normalize_name(&p.name) != want {
                 continue;
             }
-            if let Some(m) = matcher::match_affected(&eco, &pkg.version, a) {
+            // `Debian:12` applies to release 12 only; a bare `Debian` to every release.
+            if let (Some(o), Some((_, release))) = (&pkg.os, p.ecosystem.split_once(':'))
+                && release != o.release
+            {
+                continue;
+            }
+            if let Some(m) = matcher::match_affected(&eco, version, a) {
                 let k = AdvisoryKind::from_informational(a.informational());
                 kind = Some(kind.map_or(k.clone(), |old: AdvisoryKind| old.min(k)));
                 fixed.extend(m.fixed);
@@ -387,6 +407,7 @@ mod tests {
             line: 3,
             source: None,
             dependencies: vec![],
+            os: None,
         }
     }
 

@@ -92,6 +92,7 @@ impl Ecosystem {
             Ecosystem::PyPI => pep440_cmp(a, b),
             Ecosystem::Debian => dpkg_cmp(a, b),
             Ecosystem::RubyGems => rubygems_cmp(a, b),
+            Ecosystem::Alpine => apk_cmp(a, b),
             Ecosystem::Maven => maven_cmp(a, b),
             Ecosystem::Packagist => {
                 generic_cmp(a.trim_start_matches('v'), b.trim_start_matches('v'))
@@ -166,6 +167,72 @@ pub fn generic_cmp(a: &str, b: &str) -> Ordering {
         Ordering::Less => tail(&rb[ra.len()..]).reverse(),
         Ordering::Equal => Ordering::Equal,
     }
+}
+
+/// Alpine `apk` ordering: `1.2.3[letter][_suffix[N]…][-rN]`; `_alpha`, `_beta`, `_pre`, `_rc`
+/// sort before the plain release, `_cvs`, `_svn`, `_git`, `_hg`, `_p` after it.
+pub fn apk_cmp(a: &str, b: &str) -> Ordering {
+    /// (numeric parts, trailing letter, suffixes as (rank, number), revision)
+    type Apk<'a> = (Vec<&'a str>, Option<u8>, Vec<(i8, &'a str)>, &'a str);
+    fn parse(v: &str) -> Apk<'_> {
+        let (main, rev) = match v.rsplit_once("-r") {
+            Some((m, r)) if r.bytes().all(|c| c.is_ascii_digit()) => (m, r),
+            _ => (v, "0"),
+        };
+        let mut parts = main.split('_');
+        let base = parts.next().unwrap_or("");
+        let suffixes = parts
+            .map(|s| {
+                let name_end = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+                let rank = match &s[..name_end] {
+                    "alpha" => -4,
+                    "beta" => -3,
+                    "pre" => -2,
+                    "rc" => -1,
+                    "cvs" => 1,
+                    "svn" => 2,
+                    "git" => 3,
+                    "hg" => 4,
+                    "p" => 5,
+                    _ => 6,
+                };
+                (rank, &s[name_end..])
+            })
+            .collect();
+        let (nums, letter) = match base.as_bytes().last() {
+            Some(c) if c.is_ascii_alphabetic() => (&base[..base.len() - 1], Some(*c)),
+            _ => (base, None),
+        };
+        (nums.split('.').collect(), letter, suffixes, rev)
+    }
+    let (na, la, sa, ra) = parse(a);
+    let (nb, lb, sb, rb) = parse(b);
+    for i in 0..na.len().max(nb.len()) {
+        let ord = match (na.get(i), nb.get(i)) {
+            (Some(x), Some(y)) => cmp_digits(x, y),
+            (Some(_), None) => Ordering::Greater,
+            (None, Some(_)) => Ordering::Less,
+            (None, None) => Ordering::Equal,
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    let ord = la.cmp(&lb);
+    if ord != Ordering::Equal {
+        return ord;
+    }
+    for i in 0..sa.len().max(sb.len()) {
+        let (x, y) = (
+            sa.get(i).copied().unwrap_or((0, "")),
+            sb.get(i).copied().unwrap_or((0, "")),
+        );
+        let ord = x.0.cmp(&y.0).then_with(|| cmp_digits(x.1, y.1));
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    cmp_digits(ra, rb)
 }
 
 /// RubyGems (`Gem::Version`): segments split at `.` and at digit/letter changes; a missing
@@ -446,6 +513,23 @@ mod tests {
         check(
             Ecosystem::Packagist,
             &[("v1.9.0", "1.10.0", Less), ("2.0.0-RC1", "2.0.0", Less)],
+        );
+    }
+
+    #[test]
+    fn apk_ordering() {
+        use Ordering::*;
+        check(
+            Ecosystem::Alpine,
+            &[
+                ("1.2.3-r4", "1.2.3-r10", Less),
+                ("1.2.3_rc1-r0", "1.2.3-r0", Less),
+                ("1.2.3_p1-r0", "1.2.3-r0", Greater),
+                ("1.2.3a-r0", "1.2.3-r0", Greater),
+                ("3.1.4-r5", "3.1.10-r0", Less),
+                ("1.36.1-r2", "1.36.1-r2", Equal),
+                ("1.2_alpha2", "1.2_beta1", Less),
+            ],
         );
     }
 

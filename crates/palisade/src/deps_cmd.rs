@@ -89,6 +89,22 @@ pub struct ScanArgs {
 pub enum ScanCommand {
     /// Scan lockfiles for dependencies with known vulnerabilities (offline, against `db import`ed data).
     Deps(ScanDepsArgs),
+    /// Scan a container image (`docker save` tarball, OCI layout tar or directory): OS packages
+    /// (dpkg, apk), lockfiles and Python packages inside it.
+    Image(ScanImageArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanImageArgs {
+    /// The image: a `docker save` tarball, an OCI layout tarball, or an OCI layout directory.
+    pub image: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Lowest severity that makes the scan fail (exit 1). Findings of unknown severity always count.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub data: DataDir,
 }
 
 #[derive(Args, Debug)]
@@ -244,6 +260,16 @@ pub fn run_db(args: DbArgs) -> i32 {
 pub fn run_scan(args: ScanArgs) -> i32 {
     match args.command {
         ScanCommand::Deps(a) => run_scan_deps(a),
+        ScanCommand::Image(a) => {
+            let index = match open_existing(&a.data.index_path()) {
+                Ok(i) => i,
+                Err(e) => return fail(e),
+            };
+            match scan::scan_image(&index, &a.image) {
+                Ok(r) => print_result(&r, a.format, a.fail_on),
+                Err(e) => fail(e),
+            }
+        }
     }
 }
 
@@ -273,16 +299,20 @@ fn run_scan_deps(args: ScanDepsArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    print_result(&result, args.format, args.fail_on)
+}
+
+fn print_result(result: &scan::ScanResult, format: ReportFormat, fail_on: FailOn) -> i32 {
     for e in &result.errors {
         eprintln!("error: {e}");
     }
-    let text = match args.format {
-        ReportFormat::Table => report::table(&result),
-        ReportFormat::Json => report::json(&result),
-        ReportFormat::Sarif => report::sarif(&result),
+    let text = match format {
+        ReportFormat::Table => report::table(result),
+        ReportFormat::Json => report::json(result),
+        ReportFormat::Sarif => report::sarif(result),
     };
     println!("{}", text.trim_end());
-    exit_code(&result, args.fail_on)
+    exit_code(result, fail_on)
 }
 
 fn exit_code(result: &scan::ScanResult, fail_on: FailOn) -> i32 {
@@ -297,10 +327,18 @@ fn exit_code(result: &scan::ScanResult, fail_on: FailOn) -> i32 {
     if failing { EXIT_FINDINGS } else { EXIT_CLEAN }
 }
 
+/// An image is a `.tar` file or a directory holding an OCI layout (`oci-layout`/`index.json`).
+fn is_image(p: &Path) -> bool {
+    if p.is_dir() {
+        return p.join("oci-layout").is_file() || p.join("index.json").is_file();
+    }
+    p.extension().is_some_and(|e| e == "tar")
+}
+
 /// `palisade sbom`
 #[derive(Args, Debug)]
 pub struct SbomArgs {
-    /// Lockfiles or directories to search for them.
+    /// Lockfiles, directories to search for them, or images (`.tar`, OCI layout directory).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = SbomFormat::Cyclonedx)]
@@ -321,9 +359,30 @@ pub enum SbomFormat {
 /// Run `palisade sbom`; returns the exit code. Any lockfile that cannot be parsed is an error
 /// (exit 2) and no document is written: an SBOM that silently misses packages would mislead.
 pub fn run_sbom(args: SbomArgs) -> i32 {
-    let (files, mut errors) = scan::discover(&args.paths);
-    let (lockfiles, parse_errors) = scan::parse_all(&files);
-    errors.extend(parse_errors);
+    let mut lockfiles = Vec::new();
+    let mut errors = Vec::new();
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        if is_image(p) {
+            match palisade_deps::image::read_image(p) {
+                Ok(fs) => {
+                    let (l, e) = palisade_deps::image::image_lockfiles(p, &fs);
+                    lockfiles.extend(l);
+                    errors.extend(e);
+                }
+                Err(e) => errors.push(e),
+            }
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    if !paths.is_empty() {
+        let (files, e) = scan::discover(&paths);
+        errors.extend(e);
+        let (l, e) = scan::parse_all(&files);
+        lockfiles.extend(l);
+        errors.extend(e);
+    }
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("error: {e}");

@@ -395,3 +395,90 @@ fn db_update_downloads_from_the_configured_server() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ecosystem"));
 }
+
+fn tar_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn scan_image_and_sbom_of_a_docker_save_tarball() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let adv = r#"{"id":"DSA-9999-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-7"],
+      "affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},
+      "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.11-1~deb12u2"}]}]}]}"#;
+    std::fs::write(dir.path().join("dsa.json"), adv).unwrap();
+    assert_eq!(
+        palisade(
+            &data,
+            &[
+                "db",
+                "import",
+                dir.path().join("dsa.json").to_str().unwrap()
+            ]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let layer = tar_of(&[
+        ("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n".to_vec()),
+        (
+            "var/lib/dpkg/status",
+            b"Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n".to_vec(),
+        ),
+    ]);
+    let image = tar_of(&[
+        (
+            "manifest.json",
+            br#"[{"Config":"c.json","RepoTags":["demo:1"],"Layers":["l1/layer.tar"]}]"#.to_vec(),
+        ),
+        ("c.json", b"{}".to_vec()),
+        ("l1/layer.tar", layer),
+    ]);
+    let path = dir.path().join("demo.tar");
+    std::fs::write(&path, image).unwrap();
+    let out = palisade(
+        &data,
+        &["scan", "image", path.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["id"].as_str(), f["package"].as_str()),
+        (Some("DSA-9999-1"), Some("libssl3"))
+    );
+    assert_eq!(f["fixed"], serde_json::json!(["3.0.11-1~deb12u2"]));
+    assert!(
+        f["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo.tar!/var/lib/dpkg/status")
+    );
+
+    let out = palisade(&data, &["sbom", path.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        bom["components"][0]["purl"],
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?distro=debian-12"
+    );
+}

@@ -71,6 +71,7 @@ pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             line,
             source: p.source.clone(),
             dependencies: deps,
+            os: None,
         });
     }
     Ok(out)

@@ -40,6 +40,19 @@ pub struct Package {
     /// Direct dependencies as `name@version`, when the lockfile records the graph.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// For OS packages: the distribution release and the source package advisories name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsPackage>,
+}
+
+/// What an OS package (dpkg, apk) is matched as: distribution advisories name the *source*
+/// package (`openssl`), not the binary (`libssl3`), and apply to one release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OsPackage {
+    /// The release as OSV writes it after the ecosystem (`12` in `Debian:12`, `v3.19` in `Alpine:v3.19`).
+    pub release: String,
+    pub source_name: String,
+    pub source_version: String,
 }
 
 fn ser_eco<S: serde::Serializer>(e: &Ecosystem, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -66,12 +79,17 @@ impl Package {
             (Ecosystem::Maven, _) => name.replacen(':', "/", 1),
             _ => name,
         };
-        format!(
-            "pkg:{}/{}@{}",
-            self.ecosystem.purl_type(),
-            name,
-            self.version
-        )
+        let version = self.version.replace(':', "%3A").replace('+', "%2B");
+        match (&self.ecosystem, &self.os) {
+            (Ecosystem::Debian, Some(o)) => format!(
+                "pkg:deb/debian/{name}@{version}?distro=debian-{}",
+                o.release
+            ),
+            (Ecosystem::Alpine, Some(o)) => {
+                format!("pkg:apk/alpine/{name}@{version}?distro={}", o.release)
+            }
+            _ => format!("pkg:{}/{}@{}", self.ecosystem.purl_type(), name, version),
+        }
     }
 }
 
@@ -93,6 +111,12 @@ pub enum Kind {
     ComposerLock,
     GradleLockfile,
     PomXml,
+    /// `var/lib/dpkg/status` in an image.
+    DpkgStatus,
+    /// `lib/apk/db/installed` in an image.
+    ApkInstalled,
+    /// Installed Python distributions (`*.dist-info/METADATA`) in an image.
+    PythonMetadata,
 }
 
 impl Kind {
@@ -129,6 +153,9 @@ impl Kind {
             Kind::GemfileLock => Ecosystem::RubyGems,
             Kind::ComposerLock => Ecosystem::Packagist,
             Kind::GradleLockfile | Kind::PomXml => Ecosystem::Maven,
+            Kind::DpkgStatus => Ecosystem::Debian,
+            Kind::ApkInstalled => Ecosystem::Alpine,
+            Kind::PythonMetadata => Ecosystem::PyPI,
         }
     }
 }
@@ -144,6 +171,17 @@ pub struct Lockfile {
 /// Read and parse one lockfile of a known kind.
 pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_text(path, kind, &text, &|p: &Path| std::fs::read_to_string(p))
+}
+
+/// Parse lockfile text of a known kind; `load` reads `requirements.txt` includes.
+pub fn parse_text(
+    path: &Path,
+    kind: Kind,
+    text: &str,
+    load: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<Lockfile> {
+    let text = text.to_string();
     let packages = match kind {
         Kind::CargoLock => parse_cargo_lock(path, &text)?,
         Kind::PoetryLock => parse_poetry_lock(path, &text)?,
@@ -158,8 +196,13 @@ pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
         Kind::ComposerLock => parse_composer_lock(path, &text)?,
         Kind::GradleLockfile => parse_gradle_lockfile(path, &text)?,
         Kind::PomXml => parse_pom_xml(path, &text)?,
-        Kind::Requirements => {
-            parse_requirements(path, &text, &|p: &Path| std::fs::read_to_string(p))?
+        Kind::Requirements => parse_requirements(path, &text, load)?,
+        Kind::DpkgStatus | Kind::ApkInstalled | Kind::PythonMetadata => {
+            return Err(Error::parse(
+                path,
+                0,
+                "not a lockfile: read by the image scanner",
+            ));
         }
     };
     Ok(Lockfile {

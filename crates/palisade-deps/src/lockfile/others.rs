@@ -19,6 +19,7 @@ fn pkg(path: &Path, line: usize, eco: Ecosystem, name: &str, version: &str) -> P
         line,
         source: None,
         dependencies: Vec::new(),
+        os: None,
     }
 }
 

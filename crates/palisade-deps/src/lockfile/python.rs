@@ -19,6 +19,7 @@ fn pkg(path: &Path, line: usize, name: &str, version: &str) -> Package {
         line,
         source: None,
         dependencies: Vec::new(),
+        os: None,
     }
 }
 
