@@ -295,7 +295,8 @@ pub fn parse_dpkg_status(path: &Path, text: &str, release: &str) -> Vec<Package>
         let (Some(name), Some(version)) = (field("Package"), field("Version")) else {
             continue;
         };
-        if !field("Status").is_some_and(|s| s.ends_with(" installed")) {
+        // Distroless images keep one file per package in status.d/ without a Status field.
+        if !field("Status").is_none_or(|s| s.ends_with(" installed")) {
             continue;
         }
         // `Source: name` or `Source: name (version)`; absent means same as the binary.

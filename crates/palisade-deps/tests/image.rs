@@ -233,6 +233,20 @@ fn docker_save_tarball_applies_layers_in_order_with_whiteouts() {
 }
 
 #[test]
+fn dpkg_status_skips_removed_packages_and_reads_distroless_status_d() {
+    let p = image::parse_dpkg_status(Path::new("status"), STATUS_V1, "12");
+    let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["libssl3", "zlib1g"]);
+    assert_eq!(p[1].line, 6);
+    let distroless = image::parse_dpkg_status(
+        Path::new("status.d/base"),
+        "Package: base-files\nVersion: 12.4+deb12u5\n",
+        "12",
+    );
+    assert_eq!(distroless[0].os.as_ref().unwrap().source_name, "base-files");
+}
+
+#[test]
 fn apk_installed_database_is_read_with_origins() {
     let text = "C:Q1abc=\nP:libcrypto3\nV:3.1.4-r5\no:openssl\n\nP:busybox\nV:1.36.1-r15\n";
     let p = image::parse_apk_installed(Path::new("installed"), text, "v3.19");
