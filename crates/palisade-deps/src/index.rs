@@ -312,6 +312,20 @@ impl Index {
         Ok(out)
     }
 
+    /// Every (normalised) package name of `eco` that some matchable record names: lets a scan
+    /// skip the per-package lookup for the many packages no advisory mentions.
+    pub fn names(&self, eco: &Ecosystem) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT name FROM affected WHERE ecosystem = ?1")
+            .map_err(|e| self.ix(e))?;
+        let rows = stmt
+            .query_map([eco.osv_name()], |r| r.get::<_, String>(0))
+            .map_err(|e| self.ix(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.ix(e))
+    }
+
     /// Number of records stored (withdrawn included).
     pub fn len(&self) -> Result<u64> {
         self.conn

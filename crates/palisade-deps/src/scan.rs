@@ -173,6 +173,7 @@ pub fn scan_image(index: &Index, image: &Path) -> Result<ScanResult> {
 pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult> {
     let mut result = ScanResult::default();
     let mut cache: HashMap<(Ecosystem, String), Vec<Vulnerability>> = HashMap::new();
+    let mut names: HashMap<Ecosystem, std::collections::HashSet<String>> = HashMap::new();
     // A file included by several lockfiles (requirements `-r`) is reported once.
     let mut seen = BTreeSet::new();
     for lf in lockfiles {
@@ -192,6 +193,12 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
                 .as_ref()
                 .map_or(pkg.name.as_str(), |o| o.source_name.as_str());
             let key = (pkg.ecosystem.clone(), pkg.ecosystem.normalize_name(name));
+            if !names.contains_key(&pkg.ecosystem) {
+                names.insert(pkg.ecosystem.clone(), index.names(&pkg.ecosystem)?);
+            }
+            if !names[&pkg.ecosystem].contains(&key.1) {
+                continue;
+            }
             if !cache.contains_key(&key) {
                 let v = index.lookup(&pkg.ecosystem, name)?;
                 cache.insert(key.clone(), v);
