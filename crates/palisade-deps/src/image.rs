@@ -20,6 +20,9 @@ use crate::{Error, Result};
 #[derive(Debug, Default)]
 pub struct Filesystem {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Symbolic links among the files of interest (path -> target as written), e.g.
+    /// `etc/os-release -> ../usr/lib/os-release` in Debian images.
+    pub links: BTreeMap<String, String>,
 }
 
 /// Text files up to this size are kept too, so `requirements.txt` `-r` includes resolve.
@@ -45,6 +48,34 @@ fn normalize(p: &str) -> String {
 }
 
 impl Filesystem {
+    /// The content at `path`, following symbolic links (absolute or relative, a few hops).
+    pub fn read(&self, path: &str) -> Option<&[u8]> {
+        let mut p = path.to_string();
+        for _ in 0..8 {
+            if let Some(b) = self.files.get(&p) {
+                return Some(b);
+            }
+            let target = self.links.get(&p)?;
+            p = if target.starts_with('/') {
+                normalize(target)
+            } else {
+                let mut parts: Vec<&str> = p.split('/').collect();
+                parts.pop();
+                for seg in target.split('/') {
+                    match seg {
+                        ".." => {
+                            parts.pop();
+                        }
+                        "." | "" => {}
+                        s => parts.push(s),
+                    }
+                }
+                parts.join("/")
+            };
+        }
+        None
+    }
+
     /// Apply one layer (a tar stream, gzip-compressed or not) on top of the current state.
     pub fn apply_layer(&mut self, origin: &Path, bytes: &[u8]) -> Result<()> {
         let arch = |m: String| Error::Archive {
@@ -78,6 +109,7 @@ impl Filesystem {
                 // Opaque directory: lower layers' content under it disappears.
                 let prefix = format!("{dir}/");
                 self.files.retain(|k, _| !k.starts_with(&prefix));
+                self.links.retain(|k, _| !k.starts_with(&prefix));
                 continue;
             }
             if let Some(target) = name.strip_prefix(".wh.") {
@@ -98,7 +130,15 @@ impl Filesystem {
             // A file replacing a directory (or anything at this path) hides what was below.
             let prefix = format!("{path}/");
             self.files.retain(|k, _| !k.starts_with(&prefix));
-            if kind.is_file() && interesting(&path, entry.size()) {
+            self.links.retain(|k, _| !k.starts_with(&prefix));
+            self.links.remove(&path);
+            if kind.is_symlink() && interesting(&path, 0) {
+                if let Ok(Some(target)) = entry.link_name() {
+                    self.files.remove(&path);
+                    self.links
+                        .insert(path, target.to_string_lossy().into_owned());
+                }
+            } else if kind.is_file() && interesting(&path, entry.size()) {
                 let mut buf = Vec::new();
                 entry
                     .read_to_end(&mut buf)

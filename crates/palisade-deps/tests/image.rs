@@ -15,7 +15,12 @@ fn layer(entries: &[(&str, &str)], gzip: bool) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (path, content) in entries {
         let mut h = tar::Header::new_gnu();
-        if path.ends_with('/') {
+        if let Some(target) = content.strip_prefix("-> ") {
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            h.set_mode(0o777);
+            b.append_link(&mut h, path, target).unwrap();
+        } else if path.ends_with('/') {
             h.set_entry_type(tar::EntryType::Directory);
             h.set_size(0);
             h.set_mode(0o755);
@@ -99,7 +104,9 @@ fn layers() -> Vec<Vec<u8>> {
         layer(
             &[
                 ("etc/", ""),
-                ("etc/os-release", OS_RELEASE),
+                // As in Debian images: the real file is under usr/lib.
+                ("usr/lib/os-release", OS_RELEASE),
+                ("etc/os-release", "-> ../usr/lib/os-release"),
                 ("var/lib/dpkg/status", STATUS_V1),
                 ("app/", ""),
                 ("app/requirements.txt", "-r base.txt\n"),
@@ -204,6 +211,12 @@ fn docker_save_tarball_applies_layers_in_order_with_whiteouts() {
     // The whiteout removed old/, the opaque directory hid jinja2's metadata.
     assert!(!fs.files.contains_key("old/Cargo.lock"));
     assert!(!fs.files.keys().any(|k| k.contains("jinja2")));
+    // etc/os-release is a relative symlink, followed when read.
+    assert_eq!(
+        fs.links.get("etc/os-release").map(String::as_str),
+        Some("../usr/lib/os-release")
+    );
+    assert_eq!(fs.read("etc/os-release"), Some(OS_RELEASE.as_bytes()));
     let (lockfiles, errors) = image::image_lockfiles(&path, &fs);
     assert!(errors.is_empty(), "{errors:?}");
     let dpkg = lockfiles
