@@ -482,3 +482,59 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
         "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?distro=debian-12"
     );
 }
+
+/// Every shared Cargo.lock: palisade's findings equal cargo-audit's (recorded in
+/// `tests/fixtures/cargo-audit-expected.txt`; yanked checks excluded, see BENCHMARKS.md).
+#[test]
+fn all_shared_cargo_lockfiles_agree_with_cargo_audit() {
+    let Some(shared) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = palisade(
+        &data,
+        &[
+            "db",
+            "import",
+            shared.join("osv/crates.io").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let expected_text = include_str!("fixtures/cargo-audit-expected.txt");
+    let mut expected: Vec<&str> = expected_text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    expected.sort();
+    let root = shared.join("lockfiles/cargo");
+    let out = palisade(
+        &data,
+        &["scan", "deps", root.to_str().unwrap(), "--format", "json"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lockfiles"].as_array().unwrap().len(), 14);
+    let prefix = format!("{}/", root.display());
+    let mut got: Vec<String> = Vec::new();
+    for (list, vuln) in [(&v["findings"], true), (&v["warnings"], false)] {
+        for f in list.as_array().unwrap() {
+            let path = f["path"].as_str().unwrap();
+            let lockdir = path
+                .strip_prefix(&prefix)
+                .unwrap()
+                .strip_suffix("/Cargo.lock")
+                .unwrap();
+            let kind = if vuln {
+                "vuln"
+            } else {
+                f["kind"].as_str().unwrap()
+            };
+            got.push(format!(
+                "{lockdir} {kind} {} {} {}",
+                f["package"].as_str().unwrap(),
+                f["version"].as_str().unwrap(),
+                f["id"].as_str().unwrap()
+            ));
+        }
+    }
+    got.sort();
+    assert_eq!(got, expected);
+}
