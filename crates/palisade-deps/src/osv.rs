@@ -191,7 +191,53 @@ pub fn validate(v: &Vulnerability) -> Vec<String> {
 }
 
 /// Strip the parts a scan never needs (long `details`), keeping everything matching and reports use.
+/// A record without `summary` (most PYSEC ones) gets the first line of `details`, cut at 160
+/// characters, so reports still say what the vulnerability is.
 pub fn compact(mut v: Vulnerability) -> Vulnerability {
+    if v.summary.as_deref().is_none_or(|s| s.trim().is_empty())
+        && let Some(first) = v
+            .details
+            .as_deref()
+            .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
+    {
+        let mut s: String = first.chars().take(160).collect();
+        if s.len() < first.len() {
+            s.push('…');
+        }
+        v.summary = Some(s);
+    }
     v.details = None;
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_drops_details_but_keeps_a_summary() {
+        let v = from_json(
+            r#"{"id":"X","modified":"2024-01-01T00:00:00Z","details":"\nFirst line here.\nMore."}"#,
+        )
+        .unwrap();
+        let c = compact(v);
+        assert_eq!(
+            (c.summary.as_deref(), c.details),
+            (Some("First line here."), None)
+        );
+        let long = format!(
+            r#"{{"id":"X","modified":"m","details":"{}"}}"#,
+            "a".repeat(300)
+        );
+        assert_eq!(
+            compact(from_json(&long).unwrap())
+                .summary
+                .unwrap()
+                .chars()
+                .count(),
+            161
+        );
+        let kept = from_json(r#"{"id":"X","modified":"m","summary":"S","details":"D"}"#).unwrap();
+        assert_eq!(compact(kept).summary.as_deref(), Some("S"));
+    }
 }
