@@ -175,7 +175,7 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
     let mut cache: HashMap<(Ecosystem, String), Vec<Vulnerability>> = HashMap::new();
     let mut names: HashMap<Ecosystem, std::collections::HashSet<String>> = HashMap::new();
     // A file included by several lockfiles (requirements `-r`) is reported once.
-    let mut seen = BTreeSet::new();
+    let mut seen: std::collections::HashSet<(&Path, &str, &str)> = std::collections::HashSet::new();
     for lf in lockfiles {
         result.lockfiles.push(ScannedFile {
             path: lf.path.clone(),
@@ -183,7 +183,7 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
             packages: lf.packages.len(),
         });
         for pkg in &lf.packages {
-            if !seen.insert((pkg.path.clone(), pkg.name.clone(), pkg.version.clone()))
+            if !seen.insert((pkg.path.as_path(), pkg.name.as_str(), pkg.version.as_str()))
                 || !is_published(pkg)
             {
                 continue;
