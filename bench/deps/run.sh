@@ -24,10 +24,11 @@ echo "== 2. warm scans of >= 1,000-package lockfiles"
 python3 bench/deps/merge-cargo-locks.py "$OUT/Cargo.lock" "$DATA"/lockfiles/cargo/*/Cargo.lock
 SHRINK=$DATA/lockfiles/npm/firebase_firebase-tools/npm-shrinkwrap.json
 PNPM=$DATA/lockfiles/pnpm/grafana_oncall_grafana-plugin/pnpm-lock.yaml
-hyperfine --warmup 3 --runs 30 -N \
+# -i: exit code 1 means findings, expected here.
+hyperfine --warmup 3 --runs 30 -i -N \
   "$BIN scan deps $OUT/Cargo.lock --format json" \
   "$BIN scan deps $SHRINK --format json" \
-  "$BIN scan deps $PNPM --format json" || true   # exit 1 = findings, expected
+  "$BIN scan deps $PNPM --format json"
 
 echo "== 3. palisade vs cargo-audit, same Cargo.lock, same advisories (OSV export vs native)"
 NP=$DATA/lockfiles/cargo/praetorian-inc_noseyparker/Cargo.lock
@@ -36,6 +37,15 @@ hyperfine --warmup 3 --runs 20 -i -N \
   "cargo audit --db $DATA/rustsec-advisory-db --no-fetch --stale --no-yanked --json -f $OUT/Cargo.lock" \
   "$BIN scan deps $NP --format json" \
   "cargo audit --db $DATA/rustsec-advisory-db --no-fetch --stale --no-yanked --json -f $NP"
+
+echo "== 3b. the same, in instructions (callgrind; repeatable whatever else loads the machine)"
+if command -v valgrind >/dev/null; then
+  for cmd in "$BIN scan deps $OUT/Cargo.lock --format json" \
+             "$(command -v cargo-audit) audit --db $DATA/rustsec-advisory-db --no-fetch --stale --no-yanked --json -f $OUT/Cargo.lock"; do
+    { valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd 2>&1 >/dev/null || true; } \
+      | grep -o 'Collected : [0-9]*' | sed "s|^|$(basename "${cmd%% *}"): |"
+  done
+fi
 
 echo "== 4. correctness: findings of both tools on every shared Cargo.lock"
 python3 bench/deps/compare-cargo-audit.py "$BIN" "$DATA/rustsec-advisory-db" "$DATA/lockfiles/cargo" || true

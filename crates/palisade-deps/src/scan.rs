@@ -169,8 +169,12 @@ pub fn scan_image(index: &Index, image: &Path) -> Result<ScanResult> {
     Ok(result)
 }
 
-/// Match already-parsed lockfiles against `index`.
+/// Match already-parsed lockfiles against `index` (in one read snapshot of it).
 pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult> {
+    index.read_snapshot(|index| scan_lockfiles_in(index, lockfiles))
+}
+
+fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult> {
     let mut result = ScanResult::default();
     let mut cache: HashMap<(Ecosystem, String), Vec<Vulnerability>> = HashMap::new();
     let mut names: HashMap<Ecosystem, std::collections::HashSet<String>> = HashMap::new();
