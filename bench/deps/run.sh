@@ -63,3 +63,11 @@ print(f"merged Cargo.lock: palisade {len(pv)} vulns / {len(pw)} warnings, cargo-
 for x in sorted(pv ^ cv): print("  vuln diff:", x)
 for x in sorted(pw ^ cw): print("  warning diff:", x)
 PY
+
+echo "== 5. PyPI: palisade vs an independent OSV evaluator on pypa's packaging (PEP 440)"
+P=$DATA/lockfiles/pypi
+python3 bench/deps/check-pypi-oracle.py "$BIN" "$DATA/osv/PyPI" \
+  "$P/CTFd_CTFd/requirements.txt" "$P/CTFd_CTFd/uv.lock" "$P/Netflix_dispatch@4cbd96c/requirements-base.txt" \
+  "$P/OWASP_pytm/poetry.lock" "$P/dfir-iris_iris-web_source/requirements.txt" "$P/grafana_oncall_engine/requirements.txt" \
+  "$P/grafana_oncall_engine-requirements@62b272a/requirements.txt" "$P/ossf_osv-schema_tools-ghsa/Pipfile.lock" \
+  "$P/sigstore_sigstore-python_install/requirements.txt" || true
