@@ -353,6 +353,21 @@ impl Index {
     }
 }
 
+/// How long ago an RFC 3339 time was, for people: `45s`, `12m`, `5h`, `3d`; `?` if unparsable.
+pub fn age(rfc3339: &str, now: time::OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &Rfc3339) else {
+        return "?".to_string();
+    };
+    let secs = (now - t).whole_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 /// Is `a` strictly newer than `b` (RFC 3339, falling back to text order)?
 fn newer(a: &str, b: &str) -> bool {
     use time::OffsetDateTime;
@@ -508,6 +523,16 @@ mod tests {
             got[0].affected[0].ranges[0].events[1].fixed.as_deref(),
             Some("2.0")
         );
+    }
+
+    #[test]
+    fn ages_read_like_people_say_them() {
+        let now = time::macros::datetime!(2026-01-10 12:00:00 UTC);
+        assert_eq!(age("2026-01-10T11:59:30Z", now), "30s");
+        assert_eq!(age("2026-01-10T09:00:00Z", now), "3h");
+        assert_eq!(age("2026-01-01T00:00:00Z", now), "9d");
+        assert_eq!(age("2024-10-10T17:22:00.587279Z", now), "456d");
+        assert_eq!(age("yesterday", now), "?");
     }
 
     #[test]

@@ -235,18 +235,24 @@ pub fn run_db(args: DbArgs) -> i32 {
                             path.display()
                         );
                     }
+                    let now = time::OffsetDateTime::now_utc();
+                    let age = |t: &Option<String>| {
+                        t.as_deref().map_or("-".to_string(), |t| {
+                            format!("{} ago", palisade_deps::index::age(t, now))
+                        })
+                    };
                     println!(
-                        "{:<12} {:>8} {:>10}  {:<22} imported",
-                        "ECOSYSTEM", "RECORDS", "WITHDRAWN", "NEWEST MODIFIED"
+                        "{:<12} {:>8} {:>10}  {:>12}  {:>9}",
+                        "ECOSYSTEM", "RECORDS", "WITHDRAWN", "NEWEST DATA", "IMPORTED"
                     );
                     for s in &st {
                         println!(
-                            "{:<12} {:>8} {:>10}  {:<22} {}",
+                            "{:<12} {:>8} {:>10}  {:>12}  {:>9}",
                             s.ecosystem,
                             s.records,
                             s.withdrawn,
-                            s.newest_modified.as_deref().unwrap_or("-"),
-                            s.imported_at.as_deref().unwrap_or("-")
+                            age(&s.newest_modified),
+                            age(&s.imported_at)
                         );
                     }
                 }

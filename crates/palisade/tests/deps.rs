@@ -193,6 +193,13 @@ fn db_status_reports_ecosystems_and_counts() {
     assert_eq!(v[0]["ecosystem"], "crates.io");
     assert_eq!(v[0]["records"], 1);
     assert_eq!(v[0]["newest_modified"], "2024-01-01T00:00:00Z");
+    // The table says how old the data and the import are.
+    let text = String::from_utf8(palisade(&data, &["db", "status"]).stdout).unwrap();
+    let row = text.lines().find(|l| l.starts_with("crates.io")).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[..3], ["crates.io", "1", "0"]);
+    assert!(cols[3].ends_with('d') && cols[4] == "ago", "{row}");
+    assert!(row.ends_with("s ago") || row.ends_with("m ago"), "{row}");
 }
 
 /// cargo-audit's own fixtures scanned against the same advisories (as OSV): the findings
