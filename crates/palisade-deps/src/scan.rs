@@ -179,7 +179,8 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
     let mut cache: HashMap<(Ecosystem, String), Vec<Vulnerability>> = HashMap::new();
     let mut names: HashMap<Ecosystem, std::collections::HashSet<String>> = HashMap::new();
     // A file included by several lockfiles (requirements `-r`) is reported once.
-    let mut seen: std::collections::HashSet<(&Path, &str, &str)> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<(&std::ffi::OsStr, &str, &str)> =
+        std::collections::HashSet::new();
     for lf in lockfiles {
         result.lockfiles.push(ScannedFile {
             path: lf.path.clone(),
@@ -187,8 +188,11 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
             packages: lf.packages.len(),
         });
         for pkg in &lf.packages {
-            if !seen.insert((pkg.path.as_path(), pkg.name.as_str(), pkg.version.as_str()))
-                || !is_published(pkg)
+            if !seen.insert((
+                pkg.path.as_os_str(),
+                pkg.name.as_str(),
+                pkg.version.as_str(),
+            )) || !is_published(pkg)
             {
                 continue;
             }
