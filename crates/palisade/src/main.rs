@@ -14,11 +14,11 @@ struct Cli {
 enum Command {
     /// Print the version.
     Version,
-    /// Manage the offline vulnerability database (OSV import, status).
+    /// The offline vulnerability database: OSV import, update, status.
     Db(deps_cmd::DbArgs),
-    /// Scan dependencies for known vulnerabilities.
+    /// Scan lockfiles and container images for known vulnerabilities.
     Scan(deps_cmd::ScanArgs),
-    /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of a project's lockfiles.
+    /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of lockfiles or an image.
     Sbom(deps_cmd::SbomArgs),
 }
 
