@@ -137,7 +137,16 @@ impl Kind {
             "composer.lock" => Kind::ComposerLock,
             "gradle.lockfile" => Kind::GradleLockfile,
             "pom.xml" => Kind::PomXml,
-            n if n.ends_with(".txt") && n.starts_with("requirements") => Kind::Requirements,
+            // requirements.txt, requirements-dev.txt, dev-requirements.txt, requirements/base.txt
+            n if n.ends_with(".txt")
+                && (n.contains("requirements")
+                    || path
+                        .parent()
+                        .and_then(|p| p.file_name())
+                        .is_some_and(|d| d == "requirements")) =>
+            {
+                Kind::Requirements
+            }
             _ => return None,
         })
     }
@@ -233,4 +242,28 @@ pub(crate) fn package_header_lines(text: &str) -> Vec<usize> {
         .filter(|(_, l)| l.trim() == "[[package]]")
         .map(|(i, _)| i + 1)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockfiles_are_recognised_by_name() {
+        let cases = [
+            ("x/Cargo.lock", Some(Kind::CargoLock)),
+            ("requirements.txt", Some(Kind::Requirements)),
+            ("requirements-dev.txt", Some(Kind::Requirements)),
+            ("dev-requirements.txt", Some(Kind::Requirements)),
+            ("app/requirements/base.txt", Some(Kind::Requirements)),
+            ("notes.txt", None),
+            ("npm-shrinkwrap.json", Some(Kind::PackageLock)),
+            ("package.json", None),
+            ("gems.locked", Some(Kind::GemfileLock)),
+            ("pom.xml", Some(Kind::PomXml)),
+        ];
+        for (p, want) in cases {
+            assert_eq!(Kind::detect(Path::new(p)), want, "{p}");
+        }
+    }
 }
