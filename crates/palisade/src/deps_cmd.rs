@@ -305,6 +305,10 @@ fn run_scan_deps(args: ScanDepsArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    // Nothing scanned is not "clean": a CI gate pointed at the wrong directory must not pass.
+    if result.lockfiles.is_empty() && result.errors.is_empty() {
+        return fail("no lockfile found (see docs/scan-deps.md for the recognised files)");
+    }
     print_result(&result, args.format, args.fail_on)
 }
 

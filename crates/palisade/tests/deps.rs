@@ -186,6 +186,17 @@ fn scanning_without_an_index_is_an_error_that_says_what_to_do() {
 }
 
 #[test]
+fn a_tree_without_lockfiles_is_an_error_not_a_clean_pass() {
+    let (dir, data) = setup();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("README.md"), "no lockfiles here").unwrap();
+    let out = palisade(&data, &["scan", "deps", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no lockfile found"));
+}
+
+#[test]
 fn db_status_reports_ecosystems_and_counts() {
     let (_dir, data) = setup();
     let out = palisade(&data, &["db", "status", "--format", "json"]);
