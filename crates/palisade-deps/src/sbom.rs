@@ -11,6 +11,8 @@ use crate::lockfile::Lockfile;
 pub struct Meta<'a> {
     /// Name of what the SBOM describes (project directory or image).
     pub subject: &'a str,
+    /// True when the subject is a container image (CycloneDX component type `container`).
+    pub is_image: bool,
     /// RFC 3339 UTC timestamp.
     pub timestamp: &'a str,
     /// A UUID (`xxxxxxxx-xxxx-…`) unique to this document.
@@ -95,7 +97,7 @@ pub fn cyclonedx(lockfiles: &[Lockfile], meta: &Meta<'_>) -> Value {
         "metadata": {
             "timestamp": meta.timestamp,
             "tools": {"components": [{"type": "application", "name": "palisade", "version": env!("CARGO_PKG_VERSION")}]},
-            "component": {"type": "application", "bom-ref": "root", "name": meta.subject},
+            "component": {"type": if meta.is_image { "container" } else { "application" }, "bom-ref": "root", "name": meta.subject},
         },
         "components": components,
         "dependencies": dependencies,

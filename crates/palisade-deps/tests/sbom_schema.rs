@@ -52,6 +52,7 @@ fn lockfiles(data: &std::path::Path) -> Vec<lockfile::Lockfile> {
 
 const META: Meta<'static> = Meta {
     subject: "demo project",
+    is_image: false,
     timestamp: "2026-01-02T03:04:05Z",
     uuid: "3e671687-395b-41f5-a30f-a58921a69b79",
 };
@@ -70,6 +71,15 @@ fn cyclonedx_is_valid_1_6_with_purls_and_the_dependency_graph() {
     let lfs = lockfiles(&data);
     let bom = sbom::cyclonedx(&lfs, &META);
     assert_eq!(errors(&validator, &bom), Vec::<String>::new());
+    let image_bom = sbom::cyclonedx(
+        &lfs,
+        &Meta {
+            is_image: true,
+            ..META
+        },
+    );
+    assert_eq!(image_bom["metadata"]["component"]["type"], "container");
+    assert_eq!(errors(&validator, &image_bom), Vec::<String>::new());
     let comps = bom["components"].as_array().unwrap();
     let total: usize = lfs.iter().map(|l| l.packages.len()).sum();
     assert_eq!(comps.len(), total);

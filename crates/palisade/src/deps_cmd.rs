@@ -414,6 +414,7 @@ pub fn run_sbom(args: SbomArgs) -> i32 {
     let (uuid, timestamp) = sbom::Meta::now();
     let meta = sbom::Meta {
         subject: &subject,
+        is_image: args.paths.iter().any(|p| is_image(p)),
         timestamp: &timestamp,
         uuid: &uuid,
     };

@@ -499,6 +499,7 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
         bom["components"][0]["purl"],
         "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?distro=debian-12"
     );
+    assert_eq!(bom["metadata"]["component"]["type"], "container");
 }
 
 /// Every shared Cargo.lock: palisade's findings equal cargo-audit's (recorded in
