@@ -196,3 +196,63 @@ proptest! {
         }
     }
 }
+
+/// The OS package databases read from images.
+mod os_databases {
+    use std::path::Path;
+
+    use palisade_deps::image::{parse_apk_installed, parse_dpkg_status};
+    use proptest::prelude::*;
+
+    fn packages() -> impl Strategy<Value = Vec<(String, String, Option<String>)>> {
+        prop::collection::btree_map(
+            "[a-z][a-z0-9+.-]{0,10}",
+            (
+                "[0-9]{1,2}:?[0-9]{1,3}\\.[0-9a-z~+.]{1,6}-[0-9]{1,2}",
+                prop::option::of("[a-z][a-z0-9-]{0,8}"),
+            ),
+            1..10,
+        )
+        .prop_map(|m| m.into_iter().map(|(n, (v, s))| (n, v, s)).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn dpkg_and_apk_databases_round_trip(pkgs in packages()) {
+            let mut dpkg = String::new();
+            let mut apk = String::new();
+            for (n, v, s) in &pkgs {
+                dpkg.push_str(&format!("Package: {n}\nStatus: install ok installed\nPriority: optional\n"));
+                if let Some(s) = s {
+                    dpkg.push_str(&format!("Source: {s}\n"));
+                }
+                dpkg.push_str(&format!("Version: {v}\nDescription: x\n more\n\n"));
+                apk.push_str(&format!("C:Q1x=\nP:{n}\nV:{v}\n"));
+                if let Some(s) = s {
+                    apk.push_str(&format!("o:{s}\n"));
+                }
+                apk.push('\n');
+            }
+            for got in [parse_dpkg_status(Path::new("status"), &dpkg, "12"), parse_apk_installed(Path::new("installed"), &apk, "v3.19")] {
+                prop_assert_eq!(got.len(), pkgs.len());
+                for (p, (n, v, s)) in got.iter().zip(&pkgs) {
+                    prop_assert_eq!((&p.name, &p.version), (n, v));
+                    let os = p.os.as_ref().unwrap();
+                    prop_assert_eq!(&os.source_name, s.as_ref().unwrap_or(n));
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_databases_never_panic(text in "(\\PC|\n|:| ){0,300}") {
+            for p in parse_dpkg_status(Path::new("status"), &text, "12") {
+                prop_assert!(p.line >= 1 && p.line <= text.lines().count());
+            }
+            for p in parse_apk_installed(Path::new("installed"), &text, "v3.19") {
+                prop_assert!(p.line >= 1 && p.line <= text.lines().count());
+            }
+        }
+    }
+}
