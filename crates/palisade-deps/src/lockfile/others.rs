@@ -28,6 +28,9 @@ pub fn parse_go_mod(path: &Path, text: &str) -> Result<Vec<Package>> {
     let mut requires: Vec<(String, String, usize)> = Vec::new();
     let mut replaces: HashMap<String, (String, Option<String>)> = HashMap::new();
     let mut block: Option<String> = None;
+    // The Go standard library, as OSV's `stdlib` package: the `toolchain` if named, else the
+    // `go` line (the minimum Go version, the best the file says about the build's toolchain).
+    let mut stdlib: Option<(String, usize, bool)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split("//").next().unwrap_or("").trim();
         if line.is_empty() {
@@ -80,8 +83,18 @@ pub fn parse_go_mod(path: &Path, text: &str) -> Result<Vec<Package>> {
                     ),
                 );
             }
-            "module" | "go" | "toolchain" | "exclude" | "retract" | "godebug" | "tool"
-            | "ignore" => {}
+            "go" | "toolchain" => {
+                let is_toolchain = verb == "toolchain";
+                let v = fields.first().copied().unwrap_or_default();
+                let v = v.strip_prefix("go").unwrap_or(v);
+                if !v.is_empty()
+                    && v.as_bytes()[0].is_ascii_digit()
+                    && stdlib.as_ref().is_none_or(|s| !s.2)
+                {
+                    stdlib = Some((v.to_string(), i + 1, is_toolchain));
+                }
+            }
+            "module" | "exclude" | "retract" | "godebug" | "tool" | "ignore" => {}
             other => {
                 return Err(Error::parse(
                     path,
@@ -100,6 +113,9 @@ pub fn parse_go_mod(path: &Path, text: &str) -> Result<Vec<Package>> {
             None => (m, v),
         };
         out.push(pkg(path, line, Ecosystem::Go, &name, &version));
+    }
+    if let Some((v, line, _)) = stdlib {
+        out.push(pkg(path, line, Ecosystem::Go, "stdlib", &v));
     }
     Ok(out)
 }
@@ -385,9 +401,17 @@ mod tests {
             nv(&p),
             [
                 ("github.com/fork/b", "v1.2.4", 6),
-                ("golang.org/x/net", "v0.0.0-20191109021931-daa7c04131f5", 7)
+                ("golang.org/x/net", "v0.0.0-20191109021931-daa7c04131f5", 7),
+                ("stdlib", "1.22", 3)
             ]
         );
+        // A toolchain line names the Go actually used, and wins over the minimum.
+        let p = parse_go_mod(
+            Path::new("go.mod"),
+            "module x\n\ntoolchain go1.22.4\ngo 1.21\n",
+        )
+        .unwrap();
+        assert_eq!(nv(&p), [("stdlib", "1.22.4", 3)]);
         let e = parse_go_mod(Path::new("go.mod"), "module x\nrequire (\n a\n)\n").unwrap_err();
         assert!(matches!(e, Error::Parse { line: 3, .. }), "{e}");
     }
