@@ -253,13 +253,48 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
 /// Parse a `pnpm-lock.yaml` (lockfile versions 5 to 9: keys `/name/1.0.0`, `/name@1.0.0`,
 /// `name@1.0.0(peer@2)`).
 pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
-    let doc: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
+    // Typed, so the large `importers` and `snapshots` sections are skipped, not built as trees;
+    // `packages` keeps file order.
+    #[derive(Deserialize)]
+    struct PnpmLock {
+        #[serde(default, deserialize_with = "ordered")]
+        packages: Vec<(serde_norway::Value, PnpmEntry)>,
+    }
+    #[derive(Deserialize)]
+    struct PnpmEntry {
+        version: Option<serde_norway::Value>,
+        name: Option<String>,
+    }
+    fn ordered<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<(serde_norway::Value, PnpmEntry)>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<(serde_norway::Value, PnpmEntry)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of packages")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(kv) = m.next_entry()? {
+                    out.push(kv);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+    let doc: PnpmLock = serde_norway::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line()).unwrap_or(0);
         Error::parse(path, line, e.to_string())
     })?;
-    let Some(packages) = doc.get("packages").and_then(|p| p.as_mapping()) else {
-        return Ok(Vec::new());
-    };
+    let packages = doc.packages;
     let mut lines: HashMap<String, usize> = HashMap::new();
     for (i, l) in text.lines().enumerate() {
         if let Some(k) = l.strip_prefix("  ").filter(|k| !k.starts_with(' ')) {
@@ -280,11 +315,11 @@ pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             Some(i) => Some((&bare[..i], &bare[i + 1..])),
             None => bare.rsplit_once('/'),
         };
-        let version_field = v.get("version").and_then(|x| x.as_str());
+        let version_field = v.version.as_ref().and_then(|x| x.as_str());
         let (name, version) = match (split, version_field) {
             (Some((n, ver)), _) if looks_like_version(ver) => (n.to_string(), ver.to_string()),
             (_, Some(ver)) if looks_like_version(ver) => {
-                let n = v.get("name").and_then(|x| x.as_str()).unwrap_or(bare);
+                let n = v.name.as_deref().unwrap_or(bare);
                 (n.to_string(), ver.to_string())
             }
             _ => continue,
