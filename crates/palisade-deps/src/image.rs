@@ -82,6 +82,11 @@ impl Filesystem {
             path: origin.to_path_buf(),
             message: m,
         };
+        if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            return Err(arch(
+                "zstd-compressed layers are not supported (gzip and plain tar are)".into(),
+            ));
+        }
         let data: Vec<u8> = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(bytes)

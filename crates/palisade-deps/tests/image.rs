@@ -280,6 +280,15 @@ fn apk_installed_database_is_read_with_origins() {
 }
 
 #[test]
+fn zstd_layers_are_refused_with_a_clear_error() {
+    let mut fs = image::Filesystem::default();
+    let e = fs
+        .apply_layer(Path::new("img.tar"), &[0x28, 0xb5, 0x2f, 0xfd, 0, 0])
+        .unwrap_err();
+    assert!(e.to_string().contains("zstd"), "{e}");
+}
+
+#[test]
 fn a_tar_that_is_not_an_image_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.tar");
