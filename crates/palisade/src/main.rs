@@ -24,6 +24,7 @@ macro_rules! outln {
 }
 
 mod client;
+mod deps_cmd;
 mod incident_cmd;
 mod output;
 mod serve_cmd;
@@ -66,6 +67,17 @@ enum Command {
     /// Create, list and revoke API tokens (admin).
     #[command(subcommand)]
     Token(incident_cmd::TokenCmd),
+    /// The offline vulnerability database: OSV import, update, status.
+    Db(deps_cmd::DbArgs),
+    /// Scan lockfiles and container images for known vulnerabilities.
+    Scan(deps_cmd::ScanArgs),
+    /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of lockfiles or an image.
+    Sbom(deps_cmd::SbomArgs),
+}
+
+/// An exit code from a scanner (0 clean, 1 findings, 2 error).
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(code.clamp(0, 255) as u8)
 }
 
 /// Exit status of a command, following the contract above.
@@ -77,6 +89,13 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The scanners are synchronous (and may use blocking HTTP): run them outside the runtime.
+    let command = match cli.command {
+        Command::Db(a) => return exit(deps_cmd::run_db(a)),
+        Command::Scan(a) => return exit(deps_cmd::run_scan(a)),
+        Command::Sbom(a) => return exit(deps_cmd::run_sbom(a)),
+        other => other,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,11 +107,12 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Incident(cmd) => incident_cmd::run(cmd).await,
             Command::Verify(args) => verify_cmd::run(args).await,
             Command::Token(cmd) => incident_cmd::run_token(cmd).await,
+            Command::Db(_) | Command::Scan(_) | Command::Sbom(_) => unreachable!("handled above"),
         }
     });
     match result {

@@ -1,0 +1,269 @@
+//! Lockfile parsers: text in, packages (with the line that declares each) out.
+//!
+//! Parsers are pure functions of the file text; the only exception is `requirements.txt`, whose
+//! `-r` includes are read through a loader closure so tests can supply them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::version::Ecosystem;
+use crate::{Error, Result};
+
+mod cargo;
+mod npm;
+mod others;
+mod python;
+
+pub use cargo::parse_cargo_lock;
+pub use npm::{parse_package_lock, parse_pnpm_lock, parse_yarn_lock};
+pub use others::{
+    parse_composer_lock, parse_gemfile_lock, parse_go_mod, parse_go_sum, parse_gradle_lockfile,
+    parse_pom_xml,
+};
+pub use python::{parse_pipfile_lock, parse_poetry_lock, parse_requirements, parse_uv_lock};
+
+/// One resolved package of a lockfile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    #[serde(serialize_with = "ser_eco")]
+    pub ecosystem: Ecosystem,
+    /// The file that declares it (an included requirements file may differ from the lockfile).
+    pub path: PathBuf,
+    /// 1-based line of the declaration.
+    pub line: usize,
+    /// Where it comes from (`registry+…`, `git+…`, a path), when the lockfile says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Direct dependencies as `name@version`, when the lockfile records the graph.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// For OS packages: the distribution release and the source package advisories name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsPackage>,
+}
+
+/// What an OS package (dpkg, apk) is matched as: distribution advisories name the *source*
+/// package (`openssl`), not the binary (`libssl3`), and apply to one release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OsPackage {
+    /// The release as OSV writes it after the ecosystem (`12` in `Debian:12`, `v3.19` in `Alpine:v3.19`).
+    pub release: String,
+    pub source_name: String,
+    pub source_version: String,
+}
+
+fn ser_eco<S: serde::Serializer>(e: &Ecosystem, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(e.osv_name())
+}
+
+impl Package {
+    /// `name@version`, the key used in dependency lists.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// The package URL (purl) of this package.
+    pub fn purl(&self) -> String {
+        let name = match self.ecosystem {
+            Ecosystem::PyPI => crate::version::normalize_pypi_name(&self.name),
+            _ => self.name.clone(),
+        };
+        let name = match (&self.ecosystem, name.split_once('/')) {
+            // npm scopes are percent-encoded in purls (`%40scope/name`).
+            (Ecosystem::Npm, Some((scope, rest))) if scope.starts_with('@') => {
+                format!("%40{}/{}", &scope[1..], rest)
+            }
+            (Ecosystem::Maven, _) => name.replacen(':', "/", 1),
+            _ => name,
+        };
+        let version = self.version.replace(':', "%3A").replace('+', "%2B");
+        match (&self.ecosystem, &self.os) {
+            (Ecosystem::Debian, Some(o)) => format!(
+                "pkg:deb/debian/{name}@{version}?distro=debian-{}",
+                o.release
+            ),
+            (Ecosystem::Alpine, Some(o)) => {
+                format!("pkg:apk/alpine/{name}@{version}?distro={}", o.release)
+            }
+            _ => format!("pkg:{}/{}@{}", self.ecosystem.purl_type(), name, version),
+        }
+    }
+}
+
+/// The lockfile formats Palisade reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    CargoLock,
+    Requirements,
+    PoetryLock,
+    PipfileLock,
+    UvLock,
+    PackageLock,
+    YarnLock,
+    PnpmLock,
+    GoMod,
+    GoSum,
+    GemfileLock,
+    ComposerLock,
+    GradleLockfile,
+    PomXml,
+    /// `var/lib/dpkg/status` in an image.
+    DpkgStatus,
+    /// `lib/apk/db/installed` in an image.
+    ApkInstalled,
+    /// Installed Python distributions (`*.dist-info/METADATA`) in an image.
+    PythonMetadata,
+}
+
+impl Kind {
+    /// Recognise a lockfile by its file name.
+    pub fn detect(path: &Path) -> Option<Kind> {
+        let name = path.file_name()?.to_str()?;
+        Some(match name {
+            "Cargo.lock" => Kind::CargoLock,
+            "poetry.lock" => Kind::PoetryLock,
+            "Pipfile.lock" => Kind::PipfileLock,
+            "uv.lock" => Kind::UvLock,
+            "package-lock.json" | "npm-shrinkwrap.json" => Kind::PackageLock,
+            "yarn.lock" => Kind::YarnLock,
+            "pnpm-lock.yaml" => Kind::PnpmLock,
+            "go.mod" => Kind::GoMod,
+            "go.sum" => Kind::GoSum,
+            "Gemfile.lock" | "gems.locked" => Kind::GemfileLock,
+            "composer.lock" => Kind::ComposerLock,
+            "gradle.lockfile" => Kind::GradleLockfile,
+            "pom.xml" => Kind::PomXml,
+            // requirements.txt, requirements-dev.txt, dev-requirements.txt, requirements/base.txt
+            n if n.ends_with(".txt")
+                && (n.contains("requirements")
+                    || path
+                        .parent()
+                        .and_then(|p| p.file_name())
+                        .is_some_and(|d| d == "requirements")) =>
+            {
+                Kind::Requirements
+            }
+            _ => return None,
+        })
+    }
+
+    pub fn ecosystem(self) -> Ecosystem {
+        match self {
+            Kind::CargoLock => Ecosystem::CratesIo,
+            Kind::Requirements | Kind::PoetryLock | Kind::PipfileLock | Kind::UvLock => {
+                Ecosystem::PyPI
+            }
+            Kind::PackageLock | Kind::YarnLock | Kind::PnpmLock => Ecosystem::Npm,
+            Kind::GoMod | Kind::GoSum => Ecosystem::Go,
+            Kind::GemfileLock => Ecosystem::RubyGems,
+            Kind::ComposerLock => Ecosystem::Packagist,
+            Kind::GradleLockfile | Kind::PomXml => Ecosystem::Maven,
+            Kind::DpkgStatus => Ecosystem::Debian,
+            Kind::ApkInstalled => Ecosystem::Alpine,
+            Kind::PythonMetadata => Ecosystem::PyPI,
+        }
+    }
+}
+
+/// A parsed lockfile.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lockfile {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub packages: Vec<Package>,
+}
+
+/// Read and parse one lockfile of a known kind.
+pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_text(path, kind, &text, &|p: &Path| std::fs::read_to_string(p))
+}
+
+/// Parse lockfile text of a known kind; `load` reads `requirements.txt` includes.
+pub fn parse_text(
+    path: &Path,
+    kind: Kind,
+    text: &str,
+    load: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<Lockfile> {
+    let text = text.to_string();
+    let packages = match kind {
+        Kind::CargoLock => parse_cargo_lock(path, &text)?,
+        Kind::PoetryLock => parse_poetry_lock(path, &text)?,
+        Kind::PipfileLock => parse_pipfile_lock(path, &text)?,
+        Kind::UvLock => parse_uv_lock(path, &text)?,
+        Kind::PackageLock => parse_package_lock(path, &text)?,
+        Kind::YarnLock => parse_yarn_lock(path, &text)?,
+        Kind::PnpmLock => parse_pnpm_lock(path, &text)?,
+        Kind::GoMod => parse_go_mod(path, &text)?,
+        Kind::GoSum => parse_go_sum(path, &text)?,
+        Kind::GemfileLock => parse_gemfile_lock(path, &text)?,
+        Kind::ComposerLock => parse_composer_lock(path, &text)?,
+        Kind::GradleLockfile => parse_gradle_lockfile(path, &text)?,
+        Kind::PomXml => parse_pom_xml(path, &text)?,
+        Kind::Requirements => parse_requirements(path, &text, load)?,
+        Kind::DpkgStatus | Kind::ApkInstalled | Kind::PythonMetadata => {
+            return Err(Error::parse(
+                path,
+                0,
+                "not a lockfile: read by the image scanner",
+            ));
+        }
+    };
+    Ok(Lockfile {
+        path: path.to_path_buf(),
+        kind,
+        packages,
+    })
+}
+
+/// Map a TOML error to a `Parse` error with the line it points at.
+pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let line = e
+        .span()
+        .map(|s| crate::error::line_of_offset(text, s.start))
+        .unwrap_or(0);
+    Error::parse(path, line, e.message().to_string())
+}
+
+/// Map a JSON error to a `Parse` error with its line.
+pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
+    Error::parse(path, e.line(), e.to_string())
+}
+
+/// 1-based lines of each `[[package]]` header, in file order (TOML lockfiles).
+pub(crate) fn package_header_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[package]]")
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockfiles_are_recognised_by_name() {
+        let cases = [
+            ("x/Cargo.lock", Some(Kind::CargoLock)),
+            ("requirements.txt", Some(Kind::Requirements)),
+            ("requirements-dev.txt", Some(Kind::Requirements)),
+            ("dev-requirements.txt", Some(Kind::Requirements)),
+            ("app/requirements/base.txt", Some(Kind::Requirements)),
+            ("notes.txt", None),
+            ("npm-shrinkwrap.json", Some(Kind::PackageLock)),
+            ("package.json", None),
+            ("gems.locked", Some(Kind::GemfileLock)),
+            ("pom.xml", Some(Kind::PomXml)),
+        ];
+        for (p, want) in cases {
+            assert_eq!(Kind::detect(Path::new(p)), want, "{p}");
+        }
+    }
+}

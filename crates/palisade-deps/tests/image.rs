@@ -1,0 +1,298 @@
+//! Image scanning on images written in the test: an OCI layout (tar and directory) and a
+//! `docker save` tarball, with layers applied in order and whiteouts honoured.
+
+use std::io::Write;
+use std::path::Path;
+
+use palisade_deps::image;
+use palisade_deps::index::Index;
+use palisade_deps::lockfile::Kind;
+use palisade_deps::scan;
+use sha2::{Digest, Sha256};
+
+/// A layer tar: `(path, content)`; a path ending in `/` is a directory.
+fn layer(entries: &[(&str, &str)], gzip: bool) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in entries {
+        let mut h = tar::Header::new_gnu();
+        if let Some(target) = content.strip_prefix("-> ") {
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            h.set_mode(0o777);
+            b.append_link(&mut h, path, target).unwrap();
+        } else if path.ends_with('/') {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_size(0);
+            h.set_mode(0o755);
+            b.append_data(&mut h, path, std::io::empty()).unwrap();
+        } else {
+            h.set_size(content.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, path, content.as_bytes()).unwrap();
+        }
+    }
+    let raw = b.into_inner().unwrap();
+    if !gzip {
+        return raw;
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).unwrap();
+    gz.finish().unwrap()
+}
+
+fn sha(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// Write an OCI layout (as files `name -> bytes`) with the given layers.
+fn oci_layout(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![(
+        "oci-layout".to_string(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    )];
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_vec();
+    let mut descs = Vec::new();
+    for l in layers {
+        let d = sha(l);
+        descs.push(format!(
+            r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{d}","size":{}}}"#,
+            l.len()
+        ));
+        files.push((format!("blobs/sha256/{d}"), l.clone()));
+    }
+    let cd = sha(&config);
+    files.push((format!("blobs/sha256/{cd}"), config.clone()));
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{cd}","size":{}}},"layers":[{}]}}"#,
+        config.len(),
+        descs.join(",")
+    );
+    let md = sha(manifest.as_bytes());
+    files.push((format!("blobs/sha256/{md}"), manifest.clone().into_bytes()));
+    files.push((
+        "index.json".into(),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{md}","size":{}}}]}}"#,
+            manifest.len()
+        )
+        .into_bytes(),
+    ));
+    files
+}
+
+fn write_tar(path: &Path, files: &[(String, Vec<u8>)]) {
+    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+const OS_RELEASE: &str =
+    "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
+
+const STATUS_V1: &str = "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n\nPackage: zlib1g\nStatus: install ok installed\nSource: zlib (1:1.2.13.dfsg-1)\nVersion: 1:1.2.13.dfsg-1+b1\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n";
+const STATUS_V2: &str = "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u1\n\nPackage: zlib1g\nStatus: install ok installed\nSource: zlib (1:1.2.13.dfsg-1)\nVersion: 1:1.2.13.dfsg-1+b1\n\nPackage: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\n";
+
+fn layers() -> Vec<Vec<u8>> {
+    vec![
+        layer(
+            &[
+                ("etc/", ""),
+                // As in Debian images: the real file is under usr/lib.
+                ("usr/lib/os-release", OS_RELEASE),
+                ("etc/os-release", "-> ../usr/lib/os-release"),
+                ("var/lib/dpkg/status", STATUS_V1),
+                ("app/", ""),
+                ("app/requirements.txt", "-r base.txt\n"),
+                ("app/base.txt", "django==3.2.0\n"),
+                ("old/", ""),
+                ("old/Cargo.lock", "version = 3\n"),
+                (
+                    "usr/lib/python3/dist-packages/jinja2-2.10.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.10\n\nbody\n",
+                ),
+            ],
+            true,
+        ),
+        // Upper layer: replaces the dpkg status, deletes old/ with a whiteout, and makes
+        // the python dir opaque (its lower content disappears).
+        layer(
+            &[
+                ("var/lib/dpkg/status", STATUS_V2),
+                (".wh.old", ""),
+                ("usr/lib/python3/dist-packages/.wh..wh..opq", ""),
+                (
+                    "usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA",
+                    "Name: requests\nVersion: 2.19.0\n",
+                ),
+            ],
+            false,
+        ),
+    ]
+}
+
+fn advisories(dir: &Path) -> Index {
+    let recs = [
+        // Debian advisories name the source package and a release.
+        r#"{"id":"DSA-9999-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-1"],"affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.11-1~deb12u2"}]}]}]}"#,
+        r#"{"id":"DSA-9999-2","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:11","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"9.9"}]}]}]}"#,
+        r#"{"id":"DSA-9999-3","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"zlib"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1:1.2.13.dfsg-2"}]}]}]}"#,
+        r#"{"id":"PYSEC-9999-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"PyPI","name":"django"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.2.1"}]}]}]}"#,
+        r#"{"id":"PYSEC-9999-2","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"PyPI","name":"requests"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.20.0"}]}]}]}"#,
+        r#"{"id":"PYSEC-9999-3","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"PyPI","name":"jinja2"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.11"}]}]}]}"#,
+    ];
+    let src = dir.join("osv");
+    std::fs::create_dir_all(&src).unwrap();
+    for (i, r) in recs.iter().enumerate() {
+        std::fs::write(src.join(format!("{i}.json")), r).unwrap();
+    }
+    let mut ix = Index::open(&dir.join("ix.sqlite3")).unwrap();
+    ix.import_paths(&[src]).unwrap();
+    ix
+}
+
+fn summary(r: &scan::ScanResult) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.id, f.package, f.version))
+        .collect();
+    v.sort();
+    v
+}
+
+const EXPECTED: [&str; 4] = [
+    "DSA-9999-1 libssl3 3.0.11-1~deb12u1",
+    "DSA-9999-3 zlib1g 1:1.2.13.dfsg-1+b1",
+    "PYSEC-9999-1 django 3.2.0",
+    "PYSEC-9999-2 requests 2.19.0",
+];
+
+#[test]
+fn oci_layout_tar_and_directory_give_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = advisories(dir.path());
+    let files = oci_layout(&layers());
+    let tar_path = dir.path().join("image-oci.tar");
+    write_tar(&tar_path, &files);
+    let from_tar = scan::scan_image(&ix, &tar_path).unwrap();
+    assert_eq!(summary(&from_tar), EXPECTED);
+    assert!(from_tar.errors.is_empty(), "{:?}", from_tar.errors);
+
+    let layout = dir.path().join("layout");
+    for (name, data) in &files {
+        let p = layout.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    assert_eq!(summary(&scan::scan_image(&ix, &layout).unwrap()), EXPECTED);
+}
+
+#[test]
+fn docker_save_tarball_applies_layers_in_order_with_whiteouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = advisories(dir.path());
+    let ls = layers();
+    let files = vec![
+        ("manifest.json".to_string(), br#"[{"Config":"c.json","RepoTags":["demo:1"],"Layers":["l1/layer.tar","l2/layer.tar"]}]"#.to_vec()),
+        ("c.json".to_string(), b"{}".to_vec()),
+        ("l1/layer.tar".to_string(), ls[0].clone()),
+        ("l2/layer.tar".to_string(), ls[1].clone()),
+    ];
+    let path = dir.path().join("image.tar");
+    write_tar(&path, &files);
+    let fs = image::read_image(&path).unwrap();
+    // The whiteout removed old/, the opaque directory hid jinja2's metadata.
+    assert!(!fs.files.contains_key("old/Cargo.lock"));
+    assert!(!fs.files.keys().any(|k| k.contains("jinja2")));
+    // etc/os-release is a relative symlink, followed when read.
+    assert_eq!(
+        fs.links.get("etc/os-release").map(String::as_str),
+        Some("../usr/lib/os-release")
+    );
+    assert_eq!(fs.read("etc/os-release"), Some(OS_RELEASE.as_bytes()));
+    let (lockfiles, errors) = image::image_lockfiles(&path, &fs);
+    assert!(errors.is_empty(), "{errors:?}");
+    let dpkg = lockfiles
+        .iter()
+        .find(|l| l.kind == Kind::DpkgStatus)
+        .unwrap();
+    let names: Vec<&str> = dpkg.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["libssl3", "zlib1g", "bash"]);
+    let zlib = &dpkg.packages[1];
+    let os = zlib.os.as_ref().unwrap();
+    assert_eq!(
+        (
+            os.release.as_str(),
+            os.source_name.as_str(),
+            os.source_version.as_str()
+        ),
+        ("12", "zlib", "1:1.2.13.dfsg-1")
+    );
+    assert_eq!(
+        zlib.purl(),
+        "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1%2Bb1?distro=debian-12"
+    );
+    let r = scan::scan_image(&ix, &path).unwrap();
+    assert_eq!(summary(&r), EXPECTED);
+    // The Debian 11 advisory for the same source package does not apply to a Debian 12 image.
+    assert!(!r.findings.iter().any(|f| f.id == "DSA-9999-2"));
+}
+
+#[test]
+fn dpkg_status_skips_removed_packages_and_reads_distroless_status_d() {
+    let p = image::parse_dpkg_status(Path::new("status"), STATUS_V1, "12");
+    let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["libssl3", "zlib1g"]);
+    assert_eq!(p[1].line, 6);
+    let distroless = image::parse_dpkg_status(
+        Path::new("status.d/base"),
+        "Package: base-files\nVersion: 12.4+deb12u5\n",
+        "12",
+    );
+    assert_eq!(distroless[0].os.as_ref().unwrap().source_name, "base-files");
+}
+
+#[test]
+fn apk_installed_database_is_read_with_origins() {
+    let text = "C:Q1abc=\nP:libcrypto3\nV:3.1.4-r5\no:openssl\n\nP:busybox\nV:1.36.1-r15\n";
+    let p = image::parse_apk_installed(Path::new("installed"), text, "v3.19");
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        (
+            p[0].name.as_str(),
+            p[0].os.as_ref().unwrap().source_name.as_str(),
+            p[0].line
+        ),
+        ("libcrypto3", "openssl", 1)
+    );
+    assert_eq!(p[1].os.as_ref().unwrap().source_name, "busybox");
+    assert_eq!(
+        p[0].purl(),
+        "pkg:apk/alpine/libcrypto3@3.1.4-r5?distro=v3.19"
+    );
+}
+
+#[test]
+fn zstd_layers_are_refused_with_a_clear_error() {
+    let mut fs = image::Filesystem::default();
+    let e = fs
+        .apply_layer(Path::new("img.tar"), &[0x28, 0xb5, 0x2f, 0xfd, 0, 0])
+        .unwrap_err();
+    assert!(e.to_string().contains("zstd"), "{e}");
+}
+
+#[test]
+fn a_tar_that_is_not_an_image_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.tar");
+    write_tar(&path, &[("hello.txt".to_string(), b"hi".to_vec())]);
+    let e = image::read_image(&path).unwrap_err();
+    assert!(e.to_string().contains("manifest.json"), "{e}");
+}
