@@ -130,7 +130,9 @@ pub struct Rule {
     /// (case-insensitive). Empty: the rule runs on every blob its `path` admits.
     pub keywords: Vec<String>,
     pub regex: regex::bytes::Regex,
-    /// Capture group holding the secret (0 = whole match).
+    /// Capture group holding the secret (0 = whole match). When that group did not take part
+    /// in a match, the first later group that did holds it (lets one rule accept `"quoted"`,
+    /// `'quoted'` and bare values with one group each).
     pub secret_group: usize,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub entropy: Option<f64>,

@@ -211,7 +211,9 @@ impl Scanner {
                 continue;
             }
             for caps in rule.regex.captures_iter(data) {
-                let Some(m) = caps.get(rule.secret_group) else {
+                // The secret is the rule's group, or (for alternations such as quoted/unquoted
+                // values) the first later group that took part in the match.
+                let Some(m) = (rule.secret_group..caps.len()).find_map(|g| caps.get(g)) else {
                     continue;
                 };
                 let secret = m.as_bytes();
@@ -314,49 +316,57 @@ pub(crate) fn bump(counter: &AtomicU64, by: u64) {
 mod tests {
     use super::*;
 
+    // Synthetic tokens, split so that this source file does not itself contain one.
+    const GH: &str = concat!("gh", "p_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
+    const GH2: &str = concat!("gh", "p_zB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
+
     fn scanner() -> Scanner {
         Scanner::new(RuleSet::builtin())
     }
 
     #[test]
     fn finds_token_with_line_and_column() {
-        let data = b"first line\nlet t = \"ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5\";\n";
-        let f = scanner().scan("src/x.rs", data);
+        let data = format!("first line\nlet t = \"{GH}\";\n");
+        let f = scanner().scan("src/x.rs", data.as_bytes());
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule_id, "github-pat");
         assert_eq!((f[0].line, f[0].column), (2, 10));
-        assert_eq!(f[0].secret, "ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
+        assert_eq!(f[0].secret, GH);
     }
 
     #[test]
     fn inline_allow_silences_only_its_line() {
-        let data = b"a = \"ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5\" # palisade:allow\nb = \"ghp_zB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5\"\n";
-        let f = scanner().scan("x", data);
+        let data = format!("a = \"{GH}\" # palisade:allow\nb = \"{GH2}\"\n");
+        let f = scanner().scan("x", data.as_bytes());
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].line, 2);
     }
 
     #[test]
     fn specific_rule_wins_over_generic_on_same_bytes() {
-        let data = b"GITHUB_TOKEN = \"ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5\"\n";
-        let f = scanner().scan("x", data);
+        let data = format!("GITHUB_TOKEN = \"{GH}\"\n");
+        let f = scanner().scan("x", data.as_bytes());
         let ids: Vec<_> = f.iter().map(|f| f.rule_id.as_str()).collect();
         assert_eq!(ids, vec!["github-pat"]);
     }
 
     #[test]
     fn fingerprint_ignores_line_but_not_path_or_secret() {
-        let a = scanner().scan("p", b"ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
-        let b = scanner().scan("p", b"\n\n\nx = ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
-        let c = scanner().scan("q", b"ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
+        let s = scanner();
+        let a = s.scan("p", GH.as_bytes());
+        let b = s.scan("p", format!("\n\n\nx = {GH}").as_bytes());
+        let c = s.scan("q", GH.as_bytes());
+        let d = s.scan("p", GH2.as_bytes());
         assert_eq!(a[0].fingerprint, b[0].fingerprint);
         assert_ne!(a[0].fingerprint, c[0].fingerprint);
+        assert_ne!(a[0].fingerprint, d[0].fingerprint);
     }
 
     #[test]
     fn invalid_utf8_around_a_secret_is_scanned() {
         let mut data = vec![0xff, 0xfe, b'\n'];
-        data.extend_from_slice(b"k = ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5 \xc3\x28\n");
+        data.extend_from_slice(format!("k = {GH} ").as_bytes());
+        data.extend_from_slice(b"\xc3\x28\n");
         let f = scanner().scan("x", &data);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].line, 2);
@@ -369,5 +379,12 @@ mod tests {
         let f = scanner().scan("x", b"api_key = \"q8Zr2LmX0vB7nT4kW9sE1cY6\"\n");
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule_id, "generic-secret");
+    }
+
+    #[test]
+    fn shannon_entropy_of_known_strings() {
+        assert_eq!(shannon_entropy(b""), 0.0);
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
     }
 }
