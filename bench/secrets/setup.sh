@@ -10,13 +10,13 @@
 set -euo pipefail
 BENCH_DIR=${1:-/work/bench-secrets}
 MIRRORS=${MIRRORS:-/work/.mirror}
-REPOS="git+git rails+rails spring-projects+spring-framework moby+moby hashicorp+terraform duckdb+duckdb apache+kafka prometheus+prometheus"
+REPOS="git+git rails+rails spring-projects+spring-framework moby+moby hashicorp+terraform duckdb+duckdb apache+kafka prometheus+prometheus redis+redis"
 mkdir -p "$BENCH_DIR/tree"
 for r in $REPOS; do
   dest="$BENCH_DIR/tree/$r"
   [ -d "$dest" ] && continue
   mkdir -p "$dest"
-  git --git-dir="$MIRRORS/$r/repo" archive --format=tar HEAD | tar -x -C "$dest"
+  python3 "$(dirname "$0")/extract_tree.py" "$MIRRORS/$r/repo" "$dest"
 done
 if [ ! -d "$BENCH_DIR/tree/cargo-registry-src" ]; then
   cp -r "${CARGO_HOME:-$HOME/.cargo}/registry/src" "$BENCH_DIR/tree/cargo-registry-src"
