@@ -116,7 +116,7 @@ fn leaky_repo_recall_and_precision() {
     for n in &notes {
         println!("  {n}");
     }
-    assert!(s.recall() >= 0.85, "recall fell to {:.3}", s.recall());
+    assert!(s.recall() >= 0.80, "recall fell to {:.3}", s.recall());
     assert!(
         s.precision() >= 0.95,
         "precision fell to {:.3}",
