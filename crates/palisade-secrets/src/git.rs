@@ -10,6 +10,7 @@ use crate::scanner::{CommitInfo, Issue, Outcome, Progress, Scanner, bump};
 use crate::walk::looks_binary;
 use git2::{ObjectType, Oid, Repository, Sort};
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +25,26 @@ fn git_err(path: &Path, e: &git2::Error) -> Error {
 fn open(path: &Path) -> Result<Repository, Error> {
     Repository::discover(path).map_err(|e| git_err(path, &e))
 }
+
+/// Object ids are already uniformly distributed: hash them by their first 8 bytes instead of
+/// running SipHash over all 20 (the seen-sets are hit once per tree entry of every commit).
+#[derive(Default)]
+struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut buf = [0u8; 8];
+        let n = bytes.len().min(8);
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(buf);
+    }
+    fn write_usize(&mut self, _: usize) {} // the slice length prefix carries no information
+}
+
+type OidSet = HashSet<Oid, BuildHasherDefault<OidHasher>>;
 
 struct BlobRef {
     oid: Oid,
@@ -62,6 +83,10 @@ pub fn scan_history(
     threads: usize,
     progress: &Progress,
 ) -> Result<Outcome, Error> {
+    // libgit2 re-hashes every object it reads with collision-detecting SHA-1 (a fifth of the
+    // history scan's CPU). A damaged object still fails to inflate or parse and is reported.
+    // The setting is process-global; the binary runs one scan per process.
+    git2::opts::strict_hash_verification(false);
     let repo = open(path)?;
     let repo_dir: PathBuf = repo.path().to_path_buf();
     let mut out = Outcome::default();
@@ -74,8 +99,8 @@ pub fn scan_history(
 
     let mut commits: Vec<CommitInfo> = Vec::new();
     let mut blobs: Vec<BlobRef> = Vec::new();
-    let mut seen_trees: HashSet<Oid> = HashSet::new();
-    let mut seen_blobs: HashSet<Oid> = HashSet::new();
+    let mut seen_trees = OidSet::default();
+    let mut seen_blobs = OidSet::default();
     for oid in walk {
         let oid = match oid {
             Ok(o) => o,
@@ -174,8 +199,8 @@ fn collect_tree(
     tree_id: Oid,
     prefix: &str,
     commit: u32,
-    seen_trees: &mut HashSet<Oid>,
-    seen_blobs: &mut HashSet<Oid>,
+    seen_trees: &mut OidSet,
+    seen_blobs: &mut OidSet,
     blobs: &mut Vec<BlobRef>,
     issues: &mut Vec<Issue>,
 ) {
@@ -201,33 +226,30 @@ fn collect_tree(
         }
     };
     for entry in tree.iter() {
+        let id = entry.id();
+        // Check the seen-sets before building the path: most entries of most trees were
+        // seen in an earlier commit, and formatting their paths dominated the walk.
+        let is_tree = match entry.kind() {
+            Some(ObjectType::Tree) if !seen_trees.contains(&id) => true,
+            Some(ObjectType::Blob) if seen_blobs.insert(id) => false,
+            _ => continue, // seen, or a submodule commit (another repository)
+        };
         let name = String::from_utf8_lossy(entry.name_bytes());
         let path = if prefix.is_empty() {
             name.into_owned()
         } else {
             format!("{prefix}/{name}")
         };
-        match entry.kind() {
-            Some(ObjectType::Tree) => {
-                collect_tree(
-                    repo,
-                    entry.id(),
-                    &path,
-                    commit,
-                    seen_trees,
-                    seen_blobs,
-                    blobs,
-                    issues,
-                );
-            }
-            Some(ObjectType::Blob) if seen_blobs.insert(entry.id()) => {
-                blobs.push(BlobRef {
-                    oid: entry.id(),
-                    path,
-                    commit,
-                });
-            }
-            _ => {} // submodule commits live in another repository
+        if is_tree {
+            collect_tree(
+                repo, id, &path, commit, seen_trees, seen_blobs, blobs, issues,
+            );
+        } else {
+            blobs.push(BlobRef {
+                oid: id,
+                path,
+                commit,
+            });
         }
     }
 }

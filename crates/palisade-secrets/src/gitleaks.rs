@@ -268,6 +268,8 @@ fn rule(
         secret_group,
         entropy,
         path,
+        // gitleaks runs a rule on the whole fragment; keep that for rules we did not write.
+        multiline: true,
         allowlist: allow,
         examples: Vec::new(),
         negative_examples: Vec::new(),

@@ -62,6 +62,8 @@ struct RuleDef {
     #[serde(default)]
     path: Option<Spanned<String>>,
     #[serde(default)]
+    multiline: bool,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     negative_examples: Vec<String>,
@@ -138,6 +140,10 @@ pub struct Rule {
     pub entropy: Option<f64>,
     /// Only files whose path matches are scanned with this rule.
     pub path: Option<regex::Regex>,
+    /// A match may reach further than the keyword's line ± [`crate::scanner::WINDOW_CONTEXT`]
+    /// bytes (PEM blocks, .netrc entries): the regex runs on the whole blob. Otherwise it only
+    /// runs on the lines around keyword hits.
+    pub multiline: bool,
     pub allowlist: Allowlist,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -245,6 +251,7 @@ fn compile_rule(r: RuleDef, src: &str, origin: &str) -> Result<Rule, Error> {
         secret_group,
         entropy: r.entropy,
         path,
+        multiline: r.multiline,
         allowlist,
         examples: r.examples,
         negative_examples: r.negative_examples,

@@ -107,7 +107,6 @@ pub struct Scanner {
     pattern_rules: Vec<Vec<usize>>,
     /// Rules without keywords: they run on every blob their path filter admits.
     always: Vec<usize>,
-    keyword_rule_count: usize,
 }
 
 impl Scanner {
@@ -115,13 +114,11 @@ impl Scanner {
         let mut keywords: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
-        let mut keyword_rule_count = 0;
         for (i, r) in rules.rules.iter().enumerate() {
             if r.keywords.is_empty() {
                 always.push(i);
                 continue;
             }
-            keyword_rule_count += 1;
             for k in &r.keywords {
                 match keywords.iter().position(|x| x == k) {
                     Some(p) => pattern_rules[p].push(i),
@@ -154,7 +151,6 @@ impl Scanner {
             prefilter,
             pattern_rules,
             always,
-            keyword_rule_count,
         }
     }
 
@@ -185,21 +181,20 @@ impl Scanner {
         for &i in &self.always {
             candidate[i] = true;
         }
+        // Keyword hit offsets, kept for line-local rules: their regex only runs around them.
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); n];
         if let Some(ac) = &self.prefilter {
-            let mut marked = 0usize;
             for m in ac.find_overlapping_iter(data) {
                 for &ri in &self.pattern_rules[m.pattern().as_usize()] {
-                    if !candidate[ri] {
-                        candidate[ri] = true;
-                        marked += 1;
+                    candidate[ri] = true;
+                    if !self.rules.rules[ri].multiline {
+                        hits[ri].push(m.start());
                     }
-                }
-                if marked == self.keyword_rule_count {
-                    break;
                 }
             }
         }
         let mut raw: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end) of the secret
+        let whole = [(0usize, data.len())];
         for (ri, rule) in self.rules.rules.iter().enumerate() {
             if !candidate[ri] {
                 continue;
@@ -210,28 +205,13 @@ impl Scanner {
             if rule.allowlist.allows_path(path) {
                 continue;
             }
-            for caps in rule.regex.captures_iter(data) {
-                // The secret is the rule's group, or (for alternations such as quoted/unquoted
-                // values) the first later group that took part in the match.
-                let Some(m) = (rule.secret_group..caps.len()).find_map(|g| caps.get(g)) else {
-                    continue;
-                };
-                let secret = m.as_bytes();
-                if secret.is_empty() {
-                    continue;
-                }
-                if rule
-                    .entropy
-                    .is_some_and(|min| shannon_entropy(secret) < min)
-                {
-                    continue;
-                }
-                if rule.allowlist.allows_secret(secret)
-                    || self.rules.allowlist.allows_secret(secret)
-                {
-                    continue;
-                }
-                raw.push((ri, m.start(), m.end()));
+            let windows = if hits[ri].is_empty() {
+                whole.to_vec()
+            } else {
+                windows(data, &mut hits[ri])
+            };
+            for (lo, hi) in windows {
+                self.match_rule(ri, data, lo, hi, &mut raw);
             }
         }
         if raw.is_empty() {
@@ -271,6 +251,65 @@ impl Scanner {
         }
         out
     }
+    /// Run rule `ri`'s regex on `data[lo..hi]`, pushing accepted secrets (absolute offsets).
+    fn match_rule(
+        &self,
+        ri: usize,
+        data: &[u8],
+        lo: usize,
+        hi: usize,
+        raw: &mut Vec<(usize, usize, usize)>,
+    ) {
+        let rule = &self.rules.rules[ri];
+        for caps in rule.regex.captures_iter(&data[lo..hi]) {
+            // The secret is the rule's group, or (for alternations such as quoted/unquoted
+            // values) the first later group that took part in the match.
+            let Some(m) = (rule.secret_group..caps.len()).find_map(|g| caps.get(g)) else {
+                continue;
+            };
+            let secret = m.as_bytes();
+            if secret.is_empty()
+                || rule
+                    .entropy
+                    .is_some_and(|min| shannon_entropy(secret) < min)
+            {
+                continue;
+            }
+            if rule.allowlist.allows_secret(secret) || self.rules.allowlist.allows_secret(secret) {
+                continue;
+            }
+            raw.push((ri, lo + m.start(), lo + m.end()));
+        }
+    }
+}
+
+/// Bytes of context around a keyword hit, before widening to whole lines.
+pub const WINDOW_CONTEXT: usize = 256;
+
+/// Merged windows `[lo, hi)` around keyword hits: from the start of the line holding
+/// `hit - WINDOW_CONTEXT` to the end of the line holding `hit + WINDOW_CONTEXT`.
+fn windows(data: &[u8], hits: &mut [usize]) -> Vec<(usize, usize)> {
+    hits.sort_unstable();
+    let len = data.len();
+    let line_end = |at: usize| memchr::memchr(b'\n', &data[at..]).map_or(len, |p| at + p);
+    let line_start = |at: usize| memchr::memrchr(b'\n', &data[..at]).map_or(0, |p| p + 1);
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &h in hits.iter() {
+        let reach = (h + WINDOW_CONTEXT).min(len);
+        if let Some(last) = out.last_mut()
+            && h.saturating_sub(WINDOW_CONTEXT) <= last.1
+        {
+            if reach > last.1 {
+                last.1 = line_end(reach);
+            }
+            continue;
+        }
+        out.push((
+            line_start(h.saturating_sub(WINDOW_CONTEXT)),
+            line_end(reach),
+        ));
+    }
+    out
 }
 
 /// Fingerprint of a finding: survives code moving within a file (no line numbers).
@@ -386,5 +425,49 @@ mod tests {
         assert_eq!(shannon_entropy(b""), 0.0);
         assert_eq!(shannon_entropy(b"aaaa"), 0.0);
         assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn windows_cover_whole_lines_around_hits_and_merge() {
+        let mut data = Vec::new();
+        data.extend_from_slice(b"line one\nthe token here\n");
+        for _ in 0..20 {
+            data.extend_from_slice(&[b'x'; 60]);
+            data.push(b'\n');
+        }
+        data.extend_from_slice(b"second token line\nlast\n");
+        let first = data.windows(5).position(|w| w == b"token").unwrap_or(0);
+        let second = data.windows(5).rposition(|w| w == b"token").unwrap_or(0);
+        let w = windows(&data, &mut [second, first]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0].0, 0); // 256 bytes back reaches the first line
+        assert_eq!(&data[w[0].1..w[0].1 + 1], b"\n"); // ends at a line end
+        assert!(w[1].0 <= second && second < w[1].1);
+        // Hits within reach of each other merge into one window.
+        let w = windows(&data, &mut [first, first + 10]);
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn a_pem_block_far_longer_than_the_window_is_found() {
+        let body: String = (0..120)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    "QUJD".repeat(16).replace('Q', &(i % 10).to_string())
+                )
+            })
+            .collect();
+        let pem = format!(
+            "-----BEGIN {k}-----\n{body}-----END {k}-----\n",
+            k = concat!("RSA PRIVATE", " KEY")
+        );
+        assert!(pem.len() > 4 * WINDOW_CONTEXT * 4);
+        let f = scanner().scan("id_rsa", pem.as_bytes());
+        assert_eq!(
+            f.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(),
+            vec!["private-key-rsa"]
+        );
+        assert_eq!(f[0].end_line, 122);
     }
 }
