@@ -6,7 +6,7 @@
 # Needs bare mirrors of public repositories (brought with the session's `fetch` tool, under
 # /work/.mirror/OWNER+NAME/repo) and the local cargo registry source cache. Produces:
 #   $BENCH_DIR/tree/      >= 1 GB of real source: HEAD working trees of the mirrors + ~/.cargo/registry/src
-#   $BENCH_DIR/history    a symlink to the bare git/git mirror (>= 10,000 commits)
+#   $BENCH_DIR/history    a symlink to the bare redis/redis mirror (39,736 commits over all refs; >= 10,000)
 set -euo pipefail
 BENCH_DIR=${1:-/work/bench-secrets}
 MIRRORS=${MIRRORS:-/work/.mirror}
@@ -21,7 +21,7 @@ done
 if [ ! -d "$BENCH_DIR/tree/cargo-registry-src" ]; then
   cp -r "${CARGO_HOME:-$HOME/.cargo}/registry/src" "$BENCH_DIR/tree/cargo-registry-src"
 fi
-ln -sfn "$MIRRORS/git+git/repo" "$BENCH_DIR/history"
+ln -sfn "$MIRRORS/${HISTORY_REPO:-redis+redis}/repo" "$BENCH_DIR/history"
 du -sb "$BENCH_DIR/tree" | awk '{printf "tree: %.2f GB\n", $1/1e9}'
 find "$BENCH_DIR/tree" -type f | wc -l | awk '{print "files:", $1}'
 echo "history: $(git --git-dir="$BENCH_DIR/history" rev-list --all --count) commits"
