@@ -124,6 +124,13 @@ fn exit_0_when_clean_and_1_with_redacted_findings() {
         !o.stdout.contains('\x1b'),
         "no colours when stdout is not a terminal"
     );
+    // No progress bar either: stderr is not a terminal, so it holds plain lines only.
+    assert!(
+        !o.stderr.contains('\r') && !o.stderr.contains('\x1b'),
+        "{:?}",
+        o.stderr
+    );
+    assert!(o.stderr.ends_with("over the size cap\n"), "{:?}", o.stderr);
 
     let o = scan(d.path(), &[".", "--show-secrets"]);
     assert_eq!(o.code, 1);
