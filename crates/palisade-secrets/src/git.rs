@@ -46,6 +46,9 @@ impl Hasher for OidHasher {
 
 type OidSet = HashSet<Oid, BuildHasherDefault<OidHasher>>;
 
+/// `BlobRef::commit` of an object reached from a ref without a commit (a tag of a tree or blob).
+const NO_COMMIT: u32 = u32::MAX;
+
 struct BlobRef {
     oid: Oid,
     path: String,
@@ -138,6 +141,36 @@ pub fn scan_history(
             &mut out.issues,
         );
     }
+    // Refs that point (directly or through annotated tags) at a tree or a blob rather than a
+    // commit: their objects are reachable too, with no commit to report.
+    if let Ok(refs) = repo.references() {
+        for r in refs.flatten() {
+            let name = r.name().unwrap_or("<ref>").to_string();
+            let Ok(obj) = r.peel(ObjectType::Any) else {
+                continue;
+            };
+            match obj.kind() {
+                Some(ObjectType::Tree) => collect_tree(
+                    &repo,
+                    obj.id(),
+                    &name,
+                    NO_COMMIT,
+                    &mut seen_trees,
+                    &mut seen_blobs,
+                    &mut blobs,
+                    &mut out.issues,
+                ),
+                Some(ObjectType::Blob) if seen_blobs.insert(obj.id()) => {
+                    blobs.push(BlobRef {
+                        oid: obj.id(),
+                        path: name,
+                        commit: NO_COMMIT,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
     progress.total.store(blobs.len() as u64, Ordering::Relaxed);
     drop(repo);
 
@@ -160,7 +193,7 @@ pub fn scan_history(
                             scanner,
                             &repo,
                             b,
-                            Some(&commits[b.commit as usize]),
+                            commits.get(b.commit as usize),
                             max_file_size,
                             progress,
                             &mut local,

@@ -599,6 +599,24 @@ fn each_blob_is_scanned_once_across_commits() {
 }
 
 #[test]
+fn git_history_includes_blobs_reachable_only_through_a_tag() {
+    let d = repo();
+    write(d.path(), "README.md", "hello\n");
+    git(d.path(), &["add", "."]);
+    git(d.path(), &["commit", "-q", "-m", "init"]);
+    // A blob that no commit contains, kept alive only by a lightweight tag.
+    write(d.path(), "loose.txt", format!("{GH}\n"));
+    let oid = git_out(d.path(), &["hash-object", "-w", "loose.txt"]);
+    std::fs::remove_file(d.path().join("loose.txt")).unwrap_or_else(|e| panic!("{e}"));
+    git(d.path(), &["tag", "stash-of-a-blob", &oid]);
+    let o = scan(d.path(), &["--git", "--format", "json"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["path"], "refs/tags/stash-of-a-blob");
+    assert!(v["findings"][0].get("commit").is_none());
+}
+
+#[test]
 fn staged_scans_the_index_not_the_working_tree() {
     let d = repo();
     write(d.path(), "clean.txt", "ok\n");
