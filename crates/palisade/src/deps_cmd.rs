@@ -87,6 +87,8 @@ pub struct ScanArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ScanCommand {
+    /// Find secrets in files, stdin, the git index or the full git history.
+    Secrets(crate::scan_secrets::Args),
     /// Scan lockfiles for dependencies with known vulnerabilities (offline, against `db import`ed data).
     Deps(ScanDepsArgs),
     /// Scan a container image (`docker save` tarball, OCI layout tar or directory): OS packages
@@ -265,6 +267,7 @@ pub fn run_db(args: DbArgs) -> i32 {
 /// Run `palisade scan …` (the dependency part); returns the exit code.
 pub fn run_scan(args: ScanArgs) -> i32 {
     match args.command {
+        ScanCommand::Secrets(a) => crate::scan_secrets::run(a),
         ScanCommand::Deps(a) => run_scan_deps(a),
         ScanCommand::Image(a) => {
             let index = match open_existing(&a.data.index_path()) {

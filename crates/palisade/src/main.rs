@@ -27,6 +27,7 @@ mod client;
 mod deps_cmd;
 mod incident_cmd;
 mod output;
+mod scan_secrets;
 mod serve_cmd;
 mod verify_cmd;
 
@@ -69,7 +70,7 @@ enum Command {
     Token(incident_cmd::TokenCmd),
     /// The offline vulnerability database: OSV import, update, status.
     Db(deps_cmd::DbArgs),
-    /// Scan lockfiles and container images for known vulnerabilities.
+    /// Scan for secrets (files, git history) and for known-vulnerable dependencies and images.
     Scan(deps_cmd::ScanArgs),
     /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of lockfiles or an image.
     Sbom(deps_cmd::SbomArgs),

@@ -1,0 +1,415 @@
+//! Reading a gitleaks TOML config (`--gitleaks-config`).
+//!
+//! Supported: `[[rules]]` with `id`, `description`, `regex`, `secretGroup`, `entropy`,
+//! `keywords`, `path`, `tags` (ignored, metadata) and their allowlists (`[rules.allowlist]` or
+//! `[[rules.allowlists]]`: `paths`, `regexes`, `stopwords`, `description`, `regexTarget =
+//! "secret"`); the global `[allowlist]` / `[[allowlists]]` likewise; `title`. Everything else is
+//! not silently dropped: it is returned as a [`Unsupported`] note naming the field, and a rule
+//! that cannot be honoured at all (no regex, composite `required`) is skipped with a note.
+
+use crate::error::Error;
+use crate::rules::{Allowlist, Rule, RuleSet, Severity};
+use toml::{Table, Value};
+
+/// A field of the config that palisade could not honour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// 1-based line where the field (or its table) appears, best effort.
+    pub line: usize,
+    /// e.g. `rules[3] (id "aws-key").allowlists[0].commits`
+    pub field: String,
+    pub what: String,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: `{}`: {}", self.line, self.field, self.what)
+    }
+}
+
+struct Ctx<'a> {
+    src: &'a str,
+    origin: &'a str,
+    notes: Vec<Unsupported>,
+}
+
+impl Ctx<'_> {
+    /// Best-effort line: first line at or after `after_line` that mentions `needle`.
+    fn line_of(&self, needle: &str, after_line: usize) -> usize {
+        self.src
+            .lines()
+            .enumerate()
+            .skip(after_line.saturating_sub(1))
+            .find(|(_, l)| l.contains(needle))
+            .map_or(after_line.max(1), |(i, _)| i + 1)
+    }
+
+    /// Record an unsupported field; its line is searched from `from_line` on by the field's key.
+    fn note(&mut self, from_line: usize, field: String, what: impl Into<String>) {
+        let key = field.rsplit('.').next().unwrap_or(&field);
+        let line = self.line_of(key, from_line);
+        self.notes.push(Unsupported {
+            line,
+            field,
+            what: what.into(),
+        });
+    }
+
+    fn err(&self, line: usize, message: String) -> Error {
+        Error::Config {
+            path: self.origin.to_string(),
+            line,
+            column: 1,
+            message,
+        }
+    }
+}
+
+/// Parse a gitleaks config. Returns the rules and the notes about unsupported fields.
+pub fn load(src: &str, origin: &str) -> Result<(RuleSet, Vec<Unsupported>), Error> {
+    let table: Table = toml::from_str(src).map_err(|e| {
+        let off = e.span().map_or(0, |s| s.start);
+        let (line, column) = crate::error::line_col(src, off);
+        Error::Config {
+            path: origin.to_string(),
+            line,
+            column,
+            message: e.message().to_string(),
+        }
+    })?;
+    let mut cx = Ctx {
+        src,
+        origin,
+        notes: Vec::new(),
+    };
+    let mut set = RuleSet::default();
+    for (k, v) in &table {
+        match k.as_str() {
+            "title" | "description" => {}
+            "rules" => {}
+            "allowlist" => {
+                let line = cx.line_of("[allowlist]", 1);
+                let a = allowlist(&mut cx, v, "allowlist", line)?;
+                set.allowlist.extend(a);
+            }
+            "allowlists" => {
+                for (i, a) in v.as_array().into_iter().flatten().enumerate() {
+                    let line = cx.line_of("[[allowlists]]", 1);
+                    let a = allowlist(&mut cx, a, &format!("allowlists[{i}]"), line)?;
+                    set.allowlist.extend(a);
+                }
+            }
+            "extend" => {
+                let line = cx.line_of("[extend]", 1);
+                cx.note(line, "extend".into(), "extending another config (useDefault / path / disabledRules) is not supported; only the rules in this file are used (add palisade's built-in rules by not passing --no-builtin-rules)");
+            }
+            other => {
+                let line = cx.line_of(other, 1);
+                cx.note(line, other.to_string(), "unknown top-level field; ignored");
+            }
+        }
+    }
+    let rules = table
+        .get("rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut search_from = 1;
+    for (i, r) in rules.iter().enumerate() {
+        let Some(rt) = r.as_table() else {
+            return Err(cx.err(1, format!("rules[{i}] is not a table")));
+        };
+        let id = rt
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let line = if id.is_empty() {
+            cx.line_of("[[rules]]", search_from)
+        } else {
+            cx.line_of(&format!("\"{id}\""), search_from)
+        };
+        search_from = line;
+        let field = format!("rules[{i}] (id \"{id}\")");
+        if id.is_empty() {
+            return Err(cx.err(line, format!("{field}: missing `id`")));
+        }
+        if let Some(rule) = rule(&mut cx, rt, &id, &field, line)? {
+            if let Some(pos) = set.rules.iter().position(|x: &Rule| x.id == rule.id) {
+                set.rules[pos] = rule;
+            } else {
+                set.rules.push(rule);
+            }
+        }
+    }
+    Ok((set, cx.notes))
+}
+
+fn strings(
+    cx: &Ctx<'_>,
+    v: Option<&Value>,
+    field: &str,
+    line: usize,
+) -> Result<Vec<String>, Error> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| cx.err(line, format!("{field}: expected strings")))
+            })
+            .collect(),
+        Some(_) => Err(cx.err(line, format!("{field}: expected an array of strings"))),
+    }
+}
+
+fn rx(cx: &Ctx<'_>, pattern: &str, field: &str) -> Result<regex::bytes::Regex, Error> {
+    let line = cx.line_of(pattern.lines().next().unwrap_or(pattern), 1);
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(32 << 20)
+        .build()
+        .map_err(|e| {
+            cx.err(
+                line,
+                format!("{field}: regex not supported by palisade's (RE2-like) engine: {e}"),
+            )
+        })
+}
+
+fn rule(
+    cx: &mut Ctx<'_>,
+    rt: &Table,
+    id: &str,
+    field: &str,
+    line: usize,
+) -> Result<Option<Rule>, Error> {
+    for k in rt.keys() {
+        match k.as_str() {
+            "id" | "description" | "regex" | "secretGroup" | "entropy" | "keywords" | "path"
+            | "tags" | "allowlist" | "allowlists" => {}
+            "required" => {
+                cx.note(
+                    line,
+                    format!("{field}.required"),
+                    "composite rules are not supported; rule skipped",
+                );
+                return Ok(None);
+            }
+            "skipReport" | "report" => cx.note(
+                line,
+                format!("{field}.{k}"),
+                "ignored; every match is reported",
+            ),
+            other => cx.note(
+                line,
+                format!("{field}.{other}"),
+                "unknown rule field; ignored",
+            ),
+        }
+    }
+    let Some(pattern) = rt.get("regex").and_then(Value::as_str) else {
+        cx.note(
+            line,
+            format!("{field}.regex"),
+            "rules without a regex (path-only rules) are not supported; rule skipped",
+        );
+        return Ok(None);
+    };
+    let regex = rx(cx, pattern, &format!("{field}.regex"))?;
+    let secret_group = match rt.get("secretGroup") {
+        Some(Value::Integer(n)) if *n >= 0 && (*n as usize) < regex.captures_len() => *n as usize,
+        Some(_) => {
+            return Err(cx.err(
+                line,
+                format!("{field}.secretGroup: not a capture group of the regex"),
+            ));
+        }
+        None => usize::from(regex.captures_len() > 1),
+    };
+    let entropy = match rt.get("entropy") {
+        Some(Value::Float(f)) => Some(*f),
+        Some(Value::Integer(i)) => Some(*i as f64),
+        Some(_) => return Err(cx.err(line, format!("{field}.entropy: expected a number"))),
+        None => None,
+    };
+    let path = match rt.get("path").and_then(Value::as_str) {
+        Some(p) => Some(
+            regex::Regex::new(p)
+                .map_err(|e| cx.err(line, format!("{field}.path: invalid regex: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut allow = Allowlist::default();
+    if let Some(a) = rt.get("allowlist") {
+        allow.extend(allowlist(cx, a, &format!("{field}.allowlist"), line)?);
+    }
+    if let Some(Value::Array(list)) = rt.get("allowlists") {
+        for (j, a) in list.iter().enumerate() {
+            allow.extend(allowlist(cx, a, &format!("{field}.allowlists[{j}]"), line)?);
+        }
+    }
+    Ok(Some(Rule {
+        id: id.to_string(),
+        description: rt
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(id)
+            .to_string(),
+        severity: Severity::High,
+        keywords: strings(cx, rt.get("keywords"), &format!("{field}.keywords"), line)?
+            .into_iter()
+            .map(|k| k.to_ascii_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect(),
+        regex,
+        secret_group,
+        entropy,
+        path,
+        // gitleaks runs a rule on the whole fragment; keep that for rules we did not write.
+        multiline: true,
+        allowlist: allow,
+        examples: Vec::new(),
+        negative_examples: Vec::new(),
+    }))
+}
+
+fn allowlist(cx: &mut Ctx<'_>, v: &Value, field: &str, line: usize) -> Result<Allowlist, Error> {
+    let Some(t) = v.as_table() else {
+        return Err(cx.err(line, format!("{field}: expected a table")));
+    };
+    for (k, val) in t {
+        match k.as_str() {
+            "paths" | "regexes" | "stopwords" | "description" => {}
+            "regexTarget" => {
+                if val.as_str() != Some("secret") {
+                    cx.note(
+                        line,
+                        format!("{field}.regexTarget"),
+                        "only \"secret\" is supported; the regexes are applied to the secret",
+                    );
+                }
+            }
+            "condition" => {
+                if val.as_str().is_some_and(|c| c.eq_ignore_ascii_case("and")) {
+                    cx.note(
+                        line,
+                        format!("{field}.condition"),
+                        "\"AND\" is not supported; each criterion allows on its own (OR)",
+                    );
+                }
+            }
+            "commits" => cx.note(
+                line,
+                format!("{field}.commits"),
+                "allowlisting by commit is not supported; use a baseline",
+            ),
+            "targetRules" => cx.note(
+                line,
+                format!("{field}.targetRules"),
+                "not supported; the allowlist applies to every rule",
+            ),
+            other => cx.note(
+                line,
+                format!("{field}.{other}"),
+                "unknown allowlist field; ignored",
+            ),
+        }
+    }
+    let paths = strings(cx, t.get("paths"), &format!("{field}.paths"), line)?
+        .iter()
+        .map(|p| {
+            regex::Regex::new(p)
+                .map_err(|e| cx.err(line, format!("{field}.paths: invalid regex: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let regexes = strings(cx, t.get("regexes"), &format!("{field}.regexes"), line)?
+        .iter()
+        .map(|p| rx(cx, p, &format!("{field}.regexes")))
+        .collect::<Result<_, _>>()?;
+    let stopwords = strings(cx, t.get("stopwords"), &format!("{field}.stopwords"), line)?
+        .into_iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    Ok(Allowlist {
+        paths,
+        regexes,
+        stopwords,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scanner;
+
+    const CFG: &str = r#"title = "team config"
+
+[extend]
+useDefault = true
+
+[[rules]]
+id = "acme-token"
+description = "ACME internal token"
+regex = '''acme_([a-z0-9]{24})'''
+secretGroup = 1
+keywords = ["acme_"]
+tags = ["internal"]
+
+[[rules.allowlists]]
+commits = ["abc123"]
+stopwords = ["testtesttest"]
+
+[[rules]]
+id = "composite"
+regex = '''x'''
+[[rules.required]]
+id = "acme-token"
+
+[allowlist]
+paths = ['''vendor/''']
+"#;
+
+    #[test]
+    fn rules_work_and_unsupported_fields_are_named() {
+        let (set, notes) = load(CFG, "gl.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.rules.len(), 1);
+        let fields: Vec<&str> = notes.iter().map(|n| n.field.as_str()).collect();
+        assert!(fields.contains(&"extend"), "{fields:?}");
+        assert!(
+            fields.contains(&"rules[0] (id \"acme-token\").allowlists[0].commits"),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"rules[1] (id \"composite\").required"),
+            "{fields:?}"
+        );
+        let extend = notes.iter().find(|n| n.field == "extend").map(|n| n.line);
+        assert_eq!(extend, Some(3));
+        let s = Scanner::new(set);
+        let f = s.scan("src/a.txt", b"t = acme_0123456789abcdefghijklmn\n");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].secret, "0123456789abcdefghijklmn");
+        assert!(
+            s.scan("vendor/a.txt", b"t = acme_0123456789abcdefghijklmn\n")
+                .is_empty()
+        );
+        assert!(
+            s.scan("a", b"t = acme_testtesttesttesttesttest\n")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn invalid_regex_names_file_line_and_rule() {
+        let src = "[[rules]]\nid = \"bad\"\nregex = '''(?<=x)abc'''\n";
+        let err = load(src, "gl.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("gl.toml:3:"), "{err}");
+        assert!(err.contains("rules[0] (id \"bad\").regex"), "{err}");
+    }
+}

@@ -1,0 +1,339 @@
+//! Rules as data: the TOML schema, its validation, and the compiled form.
+//!
+//! The built-in rules live in `rules/builtin.toml` and are embedded in the binary. A user file in
+//! the same schema (`--config`) adds rules and allowlists. Every rule carries positive and
+//! negative examples; `tests/rules_examples.rs` checks them all.
+
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use toml::Spanned;
+
+/// The embedded built-in rules file.
+pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.toml");
+
+/// How bad a leaked secret of this kind is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    #[default]
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    #[serde(default)]
+    rules: Vec<Spanned<RuleDef>>,
+    #[serde(default)]
+    allowlist: Option<AllowlistDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    description: String,
+    #[serde(default)]
+    severity: Severity,
+    #[serde(default)]
+    keywords: Vec<String>,
+    regex: Spanned<String>,
+    #[serde(default)]
+    secret_group: Option<usize>,
+    #[serde(default)]
+    entropy: Option<f64>,
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    multiline: bool,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    negative_examples: Vec<String>,
+    #[serde(default)]
+    allowlist: Option<AllowlistDef>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AllowlistDef {
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    regexes: Vec<Spanned<String>>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+}
+
+/// Things that make a match not a finding.
+#[derive(Debug, Clone, Default)]
+pub struct Allowlist {
+    /// A file whose path matches one of these is not reported.
+    pub paths: Vec<regex::Regex>,
+    /// A secret matching one of these is not reported.
+    pub regexes: Vec<regex::bytes::Regex>,
+    /// A secret containing one of these (ASCII case-insensitive) is not reported.
+    pub stopwords: Vec<String>,
+}
+
+impl Allowlist {
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.regexes.is_empty() && self.stopwords.is_empty()
+    }
+
+    pub(crate) fn allows_path(&self, path: &str) -> bool {
+        self.paths.iter().any(|r| r.is_match(path))
+    }
+
+    pub(crate) fn allows_secret(&self, secret: &[u8]) -> bool {
+        if self.regexes.iter().any(|r| r.is_match(secret)) {
+            return true;
+        }
+        if self.stopwords.is_empty() {
+            return false;
+        }
+        let lower = secret.to_ascii_lowercase();
+        self.stopwords
+            .iter()
+            .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    }
+
+    pub(crate) fn extend(&mut self, other: Allowlist) {
+        self.paths.extend(other.paths);
+        self.regexes.extend(other.regexes);
+        self.stopwords.extend(other.stopwords);
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub severity: Severity,
+    /// Lower-cased; the rule's regex only runs on blobs containing one of them
+    /// (case-insensitive). Empty: the rule runs on every blob its `path` admits.
+    pub keywords: Vec<String>,
+    pub regex: regex::bytes::Regex,
+    /// Capture group holding the secret (0 = whole match). When that group did not take part
+    /// in a match, the first later group that did holds it (lets one rule accept `"quoted"`,
+    /// `'quoted'` and bare values with one group each).
+    pub secret_group: usize,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    pub entropy: Option<f64>,
+    /// Only files whose path matches are scanned with this rule.
+    pub path: Option<regex::Regex>,
+    /// A match may reach further than the keyword's line ± [`crate::scanner::WINDOW_CONTEXT`]
+    /// bytes (PEM blocks, .netrc entries): the regex runs on the whole blob. Otherwise it only
+    /// runs on the lines around keyword hits.
+    pub multiline: bool,
+    pub allowlist: Allowlist,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+}
+
+/// An ordered set of rules plus the global allowlist. Earlier rules win when two findings
+/// cover the same bytes (so specific rules are listed before generic ones).
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub allowlist: Allowlist,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> RuleSet {
+        // The embedded file is checked by tests; failing here is a build defect.
+        #[allow(clippy::expect_used)]
+        RuleSet::from_toml(BUILTIN_RULES, "<builtin>/rules/builtin.toml")
+            .expect("built-in rules must compile")
+    }
+
+    /// Parse and compile a rules file in palisade's schema. `origin` names it in errors.
+    pub fn from_toml(src: &str, origin: &str) -> Result<RuleSet, Error> {
+        let def: FileDef = toml::from_str(src).map_err(|e| {
+            let off = e.span().map_or(0, |s| s.start);
+            Error::config_at(origin, src, off, e.message().to_string())
+        })?;
+        let mut set = RuleSet::default();
+        let mut ids = HashSet::new();
+        for spanned in def.rules {
+            let start = spanned.span().start;
+            let r = spanned.into_inner();
+            if !ids.insert(r.id.clone()) {
+                return Err(Error::config_at(
+                    origin,
+                    src,
+                    start,
+                    format!("duplicate rule id `{}`", r.id),
+                ));
+            }
+            set.rules.push(compile_rule(r, src, origin)?);
+        }
+        if let Some(a) = def.allowlist {
+            set.allowlist = compile_allowlist(a, src, origin)?;
+        }
+        Ok(set)
+    }
+
+    /// Append the rules and allowlist of `other`. A rule whose id already exists replaces it.
+    pub fn merge(&mut self, other: RuleSet) {
+        for r in other.rules {
+            if let Some(pos) = self.rules.iter().position(|x| x.id == r.id) {
+                self.rules[pos] = r;
+            } else {
+                self.rules.push(r);
+            }
+        }
+        self.allowlist.extend(other.allowlist);
+    }
+}
+
+fn compile_rule(r: RuleDef, src: &str, origin: &str) -> Result<Rule, Error> {
+    let regex = compile_bytes_regex(&r.regex, src, origin, &format!("rule `{}`: regex", r.id))?;
+    let secret_group = r
+        .secret_group
+        .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 });
+    if secret_group >= regex.captures_len() {
+        return Err(Error::config_at(
+            origin,
+            src,
+            r.regex.span().start,
+            format!(
+                "rule `{}`: secret_group {} but the regex has only {} capture group(s)",
+                r.id,
+                secret_group,
+                regex.captures_len() - 1
+            ),
+        ));
+    }
+    let path = match &r.path {
+        Some(p) => Some(compile_regex(
+            p,
+            src,
+            origin,
+            &format!("rule `{}`: path", r.id),
+        )?),
+        None => None,
+    };
+    let allowlist = match r.allowlist {
+        Some(a) => compile_allowlist(a, src, origin)?,
+        None => Allowlist::default(),
+    };
+    Ok(Rule {
+        keywords: r
+            .keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect(),
+        id: r.id,
+        description: r.description,
+        severity: r.severity,
+        regex,
+        secret_group,
+        entropy: r.entropy,
+        path,
+        multiline: r.multiline,
+        allowlist,
+        examples: r.examples,
+        negative_examples: r.negative_examples,
+    })
+}
+
+fn compile_allowlist(a: AllowlistDef, src: &str, origin: &str) -> Result<Allowlist, Error> {
+    Ok(Allowlist {
+        paths: a
+            .paths
+            .iter()
+            .map(|p| compile_regex(p, src, origin, "allowlist path"))
+            .collect::<Result<_, _>>()?,
+        regexes: a
+            .regexes
+            .iter()
+            .map(|p| compile_bytes_regex(p, src, origin, "allowlist regex"))
+            .collect::<Result<_, _>>()?,
+        stopwords: a.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+    })
+}
+
+/// Regexes may be large (many alternatives); give them room but keep a bound.
+const REGEX_SIZE_LIMIT: usize = 32 << 20;
+
+pub(crate) fn compile_bytes_regex(
+    p: &Spanned<String>,
+    src: &str,
+    origin: &str,
+    what: &str,
+) -> Result<regex::bytes::Regex, Error> {
+    regex::bytes::RegexBuilder::new(p.get_ref())
+        // ASCII classes (`\w`, `\b`, `\s`, case folding), as in RE2/gitleaks: secrets are ASCII,
+        // and Unicode classes make the automata (and compile time) many times larger.
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            Error::config_at(
+                origin,
+                src,
+                p.span().start,
+                format!("{what}: invalid regex: {e}"),
+            )
+        })
+}
+
+pub(crate) fn compile_regex(
+    p: &Spanned<String>,
+    src: &str,
+    origin: &str,
+    what: &str,
+) -> Result<regex::Regex, Error> {
+    regex::RegexBuilder::new(p.get_ref())
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            Error::config_at(
+                origin,
+                src,
+                p.span().start,
+                format!("{what}: invalid regex: {e}"),
+            )
+        })
+}
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}

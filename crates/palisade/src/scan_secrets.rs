@@ -1,0 +1,293 @@
+//! `palisade scan secrets`: argument parsing and glue around `palisade-secrets`.
+//!
+//! Exit codes: 0 no findings and no read errors, 1 findings, 2 error (bad arguments or
+//! configuration, or some input could not be read and nothing was found).
+
+use palisade_secrets::baseline::Baseline;
+use palisade_secrets::walk::{self, WalkOptions};
+use palisade_secrets::{Outcome, Progress, RuleSet, Scanner, git, gitleaks, report};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or directories to scan; `-` reads stdin. With --git/--staged: the repository.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Scan the full git history: every blob reachable from any ref, once.
+    #[arg(long, conflicts_with = "staged")]
+    git: bool,
+    /// Scan the staged contents (the git index), for pre-commit hooks.
+    #[arg(long)]
+    staged: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Extra rules / allowlist file in palisade's rule schema (repeatable).
+    #[arg(long, value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Use the rules and allowlists of a gitleaks TOML config.
+    #[arg(long, value_name = "FILE")]
+    gitleaks_config: Option<PathBuf>,
+    /// Do not use the built-in rules (only --config / --gitleaks-config ones).
+    #[arg(long)]
+    no_builtin_rules: bool,
+    /// Do not report findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the fingerprints of all current findings to FILE and exit 0.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Skip files (and blobs) larger than this; accepts K, M, G suffixes.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Worker threads (0 = one per CPU).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Follow symbolic links while walking (loops are detected and reported).
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n.saturating_mul(mult))
+        .map_err(|e| format!("invalid size `{s}`: {e}"))
+}
+
+/// Run the command and return the process exit code.
+pub fn run(args: Args) -> i32 {
+    match run_inner(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("palisade: error: {e:#}");
+            2
+        }
+    }
+}
+
+fn load_rules(args: &Args) -> anyhow::Result<RuleSet> {
+    let mut set = if args.no_builtin_rules {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin()
+    };
+    for path in &args.config {
+        let src = read_text(path)?;
+        set.merge(RuleSet::from_toml(&src, &path.display().to_string())?);
+    }
+    if let Some(path) = &args.gitleaks_config {
+        let src = read_text(path)?;
+        let (gl, notes) = gitleaks::load(&src, &path.display().to_string())?;
+        for n in notes {
+            eprintln!(
+                "palisade: warning: {}:{}: `{}` not honoured: {}",
+                path.display(),
+                n.line,
+                n.field,
+                n.what
+            );
+        }
+        set.merge(gl);
+    }
+    if set.rules.is_empty() {
+        anyhow::bail!(
+            "no rules to scan with (--no-builtin-rules without --config or --gitleaks-config rules)"
+        );
+    }
+    Ok(set)
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn run_inner(args: &Args) -> anyhow::Result<i32> {
+    let rules = load_rules(args)?;
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    let scanner = Scanner::new(rules);
+    let progress = Progress::default();
+    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+
+    let mut outcome = std::thread::scope(|s| -> anyhow::Result<Outcome> {
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        if show_progress {
+            let progress = &progress;
+            s.spawn(move || progress_loop(progress, &stop_rx));
+        }
+        let result = scan(args, &scanner, &progress);
+        drop(stop_tx);
+        result
+    })?;
+
+    if let Some(b) = &baseline {
+        let n = b.filter(&mut outcome.findings);
+        if n > 0 {
+            eprintln!("palisade: {n} finding(s) accepted by the baseline");
+        }
+    }
+    for i in &outcome.issues {
+        let kind = if i.is_error { "error" } else { "warning" };
+        eprintln!("palisade: {kind}: {}: {}", i.path, i.message);
+    }
+    if let Some(path) = &args.write_baseline {
+        let n = Baseline::write(path, &outcome.findings)?;
+        eprintln!("palisade: wrote {n} fingerprint(s) to {}", path.display());
+        return Ok(0);
+    }
+
+    let mut out = std::io::stdout().lock();
+    let rendered = match args.format {
+        Format::Table => {
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            report::table(&outcome, args.show_secrets, color)
+        }
+        Format::Json => format!("{:#}\n", report::json(&outcome, args.show_secrets)),
+        Format::Sarif => {
+            format!(
+                "{:#}\n",
+                report::sarif(
+                    &outcome,
+                    scanner.rules(),
+                    env!("CARGO_PKG_VERSION"),
+                    args.show_secrets
+                )
+            )
+        }
+    };
+    // A closed pipe (e.g. `| head`) is not an error worth a stack of messages.
+    let _ = out.write_all(rendered.as_bytes());
+    let _ = out.flush();
+    eprintln!(
+        "palisade: {} finding(s); scanned {} file(s), {} bytes; skipped {} binary, {} over the size cap",
+        outcome.findings.len(),
+        outcome.files_scanned,
+        outcome.bytes_scanned,
+        outcome.skipped_binary,
+        outcome.skipped_too_large
+    );
+    Ok(if !outcome.findings.is_empty() {
+        1
+    } else if outcome.has_errors() {
+        2
+    } else {
+        0
+    })
+}
+
+fn scan(args: &Args, scanner: &Scanner, progress: &Progress) -> anyhow::Result<Outcome> {
+    let first = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
+    if args.git {
+        return Ok(git::scan_history(
+            scanner,
+            first,
+            args.max_file_size,
+            args.threads,
+            progress,
+        )?);
+    }
+    if args.staged {
+        return Ok(git::scan_staged(
+            scanner,
+            first,
+            args.max_file_size,
+            progress,
+        )?);
+    }
+    let mut total = Outcome::default();
+    let files: Vec<&Path> = args
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .map(PathBuf::as_path)
+        .collect();
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        let o = walk::scan_reader(
+            scanner,
+            "<stdin>",
+            std::io::stdin().lock(),
+            args.max_file_size,
+        )?;
+        merge(&mut total, o);
+    }
+    if !files.is_empty() {
+        let opts = WalkOptions {
+            max_file_size: args.max_file_size,
+            follow_symlinks: args.follow_symlinks,
+            threads: args.threads,
+        };
+        merge(
+            &mut total,
+            walk::scan_paths(scanner, &files, &opts, progress),
+        );
+    }
+    total.finish();
+    Ok(total)
+}
+
+fn merge(into: &mut Outcome, mut o: Outcome) {
+    into.findings.append(&mut o.findings);
+    into.issues.append(&mut o.issues);
+    into.files_scanned += o.files_scanned;
+    into.bytes_scanned += o.bytes_scanned;
+    into.skipped_binary += o.skipped_binary;
+    into.skipped_too_large += o.skipped_too_large;
+}
+
+fn progress_loop(progress: &Progress, stop: &mpsc::Receiver<()>) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    loop {
+        let total = progress.total.load(Relaxed);
+        let files = progress.files.load(Relaxed);
+        let of = if total > 0 {
+            format!("/{total}")
+        } else {
+            String::new()
+        };
+        bar.set_message(format!(
+            "{files}{of} blobs, {} MiB, {} finding(s)",
+            progress.bytes.load(Relaxed) >> 20,
+            progress.findings.load(Relaxed)
+        ));
+        bar.tick();
+        match stop.recv_timeout(Duration::from_millis(120)) {
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            _ => break,
+        }
+    }
+    bar.finish_and_clear();
+}
