@@ -31,21 +31,10 @@ pub struct PgStore {
 impl PgStore {
     /// Connect to `url` (a `postgres://` URL), migrate, and return the store.
     pub async fn open(url: &str, ctx: LedgerContext) -> Result<PgStore> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Postgres(format!("invalid database URL: {e}")))?;
-        let mgr = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(mgr)
-            .max_size(16)
-            .build()
-            .map_err(|e| StoreError::Postgres(e.to_string()))?;
-        let store = PgStore { pool, ctx };
+        let store = PgStore {
+            pool: pool(url, 16)?,
+            ctx,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -494,6 +483,10 @@ pub async fn feed(pool: &Pool, v: &mut Verifier) -> Result<()> {
 
 /// Connect a pool for verification without migrating (verify never writes).
 pub async fn connect_for_verify(url: &str) -> Result<Pool> {
+    pool(url, 2)
+}
+
+fn pool(url: &str, max_size: usize) -> Result<Pool> {
     let config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Postgres(format!("invalid database URL: {e}")))?;
@@ -505,7 +498,7 @@ pub async fn connect_for_verify(url: &str) -> Result<Pool> {
         },
     );
     Pool::builder(mgr)
-        .max_size(2)
+        .max_size(max_size)
         .build()
         .map_err(|e| StoreError::Postgres(e.to_string()))
 }
