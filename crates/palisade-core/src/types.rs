@@ -242,7 +242,10 @@ mod tests {
 
     #[test]
     fn user_names_are_validated() {
-        assert_eq!(UserName::parse("alice.smith-2").unwrap().as_str(), "alice.smith-2");
+        assert_eq!(
+            UserName::parse("alice.smith-2").unwrap().as_str(),
+            "alice.smith-2"
+        );
         for bad in ["", "Alice", "-x", "a b", &"a".repeat(65), "ä"] {
             assert!(UserName::parse(bad).is_err(), "{bad:?} accepted");
         }

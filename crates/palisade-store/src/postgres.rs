@@ -81,7 +81,8 @@ impl PgStore {
         let (head, prev_cp) = if req.expected_last_seq == 0 {
             let taken = tx
                 .query_opt(
-                    "SELECT id FROM incidents WHERE id = $1 OR codename = $2",
+                    &tx.prepare_cached("SELECT id FROM incidents WHERE id = $1 OR codename = $2")
+                        .await?,
                     &[&id, &p.codename],
                 )
                 .await?;
@@ -99,8 +100,8 @@ impl PgStore {
             }
             let inserted = tx
                 .execute(
-                    "INSERT INTO incidents (id, codename, title, kind, severity, status, restricted, commander, declared_at, updated_at, updated_us, last_seq)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) ON CONFLICT DO NOTHING",
+                    &tx.prepare_cached("INSERT INTO incidents (id, codename, title, kind, severity, status, restricted, commander, declared_at, updated_at, updated_us, last_seq)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) ON CONFLICT DO NOTHING").await?,
                     &[
                         &id,
                         &p.codename,
@@ -124,14 +125,18 @@ impl PgStore {
         } else {
             let row = tx
                 .query_opt(
-                    "SELECT last_seq FROM incidents WHERE id = $1 FOR UPDATE",
+                    &tx.prepare_cached("SELECT last_seq FROM incidents WHERE id = $1 FOR UPDATE")
+                        .await?,
                     &[&id],
                 )
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("incident {id}")))?;
             let found: i64 = tx
                 .query_one(
-                    "SELECT coalesce(max(seq), 0) FROM ledger_events WHERE incident_id = $1",
+                    &tx.prepare_cached(
+                        "SELECT coalesce(max(seq), 0) FROM ledger_events WHERE incident_id = $1",
+                    )
+                    .await?,
                     &[&id],
                 )
                 .await?
@@ -146,14 +151,17 @@ impl PgStore {
             }
             let head: String = tx
                 .query_one(
-                    "SELECT hash FROM ledger_events WHERE incident_id = $1 AND seq = $2",
+                    &tx.prepare_cached(
+                        "SELECT hash FROM ledger_events WHERE incident_id = $1 AND seq = $2",
+                    )
+                    .await?,
                     &[&id, &found],
                 )
                 .await?
                 .get(0);
             let prev = tx
                 .query_opt(
-                    "SELECT body, signature FROM ledger_checkpoints WHERE incident_id = $1 ORDER BY seq DESC LIMIT 1",
+                    &tx.prepare_cached("SELECT body, signature FROM ledger_checkpoints WHERE incident_id = $1 ORDER BY seq DESC LIMIT 1").await?,
                     &[&id],
                 )
                 .await?;
@@ -183,7 +191,7 @@ impl PgStore {
             .await?;
         }
         tx.execute(
-            "INSERT INTO ledger_checkpoints (incident_id, seq, body, signature) VALUES ($1, $2, $3, $4)",
+            &tx.prepare_cached("INSERT INTO ledger_checkpoints (incident_id, seq, body, signature) VALUES ($1, $2, $3, $4)").await?,
             &[
                 &id,
                 &(prepared.checkpoint.body.seq as i64),
@@ -193,7 +201,7 @@ impl PgStore {
         )
         .await?;
         tx.execute(
-            "UPDATE incidents SET title = $2, severity = $3, status = $4, restricted = $5, commander = $6, updated_at = $7, updated_us = $8, last_seq = $9 WHERE id = $1",
+            &tx.prepare_cached("UPDATE incidents SET title = $2, severity = $3, status = $4, restricted = $5, commander = $6, updated_at = $7, updated_us = $8, last_seq = $9 WHERE id = $1").await?,
             &[
                 &id,
                 &p.title,
