@@ -123,14 +123,15 @@ impl PgStore {
             }
             (genesis(), genesis())
         } else {
-            let row = tx
-                .query_opt(
-                    &tx.prepare_cached("SELECT last_seq FROM incidents WHERE id = $1 FOR UPDATE")
-                        .await?,
-                    &[&id],
-                )
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("incident {id}")))?;
+            // Serialize appends to this incident on its projection row; the chain head itself is
+            // read from the ledger below, never from the (untrusted) projection.
+            tx.query_opt(
+                &tx.prepare_cached("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE")
+                    .await?,
+                &[&id],
+            )
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("incident {id}")))?;
             let found: i64 = tx
                 .query_one(
                     &tx.prepare_cached(
@@ -141,7 +142,6 @@ impl PgStore {
                 )
                 .await?
                 .get(0);
-            let _: i64 = row.get(0);
             if found as u64 != req.expected_last_seq {
                 return Err(StoreError::Conflict {
                     incident: req.incident,
