@@ -37,7 +37,7 @@ pub struct AppState {
 }
 
 /// Server configuration, built by the binary from flags, environment and config file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     pub store: StoreConfig,
     /// Directory of custom playbook TOML files, loaded beside the built-in ones.

@@ -21,6 +21,7 @@ async fn spawn() -> TestApp {
         },
         playbooks_dir: None,
         witness_url: None,
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -48,6 +48,7 @@ async fn app(
         },
         playbooks_dir: playbooks.map(Path::to_path_buf),
         witness_url,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -128,6 +129,7 @@ async fn checkpoints_committed_while_the_witness_was_down_are_delivered_after_a_
         },
         playbooks_dir: None,
         witness_url: Some(dead),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -164,6 +166,7 @@ async fn checkpoints_committed_while_the_witness_was_down_are_delivered_after_a_
         },
         playbooks_dir: None,
         witness_url: Some(witness),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -219,6 +222,7 @@ requires = [1]
         },
         playbooks_dir: Some(pbs.path().to_path_buf()),
         witness_url: None,
+        ..Default::default()
     })
     .await
     .err()

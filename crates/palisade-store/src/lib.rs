@@ -270,7 +270,7 @@ pub struct LedgerContext {
 pub const DATABASE_FILE: &str = "palisade.db";
 
 /// Where the store lives.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreConfig {
     /// Holds the SQLite database (unless `database_url` is set), the signing key and the witness log.
     pub data_dir: std::path::PathBuf,
