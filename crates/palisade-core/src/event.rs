@@ -154,6 +154,69 @@ pub enum Payload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
     },
+    /// Evidence was acquired and stored: content-addressed by `sha256` (of the plaintext, computed
+    /// by the server while storing it), encrypted at rest. The actor is its first custodian.
+    EvidenceAcquired {
+        /// Number within the incident, from 1 (shown as `E1`, `E2`, …).
+        evidence: u32,
+        name: String,
+        sha256: String,
+        size: u64,
+        /// Where it was acquired from (host, account, device).
+        source: String,
+        /// The tool that acquired it.
+        tool: String,
+        /// The hash reported at acquisition, when given; always equal to `sha256`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_sha256: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Custody passed from one person to another; the stored content was re-hashed first.
+    EvidenceTransferred {
+        evidence: u32,
+        from: UserName,
+        to: UserName,
+        purpose: String,
+        verified_sha256: String,
+    },
+    /// Evidence content was released to the actor (download). The hash is re-checked while the
+    /// content streams; a mismatch aborts the transfer and records `evidence_integrity_failed`.
+    EvidenceAccessed {
+        evidence: u32,
+        purpose: String,
+        sha256: String,
+    },
+    /// Evidence was included in an export bundle; the stored content was re-hashed first.
+    EvidenceExported {
+        evidence: u32,
+        purpose: String,
+        verified_sha256: String,
+    },
+    /// The stored content of a piece of evidence did not match its recorded hash.
+    EvidenceIntegrityFailed {
+        evidence: u32,
+        expected_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        found_sha256: Option<String>,
+        during: String,
+        detail: String,
+    },
+    /// A read of a restricted incident (what was read, and through which interface).
+    Accessed {
+        what: String,
+        via: String,
+    },
+    /// An admin who is not a member opened a restricted incident, with a written reason, until `until`.
+    BreakGlass {
+        reason: String,
+        until: Timestamp,
+    },
+    /// The incident was exported as a signed bundle.
+    Exported {
+        purpose: String,
+        with_evidence: bool,
+    },
 }
 
 impl Payload {
@@ -173,6 +236,14 @@ impl Payload {
             Payload::Resolved { .. } => "resolved",
             Payload::Closed { .. } => "closed",
             Payload::Corrected { .. } => "corrected",
+            Payload::EvidenceAcquired { .. } => "evidence_acquired",
+            Payload::EvidenceTransferred { .. } => "evidence_transferred",
+            Payload::EvidenceAccessed { .. } => "evidence_accessed",
+            Payload::EvidenceExported { .. } => "evidence_exported",
+            Payload::EvidenceIntegrityFailed { .. } => "evidence_integrity_failed",
+            Payload::Accessed { .. } => "accessed",
+            Payload::BreakGlass { .. } => "break_glass",
+            Payload::Exported { .. } => "exported",
         }
     }
 
@@ -210,6 +281,46 @@ impl Payload {
             Payload::Corrected {
                 supersedes, reason, ..
             } => format!("Correction of event {supersedes}: {reason}"),
+            Payload::EvidenceAcquired {
+                evidence,
+                name,
+                sha256,
+                source,
+                tool,
+                ..
+            } => format!(
+                "Evidence E{evidence} acquired: {name} from {source} with {tool} (SHA-256 {sha256})"
+            ),
+            Payload::EvidenceTransferred {
+                evidence,
+                from,
+                to,
+                purpose,
+                ..
+            } => format!("Evidence E{evidence} transferred from {from} to {to}: {purpose}"),
+            Payload::EvidenceAccessed {
+                evidence, purpose, ..
+            } => format!("Evidence E{evidence} downloaded: {purpose}"),
+            Payload::EvidenceExported {
+                evidence, purpose, ..
+            } => format!("Evidence E{evidence} exported: {purpose}"),
+            Payload::EvidenceIntegrityFailed {
+                evidence, during, ..
+            } => format!("Evidence E{evidence} FAILED its integrity check during {during}"),
+            Payload::Accessed { what, via } => format!("Read ({what}) via {via}"),
+            Payload::BreakGlass { reason, until } => {
+                format!("Break-glass access until {until}: {reason}")
+            }
+            Payload::Exported {
+                purpose,
+                with_evidence,
+            } => {
+                if *with_evidence {
+                    format!("Exported with evidence: {purpose}")
+                } else {
+                    format!("Exported: {purpose}")
+                }
+            }
         }
     }
 }

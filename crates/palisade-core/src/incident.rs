@@ -227,6 +227,15 @@ pub struct IncidentState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
     pub timeline: Vec<TimelineEntry>,
+    /// Evidence and its chain of custody.
+    #[serde(default)]
+    pub evidence: Vec<crate::custody::EvidenceState>,
+    /// Break-glass grants, expired ones included (the record keeps them).
+    #[serde(default)]
+    pub break_glass: Vec<crate::custody::BreakGlassGrant>,
+    /// Recorded reads (restricted incidents only).
+    #[serde(default)]
+    pub reads: u64,
     /// Sequence number of the last event folded in.
     pub last_seq: u64,
 }
@@ -250,6 +259,8 @@ pub enum FoldError {
     },
     #[error("event {seq}: refers to step {step}, which the playbook does not have")]
     UnknownStep { seq: u64, step: u32 },
+    #[error("event {seq}: evidence E{evidence} is out of order")]
+    EvidenceNumber { seq: u64, evidence: u32 },
 }
 
 /// Details of a new incident.
@@ -415,6 +426,9 @@ impl IncidentState {
                 description: e.data.describe(),
                 corrections: Vec::new(),
             }],
+            evidence: Vec::new(),
+            break_glass: Vec::new(),
+            reads: 0,
             last_seq: 1,
         })
     }
@@ -532,6 +546,29 @@ impl IncidentState {
                         occurred_at: *occurred_at,
                         text: text.clone(),
                     });
+                }
+            }
+            Payload::EvidenceAcquired { .. }
+            | Payload::EvidenceTransferred { .. }
+            | Payload::EvidenceAccessed { .. }
+            | Payload::EvidenceExported { .. }
+            | Payload::EvidenceIntegrityFailed { .. }
+            | Payload::Accessed { .. }
+            | Payload::BreakGlass { .. }
+            | Payload::Exported { .. } => {
+                if let Payload::EvidenceAcquired { evidence, .. } = &e.data
+                    && *evidence as usize != self.evidence.len() + 1
+                {
+                    return Err(FoldError::EvidenceNumber {
+                        seq: e.seq,
+                        evidence: *evidence,
+                    });
+                }
+                self.apply_custody(e);
+                if matches!(e.data, Payload::Accessed { .. }) {
+                    // Reads are kept in the ledger, not in the timeline people read.
+                    self.last_seq = e.seq;
+                    return Ok(());
                 }
             }
         }

@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod codename;
+pub mod custody;
 pub mod event;
 pub mod incident;
 pub mod playbook;

@@ -69,7 +69,7 @@ fn parse_time(s: &Option<String>) -> Result<Option<Timestamp>, Problem> {
         .transpose()
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from_datetime(time::OffsetDateTime::now_utc())
 }
 
@@ -82,7 +82,7 @@ fn actor(c: &Caller) -> Actor {
 
 /// Load an incident the caller may see. Non-members get 404 for restricted incidents, exactly as
 /// for incidents that do not exist, so existence does not leak.
-async fn load_visible(
+pub(crate) async fn load_visible(
     state: &AppState,
     caller: &Caller,
     reference: &str,
@@ -101,7 +101,7 @@ async fn load_visible(
         tracing::error!(incident = %id, error = %e, "ledger does not fold");
         Problem::internal("the incident's ledger could not be read; run `palisade verify`")
     })?;
-    if !st.visible_to(&caller.user) {
+    if !st.visible_to_at(&caller.user, now()) {
         return Err(not_found());
     }
     Ok(st)
@@ -139,6 +139,7 @@ async fn run(
                 expected_last_seq: before,
                 events,
                 projection: Projection::from_state(&st),
+                outbox: Vec::new(),
             })
             .await
         {
@@ -159,7 +160,7 @@ async fn run(
     ))
 }
 
-async fn require_user(state: &AppState, name: &str) -> Result<UserName, Problem> {
+pub(crate) async fn require_user(state: &AppState, name: &str) -> Result<UserName, Problem> {
     let user = parse::<UserName>(name)?;
     if state.store.user(&user).await?.is_none() {
         return Err(Problem::unprocessable(format!(
@@ -253,6 +254,7 @@ pub async fn declare_incident(
                 expected_last_seq: 0,
                 events,
                 projection: Projection::from_state(&st),
+                outbox: Vec::new(),
             })
             .await
         {
@@ -333,6 +335,7 @@ pub async fn show_incident(
     Path(incident): Path<String>,
 ) -> Result<Json<IncidentView>, Problem> {
     let st = load_visible(&state, &caller, &incident).await?;
+    crate::evidence::record_read(&state, &caller, &st, "incident").await?;
     Ok(Json(IncidentView::from(&st)))
 }
 
@@ -346,6 +349,7 @@ pub async fn incident_events(
     Path(incident): Path<String>,
 ) -> Result<Json<LedgerView>, Problem> {
     let st = load_visible(&state, &caller, &incident).await?;
+    crate::evidence::record_read(&state, &caller, &st, "ledger events").await?;
     let rows = state.store.stored_events(st.id).await?;
     Ok(Json(LedgerView {
         incident: st.id,

@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod evidence;
 pub mod metrics;
+pub mod notify;
 pub mod problem;
 pub mod views;
 pub mod witness_forwarder;
@@ -34,6 +36,14 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Wakes the external-witness forwarder after an append.
     pub witness_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the notification worker after an append.
+    pub notify_wake: Arc<tokio::sync::Notify>,
+    /// Encrypted, content-addressed evidence storage.
+    pub vault: Arc<palisade_store::evidence::Vault>,
+    /// Largest evidence upload accepted, in bytes.
+    pub evidence_limit: u64,
+    /// The ledger signing key's public half, hex (for export bundles).
+    pub public_key_hex: String,
 }
 
 /// Server configuration, built by the binary from flags, environment and config file.
@@ -44,7 +54,18 @@ pub struct ServerConfig {
     pub playbooks_dir: Option<PathBuf>,
     /// External witness: every signed checkpoint is also POSTed here.
     pub witness_url: Option<String>,
+    /// Evidence blob store: `None` for the data directory, or `s3://bucket[/prefix]` (configured
+    /// from the `AWS_*` environment variables).
+    pub evidence_store: Option<String>,
+    /// Largest evidence upload, in bytes (default [`DEFAULT_EVIDENCE_LIMIT`]).
+    pub evidence_max_bytes: Option<u64>,
+    /// Notification webhook (break-glass notices to the Incident Commander), with its signing
+    /// secret. Without it, notifications wait in the outbox.
+    pub notify: Option<notify::NotifyConfig>,
 }
+
+/// Default largest evidence upload: 256 GiB.
+pub const DEFAULT_EVIDENCE_LIMIT: u64 = 256 << 30;
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +85,8 @@ pub struct App {
     pub key_created: bool,
     /// The external-witness forwarder task, when one is configured.
     pub forwarder: Option<tokio::task::JoinHandle<()>>,
+    /// The notification worker, when a webhook is configured.
+    pub notifier: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Load the built-in playbooks and the custom ones in `dir` (`*.toml`).
@@ -142,11 +165,52 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
             witness_wake.clone(),
         ))
     });
+    let vault = match &config.evidence_store {
+        None => palisade_store::evidence::Vault::filesystem(&config.store.data_dir)?,
+        Some(url) => palisade_store::evidence::Vault::s3_from_env(&config.store.data_dir, url)?,
+    };
+    let vault = Arc::new(vault);
+    {
+        // Uploads killed mid-way leave temporary files; none of them is evidence.
+        let v = vault.clone();
+        match tokio::task::spawn_blocking(move || {
+            v.sweep_tmp(std::time::Duration::from_secs(24 * 3600))
+        })
+        .await
+        {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(removed = n, "removed stale partial evidence uploads")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not sweep partial evidence uploads"),
+            _ => {}
+        }
+    }
+    let notify_wake = Arc::new(tokio::sync::Notify::new());
+    let notifier = match &config.notify {
+        Some(cfg) => Some(tokio::spawn(notify::run(
+            store.clone(),
+            cfg.clone(),
+            notify_wake.clone(),
+            std::time::Duration::from_secs(5),
+        ))),
+        None => {
+            if store.outbox_pending().await? > 0 {
+                tracing::warn!(
+                    "notifications are waiting in the outbox; configure notify_url to deliver them"
+                );
+            }
+            None
+        }
+    };
     let state = AppState {
         store,
         playbooks: Arc::new(playbooks),
         metrics: Arc::new(metrics::Metrics::default()),
         witness_wake,
+        notify_wake,
+        vault,
+        evidence_limit: config.evidence_max_bytes.unwrap_or(DEFAULT_EVIDENCE_LIMIT),
+        public_key_hex: hex::encode(opened.signer.verifying_key().as_bytes()),
     };
     Ok(App {
         router: router(state.clone()),
@@ -154,6 +218,7 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         bootstrap_token,
         key_created: opened.key_created,
         forwarder,
+        notifier,
     })
 }
 
@@ -164,10 +229,12 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         api::declare_incident, api::list_incidents, api::show_incident, api::incident_events,
         api::assign_role, api::unassign_role, api::step_action, api::add_note, api::update_status,
         api::change_severity, api::approve, api::resolve, api::close, api::correct,
-        api::create_token, api::list_tokens, api::revoke_token, api::me, healthz, metrics_text
+        api::create_token, api::list_tokens, api::revoke_token, api::me, healthz, metrics_text,
+        evidence::upload, evidence::list, evidence::show, evidence::transfer, evidence::download,
+        evidence::break_glass, evidence::export
     ),
     modifiers(&BearerAuth),
-    tags((name = "incidents"), (name = "commands"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -208,6 +275,29 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{incident}/resolve", post(api::resolve))
         .route("/incidents/{incident}/close", post(api::close))
         .route("/incidents/{incident}/corrections", post(api::correct))
+        .route(
+            "/incidents/{incident}/evidence",
+            post(evidence::upload)
+                .get(evidence::list)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/incidents/{incident}/evidence/{evidence}",
+            get(evidence::show),
+        )
+        .route(
+            "/incidents/{incident}/evidence/{evidence}/content",
+            get(evidence::download),
+        )
+        .route(
+            "/incidents/{incident}/evidence/{evidence}/transfer",
+            post(evidence::transfer),
+        )
+        .route(
+            "/incidents/{incident}/break-glass",
+            post(evidence::break_glass),
+        )
+        .route("/incidents/{incident}/export", get(evidence::export))
         .route("/tokens", post(api::create_token).get(api::list_tokens))
         .route("/tokens/{id}", delete(api::revoke_token))
         .route("/me", get(api::me))

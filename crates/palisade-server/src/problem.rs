@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use palisade_core::custody::custody_rules;
 use palisade_core::incident::{Refusal, rules};
 use palisade_store::StoreError;
 use serde::Serialize;
@@ -73,7 +74,11 @@ impl Problem {
 impl From<Refusal> for Problem {
     fn from(r: Refusal) -> Problem {
         let status = match r.rule {
-            rules::READ_ONLY | rules::COMMANDER_ONLY => StatusCode::FORBIDDEN,
+            rules::READ_ONLY
+            | rules::COMMANDER_ONLY
+            | custody_rules::CUSTODIAN_ONLY
+            | custody_rules::BREAK_GLASS => StatusCode::FORBIDDEN,
+            custody_rules::EVIDENCE_HASH_MISMATCH => StatusCode::UNPROCESSABLE_ENTITY,
             rules::INVALID_INPUT | rules::UNKNOWN_REFERENCE => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::CONFLICT,
         };

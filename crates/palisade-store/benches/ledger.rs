@@ -52,6 +52,7 @@ async fn new_incident(store: &Store, n: usize) -> IncidentState {
             expected_last_seq: 0,
             events,
             projection: Projection::from_state(&st),
+            outbox: Vec::new(),
         })
         .await
         .unwrap();
@@ -100,6 +101,7 @@ async fn append_events(store: &Store, st: &mut IncidentState, count: usize, per_
                 expected_last_seq: before,
                 events,
                 projection: Projection::from_state(st),
+                outbox: Vec::new(),
             })
             .await
             .unwrap();

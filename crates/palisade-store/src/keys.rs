@@ -25,6 +25,23 @@ fn parse_secret(text: &str, origin: &str) -> Result<[u8; 32]> {
     Ok(secret)
 }
 
+/// Create `path` with owner-only permissions (0600) holding `bytes`, fsynced. Fails if it exists.
+pub(crate) fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(io(format!("creating {}", path.display())))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io(format!("writing {}", path.display())))
+}
+
 /// Load the signing key, creating it on first start. Returns the signer and whether it was created.
 pub fn load_or_create(data_dir: &Path) -> Result<(LedgerSigner, bool)> {
     if let Ok(hexkey) = std::env::var("PALISADE_SIGNING_KEY") {
@@ -76,7 +93,7 @@ fn write_public(data_dir: &Path, signer: &LedgerSigner) -> Result<()> {
 }
 
 #[cfg(unix)]
-fn check_permissions(path: &Path) -> Result<()> {
+pub(crate) fn check_permissions(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(path)
         .map_err(io(format!("reading {}", path.display())))?
@@ -93,7 +110,7 @@ fn check_permissions(path: &Path) -> Result<()> {
     Ok(())
 }
 #[cfg(not(unix))]
-fn check_permissions(_: &Path) -> Result<()> {
+pub(crate) fn check_permissions(_: &Path) -> Result<()> {
     Ok(())
 }
 

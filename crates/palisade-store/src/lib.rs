@@ -5,6 +5,8 @@
 //! The store knows nothing of HTTP. It does not decide whether a change is allowed (that is
 //! `palisade-core`'s job); it makes an allowed change durable and provable.
 
+pub mod bundle;
+pub mod evidence;
 pub mod keys;
 mod model;
 mod postgres;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Latest schema version this build knows; migrations up to it are embedded and applied at start.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Errors from the store. Each says what to do next where a person can act.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +132,10 @@ impl Store {
     pub async fn stored_events(&self, incident: Uuid) -> Result<Vec<StoredEvent>> {
         dispatch!(self, s => s.stored_events(incident).await)
     }
+    /// An incident's signed checkpoints as stored, in order.
+    pub async fn stored_checkpoints(&self, incident: Uuid) -> Result<Vec<StoredCheckpoint>> {
+        dispatch!(self, s => s.stored_checkpoints(incident).await)
+    }
     /// Find an incident by id or codename.
     pub async fn resolve_ref(&self, reference: &str) -> Result<Option<Uuid>> {
         if let Ok(id) = Uuid::parse_str(reference) {
@@ -174,6 +180,41 @@ impl Store {
         dispatch!(self, s => s.register_key(key_id, public_hex, at).await)
     }
     /// Feed every ledger row and checkpoint to a verifier, in order.
+    /// The wrapped evidence key of an incident, if one was created.
+    pub async fn incident_key(&self, incident: Uuid) -> Result<Option<String>> {
+        dispatch!(self, s => s.incident_key(incident).await)
+    }
+    /// Store an incident's wrapped evidence key unless one exists; returns the stored one (the
+    /// first writer wins, so concurrent first uploads agree on one key).
+    pub async fn put_incident_key(
+        &self,
+        incident: Uuid,
+        wrapped: &str,
+        at: &str,
+    ) -> Result<String> {
+        dispatch!(self, s => s.put_incident_key(incident, wrapped, at).await)
+    }
+    /// Claim up to `limit` due outbox messages for `lease_us` microseconds.
+    pub async fn outbox_claim(
+        &self,
+        now_us: i64,
+        lease_us: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>> {
+        dispatch!(self, s => s.outbox_claim(now_us, lease_us, limit).await)
+    }
+    /// Mark an outbox message delivered.
+    pub async fn outbox_done(&self, id: Uuid, at: &str) -> Result<()> {
+        dispatch!(self, s => s.outbox_done(id, at).await)
+    }
+    /// Record a failed delivery and when to try again.
+    pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
+        dispatch!(self, s => s.outbox_retry(id, error, next_us).await)
+    }
+    /// Messages not yet delivered.
+    pub async fn outbox_pending(&self) -> Result<u64> {
+        dispatch!(self, s => s.outbox_pending().await)
+    }
     pub async fn feed_verifier(&self, v: &mut verify::Verifier) -> Result<()> {
         dispatch!(self, s => s.feed_verifier(v).await)
     }

@@ -13,6 +13,35 @@ pub struct AppendRequest {
     pub expected_last_seq: u64,
     pub events: Vec<Event>,
     pub projection: Projection,
+    /// Side effects to deliver once the events are committed, written in the same transaction.
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// A side effect (a notification) to deliver after its event is committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    /// Unique; the receiver's idempotency key.
+    pub id: Uuid,
+    /// What kind of message, e.g. `break_glass`.
+    pub kind: String,
+    /// The JSON body to deliver.
+    pub payload: String,
+    /// Server clock, RFC 3339.
+    pub created_at: String,
+    /// First delivery attempt no earlier than this (µs since the Unix epoch).
+    pub due_us: i64,
+}
+
+/// An outbox message claimed for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: Uuid,
+    pub incident: Option<Uuid>,
+    pub kind: String,
+    pub payload: String,
+    pub created_at: String,
+    /// Delivery attempts so far, this one included.
+    pub attempts: u32,
 }
 
 /// The listing fields of an incident, derived from its state after the append.
@@ -70,7 +99,17 @@ pub struct Appended {
     pub checkpoint: Checkpoint,
 }
 
-/// A ledger row as stored.
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredCheckpoint {
+    pub incident: Uuid,
+    pub seq: u64,
+    /// Canonical JSON of the checkpoint body (the signed bytes).
+    pub body: String,
+    pub signature: String,
+}
+
+/// One ledger event as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredEvent {
     pub incident: Uuid,

@@ -4,12 +4,13 @@
 //! to different incidents proceed in parallel. Migrations run under an advisory lock so instances
 //! starting together do not race.
 
+use crate::OutboxItem;
 use crate::sqlite::{now_text, parse_role};
 use crate::verify::Verifier;
 use crate::{
     AppendRequest, Appended, Authenticated, IncidentSummary, LedgerContext, ListFilter, NewToken,
-    Result, SCHEMA_VERSION, StoreError, StoredEvent, TokenInfo, User, genesis, parse_hash_col,
-    prepare_append,
+    Result, SCHEMA_VERSION, StoreError, StoredCheckpoint, StoredEvent, TokenInfo, User, genesis,
+    parse_hash_col, prepare_append,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use palisade_core::chain;
@@ -18,7 +19,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_evidence_outbox.sql"),
+];
 /// Advisory lock key held while migrating ("palisade" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;
 
@@ -223,6 +227,27 @@ impl PgStore {
         for m in &req.projection.members {
             tx.execute(&member, &[&id, m]).await?;
         }
+        if !req.outbox.is_empty() {
+            let ins = tx
+                .prepare_cached(
+                    "INSERT INTO outbox (id, incident_id, kind, payload, created_at, next_attempt_us) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await?;
+            for m in &req.outbox {
+                tx.execute(
+                    &ins,
+                    &[
+                        &m.id.to_string(),
+                        &id,
+                        &m.kind,
+                        &m.payload,
+                        &m.created_at,
+                        &m.due_us,
+                    ],
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
         let witness = self.ctx.witness.clone();
         let cp = prepared.checkpoint.clone();
@@ -252,6 +277,25 @@ impl PgStore {
                 prev_hash: r.get(2),
                 hash: r.get(3),
                 recorded_at_us: r.get(4),
+            })
+            .collect())
+    }
+
+    pub async fn stored_checkpoints(&self, incident: Uuid) -> Result<Vec<StoredCheckpoint>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT seq, body, signature FROM ledger_checkpoints WHERE incident_id = $1 ORDER BY seq",
+                &[&incident.to_string()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredCheckpoint {
+                incident,
+                seq: r.get::<_, i64>(0) as u64,
+                body: r.get(1),
+                signature: r.get(2),
             })
             .collect())
     }
@@ -436,6 +480,110 @@ impl PgStore {
             )
             .await?;
         Ok(())
+    }
+
+    pub async fn incident_key(&self, incident: Uuid) -> Result<Option<String>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt(
+                "SELECT wrapped FROM incident_keys WHERE incident_id = $1",
+                &[&incident.to_string()],
+            )
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    pub async fn put_incident_key(
+        &self,
+        incident: Uuid,
+        wrapped: &str,
+        at: &str,
+    ) -> Result<String> {
+        let client = self.pool.get().await?;
+        let id = incident.to_string();
+        client
+            .execute(
+                "INSERT INTO incident_keys (incident_id, wrapped, created_at) VALUES ($1, $2, $3) ON CONFLICT (incident_id) DO NOTHING",
+                &[&id, &wrapped, &at],
+            )
+            .await?;
+        Ok(client
+            .query_one(
+                "SELECT wrapped FROM incident_keys WHERE incident_id = $1",
+                &[&id],
+            )
+            .await?
+            .get(0))
+    }
+
+    /// Claim due messages; several servers may claim concurrently (`SKIP LOCKED`), and a claim
+    /// is a lease: a message not marked delivered is due again after `lease_us`.
+    pub async fn outbox_claim(
+        &self,
+        now_us: i64,
+        lease_us: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2
+                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_us <= $1
+                              ORDER BY next_attempt_us LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, incident_id, kind, payload, created_at, attempts",
+                &[&now_us, &(now_us + lease_us), &(limit as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxItem {
+                    id: Uuid::parse_str(r.get::<_, &str>(0))
+                        .map_err(|e| StoreError::Corrupt(format!("outbox id: {e}")))?,
+                    incident: r
+                        .get::<_, Option<&str>>(1)
+                        .map(Uuid::parse_str)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("outbox incident: {e}")))?,
+                    kind: r.get(2),
+                    payload: r.get(3),
+                    created_at: r.get(4),
+                    attempts: r.get::<_, i32>(5) as u32,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn outbox_done(&self, id: Uuid, at: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1",
+                &[&id.to_string(), &at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE outbox SET last_error = $2, next_attempt_us = $3 WHERE id = $1",
+                &[&id.to_string(), &error, &next_us],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_pending(&self) -> Result<u64> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_one(
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL",
+                &[],
+            )
+            .await?
+            .get::<_, i64>(0) as u64)
     }
 
     pub async fn feed_verifier(&self, v: &mut Verifier) -> Result<()> {

@@ -5,11 +5,12 @@
 //! undo the others), and all are acknowledged after one durable commit (`synchronous = FULL` in
 //! WAL mode) and one witness flush. Reads use a small pool of read-only connections.
 
+use crate::OutboxItem;
 use crate::verify::Verifier;
 use crate::{
     AppendRequest, Appended, Authenticated, IncidentSummary, LedgerContext, ListFilter, NewToken,
-    Result, SCHEMA_VERSION, StoreError, StoredEvent, TokenInfo, User, genesis, parse_hash_col,
-    prepare_append,
+    Result, SCHEMA_VERSION, StoreError, StoredCheckpoint, StoredEvent, TokenInfo, User, genesis,
+    parse_hash_col, prepare_append,
 };
 use palisade_core::chain::{self, Checkpoint};
 use palisade_core::{AccountRole, Kind, Severity, Status, UserName};
@@ -19,7 +20,10 @@ use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_evidence_outbox.sql"),
+];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;
 struct Outcome {
@@ -207,6 +211,24 @@ impl SqliteStore {
                     prev_hash: r.get(2)?,
                     hash: r.get(3)?,
                     recorded_at_us: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn stored_checkpoints(&self, incident: Uuid) -> Result<Vec<StoredCheckpoint>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, body, signature FROM ledger_checkpoints WHERE incident_id = ?1 ORDER BY seq",
+            )?;
+            let rows = st.query_map([incident.to_string()], |r| {
+                Ok(StoredCheckpoint {
+                    incident,
+                    seq: r.get::<_, i64>(0)? as u64,
+                    body: r.get(1)?,
+                    signature: r.get(2)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -408,6 +430,108 @@ impl SqliteStore {
                 params![k, p, a],
             )?;
             Ok(((), None))
+        })
+        .await
+    }
+
+    pub async fn incident_key(&self, incident: Uuid) -> Result<Option<String>> {
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT wrapped FROM incident_keys WHERE incident_id = ?1")?
+                    .query_row([incident.to_string()], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await
+    }
+
+    pub async fn put_incident_key(
+        &self,
+        incident: Uuid,
+        wrapped: &str,
+        at: &str,
+    ) -> Result<String> {
+        let (w, a) = (wrapped.to_string(), at.to_string());
+        self.write(false, move |c, _| {
+            let id = incident.to_string();
+            c.execute(
+                "INSERT INTO incident_keys (incident_id, wrapped, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (incident_id) DO NOTHING",
+                params![id, w, a],
+            )?;
+            let stored: String = c.query_row(
+                "SELECT wrapped FROM incident_keys WHERE incident_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
+            Ok((stored, None))
+        })
+        .await
+    }
+
+    pub async fn outbox_claim(
+        &self,
+        now_us: i64,
+        lease_us: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>> {
+        self.write(false, move |c, _| {
+            let mut st = c.prepare_cached(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?2
+                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_us <= ?1 ORDER BY next_attempt_us LIMIT ?3)
+                 RETURNING id, incident_id, kind, payload, created_at, attempts",
+            )?;
+            let rows = st
+                .query_map(params![now_us, now_us + lease_us, limit as i64], |r| {
+                    Ok(OutboxItem {
+                        id: Uuid::parse_str(&r.get::<_, String>(0)?).map_err(bad(0))?,
+                        incident: r
+                            .get::<_, Option<String>>(1)?
+                            .map(|s| Uuid::parse_str(&s))
+                            .transpose()
+                            .map_err(bad(1))?,
+                        kind: r.get(2)?,
+                        payload: r.get(3)?,
+                        created_at: r.get(4)?,
+                        attempts: r.get::<_, i64>(5)? as u32,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((rows, None))
+        })
+        .await
+    }
+
+    pub async fn outbox_done(&self, id: Uuid, at: &str) -> Result<()> {
+        let a = at.to_string();
+        self.write(false, move |c, _| {
+            c.execute(
+                "UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE id = ?1",
+                params![id.to_string(), a],
+            )?;
+            Ok(((), None))
+        })
+        .await
+    }
+
+    pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
+        let e = error.to_string();
+        self.write(false, move |c, _| {
+            c.execute(
+                "UPDATE outbox SET last_error = ?2, next_attempt_us = ?3 WHERE id = ?1",
+                params![id.to_string(), e, next_us],
+            )?;
+            Ok(((), None))
+        })
+        .await
+    }
+
+    pub async fn outbox_pending(&self) -> Result<u64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
         })
         .await
     }
@@ -671,6 +795,21 @@ fn append_in(
     )?;
     for m in &req.projection.members {
         member.execute(params![id, m])?;
+    }
+    if !req.outbox.is_empty() {
+        let mut ins = conn.prepare_cached(
+            "INSERT INTO outbox (id, incident_id, kind, payload, created_at, next_attempt_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for m in &req.outbox {
+            ins.execute(params![
+                m.id.to_string(),
+                id,
+                m.kind,
+                m.payload,
+                m.created_at,
+                m.due_us
+            ])?;
+        }
     }
     Ok(Appended {
         rows: prepared.rows,

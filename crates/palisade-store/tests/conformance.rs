@@ -177,6 +177,7 @@ async fn incident(store: &Store, codename: &str, commands: &[Command]) -> Incide
             expected_last_seq: 0,
             events,
             projection: Projection::from_state(&state),
+            outbox: Vec::new(),
         })
         .await
         .unwrap();
@@ -200,6 +201,7 @@ async fn incident(store: &Store, codename: &str, commands: &[Command]) -> Incide
                 expected_last_seq: before,
                 events,
                 projection: Projection::from_state(&state),
+                outbox: Vec::new(),
             })
             .await
             .unwrap();
@@ -287,6 +289,7 @@ async fn a_stale_append_is_refused_and_writes_nothing() {
                 expected_last_seq: 1,
                 events,
                 projection: Projection::from_state(&s),
+                outbox: Vec::new(),
             })
             .await
             .unwrap_err();
@@ -322,6 +325,7 @@ async fn a_stale_append_is_refused_and_writes_nothing() {
                 expected_last_seq: 0,
                 events: declared,
                 projection: Projection::from_state(&other),
+                outbox: Vec::new(),
             })
             .await
             .unwrap_err();

@@ -60,6 +60,7 @@ async fn the_python_verifier_agrees_with_palisade() {
                 expected_last_seq: 0,
                 events: events.clone(),
                 projection: Projection::from_state(&st),
+                outbox: Vec::new(),
             })
             .await
             .unwrap();
@@ -85,6 +86,7 @@ async fn the_python_verifier_agrees_with_palisade() {
                 expected_last_seq: 1,
                 events,
                 projection: Projection::from_state(&st),
+                outbox: Vec::new(),
             })
             .await
             .unwrap();

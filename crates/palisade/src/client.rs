@@ -126,6 +126,15 @@ impl Client {
         }
     }
 
+    /// A request with the token, for streaming bodies: no overall timeout (evidence may be many
+    /// GB), only the connection's.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(std::time::Duration::from_secs(7 * 24 * 3600))
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         self.send(self.http.get(format!("{}{path}", self.base)), path)
             .await

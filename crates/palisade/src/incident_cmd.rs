@@ -61,6 +61,13 @@ pub enum IncidentCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Export a signed bundle (tar): the ledger, its signed checkpoints, the public key, the
+    /// evidence manifest and optionally the evidence. Anyone can verify it offline with
+    /// `palisade verify FILE`. The export is recorded in the ledger (and so in the bundle).
+    Export(crate::evidence_cmd::ExportArgs),
+    /// Admins: open a restricted incident you are not a member of, for a limited time, with a
+    /// written reason. Recorded in its ledger; its Incident Commander is notified.
+    BreakGlass(crate::evidence_cmd::BreakGlassArgs),
     /// Show the raw ledger of an incident: every event with its chain hashes.
     Events {
         incident: String,
@@ -305,6 +312,8 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
             print_incident(&view, client.format);
             Ok(Outcome::Ok)
         }
+        IncidentCmd::Export(args) => crate::evidence_cmd::export(args).await,
+        IncidentCmd::BreakGlass(args) => crate::evidence_cmd::break_glass(args).await,
         IncidentCmd::Events { incident, client } => {
             let c = Client::new(&client)?;
             let ledger: LedgerView = c.get(&format!("{}/events", inc(&incident))).await?;

@@ -23,8 +23,16 @@ macro_rules! outln {
     }};
 }
 
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod client;
 mod deps_cmd;
+mod evidence_cmd;
 mod incident_cmd;
 mod output;
 mod scan_secrets;
@@ -63,7 +71,12 @@ enum Command {
     /// Declare and run incidents: roles, steps of the playbook, notes, status, resolution.
     #[command(subcommand)]
     Incident(incident_cmd::IncidentCmd),
-    /// Verify the ledger's hash chains, signatures and witness log.
+    /// Evidence with a chain of custody: add (streamed, encrypted, content-addressed), list,
+    /// download, hand on, and print custody reports.
+    #[command(subcommand)]
+    Evidence(evidence_cmd::EvidenceCmd),
+    /// Verify the ledger (a data directory or PostgreSQL: hash chains, signatures, witness log),
+    /// or an export bundle offline.
     Verify(verify_cmd::VerifyArgs),
     /// Create, list and revoke API tokens (admin).
     #[command(subcommand)]
@@ -111,6 +124,7 @@ fn main() -> ExitCode {
         match command {
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Incident(cmd) => incident_cmd::run(cmd).await,
+            Command::Evidence(cmd) => evidence_cmd::run(cmd).await,
             Command::Verify(args) => verify_cmd::run(args).await,
             Command::Token(cmd) => incident_cmd::run_token(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) => unreachable!("handled above"),

@@ -24,6 +24,21 @@ pub struct ServeArgs {
     /// External witness: POST every signed checkpoint to this URL as well (retried until accepted).
     #[arg(long, env = "PALISADE_WITNESS_URL")]
     pub witness_url: Option<String>,
+    /// Evidence blob store: s3://bucket[/prefix] (credentials and endpoint from the AWS_*
+    /// environment variables) [default: the data directory's evidence/ folder]
+    #[arg(long, env = "PALISADE_EVIDENCE_STORE")]
+    pub evidence_store: Option<String>,
+    /// Largest evidence upload in bytes [default: 256 GiB]
+    #[arg(long, env = "PALISADE_EVIDENCE_MAX_BYTES")]
+    pub evidence_max_bytes: Option<u64>,
+    /// Notification webhook: break-glass notices to Incident Commanders are POSTed here, signed
+    /// per Standard Webhooks with the notify secret, and retried until accepted.
+    #[arg(long, env = "PALISADE_NOTIFY_URL")]
+    pub notify_url: Option<String>,
+    /// Secret for signing notifications (whsec_<base64> or any string). Prefer the environment
+    /// or palisade.toml.
+    #[arg(long, env = "PALISADE_NOTIFY_SECRET", hide_env_values = true)]
+    pub notify_secret: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -33,6 +48,10 @@ struct FileConfig {
     database_url: Option<String>,
     playbooks: Option<PathBuf>,
     witness_url: Option<String>,
+    evidence_store: Option<String>,
+    evidence_max_bytes: Option<u64>,
+    notify_url: Option<String>,
+    notify_secret: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -66,6 +85,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         },
         playbooks_dir: args.playbooks.or(file.playbooks),
         witness_url: args.witness_url.or(file.witness_url),
+        evidence_store: args.evidence_store.or(file.evidence_store),
+        evidence_max_bytes: args.evidence_max_bytes.or(file.evidence_max_bytes),
+        notify: match (
+            args.notify_url.or(file.notify_url),
+            args.notify_secret.or(file.notify_secret),
+        ) {
+            (Some(url), Some(secret)) => {
+                Some(palisade_server::notify::NotifyConfig::new(url, secret))
+            }
+            (Some(_), None) => anyhow::bail!(
+                "notify_url is set but no notify_secret to sign notifications with; set PALISADE_NOTIFY_SECRET or notify_secret in palisade.toml"
+            ),
+            (None, _) => None,
+        },
     };
     let app = palisade_server::start(&config)
         .await

@@ -1,0 +1,143 @@
+//! The notification worker: delivers outbox messages (written in the same transaction as the
+//! ledger event that caused them) to the configured webhook as signed HTTP POSTs, with retries.
+//!
+//! Signing follows the Standard Webhooks specification (<https://www.standardwebhooks.com/>):
+//! headers `webhook-id` (the outbox id, stable across retries: the receiver's idempotency key),
+//! `webhook-timestamp` (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+//! "{id}.{timestamp}.{body}">`. A secret written `whsec_<base64>` is base64-decoded, as the
+//! specification says; any other secret is used as raw bytes.
+//!
+//! Several servers on one PostgreSQL claim messages with `FOR UPDATE SKIP LOCKED`; a claim is a
+//! lease, so a message whose sender crashed is delivered again once the lease ends. A crash after
+//! the receiver accepted but before the message was marked delivered sends it twice with the same
+//! `webhook-id`; receivers deduplicate on it.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use palisade_store::{OutboxItem, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Where and how to deliver.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub url: String,
+    pub secret: String,
+    /// First retry delay; doubles per attempt up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claimed message is reserved for one sender.
+    pub lease: Duration,
+}
+
+impl NotifyConfig {
+    pub fn new(url: String, secret: String) -> NotifyConfig {
+        NotifyConfig {
+            url,
+            secret,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(600),
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+fn secret_bytes(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// The `webhook-signature` value for a message.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(&secret_bytes(secret)).expect("HMAC takes any key");
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+fn now_us() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> Result<(), String> {
+    let id = m.id.to_string();
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+    let resp = http
+        .post(&cfg.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", sign(&cfg.secret, &id, ts, &m.payload))
+        .body(m.payload.clone())
+        .send()
+        .await
+        .map_err(|e| format!("sending: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the receiver answered {}", resp.status()))
+    }
+}
+
+/// Deliver what is due now; returns how many were delivered.
+pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConfig) -> usize {
+    let lease = cfg.lease.as_micros() as i64;
+    let claimed = match store.outbox_claim(now_us(), lease, 32).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the notification outbox");
+            return 0;
+        }
+    };
+    let mut delivered = 0;
+    for m in claimed {
+        match deliver(http, cfg, &m).await {
+            Ok(()) => {
+                let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+                if let Err(e) = store.outbox_done(m.id, &at.to_string()).await {
+                    tracing::warn!(error = %e, id = %m.id, "delivered, but could not mark it; it will be sent again with the same webhook-id");
+                }
+                delivered += 1;
+            }
+            Err(why) => {
+                let exp = m.attempts.saturating_sub(1).min(20);
+                let backoff = cfg
+                    .initial_backoff
+                    .saturating_mul(1u32 << exp)
+                    .min(cfg.max_backoff);
+                tracing::warn!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %why, retry_in_s = backoff.as_secs(), "notification not delivered");
+                let next = now_us() + backoff.as_micros() as i64;
+                if let Err(e) = store.outbox_retry(m.id, &why, next).await {
+                    tracing::warn!(error = %e, "could not record the failed delivery");
+                }
+            }
+        }
+    }
+    delivered
+}
+
+/// Run until dropped: deliver what is due whenever woken (after an append that wrote to the
+/// outbox) and at least every `poll` (for retries and for other servers' messages).
+pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Duration) {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the notification HTTP client");
+            return;
+        }
+    };
+    loop {
+        while deliver_due(&store, &http, &cfg).await > 0 {}
+        // Wait for a wake-up or the poll interval, whichever comes first.
+        let _ = tokio::time::timeout(poll, wake.notified()).await;
+    }
+}
