@@ -676,3 +676,168 @@ async fn a_data_directory_is_used_by_one_process_at_a_time() {
     let again = Store::open(&config).await.unwrap();
     assert!(!again.key_created, "the key survives restarts");
 }
+
+fn outbox_message(n: u8) -> palisade_store::OutboxMessage {
+    palisade_store::OutboxMessage {
+        id: Uuid::now_v7(),
+        kind: "break_glass".into(),
+        payload: format!("{{\"n\":{n}}}"),
+        created_at: t(0).to_string(),
+        due_us: t(0).unix_micros(),
+    }
+}
+
+#[tokio::test]
+async fn outbox_messages_commit_with_their_events_and_are_claimed_once_per_lease() {
+    for b in backends().await {
+        let st = incident(&b.store, "quiet-heron", &[]).await;
+        // A note whose append carries two outbox messages.
+        let dana = Actor {
+            user: user("dana"),
+            account_role: AccountRole::Responder,
+        };
+        let mut s = st.clone();
+        let payloads = s
+            .decide(&dana, &Command::AddNote { text: "x".into() })
+            .unwrap();
+        let events = events_for(s.id, s.last_seq, &dana.user, t(5), None, payloads);
+        for e in &events {
+            s.apply(e).unwrap();
+        }
+        let (m1, m2) = (outbox_message(1), outbox_message(2));
+        b.store
+            .append(AppendRequest {
+                incident: s.id,
+                expected_last_seq: st.last_seq,
+                events: events.clone(),
+                projection: Projection::from_state(&s),
+                outbox: vec![m1.clone(), m2.clone()],
+            })
+            .await
+            .unwrap();
+        // A refused (stale) append writes no outbox message either.
+        let stale = b
+            .store
+            .append(AppendRequest {
+                incident: s.id,
+                expected_last_seq: st.last_seq,
+                events,
+                projection: Projection::from_state(&s),
+                outbox: vec![outbox_message(3)],
+            })
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict { .. })),
+            "{}",
+            b.name
+        );
+        assert_eq!(b.store.outbox_pending().await.unwrap(), 2, "{}", b.name);
+
+        let now = t(10).unix_micros();
+        let lease = 60_000_000;
+        let claimed = b.store.outbox_claim(now, lease, 10).await.unwrap();
+        let mut ids: Vec<Uuid> = claimed.iter().map(|m| m.id).collect();
+        ids.sort();
+        let mut want = vec![m1.id, m2.id];
+        want.sort();
+        assert_eq!(ids, want, "{}", b.name);
+        assert!(
+            claimed
+                .iter()
+                .all(|m| m.attempts == 1 && m.incident == Some(s.id))
+        );
+        assert!(claimed.iter().any(|m| m.payload == "{\"n\":1}"));
+        // Within the lease nobody else gets them.
+        assert!(
+            b.store
+                .outbox_claim(now + 1, lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            b.name
+        );
+        // One delivered; the other failed and is due again at the retry time, not before.
+        b.store
+            .outbox_done(m1.id, &t(11).to_string())
+            .await
+            .unwrap();
+        b.store
+            .outbox_retry(m2.id, "HTTP 500", now + 5_000_000)
+            .await
+            .unwrap();
+        assert_eq!(b.store.outbox_pending().await.unwrap(), 1, "{}", b.name);
+        assert!(
+            b.store
+                .outbox_claim(now + 4_000_000, lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            b.name
+        );
+        let again = b
+            .store
+            .outbox_claim(now + 5_000_000, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "{}", b.name);
+        assert_eq!((again[0].id, again[0].attempts), (m2.id, 2), "{}", b.name);
+        // After a lease expires without done/retry (the sender crashed), it is due again.
+        let after_crash = b
+            .store
+            .outbox_claim(now + 5_000_000 + lease, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(after_crash.len(), 1, "{}", b.name);
+        assert_eq!(after_crash[0].attempts, 3, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn incident_keys_are_written_once() {
+    for b in backends().await {
+        let st = incident(&b.store, "amber-otter", &[]).await;
+        assert_eq!(
+            b.store.incident_key(st.id).await.unwrap(),
+            None,
+            "{}",
+            b.name
+        );
+        let first = b.store.put_incident_key(st.id, "first", "t").await.unwrap();
+        let second = b
+            .store
+            .put_incident_key(st.id, "second", "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.as_str(), second.as_str()),
+            ("first", "first"),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            b.store.incident_key(st.id).await.unwrap().as_deref(),
+            Some("first")
+        );
+        let err = b
+            .raw(&format!(
+                "UPDATE incident_keys SET wrapped = 'x' WHERE incident_id = '{}'",
+                st.id
+            ))
+            .await
+            .expect_err("the trigger refuses updates");
+        assert!(err.contains("written once"), "{}: {err}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn stored_checkpoints_are_one_per_append_in_order() {
+    for b in backends().await {
+        let st = incident(&b.store, "brisk-marten", &some_commands()).await;
+        let cps = b.store.stored_checkpoints(st.id).await.unwrap();
+        assert_eq!(cps.len(), 1 + some_commands().len(), "{}", b.name);
+        let seqs: Vec<u64> = cps.iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6], "{}", b.name);
+    }
+}
