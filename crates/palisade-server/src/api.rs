@@ -63,13 +63,13 @@ fn parse<T: std::str::FromStr<Err = palisade_core::types::ParseError>>(
         .map_err(|e: palisade_core::types::ParseError| Problem::unprocessable(e.to_string()))
 }
 
-fn parse_time(s: &Option<String>) -> Result<Option<Timestamp>, Problem> {
+pub(crate) fn parse_time(s: &Option<String>) -> Result<Option<Timestamp>, Problem> {
     s.as_deref()
         .map(|t| Timestamp::parse(t).map_err(|e| Problem::unprocessable(e.to_string())))
         .transpose()
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from_datetime(time::OffsetDateTime::now_utc())
 }
 
@@ -82,7 +82,7 @@ fn actor(c: &Caller) -> Actor {
 
 /// Load an incident the caller may see. Non-members get 404 for restricted incidents, exactly as
 /// for incidents that do not exist, so existence does not leak.
-async fn load_visible(
+pub(crate) async fn load_visible(
     state: &AppState,
     caller: &Caller,
     reference: &str,
@@ -108,7 +108,7 @@ async fn load_visible(
 }
 
 /// Decide and append a command, retrying on concurrent changes.
-async fn run(
+pub(crate) async fn run(
     state: &AppState,
     caller: &Caller,
     reference: &str,
@@ -118,7 +118,7 @@ async fn run(
     caller.require_writer()?;
     for _ in 0..8 {
         let mut st = load_visible(state, caller, reference).await?;
-        let payloads = match st.decide(&actor(caller), &cmd) {
+        let payloads = match st.decide_with(&actor(caller), &cmd, &state.comms) {
             Ok(p) => p,
             Err(r) => {
                 state.metrics.refused(r.rule);
@@ -145,7 +145,7 @@ async fn run(
             Ok(_) => {
                 state.metrics.appended(n);
                 state.witness_wake.notify_one();
-                return Ok(Json(IncidentView::from(&st)));
+                return Ok(Json(crate::comms::incident_view(state, &st)));
             }
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -159,7 +159,7 @@ async fn run(
     ))
 }
 
-async fn require_user(state: &AppState, name: &str) -> Result<UserName, Problem> {
+pub(crate) async fn require_user(state: &AppState, name: &str) -> Result<UserName, Problem> {
     let user = parse::<UserName>(name)?;
     if state.store.user(&user).await?.is_none() {
         return Err(Problem::unprocessable(format!(
@@ -187,6 +187,7 @@ pub async fn declare_incident(
         .unwrap_or(Kind::Security);
     let severity = parse::<Severity>(&req.severity)?;
     let occurred_at = parse_time(&req.occurred_at)?;
+    let aware_at = parse_time(&req.aware_at)?;
     let playbook = match &req.playbook {
         Some(id) => state.playbooks.get(id).cloned().ok_or_else(|| {
             let known: Vec<&str> = state.playbooks.keys().map(String::as_str).collect();
@@ -245,6 +246,23 @@ pub async fn declare_incident(
             }
             events.extend(more);
         }
+        if let Some(aware_at) = aware_at {
+            let payloads = st
+                .decide_with(
+                    &actor(&caller),
+                    &Command::RecordAwareness {
+                        aware_at,
+                        note: None,
+                    },
+                    &state.comms,
+                )
+                .map_err(Problem::from)?;
+            let more = events_for(id, st.last_seq, &caller.user, recorded, None, payloads);
+            for e in &more {
+                st.apply(e).map_err(|e| Problem::internal(e.to_string()))?;
+            }
+            events.extend(more);
+        }
         let n = events.len() as u64;
         match state
             .store
@@ -260,7 +278,10 @@ pub async fn declare_incident(
                 state.metrics.appended(n);
                 state.metrics.declared();
                 state.witness_wake.notify_one();
-                return Ok((StatusCode::CREATED, Json(IncidentView::from(&st))));
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(crate::comms::incident_view(&state, &st)),
+                ));
             }
             Err(StoreError::CodenameTaken(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -333,7 +354,7 @@ pub async fn show_incident(
     Path(incident): Path<String>,
 ) -> Result<Json<IncidentView>, Problem> {
     let st = load_visible(&state, &caller, &incident).await?;
-    Ok(Json(IncidentView::from(&st)))
+    Ok(Json(crate::comms::incident_view(&state, &st)))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{incident}/events", tag = "incidents",
@@ -484,6 +505,29 @@ pub async fn update_status(
 ) -> Result<Json<IncidentView>, Problem> {
     let at = parse_time(&req.occurred_at)?;
     let status = req.status.as_deref().map(parse::<Status>).transpose()?;
+    let audience = req
+        .audience
+        .as_deref()
+        .map(parse::<palisade_core::comms::Audience>)
+        .transpose()?;
+    if audience == Some(palisade_core::comms::Audience::External) {
+        if status.is_some() {
+            return Err(Problem::unprocessable(
+                "an external update carries a message only; change the status with an internal update",
+            ));
+        }
+        let message = req
+            .message
+            .ok_or_else(|| Problem::unprocessable("an external update needs a `message`"))?;
+        return run(
+            &state,
+            &caller,
+            &incident,
+            Command::ExternalUpdate { message },
+            at,
+        )
+        .await;
+    }
     run(
         &state,
         &caller,

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod comms;
 pub mod metrics;
 pub mod problem;
 pub mod views;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Wakes the external-witness forwarder after an append.
     pub witness_wake: Arc<tokio::sync::Notify>,
+    /// Update cadences, notification deadlines, phrases to avoid.
+    pub comms: Arc<palisade_core::comms::CommsPolicy>,
 }
 
 /// Server configuration, built by the binary from flags, environment and config file.
@@ -44,6 +47,8 @@ pub struct ServerConfig {
     pub playbooks_dir: Option<PathBuf>,
     /// External witness: every signed checkpoint is also POSTed here.
     pub witness_url: Option<String>,
+    /// Communications policy (`[comms]` in `palisade.toml`).
+    pub comms: palisade_core::comms::CommsPolicy,
 }
 
 /// Errors that stop the server from starting.
@@ -53,6 +58,8 @@ pub enum StartError {
     Store(#[from] palisade_store::StoreError),
     #[error("{0}")]
     Playbook(String),
+    #[error("invalid communications policy: {0}")]
+    Comms(String),
 }
 
 /// A started application: the router and what the first start created.
@@ -106,6 +113,7 @@ pub fn load_playbooks(
 /// Open the store, bootstrap the first admin, and build the router.
 pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
     let playbooks = load_playbooks(config.playbooks_dir.as_deref())?;
+    config.comms.validate().map_err(StartError::Comms)?;
     let opened = Store::open(&config.store).await?;
     let store = opened.store;
     let mut bootstrap_token = None;
@@ -147,6 +155,7 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         playbooks: Arc::new(playbooks),
         metrics: Arc::new(metrics::Metrics::default()),
         witness_wake,
+        comms: Arc::new(config.comms.clone()),
     };
     Ok(App {
         router: router(state.clone()),
@@ -164,10 +173,14 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         api::declare_incident, api::list_incidents, api::show_incident, api::incident_events,
         api::assign_role, api::unassign_role, api::step_action, api::add_note, api::update_status,
         api::change_severity, api::approve, api::resolve, api::close, api::correct,
-        api::create_token, api::list_tokens, api::revoke_token, api::me, healthz, metrics_text
+        api::create_token, api::list_tokens, api::revoke_token, api::me, healthz, metrics_text,
+        comms::communications, comms::record_awareness, comms::meet_deadline,
+        comms::draft_statement, comms::revise_statement, comms::approve_statement,
+        comms::publish_statement, comms::postmortem_draft, comms::postmortem_status,
+        comms::add_action_item, comms::complete_action_item
     ),
     modifiers(&BearerAuth),
-    tags((name = "incidents"), (name = "commands"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "communications"), (name = "postmortems"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -211,6 +224,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", post(api::create_token).get(api::list_tokens))
         .route("/tokens/{id}", delete(api::revoke_token))
         .route("/me", get(api::me))
+        .merge(comms::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found);
     Router::new()

@@ -33,6 +33,9 @@ struct FileConfig {
     database_url: Option<String>,
     playbooks: Option<PathBuf>,
     witness_url: Option<String>,
+    /// Update cadences, notification deadlines, phrases to avoid (docs/communications.md).
+    #[serde(default)]
+    comms: palisade_core::comms::CommsPolicy,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -66,6 +69,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         },
         playbooks_dir: args.playbooks.or(file.playbooks),
         witness_url: args.witness_url.or(file.witness_url),
+        comms: file.comms,
     };
     let app = palisade_server::start(&config)
         .await
