@@ -24,6 +24,7 @@ macro_rules! outln {
 }
 
 mod client;
+mod comms_cmd;
 mod deps_cmd;
 mod incident_cmd;
 mod output;
