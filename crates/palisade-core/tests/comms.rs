@@ -378,7 +378,8 @@ fn deadlines_show_time_remaining_and_go_overdue() {
 fn updates_are_due_on_a_cadence_per_severity_while_the_incident_is_open() {
     // (severity, minutes after declaration of the last internal update or None, minutes now,
     //  expected every, expected overdue)
-    let cases: [(u8, Option<i64>, i64, Option<u32>, bool); 7] = [
+    type Case = (u8, Option<i64>, i64, Option<u32>, bool);
+    let cases: [Case; 7] = [
         (1, None, 29, Some(30), false),
         (1, None, 31, Some(30), true),
         (2, Some(20), 49, Some(30), false),

@@ -232,12 +232,14 @@ async fn a_statement_goes_from_draft_to_ic_approval_to_a_dated_publication() {
 
 #[tokio::test]
 async fn updates_have_an_audience_and_external_ones_avoid_the_configured_phrases() {
-    let mut policy = CommsPolicy::default();
-    policy.avoid_phrases = vec!["rest assured".into()];
-    policy.deadlines = vec![DeadlineDef {
-        name: "NIS2 early warning".into(),
-        hours: 24,
-    }];
+    let policy = CommsPolicy {
+        avoid_phrases: vec!["rest assured".into()],
+        deadlines: vec![DeadlineDef {
+            name: "NIS2 early warning".into(),
+            hours: 24,
+        }],
+        ..Default::default()
+    };
     let app = spawn_with(policy).await;
     let t = app.admin.clone();
     let inc = app

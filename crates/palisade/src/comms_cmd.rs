@@ -473,9 +473,8 @@ fn print_comms(v: &CommunicationsView) {
     outln!("{}: communications at {}", v.codename, v.now);
     outln!("  internal updates: {}", cadence_line(&v.status.internal));
     outln!("  external updates: {}", cadence_line(&v.status.external));
-    match v.status.aware_at {
-        Some(a) => outln!("  organisation aware since {a}"),
-        None => {}
+    if let Some(a) = v.status.aware_at {
+        outln!("  organisation aware since {a}");
     }
     for l in deadline_lines(&v.status) {
         outln!("  {l}");
