@@ -1,6 +1,8 @@
 //! Ledger events: the only way an incident changes. The state of an incident is a fold of them.
 
+use crate::comms::{Audience, DeadlineDef};
 use crate::playbook::Playbook;
+use crate::postmortem::PostmortemStatus;
 use crate::types::{Kind, Role, Severity, Status, UserName};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -126,6 +128,9 @@ pub enum Payload {
         status: Option<Status>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// Absent for internal updates (and in every update recorded before audiences existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audience: Option<Audience>,
     },
     SeverityChanged {
         from: Severity,
@@ -217,6 +222,60 @@ pub enum Payload {
         purpose: String,
         with_evidence: bool,
     },
+    /// When the organisation became aware of the incident, with the notification deadlines in
+    /// force at that moment (they run from `aware_at`). A later recording replaces the time.
+    AwarenessRecorded {
+        aware_at: Timestamp,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deadlines: Vec<DeadlineDef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A notification deadline was met (the notification was made).
+    DeadlineMet {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A revision of an external statement (revision 1 starts the statement).
+    StatementDrafted {
+        statement: u32,
+        revision: u32,
+        title: String,
+        body: String,
+    },
+    /// The Incident Commander approved this exact revision.
+    StatementApproved {
+        statement: u32,
+        revision: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// The approved revision was published, under a title carrying the date.
+    StatementPublished {
+        statement: u32,
+        revision: u32,
+        title: String,
+        /// `YYYY-MM-DD`.
+        date: String,
+    },
+    /// The postmortem moved on (draft → in_review → reviewed → closed).
+    PostmortemStatusChanged {
+        status: PostmortemStatus,
+    },
+    ActionItemAdded {
+        item: u32,
+        title: String,
+        owner: UserName,
+        /// `YYYY-MM-DD`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<String>,
+    },
+    ActionItemDone {
+        item: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
 }
 
 impl Payload {
@@ -244,6 +303,14 @@ impl Payload {
             Payload::Accessed { .. } => "accessed",
             Payload::BreakGlass { .. } => "break_glass",
             Payload::Exported { .. } => "exported",
+            Payload::AwarenessRecorded { .. } => "awareness_recorded",
+            Payload::DeadlineMet { .. } => "deadline_met",
+            Payload::StatementDrafted { .. } => "statement_drafted",
+            Payload::StatementApproved { .. } => "statement_approved",
+            Payload::StatementPublished { .. } => "statement_published",
+            Payload::PostmortemStatusChanged { .. } => "postmortem_status_changed",
+            Payload::ActionItemAdded { .. } => "action_item_added",
+            Payload::ActionItemDone { .. } => "action_item_done",
         }
     }
 
@@ -265,11 +332,25 @@ impl Payload {
             },
             Payload::StepWaived { step, reason } => format!("Step {step} waived: {reason}"),
             Payload::NoteAdded { text } => format!("Note: {text}"),
-            Payload::StatusUpdated { status, message } => match (status, message) {
+            Payload::StatusUpdated {
+                status,
+                message,
+                audience: None | Some(Audience::Internal),
+            } => match (status, message) {
                 (Some(s), Some(m)) => format!("Status {s}: {m}"),
                 (Some(s), None) => format!("Status {s}"),
                 (None, Some(m)) => format!("Update: {m}"),
                 (None, None) => "Status update".to_string(),
+            },
+            Payload::StatusUpdated {
+                status,
+                message,
+                audience: Some(Audience::External),
+            } => match (status, message) {
+                (Some(s), Some(m)) => format!("Status {s}, external update: {m}"),
+                (Some(s), None) => format!("Status {s} (external)"),
+                (None, Some(m)) => format!("External update: {m}"),
+                (None, None) => "External status update".to_string(),
             },
             Payload::SeverityChanged { from, to, reason } => match reason {
                 Some(r) => format!("Severity {from} → {to}: {r}"),
@@ -321,6 +402,36 @@ impl Payload {
                     format!("Exported: {purpose}")
                 }
             }
+            Payload::AwarenessRecorded { aware_at, note, .. } => match note {
+                Some(n) => format!("Organisation aware since {aware_at}: {n}"),
+                None => format!("Organisation aware since {aware_at}"),
+            },
+            Payload::DeadlineMet { name, note } => match note {
+                Some(n) => format!("Deadline met: {name}: {n}"),
+                None => format!("Deadline met: {name}"),
+            },
+            Payload::StatementDrafted {
+                statement,
+                revision,
+                title,
+                ..
+            } => format!("Statement {statement} revision {revision} drafted: {title}"),
+            Payload::StatementApproved {
+                statement,
+                revision,
+                ..
+            } => format!("Statement {statement} revision {revision} approved"),
+            Payload::StatementPublished {
+                statement, title, ..
+            } => format!("Statement {statement} published: {title}"),
+            Payload::PostmortemStatusChanged { status } => format!("Postmortem {status}"),
+            Payload::ActionItemAdded {
+                item, title, owner, ..
+            } => format!("Action item {item} for {owner}: {title}"),
+            Payload::ActionItemDone { item, note } => match note {
+                Some(n) => format!("Action item {item} done: {n}"),
+                None => format!("Action item {item} done"),
+            },
         }
     }
 }

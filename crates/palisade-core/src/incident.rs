@@ -5,8 +5,10 @@
 //! events to append, or a [`Refusal`] naming the rule; it never changes state. `apply` folds one
 //! event into the state and is the only place state changes, both live and on replay.
 
+use crate::comms::{Audience, CommsPolicy, CommsState};
 use crate::event::{EVENT_FORMAT, Event, Payload, Timestamp};
 use crate::playbook::Playbook;
+use crate::postmortem::{PostmortemState, PostmortemStatus};
 use crate::types::{AccountRole, Kind, Role, Severity, Status, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +36,14 @@ pub mod rules {
     pub const INVALID_INPUT: &str = "invalid-input";
     /// Viewers may read but never change an incident.
     pub const READ_ONLY: &str = "read-only-account";
+    /// External text (a statement, an external update) contains a phrase the policy says to avoid.
+    pub const AVOIDED_PHRASE: &str = "avoided-phrase";
+    /// A statement is published only after the IC approved that exact revision.
+    pub const STATEMENT_APPROVAL_REQUIRED: &str = "statement-approval-required";
+    /// The postmortem starts when the incident is resolved.
+    pub const POSTMORTEM_NOT_STARTED: &str = "postmortem-not-started";
+    /// The postmortem moves forward one status at a time: draft → in_review → reviewed → closed.
+    pub const POSTMORTEM_FORWARD_ONLY: &str = "postmortem-forward-only";
 }
 
 /// A command refused by a process rule. Nothing is written.
@@ -106,6 +116,49 @@ pub enum Command {
         reason: String,
         occurred_at: Option<Timestamp>,
         text: Option<String>,
+    },
+    /// A status update for an external audience (customers, a status page); checked against the
+    /// phrases to avoid. Internal updates are `UpdateStatus`.
+    ExternalUpdate {
+        message: String,
+    },
+    /// When the organisation became aware; starts the policy's notification deadlines.
+    RecordAwareness {
+        aware_at: Timestamp,
+        note: Option<String>,
+    },
+    MeetDeadline {
+        name: String,
+        note: Option<String>,
+    },
+    /// Draft a new statement (`statement: None`) or a new revision of one.
+    DraftStatement {
+        statement: Option<u32>,
+        title: String,
+        body: String,
+    },
+    /// The IC approves a statement's latest revision (`revision`, when given, must be it).
+    ApproveStatement {
+        statement: u32,
+        revision: Option<u32>,
+        note: Option<String>,
+    },
+    /// Record the publication of an approved statement on `date` (put in the title).
+    PublishStatement {
+        statement: u32,
+        date: time::Date,
+    },
+    SetPostmortemStatus {
+        status: PostmortemStatus,
+    },
+    AddActionItem {
+        title: String,
+        owner: UserName,
+        due: Option<String>,
+    },
+    CompleteActionItem {
+        item: u32,
+        note: Option<String>,
     },
 }
 
@@ -238,6 +291,11 @@ pub struct IncidentState {
     pub reads: u64,
     /// Sequence number of the last event folded in.
     pub last_seq: u64,
+    /// Status updates, awareness and deadlines, external statements.
+    #[serde(default)]
+    pub comms: CommsState,
+    #[serde(default)]
+    pub postmortem: PostmortemState,
 }
 
 /// Why a sequence of events cannot be folded into an incident.
@@ -330,7 +388,7 @@ pub fn events_for(
 
 const MAX_TEXT: usize = 10_000;
 
-fn text_ok(field: &str, s: &str) -> Result<(), Refusal> {
+pub(crate) fn text_ok(field: &str, s: &str) -> Result<(), Refusal> {
     if s.trim().is_empty() {
         return refuse(rules::INVALID_INPUT, format!("{field} must not be empty"));
     }
@@ -430,6 +488,8 @@ impl IncidentState {
             break_glass: Vec::new(),
             reads: 0,
             last_seq: 1,
+            comms: CommsState::default(),
+            postmortem: PostmortemState::default(),
         })
     }
 
@@ -506,10 +566,13 @@ impl IncidentState {
                 s.waiver_reason = Some(reason.clone());
             }
             Payload::NoteAdded { .. } => {}
-            Payload::StatusUpdated { status, .. } => {
+            Payload::StatusUpdated {
+                status, audience, ..
+            } => {
                 if let Some(s) = status {
                     self.status = *s;
                 }
+                self.comms.record_update(*audience, e.occurred_at);
             }
             Payload::SeverityChanged { to, .. } => self.severity = *to,
             Payload::Approved { approval, note } => {
@@ -571,6 +634,14 @@ impl IncidentState {
                     return Ok(());
                 }
             }
+            Payload::AwarenessRecorded { .. }
+            | Payload::DeadlineMet { .. }
+            | Payload::StatementDrafted { .. }
+            | Payload::StatementApproved { .. }
+            | Payload::StatementPublished { .. } => crate::comms::apply(self, e),
+            Payload::PostmortemStatusChanged { .. }
+            | Payload::ActionItemAdded { .. }
+            | Payload::ActionItemDone { .. } => crate::postmortem::apply(self, e),
         }
         self.timeline.push(TimelineEntry {
             seq: e.seq,
@@ -640,15 +711,35 @@ impl IncidentState {
         }
     }
 
-    /// Check a command against the rules and return the events it produces.
+    /// Check a command against the rules under the default communications policy.
     pub fn decide(&self, actor: &Actor, cmd: &Command) -> Result<Vec<Payload>, Refusal> {
+        self.decide_with(actor, cmd, &CommsPolicy::default())
+    }
+
+    /// Check a command against the rules and return the events it produces. `policy` supplies
+    /// the phrases external text must avoid and the notification deadlines awareness starts.
+    pub fn decide_with(
+        &self,
+        actor: &Actor,
+        cmd: &Command,
+        policy: &CommsPolicy,
+    ) -> Result<Vec<Payload>, Refusal> {
         if actor.account_role == AccountRole::Viewer {
             return refuse(
                 rules::READ_ONLY,
                 "viewer accounts may read but not change incidents",
             );
         }
-        if self.status == Status::Closed && !matches!(cmd, Command::Correct { .. }) {
+        // Postmortem work (its lifecycle and action items) goes on after the incident is closed.
+        if self.status == Status::Closed
+            && !matches!(
+                cmd,
+                Command::Correct { .. }
+                    | Command::SetPostmortemStatus { .. }
+                    | Command::AddActionItem { .. }
+                    | Command::CompleteActionItem { .. }
+            )
+        {
             return refuse(
                 rules::INCIDENT_CLOSED,
                 "the incident is closed; only corrections can still be recorded",
@@ -823,6 +914,7 @@ impl IncidentState {
                 Ok(vec![Payload::StatusUpdated {
                     status: *status,
                     message: message.clone(),
+                    audience: None,
                 }])
             }
             Command::ChangeSeverity { to, reason } => {
@@ -978,6 +1070,23 @@ impl IncidentState {
                     text: text.clone(),
                 }])
             }
+            Command::ExternalUpdate { message } => {
+                text_ok("message", message)?;
+                crate::comms::check_external_update(policy, message)?;
+                Ok(vec![Payload::StatusUpdated {
+                    status: None,
+                    message: Some(message.clone()),
+                    audience: Some(Audience::External),
+                }])
+            }
+            Command::RecordAwareness { .. }
+            | Command::MeetDeadline { .. }
+            | Command::DraftStatement { .. }
+            | Command::ApproveStatement { .. }
+            | Command::PublishStatement { .. } => crate::comms::decide(self, actor, cmd, policy),
+            Command::SetPostmortemStatus { .. }
+            | Command::AddActionItem { .. }
+            | Command::CompleteActionItem { .. } => crate::postmortem::decide(self, actor, cmd),
         }
     }
 

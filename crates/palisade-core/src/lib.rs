@@ -7,10 +7,12 @@
 pub mod canonical;
 pub mod chain;
 pub mod codename;
+pub mod comms;
 pub mod custody;
 pub mod event;
 pub mod incident;
 pub mod playbook;
+pub mod postmortem;
 pub mod types;
 
 pub use event::{Event, Payload, Timestamp};

@@ -63,7 +63,7 @@ fn parse<T: std::str::FromStr<Err = palisade_core::types::ParseError>>(
         .map_err(|e: palisade_core::types::ParseError| Problem::unprocessable(e.to_string()))
 }
 
-fn parse_time(s: &Option<String>) -> Result<Option<Timestamp>, Problem> {
+pub(crate) fn parse_time(s: &Option<String>) -> Result<Option<Timestamp>, Problem> {
     s.as_deref()
         .map(|t| Timestamp::parse(t).map_err(|e| Problem::unprocessable(e.to_string())))
         .transpose()
@@ -108,7 +108,7 @@ pub(crate) async fn load_visible(
 }
 
 /// Decide and append a command, retrying on concurrent changes.
-async fn run(
+pub(crate) async fn run(
     state: &AppState,
     caller: &Caller,
     reference: &str,
@@ -118,7 +118,7 @@ async fn run(
     caller.require_writer()?;
     for _ in 0..8 {
         let mut st = load_visible(state, caller, reference).await?;
-        let payloads = match st.decide(&actor(caller), &cmd) {
+        let payloads = match st.decide_with(&actor(caller), &cmd, &state.comms) {
             Ok(p) => p,
             Err(r) => {
                 state.metrics.refused(r.rule);
@@ -146,7 +146,7 @@ async fn run(
             Ok(_) => {
                 state.metrics.appended(n);
                 state.witness_wake.notify_one();
-                return Ok(Json(IncidentView::from(&st)));
+                return Ok(Json(crate::comms::incident_view(state, &st)));
             }
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -188,6 +188,7 @@ pub async fn declare_incident(
         .unwrap_or(Kind::Security);
     let severity = parse::<Severity>(&req.severity)?;
     let occurred_at = parse_time(&req.occurred_at)?;
+    let aware_at = parse_time(&req.aware_at)?;
     let playbook = match &req.playbook {
         Some(id) => state.playbooks.get(id).cloned().ok_or_else(|| {
             let known: Vec<&str> = state.playbooks.keys().map(String::as_str).collect();
@@ -246,6 +247,23 @@ pub async fn declare_incident(
             }
             events.extend(more);
         }
+        if let Some(aware_at) = aware_at {
+            let payloads = st
+                .decide_with(
+                    &actor(&caller),
+                    &Command::RecordAwareness {
+                        aware_at,
+                        note: None,
+                    },
+                    &state.comms,
+                )
+                .map_err(Problem::from)?;
+            let more = events_for(id, st.last_seq, &caller.user, recorded, None, payloads);
+            for e in &more {
+                st.apply(e).map_err(|e| Problem::internal(e.to_string()))?;
+            }
+            events.extend(more);
+        }
         let n = events.len() as u64;
         match state
             .store
@@ -262,7 +280,10 @@ pub async fn declare_incident(
                 state.metrics.appended(n);
                 state.metrics.declared();
                 state.witness_wake.notify_one();
-                return Ok((StatusCode::CREATED, Json(IncidentView::from(&st))));
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(crate::comms::incident_view(&state, &st)),
+                ));
             }
             Err(StoreError::CodenameTaken(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -336,7 +357,7 @@ pub async fn show_incident(
 ) -> Result<Json<IncidentView>, Problem> {
     let st = load_visible(&state, &caller, &incident).await?;
     crate::evidence::record_read(&state, &caller, &st, "incident").await?;
-    Ok(Json(IncidentView::from(&st)))
+    Ok(Json(crate::comms::incident_view(&state, &st)))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{incident}/events", tag = "incidents",
@@ -488,6 +509,29 @@ pub async fn update_status(
 ) -> Result<Json<IncidentView>, Problem> {
     let at = parse_time(&req.occurred_at)?;
     let status = req.status.as_deref().map(parse::<Status>).transpose()?;
+    let audience = req
+        .audience
+        .as_deref()
+        .map(parse::<palisade_core::comms::Audience>)
+        .transpose()?;
+    if audience == Some(palisade_core::comms::Audience::External) {
+        if status.is_some() {
+            return Err(Problem::unprocessable(
+                "an external update carries a message only; change the status with an internal update",
+            ));
+        }
+        let message = req
+            .message
+            .ok_or_else(|| Problem::unprocessable("an external update needs a `message`"))?;
+        return run(
+            &state,
+            &caller,
+            &incident,
+            Command::ExternalUpdate { message },
+            at,
+        )
+        .await;
+    }
     run(
         &state,
         &caller,

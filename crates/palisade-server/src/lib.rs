@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod comms;
 pub mod evidence;
 pub mod metrics;
 pub mod notify;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub evidence_limit: u64,
     /// The ledger signing key's public half, hex (for export bundles).
     pub public_key_hex: String,
+    /// Update cadences, notification deadlines, phrases to avoid.
+    pub comms: Arc<palisade_core::comms::CommsPolicy>,
 }
 
 /// Server configuration, built by the binary from flags, environment and config file.
@@ -62,6 +65,8 @@ pub struct ServerConfig {
     /// Notification webhook (break-glass notices to the Incident Commander), with its signing
     /// secret. Without it, notifications wait in the outbox.
     pub notify: Option<notify::NotifyConfig>,
+    /// Communications policy (`[comms]` in `palisade.toml`).
+    pub comms: palisade_core::comms::CommsPolicy,
 }
 
 /// Default largest evidence upload: 256 GiB.
@@ -74,6 +79,8 @@ pub enum StartError {
     Store(#[from] palisade_store::StoreError),
     #[error("{0}")]
     Playbook(String),
+    #[error("invalid communications policy: {0}")]
+    Comms(String),
 }
 
 /// A started application: the router and what the first start created.
@@ -129,6 +136,7 @@ pub fn load_playbooks(
 /// Open the store, bootstrap the first admin, and build the router.
 pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
     let playbooks = load_playbooks(config.playbooks_dir.as_deref())?;
+    config.comms.validate().map_err(StartError::Comms)?;
     let opened = Store::open(&config.store).await?;
     let store = opened.store;
     let mut bootstrap_token = None;
@@ -211,6 +219,7 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         vault,
         evidence_limit: config.evidence_max_bytes.unwrap_or(DEFAULT_EVIDENCE_LIMIT),
         public_key_hex: hex::encode(opened.signer.verifying_key().as_bytes()),
+        comms: Arc::new(config.comms.clone()),
     };
     Ok(App {
         router: router(state.clone()),
@@ -231,10 +240,14 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         api::change_severity, api::approve, api::resolve, api::close, api::correct,
         api::create_token, api::list_tokens, api::revoke_token, api::me, healthz, metrics_text,
         evidence::upload, evidence::list, evidence::show, evidence::transfer, evidence::download,
-        evidence::break_glass, evidence::export
+        evidence::break_glass, evidence::export,
+        comms::communications, comms::record_awareness, comms::meet_deadline,
+        comms::draft_statement, comms::revise_statement, comms::approve_statement,
+        comms::publish_statement, comms::postmortem_draft, comms::postmortem_status,
+        comms::add_action_item, comms::complete_action_item
     ),
     modifiers(&BearerAuth),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -301,6 +314,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", post(api::create_token).get(api::list_tokens))
         .route("/tokens/{id}", delete(api::revoke_token))
         .route("/me", get(api::me))
+        .merge(comms::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found);
     Router::new()

@@ -31,6 +31,9 @@ pub struct DeclareRequest {
     /// When the incident began, RFC 3339 with offset (defaults to now).
     #[serde(default)]
     pub occurred_at: Option<String>,
+    /// When the organisation became aware (RFC 3339); starts the notification deadlines.
+    #[serde(default)]
+    pub aware_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -73,6 +76,10 @@ pub struct StatusRequest {
     pub status: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+    /// internal (default) or external. External updates carry a message only and are checked
+    /// against the phrases to avoid.
+    #[serde(default)]
+    pub audience: Option<String>,
     #[serde(default)]
     pub occurred_at: Option<String>,
 }
@@ -313,6 +320,15 @@ pub struct IncidentView {
     pub timeline: Vec<TimelineView>,
     /// Number of ledger events.
     pub events: u64,
+    /// Update cadence (last update, next due, overdue) and notification deadlines, evaluated
+    /// when the response was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub communications: Option<palisade_core::comms::CommsStatus>,
+    /// Postmortem status, due date and overdue flag, evaluated when the response was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub postmortem: Option<palisade_core::postmortem::PostmortemSummary>,
 }
 
 fn s<T: ToString>(v: &Option<T>) -> Option<String> {
@@ -412,6 +428,8 @@ impl From<&IncidentState> for IncidentView {
                 })
                 .collect(),
             events: st.last_seq,
+            communications: None,
+            postmortem: None,
         }
     }
 }

@@ -72,6 +72,7 @@ fn payload(i: usize) -> Payload {
             message: Some(format!(
                 "Update {i}: containment holding; next update in 30 minutes."
             )),
+            audience: None,
         },
         _ => Payload::NoteAdded {
             text: format!(

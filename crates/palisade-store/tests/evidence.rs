@@ -718,11 +718,8 @@ async fn tampering_with_a_signature_is_detected() {
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect();
             let sig = lines[1]["signature"].as_str().unwrap().to_string();
-            let flipped = if sig.starts_with('0') {
-                format!("1{}", &sig[1..])
-            } else {
-                format!("0{}", &sig[1..])
-            };
+            let (first, rest) = sig.split_at(1);
+            let flipped = format!("{}{rest}", if first == "0" { "1" } else { "0" });
             lines[1]["signature"] = serde_json::Value::String(flipped);
             let mut out = String::new();
             for l in lines {

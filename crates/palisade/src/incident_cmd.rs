@@ -114,12 +114,17 @@ pub enum IncidentCmd {
         client: ClientArgs,
     },
     /// Post a status update: a message, a lifecycle change (investigating, contained), or both.
+    /// Internal updates reset the update cadence (`palisade incident comms` shows when the next is
+    /// due); `--audience external` posts a message for customers, checked against the phrases to avoid.
     Update {
         incident: String,
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
         message: Option<String>,
+        /// internal (default) or external.
+        #[arg(long)]
+        audience: Option<String>,
         #[arg(long)]
         occurred_at: Option<String>,
         #[command(flatten)]
@@ -174,6 +179,8 @@ pub enum IncidentCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    #[command(flatten)]
+    Comms(crate::comms_cmd::CommsCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -389,13 +396,14 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
             incident,
             status,
             message,
+            audience,
             occurred_at,
             client,
         } => {
             command(
                 &client,
                 format!("{}/status", inc(&incident)),
-                json!({"status": status, "message": message, "occurred_at": occurred_at}),
+                json!({"status": status, "message": message, "audience": audience, "occurred_at": occurred_at}),
             )
             .await
         }
@@ -462,6 +470,7 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
             json!({"supersedes": seq, "reason": reason, "occurred_at": occurred_at, "text": text}),
         )
         .await,
+        IncidentCmd::Comms(c) => crate::comms_cmd::run(c).await,
     }
 }
 
@@ -494,6 +503,7 @@ fn print_incident(v: &IncidentView, format: Format) {
     if let Some(r) = &v.resolution {
         outln!("  resolution: {r}");
     }
+    crate::comms_cmd::print_flags(v);
     outln!();
     let members: Vec<Vec<String>> = v
         .members

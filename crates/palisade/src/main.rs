@@ -31,6 +31,7 @@ macro_rules! errln {
 }
 
 mod client;
+mod comms_cmd;
 mod deps_cmd;
 mod evidence_cmd;
 mod incident_cmd;

@@ -52,6 +52,9 @@ struct FileConfig {
     evidence_max_bytes: Option<u64>,
     notify_url: Option<String>,
     notify_secret: Option<String>,
+    /// Update cadences, notification deadlines, phrases to avoid (docs/communications.md).
+    #[serde(default)]
+    comms: palisade_core::comms::CommsPolicy,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -99,6 +102,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             ),
             (None, _) => None,
         },
+        comms: file.comms,
     };
     let app = palisade_server::start(&config)
         .await

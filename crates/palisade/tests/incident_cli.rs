@@ -393,3 +393,316 @@ fn verify_and_clients_fail_clearly_on_bad_setup() {
     assert!(text.contains("Anyone may; when unsure"), "{text}");
     assert!(text.contains("--severity <SEVERITY>"), "{text}");
 }
+
+#[test]
+fn communications_and_the_postmortem_through_the_cli_with_a_configured_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("palisade.toml"),
+        r#"
+[comms]
+avoid_phrases = ["we take security very seriously", "rest assured"]
+
+[comms.cadence.internal]
+"SEV-1" = 20
+
+[[comms.deadlines]]
+name = "GDPR Art. 33 (supervisory authority)"
+hours = 72
+
+[[comms.deadlines]]
+name = "NIS2 early warning"
+hours = 24
+"#,
+    )
+    .unwrap();
+    let server = serve(&data);
+    let t = server.admin.clone();
+    let declared = ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "declare",
+            "--title",
+            "Leaked signing key",
+            "--severity",
+            "SEV-1",
+            "--commander",
+            "admin",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&declared).unwrap();
+    let cn = v["codename"].as_str().unwrap().to_string();
+    assert_eq!(v["communications"]["internal"]["every_minutes"], 20);
+    let shown = ok(&server, &t, &["incident", "show", &cn]);
+    assert!(shown.contains("internal updates: every 20m"), "{shown}");
+    assert!(shown.contains("NIS2 early warning (24 h)"), "{shown}");
+
+    let aware = ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "aware",
+            &cn,
+            "--at",
+            "2026-11-26T02:40:00+01:00",
+        ],
+    );
+    assert!(
+        aware.contains("deadline NIS2 early warning: due 2026-11-27T02:40:00+01:00"),
+        "{aware}"
+    );
+    refused(
+        &server,
+        &t,
+        &[
+            "incident",
+            "update",
+            &cn,
+            "--audience",
+            "external",
+            "--message",
+            "Rest assured, nothing happened.",
+        ],
+        "avoided-phrase",
+    );
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "update",
+            &cn,
+            "--audience",
+            "external",
+            "--message",
+            "We are investigating.",
+        ],
+    );
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "statement",
+            "draft",
+            &cn,
+            "--title",
+            "Signing key exposure",
+            "--body",
+            "We take security very seriously.",
+        ],
+    );
+    refused(
+        &server,
+        &t,
+        &["incident", "statement", "publish", &cn, "1"],
+        "statement-approval-required",
+    );
+    refused(
+        &server,
+        &t,
+        &["incident", "statement", "approve", &cn, "1"],
+        "avoided-phrase",
+    );
+    let body = dir.path().join("statement.txt");
+    std::fs::write(
+        &body,
+        "On 26 November a signing key was exposed for 40 minutes.",
+    )
+    .unwrap();
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "statement",
+            "revise",
+            &cn,
+            "1",
+            "--title",
+            "Signing key exposure",
+            "--body-file",
+            body.to_str().unwrap(),
+        ],
+    );
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "statement",
+            "approve",
+            &cn,
+            "1",
+            "--revision",
+            "2",
+        ],
+    );
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "statement",
+            "publish",
+            &cn,
+            "1",
+            "--date",
+            "2026-11-27",
+        ],
+    );
+    let comms = ok(&server, &t, &["incident", "comms", &cn]);
+    assert!(
+        comms.contains("2026-11-27: Signing key exposure"),
+        "{comms}"
+    );
+    assert!(comms.contains("published"), "{comms}");
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "deadline-met",
+            &cn,
+            "NIS2 early warning",
+            "--note",
+            "CSIRT ref 77",
+        ],
+    );
+
+    refused(
+        &server,
+        &t,
+        &["incident", "postmortem-status", &cn, "in_review"],
+        "postmortem-not-started",
+    );
+    for step in 1..=10 {
+        ok(
+            &server,
+            &t,
+            &["incident", "step", "done", &cn, &step.to_string()],
+        );
+    }
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "resolve",
+            &cn,
+            "--summary",
+            "Key revoked and rotated.",
+        ],
+    );
+    ok(
+        &server,
+        &t,
+        &[
+            "incident",
+            "action",
+            "add",
+            &cn,
+            "--title",
+            "Move signing to an HSM",
+            "--owner",
+            "admin",
+            "--due",
+            "2026-12-15",
+        ],
+    );
+    let file = dir.path().join("postmortem.md");
+    let r = palisade(
+        &server,
+        &t,
+        &["incident", "postmortem", &cn, "-o", file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("postmortem draft"), "{}", r.stderr);
+    let md = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        md.starts_with(&format!("# Postmortem: {cn} — Leaked signing key")),
+        "{md}"
+    );
+    assert!(
+        md.contains("## Timeline\n\n| # | occurred | recorded | by | event |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Statement 1 published: 2026-11-27: Signing key exposure"),
+        "{md}"
+    );
+    let titles = [
+        "Stop the attack in progress",
+        "Cut off the attack vector",
+        "Assemble the response team",
+        "Isolate affected instances",
+        "Identify the timeline of the attack",
+        "Identify compromised data",
+        "Assess risk to other systems",
+        "Assess risk of re-attack",
+        "Apply additional mitigations and monitoring",
+        "Forensic analysis of compromised systems",
+        "Internal communication",
+        "Involve law enforcement",
+        "Reach out to external parties that may have been used as a vector",
+        "External communication",
+    ];
+    for (i, title) in titles.iter().enumerate() {
+        let n = i + 1;
+        let state = if n <= 10 { "done" } else { "pending" };
+        assert!(
+            md.contains(&format!("| {n} | {title} | {state} |")),
+            "step {n}:\n{md}"
+        );
+    }
+    assert!(
+        md.contains("| 1 | Move signing to an HSM | admin | 2026-12-15 | open |"),
+        "{md}"
+    );
+    assert!(md.contains("| Time to resolve |"), "{md}");
+    let js = ok(
+        &server,
+        &t,
+        &["incident", "postmortem", &cn, "--format", "json"],
+    );
+    let js: serde_json::Value = serde_json::from_str(&js).unwrap();
+    assert_eq!(js["postmortem"]["status"], "draft");
+    assert_eq!(js["postmortem"]["required"], true);
+
+    refused(
+        &server,
+        &t,
+        &["incident", "postmortem-status", &cn, "closed"],
+        "postmortem-forward-only",
+    );
+    let moved = ok(
+        &server,
+        &t,
+        &["incident", "postmortem-status", &cn, "in_review"],
+    );
+    assert!(moved.contains("postmortem in_review, due "), "{moved}");
+    ok(&server, &t, &["incident", "action", "done", &cn, "1"]);
+    // Exit code 2 for errors: an unreadable body file.
+    let r = palisade(
+        &server,
+        &t,
+        &[
+            "incident",
+            "statement",
+            "draft",
+            &cn,
+            "--title",
+            "x",
+            "--body-file",
+            "/nonexistent/body.txt",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
