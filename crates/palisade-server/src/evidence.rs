@@ -470,8 +470,12 @@ impl ChannelWriter {
 impl Write for ChannelWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
-        if self.buf.len() >= OUT_CHUNK {
+        if self.buf.len() > OUT_CHUNK {
+            // Hold the last byte back until `flush`: a body whose check fails at the very end
+            // must never reach the client complete (it has a Content-Length).
+            let last = self.buf.split_off(self.buf.len() - 1);
             self.send_buf()?;
+            self.buf = last;
         }
         Ok(data.len())
     }
@@ -582,7 +586,7 @@ pub async fn download(
     let user = caller.user.clone();
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let copied = std::io::copy(&mut reader, &mut w).and_then(|_| w.flush());
+        let copied = std::io::copy(&mut reader, &mut w);
         let failure = match copied {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return,
             Err(e) => Some((
@@ -590,7 +594,11 @@ pub async fn download(
                 format!("the stored content could not be decrypted ({e})"),
             )),
             Ok(_) => match reader.finish() {
-                Ok(_) => None,
+                // Verified: now the held-back end may go.
+                Ok(_) => {
+                    let _ = w.flush();
+                    None
+                }
                 Err(VaultError::Mismatch { found, .. }) => Some((
                     Some(found),
                     "the stored content does not match its recorded hash".to_string(),
@@ -599,7 +607,9 @@ pub async fn download(
             },
         };
         if let Some((found, detail)) = failure {
-            w.abort(format!("integrity check failed: {detail}"));
+            // Record the failure first, then break the transfer off: by the time the client
+            // sees the error, the ledger says why.
+            let why = format!("integrity check failed: {detail}");
             let fail = EvidenceCommand::IntegrityFailed {
                 evidence: n,
                 found_sha256: found,
@@ -616,6 +626,7 @@ pub async fn download(
                     Vec::new(),
                 ))
             }));
+            w.abort(why);
         }
     });
     let mut headers = HeaderMap::new();

@@ -320,6 +320,10 @@ pub struct IncidentView {
     pub timeline: Vec<TimelineView>,
     /// Number of ledger events.
     pub events: u64,
+    /// Recorded reads of this (restricted) incident among them; every read adds one.
+    pub reads: u64,
+    /// Evidence items (details at `/evidence`).
+    pub evidence: u64,
     /// Update cadence (last update, next due, overdue) and notification deadlines, evaluated
     /// when the response was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -428,6 +432,8 @@ impl From<&IncidentState> for IncidentView {
                 })
                 .collect(),
             events: st.last_seq,
+            reads: st.reads,
+            evidence: st.evidence.len() as u64,
             communications: None,
             postmortem: None,
         }

@@ -109,7 +109,14 @@ impl std::fmt::Debug for Vault {
 /// first use. Returns the identity and whether it was created.
 pub fn load_or_create_master(data_dir: &Path) -> Result<(age::x25519::Identity, bool)> {
     let parse = |text: &str, origin: &str| {
-        age::x25519::Identity::from_str(text.trim()).map_err(|_| {
+        // The key file carries a comment line (as age's own key files do); the key is the line
+        // that starts with AGE-SECRET-KEY-.
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap_or(text.trim());
+        age::x25519::Identity::from_str(line).map_err(|_| {
             StoreError::Corrupt(format!(
                 "{origin} must hold an age X25519 identity (AGE-SECRET-KEY-1…)"
             ))
