@@ -187,6 +187,7 @@ pub async fn communications(
     Path(incident): Path<String>,
 ) -> Result<Json<CommunicationsView>, Problem> {
     let st = load_visible(&state, &caller, &incident).await?;
+    crate::evidence::record_read(&state, &caller, &st, "communications").await?;
     let now = now();
     let statements = st
         .comms
@@ -466,6 +467,7 @@ pub async fn postmortem_draft(
             .is_some_and(|a| a.contains("text/markdown")),
     };
     let visible = load_visible(&state, &caller, &incident).await?;
+    crate::evidence::record_read(&state, &caller, &visible, "postmortem").await?;
     // Fold again from the events the draft is rendered from, so both agree.
     let events = state.store.events(visible.id).await?;
     let st = IncidentState::fold(&events)
