@@ -108,8 +108,15 @@ impl std::fmt::Debug for Vault {
 /// Load the master key (environment first, then the data directory file), creating the file on
 /// first use. Returns the identity and whether it was created.
 pub fn load_or_create_master(data_dir: &Path) -> Result<(age::x25519::Identity, bool)> {
+    // An age identity file: `#` comment lines (the file written below starts with one), then
+    // the identity.
     let parse = |text: &str, origin: &str| {
-        age::x25519::Identity::from_str(text.trim()).map_err(|_| {
+        let identity = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap_or_default();
+        age::x25519::Identity::from_str(identity).map_err(|_| {
             StoreError::Corrupt(format!(
                 "{origin} must hold an age X25519 identity (AGE-SECRET-KEY-1…)"
             ))
