@@ -154,7 +154,7 @@ fn parse_evidence_number(s: &str) -> Result<u32, Problem> {
         })
 }
 
-fn query_only<'a>(q: &'a HashMap<String, String>, allowed: &[&str]) -> Result<(), Problem> {
+fn query_only(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Problem> {
     for k in q.keys() {
         if !allowed.contains(&k.as_str()) {
             return Err(Problem::bad_request(format!(
