@@ -747,6 +747,39 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         }
     }
     assert_eq!(cells, rows.len() * 12);
+
+    // A viewer who is not a member: reads of the restricted incident are 404 like an unknown
+    // incident's; writes are refused for the account (403) before any lookup, for a hidden
+    // incident exactly as for an unknown one.
+    let val = srv.token("val", "viewer").await;
+    let fx = &shared_restricted;
+    let id = fx.id.parse().unwrap();
+    for row in rows.iter().filter(|r| r.path.contains("{i}")) {
+        let want = if row.method == "GET" {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        let what = format!("{} {} as a non-member viewer", row.method, row.path);
+        let before = srv.ledger(id).await.len();
+        let p = row.path.replace("{i}", &fx.codename);
+        let r = srv.call(row.method, &p, Some(&val), (row.body)()).await;
+        assert_problem(&r, want, &what);
+        let g = srv
+            .call(
+                row.method,
+                &row.path.replace("{i}", "quiet-nowhere"),
+                Some(&val),
+                (row.body)(),
+            )
+            .await;
+        assert_eq!(
+            normalized(&r.body, &fx.codename),
+            normalized(&g.body, "quiet-nowhere"),
+            "{what}"
+        );
+        assert_eq!(srv.ledger(id).await.len(), before, "{what}");
+    }
 }
 
 /// A successful answer carries what was asked for.
