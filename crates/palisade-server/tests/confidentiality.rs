@@ -672,7 +672,9 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 let want = StatusCode::from_u16(want_row[col]).unwrap();
                 let token = cast.column(col);
                 // A cell that changes state gets an incident of its own, so no cell's outcome
-                // depends on another's; every other cell must leave the shared one unchanged.
+                // depends on another's. The others share one, which a refused cell must leave
+                // unchanged (successful reads of the restricted one append access events,
+                // which change no other cell's outcome; section 2 counts them).
                 let writes = row.method != "GET" && want.is_success();
                 let fx = if writes && row.path.contains("{i}") {
                     fixture(&srv, &cast, restricted).await
