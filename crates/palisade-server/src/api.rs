@@ -107,6 +107,18 @@ pub(crate) async fn load_visible(
     Ok(st)
 }
 
+/// Changing a restricted incident takes membership: a break-glass grant makes an incident
+/// visible (so this is reached only with one), and opens it for reading only.
+pub(crate) fn require_member_to_write(caller: &Caller, st: &IncidentState) -> Result<(), Problem> {
+    if st.visible_to(&caller.user) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(
+            "break-glass opens a restricted incident for reading only; to change it, ask its Incident Commander for a role",
+        ))
+    }
+}
+
 /// Decide and append a command, retrying on concurrent changes.
 pub(crate) async fn run(
     state: &AppState,
@@ -118,6 +130,7 @@ pub(crate) async fn run(
     caller.require_writer()?;
     for _ in 0..8 {
         let mut st = load_visible(state, caller, reference).await?;
+        require_member_to_write(caller, &st)?;
         let payloads = match st.decide_with(&actor(caller), &cmd, &state.comms) {
             Ok(p) => p,
             Err(r) => {

@@ -6,7 +6,7 @@
 //! through a bounded channel.
 
 use crate::AppState;
-use crate::api::{ApiJson, load_visible, now};
+use crate::api::{ApiJson, load_visible, now, require_member_to_write};
 use crate::auth::Caller;
 use crate::problem::Problem;
 use axum::Json;
@@ -225,6 +225,7 @@ pub async fn upload(
     let note = q.get("note").cloned();
     caller.require_writer()?;
     let st = load_visible(&state, &caller, &incident).await?;
+    require_member_to_write(&caller, &st)?;
     // Check everything that does not depend on the content before reading a byte of it.
     let probe = EvidenceCommand::Acquire {
         name: name.clone(),
@@ -265,7 +266,7 @@ pub async fn upload(
     };
     let a = actor(&caller);
     let (st, new) = commit_with(&state, id, &caller.user, |s| {
-        if !s.visible_to_at(&a.user, now()) {
+        if !s.visible_to(&a.user) {
             return Err(Problem::not_found(
                 "the incident is no longer visible to you",
             ));
@@ -354,6 +355,7 @@ pub async fn transfer(
     caller.require_writer()?;
     let to = crate::api::require_user(&state, &req.to).await?;
     let st = load_visible(&state, &caller, &incident).await?;
+    require_member_to_write(&caller, &st)?;
     let a = actor(&caller);
     // Check who may transfer before re-hashing (which reads the whole content).
     let item = st

@@ -199,7 +199,7 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
             store.clone(),
             cfg.clone(),
             notify_wake.clone(),
-            std::time::Duration::from_secs(5),
+            cfg.poll,
         ))),
         None => {
             if store.outbox_pending().await? > 0 {

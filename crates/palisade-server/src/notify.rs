@@ -29,6 +29,9 @@ pub struct NotifyConfig {
     pub max_backoff: Duration,
     /// How long a claimed message is reserved for one sender.
     pub lease: Duration,
+    /// How often the outbox is read without a wake-up (for other servers' messages); a retry
+    /// that is due sooner is attempted when it is due.
+    pub poll: Duration,
 }
 
 impl NotifyConfig {
@@ -39,6 +42,7 @@ impl NotifyConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(600),
             lease: Duration::from_secs(60),
+            poll: Duration::from_secs(5),
         }
     }
 }
@@ -87,15 +91,26 @@ async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> 
 
 /// Deliver what is due now; returns how many were delivered.
 pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConfig) -> usize {
+    deliver_pass(store, http, cfg).await.0
+}
+
+/// One pass over the due messages: how many were delivered, and how soon the earliest retry
+/// this pass scheduled is due.
+async fn deliver_pass(
+    store: &Store,
+    http: &reqwest::Client,
+    cfg: &NotifyConfig,
+) -> (usize, Option<Duration>) {
     let lease = cfg.lease.as_micros() as i64;
     let claimed = match store.outbox_claim(now_us(), lease, 32).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the notification outbox");
-            return 0;
+            return (0, None);
         }
     };
     let mut delivered = 0;
+    let mut retry: Option<Duration> = None;
     for m in claimed {
         match deliver(http, cfg, &m).await {
             Ok(()) => {
@@ -116,14 +131,15 @@ pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConf
                 if let Err(e) = store.outbox_retry(m.id, &why, next).await {
                     tracing::warn!(error = %e, "could not record the failed delivery");
                 }
+                retry = Some(retry.map_or(backoff, |r| r.min(backoff)));
             }
         }
     }
-    delivered
+    (delivered, retry)
 }
 
 /// Run until dropped: deliver what is due whenever woken (after an append that wrote to the
-/// outbox) and at least every `poll` (for retries and for other servers' messages).
+/// outbox), when a retry falls due, and at least every `poll` (for other servers' messages).
 pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Duration) {
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -135,9 +151,27 @@ pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Durat
             return;
         }
     };
+    // When the earliest retry this worker scheduled falls due.
+    let mut retry_at: Option<std::time::Instant> = None;
     loop {
-        while deliver_due(&store, &http, &cfg).await > 0 {}
-        // Wait for a wake-up or the poll interval, whichever comes first.
-        let _ = tokio::time::timeout(poll, wake.notified()).await;
+        if retry_at.is_some_and(|t| t <= std::time::Instant::now()) {
+            retry_at = None; // due: this pass claims it (and reschedules it if it fails again)
+        }
+        loop {
+            let (delivered, retry) = deliver_pass(&store, &http, &cfg).await;
+            if let Some(r) = retry {
+                let t = std::time::Instant::now() + r;
+                retry_at = Some(retry_at.map_or(t, |x| x.min(t)));
+            }
+            if delivered == 0 {
+                break;
+            }
+        }
+        // Wait for a wake-up, the earliest retry or the poll interval, whichever comes first.
+        let wait = retry_at.map_or(poll, |t| {
+            t.saturating_duration_since(std::time::Instant::now())
+                .min(poll)
+        });
+        let _ = tokio::time::timeout(wait, wake.notified()).await;
     }
 }

@@ -108,6 +108,8 @@ impl std::fmt::Debug for Vault {
 /// Load the master key (environment first, then the data directory file), creating the file on
 /// first use. Returns the identity and whether it was created.
 pub fn load_or_create_master(data_dir: &Path) -> Result<(age::x25519::Identity, bool)> {
+    // An age identity file: `#` comment lines (the file written below starts with one), then
+    // the identity.
     let parse = |text: &str, origin: &str| {
         // The key file carries a comment line (as age's own key files do); the key is the line
         // that starts with AGE-SECRET-KEY-.
