@@ -2,16 +2,27 @@
 """Independent verifier of a Palisade ledger (format v1), written from docs/ledger-format.md alone.
 
 Usage: verify_ledger.py DATA_DIR
+       verify_ledger.py BUNDLE.tar [PUBLIC_KEY_HEX]
 
-Reads DATA_DIR/palisade.db (SQLite), recomputes every event hash and checkpoint link, checks that
-each incident's newest checkpoint covers its last event, and - when the `cryptography` package is
-installed - verifies the newest checkpoint signature of each incident with DATA_DIR/ledger-signing.pub.
+DATA_DIR: reads DATA_DIR/palisade.db (SQLite), recomputes every event hash and checkpoint link,
+checks that each incident's newest checkpoint covers its last event, and - when the `cryptography`
+package is installed - verifies the newest checkpoint signature of each incident with
+DATA_DIR/ledger-signing.pub.
+
+BUNDLE.tar: an export bundle ("Export bundles" in ledger-format.md): the same checks on its
+ledger (every signature, with the given key or the bundle's own), that it ends with its own
+`exported` event, that the manifest equals the ledger's `evidence_acquired` events, and that every
+evidence file hashes to what the ledger records.
+
 Prints "OK ..." and exits 0, or prints the first problem and exits 1.
 """
 import hashlib
 import json
+import os
 import sqlite3
 import sys
+import tarfile
+import unicodedata
 
 EVENT_TAG = b"palisade/ledger/event/v1\x00"
 CHECKPOINT_TAG = b"palisade/ledger/checkpoint/v1\x00"
@@ -30,10 +41,31 @@ def fail(incident, seq, what):
 
 def main(data_dir):
     db = sqlite3.connect(f"file:{data_dir}/palisade.db?mode=ro", uri=True)
-    heads = {}  # incident -> list of hashes
-    for incident, seq, body, prev_hash, hsh in db.execute(
+    events = db.execute(
         "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events ORDER BY incident_id, seq"
-    ):
+    )
+    checkpoints = db.execute(
+        "SELECT incident_id, seq, body, signature FROM ledger_checkpoints ORDER BY incident_id, seq"
+    )
+    key_hex = open(f"{data_dir}/ledger-signing.pub").read().strip()
+    heads = check_ledger(events, checkpoints, key_hex, all_signatures=False)
+    n = sum(len(c) for c in heads.values())
+    print(f"OK {len(heads)} incidents, {n} events, signatures {'checked' if load_key(key_hex) else 'not checked (no cryptography package)'}")
+
+
+def load_key(key_hex):
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    except ImportError:
+        return None
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(key_hex))
+
+
+def check_ledger(events, checkpoints, key_hex, all_signatures):
+    """Check rows (incident, seq, body, prev_hash, hash) and checkpoints (incident, seq, body,
+    signature), both ordered by incident then seq. Returns incident -> list of event hashes."""
+    heads = {}  # incident -> list of hashes
+    for incident, seq, body, prev_hash, hsh in events:
         chain = heads.setdefault(incident, [])
         if seq != len(chain) + 1:
             fail(incident, seq, f"expected event {len(chain) + 1}")
@@ -49,9 +81,8 @@ def main(data_dir):
 
     newest = {}
     links = {}
-    for incident, seq, body, sig in db.execute(
-        "SELECT incident_id, seq, body, signature FROM ledger_checkpoints ORDER BY incident_id, seq"
-    ):
+    key = load_key(key_hex)
+    for incident, seq, body, sig in checkpoints:
         cp = json.loads(body)
         chain = heads.get(incident, [])
         if cp["incident"] != incident or cp["seq"] != seq:
@@ -62,12 +93,12 @@ def main(data_dir):
             fail(incident, seq, "checkpoint does not link to the previous one")
         links[incident] = hashlib.sha256(LINK_TAG + CHECKPOINT_TAG + body.encode() + bytes.fromhex(sig)).digest()
         newest[incident] = (seq, body, sig)
+        if all_signatures and key is not None:
+            try:
+                key.verify(bytes.fromhex(sig), CHECKPOINT_TAG + body.encode())
+            except Exception:
+                fail(incident, seq, "signature does not verify")
 
-    try:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(open(f"{data_dir}/ledger-signing.pub").read().strip()))
-    except ImportError:
-        key = None
     for incident, chain in heads.items():
         if incident not in newest or newest[incident][0] != len(chain):
             fail(incident, len(chain), "last event not covered by a checkpoint")
@@ -77,12 +108,70 @@ def main(data_dir):
                 key.verify(bytes.fromhex(sig), CHECKPOINT_TAG + body.encode())
             except Exception:
                 fail(incident, seq, "signature does not verify")
-    events = sum(len(c) for c in heads.values())
-    print(f"OK {len(heads)} incidents, {events} events, signatures {'checked' if key else 'not checked (no cryptography package)'}")
+    return heads
+
+
+def bundle(path, key_hex=None):
+    with tarfile.open(path, "r:") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+
+        def read(name):
+            if name not in members:
+                fail("-", "-", f"{name} is missing from the bundle")
+            return tar.extractfile(members[name]).read()
+
+        header = json.loads(read("palisade-bundle.json"))
+        if header.get("format") != "palisade-bundle/1":
+            fail("-", "-", f"unknown bundle format {header.get('format')!r}")
+        incident = header["incident"]
+        rows = [json.loads(l) for l in read("ledger/events.jsonl").decode().splitlines() if l]
+        cps = [json.loads(l) for l in read("ledger/checkpoints.jsonl").decode().splitlines() if l]
+        key_hex = key_hex or header["public_key"]
+        check_ledger(
+            [(incident, r["seq"], r["body"], r["prev_hash"], r["hash"]) for r in rows],
+            [(incident, c["seq"], c["body"], c["signature"]) for c in cps],
+            key_hex,
+            all_signatures=True,
+        )
+        bodies = [json.loads(r["body"]) for r in rows]
+        if not bodies or bodies[-1]["data"]["type"] != "exported":
+            fail(incident, len(bodies), "the ledger does not end with the bundle's own `exported` event")
+        if bodies[-1]["data"]["with_evidence"] != header["with_evidence"]:
+            fail(incident, len(bodies), "with_evidence differs from the recorded export")
+        expected = []
+        for b in bodies:
+            d = b["data"]
+            if d["type"] == "evidence_acquired":
+                name = "".join("_" if c in "/\\" or unicodedata.category(c) == "Cc" else c for c in d["name"])
+                expected.append({"evidence": d["evidence"], "name": d["name"], "sha256": d["sha256"],
+                                 "size": d["size"], "path": f"evidence/E{d['evidence']}/{name}"})
+        manifest = json.loads(read("evidence/manifest.json"))["evidence"]
+        if manifest != expected:
+            fail(incident, "-", "the evidence manifest does not match the ledger")
+        files = 0
+        for e in expected:
+            if e["path"] not in members:
+                if header["with_evidence"]:
+                    fail(incident, "-", f"{e['path']} is missing")
+                continue
+            h = hashlib.sha256()
+            f = tar.extractfile(members[e["path"]])
+            size = 0
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+            if h.hexdigest() != e["sha256"] or size != e["size"]:
+                fail(incident, "-", f"{e['path']} does not match the ledger")
+            files += 1
+    signed = "checked" if load_key(key_hex) else "not checked (no cryptography package)"
+    print(f"OK bundle of {header['codename']}: {len(rows)} events, {files} evidence files, signatures {signed}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) == 2 and os.path.isdir(sys.argv[1]):
+        main(sys.argv[1])
+    elif len(sys.argv) in (2, 3) and os.path.isfile(sys.argv[1]):
+        bundle(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)
+    else:
         print(__doc__)
         sys.exit(2)
-    main(sys.argv[1])
