@@ -251,10 +251,27 @@ pub async fn upload(
         std::io::Error::other(e.to_string())
     });
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let stored = tokio::task::spawn_blocking(move || vault.put(&key, id, reader, limit))
-        .await
-        .map_err(|e| Problem::internal(format!("upload task failed: {e}")))?
-        .map_err(vault_problem)?;
+    let expected = original.as_ref().map(|o| o.trim().to_ascii_lowercase());
+    let stored = tokio::task::spawn_blocking(move || {
+        vault.put_expecting(&key, id, reader, limit, expected.as_deref())
+    })
+    .await
+    .map_err(|e| Problem::internal(format!("upload task failed: {e}")))?;
+    let stored = match stored {
+        Ok(s) => s,
+        // Not the content that was acquired: discarded before it reached a content address,
+        // and refused by the rule (which names both hashes).
+        Err(VaultError::Mismatch { expected, found }) => {
+            let r = palisade_core::Refusal {
+                rule: palisade_core::custody::custody_rules::EVIDENCE_HASH_MISMATCH,
+                message: format!(
+                    "the content received hashes to {found}, but the hash recorded at acquisition is {expected}; the file changed (or is not the one acquired) and was not recorded"
+                ),
+            };
+            return Err(refused(&state, r));
+        }
+        Err(e) => return Err(vault_problem(e)),
+    };
     let cmd = EvidenceCommand::Acquire {
         name,
         sha256: stored.sha256.clone(),

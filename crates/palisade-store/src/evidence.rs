@@ -272,9 +272,30 @@ impl Vault {
         &self,
         key: &IncidentKey,
         incident: Uuid,
-        mut source: impl Read,
+        source: impl Read,
         limit: u64,
     ) -> std::result::Result<StoredBlob, VaultError> {
+        self.put_expecting(key, incident, source, limit, None)
+    }
+
+    /// [`Vault::put`], but content whose SHA-256 is not `expected` (the hash taken at
+    /// acquisition) is discarded before it reaches a content address: [`VaultError::Mismatch`].
+    pub fn put_expecting(
+        &self,
+        key: &IncidentKey,
+        incident: Uuid,
+        mut source: impl Read,
+        limit: u64,
+        expected: Option<&str>,
+    ) -> std::result::Result<StoredBlob, VaultError> {
+        let mismatch = |sha256: &str| {
+            expected
+                .filter(|e| !e.eq_ignore_ascii_case(sha256))
+                .map(|e| VaultError::Mismatch {
+                    expected: e.to_ascii_lowercase(),
+                    found: sha256.to_string(),
+                })
+        };
         let tmp_name = format!("tmp/{}.part", Uuid::now_v7());
         let recipient = key.0.to_public();
         let enc =
@@ -323,6 +344,10 @@ impl Vault {
                     return Err(e);
                 }
                 let sha256 = hex::encode(hasher.finalize());
+                if let Some(e) = mismatch(&sha256) {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
                 let dir = root.join(incident.to_string());
                 fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
                 let dest = root.join(Self::final_name(incident, &sha256));
@@ -367,6 +392,10 @@ impl Vault {
                     return Err(e);
                 }
                 let sha256 = hex::encode(hasher.finalize());
+                if let Some(e) = mismatch(&sha256) {
+                    let _ = rt.block_on(store.delete(&tmp));
+                    return Err(e);
+                }
                 let dest = ObjPath::from(Self::final_name(incident, &sha256));
                 let exists = rt.block_on(store.head(&dest)).is_ok();
                 if exists {

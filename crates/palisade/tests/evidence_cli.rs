@@ -208,7 +208,9 @@ fn evidence_custody_export_and_offline_verification_through_the_cli() {
     assert_eq!(added["size"], bytes.len());
     assert_eq!(added["custodian"], "admin");
 
-    // A file that changed since acquisition is refused and recorded nowhere.
+    // A file that changed since acquisition is refused, recorded nowhere and not stored.
+    let changed = dir.path().join("changed.img");
+    std::fs::write(&changed, content(100_000)).unwrap();
     let r = palisade(
         &server,
         &admin,
@@ -216,7 +218,7 @@ fn evidence_custody_export_and_offline_verification_through_the_cli() {
             "evidence",
             "add",
             &code,
-            img_s,
+            changed.to_str().unwrap(),
             "--source",
             "web-01",
             "--tool",
