@@ -105,14 +105,15 @@ pub(crate) async fn record_read(
     if st.access_event(what, "api").is_none() {
         return Ok(());
     }
-    let what = what.to_string();
-    commit_with(state, st.id, &caller.user, |s| {
-        Ok((
-            s.access_event(&what, "api").into_iter().collect(),
-            Vec::new(),
-        ))
-    })
-    .await?;
+    // A read depends on nothing in the incident's state: the store appends it at the head, so
+    // concurrent readers share a commit instead of conflicting.
+    let payloads = st.access_event(what, "api").into_iter().collect();
+    state
+        .store
+        .append_at_head(st.id, caller.user.clone(), now(), payloads)
+        .await?;
+    state.metrics.appended(1);
+    state.witness_wake.notify_one();
     Ok(())
 }
 

@@ -117,6 +117,18 @@ impl Store {
     pub async fn append(&self, req: AppendRequest) -> Result<Appended> {
         dispatch!(self, s => s.append(req).await)
     }
+    /// Append events that do not depend on the incident's state (recorded reads) after whatever
+    /// its ledger holds now, numbered by the store: concurrent readers of one incident never
+    /// conflict, and on SQLite they share one commit. Only the projection's `last_seq` changes.
+    pub async fn append_at_head(
+        &self,
+        incident: Uuid,
+        actor: UserName,
+        at: palisade_core::Timestamp,
+        payloads: Vec<palisade_core::Payload>,
+    ) -> Result<Appended> {
+        dispatch!(self, s => s.append_at_head(incident, actor, at, payloads).await)
+    }
     /// An incident's events in order.
     pub async fn events(&self, incident: Uuid) -> Result<Vec<palisade_core::Event>> {
         let rows = self.stored_events(incident).await?;

@@ -311,6 +311,59 @@ impl PgStore {
         .transpose()
     }
 
+    pub async fn append_at_head(
+        &self,
+        incident: Uuid,
+        actor: palisade_core::UserName,
+        at: palisade_core::Timestamp,
+        payloads: Vec<palisade_core::Payload>,
+    ) -> Result<Appended> {
+        loop {
+            let (summary, head) = {
+                let client = self.pool.get().await?;
+                let row = client
+                    .query_opt(
+                        &format!("SELECT {SUMMARY_COLS} FROM incidents WHERE id = $1"),
+                        &[&incident.to_string()],
+                    )
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("incident {incident}")))?;
+                let head: Option<i64> = client
+                    .query_one(
+                        "SELECT max(seq) FROM ledger_events WHERE incident_id = $1",
+                        &[&incident.to_string()],
+                    )
+                    .await?
+                    .get(0);
+                (summary_row(&row)?, head.unwrap_or(0) as u64)
+            };
+            let events = palisade_core::incident::events_for(
+                incident,
+                head,
+                &actor,
+                at,
+                None,
+                payloads.clone(),
+            );
+            let mut summary = summary;
+            summary.last_seq = head + events.len() as u64;
+            let req = AppendRequest {
+                incident,
+                expected_last_seq: head,
+                events,
+                projection: crate::Projection {
+                    summary,
+                    members: Vec::new(),
+                },
+                outbox: Vec::new(),
+            };
+            match self.append(req).await {
+                Err(StoreError::Conflict { .. }) => continue,
+                other => return other,
+            }
+        }
+    }
+
     pub async fn summary(&self, incident: Uuid) -> Result<Option<IncidentSummary>> {
         let client = self.pool.get().await?;
         let row = client

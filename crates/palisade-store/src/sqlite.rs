@@ -198,6 +198,54 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn append_at_head(
+        &self,
+        incident: Uuid,
+        actor: palisade_core::UserName,
+        at: palisade_core::Timestamp,
+        payloads: Vec<palisade_core::Payload>,
+    ) -> Result<Appended> {
+        let signer = self.inner.ctx.signer.clone();
+        self.write(true, move |conn, heads| {
+            let id = incident.to_string();
+            let head = match heads.map.get(&incident) {
+                Some((seq, _, _)) => *seq,
+                None => {
+                    let found: Option<i64> = conn
+                        .prepare_cached(
+                            "SELECT max(seq) FROM ledger_events WHERE incident_id = ?1",
+                        )?
+                        .query_row([&id], |r| r.get(0))?;
+                    found.ok_or_else(|| StoreError::NotFound(format!("incident {incident}")))?
+                        as u64
+                }
+            };
+            let mut summary = conn
+                .prepare_cached(&format!(
+                    "SELECT {SUMMARY_COLS} FROM incidents WHERE id = ?1"
+                ))?
+                .query_row([&id], summary_row)?;
+            let events =
+                palisade_core::incident::events_for(incident, head, &actor, at, None, payloads);
+            summary.last_seq = head + events.len() as u64;
+            let req = AppendRequest {
+                incident,
+                expected_last_seq: head,
+                events,
+                projection: crate::Projection {
+                    summary,
+                    members: Vec::new(),
+                },
+                outbox: Vec::new(),
+            };
+            let bodies = crate::canonical_bodies(&req)?;
+            let a = append_in(conn, heads, &signer, &req, bodies)?;
+            let cp = a.checkpoint.clone();
+            Ok((a, Some(cp)))
+        })
+        .await
+    }
+
     pub async fn stored_events(&self, incident: Uuid) -> Result<Vec<StoredEvent>> {
         self.read(move |c| {
             let mut st = c.prepare_cached(

@@ -841,3 +841,56 @@ async fn stored_checkpoints_are_one_per_append_in_order() {
         assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6], "{}", b.name);
     }
 }
+
+#[tokio::test]
+async fn reads_appended_at_the_head_concurrently_all_land_in_order_and_verify() {
+    for b in backends().await {
+        let st = incident(&b.store, "still-lake", &some_commands()).await;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = b.store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .append_at_head(
+                        st.id,
+                        user(&format!("reader{i}")),
+                        t(100 + i),
+                        vec![palisade_core::Payload::Accessed {
+                            what: "incident".into(),
+                            via: "api".into(),
+                        }],
+                    )
+                    .await
+                    .map(|a| a.rows[0].seq)
+            }));
+        }
+        let mut seqs = Vec::new();
+        for task in tasks {
+            seqs.push(task.await.unwrap().unwrap());
+        }
+        seqs.sort();
+        let first = st.last_seq + 1;
+        assert_eq!(seqs, (first..first + 20).collect::<Vec<_>>(), "{}", b.name);
+        let events = b.store.events(st.id).await.unwrap();
+        let folded = IncidentState::fold(&events).unwrap();
+        assert_eq!(folded.reads, 20, "{}", b.name);
+        assert_eq!(
+            folded.timeline, st.timeline,
+            "{}: reads stay out of the timeline",
+            b.name
+        );
+        let summary = b.store.summary(st.id).await.unwrap().unwrap();
+        assert_eq!(summary.last_seq, st.last_seq + 20, "{}", b.name);
+        assert_eq!(summary.title, st.title, "{}", b.name);
+        let report = b.verify().await;
+        assert!(report.ok(), "{}: {:?}", b.name, report.failures);
+        // An unknown incident is an error, not a new ledger.
+        let err = b
+            .store
+            .append_at_head(Uuid::new_v4(), user("x"), t(1), vec![])
+            .await
+            .err()
+            .expect("unknown incident");
+        assert!(matches!(err, StoreError::NotFound(_)), "{}: {err}", b.name);
+    }
+}
