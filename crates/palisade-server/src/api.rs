@@ -96,11 +96,7 @@ pub(crate) async fn load_visible(
         .resolve_ref(reference)
         .await?
         .ok_or_else(not_found)?;
-    let events = state.store.events(id).await?;
-    let st = IncidentState::fold(&events).map_err(|e| {
-        tracing::error!(incident = %id, error = %e, "ledger does not fold");
-        Problem::internal("the incident's ledger could not be read; run `palisade verify`")
-    })?;
+    let st = load_state(state, id).await?;
     if !st.visible_to_at(&caller.user, now()) {
         return Err(not_found());
     }
@@ -117,6 +113,21 @@ pub(crate) fn require_member_to_write(caller: &Caller, st: &IncidentState) -> Re
             "break-glass opens a restricted incident for reading only; to change it, ask its Incident Commander for a role",
         ))
     }
+}
+
+/// The current state of an incident (cached fold plus newer events).
+pub(crate) async fn load_state(state: &AppState, id: Uuid) -> Result<IncidentState, Problem> {
+    state
+        .states
+        .load(&state.store, id)
+        .await
+        .map_err(|e| match e {
+            crate::state_cache::LoadError::Store(e) => Problem::from(e),
+            other => {
+                tracing::error!(incident = %id, error = %other, "ledger does not fold");
+                Problem::internal("the incident's ledger could not be read; run `palisade verify`")
+            }
+        })
 }
 
 /// Decide and append a command, retrying on concurrent changes.
@@ -159,6 +170,7 @@ pub(crate) async fn run(
             Ok(_) => {
                 state.metrics.appended(n);
                 state.witness_wake.notify_one();
+                state.states.remember(&st);
                 return Ok(Json(crate::comms::incident_view(state, &st)));
             }
             Err(StoreError::Conflict { .. }) => continue,

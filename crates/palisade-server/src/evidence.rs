@@ -43,11 +43,7 @@ where
     F: FnMut(&IncidentState) -> Result<(Vec<Payload>, Vec<OutboxMessage>), Problem>,
 {
     for _ in 0..8 {
-        let events = state.store.events(id).await?;
-        let mut st = IncidentState::fold(&events).map_err(|e| {
-            tracing::error!(incident = %id, error = %e, "ledger does not fold");
-            Problem::internal("the incident's ledger could not be read; run `palisade verify`")
-        })?;
+        let mut st = crate::api::load_state(state, id).await?;
         let (payloads, outbox) = decide(&st)?;
         if payloads.is_empty() {
             return Ok((st, Vec::new()));
@@ -73,6 +69,7 @@ where
             Ok(_) => {
                 state.metrics.appended(n);
                 state.witness_wake.notify_one();
+                state.states.remember(&st);
                 if !new.is_empty() {
                     state.notify_wake.notify_one();
                 }

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod metrics;
 pub mod notify;
 pub mod problem;
+pub mod state_cache;
 pub mod views;
 pub mod witness_forwarder;
 
@@ -39,6 +40,8 @@ pub struct AppState {
     pub witness_wake: Arc<tokio::sync::Notify>,
     /// Wakes the notification worker after an append.
     pub notify_wake: Arc<tokio::sync::Notify>,
+    /// Folded incident states between requests.
+    pub states: Arc<state_cache::StateCache>,
     /// Encrypted, content-addressed evidence storage.
     pub vault: Arc<palisade_store::evidence::Vault>,
     /// Largest evidence upload accepted, in bytes.
@@ -216,6 +219,7 @@ pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
         metrics: Arc::new(metrics::Metrics::default()),
         witness_wake,
         notify_wake,
+        states: Arc::default(),
         vault,
         evidence_limit: config.evidence_max_bytes.unwrap_or(DEFAULT_EVIDENCE_LIMIT),
         public_key_hex: hex::encode(opened.signer.verifying_key().as_bytes()),

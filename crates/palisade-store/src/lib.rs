@@ -129,6 +129,27 @@ impl Store {
     ) -> Result<Appended> {
         dispatch!(self, s => s.append_at_head(incident, actor, at, payloads).await)
     }
+    /// An incident's events after sequence number `after`, in order (for folding onto a state
+    /// already known up to `after`).
+    pub async fn events_after(
+        &self,
+        incident: Uuid,
+        after: u64,
+    ) -> Result<Vec<palisade_core::Event>> {
+        let bodies = dispatch!(self, s => s.event_bodies_after(incident, after).await)?;
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                serde_json::from_str(b).map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "incident {incident} event {}: {e}",
+                        after + 1 + i as u64
+                    ))
+                })
+            })
+            .collect()
+    }
     /// An incident's events in order.
     pub async fn events(&self, incident: Uuid) -> Result<Vec<palisade_core::Event>> {
         let rows = self.stored_events(incident).await?;

@@ -311,6 +311,17 @@ impl PgStore {
         .transpose()
     }
 
+    pub async fn event_bodies_after(&self, incident: Uuid, after: u64) -> Result<Vec<String>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT body FROM ledger_events WHERE incident_id = $1 AND seq > $2 ORDER BY seq",
+                &[&incident.to_string(), &(after as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn append_at_head(
         &self,
         incident: Uuid,

@@ -198,6 +198,17 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn event_bodies_after(&self, incident: Uuid, after: u64) -> Result<Vec<String>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT body FROM ledger_events WHERE incident_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![incident.to_string(), after as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
+    }
+
     pub async fn append_at_head(
         &self,
         incident: Uuid,
