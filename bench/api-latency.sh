@@ -20,8 +20,17 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 CODENAME=$(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/incidents?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["incidents"][0]["codename"])')
+# An open (unrestricted) incident with 100 events as well: reads of restricted incidents are
+# recorded in their ledger (a durable append each), reads of open ones are not.
+OPEN=$(curl -fs -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d '{"title":"open incident for the latency benchmark","severity":"SEV-3","kind":"operational"}' \
+  "http://127.0.0.1:$PORT/api/v1/incidents" | python3 -c 'import json,sys; print(json.load(sys.stdin)["codename"])')
+for i in $(seq 99); do
+  curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d "{\"text\":\"note $i\"}" "http://127.0.0.1:$PORT/api/v1/incidents/$OPEN/notes"
+done
 echo "machine: $(nproc) cores, $(uname -r); data: $DATA"
-for what in "show /api/v1/incidents/$CODENAME" "list /api/v1/incidents" "list-filtered /api/v1/incidents?status=declared&severity=SEV-2&limit=20"; do
+for what in "show /api/v1/incidents/$CODENAME" "show-open /api/v1/incidents/$OPEN" "list /api/v1/incidents" "list-filtered /api/v1/incidents?status=declared&severity=SEV-2&limit=20"; do
   name=${what%% *}; path=${what#* }
   echo "== $name ($path), wrk -t1 -c${CONNECTIONS:-4} -d$DURATION"
   wrk -t1 -c"${CONNECTIONS:-4}" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" \
