@@ -392,7 +392,9 @@ pub async fn add_action_item(
     Path(incident): Path<String>,
     ApiJson(req): ApiJson<ActionItemRequest>,
 ) -> Result<Json<IncidentView>, Problem> {
-    // Visibility first, so a non-member learns nothing about users from this endpoint.
+    // Read-only accounts are refused before anything is looked up (as every command is); then
+    // visibility, so a non-member learns nothing about users from this endpoint.
+    caller.require_writer()?;
     load_visible(&state, &caller, &incident).await?;
     let owner = require_user(&state, &req.owner).await?;
     let cmd = Command::AddActionItem {
