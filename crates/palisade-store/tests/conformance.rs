@@ -889,8 +889,7 @@ async fn reads_appended_at_the_head_concurrently_all_land_in_order_and_verify() 
             .store
             .append_at_head(Uuid::new_v4(), user("x"), t(1), vec![])
             .await
-            .err()
-            .expect("unknown incident");
+            .expect_err("unknown incident");
         assert!(matches!(err, StoreError::NotFound(_)), "{}: {err}", b.name);
     }
 }
