@@ -22,6 +22,7 @@ use uuid::Uuid;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_evidence_outbox.sql"),
+    include_str!("../migrations/postgres/0003_list_filter_index.sql"),
 ];
 /// Advisory lock key held while migrating ("palisade" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;

@@ -23,6 +23,7 @@ use uuid::Uuid;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_evidence_outbox.sql"),
+    include_str!("../migrations/sqlite/0003_list_filter_index.sql"),
 ];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;
@@ -322,26 +323,37 @@ impl SqliteStore {
     pub async fn list(&self, f: &ListFilter) -> Result<Vec<IncidentSummary>> {
         let f = f.clone();
         self.read(move |c| {
+            // Only the filters given appear in the query, so SQLite can use the
+            // (status, severity, updated_us) index instead of scanning every incident.
+            let status = f.status.map(|s| s.as_str());
+            let severity = f.severity.map(|s| s.level() as i64);
+            let kind = f.kind.map(|k| k.as_str());
+            let limit = f.limit as i64;
+            let viewer = f.viewer.as_str();
+            let mut filters = String::new();
+            let mut args: Vec<(&str, &dyn rusqlite::ToSql)> =
+                vec![(":viewer", &viewer), (":limit", &limit)];
+            if let Some(s) = &status {
+                filters.push_str(" AND i.status = :status");
+                args.push((":status", s));
+            }
+            if let Some(s) = &severity {
+                filters.push_str(" AND i.severity = :severity");
+                args.push((":severity", s));
+            }
+            if let Some(k) = &kind {
+                filters.push_str(" AND i.kind = :kind");
+                args.push((":kind", k));
+            }
             let sql = format!(
                 "SELECT {SUMMARY_COLS} FROM incidents i
-                 WHERE (i.restricted = 0 OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = i.id AND m.user_name = ?1))
-                   AND (?2 IS NULL OR i.status = ?2)
-                   AND (?3 IS NULL OR i.severity = ?3)
-                   AND (?4 IS NULL OR i.kind = ?4)
+                 WHERE (i.restricted = 0 OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = i.id AND m.user_name = :viewer))
+                   {filters}
                  ORDER BY i.updated_us DESC, i.id
-                 LIMIT ?5"
+                 LIMIT :limit"
             );
             let mut st = c.prepare_cached(&sql)?;
-            let rows = st.query_map(
-                params![
-                    f.viewer.as_str(),
-                    f.status.map(|s| s.as_str()),
-                    f.severity.map(|s| s.level() as i64),
-                    f.kind.map(|k| k.as_str()),
-                    f.limit as i64
-                ],
-                summary_row,
-            )?;
+            let rows = st.query_map(&args[..], summary_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
