@@ -380,8 +380,12 @@ pub async fn show_incident(
     caller: Caller,
     Path(incident): Path<String>,
 ) -> Result<Json<IncidentView>, Problem> {
-    let st = load_visible(&state, &caller, &incident).await?;
+    let mut st = load_visible(&state, &caller, &incident).await?;
     crate::evidence::record_read(&state, &caller, &st, "incident").await?;
+    if st.restricted {
+        // Show the ledger as it is now, this read included.
+        st = load_state(&state, st.id).await?;
+    }
     Ok(Json(crate::comms::incident_view(&state, &st)))
 }
 
