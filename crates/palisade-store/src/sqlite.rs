@@ -556,13 +556,22 @@ pub fn feed_range(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<()> {
-    let range = "(?1 IS NULL OR incident_id >= ?1) AND (?2 IS NULL OR incident_id < ?2)";
+    // Only the bounds that are given, as plain comparisons: SQLite then seeks the primary key to
+    // the range. (`?1 IS NULL OR incident_id >= ?1` would make it scan the whole table and filter,
+    // so each half read every row.)
+    let bounds: Vec<&str> = from.iter().chain(to.iter()).copied().collect();
+    let range = match (from, to) {
+        (None, None) => String::new(),
+        (Some(_), None) => "WHERE incident_id >= ?1".into(),
+        (None, Some(_)) => "WHERE incident_id < ?1".into(),
+        (Some(_), Some(_)) => "WHERE incident_id >= ?1 AND incident_id < ?2".into(),
+    };
     conn.execute_batch("BEGIN")?;
     let r = (|| {
         let mut st = conn.prepare(&format!(
-            "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events WHERE {range} ORDER BY incident_id, seq"
+            "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events {range} ORDER BY incident_id, seq"
         ))?;
-        let mut rows = st.query(params![from, to])?;
+        let mut rows = st.query(rusqlite::params_from_iter(&bounds))?;
         while let Some(r) = rows.next()? {
             v.event(
                 r.get_ref(0)?.as_bytes()?,
@@ -573,9 +582,9 @@ pub fn feed_range(
             );
         }
         let mut st = conn.prepare(&format!(
-            "SELECT incident_id, seq, body, signature FROM ledger_checkpoints WHERE {range} ORDER BY incident_id, seq"
+            "SELECT incident_id, seq, body, signature FROM ledger_checkpoints {range} ORDER BY incident_id, seq"
         ))?;
-        let mut rows = st.query(params![from, to])?;
+        let mut rows = st.query(rusqlite::params_from_iter(&bounds))?;
         while let Some(r) = rows.next()? {
             v.checkpoint(
                 r.get_ref(0)?.as_str()?,
