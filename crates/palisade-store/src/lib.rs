@@ -469,7 +469,7 @@ fn verify_sqlite(
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(16));
     let conn = sqlite::open_for_verify(path)?;
     let chunks = if threads == 1 { 1 } else { threads * 8 };
-    let bounds = sqlite::split_points(&conn, chunks)?;
+    let bounds = sqlite::split_points(&conn, chunks);
     let ranges: Vec<(Option<&str>, Option<&str>)> = (0..=bounds.len())
         .map(|i| {
             let from = i.checked_sub(1).map(|j| bounds[j].as_str());

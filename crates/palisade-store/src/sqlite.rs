@@ -605,29 +605,36 @@ pub fn feed_range(
 /// correctness: the ranges `< b1`, `b1 ≤ … < b2`, …, `≥ bn` cover every row whatever the bounds.
 /// So they are read from the `incidents` projection (ids and event counts: a few thousand small
 /// rows), which verification otherwise never looks at; counting the ledger itself would cost a
-/// scan of it before the parallel part starts.
-pub fn split_points(conn: &Connection, chunks: usize) -> Result<Vec<String>> {
+/// scan of it before the parallel part starts. A projection that cannot be read gives no bounds
+/// (one range): it must not stop the ledger from being verified.
+pub fn split_points(conn: &Connection, chunks: usize) -> Vec<String> {
     if chunks < 2 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let mut st = conn.prepare("SELECT id, last_seq FROM incidents ORDER BY id")?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(1) as u64))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let total: u64 = rows.iter().map(|r| r.1).sum();
+    let rows = conn
+        .prepare("SELECT id, last_seq FROM incidents ORDER BY id")
+        .and_then(|mut st| {
+            st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?.clamp(1, 1 << 40) as u128,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap_or_default();
+    let total: u128 = rows.iter().map(|r| r.1).sum();
     let mut bounds = Vec::with_capacity(chunks - 1);
-    let mut sum = 0u64;
+    let mut sum = 0u128;
     for (id, n) in rows {
         // Start a new range at this incident once the events before it reach the next share.
-        let next_share = total * (bounds.len() as u64 + 1) / chunks as u64;
+        let next_share = total * (bounds.len() as u128 + 1) / chunks as u128;
         if sum > 0 && sum >= next_share && bounds.len() < chunks - 1 {
             bounds.push(id);
         }
         sum += n;
     }
-    Ok(bounds)
+    bounds
 }
 
 /// Open a database read-only for verification, refusing to create one.

@@ -1021,13 +1021,13 @@ mod tests {
         assert!(witness_fast(line.as_bytes()).is_some());
     }
 
+    /// One test incident: its id, its event rows (body, prev hash, hash), its checkpoint (body,
+    /// hex signature).
+    type TestIncident = (Uuid, Vec<(String, Hash, Hash)>, (String, String));
+
     /// A small ledger fed straight to a verifier: `incidents` incidents of `events` events, one
     /// checkpoint each at its last event.
-    fn ledger(
-        signer: &LedgerSigner,
-        incidents: usize,
-        events: u64,
-    ) -> Vec<(Uuid, Vec<(String, Hash, Hash)>, (String, String))> {
+    fn ledger(signer: &LedgerSigner, incidents: usize, events: u64) -> Vec<TestIncident> {
         let mut ids: Vec<Uuid> = (0..incidents).map(|_| Uuid::new_v4()).collect();
         ids.sort();
         ids.into_iter()
@@ -1048,7 +1048,7 @@ mod tests {
             .collect()
     }
 
-    fn feed(v: &mut Verifier, l: &[(Uuid, Vec<(String, Hash, Hash)>, (String, String))]) {
+    fn feed(v: &mut Verifier, l: &[TestIncident]) {
         for (id, rows, _) in l {
             for (i, (body, prev, hash)) in rows.iter().enumerate() {
                 v.event(
