@@ -92,18 +92,31 @@ impl CheckpointBody {
 
 /// Link hash of a checkpoint from its stored form: canonical body text and hex signature.
 pub fn link_hash(canonical_body: &str, signature_hex: &str) -> Hash {
+    let mut sig = [0u8; 64];
+    // An undecodable signature still hashes deterministically (as its text).
+    if hex::decode_to_slice(signature_hex, &mut sig).is_ok() {
+        link_hash_raw(canonical_body, &sig)
+    } else {
+        let mut h = link_hasher(canonical_body);
+        h.update(signature_hex.as_bytes());
+        h.finalize().into()
+    }
+}
+
+/// Link hash of a checkpoint whose signature is already decoded (the same value as
+/// [`link_hash`] with its hex form).
+pub fn link_hash_raw(canonical_body: &str, signature: &[u8; 64]) -> Hash {
+    let mut h = link_hasher(canonical_body);
+    h.update(signature);
+    h.finalize().into()
+}
+
+fn link_hasher(canonical_body: &str) -> Sha256 {
     let mut h = Sha256::new();
     h.update(CHECKPOINT_LINK_TAG);
     h.update(CHECKPOINT_TAG);
     h.update(canonical_body.as_bytes());
-    let mut sig = [0u8; 64];
-    // An undecodable signature still hashes deterministically (as its text).
-    if hex::decode_to_slice(signature_hex, &mut sig).is_ok() {
-        h.update(sig);
-    } else {
-        h.update(signature_hex.as_bytes());
-    }
-    h.finalize().into()
+    h
 }
 
 /// Check a signature over a checkpoint's stored canonical body.
@@ -116,10 +129,24 @@ pub fn verify_checkpoint_raw(
     if hex::decode_to_slice(signature_hex, &mut sig).is_err() {
         return false;
     }
+    verify_checkpoint_sig(key, canonical_body, &sig)
+}
+
+/// The signed message of a checkpoint: the domain tag, then its canonical body.
+pub fn checkpoint_message(canonical_body: &str) -> Vec<u8> {
     let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + canonical_body.len());
     m.extend_from_slice(CHECKPOINT_TAG);
     m.extend_from_slice(canonical_body.as_bytes());
-    key.verify(&m, &Signature::from_bytes(&sig)).is_ok()
+    m
+}
+
+/// [`verify_checkpoint_raw`] with the signature already decoded.
+pub fn verify_checkpoint_sig(key: &VerifyingKey, canonical_body: &str, sig: &[u8; 64]) -> bool {
+    key.verify(
+        &checkpoint_message(canonical_body),
+        &Signature::from_bytes(sig),
+    )
+    .is_ok()
 }
 
 /// Key identifier for a public key.

@@ -4,6 +4,7 @@
 //! cargo bench -p palisade-store --bench ledger -- append [--pg URL]
 //! cargo bench -p palisade-store --bench ledger -- verify --events 1000000
 //! cargo bench -p palisade-store --bench ledger -- dataset DIR --incidents 10000 --events-per 100
+//! cargo bench -p palisade-store --bench ledger -- verify-dir DIR [--runs 3] [--all-signatures]
 //! ```
 //!
 //! `append` measures durable appends (each acknowledged only after commit and witness flush):
@@ -236,6 +237,33 @@ async fn bench_verify(events: usize) {
     }
 }
 
+async fn verify_dir(dir: PathBuf, runs: usize, all: bool) {
+    let key = palisade_store::keys::read_public_key(
+        &palisade_store::keys::public_key_path(&dir)
+            .display()
+            .to_string(),
+    )
+    .unwrap();
+    let target = VerifyTarget::DataDir(dir);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let report = palisade_store::verify(&target, key, None, all)
+            .await
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(report.ok(), "{:?}", report.failures.first());
+        println!(
+            "verify-dir{}: {} events, {} checkpoints, {} signatures, {} witness entries in {secs:.2} s = {:.0} events/s",
+            if all { " --all-signatures" } else { "" },
+            report.events,
+            report.checkpoints,
+            report.signatures_verified,
+            report.witness_entries,
+            report.events as f64 / secs
+        );
+    }
+}
+
 async fn dataset(dir: PathBuf, incidents: usize, per: usize) {
     let opened = Store::open(&StoreConfig {
         data_dir: dir.clone(),
@@ -295,6 +323,15 @@ async fn main() {
             bench_append(pg).await
         }
         Some("verify") => bench_verify(arg(&args, "--events", 1_000_000)).await,
+        Some("verify-dir") => {
+            let dir = PathBuf::from(args.get(1).expect("verify-dir DIR"));
+            verify_dir(
+                dir,
+                arg(&args, "--runs", 3),
+                args.iter().any(|a| a == "--all-signatures"),
+            )
+            .await
+        }
         Some("dataset") => {
             let dir = PathBuf::from(args.get(1).expect("dataset DIR"));
             dataset(
@@ -305,7 +342,7 @@ async fn main() {
             .await
         }
         _ => eprintln!(
-            "usage: ledger append [--pg URL] | verify [--events N] | dataset DIR [--incidents N] [--events-per N]"
+            "usage: ledger append [--pg URL] | verify [--events N] | verify-dir DIR [--runs N] [--all-signatures] | dataset DIR [--incidents N] [--events-per N]"
         ),
     }
 }

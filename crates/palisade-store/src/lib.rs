@@ -455,44 +455,108 @@ pub async fn verify(
         ),
         None => None,
     };
-    let v = match target {
+    let witness = witness.zip(witness_len);
+    let (v, scan) = match target {
         VerifyTarget::DataDir(dir) => {
             let path = dir.join(DATABASE_FILE);
-            tokio::task::spawn_blocking(move || {
-                let split = sqlite::split_point(&sqlite::open_for_verify(&path)?)?;
-                // Two halves of the incidents, verified on two threads, merged in order.
-                std::thread::scope(|scope| {
-                    let half = |from: Option<String>, to: Option<String>| {
-                        let path = path.clone();
-                        scope.spawn(move || {
-                            let mut v = verify::Verifier::new(key, all_signatures);
-                            let conn = sqlite::open_for_verify(&path)?;
-                            sqlite::feed_range(&conn, &mut v, from.as_deref(), to.as_deref())?;
-                            Ok::<_, StoreError>(v)
-                        })
-                    };
-                    let low = half(None, split.clone());
-                    let high = half(split.clone(), None);
-                    let join = |h: std::thread::ScopedJoinHandle<'_, Result<verify::Verifier>>| {
-                        h.join()
-                            .map_err(|_| StoreError::Corrupt("a verify thread panicked".into()))?
-                    };
-                    let mut v = join(low)?;
-                    v.merge(join(high)?);
-                    Ok::<_, StoreError>(v)
-                })
-            })
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))??
+            tokio::task::spawn_blocking(move || verify_sqlite(&path, key, all_signatures, witness))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))??
         }
         VerifyTarget::Postgres(url) => {
+            // The witness log is read while the database streams.
+            let scan = witness.map(|(path, len)| {
+                tokio::task::spawn_blocking(move || verify::WitnessScan::read(&path, len))
+            });
             let mut v = verify::Verifier::new(key, all_signatures);
             let pool = postgres::connect_for_verify(url).await?;
             postgres::feed(&pool, &mut v).await?;
-            v
+            let scan = match scan {
+                Some(task) => Some(
+                    task.await
+                        .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))?,
+                ),
+                None => None,
+            };
+            (v, scan)
         }
     };
-    tokio::task::spawn_blocking(move || v.finish(witness.as_deref().zip(witness_len)))
+    tokio::task::spawn_blocking(move || v.finish_with(scan))
         .await
         .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))
+}
+
+/// Verify a SQLite ledger on every core: the incidents are cut into ranges of about equal size
+/// (several per thread, so a thread that gets less CPU holds up the others by one small range at
+/// most), each range is read in its own read transaction by whichever thread is free and verified
+/// by its own [`verify::Verifier`], and the verifiers are merged in range order (so failures stay
+/// in ledger order). The witness log is read as the first job, alongside the database.
+fn verify_sqlite(
+    path: &std::path::Path,
+    key: ed25519_dalek::VerifyingKey,
+    all_signatures: bool,
+    witness: Option<(std::path::PathBuf, u64)>,
+) -> Result<(verify::Verifier, Option<verify::WitnessScan>)> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(16));
+    let conn = sqlite::open_for_verify(path)?;
+    let chunks = if threads == 1 { 1 } else { threads * 8 };
+    let bounds = sqlite::split_points(&conn, chunks);
+    let ranges: Vec<(Option<&str>, Option<&str>)> = (0..=bounds.len())
+        .map(|i| {
+            let from = i.checked_sub(1).map(|j| bounds[j].as_str());
+            (from, bounds.get(i).map(String::as_str))
+        })
+        .collect();
+    // Job 0 reads the witness log; job i > 0 verifies range i − 1.
+    let next = AtomicUsize::new(0);
+    let done: Vec<Mutex<Option<verify::Verifier>>> =
+        ranges.iter().map(|_| Mutex::new(None)).collect();
+    let scan: Mutex<Option<verify::WitnessScan>> = Mutex::new(None);
+    let spare = Mutex::new(Some(conn));
+    std::thread::scope(|scope| {
+        let worker = || -> Result<()> {
+            let mut conn = spare.lock().unwrap_or_else(|p| p.into_inner()).take();
+            loop {
+                let job = next.fetch_add(1, Ordering::Relaxed);
+                if job == 0 {
+                    if let Some((p, len)) = &witness {
+                        let s = verify::WitnessScan::read(p, *len);
+                        *scan.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                    }
+                    continue;
+                }
+                let Some((from, to)) = ranges.get(job - 1) else {
+                    return Ok(());
+                };
+                let c = match &conn {
+                    Some(c) => c,
+                    None => conn.insert(sqlite::open_for_verify(path)?),
+                };
+                let mut v = verify::Verifier::new(key, all_signatures);
+                sqlite::feed_range(c, &mut v, *from, *to)?;
+                *done[job - 1].lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+            }
+        };
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| StoreError::Corrupt("a verify thread panicked".into()))??;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    let mut merged: Option<verify::Verifier> = None;
+    for slot in done {
+        let v = slot
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .ok_or_else(|| StoreError::Corrupt("a verify range was not read".into()))?;
+        match &mut merged {
+            None => merged = Some(v),
+            Some(m) => m.merge(v),
+        }
+    }
+    let v = merged.unwrap_or_else(|| verify::Verifier::new(key, all_signatures));
+    Ok((v, scan.into_inner().unwrap_or_else(|p| p.into_inner())))
 }

@@ -627,13 +627,22 @@ pub fn feed_range(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<()> {
-    let range = "(?1 IS NULL OR incident_id >= ?1) AND (?2 IS NULL OR incident_id < ?2)";
+    // Only the bounds that are given, as plain comparisons: SQLite then seeks the primary key to
+    // the range. (`?1 IS NULL OR incident_id >= ?1` would make it scan the whole table and filter,
+    // so each half read every row.)
+    let bounds: Vec<&str> = from.iter().chain(to.iter()).copied().collect();
+    let range = match (from, to) {
+        (None, None) => String::new(),
+        (Some(_), None) => "WHERE incident_id >= ?1".into(),
+        (None, Some(_)) => "WHERE incident_id < ?1".into(),
+        (Some(_), Some(_)) => "WHERE incident_id >= ?1 AND incident_id < ?2".into(),
+    };
     conn.execute_batch("BEGIN")?;
     let r = (|| {
         let mut st = conn.prepare(&format!(
-            "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events WHERE {range} ORDER BY incident_id, seq"
+            "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events {range} ORDER BY incident_id, seq"
         ))?;
-        let mut rows = st.query(params![from, to])?;
+        let mut rows = st.query(rusqlite::params_from_iter(&bounds))?;
         while let Some(r) = rows.next()? {
             v.event(
                 r.get_ref(0)?.as_bytes()?,
@@ -644,9 +653,9 @@ pub fn feed_range(
             );
         }
         let mut st = conn.prepare(&format!(
-            "SELECT incident_id, seq, body, signature FROM ledger_checkpoints WHERE {range} ORDER BY incident_id, seq"
+            "SELECT incident_id, seq, body, signature FROM ledger_checkpoints {range} ORDER BY incident_id, seq"
         ))?;
-        let mut rows = st.query(params![from, to])?;
+        let mut rows = st.query(rusqlite::params_from_iter(&bounds))?;
         while let Some(r) = rows.next()? {
             v.checkpoint(
                 r.get_ref(0)?.as_str()?,
@@ -662,17 +671,41 @@ pub fn feed_range(
     Ok(r?)
 }
 
-/// An incident id near the middle of the ledger, to verify two halves in parallel. Only balance
-/// depends on it, not correctness: the halves `< split` and `>= split` cover every row.
-pub fn split_point(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT incident_id FROM ledger_checkpoints ORDER BY incident_id
-             LIMIT 1 OFFSET (SELECT count(*) / 2 FROM ledger_checkpoints)",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?)
+/// Up to `chunks − 1` incident ids that cut the ledger into `chunks` ranges of about the same
+/// number of events, to verify the ranges in parallel. Only balance depends on them, not
+/// correctness: the ranges `< b1`, `b1 ≤ … < b2`, …, `≥ bn` cover every row whatever the bounds.
+/// So they are read from the `incidents` projection (ids and event counts: a few thousand small
+/// rows), which verification otherwise never looks at; counting the ledger itself would cost a
+/// scan of it before the parallel part starts. A projection that cannot be read gives no bounds
+/// (one range): it must not stop the ledger from being verified.
+pub fn split_points(conn: &Connection, chunks: usize) -> Vec<String> {
+    if chunks < 2 {
+        return Vec::new();
+    }
+    let rows = conn
+        .prepare("SELECT id, last_seq FROM incidents ORDER BY id")
+        .and_then(|mut st| {
+            st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?.clamp(1, 1 << 40) as u128,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap_or_default();
+    let total: u128 = rows.iter().map(|r| r.1).sum();
+    let mut bounds = Vec::with_capacity(chunks - 1);
+    let mut sum = 0u128;
+    for (id, n) in rows {
+        // Start a new range at this incident once the events before it reach the next share.
+        let next_share = total * (bounds.len() as u128 + 1) / chunks as u128;
+        if sum > 0 && sum >= next_share && bounds.len() < chunks - 1 {
+            bounds.push(id);
+        }
+        sum += n;
+    }
+    bounds
 }
 
 /// Open a database read-only for verification, refusing to create one.
@@ -685,6 +718,10 @@ pub fn open_for_verify(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     check_version(&conn)?;
+    // Verification reads the whole file once, in key order: map it (SQLite caps this at its
+    // compile-time limit, 2 GiB by default, and reads the rest as usual) rather than copying
+    // every page through read(2) into its own cache. Pages still in the WAL are read from there.
+    conn.pragma_update(None, "mmap_size", 1i64 << 40)?;
     Ok(conn)
 }
 
