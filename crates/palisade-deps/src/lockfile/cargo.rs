@@ -251,9 +251,9 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
     fn fast_path_and_toml_parser_agree() {
         for text in [V1, V4] {
             let (fast, lines) = parse_cargo_written(text).expect("cargo-written layout");
-            let slow: CargoLock = toml::from_str(text).unwrap();
+            let slow: CargoLock<'_> = toml::from_str(text).unwrap();
             assert_eq!(lines, package_header_lines(text));
-            let key = |l: &CargoLock| -> Vec<(String, String, Option<String>, Vec<String>)> {
+            let key = |l: &CargoLock<'_>| -> Vec<(String, String, Option<String>, Vec<String>)> {
                 l.package
                     .iter()
                     .map(|p| {
