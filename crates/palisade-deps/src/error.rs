@@ -31,7 +31,7 @@ pub enum Error {
     },
     /// The local index has a schema this build does not understand.
     #[error(
-        "vulnerability index {path}: schema version {found}, expected {expected}; delete it and re-import"
+        "vulnerability index {path} has format {found}, this palisade reads format {expected}: re-run `palisade db import PATH…` to rebuild it"
     )]
     SchemaVersion {
         path: PathBuf,

@@ -15,17 +15,36 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::osv::{self, Vulnerability};
+use crate::scanrec::ScanRecord;
 use crate::version::Ecosystem;
 use crate::{Error, Result};
 
 /// File name of the index inside the data directory.
 pub const INDEX_FILE: &str = "vulns.sqlite3";
-const SCHEMA_VERSION: &str = "1";
+/// Format of the index. 2: `vulns.scan` holds each record in its [`ScanRecord`] form, and
+/// `names` each ecosystem's matchable package names (sorted, one per line).
+/// An index of an older format is rebuilt by [`Index::open`] (import, update) and refused by
+/// [`Index::open_read`] (scans) with a message to re-run `palisade db import`.
+const SCHEMA_VERSION: &str = "2";
+
+const CREATE_TABLES: &str =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS vulns(
+         id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn INTEGER NOT NULL,
+         ecosystems TEXT NOT NULL, record TEXT NOT NULL, scan BLOB NOT NULL);
+     CREATE TABLE IF NOT EXISTS affected(
+         ecosystem TEXT NOT NULL, name TEXT NOT NULL,
+         vuln_id TEXT NOT NULL REFERENCES vulns(id) ON DELETE CASCADE,
+         PRIMARY KEY(ecosystem, name, vuln_id)) WITHOUT ROWID;
+     CREATE INDEX IF NOT EXISTS affected_vuln ON affected(vuln_id);
+     CREATE TABLE IF NOT EXISTS imports(ecosystem TEXT PRIMARY KEY, imported_at TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS names(ecosystem TEXT PRIMARY KEY, list TEXT);";
 
 /// An open index.
 pub struct Index {
     conn: Connection,
     path: PathBuf,
+    rebuilt_from: Option<String>,
 }
 
 /// What an import did.
@@ -76,28 +95,12 @@ impl Index {
         // short-lived readers (scans); WAL would make every scan create, checkpoint and
         // remove -wal/-shm files on close, which cost more than the scan itself.
         conn.execute_batch(
-            "PRAGMA journal_mode=DELETE; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;
-             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS vulns(
-                 id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn INTEGER NOT NULL,
-                 ecosystems TEXT NOT NULL, record TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS affected(
-                 ecosystem TEXT NOT NULL, name TEXT NOT NULL,
-                 vuln_id TEXT NOT NULL REFERENCES vulns(id) ON DELETE CASCADE,
-                 PRIMARY KEY(ecosystem, name, vuln_id)) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS affected_vuln ON affected(vuln_id);
-             CREATE TABLE IF NOT EXISTS imports(ecosystem TEXT PRIMARY KEY, imported_at TEXT NOT NULL);",
+            "PRAGMA journal_mode=DELETE; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;",
         )
         .map_err(ix)?;
-        let found: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key='schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(ix)?;
-        match found {
+        conn.execute_batch(CREATE_TABLES).map_err(ix)?;
+        let mut rebuilt_from = None;
+        match schema_version(&conn).map_err(ix)? {
             None => {
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES('schema_version', ?1)",
@@ -106,6 +109,22 @@ impl Index {
                 .map_err(ix)?;
             }
             Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) if is_older(&v) => {
+                // Everything in the index derives from OSV data: start again from empty.
+                conn.execute_batch(
+                    "BEGIN; DROP TABLE IF EXISTS affected; DROP TABLE IF EXISTS vulns;
+                     DROP TABLE IF EXISTS imports; DROP TABLE IF EXISTS meta;
+                     DROP TABLE IF EXISTS names; COMMIT;",
+                )
+                .map_err(ix)?;
+                conn.execute_batch(CREATE_TABLES).map_err(ix)?;
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('schema_version', ?1)",
+                    [SCHEMA_VERSION],
+                )
+                .map_err(ix)?;
+                rebuilt_from = Some(v);
+            }
             Some(v) => {
                 return Err(Error::SchemaVersion {
                     path: path.to_path_buf(),
@@ -117,7 +136,43 @@ impl Index {
         Ok(Index {
             conn,
             path: path.to_path_buf(),
+            rebuilt_from,
         })
+    }
+
+    /// Open an existing index read-only, for scans: no schema set-up, nothing written. An index
+    /// of another format is refused ([`Error::SchemaVersion`]: re-run `palisade db import`).
+    pub fn open_read(path: &Path) -> Result<Index> {
+        use rusqlite::OpenFlags;
+        let ix = |source| Error::Index {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(ix)?;
+        conn.execute_batch("PRAGMA mmap_size=268435456;")
+            .map_err(ix)?;
+        let found = schema_version(&conn).map_err(ix)?;
+        if found.as_deref() != Some(SCHEMA_VERSION) {
+            return Err(Error::SchemaVersion {
+                path: path.to_path_buf(),
+                found: found.unwrap_or_else(|| "none".to_string()),
+                expected: SCHEMA_VERSION.to_string(),
+            });
+        }
+        Ok(Index {
+            conn,
+            path: path.to_path_buf(),
+            rebuilt_from: None,
+        })
+    }
+
+    /// The older format this index had when [`Index::open`] found it and rebuilt it empty.
+    pub fn rebuilt_from(&self) -> Option<&str> {
+        self.rebuilt_from.as_deref()
     }
 
     fn ix(&self, source: rusqlite::Error) -> Error {
@@ -157,9 +212,9 @@ impl Index {
                 .map_err(ix)?;
             let mut put = tx
                 .prepare(
-                    "INSERT INTO vulns(id, modified, withdrawn, ecosystems, record) VALUES(?1, ?2, ?3, ?4, ?5)
+                    "INSERT INTO vulns(id, modified, withdrawn, ecosystems, record, scan) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT(id) DO UPDATE SET modified=excluded.modified, withdrawn=excluded.withdrawn,
-                         ecosystems=excluded.ecosystems, record=excluded.record",
+                         ecosystems=excluded.ecosystems, record=excluded.record, scan=excluded.scan",
                 )
                 .map_err(ix)?;
             let mut del = tx
@@ -194,14 +249,17 @@ impl Index {
                 ecosystems.sort();
                 ecosystems.dedup();
                 let withdrawn = rec.withdrawn.is_some();
-                let text = serde_json::to_string(&osv::compact(rec.clone()))
+                let compacted = osv::compact(rec.clone());
+                let text = serde_json::to_string(&compacted)
                     .map_err(|e| Error::parse(origin.clone(), 0, e.to_string()))?;
+                let scan = ScanRecord::from_vulnerability(&compacted).encode();
                 put.execute(params![
                     rec.id,
                     rec.modified,
                     withdrawn,
                     ecosystems.join(","),
-                    text
+                    text,
+                    scan
                 ])
                 .map_err(ix)?;
                 del.execute([&rec.id]).map_err(ix)?;
@@ -230,6 +288,9 @@ impl Index {
                 .map_err(ix)?;
             for e in touched.keys() {
                 stamp.execute(params![e, now]).map_err(ix)?;
+            }
+            if report.written > 0 {
+                write_names(&tx).map_err(ix)?;
             }
         }
         tx.commit().map_err(ix)?;
@@ -315,6 +376,117 @@ impl Index {
         Ok(out)
     }
 
+    /// The matchable records, in their [`ScanRecord`] form, of each of `names` (normalised) in
+    /// `eco`, by name, each name's records ordered by id: one query for the whole lockfile
+    /// (`names` sorted is fastest).
+    /// Names no record mentions are absent from the map.
+    pub fn scan_records(
+        &self,
+        eco: &Ecosystem,
+        names: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<ScanRecord>>> {
+        let mut out: std::collections::HashMap<String, Vec<ScanRecord>> =
+            std::collections::HashMap::new();
+        if names.is_empty() {
+            return Ok(out);
+        }
+        // The sorted name list of the ecosystem filters out most names without a query.
+        let list: Option<Option<String>> = self
+            .conn
+            .prepare_cached("SELECT list FROM names WHERE ecosystem = ?1")
+            .and_then(|mut st| st.query_row([eco.osv_name()], |r| r.get(0)).optional())
+            .map_err(|e| self.ix(e))?;
+        let names: Vec<&str> = match &list {
+            None => return Ok(out),
+            Some(None) => {
+                let mut all = names.to_vec();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+            Some(Some(list)) if names.is_sorted() => {
+                // Both sorted: one merge pass, no allocation for the list.
+                let mut known = list.split('\n').peekable();
+                let mut hits = Vec::new();
+                for &n in names {
+                    while known.next_if(|k| *k < n).is_some() {}
+                    if known.peek() == Some(&n) && hits.last() != Some(&n) {
+                        hits.push(n);
+                    }
+                }
+                hits
+            }
+            Some(Some(list)) => {
+                let known: Vec<&str> = list.split('\n').collect();
+                let mut hits: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|n| known.binary_search(n).is_ok())
+                    .collect();
+                hits.sort_unstable();
+                hits.dedup();
+                hits
+            }
+        };
+        if names.is_empty() {
+            return Ok(out);
+        }
+        let list = serde_json::to_string(&names)
+            .map_err(|e| Error::parse(&self.path, 0, e.to_string()))?;
+        // json_each first (CROSS JOIN keeps that order): one primary-key probe per name.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.name, v.id, v.scan FROM json_each(?2) j
+                 CROSS JOIN affected a ON a.ecosystem = ?1 AND a.name = j.value
+                 JOIN vulns v ON v.id = a.vuln_id
+                 WHERE v.withdrawn = 0 ORDER BY a.name, v.id",
+            )
+            .map_err(|e| self.ix(e))?;
+        let mut rows = stmt
+            .query(params![eco.osv_name(), list])
+            .map_err(|e| self.ix(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.ix(e))? {
+            let name = row
+                .get_ref(0)
+                .map_err(|e| self.ix(e))?
+                .as_str()
+                .map_err(|e| {
+                    self.ix(rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    ))
+                })?;
+            let bytes = row
+                .get_ref(2)
+                .map_err(|e| self.ix(e))?
+                .as_blob()
+                .map_err(|e| {
+                    self.ix(rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Blob,
+                        Box::new(e),
+                    ))
+                })?;
+            let Some(rec) = ScanRecord::decode(bytes) else {
+                let id: String = row.get(1).map_err(|e| self.ix(e))?;
+                return Err(Error::parse(
+                    &self.path,
+                    0,
+                    format!("record {id}: unreadable scan form; re-run `palisade db import`"),
+                ));
+            };
+            match out.get_mut(name) {
+                Some(v) => v.push(rec),
+                None => {
+                    out.insert(name.to_string(), vec![rec]);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every (normalised) package name of `eco` that some matchable record names: lets a scan
     /// skip the per-package lookup for the many packages no advisory mentions.
     pub fn names(&self, eco: &Ecosystem) -> Result<std::collections::HashSet<String>> {
@@ -349,8 +521,65 @@ impl Index {
 
     /// True when no record was imported yet.
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
+        // Not `len() == 0`: counting walks every page of the table.
+        self.conn
+            .query_row("SELECT NOT EXISTS(SELECT 1 FROM vulns)", [], |r| r.get(0))
+            .map_err(|e| self.ix(e))
     }
+}
+
+/// Rewrite the `names` table from `affected`: per ecosystem, its distinct names sorted (byte
+/// order, as `binary_search` on `&str` expects), one per line. An ecosystem where some name
+/// has a line break gets no list (NULL), and scans then query every name.
+fn write_names(conn: &Connection) -> rusqlite::Result<()> {
+    let mut lists: BTreeMap<String, Option<String>> = BTreeMap::new();
+    {
+        let mut st =
+            conn.prepare("SELECT DISTINCT ecosystem, name FROM affected ORDER BY ecosystem, name")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let (eco, name): (String, String) = (r.get(0)?, r.get(1)?);
+            let list = lists.entry(eco).or_insert_with(|| Some(String::new()));
+            if name.contains('\n') {
+                *list = None;
+            }
+            if let Some(l) = list {
+                if !l.is_empty() {
+                    l.push('\n');
+                }
+                l.push_str(&name);
+            }
+        }
+    }
+    conn.execute("DELETE FROM names", [])?;
+    let mut put = conn.prepare("INSERT INTO names(ecosystem, list) VALUES(?1, ?2)")?;
+    for (eco, list) in &lists {
+        put.execute(params![eco, list])?;
+    }
+    Ok(())
+}
+
+/// The `schema_version` in `meta`, if the table and the key exist.
+fn schema_version(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT value FROM meta WHERE key='schema_version'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Is format `v` older than this build's (so rebuilding loses nothing newer)?
+fn is_older(v: &str) -> bool {
+    matches!((v.parse::<u32>(), SCHEMA_VERSION.parse::<u32>()), (Ok(a), Ok(b)) if a < b)
 }
 
 /// How long ago an RFC 3339 time was, for people: `45s`, `12m`, `5h`, `3d`; `?` if unparsable.
@@ -591,5 +820,52 @@ mod tests {
         assert_eq!(ix.lookup(&Ecosystem::CratesIo, "foo").unwrap()[0].id, "C");
         assert_eq!(ix.lookup(&Ecosystem::PyPI, "bar").unwrap()[0].id, "D");
         assert!(ix.lookup(&Ecosystem::CratesIo, "bar").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_index_of_the_previous_format_is_refused_by_scans_and_rebuilt_by_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ix.sqlite3");
+        {
+            // The format-1 layout: no `scan` column.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES('schema_version', '1');
+                 CREATE TABLE vulns(id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn INTEGER NOT NULL,
+                     ecosystems TEXT NOT NULL, record TEXT NOT NULL);
+                 INSERT INTO vulns VALUES('A', '2024-01-01T00:00:00Z', 0, 'PyPI', '{}');",
+            )
+            .unwrap();
+        }
+        let err = Index::open_read(&path).err().expect("refused").to_string();
+        assert!(
+            err.contains("format 1") && err.contains("re-run `palisade db import"),
+            "{err}"
+        );
+        let mut ix = Index::open(&path).unwrap();
+        assert_eq!(ix.rebuilt_from(), Some("1"));
+        assert!(ix.is_empty().unwrap());
+        let f = dir.path().join("A.json");
+        std::fs::write(&f, rec("A", "2024-01-01T00:00:00Z", "pkg", "1.0")).unwrap();
+        assert_eq!(ix.import_paths(&[f]).unwrap().written, 1);
+        drop(ix);
+        let ix = Index::open_read(&path).unwrap();
+        let got = ix
+            .scan_records(&Ecosystem::PyPI, &["pkg", "other"])
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got["pkg"][0].id, "A");
+        assert_eq!(Index::open(&path).unwrap().rebuilt_from(), None);
+        // A newer format than this build's is refused, not rebuilt.
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        assert!(Index::open(&path).is_err());
+        assert!(Index::open_read(&path).is_err());
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod cvss;
 pub mod error;
+mod fxhash;
 pub mod image;
 pub mod index;
 pub mod lockfile;
@@ -17,6 +18,7 @@ pub mod osv;
 pub mod report;
 pub mod sbom;
 pub mod scan;
+pub mod scanrec;
 pub mod update;
 pub mod version;
 

@@ -18,13 +18,22 @@ pub struct Match {
 
 /// Does `version` fall in `affected`? Returns the fix versions when it does.
 pub fn match_affected(eco: &Ecosystem, version: &str, affected: &Affected) -> Option<Match> {
-    let listed = affected
-        .versions
+    match_versions_and_ranges(eco, version, &affected.versions, &affected.ranges)
+}
+
+/// [`match_affected`] on an entry's parts (`versions`, `ranges`).
+pub fn match_versions_and_ranges(
+    eco: &Ecosystem,
+    version: &str,
+    versions: &[String],
+    ranges: &[Range],
+) -> Option<Match> {
+    let listed = versions
         .iter()
         .any(|v| v == version || eco.compare(v, version) == Ordering::Equal);
     let mut hit = listed;
     let mut fixed: Vec<String> = Vec::new();
-    for range in &affected.ranges {
+    for range in ranges {
         if range.kind == RangeKind::Git {
             continue;
         }

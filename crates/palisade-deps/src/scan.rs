@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cvss::{self, Rating};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::index::Index;
 use crate::lockfile::{self, Kind, Lockfile, Package};
 use crate::matcher;
 use crate::osv::Vulnerability;
+use crate::scanrec::ScanRecord;
 use crate::version::Ecosystem;
 use crate::{Error, Result};
 
@@ -176,47 +178,66 @@ pub fn scan_lockfiles(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResul
 
 fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult> {
     let mut result = ScanResult::default();
-    let mut cache: HashMap<(Ecosystem, String), Vec<Vulnerability>> = HashMap::new();
-    let mut names: HashMap<Ecosystem, std::collections::HashSet<String>> = HashMap::new();
-    // A file included by several lockfiles (requirements `-r`) is reported once.
-    let mut seen: std::collections::HashSet<(&std::ffi::OsStr, &str, &str)> =
-        std::collections::HashSet::new();
+    // A file included by several lockfiles (requirements `-r`) is reported once: per declaring
+    // file, the (name, version) pairs seen. Consecutive packages share their file, so the map
+    // of files is consulted only when it changes.
+    let mut seen: FxHashMap<&Path, FxHashSet<(&str, &str)>> = FxHashMap::default();
+    // Pass 1: the packages to match, with their normalised names, in report order.
+    let mut todo: Vec<(&Package, String)> = Vec::new();
     for lf in lockfiles {
         result.lockfiles.push(ScannedFile {
             path: lf.path.clone(),
             kind: lf.kind,
             packages: lf.packages.len(),
         });
+        let mut current: Option<(&Path, FxHashSet<(&str, &str)>)> = None;
         for pkg in &lf.packages {
-            if !seen.insert((
-                pkg.path.as_os_str(),
-                pkg.name.as_str(),
-                pkg.version.as_str(),
-            )) || !is_published(pkg)
-            {
+            let path = pkg.path.as_path();
+            if current.as_ref().is_none_or(|(p, _)| *p != path) {
+                if let Some((p, set)) = current.take() {
+                    seen.insert(p, set);
+                }
+                current = Some((path, seen.remove(path).unwrap_or_default()));
+            }
+            let Some((_, set)) = current.as_mut() else {
+                continue;
+            };
+            if !set.insert((pkg.name.as_str(), pkg.version.as_str())) || !is_published(pkg) {
                 continue;
             }
             let name = pkg
                 .os
                 .as_ref()
                 .map_or(pkg.name.as_str(), |o| o.source_name.as_str());
-            let key = (pkg.ecosystem.clone(), pkg.ecosystem.normalize_name(name));
-            if !names.contains_key(&pkg.ecosystem) {
-                names.insert(pkg.ecosystem.clone(), index.names(&pkg.ecosystem)?);
-            }
-            if !names[&pkg.ecosystem].contains(&key.1) {
-                continue;
-            }
-            if !cache.contains_key(&key) {
-                let v = index.lookup(&pkg.ecosystem, name)?;
-                cache.insert(key.clone(), v);
-            }
-            for f in findings_for_package(pkg, &cache[&key]) {
-                if f.kind == AdvisoryKind::Vulnerability {
-                    result.findings.push(f);
-                } else {
-                    result.warnings.push(f);
-                }
+            todo.push((pkg, pkg.ecosystem.normalize_name(name)));
+        }
+        if let Some((p, set)) = current {
+            seen.insert(p, set);
+        }
+    }
+    // Pass 2: one query per ecosystem for the records of all its names.
+    let mut wanted: HashMap<&Ecosystem, BTreeSet<&str>> = HashMap::new();
+    for (pkg, name) in &todo {
+        wanted
+            .entry(&pkg.ecosystem)
+            .or_default()
+            .insert(name.as_str());
+    }
+    let mut records: HashMap<&Ecosystem, HashMap<String, Vec<ScanRecord>>> = HashMap::new();
+    for (eco, names) in wanted {
+        let names: Vec<&str> = names.into_iter().collect();
+        records.insert(eco, index.scan_records(eco, &names)?);
+    }
+    // Pass 3: match, in lockfile order.
+    for (pkg, name) in &todo {
+        let Some(candidates) = records.get(&pkg.ecosystem).and_then(|m| m.get(name)) else {
+            continue;
+        };
+        for f in findings_for_records(pkg, candidates) {
+            if f.kind == AdvisoryKind::Vulnerability {
+                result.findings.push(f);
+            } else {
+                result.warnings.push(f);
             }
         }
     }
@@ -280,7 +301,8 @@ fn id_rank(id: &str) -> u8 {
     }
 }
 
-fn advisory_url(v: &Vulnerability) -> Option<String> {
+/// The URL reported with a finding: the first `ADVISORY` reference, else the first one.
+pub fn advisory_url(v: &Vulnerability) -> Option<String> {
     v.references
         .iter()
         .find(|r| r.kind == "ADVISORY")
@@ -290,30 +312,41 @@ fn advisory_url(v: &Vulnerability) -> Option<String> {
 
 /// One finding per vulnerability that affects `pkg`, aliases merged. Pure.
 pub fn findings_for_package(pkg: &Package, candidates: &[Vulnerability]) -> Vec<Finding> {
+    let records: Vec<ScanRecord> = candidates
+        .iter()
+        .map(ScanRecord::from_vulnerability)
+        .collect();
+    findings_for_records(pkg, &records)
+}
+
+/// [`findings_for_package`] on records already reduced to their [`ScanRecord`] form (what the
+/// index stores for scans). Pure.
+pub fn findings_for_records(pkg: &Package, candidates: &[ScanRecord]) -> Vec<Finding> {
     let (name, version) = match &pkg.os {
         Some(o) => (o.source_name.as_str(), o.source_version.as_str()),
         None => (pkg.name.as_str(), pkg.version.as_str()),
     };
     let want = pkg.ecosystem.normalize_name(name);
     // (record, kind, fixes) for every record that matches.
-    let mut hits: Vec<(&Vulnerability, AdvisoryKind, Vec<String>)> = Vec::new();
+    let mut hits: Vec<(&ScanRecord, AdvisoryKind, Vec<String>)> = Vec::new();
     for v in candidates {
         let mut kind = None;
         let mut fixed: Vec<String> = Vec::new();
         for a in &v.affected {
-            let Some(p) = &a.package else { continue };
-            let eco = Ecosystem::from_osv(&p.ecosystem);
-            if eco != pkg.ecosystem || eco.normalize_name(&p.name) != want {
+            let eco = Ecosystem::from_osv(&a.ecosystem);
+            if eco != pkg.ecosystem || eco.normalize_name(&a.name) != want {
                 continue;
             }
             // `Debian:12` applies to release 12 only; a bare `Debian` to every release.
-            if let (Some(o), Some((_, release))) = (&pkg.os, p.ecosystem.split_once(':'))
+            if let (Some(o), Some((_, release))) = (&pkg.os, a.ecosystem.split_once(':'))
                 && release != o.release
             {
                 continue;
             }
-            if let Some(m) = matcher::match_affected(&eco, version, a) {
-                let k = AdvisoryKind::from_informational(a.informational());
+            if let Some(m) =
+                matcher::match_versions_and_ranges(&eco, version, &a.versions, &a.ranges)
+            {
+                let k = AdvisoryKind::from_informational(a.informational.as_deref());
                 kind = Some(kind.map_or(k.clone(), |old: AdvisoryKind| old.min(k)));
                 fixed.extend(m.fixed);
             }
@@ -367,9 +400,9 @@ pub fn findings_for_package(pkg: &Package, candidates: &[Vulnerability]) -> Vec<
             .unwrap_or(AdvisoryKind::Vulnerability);
         let (mut severity, mut score, mut vector) = (Rating::Unknown, None, None);
         for &i in &members {
-            let (r, s, vec) = severity_of(hits[i].0);
-            if r > severity || (r == severity && s > score) {
-                (severity, score, vector) = (r, s, vec);
+            let (r, s, vec) = &hits[i].0.severity;
+            if *r > severity || (*r == severity && *s > score) {
+                (severity, score, vector) = (*r, *s, vec.clone());
             }
         }
         let mut fixed: Vec<String> = members
@@ -401,7 +434,7 @@ pub fn findings_for_package(pkg: &Package, candidates: &[Vulnerability]) -> Vec<
             cvss_score: score,
             cvss_vector: vector,
             fixed,
-            url: advisory_url(lead_v),
+            url: lead_v.url.clone(),
         });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));

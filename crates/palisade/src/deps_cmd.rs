@@ -161,6 +161,13 @@ pub fn run_db(args: DbArgs) -> i32 {
         Ok(i) => i,
         Err(e) => return fail(e),
     };
+    if let Some(old) = index.rebuilt_from() {
+        eprintln!(
+            "warning: index {} had format {old}, older than this palisade's: rebuilt empty; \
+             records of earlier imports are gone, import every source again",
+            path.display()
+        );
+    }
     match args.command {
         DbCommand::Import { paths, format } => {
             let r = match index.import_paths(&paths) {
@@ -289,7 +296,7 @@ fn open_existing(path: &Path) -> Result<Index, String> {
             path.display()
         ));
     }
-    let index = Index::open(path).map_err(|e| e.to_string())?;
+    let index = Index::open_read(path).map_err(|e| e.to_string())?;
     if index.is_empty().map_err(|e| e.to_string())? {
         return Err(format!(
             "vulnerability index {} is empty; run `palisade db import PATH…`",

@@ -557,3 +557,47 @@ fn all_shared_cargo_lockfiles_agree_with_cargo_audit() {
     got.sort();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn an_index_of_an_older_format_is_refused_by_scans_and_rebuilt_by_import() {
+    let (dir, data) = setup();
+    let lock = dir.path().join("proj/Cargo.lock");
+    let lock = lock.to_str().unwrap();
+    assert_eq!(
+        palisade(&data, &["scan", "deps", lock]).status.code(),
+        Some(1)
+    );
+    // Make it look like an index written by a build of format 1.
+    rusqlite::Connection::open(data.join("vulns.sqlite3"))
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    let out = palisade(&data, &["scan", "deps", lock]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("format 1") && err.contains("re-run `palisade db import"),
+        "{err}"
+    );
+    let out = palisade(
+        &data,
+        &[
+            "db",
+            "import",
+            dir.path().join("adv.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("had format 1") && err.contains("rebuilt"),
+        "{err}"
+    );
+    assert_eq!(
+        palisade(&data, &["scan", "deps", lock]).status.code(),
+        Some(1)
+    );
+}

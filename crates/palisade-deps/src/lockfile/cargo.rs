@@ -3,40 +3,49 @@
 //! v1 keeps checksums in `[metadata]` and writes every dependency as `name version (source)`;
 //! v2+ write `name`, or `name version` when the name is ambiguous, and inline checksums.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::{Package, package_header_lines, toml_error};
+use crate::fxhash::FxHashMap;
 use crate::version::Ecosystem;
 use crate::{Error, Result};
 
+// `Cow`: the fast path borrows from the text, the TOML parser gives owned strings.
 #[derive(Deserialize)]
-struct CargoLock {
+struct CargoLock<'a> {
     #[serde(default)]
-    package: Vec<CargoPackage>,
+    package: Vec<CargoPackage<'a>>,
 }
 
 #[derive(Deserialize)]
-struct CargoPackage {
-    name: String,
-    version: String,
-    source: Option<String>,
+struct CargoPackage<'a> {
+    name: Cow<'a, str>,
+    version: Cow<'a, str>,
+    source: Option<Cow<'a, str>>,
     #[serde(default)]
-    dependencies: Vec<String>,
+    dependencies: Vec<Cow<'a, str>>,
 }
 
 /// Fast path for the layout Cargo itself writes: `[[package]]` tables of `key = "string"`
 /// lines and a one-string-per-line `dependencies` array, then an optional `[metadata]`.
 /// Returns `None` on anything else, and the general TOML parser takes over (which also gives
 /// malformed files their precise error).
-fn parse_cargo_written(text: &str) -> Option<(CargoLock, Vec<usize>)> {
-    fn string(v: &str) -> Option<String> {
+fn parse_cargo_written(text: &str) -> Option<(CargoLock<'_>, Vec<usize>)> {
+    fn string(v: &str) -> Option<Cow<'_, str>> {
         let inner = v.strip_prefix('"')?.strip_suffix('"')?;
-        (!inner.contains(['"', '\\'])).then(|| inner.to_string())
+        (!inner.bytes().any(|b| b == b'"' || b == b'\\')).then_some(Cow::Borrowed(inner))
     }
-    let mut packages: Vec<CargoPackage> = Vec::new();
+    /// `key = value` (one space each side, as Cargo writes).
+    fn key_value(line: &str) -> Option<(&str, &str)> {
+        let eq = line.bytes().position(|b| b == b'=')?;
+        let key = line[..eq].strip_suffix(' ')?;
+        let value = line[eq + 1..].strip_prefix(' ')?;
+        Some((key, value))
+    }
+    let mut packages: Vec<CargoPackage<'_>> = Vec::new();
     let mut lines = Vec::new();
     let mut in_deps = false;
     let mut in_metadata = false;
@@ -59,8 +68,8 @@ fn parse_cargo_written(text: &str) -> Option<(CargoLock, Vec<usize>)> {
                 return None;
             }
             packages.push(CargoPackage {
-                name: String::new(),
-                version: String::new(),
+                name: Cow::Borrowed(""),
+                version: Cow::Borrowed(""),
                 source: None,
                 dependencies: Vec::new(),
             });
@@ -74,7 +83,7 @@ fn parse_cargo_written(text: &str) -> Option<(CargoLock, Vec<usize>)> {
         if line.starts_with('[') {
             return None;
         }
-        let (key, value) = line.split_once(" = ")?;
+        let (key, value) = key_value(line)?;
         if in_metadata {
             continue;
         }
@@ -112,11 +121,13 @@ pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     let (lock, lines) = match parse_cargo_written(text) {
         Some(fast) => fast,
         None => {
-            let lock: CargoLock = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+            let lock: CargoLock<'_> =
+                toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
             (lock, package_header_lines(text))
         }
     };
-    let mut versions_by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut versions_by_name: FxHashMap<&str, Vec<&str>> =
+        FxHashMap::with_capacity_and_hasher(lock.package.len(), Default::default());
     for p in &lock.package {
         versions_by_name
             .entry(&p.name)
@@ -146,15 +157,19 @@ pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
                     }
                 },
             };
-            deps.push(format!("{name}@{version}"));
+            let mut dep = String::with_capacity(name.len() + 1 + version.len());
+            dep.push_str(name);
+            dep.push('@');
+            dep.push_str(version);
+            deps.push(dep);
         }
         out.push(Package {
-            name: p.name.clone(),
-            version: p.version.clone(),
+            name: p.name.to_string(),
+            version: p.version.to_string(),
             ecosystem: Ecosystem::CratesIo,
             path: path.to_path_buf(),
             line,
-            source: p.source.clone(),
+            source: p.source.as_ref().map(|s| s.to_string()),
             dependencies: deps,
             os: None,
         });
@@ -236,17 +251,17 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
     fn fast_path_and_toml_parser_agree() {
         for text in [V1, V4] {
             let (fast, lines) = parse_cargo_written(text).expect("cargo-written layout");
-            let slow: CargoLock = toml::from_str(text).unwrap();
+            let slow: CargoLock<'_> = toml::from_str(text).unwrap();
             assert_eq!(lines, package_header_lines(text));
-            let key = |l: &CargoLock| -> Vec<(String, String, Option<String>, Vec<String>)> {
+            let key = |l: &CargoLock<'_>| -> Vec<(String, String, Option<String>, Vec<String>)> {
                 l.package
                     .iter()
                     .map(|p| {
                         (
-                            p.name.clone(),
-                            p.version.clone(),
-                            p.source.clone(),
-                            p.dependencies.clone(),
+                            p.name.to_string(),
+                            p.version.to_string(),
+                            p.source.as_ref().map(|s| s.to_string()),
+                            p.dependencies.iter().map(|d| d.to_string()).collect(),
                         )
                     })
                     .collect()
