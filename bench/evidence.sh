@@ -32,7 +32,8 @@ sha=$(sha256sum "$work/evidence.img" | cut -d' ' -f1)
 # Server on a fresh data directory, on the same disk.
 PALISADE_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$work/data" > "$work/serve.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do grep -q PALISADE_TOKEN "$work/serve.log" && break; sleep 0.1; done
+# Wait for the banner itself (first start prints the token last).
+timeout 30 grep -q -m1 PALISADE_TOKEN <(tail -n +1 -f --pid="$server_pid" "$work/serve.log")
 export PALISADE_URL=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
 export PALISADE_TOKEN=$(grep -o 'pal_[A-Za-z0-9_-]*' "$work/serve.log" | head -1)
 export PALISADE_CONFIG=/nonexistent

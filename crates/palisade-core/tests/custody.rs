@@ -116,13 +116,16 @@ fn a_different_acquisition_hash_is_refused() {
         ),
         custody_rules::EVIDENCE_HASH_MISMATCH,
     );
-    // Upper-case hex of the same hash is the same hash.
-    assert!(
-        st.decide_evidence(
+    // Upper-case hex of the same hash is the same hash (and is recorded in lower case).
+    let p = st
+        .decide_evidence(
             &actor("dana", AccountRole::Responder),
-            &acquire(Some(&SHA.to_uppercase()))
+            &acquire(Some(&SHA.to_uppercase())),
         )
-        .is_ok_and(|p| p.len() == 1)
+        .unwrap();
+    assert!(
+        matches!(&p[..], [Payload::EvidenceAcquired { original_sha256: Some(o), .. }] if o == SHA),
+        "{p:?}"
     );
     refused_by(
         st.decide_evidence(
@@ -191,9 +194,12 @@ fn only_the_custodian_or_the_ic_hands_evidence_on_and_only_to_members() {
     );
     // Open incidents may hand evidence to any account.
     let open = incident(false);
+    let p = open
+        .decide_evidence(&actor("dana", AccountRole::Responder), &transfer("mallory"))
+        .unwrap();
     assert!(
-        open.decide_evidence(&actor("dana", AccountRole::Responder), &transfer("mallory"))
-            .is_ok()
+        matches!(&p[..], [Payload::EvidenceTransferred { to, .. }] if to.as_str() == "mallory"),
+        "{p:?}"
     );
 }
 

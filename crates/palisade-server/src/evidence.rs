@@ -99,12 +99,12 @@ pub(crate) async fn record_read(
     st: &IncidentState,
     what: &str,
 ) -> Result<(), Problem> {
-    if st.access_event(what, "api").is_none() {
+    let Some(read) = st.access_event(what, "api") else {
         return Ok(());
-    }
+    };
     // A read depends on nothing in the incident's state: the store appends it at the head, so
     // concurrent readers share a commit instead of conflicting.
-    let payloads = st.access_event(what, "api").into_iter().collect();
+    let payloads = vec![read];
     state
         .store
         .append_at_head(st.id, caller.user.clone(), now(), payloads)

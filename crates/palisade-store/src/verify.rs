@@ -989,7 +989,12 @@ mod tests {
         // Escapes go to serde, which decodes them: same values either way.
         let escaped = body.replace("2026-11-26", "2026-11-2\\u0036");
         assert!(checkpoint_fast(&escaped).is_none());
-        assert!(serde_json::from_str::<CheckpointBody>(&escaped).is_ok());
+        let decoded: CheckpointBody = serde_json::from_str(&escaped).unwrap();
+        let plain: CheckpointBody = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            decoded, plain,
+            "the escaped body decodes to the same checkpoint"
+        );
     }
 
     #[test]
