@@ -4,86 +4,13 @@
 //! hand, an export bundle that verifies offline and catches tampering, and a stored blob altered
 //! on disk caught on the next download.
 
+mod common;
+
+use common::{BIN, Server, ok, palisade, serve};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_palisade");
-
-struct Server {
-    child: Child,
-    url: String,
-    admin: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("PALISADE_DATABASE_URL")
-        .env_remove("PALISADE_EVIDENCE_STORE")
-        .env("PALISADE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start palisade serve");
-    let stdout = child.stdout.take().unwrap();
-    let (mut url, mut admin) = (None, None);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("serving at ").nth(1) {
-            url = Some(rest.trim().to_string());
-        }
-        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
-            admin = Some(tok.to_string());
-            break;
-        }
-    }
-    Server {
-        child,
-        url: url.expect("serve printed its URL"),
-        admin: admin.expect("first start printed an admin token"),
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn palisade(server: &Server, token: &str, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("PALISADE_URL", &server.url)
-        .env("PALISADE_TOKEN", token)
-        .env("PALISADE_CONFIG", "/nonexistent/palisade-client.toml")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(server: &Server, token: &str, args: &[&str]) -> String {
-    let r = palisade(server, token, args);
-    assert_eq!(
-        r.code, 0,
-        "palisade {args:?} failed:\n{}\n{}",
-        r.stdout, r.stderr
-    );
-    r.stdout
-}
+use std::process::Command;
 
 fn json(server: &Server, token: &str, args: &[&str]) -> serde_json::Value {
     let mut a = args.to_vec();
@@ -423,7 +350,7 @@ fn evidence_custody_export_and_offline_verification_through_the_cli() {
     );
 
     // Alter the stored (encrypted) blob on disk: the next download fails and is recorded.
-    let server = serve_again(&data);
+    let server = serve(&data);
     let blob = files_under(&data.join("evidence").join(&id)).remove(0);
     let mut enc = std::fs::read(&blob).unwrap();
     let mid = enc.len() / 2;
@@ -466,31 +393,4 @@ fn evidence_custody_export_and_offline_verification_through_the_cli() {
         "{}",
         r.stderr
     );
-}
-
-/// Restart on an existing data directory (no admin token is printed then).
-fn serve_again(data_dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("PALISADE_DATABASE_URL")
-        .env("PALISADE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start palisade serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut url = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("serving at ").nth(1) {
-            url = Some(rest.trim().to_string());
-            break;
-        }
-    }
-    Server {
-        child,
-        url: url.expect("serve printed its URL"),
-        admin: String::new(),
-    }
 }

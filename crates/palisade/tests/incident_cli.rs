@@ -3,104 +3,10 @@
 //! all 14 steps to closed, with each process rule refusing what it must; then `palisade verify`,
 //! which passes, and catches tampering.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_palisade");
-
-struct Server {
-    child: Child,
-    url: String,
-    admin: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("PALISADE_DATABASE_URL")
-        .env("PALISADE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start palisade serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut url = None;
-    let mut admin = None;
-    // Read the start-up banner line by line until both the URL and the token appear.
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("serving at ").nth(1) {
-            url = Some(rest.trim().to_string());
-        }
-        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
-            admin = Some(tok.to_string());
-            break;
-        }
-    }
-    Server {
-        child,
-        url: url.expect("serve printed its URL"),
-        admin: admin.expect("first start printed an admin token"),
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn palisade(server: &Server, token: &str, args: &[&str]) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(BIN)
-        .args(args)
-        .env("PALISADE_URL", &server.url)
-        .env("PALISADE_TOKEN", token)
-        .env("PALISADE_CONFIG", "/nonexistent/palisade-client.toml")
-        .output()
-        .unwrap();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-fn ok(server: &Server, token: &str, args: &[&str]) -> String {
-    let r = palisade(server, token, args);
-    assert_eq!(
-        r.code, 0,
-        "palisade {args:?} failed:\n{}\n{}",
-        r.stdout, r.stderr
-    );
-    r.stdout
-}
-
-fn refused(server: &Server, token: &str, args: &[&str], rule: &str) {
-    let r = palisade(server, token, args);
-    assert_eq!(
-        r.code, 1,
-        "palisade {args:?} should be refused:\n{}\n{}",
-        r.stdout, r.stderr
-    );
-    assert!(
-        r.stderr.contains(&format!("rule `{rule}`")),
-        "expected rule {rule}: {}",
-        r.stderr
-    );
-}
+use common::{BIN, ok, palisade, refused, serve};
+use std::process::Command;
 
 #[test]
 fn a_security_incident_from_declared_to_closed_through_the_cli() {

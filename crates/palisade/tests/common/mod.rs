@@ -1,0 +1,112 @@
+//! The real binary, driven as a user would: `palisade serve` on a data directory and CLI calls
+//! against it. Shared by the end-to-end tests.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    /// The admin token printed on the first start (empty on a restart).
+    pub admin: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `palisade serve` on `data_dir`, on a free port. On a first start (no
+/// database yet) it waits for the admin token the banner prints; on a restart, for the URL.
+pub fn serve(data_dir: &Path) -> Server {
+    let first_start = !data_dir.join("palisade.db").exists();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("PALISADE_DATABASE_URL")
+        .env_remove("PALISADE_EVIDENCE_STORE")
+        .env("PALISADE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start palisade serve");
+    let stdout = child.stdout.take().unwrap();
+    let (mut url, mut admin) = (None, None);
+    // Read the start-up banner line by line until what this start prints has appeared.
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("serving at ").nth(1) {
+            url = Some(rest.trim().to_string());
+            if !first_start {
+                break;
+            }
+        }
+        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
+            admin = Some(tok.to_string());
+            break;
+        }
+    }
+    Server {
+        child,
+        url: url.expect("serve printed its URL"),
+        admin: if first_start {
+            admin.expect("first start printed an admin token")
+        } else {
+            String::new()
+        },
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run the CLI against `server` as the holder of `token`.
+pub fn palisade(server: &Server, token: &str, args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("PALISADE_URL", &server.url)
+        .env("PALISADE_TOKEN", token)
+        .env("PALISADE_CONFIG", "/nonexistent/palisade-client.toml")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run the CLI and require success; its standard output.
+pub fn ok(server: &Server, token: &str, args: &[&str]) -> String {
+    let r = palisade(server, token, args);
+    assert_eq!(
+        r.code, 0,
+        "palisade {args:?} failed:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    r.stdout
+}
+
+/// Run the CLI and require a refusal (exit 1) naming `rule`.
+pub fn refused(server: &Server, token: &str, args: &[&str], rule: &str) {
+    let r = palisade(server, token, args);
+    assert_eq!(
+        r.code, 1,
+        "palisade {args:?} should be refused:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("rule `{rule}`")),
+        "expected rule {rule}: {}",
+        r.stderr
+    );
+}
