@@ -1,127 +1,18 @@
 //! Communications and postmortem endpoints, spawned on port 0 with a fresh data directory each.
 
 use palisade_core::comms::{CommsPolicy, DeadlineDef};
+mod common;
+
+use common::{Resp, assert_problem, spawn, spawn_with};
 use palisade_server::{ServerConfig, start};
 use palisade_store::StoreConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct TestApp {
-    url: String,
-    admin: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn_with(comms: CommsPolicy) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let app = start(&ServerConfig {
-        store: StoreConfig {
-            data_dir: dir.path().to_path_buf(),
-            database_url: None,
-        },
-        comms,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });
-    TestApp {
-        url,
-        admin: app.bootstrap_token.unwrap(),
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-async fn spawn() -> TestApp {
-    spawn_with(CommsPolicy::default()).await
-}
-
-struct Resp {
-    status: StatusCode,
-    content_type: String,
-    text: String,
-    body: Value,
-}
-
-impl TestApp {
-    async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let text = r.text().await.unwrap();
-        Resp {
-            status,
-            content_type,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        }
-    }
-    async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.url))
-                .bearer_auth(token)
-                .json(&body),
-        )
-        .await
-    }
-    async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(
-            self.http
-                .get(format!("{}{path}", self.url))
-                .bearer_auth(token),
-        )
-        .await
-    }
-    async fn token(&self, user: &str, role: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/tokens",
-                &self.admin,
-                json!({"user": user, "role": role}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.body["token"].as_str().unwrap().to_string()
-    }
-    async fn declare(&self, token: &str, body: Value) -> Value {
-        let r = self.post("/api/v1/incidents", token, body).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.body
-    }
-    async fn ok(&self, path: &str, token: &str, body: Value) -> Value {
-        let r = self.post(path, token, body).await;
-        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-        r.body
-    }
-    async fn events(&self, cn: &str, token: &str) -> u64 {
-        // Changes only: every read of a restricted incident is itself recorded.
-        let v = self
-            .get(&format!("/api/v1/incidents/{cn}"), token)
-            .await
-            .body;
-        v["events"].as_u64().unwrap() - v["reads"].as_u64().unwrap()
-    }
-}
-
 fn assert_refused(r: &Resp, status: StatusCode, rule: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.content_type, "application/problem+json");
     assert_eq!(r.body["rule"], rule, "{}", r.text);
-}
-
-fn assert_problem(r: &Resp, status: StatusCode) {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert_eq!(r.content_type, "application/problem+json", "{}", r.text);
-    assert!(!r.body["detail"].as_str().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -241,7 +132,7 @@ async fn updates_have_an_audience_and_external_ones_avoid_the_configured_phrases
         }],
         ..Default::default()
     };
-    let app = spawn_with(policy).await;
+    let app = spawn_with(|c| c.comms = policy).await;
     let t = app.admin.clone();
     let inc = app
         .declare(
