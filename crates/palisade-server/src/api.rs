@@ -168,7 +168,7 @@ pub(crate) async fn run(
             .await
         {
             Ok(_) => {
-                state.metrics.appended(n);
+                state.metrics.appended(&st, n);
                 state.witness_wake.notify_one();
                 state.states.remember(&st);
                 return Ok(Json(crate::comms::incident_view(state, &st)));
@@ -302,8 +302,8 @@ pub async fn declare_incident(
             .await
         {
             Ok(_) => {
-                state.metrics.appended(n);
-                state.metrics.declared();
+                state.metrics.appended(&st, n);
+                state.metrics.declared(&st);
                 state.witness_wake.notify_one();
                 return Ok((
                     StatusCode::CREATED,

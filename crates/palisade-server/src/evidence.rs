@@ -67,7 +67,7 @@ where
             .await
         {
             Ok(_) => {
-                state.metrics.appended(n);
+                state.metrics.appended(&st, n);
                 state.witness_wake.notify_one();
                 state.states.remember(&st);
                 if !new.is_empty() {
@@ -109,7 +109,6 @@ pub(crate) async fn record_read(
         .store
         .append_at_head(st.id, caller.user.clone(), now(), payloads)
         .await?;
-    state.metrics.appended(1);
     state.witness_wake.notify_one();
     Ok(())
 }

@@ -34,11 +34,18 @@ impl Metrics {
             .entry(rule.to_string())
             .or_default() += 1;
     }
-    pub fn appended(&self, n: u64) {
-        self.events_appended.fetch_add(n, Ordering::Relaxed);
+    /// Events appended to `st`. Restricted incidents are not counted: a count that moves when
+    /// one is declared or changed would tell a non-member it exists.
+    pub fn appended(&self, st: &palisade_core::IncidentState, n: u64) {
+        if !st.restricted {
+            self.events_appended.fetch_add(n, Ordering::Relaxed);
+        }
     }
-    pub fn declared(&self) {
-        self.incidents_declared.fetch_add(1, Ordering::Relaxed);
+    /// An incident declared (open ones only, as for `appended`).
+    pub fn declared(&self, st: &palisade_core::IncidentState) {
+        if !st.restricted {
+            self.incidents_declared.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn render(&self, backend: &str) -> String {
@@ -95,7 +102,7 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP palisade_ledger_events_appended_total Ledger events appended by this process."
+            "# HELP palisade_ledger_events_appended_total Ledger events appended to open (unrestricted) incidents by this process."
         );
         let _ = writeln!(out, "# TYPE palisade_ledger_events_appended_total counter");
         let _ = writeln!(
@@ -105,7 +112,7 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP palisade_incidents_declared_total Incidents declared through this process."
+            "# HELP palisade_incidents_declared_total Open (unrestricted) incidents declared through this process."
         );
         let _ = writeln!(out, "# TYPE palisade_incidents_declared_total counter");
         let _ = writeln!(

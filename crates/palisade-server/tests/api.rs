@@ -637,6 +637,13 @@ async fn openapi_documents_every_route_and_metrics_leak_no_names() {
         )
         .await;
     let cn = inc["codename"].as_str().unwrap();
+    // An open incident: its declaration is counted; the restricted one's is not (a moving count
+    // would tell a non-member that it exists).
+    app.declare(
+        &app.admin,
+        json!({"title": "db latency", "severity": "SEV-3", "kind": "operational"}),
+    )
+    .await;
     app.post(
         &format!("/api/v1/incidents/{cn}/steps/1/done"),
         &app.admin,
@@ -662,7 +669,11 @@ async fn openapi_documents_every_route_and_metrics_leak_no_names() {
         "{text}"
     );
     assert!(
-        text.contains("palisade_ledger_events_appended_total 1"),
+        text.contains("palisade_ledger_events_appended_total 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("palisade_incidents_declared_total 1\n"),
         "{text}"
     );
     assert!(
