@@ -8,7 +8,7 @@
 //! that cannot be honoured at all (no regex, composite `required`) is skipped with a note.
 
 use crate::error::Error;
-use crate::rules::{Allowlist, Rule, RuleSet, Severity};
+use crate::rules::{Allowlist, Rule, RuleRegex, RuleSet, Severity};
 use toml::{Table, Value};
 
 /// A field of the config that palisade could not honour.
@@ -165,18 +165,14 @@ fn strings(
     }
 }
 
-fn rx(cx: &Ctx<'_>, pattern: &str, field: &str) -> Result<regex::bytes::Regex, Error> {
+fn rx(cx: &Ctx<'_>, pattern: &str, field: &str) -> Result<RuleRegex, Error> {
     let line = cx.line_of(pattern.lines().next().unwrap_or(pattern), 1);
-    regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(32 << 20)
-        .build()
-        .map_err(|e| {
-            cx.err(
-                line,
-                format!("{field}: regex not supported by palisade's (RE2-like) engine: {e}"),
-            )
-        })
+    RuleRegex::compiled(pattern).map_err(|e| {
+        cx.err(
+            line,
+            format!("{field}: regex not supported by palisade's (RE2-like) engine: {e}"),
+        )
+    })
 }
 
 fn rule(
@@ -327,7 +323,7 @@ fn allowlist(cx: &mut Ctx<'_>, v: &Value, field: &str, line: usize) -> Result<Al
         .collect::<Result<_, _>>()?;
     let regexes = strings(cx, t.get("regexes"), &format!("{field}.regexes"), line)?
         .iter()
-        .map(|p| rx(cx, p, &format!("{field}.regexes")))
+        .map(|p| rx(cx, p, &format!("{field}.regexes")).map(|r| r.get().clone()))
         .collect::<Result<_, _>>()?;
     let stopwords = strings(cx, t.get("stopwords"), &format!("{field}.stopwords"), line)?
         .into_iter()

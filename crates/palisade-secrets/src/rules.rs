@@ -131,7 +131,7 @@ pub struct Rule {
     /// Lower-cased; the rule's regex only runs on blobs containing one of them
     /// (case-insensitive). Empty: the rule runs on every blob its `path` admits.
     pub keywords: Vec<String>,
-    pub regex: regex::bytes::Regex,
+    pub regex: RuleRegex,
     /// Capture group holding the secret (0 = whole match). When that group did not take part
     /// in a match, the first later group that did holds it (lets one rule accept `"quoted"`,
     /// `'quoted'` and bare values with one group each).
@@ -158,16 +158,23 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The built-in rules.
+    /// The built-in rules. Their regexes are checked for syntax here and compiled on first use
+    /// (a test compiles every one): most scans only ever need a few of them, and compiling all
+    /// of them up front cost ~20 ms on every run.
     pub fn builtin() -> RuleSet {
         // The embedded file is checked by tests; failing here is a build defect.
         #[allow(clippy::expect_used)]
-        RuleSet::from_toml(BUILTIN_RULES, "<builtin>/rules/builtin.toml")
+        RuleSet::parse(BUILTIN_RULES, "<builtin>/rules/builtin.toml", false)
             .expect("built-in rules must compile")
     }
 
     /// Parse and compile a rules file in palisade's schema. `origin` names it in errors.
+    /// Every regex is compiled here, so a user's file fails now, with its line, not mid-scan.
     pub fn from_toml(src: &str, origin: &str) -> Result<RuleSet, Error> {
+        RuleSet::parse(src, origin, true)
+    }
+
+    fn parse(src: &str, origin: &str, eager: bool) -> Result<RuleSet, Error> {
         let def: FileDef = toml::from_str(src).map_err(|e| {
             let off = e.span().map_or(0, |s| s.start);
             Error::config_at(origin, src, off, e.message().to_string())
@@ -185,7 +192,7 @@ impl RuleSet {
                     format!("duplicate rule id `{}`", r.id),
                 ));
             }
-            set.rules.push(compile_rule(r, src, origin)?);
+            set.rules.push(compile_rule(r, src, origin, eager)?);
         }
         if let Some(a) = def.allowlist {
             set.allowlist = compile_allowlist(a, src, origin)?;
@@ -206,8 +213,15 @@ impl RuleSet {
     }
 }
 
-fn compile_rule(r: RuleDef, src: &str, origin: &str) -> Result<Rule, Error> {
-    let regex = compile_bytes_regex(&r.regex, src, origin, &format!("rule `{}`: regex", r.id))?;
+fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule, Error> {
+    let what = format!("rule `{}`: regex", r.id);
+    let regex = RuleRegex::new(r.regex.get_ref())
+        .map_err(|e| Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}")))?;
+    if eager {
+        regex.compile().map_err(|e| {
+            Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}"))
+        })?;
+    }
     let secret_group = r
         .secret_group
         .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 });
@@ -275,7 +289,80 @@ fn compile_allowlist(a: AllowlistDef, src: &str, origin: &str) -> Result<Allowli
 }
 
 /// Regexes may be large (many alternatives); give them room but keep a bound.
-const REGEX_SIZE_LIMIT: usize = 32 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 32 << 20;
+
+/// A rule's regex: syntax-checked (and its groups counted) when the rule is loaded, compiled
+/// at most once, by whichever scanning thread needs it first.
+#[derive(Debug, Clone)]
+pub struct RuleRegex {
+    pattern: String,
+    captures_len: usize,
+    compiled: std::sync::OnceLock<regex::bytes::Regex>,
+}
+
+impl RuleRegex {
+    /// Check the syntax with the same settings the compiled regex uses (ASCII classes, bytes).
+    pub fn new(pattern: &str) -> Result<RuleRegex, String> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .map_err(|e| format!("invalid regex: {e}"))?;
+        Ok(RuleRegex {
+            pattern: pattern.to_string(),
+            captures_len: hir.properties().explicit_captures_len() + 1,
+            compiled: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// A regex compiled now (already syntax-checked by the caller's source).
+    pub fn compiled(pattern: &str) -> Result<RuleRegex, String> {
+        let r = RuleRegex::new(pattern)?;
+        r.compile()?;
+        Ok(r)
+    }
+
+    /// Compile now if not yet compiled; reports what the syntax check cannot (size limits).
+    pub fn compile(&self) -> Result<&regex::bytes::Regex, String> {
+        if let Some(r) = self.compiled.get() {
+            return Ok(r);
+        }
+        let r = build_bytes_regex(&self.pattern).map_err(|e| format!("invalid regex: {e}"))?;
+        Ok(self.compiled.get_or_init(|| r))
+    }
+
+    /// The compiled regex, compiling it on first use.
+    pub fn get(&self) -> &regex::bytes::Regex {
+        if let Some(r) = self.compiled.get() {
+            return r;
+        }
+        // A regex that passed the syntax check only fails to compile by exceeding the size
+        // limit; user rules are compiled eagerly (errors with their line) and every built-in
+        // one is compiled by a test, so this is unreachable in a released build.
+        #[allow(clippy::expect_used)]
+        self.compile()
+            .expect("rule regex compiles (built-ins checked by tests)")
+    }
+
+    /// Number of capture groups, including the implicit group 0.
+    pub fn captures_len(&self) -> usize {
+        self.captures_len
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+}
+
+fn build_bytes_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        // ASCII classes (`\w`, `\b`, `\s`, case folding), as in RE2/gitleaks: secrets are ASCII,
+        // and Unicode classes make the automata (and compile time) many times larger.
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
 
 pub(crate) fn compile_bytes_regex(
     p: &Spanned<String>,
@@ -283,20 +370,14 @@ pub(crate) fn compile_bytes_regex(
     origin: &str,
     what: &str,
 ) -> Result<regex::bytes::Regex, Error> {
-    regex::bytes::RegexBuilder::new(p.get_ref())
-        // ASCII classes (`\w`, `\b`, `\s`, case folding), as in RE2/gitleaks: secrets are ASCII,
-        // and Unicode classes make the automata (and compile time) many times larger.
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| {
-            Error::config_at(
-                origin,
-                src,
-                p.span().start,
-                format!("{what}: invalid regex: {e}"),
-            )
-        })
+    build_bytes_regex(p.get_ref()).map_err(|e| {
+        Error::config_at(
+            origin,
+            src,
+            p.span().start,
+            format!("{what}: invalid regex: {e}"),
+        )
+    })
 }
 
 pub(crate) fn compile_regex(

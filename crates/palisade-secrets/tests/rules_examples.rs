@@ -181,3 +181,31 @@ fn invalid_rules_file_error_names_file_line_and_problem() {
     .unwrap_or_default();
     assert!(err.contains("secret_group 2"), "{err}");
 }
+
+/// Built-in regexes are compiled on first use, so a scan can never meet one that does not
+/// compile: every one is compiled here.
+#[test]
+fn every_builtin_regex_compiles() {
+    let set = RuleSet::builtin();
+    let failed: Vec<String> = set
+        .rules
+        .iter()
+        .filter_map(|r| r.regex.compile().err().map(|e| format!("{}: {e}", r.id)))
+        .collect();
+    assert_eq!(failed, Vec::<String>::new());
+    assert!(set.rules.len() >= 120, "{} rules", set.rules.len());
+}
+
+/// A user's rules file is compiled in full when loaded: a regex that parses but exceeds the
+/// size limit fails at load with its line, never in the middle of a scan.
+#[test]
+fn user_rules_are_compiled_at_load_time() {
+    let src = "[[rules]]\nid = \"huge\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = '''(?:[a-z0-9]{1000}){1000}'''\n";
+    let err = RuleSet::from_toml(src, "big.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.starts_with("big.toml:5:"), "{err}");
+    assert!(err.contains("rule `huge`: regex: invalid regex"), "{err}");
+    assert!(err.contains("size limit"), "{err}");
+}
