@@ -139,12 +139,20 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, Kind)>, errors: &mut Vec<Error>) {
     }
 }
 
-/// Parse every lockfile; a malformed one is recorded as an error and the others still parse.
+/// Parse every lockfile, with dependency graphs (for SBOMs); a malformed one is recorded as an
+/// error and the others still parse.
 pub fn parse_all(files: &[(PathBuf, Kind)]) -> (Vec<Lockfile>, Vec<Error>) {
+    parse_all_with(files, lockfile::parse_file)
+}
+
+fn parse_all_with(
+    files: &[(PathBuf, Kind)],
+    parse: fn(&Path, Kind) -> Result<Lockfile>,
+) -> (Vec<Lockfile>, Vec<Error>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (p, k) in files {
-        match lockfile::parse_file(p, *k) {
+        match parse(p, *k) {
             Ok(l) => out.push(l),
             Err(e) => errors.push(e),
         }
@@ -155,7 +163,8 @@ pub fn parse_all(files: &[(PathBuf, Kind)]) -> (Vec<Lockfile>, Vec<Error>) {
 /// Scan `paths` (lockfiles or directories) against `index`.
 pub fn scan_paths(index: &Index, paths: &[PathBuf]) -> Result<ScanResult> {
     let (files, mut errors) = discover(paths);
-    let (lockfiles, parse_errors) = parse_all(&files);
+    // A scan does not read dependency graphs: skip building them where that is costly.
+    let (lockfiles, parse_errors) = parse_all_with(&files, lockfile::parse_file_for_scan);
     errors.extend(parse_errors);
     let mut result = scan_lockfiles(index, &lockfiles)?;
     result.errors = errors.iter().map(|e| e.to_string()).collect();

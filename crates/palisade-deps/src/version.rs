@@ -121,6 +121,10 @@ pub fn normalize_pypi_name(name: &str) -> String {
 }
 
 fn semver_cmp(a: &str, b: &str) -> Ordering {
+    // Most versions are plain `MAJOR.MINOR.PATCH`: compare those without a full parse.
+    if let (Some(x), Some(y)) = (plain_semver(a), plain_semver(b)) {
+        return x.cmp(&y);
+    }
     match (semver::Version::parse(a), semver::Version::parse(b)) {
         // Build metadata does not take part in precedence (SemVer 2.0 §10).
         (Ok(x), Ok(y)) => {
@@ -128,6 +132,35 @@ fn semver_cmp(a: &str, b: &str) -> Ordering {
         }
         _ => generic_cmp(a, b),
     }
+}
+
+/// `MAJOR.MINOR.PATCH` with no pre-release or build part, as SemVer accepts it (no leading
+/// zeros); anything else is `None` and takes the full parse.
+fn plain_semver(v: &str) -> Option<(u64, u64, u64)> {
+    let mut nums = [0u64; 3];
+    let mut part = 0;
+    let mut len = 0; // digits in the current part
+    let mut leading_zero = false;
+    for &b in v.as_bytes() {
+        match b {
+            b'0'..=b'9' => {
+                if len == 1 && leading_zero {
+                    return None; // `01`: not SemVer
+                }
+                if len == 0 {
+                    leading_zero = b == b'0';
+                }
+                nums[part] = nums[part].checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                len += 1;
+            }
+            b'.' if len > 0 && part < 2 => {
+                part += 1;
+                len = 0;
+            }
+            _ => return None,
+        }
+    }
+    (part == 2 && len > 0).then_some((nums[0], nums[1], nums[2]))
 }
 
 fn pep440_cmp(a: &str, b: &str) -> Ordering {
@@ -441,6 +474,27 @@ mod tests {
                 ("1.0.0+build1", "1.0.0+build2", Equal),
             ],
         );
+    }
+
+    proptest::proptest! {
+        /// The plain `X.Y.Z` fast path orders exactly as a full SemVer parse does.
+        #[test]
+        fn plain_semver_fast_path_agrees_with_the_semver_crate(
+            a in "(0|[1-9][0-9]{0,4})\\.(0|[1-9][0-9]{0,4})\\.(0|[1-9][0-9]{0,4})",
+            b in "(0|[1-9][0-9]{0,4})\\.(0|[1-9][0-9]{0,4})\\.(0|[1-9][0-9]{0,4})",
+        ) {
+            let (x, y) = (semver::Version::parse(&a).unwrap(), semver::Version::parse(&b).unwrap());
+            proptest::prop_assert!(plain_semver(&a).is_some());
+            proptest::prop_assert_eq!(semver_cmp(&a, &b), x.cmp(&y));
+        }
+    }
+
+    #[test]
+    fn plain_semver_refuses_what_semver_refuses_or_orders_differently() {
+        for v in ["01.0.0", "1.0", "1.0.0.0", "1.0.0-rc.1", "1.0.0+b", "", "1..0", "a.b.c"] {
+            assert_eq!(plain_semver(v), None, "{v}");
+        }
+        assert_eq!(plain_semver("10.0.3"), Some((10, 0, 3)));
     }
 
     #[test]

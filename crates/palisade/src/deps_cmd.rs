@@ -179,9 +179,9 @@ pub fn run_db(args: DbArgs) -> i32 {
             }
             match format {
                 ListFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default())
+                    outln!("{}", serde_json::to_string_pretty(&r).unwrap_or_default())
                 }
-                ListFormat::Table => println!(
+                ListFormat::Table => outln!(
                     "read {} records: {} written, {} unchanged, {} withdrawn; {} warnings; index {}",
                     r.read,
                     r.written,
@@ -218,7 +218,7 @@ pub fn run_db(args: DbArgs) -> i32 {
             ) {
                 Ok(reports) => {
                     for (eco, r) in reports {
-                        println!(
+                        outln!(
                             "{eco}: read {} records: {} written, {} unchanged, {} withdrawn",
                             r.read, r.written, r.unchanged, r.withdrawn
                         );
@@ -235,11 +235,11 @@ pub fn run_db(args: DbArgs) -> i32 {
             };
             match format {
                 ListFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default())
+                    outln!("{}", serde_json::to_string_pretty(&st).unwrap_or_default())
                 }
                 ListFormat::Table => {
                     if st.is_empty() {
-                        println!(
+                        outln!(
                             "index {} is empty; run `palisade db import`",
                             path.display()
                         );
@@ -250,12 +250,12 @@ pub fn run_db(args: DbArgs) -> i32 {
                             format!("{} ago", palisade_deps::index::age(t, now))
                         })
                     };
-                    println!(
+                    outln!(
                         "{:<12} {:>8} {:>10}  {:>12}  {:>9}",
                         "ECOSYSTEM", "RECORDS", "WITHDRAWN", "NEWEST DATA", "IMPORTED"
                     );
                     for s in &st {
-                        println!(
+                        outln!(
                             "{:<12} {:>8} {:>10}  {:>12}  {:>9}",
                             s.ecosystem,
                             s.records,
@@ -331,7 +331,7 @@ fn print_result(result: &scan::ScanResult, format: ReportFormat, fail_on: FailOn
         ReportFormat::Json => report::json(result),
         ReportFormat::Sarif => report::sarif(result),
     };
-    println!("{}", text.trim_end());
+    outln!("{}", text.trim_end());
     exit_code(result, fail_on)
 }
 
@@ -439,7 +439,7 @@ pub fn run_sbom(args: SbomArgs) -> i32 {
                 return fail(format!("{}: {e}", p.display()));
             }
         }
-        None => println!("{text}"),
+        None => outln!("{text}"),
     }
     EXIT_CLEAN
 }

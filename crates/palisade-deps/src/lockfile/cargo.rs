@@ -45,12 +45,20 @@ fn parse_cargo_written(text: &str) -> Option<(CargoLock<'_>, Vec<usize>)> {
         let value = line[eq + 1..].strip_prefix(' ')?;
         Some((key, value))
     }
-    let mut packages: Vec<CargoPackage<'_>> = Vec::new();
-    let mut lines = Vec::new();
+    // Cargo writes about 150 bytes per package; a guess saves most regrowing.
+    let mut packages: Vec<CargoPackage<'_>> = Vec::with_capacity(text.len() / 128 + 1);
+    let mut lines = Vec::with_capacity(text.len() / 128 + 1);
     let mut in_deps = false;
     let mut in_metadata = false;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
+    // Lines split with SIMD memchr (`str::lines` was a fifth of a scan's parsing cost).
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    for (i, end) in ends.enumerate() {
+        let Some(raw) = text.get(start..end) else {
+            break; // past the end: the text ended with a newline
+        };
+        start = end + 1;
+        let line = raw.trim_ascii();
         if in_deps {
             if line == "]" {
                 in_deps = false;
@@ -116,8 +124,19 @@ fn parse_cargo_written(text: &str) -> Option<(CargoLock<'_>, Vec<usize>)> {
     Some((CargoLock { package: packages }, lines))
 }
 
-/// Parse a `Cargo.lock`.
+/// Parse a `Cargo.lock`, with each package's dependencies (`name@version`).
 pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
+    parse(path, text, true)
+}
+
+/// Parse a `Cargo.lock` for matching: the same packages and the same checks (every dependency
+/// must name exactly one package of the file), but without building the dependency lists,
+/// which a vulnerability scan does not read and which were a third of its cost.
+pub(crate) fn parse_cargo_lock_for_scan(path: &Path, text: &str) -> Result<Vec<Package>> {
+    parse(path, text, false)
+}
+
+fn parse(path: &Path, text: &str, graph: bool) -> Result<Vec<Package>> {
     let (lock, lines) = match parse_cargo_written(text) {
         Some(fast) => fast,
         None => {
@@ -137,7 +156,7 @@ pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     let mut out = Vec::with_capacity(lock.package.len());
     for (i, p) in lock.package.iter().enumerate() {
         let line = lines.get(i).copied().unwrap_or(0);
-        let mut deps = Vec::with_capacity(p.dependencies.len());
+        let mut deps = Vec::with_capacity(if graph { p.dependencies.len() } else { 0 });
         for d in &p.dependencies {
             let mut parts = d.split_whitespace();
             let name = parts.next().unwrap_or_default();
@@ -157,11 +176,13 @@ pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
                     }
                 },
             };
-            let mut dep = String::with_capacity(name.len() + 1 + version.len());
-            dep.push_str(name);
-            dep.push('@');
-            dep.push_str(version);
-            deps.push(dep);
+            if graph {
+                let mut dep = String::with_capacity(name.len() + 1 + version.len());
+                dep.push_str(name);
+                dep.push('@');
+                dep.push_str(version);
+                deps.push(dep);
+            }
         }
         out.push(Package {
             name: p.name.to_string(),

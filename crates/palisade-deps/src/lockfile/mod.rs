@@ -183,6 +183,21 @@ pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
     parse_text(path, kind, &text, &|p: &Path| std::fs::read_to_string(p))
 }
 
+/// Read and parse one lockfile for a vulnerability scan: the same packages, lines and errors as
+/// [`parse_file`], but parsers may leave `dependencies` empty where building the graph is
+/// costly and the scan does not read it (`Cargo.lock`).
+pub fn parse_file_for_scan(path: &Path, kind: Kind) -> Result<Lockfile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    if kind == Kind::CargoLock {
+        return Ok(Lockfile {
+            path: path.to_path_buf(),
+            kind,
+            packages: cargo::parse_cargo_lock_for_scan(path, &text)?,
+        });
+    }
+    parse_text(path, kind, &text, &|p: &Path| std::fs::read_to_string(p))
+}
+
 /// Parse lockfile text of a known kind; `load` reads `requirements.txt` includes.
 pub fn parse_text(
     path: &Path,
@@ -190,22 +205,21 @@ pub fn parse_text(
     text: &str,
     load: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Lockfile> {
-    let text = text.to_string();
     let packages = match kind {
-        Kind::CargoLock => parse_cargo_lock(path, &text)?,
-        Kind::PoetryLock => parse_poetry_lock(path, &text)?,
-        Kind::PipfileLock => parse_pipfile_lock(path, &text)?,
-        Kind::UvLock => parse_uv_lock(path, &text)?,
-        Kind::PackageLock => parse_package_lock(path, &text)?,
-        Kind::YarnLock => parse_yarn_lock(path, &text)?,
-        Kind::PnpmLock => parse_pnpm_lock(path, &text)?,
-        Kind::GoMod => parse_go_mod(path, &text)?,
-        Kind::GoSum => parse_go_sum(path, &text)?,
-        Kind::GemfileLock => parse_gemfile_lock(path, &text)?,
-        Kind::ComposerLock => parse_composer_lock(path, &text)?,
-        Kind::GradleLockfile => parse_gradle_lockfile(path, &text)?,
-        Kind::PomXml => parse_pom_xml(path, &text)?,
-        Kind::Requirements => parse_requirements(path, &text, load)?,
+        Kind::CargoLock => parse_cargo_lock(path, text)?,
+        Kind::PoetryLock => parse_poetry_lock(path, text)?,
+        Kind::PipfileLock => parse_pipfile_lock(path, text)?,
+        Kind::UvLock => parse_uv_lock(path, text)?,
+        Kind::PackageLock => parse_package_lock(path, text)?,
+        Kind::YarnLock => parse_yarn_lock(path, text)?,
+        Kind::PnpmLock => parse_pnpm_lock(path, text)?,
+        Kind::GoMod => parse_go_mod(path, text)?,
+        Kind::GoSum => parse_go_sum(path, text)?,
+        Kind::GemfileLock => parse_gemfile_lock(path, text)?,
+        Kind::ComposerLock => parse_composer_lock(path, text)?,
+        Kind::GradleLockfile => parse_gradle_lockfile(path, text)?,
+        Kind::PomXml => parse_pom_xml(path, text)?,
+        Kind::Requirements => parse_requirements(path, text, load)?,
         Kind::DpkgStatus | Kind::ApkInstalled | Kind::PythonMetadata => {
             return Err(Error::parse(
                 path,
