@@ -5,9 +5,15 @@
 //! `etc/os-release`, the dpkg status database, the apk installed database, lockfiles, and Python
 //! distribution metadata. OS packages are matched by their *source* package for the image's
 //! release (`Debian:12`, `Alpine:v3.19`), as distribution advisories are written.
+//!
+//! Nothing is read whole: an image tarball is indexed (entry names, offsets and sizes) by
+//! seeking over its entries, and each layer is streamed from the file through its decompressor
+//! (gzip, zstd, or none, told by the magic bytes) and the tar reader, so memory does not grow
+//! with the size of the image or of a layer, only with the files kept.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -17,6 +23,7 @@ use crate::version::Ecosystem;
 use crate::{Error, Result};
 
 /// The files of interest in the image's final filesystem (path without leading `/` -> content).
+/// Python metadata files (`METADATA`, `PKG-INFO`) are kept up to the end of their headers.
 #[derive(Debug, Default)]
 pub struct Filesystem {
     pub files: BTreeMap<String, Vec<u8>>,
@@ -27,6 +34,10 @@ pub struct Filesystem {
 
 /// Text files up to this size are kept too, so `requirements.txt` `-r` includes resolve.
 const MAX_INCLUDE: u64 = 256 * 1024;
+/// A file of interest larger than this (a lockfile or package database) is an error, not read.
+pub const MAX_KEPT: u64 = 64 * 1024 * 1024;
+/// Largest `manifest.json`, `index.json` or image manifest read.
+const MAX_JSON: u64 = 16 * 1024 * 1024;
 
 fn interesting(path: &str, size: u64) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -37,7 +48,16 @@ fn interesting(path: &str, size: u64) -> bool {
         || (name == "METADATA" && path.contains(".dist-info/"))
         || (name == "PKG-INFO" && path.contains(".egg-info/"))
         || Kind::detect(Path::new(name)).is_some()
-        || (name.ends_with(".txt") && size <= MAX_INCLUDE)
+        || (name.ends_with(".txt") && size <= MAX_INCLUDE && !in_package_data(path))
+}
+
+/// Directories whose `.txt` files are package data (licences, `top_level.txt`, docs), never a
+/// requirements include.
+fn in_package_data(path: &str) -> bool {
+    path.starts_with("usr/share/")
+        || path.contains(".dist-info/")
+        || path.contains(".egg-info/")
+        || path.contains("/node_modules/")
 }
 
 fn normalize(p: &str) -> String {
@@ -45,6 +65,118 @@ fn normalize(p: &str) -> String {
         .trim_start_matches('/')
         .trim_end_matches('/')
         .to_string()
+}
+
+/// Read until `buf` is full or the stream ends; the number of bytes read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// A zstd stream as a reader: every frame in turn (skippable frames skipped), each frame's
+/// checksum verified when it has one. Memory is bounded by the frame's window (at most
+/// ruzstd's default limit, 128 MiB), whatever the stream's length.
+struct ZstdReader<R: BufRead> {
+    source: R,
+    frame: ruzstd::decoding::FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: BufRead> ZstdReader<R> {
+    fn new(source: R) -> Self {
+        ZstdReader {
+            source,
+            frame: ruzstd::decoding::FrameDecoder::new(),
+            in_frame: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZstdReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use ruzstd::decoding::BlockDecodingStrategy;
+        use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+        let zerr = |m: String| std::io::Error::other(format!("zstd: {m}"));
+        loop {
+            if self.in_frame {
+                if self.frame.can_collect() > 0 {
+                    return self.frame.read(buf);
+                }
+                if self.frame.is_finished() {
+                    if let (Some(want), Some(got)) = (
+                        self.frame.get_checksum_from_data(),
+                        self.frame.get_calculated_checksum(),
+                    ) && want != got
+                    {
+                        return Err(zerr(format!(
+                            "frame checksum mismatch (stored {want:08x}, computed {got:08x})"
+                        )));
+                    }
+                    self.in_frame = false;
+                    continue;
+                }
+                if let Err(e) = self
+                    .frame
+                    .decode_blocks(&mut self.source, BlockDecodingStrategy::UptoBlocks(1))
+                {
+                    return Err(if self.source.fill_buf()?.is_empty() {
+                        zerr(format!("truncated: the stream ends inside a frame ({e})"))
+                    } else {
+                        zerr(e.to_string())
+                    });
+                }
+                continue;
+            }
+            if self.source.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            match self.frame.reset(&mut self.source) {
+                Ok(()) => self.in_frame = true,
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    let skipped = std::io::copy(
+                        &mut (&mut self.source).take(u64::from(length)),
+                        &mut std::io::sink(),
+                    )?;
+                    if skipped < u64::from(length) {
+                        return Err(zerr("truncated skippable frame".into()));
+                    }
+                }
+                Err(e) => return Err(zerr(e.to_string())),
+            }
+        }
+    }
+}
+
+/// Prefixes the errors of a decompressor with its name (`gzip: …`).
+struct Named<R> {
+    name: &'static str,
+    inner: R,
+}
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.to_string().starts_with(self.name) {
+                e
+            } else {
+                std::io::Error::new(e.kind(), format!("{}: {e}", self.name))
+            }
+        })
+    }
 }
 
 impl Filesystem {
@@ -76,36 +208,37 @@ impl Filesystem {
         None
     }
 
-    /// Apply one layer (a tar stream, gzip-compressed or not) on top of the current state.
-    pub fn apply_layer(&mut self, origin: &Path, bytes: &[u8]) -> Result<()> {
+    /// Apply one layer on top of the current state. The layer is a tar stream, gzip- or
+    /// zstd-compressed or plain (told by its first bytes), read once from `layer` as it goes;
+    /// only the files of interest are kept. `origin` names the layer in errors.
+    pub fn apply_layer(&mut self, origin: &Path, mut layer: impl Read) -> Result<()> {
         let arch = |m: String| Error::Archive {
             path: origin.to_path_buf(),
             message: m,
         };
-        if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            return Err(arch(
-                "zstd-compressed layers are not supported (gzip and plain tar are)".into(),
-            ));
-        }
-        let data: Vec<u8> = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes)
-                .read_to_end(&mut out)
-                .map_err(|e| arch(format!("layer: {e}")))?;
-            out
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut layer, &mut magic).map_err(|e| arch(format!("layer: {e}")))?;
+        let raw = std::io::Cursor::new(magic).take(n as u64).chain(layer);
+        let head = &magic[..n];
+        let data: Box<dyn Read + '_> = if head.starts_with(&ZSTD_MAGIC) {
+            Box::new(Named {
+                name: "zstd",
+                inner: ZstdReader::new(BufReader::with_capacity(64 * 1024, raw)),
+            })
+        } else if head.starts_with(&GZIP_MAGIC) {
+            Box::new(Named {
+                name: "gzip",
+                inner: flate2::read::MultiGzDecoder::new(raw),
+            })
         } else {
-            bytes.to_vec()
+            Box::new(raw)
         };
         let mut added: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut tar = tar::Archive::new(data.as_slice());
-        for entry in tar.entries().map_err(|e| arch(e.to_string()))? {
-            let mut entry = entry.map_err(|e| arch(e.to_string()))?;
-            let path = normalize(
-                &entry
-                    .path()
-                    .map_err(|e| arch(e.to_string()))?
-                    .to_string_lossy(),
-            );
+        let mut tar = tar::Archive::new(data);
+        let layer_err = |e: std::io::Error| arch(format!("layer: {e}"));
+        for entry in tar.entries().map_err(layer_err)? {
+            let mut entry = entry.map_err(layer_err)?;
+            let path = normalize(&entry.path().map_err(layer_err)?.to_string_lossy());
             let (dir, name) = match path.rsplit_once('/') {
                 Some((d, n)) => (d.to_string(), n.to_string()),
                 None => (String::new(), path.clone()),
@@ -144,15 +277,29 @@ impl Filesystem {
                         .insert(path, target.to_string_lossy().into_owned());
                 }
             } else if kind.is_file() && interesting(&path, entry.size()) {
-                let mut buf = Vec::new();
-                entry
-                    .read_to_end(&mut buf)
-                    .map_err(|e| arch(e.to_string()))?;
+                if entry.size() > MAX_KEPT {
+                    return Err(arch(format!(
+                        "{path}: {} bytes, more than the {} MiB read from one lockfile or package database",
+                        entry.size(),
+                        MAX_KEPT >> 20
+                    )));
+                }
+                let mut buf = Vec::with_capacity(entry.size() as usize);
+                entry.read_to_end(&mut buf).map_err(layer_err)?;
+                if name == "METADATA" || name == "PKG-INFO" {
+                    // Only the headers are read (Name, Version): drop the long description.
+                    if let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+                        buf.truncate(end + 1);
+                    }
+                }
                 added.push((path, buf));
             } else {
                 self.files.remove(&path);
             }
         }
+        // Read the stream to its end (the tar reader stops at the end-of-archive blocks), so a
+        // truncated or corrupt compressed layer is an error, checksums included.
+        std::io::copy(&mut tar.into_inner(), &mut std::io::sink()).map_err(layer_err)?;
         for (p, b) in added {
             self.files.insert(p, b);
         }
@@ -184,88 +331,223 @@ struct OciManifest {
     manifests: Vec<OciDescriptor>,
 }
 
-/// Read the image at `path` (a tar file or an OCI layout directory) and return its final
-/// filesystem (the files of interest).
-pub fn read_image(path: &Path) -> Result<Filesystem> {
-    let arch = |m: String| Error::Archive {
-        path: path.to_path_buf(),
-        message: m,
-    };
-    // The outer container: name -> bytes.
-    let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
-    if path.is_dir() {
-        fn walk(root: &Path, dir: &Path, out: &mut HashMap<String, Vec<u8>>) -> Result<()> {
-            for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-                let p = e.map_err(|e| Error::io(dir, e))?.path();
-                if p.is_dir() {
-                    walk(root, &p, out)?;
-                } else {
-                    let rel = p
-                        .strip_prefix(root)
-                        .unwrap_or(&p)
-                        .to_string_lossy()
-                        .replace('\\', "/");
-                    out.insert(rel, std::fs::read(&p).map_err(|e| Error::io(&p, e))?);
-                }
-            }
-            Ok(())
+/// Where an image's files are: an OCI layout directory, or a tarball indexed by entry name
+/// (data offset and size; symbolic and hard links as their targets).
+enum Container {
+    Dir(PathBuf),
+    Tar {
+        path: PathBuf,
+        entries: HashMap<String, (u64, u64)>,
+        links: HashMap<String, String>,
+    },
+}
+
+impl Container {
+    fn open(path: &Path) -> Result<Container> {
+        if path.is_dir() {
+            return Ok(Container::Dir(path.to_path_buf()));
         }
-        walk(path, path, &mut blobs)?;
-    } else {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut tar = tar::Archive::new(std::io::BufReader::new(file));
-        for entry in tar.entries().map_err(|e| arch(e.to_string()))? {
-            let mut entry = entry.map_err(|e| arch(e.to_string()))?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
+        let arch = |m: String| Error::Archive {
+            path: path.to_path_buf(),
+            message: m,
+        };
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut tar = tar::Archive::new(BufReader::new(file));
+        let mut entries = HashMap::new();
+        let mut links = HashMap::new();
+        for entry in tar.entries_with_seek().map_err(|e| arch(e.to_string()))? {
+            let entry = entry.map_err(|e| arch(e.to_string()))?;
             let name = normalize(
                 &entry
                     .path()
                     .map_err(|e| arch(e.to_string()))?
                     .to_string_lossy(),
             );
-            let mut buf = Vec::new();
-            entry
-                .read_to_end(&mut buf)
-                .map_err(|e| arch(e.to_string()))?;
-            blobs.insert(name, buf);
+            let kind = entry.header().entry_type();
+            if kind.is_file() {
+                entries.insert(name, (entry.raw_file_position(), entry.size()));
+            } else if (kind.is_symlink() || kind.is_hard_link())
+                && let Ok(Some(target)) = entry.link_name()
+            {
+                // `docker save` links a layer shared by two images to its first copy.
+                let target = target.to_string_lossy();
+                let resolved = if kind.is_symlink() && !target.starts_with('/') {
+                    join_relative(&name, &target)
+                } else {
+                    Some(normalize(&target))
+                };
+                if let Some(t) = resolved {
+                    links.insert(name, t);
+                }
+            }
+        }
+        Ok(Container::Tar {
+            path: path.to_path_buf(),
+            entries,
+            links,
+        })
+    }
+
+    /// The tar entry a name refers to, following links a few hops.
+    fn tar_entry(
+        entries: &HashMap<String, (u64, u64)>,
+        links: &HashMap<String, String>,
+        name: &str,
+    ) -> Option<(u64, u64)> {
+        let mut n = name;
+        for _ in 0..8 {
+            if let Some(e) = entries.get(n) {
+                return Some(*e);
+            }
+            n = links.get(n)?;
+        }
+        None
+    }
+
+    fn has(&self, name: &str) -> bool {
+        if !safe_relative(name) {
+            return false;
+        }
+        match self {
+            Container::Dir(root) => root.join(name).is_file(),
+            Container::Tar { entries, links, .. } => {
+                Container::tar_entry(entries, links, name).is_some()
+            }
         }
     }
-    let blob = |digest: &str| -> Result<&Vec<u8>> {
-        let key = format!("blobs/{}", digest.replacen(':', "/", 1));
-        blobs
-            .get(&key)
-            .ok_or_else(|| arch(format!("missing blob {digest}")))
+
+    /// The file `name` as a reader and its size; `Ok(None)` when there is no such file.
+    fn open_file(&self, name: &str) -> Result<Option<(Box<dyn Read>, u64)>> {
+        if !safe_relative(name) {
+            return Ok(None);
+        }
+        match self {
+            Container::Dir(root) => {
+                let p = root.join(name);
+                if !p.is_file() {
+                    return Ok(None);
+                }
+                let f = File::open(&p).map_err(|e| Error::io(&p, e))?;
+                let size = f.metadata().map_err(|e| Error::io(&p, e))?.len();
+                Ok(Some((
+                    Box::new(BufReader::with_capacity(64 * 1024, f)),
+                    size,
+                )))
+            }
+            Container::Tar {
+                path,
+                entries,
+                links,
+            } => {
+                let Some((offset, size)) = Container::tar_entry(entries, links, name) else {
+                    return Ok(None);
+                };
+                let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(|e| Error::io(path, e))?;
+                Ok(Some((
+                    Box::new(BufReader::with_capacity(64 * 1024, f.take(size))),
+                    size,
+                )))
+            }
+        }
+    }
+
+    /// A small JSON file (manifest, index), read whole.
+    fn read_json(&self, image: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+        let Some((mut r, size)) = self.open_file(name)? else {
+            return Ok(None);
+        };
+        if size > MAX_JSON {
+            return Err(Error::Archive {
+                path: image.to_path_buf(),
+                message: format!("{name}: {size} bytes, too large for an image manifest"),
+            });
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        r.read_to_end(&mut buf).map_err(|e| Error::Archive {
+            path: image.to_path_buf(),
+            message: format!("{name}: {e}"),
+        })?;
+        Ok(Some(buf))
+    }
+}
+
+/// A relative path inside the image container: no `..`, not absolute, not empty.
+fn safe_relative(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && name
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+/// `target` relative to the directory of `name`, within the container (`None` above its root).
+fn join_relative(name: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = name.split('/').collect();
+    parts.pop();
+    for seg in target.split('/') {
+        match seg {
+            ".." => {
+                parts.pop()?;
+            }
+            "." | "" => {}
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The blob path of an OCI digest (`sha256:abc…` -> `blobs/sha256/abc…`), if well-formed.
+fn blob_path(digest: &str) -> Option<String> {
+    let (alg, hex) = digest.split_once(':')?;
+    let alg_ok = !alg.is_empty()
+        && alg
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+    let hex_ok = !hex.is_empty()
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+    (alg_ok && hex_ok).then(|| format!("blobs/{alg}/{hex}"))
+}
+
+/// Read the image at `path` (a tar file or an OCI layout directory) and return its final
+/// filesystem (the files of interest). Layers are streamed one at a time, never read whole.
+pub fn read_image(path: &Path) -> Result<Filesystem> {
+    let arch = |m: String| Error::Archive {
+        path: path.to_path_buf(),
+        message: m,
     };
-    let layers: Vec<&Vec<u8>> = if let Some(m) = blobs.get("manifest.json") {
+    let container = Container::open(path)?;
+    // The layers to apply, as names inside the container, bottom first.
+    let layers: Vec<String> = if let Some(m) = container.read_json(path, "manifest.json")? {
         let manifests: Vec<DockerManifest> =
-            serde_json::from_slice(m).map_err(|e| arch(format!("manifest.json: {e}")))?;
+            serde_json::from_slice(&m).map_err(|e| arch(format!("manifest.json: {e}")))?;
         let first = manifests
             .first()
             .ok_or_else(|| arch("manifest.json lists no image".into()))?;
-        first
-            .layers
-            .iter()
-            .map(|l| {
-                blobs
-                    .get(&normalize(l))
-                    .ok_or_else(|| arch(format!("missing layer {l}")))
-            })
-            .collect::<Result<_>>()?
-    } else if let Some(i) = blobs.get("index.json") {
+        first.layers.iter().map(|l| normalize(l)).collect()
+    } else if let Some(i) = container.read_json(path, "index.json")? {
         let index: OciIndex =
-            serde_json::from_slice(i).map_err(|e| arch(format!("index.json: {e}")))?;
+            serde_json::from_slice(&i).map_err(|e| arch(format!("index.json: {e}")))?;
         let mut digest = index
             .manifests
             .first()
             .ok_or_else(|| arch("index.json lists no manifest".into()))?
             .digest
             .clone();
+        let blob = |digest: &str| -> Result<String> {
+            blob_path(digest).ok_or_else(|| arch(format!("malformed digest {digest:?}")))
+        };
         // Follow nested indexes (multi-platform images) to the first image manifest.
         let mut depth = 0;
         let manifest = loop {
-            let m: OciManifest = serde_json::from_slice(blob(&digest)?)
+            let bytes = container
+                .read_json(path, &blob(&digest)?)?
+                .ok_or_else(|| arch(format!("missing blob {digest}")))?;
+            let m: OciManifest = serde_json::from_slice(&bytes)
                 .map_err(|e| arch(format!("manifest {digest}: {e}")))?;
             match m.manifests.first() {
                 Some(next) if m.layers.is_empty() && depth < 4 => {
@@ -275,16 +557,27 @@ pub fn read_image(path: &Path) -> Result<Filesystem> {
                 _ => break m,
             }
         };
-        let digests: Vec<String> = manifest.layers.iter().map(|l| l.digest.clone()).collect();
-        digests.iter().map(|d| blob(d)).collect::<Result<_>>()?
+        manifest
+            .layers
+            .iter()
+            .map(|l| blob(&l.digest))
+            .collect::<Result<_>>()?
     } else {
         return Err(arch(
             "neither manifest.json (docker save) nor index.json (OCI layout)".into(),
         ));
     };
+    // Every layer must be there before any is read.
+    if let Some(missing) = layers.iter().find(|l| !container.has(l)) {
+        return Err(arch(format!("missing layer {missing}")));
+    }
     let mut fs = Filesystem::default();
-    for l in layers {
-        fs.apply_layer(path, l)?;
+    for l in &layers {
+        let origin = PathBuf::from(format!("{}!/{l}", path.display()));
+        let (reader, _) = container
+            .open_file(l)?
+            .ok_or_else(|| arch(format!("missing layer {l}")))?;
+        fs.apply_layer(&origin, reader)?;
     }
     Ok(fs)
 }

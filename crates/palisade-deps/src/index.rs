@@ -22,10 +22,12 @@ use crate::{Error, Result};
 /// File name of the index inside the data directory.
 pub const INDEX_FILE: &str = "vulns.sqlite3";
 /// Format of the index. 2: `vulns.scan` holds each record in its [`ScanRecord`] form, and
-/// `names` each ecosystem's matchable package names (sorted, one per line).
+/// `names` each ecosystem's matchable package names (sorted, one per line). 3: the same layout,
+/// with severities computed from CVSS v4.0 vectors too (a format-2 index rated v4-only records
+/// `unknown`, and re-importing the same records would not recompute them).
 /// An index of an older format is rebuilt by [`Index::open`] (import, update) and refused by
 /// [`Index::open_read`] (scans) with a message to re-run `palisade db import`.
-const SCHEMA_VERSION: &str = "2";
+const SCHEMA_VERSION: &str = "3";
 
 const CREATE_TABLES: &str =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);

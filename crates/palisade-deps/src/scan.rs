@@ -260,7 +260,8 @@ pub fn is_published(pkg: &Package) -> bool {
     !(pkg.ecosystem == Ecosystem::CratesIo && pkg.source.is_none())
 }
 
-/// Severity of a record: a CVSS v3 vector (record or affected level) wins; then a word in
+/// Severity of a record: the base score of its CVSS vectors (record or affected level; the
+/// highest CVSS version wins, then the highest score: [`cvss::best`]); else a word in
 /// `database_specific.severity`; else `Unknown`. Returns (rating, score, vector).
 pub fn severity_of(v: &Vulnerability) -> (Rating, Option<f64>, Option<String>) {
     let mut vectors: Vec<&str> = v
@@ -278,14 +279,10 @@ pub fn severity_of(v: &Vulnerability) -> (Rating, Option<f64>, Option<String>) {
             vectors.push(c);
         }
     }
-    let best = vectors
-        .iter()
-        .filter_map(|vec| Some((cvss::v3_base_score(vec)?, *vec)))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((score, vec)) = best {
+    if let Some((best, vec)) = cvss::best(vectors.iter().copied()) {
         return (
-            Rating::from_score(score),
-            Some(score),
+            Rating::from_score(best.score),
+            Some(best.score),
             Some(vec.to_string()),
         );
     }
@@ -296,6 +293,15 @@ pub fn severity_of(v: &Vulnerability) -> (Rating, Option<f64>, Option<String>) {
         .map(Rating::from_word)
         .unwrap_or(Rating::Unknown);
     (word, None, vectors.first().map(|s| s.to_string()))
+}
+
+/// The major CVSS version of a scored vector (4 or 3); 0 when unknown.
+fn cvss_major(vector: Option<&str>) -> u8 {
+    match vector {
+        Some(v) if v.starts_with("CVSS:4.") => 4,
+        Some(v) if v.starts_with("CVSS:3.") => 3,
+        _ => 0,
+    }
 }
 
 fn id_rank(id: &str) -> u8 {
@@ -407,11 +413,18 @@ pub fn findings_for_records(pkg: &Package, candidates: &[ScanRecord]) -> Vec<Fin
             .map(|&i| hits[i].1.clone())
             .min()
             .unwrap_or(AdvisoryKind::Vulnerability);
+        // As within a record: a CVSS score of the highest version, then the highest score; a
+        // word rating (no score) only when no member has a score.
         let (mut severity, mut score, mut vector) = (Rating::Unknown, None, None);
+        let mut key = (0u8, f64::NEG_INFINITY, Rating::Unknown);
         for &i in &members {
             let (r, s, vec) = &hits[i].0.severity;
-            if *r > severity || (*r == severity && *s > score) {
-                (severity, score, vector) = (*r, *s, vec.clone());
+            let k = match s {
+                Some(s) => (cvss_major(vec.as_deref()), *s, *r),
+                None => (0, f64::NEG_INFINITY, *r),
+            };
+            if (k.0, k.1, k.2).partial_cmp(&key) == Some(std::cmp::Ordering::Greater) {
+                (severity, score, vector, key) = (*r, *s, vec.clone(), k);
             }
         }
         let mut fixed: Vec<String> = members
@@ -496,6 +509,59 @@ mod tests {
         assert_eq!(f.fixed, ["1.1.5", "1.2"]);
         assert_eq!(f.summary, "bad");
         assert_eq!((f.line, f.purl.as_str()), (3, "pkg:pypi/foo-bar@1.1"));
+    }
+
+    #[test]
+    fn cvss_v4_vectors_are_scored_and_the_highest_version_wins() {
+        let v4_only = rec(
+            r#"{"id":"GHSA-v4v4-v4v4-v4v4","modified":"2024-01-01T00:00:00Z",
+            "severity":[{"type":"CVSS_V4","score":"CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+            "database_specific":{"severity":"LOW"},
+            "affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#,
+        );
+        assert_eq!(
+            severity_of(&v4_only),
+            (
+                Rating::High,
+                Some(8.5),
+                Some("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N".into())
+            )
+        );
+        // Both versions in one record: v4.0 (8.5, high) wins over v3.1 (9.8, critical).
+        let both = rec(
+            r#"{"id":"GHSA-both-both-both","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1"],
+            "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+                        {"type":"CVSS_V4","score":"CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+            "affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#,
+        );
+        assert_eq!(severity_of(&both).1, Some(8.5));
+        // Merged aliases follow the same rule: the v4-scored record sets the finding's severity
+        // over an alias with only a v3 vector, and over one with only a word.
+        let v3_alias = rec(
+            r#"{"id":"PYSEC-2024-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1"],
+            "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+            "affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#,
+        );
+        let word_alias = rec(
+            r#"{"id":"OSV-2024-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1"],
+            "database_specific":{"severity":"CRITICAL"},
+            "affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#,
+        );
+        let v4_alias = rec(
+            r#"{"id":"GHSA-v4v4-v4v4-aaaa","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1"],
+            "severity":[{"type":"CVSS_V4","score":"CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+            "affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#,
+        );
+        let f = findings_for_package(&pkg("a", "1.0"), &[v3_alias, word_alias, v4_alias]);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].severity, f[0].cvss_score), (Rating::High, Some(8.5)));
+        // A malformed v4 vector falls back to the word.
+        let broken = rec(r#"{"id":"GHSA-bad","modified":"2024-01-01T00:00:00Z",
+            "severity":[{"type":"CVSS_V4","score":"CVSS:4.0/AV:N/AC:L/AT:N"}],
+            "database_specific":{"severity":"MODERATE"},
+            "affected":[{"package":{"ecosystem":"PyPI","name":"a"},"versions":["1.0"]}]}"#);
+        let (r, s, _) = severity_of(&broken);
+        assert_eq!((r, s), (Rating::Medium, None));
     }
 
     #[test]

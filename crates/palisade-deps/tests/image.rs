@@ -1,7 +1,7 @@
 //! Image scanning on images written in the test: an OCI layout (tar and directory) and a
 //! `docker save` tarball, with layers applied in order and whiteouts honoured.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use palisade_deps::image;
@@ -44,6 +44,17 @@ fn sha(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
+/// The OCI media type of a layer, from its first bytes.
+fn media_type(layer: &[u8]) -> &'static str {
+    if layer.starts_with(&[0x1f, 0x8b]) {
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    } else if layer.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    } else {
+        "application/vnd.oci.image.layer.v1.tar"
+    }
+}
+
 /// Write an OCI layout (as files `name -> bytes`) with the given layers.
 fn oci_layout(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
     let mut files = vec![(
@@ -57,7 +68,8 @@ fn oci_layout(layers: &[Vec<u8>]) -> Vec<(String, Vec<u8>)> {
     for l in layers {
         let d = sha(l);
         descs.push(format!(
-            r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{d}","size":{}}}"#,
+            r#"{{"mediaType":"{}","digest":"sha256:{d}","size":{}}}"#,
+            media_type(l),
             l.len()
         ));
         files.push((format!("blobs/sha256/{d}"), l.clone()));
@@ -279,13 +291,97 @@ fn apk_installed_database_is_read_with_origins() {
     );
 }
 
+/// A zstd stream of `data`: one frame, or (`split`) two frames with a skippable frame between.
+fn zstd(data: &[u8], split: bool) -> Vec<u8> {
+    use ruzstd::encoding::{CompressionLevel, compress_to_vec};
+    if !split {
+        return compress_to_vec(data, CompressionLevel::Fastest);
+    }
+    let (a, b) = data.split_at(data.len() / 2);
+    let mut out = compress_to_vec(a, CompressionLevel::Fastest);
+    // Skippable frame: magic 0x184D2A5? (little-endian), length, payload.
+    out.extend_from_slice(&0x184D_2A53u32.to_le_bytes());
+    out.extend_from_slice(&5u32.to_le_bytes());
+    out.extend_from_slice(b"hello");
+    out.extend_from_slice(&compress_to_vec(b, CompressionLevel::Fastest));
+    out
+}
+
+/// The test layers as plain tars (the helper gzips the first).
+fn plain_layers() -> Vec<Vec<u8>> {
+    let mut ls = layers();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(ls[0].as_slice())
+        .read_to_end(&mut raw)
+        .unwrap();
+    ls[0] = raw;
+    ls
+}
+
 #[test]
-fn zstd_layers_are_refused_with_a_clear_error() {
+fn oci_layout_with_zstd_layers_gives_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = advisories(dir.path());
+    let plain = plain_layers();
+    for split in [false, true] {
+        let ls = vec![zstd(&plain[0], split), zstd(&plain[1], !split)];
+        assert!(ls[0].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+        let files = oci_layout(&ls);
+        assert!(
+            files
+                .iter()
+                .any(|(_, b)| String::from_utf8_lossy(b).contains("tar+zstd"))
+        );
+        let tar_path = dir.path().join(format!("zstd-{split}.tar"));
+        write_tar(&tar_path, &files);
+        let r = scan::scan_image(&ix, &tar_path).unwrap();
+        assert_eq!(summary(&r), EXPECTED);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let fs = image::read_image(&tar_path).unwrap();
+        assert!(!fs.files.contains_key("old/Cargo.lock"));
+        assert_eq!(fs.read("etc/os-release"), Some(OS_RELEASE.as_bytes()));
+    }
+}
+
+#[test]
+fn a_truncated_or_corrupt_zstd_layer_is_an_error_naming_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = plain_layers();
+    let good = zstd(&plain[0], false);
+    // Truncated in the middle of the frame.
+    let truncated = good[..good.len() / 2].to_vec();
+    // The frame checksum (ruzstd writes one) no longer matches.
+    let mut bad_sum = good.clone();
+    *bad_sum.last_mut().unwrap() ^= 0xff;
+    // Only a frame header.
+    let header_only = good[..6].to_vec();
+    for (what, layer, why) in [
+        ("truncated", truncated, "layer: zstd: truncated"),
+        ("checksum", bad_sum, "layer: zstd: frame checksum mismatch"),
+        ("header", header_only, "layer: zstd: truncated"),
+    ] {
+        let files = oci_layout(&[layer.clone(), plain[1].clone()]);
+        let path = dir.path().join(format!("{what}.tar"));
+        write_tar(&path, &files);
+        let e = image::read_image(&path).unwrap_err().to_string();
+        let digest = format!("{:x}", Sha256::digest(&layer));
+        assert!(
+            e.contains(&format!("{}!/blobs/sha256/{digest}", path.display())) && e.contains(why),
+            "{what}: {e}"
+        );
+    }
+    // Applied directly, the same: an error, not a panic or a silently empty layer.
     let mut fs = image::Filesystem::default();
     let e = fs
-        .apply_layer(Path::new("img.tar"), &[0x28, 0xb5, 0x2f, 0xfd, 0, 0])
+        .apply_layer(Path::new("img.tar"), &[0x28, 0xb5, 0x2f, 0xfd, 0, 0][..])
         .unwrap_err();
-    assert!(e.to_string().contains("zstd"), "{e}");
+    assert!(e.to_string().starts_with("img.tar: layer: zstd"), "{e}");
+    // A truncated gzip layer too.
+    let gz = layers()[0].clone();
+    let e = fs
+        .apply_layer(Path::new("img.tar"), &gz[..gz.len() / 2])
+        .unwrap_err();
+    assert!(e.to_string().starts_with("img.tar: layer: "), "{e}");
 }
 
 #[test]
@@ -295,4 +391,65 @@ fn a_tar_that_is_not_an_image_is_an_error() {
     write_tar(&path, &[("hello.txt".to_string(), b"hi".to_vec())]);
     let e = image::read_image(&path).unwrap_err();
     assert!(e.to_string().contains("manifest.json"), "{e}");
+}
+
+#[test]
+fn docker_save_layers_linked_to_another_entry_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ls = layers();
+    let path = dir.path().join("linked.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    let manifest =
+        br#"[{"Config":"c.json","Layers":["l1/layer.tar","l2/layer.tar","l3/layer.tar"]}]"#;
+    for (name, data) in [
+        ("manifest.json", manifest.as_slice()),
+        ("l1/layer.tar", ls[0].as_slice()),
+        ("l2/layer.tar", ls[1].as_slice()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    // docker save writes a layer two images share once, and links the other copy to it.
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "l3/layer.tar", "../l2/layer.tar")
+        .unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let fs = image::read_image(&path).unwrap();
+    assert!(fs.files.contains_key("var/lib/dpkg/status"));
+    assert!(!fs.files.contains_key("old/Cargo.lock"));
+}
+
+#[test]
+fn layer_names_and_digests_cannot_leave_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), layers()[1].clone()).unwrap();
+    // docker save: a layer path outside the archive's names.
+    let path = dir.path().join("escape.tar");
+    write_tar(
+        &path,
+        &[(
+            "manifest.json".to_string(),
+            br#"[{"Layers":["../secret"]}]"#.to_vec(),
+        )],
+    );
+    let e = image::read_image(&path).unwrap_err().to_string();
+    assert!(e.contains("missing layer ../secret"), "{e}");
+    // OCI layout directory: a digest that is a path.
+    let layout = dir.path().join("layout");
+    let mut files = oci_layout(&layers());
+    let (_, index) = files.iter_mut().find(|(n, _)| n == "index.json").unwrap();
+    *index = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:../../../secret"}]}"#.to_vec();
+    for (name, data) in &files {
+        let p = layout.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let e = image::read_image(&layout).unwrap_err().to_string();
+    assert!(e.contains("malformed digest"), "{e}");
 }

@@ -184,3 +184,148 @@ fn sarif_report_is_valid_2_1_0() {
         3
     );
 }
+
+/// The dependency graph of npm v1, yarn (classic and berry) and pnpm lockfiles: every declared
+/// dependency of every package resolves to a package of the same lockfile (the counts are the
+/// lockfiles' own `requires` / `dependencies` / `optionalDependencies` entries), and the SBOM's
+/// `dependsOn` references all name components.
+#[test]
+fn npm_v1_yarn_and_pnpm_lockfiles_give_a_complete_dependency_graph() {
+    let Some(data) = shared_data() else { return };
+    let s = data.join("schemas");
+    let cdx = validator(
+        "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        s.join("bom-1.6.schema.json"),
+        &[
+            (
+                "http://cyclonedx.org/schema/spdx.schema.json",
+                s.join("spdx.schema.json"),
+            ),
+            (
+                "http://cyclonedx.org/schema/jsf-0.82.schema.json",
+                s.join("jsf-0.82.schema.json"),
+            ),
+        ],
+    );
+    let spdx_validator = validator(
+        "file:///spdx-2.3-schema.json",
+        data.join("schemas/spdx-2.3-schema.json"),
+        &[],
+    );
+    // (file, kind, declared dependencies, a known edge)
+    let cases = [
+        (
+            "npm/OWASP_threat-dragon_td.server@6546f9a/package-lock.json",
+            Kind::PackageLock,
+            1210,
+            ("@babel/code-frame@7.16.0", "@babel/highlight@7.16.0"),
+        ),
+        (
+            "yarn/CTFd_CTFd_themes-core/yarn.lock",
+            Kind::YarnLock,
+            150,
+            ("@ctfdio/ctfd-js@0.0.19", "dayjs@1.11.7"),
+        ),
+        (
+            "yarn/CTFd_CTFd_themes-admin/yarn.lock",
+            Kind::YarnLock,
+            310,
+            ("@ctfdio/ctfd-js@0.0.13", "howler@2.2.4"),
+        ),
+        (
+            "yarn/prettier_prettier/yarn.lock",
+            Kind::YarnLock,
+            1677,
+            ("@angular/compiler@22.0.8", "tslib@2.8.1"),
+        ),
+        (
+            "yarn/prettier_prettier@053fd41/yarn.lock",
+            Kind::YarnLock,
+            1563,
+            ("@angular/compiler@21.2.8", "tslib@2.8.1"),
+        ),
+        (
+            "yarn/prettier_prettier@c453fc9/yarn.lock",
+            Kind::YarnLock,
+            1762,
+            (
+                "@ampproject/remapping@2.2.1",
+                "@jridgewell/gen-mapping@0.3.3",
+            ),
+        ),
+        (
+            "pnpm/grafana_oncall_grafana-plugin/pnpm-lock.yaml",
+            Kind::PnpmLock,
+            3494,
+            ("@babel/core@7.25.2", "@babel/code-frame@7.26.2"),
+        ),
+    ];
+    for (file, kind, declared, (from, to)) in cases {
+        let lf = lockfile::parse_file(&data.join("lockfiles").join(file), kind).unwrap();
+        let ids: std::collections::HashSet<String> = lf.packages.iter().map(|p| p.id()).collect();
+        let edges: Vec<(&str, &String)> = lf
+            .packages
+            .iter()
+            .flat_map(|p| p.dependencies.iter().map(move |d| (p.name.as_str(), d)))
+            .collect();
+        assert_eq!(edges.len(), declared, "{file}");
+        let dangling: Vec<_> = edges.iter().filter(|(_, d)| !ids.contains(*d)).collect();
+        assert!(dangling.is_empty(), "{file}: {dangling:?}");
+        let p = lf.packages.iter().find(|p| p.id() == from).unwrap();
+        assert!(p.dependencies.iter().any(|d| d == to), "{file}: {from}");
+        let from_purl = p.purl();
+
+        let lfs = [lf];
+        let bom = sbom::cyclonedx(&lfs, &META);
+        assert_eq!(errors(&cdx, &bom), Vec::<String>::new(), "{file}");
+        let refs: std::collections::HashSet<&str> = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["bom-ref"].as_str().unwrap())
+            .collect();
+        let deps = bom["dependencies"].as_array().unwrap();
+        let mut depends_on = 0;
+        for d in deps {
+            for r in d["dependsOn"].as_array().unwrap() {
+                assert!(refs.contains(r.as_str().unwrap()), "{file}: {r}");
+                depends_on += 1;
+            }
+        }
+        let roots = deps[0]["dependsOn"].as_array().unwrap().len();
+        // Edges between packages that share a purl (the same name@version installed twice)
+        // collapse into one.
+        assert!(depends_on - roots > declared * 9 / 10, "{file}");
+        let purl = lfs[0]
+            .packages
+            .iter()
+            .find(|p| p.id() == to)
+            .unwrap()
+            .purl();
+        let edge = deps.iter().find(|d| d["ref"] == from_purl).unwrap();
+        assert!(
+            edge["dependsOn"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d == &purl),
+            "{file}: {edge}"
+        );
+
+        let doc = sbom::spdx(&lfs, &META);
+        assert_eq!(
+            errors(&spdx_validator, &doc),
+            Vec::<String>::new(),
+            "{file}"
+        );
+        let rels = doc["relationships"].as_array().unwrap();
+        assert!(
+            rels.iter()
+                .filter(|r| r["relationshipType"] == "DEPENDS_ON"
+                    && r["spdxElementId"] != "SPDXRef-Root")
+                .count()
+                > declared * 9 / 10,
+            "{file}"
+        );
+    }
+}

@@ -64,3 +64,39 @@ fn imports_all_shared_osv_data_with_warnings_for_the_seven_nonconforming_records
     let again = ix.import_paths(&[data.join("osv/crates.io")]).unwrap();
     assert_eq!((again.written, again.unchanged), (0, 1206));
 }
+
+/// Every CVSS vector in the shared OSV data has a base score, and every record whose only
+/// vectors are v4.0 gets its severity from them (not `unknown`).
+#[test]
+fn every_shared_cvss_vector_is_scored_and_v4_only_records_are_rated() {
+    use palisade_deps::cvss::{self, Rating, Version};
+    let Some(data) = shared_data() else { return };
+    let (mut v3, mut v4, mut v4_only) = (0, 0, 0);
+    for eco in ["crates.io", "PyPI"] {
+        for e in std::fs::read_dir(data.join("osv").join(eco)).unwrap() {
+            let path = e.unwrap().path();
+            let rec = palisade_deps::osv::from_json(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let vectors: Vec<&str> = rec
+                .severity
+                .iter()
+                .chain(rec.affected.iter().flat_map(|a| a.severity.iter()))
+                .map(|s| s.score.as_str())
+                .collect();
+            for v in &vectors {
+                let s = cvss::base_score(v).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                match s.version {
+                    Version::V4_0 => v4 += 1,
+                    _ => v3 += 1,
+                }
+            }
+            if !vectors.is_empty() && vectors.iter().all(|v| v.starts_with("CVSS:4.0/")) {
+                v4_only += 1;
+                let (rating, score, _) = palisade_deps::scan::severity_of(&rec);
+                assert_ne!(rating, Rating::Unknown, "{}", path.display());
+                assert_eq!(rating, Rating::from_score(score.unwrap()));
+            }
+        }
+    }
+    assert_eq!((v3, v4, v4_only), (562, 57, 57));
+}

@@ -502,6 +502,107 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
     assert_eq!(bom["metadata"]["component"]["type"], "container");
 }
 
+/// An OCI layout directory with a zstd layer holding a yarn.lock: `scan image` rates the finding
+/// from its CVSS v4.0 vector, and `sbom` carries the yarn dependency graph.
+#[test]
+fn scan_image_and_sbom_of_an_oci_layout_with_a_zstd_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let adv = r#"{"id":"GHSA-aaaa-bbbb-cccc","modified":"2024-01-01T00:00:00Z",
+      "severity":[{"type":"CVSS_V4","score":"CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+      "affected":[{"package":{"ecosystem":"npm","name":"ms"},
+      "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"2.1.3"}]}]}]}"#;
+    std::fs::write(dir.path().join("ghsa.json"), adv).unwrap();
+    let out = palisade(
+        &data,
+        &[
+            "db",
+            "import",
+            dir.path().join("ghsa.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let yarn = "# yarn lockfile v1\n\ndebug@^4.1.0:\n  version \"4.3.4\"\n  dependencies:\n    ms \"2.1.2\"\n\nms@2.1.2:\n  version \"2.1.2\"\n";
+    let layer = ruzstd::encoding::compress_to_vec(
+        tar_of(&[("app/yarn.lock", yarn.as_bytes().to_vec())]).as_slice(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    let ld = hex_sha256(&layer);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":"sha256:{ld}","size":{}}}]}}"#,
+        hex_sha256(b"{}"),
+        layer.len()
+    );
+    let md = hex_sha256(manifest.as_bytes());
+    let layout = dir.path().join("layout");
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    std::fs::write(layout.join("blobs/sha256").join(&ld), &layer).unwrap();
+    std::fs::write(layout.join("blobs/sha256").join(&md), &manifest).unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        format!(r#"{{"schemaVersion":2,"manifests":[{{"digest":"sha256:{md}"}}]}}"#),
+    )
+    .unwrap();
+
+    let out = palisade(
+        &data,
+        &[
+            "scan",
+            "image",
+            layout.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(
+        (
+            f["id"].as_str(),
+            f["package"].as_str(),
+            f["severity"].as_str()
+        ),
+        (Some("GHSA-aaaa-bbbb-cccc"), Some("ms"), Some("high"))
+    );
+    assert_eq!(f["cvss_score"], 8.5);
+
+    let out = palisade(&data, &["sbom", layout.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let debug = bom["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ref"] == "pkg:npm/debug@4.3.4")
+        .unwrap();
+    assert_eq!(debug["dependsOn"], serde_json::json!(["pkg:npm/ms@2.1.2"]));
+
+    // The same layer cut short: an error naming the layer, exit 2.
+    std::fs::write(
+        layout.join("blobs/sha256").join(&ld),
+        &layer[..layer.len() - 8],
+    )
+    .unwrap();
+    let out = palisade(&data, &["scan", "image", layout.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("blobs/sha256/{ld}: layer: zstd:")),
+        "{err}"
+    );
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
 /// Every shared Cargo.lock: palisade's findings equal cargo-audit's (recorded in
 /// `tests/fixtures/cargo-audit-expected.txt`; yanked checks excluded, see BENCHMARKS.md).
 #[test]

@@ -62,8 +62,31 @@ struct NpmEntry {
 struct NpmV1Entry {
     version: String,
     resolved: Option<String>,
+    /// Direct dependencies (name -> range), dependencies and optional ones alike.
+    #[serde(default)]
+    requires: BTreeMap<String, serde_json::Value>,
+    /// Packages installed in this package's own `node_modules`.
     #[serde(default)]
     dependencies: BTreeMap<String, NpmV1Entry>,
+}
+
+/// Node's module resolution over lockfile paths: `dep` required from the package installed at
+/// `key` (`node_modules/a/node_modules/b`) is the nearest `node_modules/dep` up the tree.
+fn resolve_node<'a>(at: &'a HashMap<&str, String>, key: &str, dep: &str) -> Option<&'a String> {
+    let mut base = key;
+    loop {
+        let cand = format!("{base}/node_modules/{dep}");
+        if let Some(d) = at.get(cand.trim_start_matches('/')) {
+            return Some(d);
+        }
+        if base.is_empty() {
+            return None;
+        }
+        base = match base.rfind("/node_modules/") {
+            Some(i) => &base[..i],
+            None => "",
+        };
+    }
 }
 
 fn looks_like_version(v: &str) -> bool {
@@ -107,48 +130,51 @@ pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             );
             p.source = e.resolved.clone();
             for dep in e.dependencies.keys().chain(e.optional_dependencies.keys()) {
-                // Node resolution: nearest node_modules up the tree.
-                let mut base = key.as_str();
-                loop {
-                    let cand = format!("{base}/node_modules/{dep}");
-                    let cand = cand.trim_start_matches('/');
-                    if let Some(d) = at.get(cand) {
-                        p.dependencies.push(d.clone());
-                        break;
-                    }
-                    if base.is_empty() {
-                        break;
-                    }
-                    base = match base.rfind("/node_modules/") {
-                        Some(i) => &base[..i],
-                        None => "",
-                    };
+                if let Some(d) = resolve_node(&at, key, dep) {
+                    p.dependencies.push(d.clone());
                 }
             }
             out.push(p);
         }
     } else if let Some(deps) = &lock.dependencies {
-        fn walk(
-            path: &Path,
-            lines: &HashMap<&str, usize>,
-            deps: &BTreeMap<String, NpmV1Entry>,
-            out: &mut Vec<Package>,
+        // v1 nests `dependencies` as node_modules nests packages: give each entry its
+        // node_modules path, then resolve `requires` as v2/v3 resolve `dependencies`.
+        fn walk<'a>(
+            prefix: &str,
+            deps: &'a BTreeMap<String, NpmV1Entry>,
+            out: &mut Vec<(String, &'a str, &'a NpmV1Entry)>,
         ) {
             for (name, e) in deps {
-                if looks_like_version(&e.version) {
-                    let mut p = pkg(
-                        path,
-                        lines.get(name.as_str()).copied().unwrap_or(0),
-                        name,
-                        &e.version,
-                    );
-                    p.source = e.resolved.clone();
-                    out.push(p);
-                }
-                walk(path, lines, &e.dependencies, out);
+                let key = format!("{prefix}node_modules/{name}");
+                out.push((key.clone(), name, e));
+                walk(&format!("{key}/"), &e.dependencies, out);
             }
         }
-        walk(path, &lines, deps, &mut out);
+        let mut entries = Vec::new();
+        walk("", deps, &mut entries);
+        let at: HashMap<&str, String> = entries
+            .iter()
+            .filter(|(_, _, e)| looks_like_version(&e.version))
+            .map(|(key, name, e)| (key.as_str(), format!("{name}@{}", e.version)))
+            .collect();
+        for (key, name, e) in &entries {
+            if !looks_like_version(&e.version) {
+                continue;
+            }
+            let mut p = pkg(
+                path,
+                lines.get(*name).copied().unwrap_or(0),
+                name,
+                &e.version,
+            );
+            p.source = e.resolved.clone();
+            for dep in e.requires.keys() {
+                if let Some(d) = resolve_node(&at, key, dep) {
+                    p.dependencies.push(d.clone());
+                }
+            }
+            out.push(p);
+        }
     } else {
         return Err(Error::parse(
             path,
@@ -166,21 +192,49 @@ fn yarn_name(spec: &str) -> Option<&str> {
     Some(&s[..at])
 }
 
+/// One `name range` (classic) or `name: range` (berry) line of a yarn entry's dependency map.
+fn yarn_dependency(line: &str) -> Option<(&str, &str)> {
+    let t = line.trim();
+    let (name, rest) = match t.strip_prefix('"') {
+        Some(q) => {
+            let end = q.find('"')?;
+            (&q[..end], &q[end + 1..])
+        }
+        None => {
+            let end = t.find([':', ' '])?;
+            (&t[..end], &t[end..])
+        }
+    };
+    let range = rest.trim_start_matches(':').trim().trim_matches('"');
+    (!name.is_empty() && !range.is_empty()).then_some((name, range))
+}
+
 /// Parse a `yarn.lock`, classic (v1) or berry (YAML); both are read line by line.
+///
+/// Each entry's header lists the descriptors (`name@range`) it resolves; its `dependencies` and
+/// `optionalDependencies` are `name range` pairs, resolved to the entry whose header lists
+/// `name@range` (berry writes `npm:` ranges, and older berry lockfiles leave the default `npm:`
+/// protocol out of the dependency maps, so `name@npm:range` is tried too). A range no header lists
+/// (overridden by `resolutions`) resolves to the package's only entry, if it has one.
 pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     struct Entry<'a> {
         name: &'a str,
+        descriptors: Vec<&'a str>,
         line: usize,
         version: Option<String>,
         local: bool,
+        dependencies: Vec<(&'a str, &'a str)>,
     }
     let mut entries: Vec<Entry<'_>> = Vec::new();
+    // Inside a `dependencies:` / `optionalDependencies:` map of the current entry.
+    let mut in_deps = false;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim_end();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if !line.starts_with(' ') {
+            in_deps = false;
             let Some(header) = line.strip_suffix(':') else {
                 return Err(Error::parse(
                     path,
@@ -191,13 +245,21 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             if header.trim_matches('"') == "__metadata" {
                 entries.push(Entry {
                     name: "",
+                    descriptors: Vec::new(),
                     line: i + 1,
                     version: None,
                     local: true,
+                    dependencies: Vec::new(),
                 });
                 continue;
             }
-            let first = header.split(", ").next().unwrap_or(header);
+            // `"a@^1", "a@^1.2"` (classic) or `"a@npm:^1, a@npm:^1.2"` (berry).
+            let descriptors: Vec<&str> = header
+                .split(", ")
+                .map(|d| d.trim().trim_matches('"'))
+                .filter(|d| !d.is_empty())
+                .collect();
+            let first = descriptors.first().copied().unwrap_or(header);
             let Some(name) = yarn_name(first) else {
                 return Err(Error::parse(
                     path,
@@ -207,9 +269,11 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             };
             entries.push(Entry {
                 name,
+                descriptors,
                 line: i + 1,
                 version: None,
                 local: false,
+                dependencies: Vec::new(),
             });
             continue;
         }
@@ -217,10 +281,18 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             return Err(Error::parse(path, i + 1, "indented line before any entry"));
         };
         let t = line.trim_start();
-        // Only the entry's own fields (two-space indent), not nested dependency maps.
-        if line.len() - t.len() != 2 {
+        let indent = line.len() - t.len();
+        if indent > 2 {
+            if in_deps && let Some(dep) = yarn_dependency(t) {
+                cur.dependencies.push(dep);
+            }
             continue;
         }
+        // The entry's own fields (two-space indent).
+        in_deps = matches!(
+            t,
+            "dependencies:" | "optionalDependencies:" | "dependencies" | "optionalDependencies"
+        );
         if let Some(v) = t.strip_prefix("version") {
             let v = v.trim_start_matches(':').trim().trim_matches('"');
             cur.version = Some(v.to_string());
@@ -230,40 +302,135 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             cur.local = true;
         }
     }
+    let mut by_descriptor: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        for d in &e.descriptors {
+            by_descriptor.entry(d).or_insert(i);
+        }
+    }
+    let is_package =
+        |e: &Entry<'_>| !e.local && e.version.as_deref().is_some_and(|v| v != "0.0.0-use.local");
+    // Names with exactly one entry: a `resolutions` override in package.json makes yarn resolve
+    // `trim@npm:0.0.1` to the only `trim` entry (`trim@npm:1.0.1`), and the lockfile keeps no
+    // descriptor for the overridden range.
+    let mut only: HashMap<&str, Option<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if is_package(e) {
+            only.entry(e.name)
+                .and_modify(|o| *o = None)
+                .or_insert(Some(i));
+        }
+    }
     let mut out = Vec::new();
-    for e in entries {
+    for e in &entries {
         if e.local {
             continue;
         }
-        let Some(v) = e.version else {
+        let Some(v) = &e.version else {
             return Err(Error::parse(
                 path,
                 e.line,
                 format!("entry {} has no version", e.name),
             ));
         };
-        if v == "0.0.0-use.local" {
+        if !is_package(e) {
             continue;
         }
-        out.push(pkg(path, e.line, e.name, &v));
+        let mut p = pkg(path, e.line, e.name, v);
+        for (name, range) in &e.dependencies {
+            let target = by_descriptor
+                .get(format!("{name}@{range}").as_str())
+                .or_else(|| by_descriptor.get(format!("{name}@npm:{range}").as_str()))
+                .copied()
+                .or_else(|| only.get(name).copied().flatten())
+                .map(|j| &entries[j]);
+            if let Some(t) = target.filter(|t| is_package(t))
+                && let Some(tv) = &t.version
+            {
+                p.dependencies.push(format!("{}@{tv}", t.name));
+            }
+        }
+        out.push(p);
     }
     Ok(out)
 }
 
+/// Split a pnpm package key or dependency path into name and version, for every lockfile
+/// version: `/name/1.0.0_peer@2` (v5), `/name@1.0.0(peer@2)` (v6), `name@1.0.0(peer@2)` (v9),
+/// scoped names included. The peer suffix is dropped. `None` when no version follows the name.
+fn pnpm_split(key: &str) -> Option<(&str, &str)> {
+    let bare = key.strip_prefix('/').unwrap_or(key);
+    let bare = bare.split('(').next().unwrap_or(bare);
+    // v5: the last path segment is the version (peers after `_`, which versions never contain).
+    if let Some((name, last)) = bare.rsplit_once('/') {
+        let version = last.split('_').next().unwrap_or(last);
+        // A v5 name has no `@` but a scope's and no `:` (tarball and git URLs do).
+        let plain_name = !name.is_empty()
+            && !name.strip_prefix('@').unwrap_or(name).contains('@')
+            && !name.contains(':');
+        if plain_name && looks_like_version(version) && !version.contains('@') {
+            return Some((name, version));
+        }
+    }
+    let at = bare.rfind('@').filter(|&i| i > 0)?;
+    let version = &bare[at + 1..];
+    looks_like_version(version).then_some((&bare[..at], version))
+}
+
+/// The `name@version` a pnpm dependency map entry (`name: value`) points at: a version (with a
+/// peer suffix), or for aliases a dependency path (`real@1.0.0`, `/real/1.0.0`). Local
+/// dependencies (`link:`, `file:`) are not packages.
+fn pnpm_dependency(name: &str, value: &str) -> Option<String> {
+    if looks_like_version(value) {
+        let v = value.split(['(', '_']).next().unwrap_or(value);
+        return Some(format!("{name}@{v}"));
+    }
+    let (n, v) = pnpm_split(value)?;
+    Some(format!("{n}@{v}"))
+}
+
 /// Parse a `pnpm-lock.yaml` (lockfile versions 5 to 9: keys `/name/1.0.0`, `/name@1.0.0`,
-/// `name@1.0.0(peer@2)`).
+/// `name@1.0.0(peer@2)`). Dependencies come from each package's `dependencies` and
+/// `optionalDependencies` (v5/v6), or from its `snapshots` entries (v9, one per peer set, merged).
 pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
-    // Typed, so the large `importers` and `snapshots` sections are skipped, not built as trees;
-    // `packages` keeps file order.
+    // Typed, so the large `importers` section is skipped, not built as a tree; `packages` keeps
+    // file order.
     #[derive(Deserialize)]
     struct PnpmLock {
         #[serde(default, deserialize_with = "ordered")]
         packages: Vec<(serde_norway::Value, PnpmEntry)>,
+        #[serde(default)]
+        snapshots: Option<BTreeMap<String, PnpmDeps>>,
     }
     #[derive(Deserialize)]
     struct PnpmEntry {
         version: Option<serde_norway::Value>,
         name: Option<String>,
+        #[serde(flatten)]
+        deps: PnpmDeps,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct PnpmDeps {
+        dependencies: Option<BTreeMap<String, serde_norway::Value>>,
+        #[serde(rename = "optionalDependencies")]
+        optional_dependencies: Option<BTreeMap<String, serde_norway::Value>>,
+    }
+    impl PnpmDeps {
+        fn resolved(&self) -> impl Iterator<Item = String> + '_ {
+            self.dependencies
+                .iter()
+                .chain(self.optional_dependencies.iter())
+                .flatten()
+                .filter_map(|(name, v)| {
+                    let v = match v {
+                        serde_norway::Value::String(s) => s.clone(),
+                        serde_norway::Value::Number(n) => n.to_string(),
+                        _ => return None,
+                    };
+                    pnpm_dependency(name, &v)
+                })
+        }
     }
     fn ordered<'de, D: serde::Deserializer<'de>>(
         d: D,
@@ -294,7 +461,6 @@ pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         let line = e.location().map(|l| l.line()).unwrap_or(0);
         Error::parse(path, line, e.to_string())
     })?;
-    let packages = doc.packages;
     let mut lines: HashMap<String, usize> = HashMap::new();
     for (i, l) in text.lines().enumerate() {
         if let Some(k) = l.strip_prefix("  ").filter(|k| !k.starts_with(' ')) {
@@ -306,30 +472,42 @@ pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             lines.entry(k.to_string()).or_insert(i + 1);
         }
     }
+    // v9: name@version -> dependencies of all its snapshots (peer variants).
+    let mut snapshot_deps: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, deps) in doc.snapshots.iter().flatten() {
+        if let Some((n, v)) = pnpm_split(key) {
+            let list = snapshot_deps.entry(format!("{n}@{v}")).or_default();
+            for d in deps.resolved() {
+                if !list.contains(&d) {
+                    list.push(d);
+                }
+            }
+        }
+    }
     let mut out = Vec::new();
-    for (k, v) in packages {
+    for (k, v) in doc.packages {
         let Some(key) = k.as_str() else { continue };
-        let bare = key.split('(').next().unwrap_or(key);
-        let bare = bare.strip_prefix('/').unwrap_or(bare);
-        let split = match bare.rfind('@').filter(|&i| i > 0) {
-            Some(i) => Some((&bare[..i], &bare[i + 1..])),
-            None => bare.rsplit_once('/'),
-        };
         let version_field = v.version.as_ref().and_then(|x| x.as_str());
-        let (name, version) = match (split, version_field) {
-            (Some((n, ver)), _) if looks_like_version(ver) => (n.to_string(), ver.to_string()),
+        let (name, version) = match (pnpm_split(key), version_field) {
+            (Some((n, ver)), _) => (n.to_string(), ver.to_string()),
             (_, Some(ver)) if looks_like_version(ver) => {
+                let bare = key.strip_prefix('/').unwrap_or(key);
+                let bare = bare.split('(').next().unwrap_or(bare);
                 let n = v.name.as_deref().unwrap_or(bare);
                 (n.to_string(), ver.to_string())
             }
             _ => continue,
         };
-        out.push(pkg(
-            path,
-            lines.get(key).copied().unwrap_or(0),
-            &name,
-            &version,
-        ));
+        let mut p = pkg(path, lines.get(key).copied().unwrap_or(0), &name, &version);
+        p.dependencies = v.deps.resolved().collect();
+        if let Some(more) = snapshot_deps.get(&p.id()) {
+            for d in more {
+                if !p.dependencies.contains(d) {
+                    p.dependencies.push(d.clone());
+                }
+            }
+        }
+        out.push(p);
     }
     Ok(out)
 }
@@ -382,6 +560,340 @@ mod tests {
             .map(|p| (p.name.as_str(), p.version.as_str()))
             .collect();
         assert_eq!(got, [("a", "1.0.0"), ("b", "2.0.0")]);
+    }
+
+    /// `(name@version, dependencies)` of each package, in output order.
+    fn graph(p: &[Package]) -> Vec<(String, Vec<String>)> {
+        p.iter().map(|p| (p.id(), p.dependencies.clone())).collect()
+    }
+
+    fn edges(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        list.iter()
+            .map(|(id, deps)| (id.to_string(), deps.iter().map(|d| d.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn package_lock_v1_requires_resolve_through_the_nesting() {
+        // a@1 has its own b@2 (and d, which requires b: the nearest is a's b@2); c requires b and
+        // gets the top-level b@1; e requires a package that is not installed and a git one.
+        let text = r#"{"lockfileVersion": 1, "requires": true, "dependencies": {
+  "a": {"version": "1.0.0", "requires": {"b": "^2", "d": "^1"}, "dependencies": {
+    "b": {"version": "2.0.0"},
+    "d": {"version": "1.0.0", "requires": {"b": "^2", "c": "^1"}}
+  }},
+  "b": {"version": "1.0.0"},
+  "c": {"version": "1.0.0", "requires": {"b": "^1"}},
+  "e": {"version": "1.0.0", "requires": {"missing": "^1", "g": "x/y"}},
+  "g": {"version": "github:x/y#abc", "requires": {"b": "^1"}}
+}}"#;
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                ("a@1.0.0", &["b@2.0.0", "d@1.0.0"]),
+                ("b@2.0.0", &[]),
+                ("d@1.0.0", &["b@2.0.0", "c@1.0.0"]),
+                ("b@1.0.0", &[]),
+                ("c@1.0.0", &["b@1.0.0"]),
+                ("e@1.0.0", &[]),
+            ])
+        );
+    }
+
+    #[test]
+    fn yarn_dependencies_resolve_through_descriptors() {
+        let classic = r#"# yarn lockfile v1
+
+
+"@babel/highlight@^7.10.4", "@babel/highlight@^7.12.13":
+  version "7.12.13"
+  resolved "https://registry.yarnpkg.com/@babel/highlight/-/highlight-7.12.13.tgz"
+  dependencies:
+    chalk "^2.0.0"
+    js-tokens "^4.0.0"
+
+chalk@^2.0.0:
+  version "2.4.2"
+  dependencies:
+    ansi-styles "^3.2.1"
+  optionalDependencies:
+    fsevents "~2.3.1"
+
+chalk@^4.1.0:
+  version "4.1.2"
+  dependencies:
+    ansi-styles "^4.1.0"
+
+ansi-styles@^3.2.1:
+  version "3.2.1"
+
+ansi-styles@^4.1.0:
+  version "4.3.0"
+
+fsevents@~2.3.1:
+  version "2.3.2"
+
+js-tokens@^4.0.0:
+  version "4.0.0"
+
+string-width-cjs@npm:string-width@^4.2.0:
+  version "4.2.3"
+  dependencies:
+    ansi-styles "^4.1.0"
+
+app@^1.0.0:
+  version "1.0.0"
+  dependencies:
+    string-width-cjs "npm:string-width@^4.2.0"
+    chalk "^4.1.0"
+    unlisted "^1.0.0"
+"#;
+        let p = parse_yarn_lock(Path::new("yarn.lock"), classic).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                (
+                    "@babel/highlight@7.12.13",
+                    &["chalk@2.4.2", "js-tokens@4.0.0"]
+                ),
+                ("chalk@2.4.2", &["ansi-styles@3.2.1", "fsevents@2.3.2"]),
+                ("chalk@4.1.2", &["ansi-styles@4.3.0"]),
+                ("ansi-styles@3.2.1", &[]),
+                ("ansi-styles@4.3.0", &[]),
+                ("fsevents@2.3.2", &[]),
+                ("js-tokens@4.0.0", &[]),
+                ("string-width-cjs@4.2.3", &["ansi-styles@4.3.0"]),
+                ("app@1.0.0", &["string-width-cjs@4.2.3", "chalk@4.1.2"]),
+            ])
+        );
+
+        // Berry: `npm:` ranges; an older berry lockfile's ranges without the protocol; peer
+        // dependencies are not dependencies; the workspace itself is not a package.
+        let berry = r#"__metadata:
+  version: 6
+  cacheKey: 8
+
+"@babel/core@npm:^7.0.0, @babel/core@npm:^7.12.3":
+  version: 7.24.0
+  resolution: "@babel/core@npm:7.24.0"
+  dependencies:
+    "@babel/code-frame": "npm:^7.23.5"
+    debug: ^4.1.0
+  peerDependencies:
+    typescript: "*"
+  checksum: abc
+  languageName: node
+  linkType: hard
+
+"@babel/code-frame@npm:^7.23.5":
+  version: 7.23.5
+  resolution: "@babel/code-frame@npm:7.23.5"
+  languageName: node
+  linkType: hard
+
+"debug@npm:^4.1.0":
+  version: 4.3.4
+  resolution: "debug@npm:4.3.4"
+  dependencies:
+    ms: "npm:2.1.2"
+  peerDependenciesMeta:
+    supports-color:
+      optional: true
+  languageName: node
+  linkType: hard
+
+"ms@npm:2.1.2":
+  version: 2.1.2
+  resolution: "ms@npm:2.1.2"
+  dependencies:
+    trim: "npm:0.0.1"
+  languageName: node
+  linkType: hard
+
+"trim@npm:1.0.1":
+  version: 1.0.1
+  resolution: "trim@npm:1.0.1"
+  languageName: node
+  linkType: hard
+
+"typescript@npm:^5.0.0":
+  version: 5.4.2
+  resolution: "typescript@npm:5.4.2"
+  languageName: node
+  linkType: hard
+
+"app@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "app@workspace:."
+  dependencies:
+    "@babel/core": "npm:^7.12.3"
+  languageName: unknown
+  linkType: soft
+"#;
+        let p = parse_yarn_lock(Path::new("yarn.lock"), berry).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                (
+                    "@babel/core@7.24.0",
+                    &["@babel/code-frame@7.23.5", "debug@4.3.4"]
+                ),
+                ("@babel/code-frame@7.23.5", &[]),
+                ("debug@4.3.4", &["ms@2.1.2"]),
+                // `resolutions` overrode trim 0.0.1 with the only trim there is.
+                ("ms@2.1.2", &["trim@1.0.1"]),
+                ("trim@1.0.1", &[]),
+                ("typescript@5.4.2", &[]),
+            ])
+        );
+    }
+
+    #[test]
+    fn pnpm_dependencies_for_lockfile_versions_5_6_and_9() {
+        let v5 = "lockfileVersion: 5.4\npackages:\n  /react-dom/18.2.0_react@18.2.0:\n    resolution: {integrity: x}\n    dependencies:\n      loose-envify: 1.4.0\n      scheduler: 0.23.0\n    peerDependencies:\n      react: ^18.2.0\n  /loose-envify/1.4.0:\n    resolution: {integrity: y}\n  /scheduler/0.23.0:\n    resolution: {integrity: z}\n    dependencies:\n      loose-envify: 1.4.0\n  /@types/node/18.0.0:\n    dev: true\n  /react/18.2.0:\n    resolution: {integrity: w}\n";
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v5).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                (
+                    "react-dom@18.2.0",
+                    &["loose-envify@1.4.0", "scheduler@0.23.0"]
+                ),
+                ("loose-envify@1.4.0", &[]),
+                ("scheduler@0.23.0", &["loose-envify@1.4.0"]),
+                ("@types/node@18.0.0", &[]),
+                ("react@18.2.0", &[]),
+            ])
+        );
+
+        let v6 = "lockfileVersion: '6.0'\npackages:\n  /@babel/core@7.24.0(supports-color@9.4.0):\n    resolution: {integrity: x}\n    dependencies:\n      debug: 4.3.4(supports-color@9.4.0)\n      string-width-cjs: /string-width@4.2.3\n      local: link:../local\n    optionalDependencies:\n      fsevents: 2.3.3\n  /debug@4.3.4(supports-color@9.4.0):\n    resolution: {integrity: y}\n  /string-width@4.2.3:\n    resolution: {integrity: z}\n  /fsevents@2.3.3:\n    optional: true\n";
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v6).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                (
+                    "@babel/core@7.24.0",
+                    &["debug@4.3.4", "string-width@4.2.3", "fsevents@2.3.3"]
+                ),
+                ("debug@4.3.4", &[]),
+                ("string-width@4.2.3", &[]),
+                ("fsevents@2.3.3", &[]),
+            ])
+        );
+
+        // v9: the graph is in `snapshots`, one per peer set, merged per package.
+        let v9 = r#"lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      react-dom:
+        specifier: ^18
+        version: 18.2.0(react@18.2.0)
+
+packages:
+
+  '@types/prop-types@15.7.12':
+    resolution: {integrity: a}
+
+  loose-envify@1.4.0:
+    resolution: {integrity: b}
+
+  react-dom@18.2.0:
+    resolution: {integrity: c}
+    peerDependencies:
+      react: ^18.2.0
+
+  react@18.2.0:
+    resolution: {integrity: d}
+
+  react@18.3.1:
+    resolution: {integrity: e}
+
+  strip-ansi-cjs@6.0.1:
+    resolution: {integrity: f}
+
+snapshots:
+
+  '@types/prop-types@15.7.12': {}
+
+  loose-envify@1.4.0: {}
+
+  react-dom@18.2.0(react@18.2.0):
+    dependencies:
+      loose-envify: 1.4.0
+      react: 18.2.0
+      strip-ansi-cjs: strip-ansi-cjs@6.0.1
+
+  react-dom@18.2.0(react@18.3.1):
+    dependencies:
+      loose-envify: 1.4.0
+      react: 18.3.1
+    optionalDependencies:
+      '@types/prop-types': 15.7.12
+
+  react@18.2.0:
+    dependencies:
+      loose-envify: 1.4.0
+
+  react@18.3.1: {}
+
+  strip-ansi-cjs@6.0.1: {}
+"#;
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v9).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                ("@types/prop-types@15.7.12", &[]),
+                ("loose-envify@1.4.0", &[]),
+                (
+                    "react-dom@18.2.0",
+                    &[
+                        "loose-envify@1.4.0",
+                        "react@18.2.0",
+                        "strip-ansi-cjs@6.0.1",
+                        "react@18.3.1",
+                        "@types/prop-types@15.7.12"
+                    ]
+                ),
+                ("react@18.2.0", &["loose-envify@1.4.0"]),
+                ("react@18.3.1", &[]),
+                ("strip-ansi-cjs@6.0.1", &[]),
+            ])
+        );
+        assert_eq!(p[2].line, 19);
+    }
+
+    #[test]
+    fn pnpm_keys_split_into_name_and_version() {
+        let cases = [
+            ("/lodash/4.17.21", Some(("lodash", "4.17.21"))),
+            ("/@types/node/18.0.0", Some(("@types/node", "18.0.0"))),
+            (
+                "/react-dom/18.2.0_react@18.2.0",
+                Some(("react-dom", "18.2.0")),
+            ),
+            ("/x/1.0.0_@types+node@18.0.0", Some(("x", "1.0.0"))),
+            (
+                "/@babel/core@7.24.0(supports-color@9.4.0)",
+                Some(("@babel/core", "7.24.0")),
+            ),
+            ("@scope/3d-lib@1.0.0", Some(("@scope/3d-lib", "1.0.0"))),
+            ("7zip-bin@5.2.0", Some(("7zip-bin", "5.2.0"))),
+            ("foo@https://codeload.github.com/x/y/tar.gz/3f2a1b", None),
+            ("foo@git+https://github.com/x/y.git#3f2a1b", None),
+            ("link:../local", None),
+            ("", None),
+            ("@", None),
+            ("/", None),
+            ("é@1.0.0", Some(("é", "1.0.0"))),
+            ("/é/1.0.0", Some(("é", "1.0.0"))),
+        ];
+        for (key, want) in cases {
+            assert_eq!(pnpm_split(key), want, "{key}");
+        }
     }
 
     #[test]
