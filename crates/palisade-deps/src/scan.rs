@@ -192,7 +192,8 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
     // of files is consulted only when it changes.
     let mut seen: FxHashMap<&Path, FxHashSet<(&str, &str)>> = FxHashMap::default();
     // Pass 1: the packages to match, with their normalised names, in report order.
-    let mut todo: Vec<(&Package, String)> = Vec::new();
+    let mut todo: Vec<(&Package, std::borrow::Cow<'_, str>)> =
+        Vec::with_capacity(lockfiles.iter().map(|l| l.packages.len()).sum());
     for lf in lockfiles {
         result.lockfiles.push(ScannedFile {
             path: lf.path.clone(),
@@ -206,7 +207,12 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
                 if let Some((p, set)) = current.take() {
                     seen.insert(p, set);
                 }
-                current = Some((path, seen.remove(path).unwrap_or_default()));
+                current = Some((
+                    path,
+                    seen.remove(path).unwrap_or_else(|| {
+                        FxHashSet::with_capacity_and_hasher(lf.packages.len(), Default::default())
+                    }),
+                ));
             }
             let Some((_, set)) = current.as_mut() else {
                 continue;
@@ -224,22 +230,26 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
             seen.insert(p, set);
         }
     }
-    // Pass 2: one query per ecosystem for the records of all its names.
-    let mut wanted: HashMap<&Ecosystem, BTreeSet<&str>> = HashMap::new();
+    // Pass 2: one query per ecosystem for the records of all its names (sorted, distinct).
+    let mut wanted: Vec<(&Ecosystem, Vec<&str>)> = Vec::new();
     for (pkg, name) in &todo {
-        wanted
-            .entry(&pkg.ecosystem)
-            .or_default()
-            .insert(name.as_str());
+        match wanted.iter_mut().find(|(e, _)| *e == &pkg.ecosystem) {
+            Some((_, names)) => names.push(name.as_ref()),
+            None => wanted.push((&pkg.ecosystem, vec![name.as_ref()])),
+        }
     }
     let mut records: HashMap<&Ecosystem, HashMap<String, Vec<ScanRecord>>> = HashMap::new();
-    for (eco, names) in wanted {
-        let names: Vec<&str> = names.into_iter().collect();
+    for (eco, mut names) in wanted {
+        names.sort_unstable();
+        names.dedup();
         records.insert(eco, index.scan_records(eco, &names)?);
     }
     // Pass 3: match, in lockfile order.
     for (pkg, name) in &todo {
-        let Some(candidates) = records.get(&pkg.ecosystem).and_then(|m| m.get(name)) else {
+        let Some(candidates) = records
+            .get(&pkg.ecosystem)
+            .and_then(|m| m.get(name.as_ref()))
+        else {
             continue;
         };
         for f in findings_for_records(pkg, candidates) {
