@@ -150,7 +150,9 @@ fn plain_semver(v: &str) -> Option<(u64, u64, u64)> {
                 if len == 0 {
                     leading_zero = b == b'0';
                 }
-                nums[part] = nums[part].checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                nums[part] = nums[part]
+                    .checked_mul(10)?
+                    .checked_add(u64::from(b - b'0'))?;
                 len += 1;
             }
             b'.' if len > 0 && part < 2 => {
@@ -491,7 +493,16 @@ mod tests {
 
     #[test]
     fn plain_semver_refuses_what_semver_refuses_or_orders_differently() {
-        for v in ["01.0.0", "1.0", "1.0.0.0", "1.0.0-rc.1", "1.0.0+b", "", "1..0", "a.b.c"] {
+        for v in [
+            "01.0.0",
+            "1.0",
+            "1.0.0.0",
+            "1.0.0-rc.1",
+            "1.0.0+b",
+            "",
+            "1..0",
+            "a.b.c",
+        ] {
             assert_eq!(plain_semver(v), None, "{v}");
         }
         assert_eq!(plain_semver("10.0.3"), Some((10, 0, 3)));

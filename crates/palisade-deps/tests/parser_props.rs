@@ -200,6 +200,181 @@ proptest! {
     }
 }
 
+/// npm lockfiles with nested entries, names repeated at several nesting positions and aliases
+/// (`"version": "npm:real@1.0.0"` in v1, `"name": "real"` in v2/v3): every package is the real
+/// package, at the line of its own entry's key.
+mod npm_nesting_and_aliases {
+    use std::path::Path;
+
+    use palisade_deps::lockfile::parse_package_lock;
+    use proptest::prelude::*;
+
+    /// Top-level packages (name, version, aliased) and nested ones (parent, child name index, minor).
+    type Tree = (Vec<(String, String, bool)>, Vec<(usize, usize, u32)>);
+
+    fn tree() -> impl Strategy<Value = Tree> {
+        (
+            super::packages(),
+            prop::collection::vec(any::<bool>(), 12),
+            prop::collection::vec((0usize..12, 0usize..12, 0u32..5), 0..10),
+        )
+            .prop_map(|(pkgs, alias, nested)| {
+                let n = pkgs.len();
+                let top: Vec<(String, String, bool)> = pkgs
+                    .into_iter()
+                    .zip(alias)
+                    .map(|((name, v), a)| (name, v, a))
+                    .collect();
+                let mut nested: Vec<(usize, usize, u32)> = nested
+                    .into_iter()
+                    .map(|(p, c, m)| (p % n, c % n, m))
+                    .collect();
+                nested.sort();
+                nested.dedup_by_key(|(p, c, _)| (*p, *c));
+                (top, nested)
+            })
+    }
+
+    fn dir(name: &str, aliased: bool) -> String {
+        if aliased {
+            format!("{name}-alias")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// A v1 lockfile and the (name, version, line) it declares.
+    fn render_v1((top, nested): &Tree) -> (String, Vec<(String, String, usize)>) {
+        let mut lines: Vec<String> = vec![
+            "{".into(),
+            format!("  \"name\": \"{}\",", top[0].0),
+            "  \"lockfileVersion\": 1,".into(),
+            "  \"dependencies\": {".into(),
+        ];
+        let mut want = Vec::new();
+        for (i, (name, v, aliased)) in top.iter().enumerate() {
+            lines.push(format!("    \"{}\": {{", dir(name, *aliased)));
+            want.push((name.clone(), v.clone(), lines.len()));
+            let version = if *aliased {
+                format!("npm:{name}@{v}")
+            } else {
+                v.clone()
+            };
+            let children: Vec<_> = nested.iter().filter(|(p, _, _)| *p == i).collect();
+            let comma = if children.is_empty() { "" } else { "," };
+            lines.push(format!("      \"version\": \"{version}\"{comma}"));
+            if !children.is_empty() {
+                lines.push("      \"requires\": {".into());
+                for (k, (_, c, _)) in children.iter().enumerate() {
+                    let comma = if k + 1 < children.len() { "," } else { "" };
+                    lines.push(format!("        \"{}\": \"^9\"{comma}", top[*c].0));
+                }
+                lines.push("      },".into());
+                lines.push("      \"dependencies\": {".into());
+                for (k, (_, c, m)) in children.iter().enumerate() {
+                    lines.push(format!("        \"{}\": {{", top[*c].0));
+                    want.push((top[*c].0.clone(), format!("9.{m}.0"), lines.len()));
+                    lines.push(format!("          \"version\": \"9.{m}.0\""));
+                    let comma = if k + 1 < children.len() { "," } else { "" };
+                    lines.push(format!("        }}{comma}"));
+                }
+                lines.push("      }".into());
+            }
+            let comma = if i + 1 < top.len() { "," } else { "" };
+            lines.push(format!("    }}{comma}"));
+        }
+        lines.push("  }".into());
+        lines.push("}".into());
+        (lines.join("\n") + "\n", want)
+    }
+
+    /// The same tree as a v3 `packages` map.
+    fn render_v3((top, nested): &Tree) -> (String, Vec<(String, String, usize)>) {
+        let mut lines: Vec<String> = vec![
+            "{".into(),
+            "  \"lockfileVersion\": 3,".into(),
+            "  \"packages\": {".into(),
+            "    \"\": { \"name\": \"root\" },".into(),
+        ];
+        let mut want = Vec::new();
+        let mut entries: Vec<(String, Option<&str>, String, String)> = Vec::new();
+        for (i, (name, v, aliased)) in top.iter().enumerate() {
+            let d = dir(name, *aliased);
+            entries.push((
+                format!("node_modules/{d}"),
+                aliased.then_some(name.as_str()),
+                name.clone(),
+                v.clone(),
+            ));
+            for (_, c, m) in nested.iter().filter(|(p, _, _)| *p == i) {
+                let child = &top[*c].0;
+                entries.push((
+                    format!("node_modules/{d}/node_modules/{child}"),
+                    None,
+                    child.clone(),
+                    format!("9.{m}.0"),
+                ));
+            }
+        }
+        for (k, (key, real, name, v)) in entries.iter().enumerate() {
+            lines.push(format!("    \"{key}\": {{"));
+            want.push((name.clone(), v.clone(), lines.len()));
+            if let Some(real) = real {
+                lines.push(format!("      \"name\": \"{real}\","));
+            }
+            lines.push(format!("      \"version\": \"{v}\""));
+            let comma = if k + 1 < entries.len() { "," } else { "" };
+            lines.push(format!("    }}{comma}"));
+        }
+        lines.push("  }".into());
+        lines.push("}".into());
+        (lines.join("\n") + "\n", want)
+    }
+
+    fn parsed(text: &str) -> Vec<(String, String, usize)> {
+        let mut got: Vec<(String, String, usize)> =
+            parse_package_lock(Path::new("package-lock.json"), text)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"))
+                .into_iter()
+                .map(|p| (p.name, p.version, p.line))
+                .collect();
+        got.sort();
+        got
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_package_is_the_real_one_at_its_own_entry_line(t in tree()) {
+            for (text, mut want) in [render_v1(&t), render_v3(&t)] {
+                want.sort();
+                prop_assert_eq!(parsed(&text), want.clone(), "{}", text);
+                // The same document on one line: every package on line 1.
+                let one: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let ones: Vec<_> = want.into_iter().map(|(n, v, _)| (n, v, 1)).collect();
+                prop_assert_eq!(parsed(&one.to_string()), ones);
+            }
+        }
+
+        #[test]
+        fn mutated_nested_lockfiles_never_panic(t in tree(), cut in 0usize..4000, junk in "[\\[\\]{}\"\\\\=:, \n]{0,3}") {
+            for (text, _) in [render_v1(&t), render_v3(&t)] {
+                let mut at = cut.min(text.len());
+                while !text.is_char_boundary(at) { at -= 1; }
+                let mutated = format!("{}{}{}", &text[..at], junk, &text[at..]);
+                match parse_package_lock(Path::new("package-lock.json"), &mutated) {
+                    Ok(p) => for p in p {
+                        prop_assert!(p.line >= 1 && p.line <= mutated.lines().count());
+                    },
+                    Err(palisade_deps::Error::Parse { line, .. }) => prop_assert!(line <= mutated.lines().count() + 1),
+                    Err(e) => prop_assert!(false, "{}", e),
+                }
+            }
+        }
+    }
+}
+
 /// The OS package databases read from images.
 mod os_databases {
     use std::path::Path;

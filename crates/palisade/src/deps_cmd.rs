@@ -220,7 +220,10 @@ pub fn run_db(args: DbArgs) -> i32 {
                     for (eco, r) in reports {
                         outln!(
                             "{eco}: read {} records: {} written, {} unchanged, {} withdrawn",
-                            r.read, r.written, r.unchanged, r.withdrawn
+                            r.read,
+                            r.written,
+                            r.unchanged,
+                            r.withdrawn
                         );
                     }
                     EXIT_CLEAN
@@ -252,7 +255,11 @@ pub fn run_db(args: DbArgs) -> i32 {
                     };
                     outln!(
                         "{:<12} {:>8} {:>10}  {:>12}  {:>9}",
-                        "ECOSYSTEM", "RECORDS", "WITHDRAWN", "NEWEST DATA", "IMPORTED"
+                        "ECOSYSTEM",
+                        "RECORDS",
+                        "WITHDRAWN",
+                        "NEWEST DATA",
+                        "IMPORTED"
                     );
                     for s in &st {
                         outln!(

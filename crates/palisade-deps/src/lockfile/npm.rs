@@ -23,15 +23,124 @@ fn pkg(path: &Path, line: usize, name: &str, version: &str) -> Package {
     }
 }
 
-/// Line of the first `"key":` in a JSON text, per key (first occurrence wins).
-fn json_key_lines(text: &str) -> HashMap<&str, usize> {
+/// The 1-based line of each package entry's key in a `package-lock.json`, keyed by the
+/// node_modules path the entry describes: with `v1` false, the keys of the top-level `packages`
+/// object as written (`node_modules/a/node_modules/b`); with `v1` true, the keys of the top-level
+/// `dependencies` object and, recursively, of each entry's own `dependencies`, as the path their
+/// nesting gives (`"b"` inside `"a"` is `node_modules/a/node_modules/b`). So a package's line is
+/// that of its own entry, wherever else its name appears (as a dependency, nested elsewhere, in
+/// the root's `"name"`), and however the file is laid out (one line or many).
+///
+/// A single pass over the tokens; the text is valid JSON (serde parsed it first).
+fn npm_entry_lines(text: &str, v1: bool) -> HashMap<String, usize> {
+    use std::borrow::Cow;
+    enum Ctx {
+        Root,
+        /// v2/v3 `packages`.
+        Packages,
+        /// A v1 `dependencies` object; its entries are installed at `{prefix}node_modules/NAME`.
+        V1Deps(String),
+        /// A v1 entry installed at this path.
+        V1Entry(String),
+        Other,
+    }
+    struct Frame<'a> {
+        ctx: Ctx,
+        object: bool,
+        expect_key: bool,
+        key: Option<Cow<'a, str>>,
+    }
+    let b = text.as_bytes();
     let mut out = HashMap::new();
-    for (i, l) in text.lines().enumerate() {
-        let t = l.trim_start();
-        if let Some(rest) = t.strip_prefix('"')
-            && let Some(end) = rest.find("\":")
-        {
-            out.entry(&rest[..end]).or_insert(i + 1);
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        match c {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = i;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    let Some(k) = b
+                        .get(j..)
+                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    else {
+                        return out;
+                    };
+                    if b[j + k] == b'\\' {
+                        escaped = true;
+                        j += k + 2;
+                    } else {
+                        j += k;
+                        break;
+                    }
+                }
+                i = j + 1;
+                let Some(f) = stack.last_mut() else { continue };
+                if !(f.object && f.expect_key) {
+                    continue;
+                }
+                f.expect_key = false;
+                if matches!(f.ctx, Ctx::Other) {
+                    continue;
+                }
+                let raw = &text[start..j];
+                let key = if escaped {
+                    serde_json::from_str::<String>(&text[start - 1..=j])
+                        .map_or(Cow::Borrowed(raw), Cow::Owned)
+                } else {
+                    Cow::Borrowed(raw)
+                };
+                match &f.ctx {
+                    Ctx::Packages => {
+                        out.insert(key.to_string(), line);
+                    }
+                    Ctx::V1Deps(prefix) => {
+                        out.insert(format!("{prefix}node_modules/{key}"), line);
+                    }
+                    _ => {}
+                }
+                f.key = Some(key);
+            }
+            b'{' | b'[' => {
+                let object = c == b'{';
+                let ctx = match stack.last() {
+                    None if object => Ctx::Root,
+                    Some(f) if object => match (&f.ctx, f.key.as_deref()) {
+                        (Ctx::Root, Some("packages")) if !v1 => Ctx::Packages,
+                        (Ctx::Root, Some("dependencies")) if v1 => Ctx::V1Deps(String::new()),
+                        (Ctx::V1Deps(prefix), Some(name)) => {
+                            Ctx::V1Entry(format!("{prefix}node_modules/{name}"))
+                        }
+                        (Ctx::V1Entry(path), Some("dependencies")) => {
+                            Ctx::V1Deps(format!("{path}/"))
+                        }
+                        _ => Ctx::Other,
+                    },
+                    _ => Ctx::Other,
+                };
+                stack.push(Frame {
+                    ctx,
+                    object,
+                    expect_key: object,
+                    key: None,
+                });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => {
+                if let Some(f) = stack.last_mut()
+                    && f.object
+                {
+                    f.expect_key = true;
+                    f.key = None;
+                }
+            }
+            _ => {}
         }
     }
     out
@@ -93,12 +202,20 @@ fn looks_like_version(v: &str) -> bool {
     v.as_bytes().first().is_some_and(u8::is_ascii_digit)
 }
 
+/// The real package of an npm alias (`npm:string-width@4.2.3`, `npm:@scope/real@^1`): its name
+/// and version (or range). `None` for anything else, including `npm:^4` (no name).
+fn npm_alias(spec: &str) -> Option<(&str, &str)> {
+    let rest = spec.strip_prefix("npm:")?;
+    let at = rest.rfind('@').filter(|&i| i > 0)?;
+    Some((&rest[..at], &rest[at + 1..]))
+}
+
 /// Parse `package-lock.json` / `npm-shrinkwrap.json` (v2/v3 `packages`, else v1 `dependencies`).
 pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     let lock: NpmLock = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
-    let lines = json_key_lines(text);
     let mut out = Vec::new();
     if let Some(packages) = &lock.packages {
+        let lines = npm_entry_lines(text, false);
         // node_modules path -> name@version, for resolving the dependency graph.
         let mut at: HashMap<&str, String> = HashMap::new();
         for (key, e) in packages {
@@ -137,6 +254,7 @@ pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             out.push(p);
         }
     } else if let Some(deps) = &lock.dependencies {
+        let lines = npm_entry_lines(text, true);
         // v1 nests `dependencies` as node_modules nests packages: give each entry its
         // node_modules path, then resolve `requires` as v2/v3 resolve `dependencies`.
         fn walk<'a>(
@@ -152,20 +270,29 @@ pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         }
         let mut entries = Vec::new();
         walk("", deps, &mut entries);
+        // The package each entry installs: an alias (`"string-width-cjs": {"version":
+        // "npm:string-width@4.2.3"}`) installs the real package under another directory name.
+        fn installed<'a>(name: &'a str, e: &'a NpmV1Entry) -> Option<(&'a str, &'a str)> {
+            npm_alias(&e.version)
+                .or(Some((name, e.version.as_str())))
+                .filter(|(_, v)| looks_like_version(v))
+        }
         let at: HashMap<&str, String> = entries
             .iter()
-            .filter(|(_, _, e)| looks_like_version(&e.version))
-            .map(|(key, name, e)| (key.as_str(), format!("{name}@{}", e.version)))
+            .filter_map(|(key, name, e)| {
+                let (n, v) = installed(name, e)?;
+                Some((key.as_str(), format!("{n}@{v}")))
+            })
             .collect();
         for (key, name, e) in &entries {
-            if !looks_like_version(&e.version) {
+            let Some((name, version)) = installed(name, e) else {
                 continue;
-            }
+            };
             let mut p = pkg(
                 path,
-                lines.get(*name).copied().unwrap_or(0),
+                lines.get(key.as_str()).copied().unwrap_or(0),
                 name,
-                &e.version,
+                version,
             );
             p.source = e.resolved.clone();
             for dep in e.requires.keys() {
@@ -560,6 +687,188 @@ mod tests {
             .map(|p| (p.name.as_str(), p.version.as_str()))
             .collect();
         assert_eq!(got, [("a", "1.0.0"), ("b", "2.0.0")]);
+    }
+
+    /// `(name, version, line)` of each package, in output order.
+    fn nvl(p: &[Package]) -> Vec<(&str, &str, usize)> {
+        p.iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.line))
+            .collect()
+    }
+
+    #[test]
+    fn package_lock_v1_lines_are_those_of_each_entry_key() {
+        // `lodash` is the root's name, a dependency of `a` (a `requires` key), installed at the
+        // top level and again nested under `a`; `b` is nested under `a` before its top-level entry.
+        let text = r#"{
+  "name": "lodash",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "a": {
+      "version": "1.0.0",
+      "requires": {
+        "lodash": "^3.0.0",
+        "b": "^2.0.0"
+      },
+      "dependencies": {
+        "b": {
+          "version": "2.0.0"
+        },
+        "lodash": {
+          "version": "3.10.1",
+          "dependencies": {
+            "b": { "version": "2.1.0" }
+          }
+        }
+      }
+    },
+    "b": {
+      "version": "1.0.0"
+    },
+    "lodash": {
+      "version": "4.17.21"
+    }
+  }
+}"#;
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("a", "1.0.0", 6),
+                ("b", "2.0.0", 13),
+                ("lodash", "3.10.1", 16),
+                ("b", "2.1.0", 19),
+                ("b", "1.0.0", 24),
+                ("lodash", "4.17.21", 27),
+            ]
+        );
+        // The same lockfile on one line: every entry is on line 1.
+        let one_line: serde_json::Value = serde_json::from_str(text).unwrap();
+        let p = parse_package_lock(Path::new("package-lock.json"), &one_line.to_string()).unwrap();
+        assert_eq!(p.len(), 6);
+        assert!(p.iter().all(|p| p.line == 1), "{:?}", nvl(&p));
+        // Escaped names are matched unescaped; a name that is also a key elsewhere ("version",
+        // "dependencies") keeps its own entry's line.
+        let text = "{\"lockfileVersion\": 1, \"dependencies\": {\n  \"\\u0040s/x\": {\"version\": \"1.0.0\"},\n  \"dependencies\": {\"version\": \"2.0.0\"},\n  \"version\": {\"version\": \"3.0.0\",\n    \"dependencies\": {\n      \"requires\": {\"version\": \"4.0.0\"}}}\n}}";
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("@s/x", "1.0.0", 2),
+                ("dependencies", "2.0.0", 3),
+                ("version", "3.0.0", 4),
+                ("requires", "4.0.0", 6),
+            ]
+        );
+    }
+
+    #[test]
+    fn package_lock_v2_v3_lines_of_nested_entries() {
+        let text = r#"{
+  "name": "node_modules/b",
+  "lockfileVersion": 3,
+  "packages": {
+    "": {
+      "name": "app",
+      "dependencies": { "a": "^1", "b": "^1" }
+    },
+    "node_modules/a": {
+      "version": "1.0.0",
+      "dependencies": { "b": "^2" }
+    },
+    "node_modules/a/node_modules/b": {
+      "version": "2.0.0",
+      "dependencies": { "c": "^1" }
+    },
+    "node_modules/a/node_modules/b/node_modules/c": {
+      "version": "1.0.0"
+    },
+    "node_modules/b": {
+      "version": "1.0.0"
+    }
+  },
+  "dependencies": {
+    "a": {
+      "version": "1.0.0",
+      "dependencies": {
+        "b": { "version": "2.0.0" }
+      }
+    },
+    "b": { "version": "1.0.0" }
+  }
+}"#;
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("a", "1.0.0", 9),
+                ("b", "2.0.0", 13),
+                ("c", "1.0.0", 17),
+                ("b", "1.0.0", 20),
+            ]
+        );
+        assert_eq!(p[1].dependencies, ["c@1.0.0"]);
+        let one_line: serde_json::Value = serde_json::from_str(text).unwrap();
+        let p = parse_package_lock(Path::new("package-lock.json"), &one_line.to_string()).unwrap();
+        assert_eq!(p.iter().map(|p| p.line).collect::<Vec<_>>(), [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn npm_aliases_are_the_real_package_in_every_lockfile_version() {
+        // v3: `node_modules/string-width-cjs` installs string-width (its `name`); the alias
+        // resolves as a directory name, so `app`'s dependency on the alias is an edge to it.
+        let v3 = r#"{
+  "lockfileVersion": 3,
+  "packages": {
+    "": { "name": "root" },
+    "node_modules/app": {
+      "version": "1.0.0",
+      "dependencies": { "string-width-cjs": "npm:string-width@^4.2.0", "pg2": "npm:@e/pg@0.2.0" }
+    },
+    "node_modules/pg2": {
+      "name": "@e/pg",
+      "version": "0.2.17"
+    },
+    "node_modules/string-width-cjs": {
+      "name": "string-width",
+      "version": "4.2.3"
+    }
+  }
+}"#;
+        // v1: the alias's version is `npm:real@version`.
+        let v1 = r#"{
+  "lockfileVersion": 1,
+  "dependencies": {
+    "app": {
+      "version": "1.0.0",
+      "requires": { "string-width-cjs": "npm:string-width@^4.2.0", "pg2": "npm:@e/pg@0.2.0" }
+    },
+    "pg2": {
+      "version": "npm:@e/pg@0.2.17"
+    },
+    "string-width-cjs": {
+      "version": "npm:string-width@4.2.3"
+    },
+    "git-alias": {
+      "version": "npm:x@github:x/y#abc"
+    }
+  }
+}"#;
+        for (text, lines) in [(v3, [5, 9, 13]), (v1, [4, 8, 11])] {
+            let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+            assert_eq!(
+                nvl(&p),
+                [
+                    ("app", "1.0.0", lines[0]),
+                    ("@e/pg", "0.2.17", lines[1]),
+                    ("string-width", "4.2.3", lines[2])
+                ],
+                "{text}"
+            );
+            assert_eq!(p[0].dependencies, ["@e/pg@0.2.17", "string-width@4.2.3"]);
+            assert_eq!(p[1].purl(), "pkg:npm/%40e/pg@0.2.17");
+        }
     }
 
     /// `(name@version, dependencies)` of each package, in output order.
