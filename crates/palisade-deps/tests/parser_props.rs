@@ -375,6 +375,104 @@ mod npm_nesting_and_aliases {
     }
 }
 
+/// yarn lockfiles whose entries are npm aliases (classic `alias@npm:real@range`, berry
+/// `alias@npm:real@npm:range`, scoped or not), depended on by the alias: every package is the
+/// real one at its header's line, and the edges to the aliases resolve to it.
+mod yarn_aliases {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use palisade_deps::lockfile::parse_yarn_lock;
+    use proptest::prelude::*;
+
+    /// (real name, version, alias name or none)
+    fn entries() -> impl Strategy<Value = Vec<(String, String, Option<String>)>> {
+        (
+            super::packages(),
+            prop::collection::vec(prop::option::of("(@[a-z]{1,4}/)?[a-z]{1,6}-al"), 12),
+            any::<bool>(),
+        )
+            .prop_map(|(pkgs, aliases, scoped)| {
+                pkgs.into_iter()
+                    .zip(aliases)
+                    .map(|((n, v), a)| {
+                        let n = if scoped { format!("@s/{n}") } else { n };
+                        (n, v, a)
+                    })
+                    .collect()
+            })
+    }
+
+    fn render(
+        berry: bool,
+        entries: &[(String, String, Option<String>)],
+    ) -> (String, Vec<(String, String, usize)>) {
+        let mut lines: Vec<String> = if berry {
+            vec!["__metadata:".into(), "  version: 8".into(), String::new()]
+        } else {
+            vec!["# yarn lockfile v1".into(), String::new()]
+        };
+        let mut want = Vec::new();
+        let mut deps = Vec::new();
+        for (n, v, alias) in entries {
+            let (dep_name, dep_range) = match (alias, berry) {
+                (Some(a), false) => (a.clone(), format!("npm:{n}@^{v}")),
+                (Some(a), true) => (a.clone(), format!("npm:{n}@npm:^{v}")),
+                (None, false) => (n.clone(), format!("^{v}")),
+                (None, true) => (n.clone(), format!("npm:^{v}")),
+            };
+            lines.push(format!("\"{dep_name}@{dep_range}\":"));
+            want.push((n.clone(), v.clone(), lines.len()));
+            if berry {
+                lines.push(format!("  version: {v}"));
+                lines.push(format!("  resolution: \"{n}@npm:{v}\""));
+            } else {
+                lines.push(format!("  version \"{v}\""));
+            }
+            lines.push(String::new());
+            deps.push(if berry {
+                format!("    \"{dep_name}\": \"{dep_range}\"")
+            } else {
+                format!("    \"{dep_name}\" \"{dep_range}\"")
+            });
+        }
+        lines.push(if berry {
+            "\"zz-app@npm:^1.0.0\":".into()
+        } else {
+            "zz-app@^1.0.0:".into()
+        });
+        want.push(("zz-app".into(), "1.0.0".into(), lines.len()));
+        lines.push(if berry {
+            "  version: 1.0.0".into()
+        } else {
+            "  version \"1.0.0\"".into()
+        });
+        lines.push("  dependencies:".into());
+        lines.extend(deps);
+        (lines.join("\n") + "\n", want)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn aliased_entries_are_the_real_packages(e in entries()) {
+            for berry in [false, true] {
+                let (text, want) = render(berry, &e);
+                let got = parse_yarn_lock(Path::new("yarn.lock"), &text)
+                    .unwrap_or_else(|err| panic!("{err}\n{text}"));
+                let got_nvl: Vec<(String, String, usize)> =
+                    got.iter().map(|p| (p.name.clone(), p.version.clone(), p.line)).collect();
+                prop_assert_eq!(&got_nvl, &want, "{}", text);
+                let app = got.last().unwrap();
+                let edges: BTreeSet<&String> = app.dependencies.iter().collect();
+                let real: BTreeSet<String> = e.iter().map(|(n, v, _)| format!("{n}@{v}")).collect();
+                prop_assert_eq!(edges, real.iter().collect::<BTreeSet<_>>(), "{}", text);
+            }
+        }
+    }
+}
+
 /// The OS package databases read from images.
 mod os_databases {
     use std::path::Path;

@@ -270,3 +270,79 @@ fn shared_npm_aliases_are_the_real_packages_in_v1_and_v2_sections() {
         ]
     );
 }
+
+/// The yarn berry lockfiles of prettier alias string-width, strip-ansi, wrap-ansi (`-cjs`) and
+/// react-is (`-18`, `-19`): the packages are the real ones, at their entries' lines, and the
+/// dependencies on the aliases are edges to them; no package is listed twice.
+#[test]
+fn shared_yarn_aliases_are_the_real_packages() {
+    let Some(data) = shared_data() else { return };
+    let path = data.join("lockfiles/yarn/prettier_prettier/yarn.lock");
+    let lf = lockfile::parse_file(&path, lockfile::Kind::YarnLock).unwrap();
+    let at = |id: &str| {
+        lf.packages
+            .iter()
+            .filter(|p| p.id() == id)
+            .map(|p| p.line)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at("string-width@4.2.3"), [8970]);
+    assert_eq!(at("strip-ansi@6.0.1"), [9003]);
+    assert_eq!(at("wrap-ansi@7.0.0"), [9914]);
+    assert_eq!(at("react-is@18.3.1"), [8521]);
+    assert_eq!(at("react-is@19.2.7"), [8528]);
+    for alias in [
+        "string-width-cjs",
+        "strip-ansi-cjs",
+        "wrap-ansi-cjs",
+        "react-is-18",
+        "react-is-19",
+    ] {
+        assert!(!lf.packages.iter().any(|p| p.name == alias), "{alias}");
+    }
+    let deps = |id: &str| {
+        lf.packages
+            .iter()
+            .find(|p| p.id() == id)
+            .unwrap()
+            .dependencies
+            .clone()
+    };
+    assert_eq!(
+        deps("@isaacs/cliui@8.0.2"),
+        [
+            "string-width@5.1.2",
+            "string-width@4.2.3",
+            "strip-ansi@7.2.0",
+            "strip-ansi@6.0.1",
+            "wrap-ansi@8.1.0",
+            "wrap-ansi@7.0.0"
+        ]
+    );
+    assert!(
+        deps("pretty-format@30.4.1")
+            .ends_with(&["react-is@18.3.1".into(), "react-is@19.2.7".into()])
+    );
+    for file in [
+        "prettier_prettier/yarn.lock",
+        "prettier_prettier@053fd41/yarn.lock",
+        "prettier_prettier@c453fc9/yarn.lock",
+        "CTFd_CTFd_themes-core/yarn.lock",
+        "CTFd_CTFd_themes-admin/yarn.lock",
+    ] {
+        let lf = lockfile::parse_file(
+            &data.join("lockfiles/yarn").join(file),
+            lockfile::Kind::YarnLock,
+        )
+        .unwrap();
+        let mut ids: Vec<String> = lf.packages.iter().map(|p| p.id()).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{file}");
+        assert!(
+            !lf.packages.iter().any(|p| p.name.ends_with("-cjs")),
+            "{file}"
+        );
+    }
+}

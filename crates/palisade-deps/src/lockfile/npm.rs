@@ -319,6 +319,50 @@ fn yarn_name(spec: &str) -> Option<&str> {
     Some(&s[..at])
 }
 
+/// The real package name of a yarn alias range: `npm:string-width@^4.2.0` (classic, and the
+/// range of an aliased dependency) or `npm:string-width@npm:^4.2.0` (berry) name `string-width`.
+/// `None` for a range that is not an alias (`^4.2.0`, `npm:^4.2.0`).
+fn yarn_alias_target(range: &str) -> Option<&str> {
+    yarn_name(range.trim().trim_matches('"').strip_prefix("npm:")?)
+}
+
+/// The package a yarn descriptor resolves to: an alias's real package (`string-width` for
+/// `string-width-cjs@npm:string-width@^4.2.0`), else the descriptor's own name.
+fn yarn_real_name(descriptor: &str) -> Option<&str> {
+    let name = yarn_name(descriptor)?;
+    let d = descriptor.trim().trim_matches('"');
+    Some(
+        d.get(name.len() + 1..)
+            .and_then(yarn_alias_target)
+            .unwrap_or(name),
+    )
+}
+
+/// One package per (name, version), in first-seen order, at its first entry's line, with the
+/// union of the entries' dependencies: yarn classic keeps an alias's entry apart from the real
+/// package's, and pnpm v5/v6 have one entry per peer-dependency variant of a package.
+fn merge_same_packages(packages: Vec<Package>) -> Vec<Package> {
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
+    let mut out: Vec<Package> = Vec::with_capacity(packages.len());
+    for p in packages {
+        match at.entry((p.name.clone(), p.version.clone())) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let first = &mut out[*o.get()];
+                for d in p.dependencies {
+                    if !first.dependencies.contains(&d) {
+                        first.dependencies.push(d);
+                    }
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(out.len());
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// One `name range` (classic) or `name: range` (berry) line of a yarn entry's dependency map.
 fn yarn_dependency(line: &str) -> Option<(&str, &str)> {
     let t = line.trim();
@@ -337,6 +381,10 @@ fn yarn_dependency(line: &str) -> Option<(&str, &str)> {
 }
 
 /// Parse a `yarn.lock`, classic (v1) or berry (YAML); both are read line by line.
+///
+/// An entry is the package it resolves to: an alias's header (`string-width-cjs@npm:string-
+/// width@^4.2.0`) names the real package, as does berry's `resolution:`; entries of the same
+/// package and version (classic keeps an alias's entry apart) are one package.
 ///
 /// Each entry's header lists the descriptors (`name@range`) it resolves; its `dependencies` and
 /// `optionalDependencies` are `name range` pairs, resolved to the entry whose header lists
@@ -387,7 +435,7 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
                 .filter(|d| !d.is_empty())
                 .collect();
             let first = descriptors.first().copied().unwrap_or(header);
-            let Some(name) = yarn_name(first) else {
+            let Some(name) = yarn_real_name(first) else {
                 return Err(Error::parse(
                     path,
                     i + 1,
@@ -423,10 +471,13 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         if let Some(v) = t.strip_prefix("version") {
             let v = v.trim_start_matches(':').trim().trim_matches('"');
             cur.version = Some(v.to_string());
-        } else if let Some(r) = t.strip_prefix("resolution:")
-            && (r.contains("@workspace:") || r.contains("@link:") || r.contains("@portal:"))
-        {
-            cur.local = true;
+        } else if let Some(r) = t.strip_prefix("resolution:") {
+            if r.contains("@workspace:") || r.contains("@link:") || r.contains("@portal:") {
+                cur.local = true;
+            } else if let Some(n) = yarn_name(r) {
+                // Berry: the locator resolved, `string-width@npm:4.2.3` for an alias too.
+                cur.name = n;
+            }
         }
     }
     let mut by_descriptor: HashMap<&str, usize> = HashMap::new();
@@ -465,21 +516,27 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         }
         let mut p = pkg(path, e.line, e.name, v);
         for (name, range) in &e.dependencies {
+            // An aliased dependency (`string-width-cjs "npm:string-width@^4.2.0"`) is found by
+            // its descriptor, which names the alias, or else as the real package.
+            let real = yarn_alias_target(range).unwrap_or(name);
             let target = by_descriptor
                 .get(format!("{name}@{range}").as_str())
                 .or_else(|| by_descriptor.get(format!("{name}@npm:{range}").as_str()))
                 .copied()
-                .or_else(|| only.get(name).copied().flatten())
+                .or_else(|| only.get(real).copied().flatten())
                 .map(|j| &entries[j]);
             if let Some(t) = target.filter(|t| is_package(t))
                 && let Some(tv) = &t.version
             {
-                p.dependencies.push(format!("{}@{tv}", t.name));
+                let id = format!("{}@{tv}", t.name);
+                if !p.dependencies.contains(&id) {
+                    p.dependencies.push(id);
+                }
             }
         }
         out.push(p);
     }
-    Ok(out)
+    Ok(merge_same_packages(out))
 }
 
 /// Split a pnpm package key or dependency path into name and version, for every lockfile
@@ -972,8 +1029,8 @@ app@^1.0.0:
                 ("ansi-styles@4.3.0", &[]),
                 ("fsevents@2.3.2", &[]),
                 ("js-tokens@4.0.0", &[]),
-                ("string-width-cjs@4.2.3", &["ansi-styles@4.3.0"]),
-                ("app@1.0.0", &["string-width-cjs@4.2.3", "chalk@4.1.2"]),
+                ("string-width@4.2.3", &["ansi-styles@4.3.0"]),
+                ("app@1.0.0", &["string-width@4.2.3", "chalk@4.1.2"]),
             ])
         );
 
@@ -1056,6 +1113,154 @@ app@^1.0.0:
                 ("typescript@5.4.2", &[]),
             ])
         );
+    }
+
+    #[test]
+    fn yarn_aliases_are_the_real_package_and_edges_to_them_resolve() {
+        // Classic: the alias has an entry of its own, apart from the real package's (merged
+        // into one package at the first entry's line); a scoped alias of a scoped package.
+        let classic = r#"# yarn lockfile v1
+
+
+"@isaacs/cliui@^8.0.2":
+  version "8.0.2"
+  dependencies:
+    string-width "^5.1.2"
+    string-width-cjs "npm:string-width@^4.2.0"
+    "@my/alias" "npm:@real/pkg@^1.0.0"
+
+"@my/alias@npm:@real/pkg@^1.0.0":
+  version "1.2.0"
+
+ansi-regex@^5.0.1:
+  version "5.0.1"
+
+"string-width-cjs@npm:string-width@^4.2.0":
+  version "4.2.3"
+  resolved "https://registry.yarnpkg.com/string-width/-/string-width-4.2.3.tgz"
+  dependencies:
+    strip-ansi "^6.0.1"
+
+string-width@^4.1.0:
+  version "4.2.3"
+  dependencies:
+    ansi-regex "^5.0.1"
+    strip-ansi "^6.0.1"
+
+string-width@^5.1.2:
+  version "5.1.2"
+
+strip-ansi@^6.0.1:
+  version "6.0.1"
+
+tool@^1.0.0:
+  version "1.0.0"
+  dependencies:
+    string-width "^4.1.0"
+    string-width-cjs "npm:string-width@^4.2.0"
+"#;
+        let p = parse_yarn_lock(Path::new("yarn.lock"), classic).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("@isaacs/cliui", "8.0.2", 4),
+                ("@real/pkg", "1.2.0", 11),
+                ("ansi-regex", "5.0.1", 14),
+                ("string-width", "4.2.3", 17),
+                ("string-width", "5.1.2", 29),
+                ("strip-ansi", "6.0.1", 32),
+                ("tool", "1.0.0", 35),
+            ]
+        );
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                (
+                    "@isaacs/cliui@8.0.2",
+                    &[
+                        "string-width@5.1.2",
+                        "string-width@4.2.3",
+                        "@real/pkg@1.2.0"
+                    ]
+                ),
+                ("@real/pkg@1.2.0", &[]),
+                ("ansi-regex@5.0.1", &[]),
+                (
+                    "string-width@4.2.3",
+                    &["strip-ansi@6.0.1", "ansi-regex@5.0.1"]
+                ),
+                ("string-width@5.1.2", &[]),
+                ("strip-ansi@6.0.1", &[]),
+                // Both descriptors are one package: one edge.
+                ("tool@1.0.0", &["string-width@4.2.3"]),
+            ])
+        );
+        assert_eq!(p[1].purl(), "pkg:npm/%40real/pkg@1.2.0");
+
+        // Berry: the alias shares the real package's entry (first descriptor the alias's), in
+        // both the `alias@npm:real@range` and `alias@npm:real@npm:range` forms; `resolution`
+        // names the real package.
+        let berry = r#"__metadata:
+  version: 8
+  cacheKey: 10
+
+"@isaacs/cliui@npm:^8.0.2":
+  version: 8.0.2
+  resolution: "@isaacs/cliui@npm:8.0.2"
+  dependencies:
+    string-width: "npm:^5.1.2"
+    string-width-cjs: "npm:string-width@^4.2.0"
+    strip-ansi-cjs: "npm:strip-ansi@npm:^6.0.1"
+  languageName: node
+  linkType: hard
+
+"react-is-18@npm:react-is@^18.3.1":
+  version: 18.3.1
+  resolution: "react-is@npm:18.3.1"
+  languageName: node
+  linkType: hard
+
+"string-width-cjs@npm:string-width@^4.2.0, string-width@npm:^4.1.0":
+  version: 4.2.3
+  resolution: "string-width@npm:4.2.3"
+  languageName: node
+  linkType: hard
+
+"string-width@npm:^5.1.2":
+  version: 5.1.2
+  resolution: "string-width@npm:5.1.2"
+  languageName: node
+  linkType: hard
+
+"strip-ansi-cjs@npm:strip-ansi@npm:^6.0.1, strip-ansi@npm:^6.0.1":
+  version: 6.0.1
+  resolution: "strip-ansi@npm:6.0.1"
+  languageName: node
+  linkType: hard
+"#;
+        let p = parse_yarn_lock(Path::new("yarn.lock"), berry).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("@isaacs/cliui", "8.0.2", 5),
+                ("react-is", "18.3.1", 15),
+                ("string-width", "4.2.3", 21),
+                ("string-width", "5.1.2", 27),
+                ("strip-ansi", "6.0.1", 33),
+            ]
+        );
+        assert_eq!(
+            p[0].dependencies,
+            [
+                "string-width@5.1.2",
+                "string-width@4.2.3",
+                "strip-ansi@6.0.1"
+            ]
+        );
+        // Without `resolution` (as classic), the header's alias names the real package too.
+        let no_resolution = berry.replace("  resolution: \"react-is@npm:18.3.1\"\n", "");
+        let p = parse_yarn_lock(Path::new("yarn.lock"), &no_resolution).unwrap();
+        assert_eq!(p[1].id(), "react-is@18.3.1");
     }
 
     #[test]
