@@ -473,6 +473,94 @@ mod yarn_aliases {
     }
 }
 
+/// pnpm v5 (`/name/1.0.0_peer@2.0.0`) and v6 (`/name@1.0.0(peer@2.0.0)`) lockfiles keying each
+/// peer-dependency variant of a package apart: one package per (name, version), at its first
+/// variant's line, with the union of the variants' dependencies.
+mod pnpm_peer_variants {
+    use std::path::Path;
+
+    use palisade_deps::lockfile::parse_pnpm_lock;
+    use proptest::prelude::*;
+
+    /// Packages, each with 1 to 3 variants, each depending on one package (by index).
+    type Lock = Vec<(String, String, Vec<usize>)>;
+
+    fn lock() -> impl Strategy<Value = Lock> {
+        (
+            super::packages(),
+            prop::collection::vec(prop::collection::vec(0usize..12, 1..4), 12),
+        )
+            .prop_map(|(pkgs, variants)| {
+                let n = pkgs.len();
+                pkgs.into_iter()
+                    .zip(variants)
+                    .map(|((name, v), deps)| (name, v, deps.into_iter().map(|d| d % n).collect()))
+                    .collect()
+            })
+    }
+
+    /// (name, version, line, dependencies) of a package.
+    type Want = (String, String, usize, Vec<String>);
+
+    fn render(v6: bool, lock: &Lock) -> (String, Vec<Want>) {
+        let mut lines: Vec<String> = vec![
+            if v6 {
+                "lockfileVersion: '6.0'".into()
+            } else {
+                "lockfileVersion: 5.4".into()
+            },
+            String::new(),
+            "packages:".into(),
+            String::new(),
+        ];
+        let mut want = Vec::new();
+        for (name, v, deps) in lock {
+            let mut union: Vec<String> = Vec::new();
+            let mut first = 0;
+            for (k, d) in deps.iter().enumerate() {
+                let (dn, dv, _) = &lock[*d];
+                let peer = format!("peer{k}");
+                lines.push(if v6 {
+                    format!("  /{name}@{v}({peer}@1.0.{k}):")
+                } else {
+                    format!("  /{name}/{v}_{peer}@1.0.{k}:")
+                });
+                if k == 0 {
+                    first = lines.len();
+                }
+                lines.push("    resolution: {integrity: sha512-x}".into());
+                lines.push("    dependencies:".into());
+                lines.push(format!("      {dn}: {dv}"));
+                lines.push(String::new());
+                let id = format!("{dn}@{dv}");
+                if !union.contains(&id) {
+                    union.push(id);
+                }
+            }
+            want.push((name.clone(), v.clone(), first, union));
+        }
+        (lines.join("\n") + "\n", want)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn peer_variants_are_one_package(l in lock()) {
+            for v6 in [false, true] {
+                let (text, want) = render(v6, &l);
+                let got: Vec<Want> =
+                    parse_pnpm_lock(Path::new("pnpm-lock.yaml"), &text)
+                        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+                        .into_iter()
+                        .map(|p| (p.name, p.version, p.line, p.dependencies))
+                        .collect();
+                prop_assert_eq!(got, want, "{}", text);
+            }
+        }
+    }
+}
+
 /// The OS package databases read from images.
 mod os_databases {
     use std::path::Path;

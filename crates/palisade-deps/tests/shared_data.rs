@@ -346,3 +346,37 @@ fn shared_yarn_aliases_are_the_real_packages() {
         );
     }
 }
+
+/// The shared pnpm v9 lockfile: peer variants (`tsutils@3.21.0(typescript@4.8.4)` and
+/// `(typescript@5.1.6)`) are one package with the union of their dependencies; aliases
+/// (`string-width-cjs: string-width@4.2.3`) are edges to the real packages; no package twice.
+#[test]
+fn shared_pnpm_peer_variants_and_aliases() {
+    let Some(data) = shared_data() else { return };
+    let path = data.join("lockfiles/pnpm/grafana_oncall_grafana-plugin/pnpm-lock.yaml");
+    let lf = lockfile::parse_file(&path, lockfile::Kind::PnpmLock).unwrap();
+    let mut ids: Vec<String> = lf.packages.iter().map(|p| p.id()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+    let find = |id: &str| lf.packages.iter().find(|p| p.id() == id).unwrap();
+    let tsutils = find("tsutils@3.21.0");
+    assert_eq!(tsutils.line, 6441);
+    assert_eq!(
+        tsutils.dependencies,
+        ["tslib@1.14.1", "typescript@4.8.4", "typescript@5.1.6"]
+    );
+    assert_eq!(
+        find("@isaacs/cliui@8.0.2").dependencies,
+        [
+            "string-width@5.1.2",
+            "string-width@4.2.3",
+            "strip-ansi@7.1.0",
+            "strip-ansi@6.0.1",
+            "wrap-ansi@8.1.0",
+            "wrap-ansi@7.0.0"
+        ]
+    );
+    assert!(!lf.packages.iter().any(|p| p.name.ends_with("-cjs")));
+}

@@ -576,6 +576,8 @@ fn pnpm_dependency(name: &str, value: &str) -> Option<String> {
 /// Parse a `pnpm-lock.yaml` (lockfile versions 5 to 9: keys `/name/1.0.0`, `/name@1.0.0`,
 /// `name@1.0.0(peer@2)`). Dependencies come from each package's `dependencies` and
 /// `optionalDependencies` (v5/v6), or from its `snapshots` entries (v9, one per peer set, merged).
+/// A package is listed once, however many peer variants the lockfile keys (v5/v6 key each
+/// variant in `packages`), at its first key's line, with the union of the variants' dependencies.
 pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     // Typed, so the large `importers` section is skipped, not built as a tree; `packages` keeps
     // file order.
@@ -693,7 +695,9 @@ pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         }
         out.push(p);
     }
-    Ok(out)
+    // v5/v6 key each peer-dependency variant of a package apart (`/react-dom/18.2.0_react@18.2.0`,
+    // `/react-dom/18.2.0_react@18.1.0`): one package, as v9's `packages`.
+    Ok(merge_same_packages(out))
 }
 
 #[cfg(test)]
@@ -1378,6 +1382,82 @@ snapshots:
             ])
         );
         assert_eq!(p[2].line, 19);
+    }
+
+    #[test]
+    fn pnpm_peer_variants_are_one_package_with_the_union_of_their_dependencies() {
+        let v5 = r#"lockfileVersion: 5.4
+
+packages:
+
+  /loose-envify/1.4.0:
+    resolution: {integrity: a}
+
+  /react-dom/18.2.0_react@18.1.0:
+    resolution: {integrity: b}
+    dependencies:
+      loose-envify: 1.4.0
+      react: 18.1.0
+      scheduler: 0.23.0
+    peerDependencies:
+      react: ^18.2.0
+
+  /react-dom/18.2.0_react@18.2.0:
+    resolution: {integrity: b}
+    dependencies:
+      loose-envify: 1.4.0
+      react: 18.2.0
+      scheduler: 0.23.0
+      string-width-cjs: /string-width/4.2.3
+    peerDependencies:
+      react: ^18.2.0
+
+  /react/18.1.0:
+    resolution: {integrity: c}
+
+  /react/18.2.0:
+    resolution: {integrity: d}
+
+  /scheduler/0.23.0:
+    resolution: {integrity: e}
+
+  /string-width/4.2.3:
+    resolution: {integrity: f}
+"#;
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v5).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("loose-envify", "1.4.0", 5),
+                ("react-dom", "18.2.0", 8),
+                ("react", "18.1.0", 27),
+                ("react", "18.2.0", 30),
+                ("scheduler", "0.23.0", 33),
+                ("string-width", "4.2.3", 36),
+            ]
+        );
+        assert_eq!(
+            p[1].dependencies,
+            [
+                "loose-envify@1.4.0",
+                "react@18.1.0",
+                "scheduler@0.23.0",
+                "react@18.2.0",
+                "string-width@4.2.3"
+            ]
+        );
+        // v6 keys variants by their peer suffix in parentheses.
+        let v6 = "lockfileVersion: '6.0'\n\npackages:\n\n  /react-dom@18.2.0(react@18.1.0):\n    dependencies:\n      react: 18.1.0\n\n  /react-dom@18.2.0(react@18.2.0):\n    dependencies:\n      react: 18.2.0\n\n  /react@18.1.0:\n    resolution: {integrity: c}\n\n  /react@18.2.0:\n    resolution: {integrity: d}\n";
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v6).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                ("react-dom@18.2.0", &["react@18.1.0", "react@18.2.0"]),
+                ("react@18.1.0", &[]),
+                ("react@18.2.0", &[]),
+            ])
+        );
+        assert_eq!(p[0].line, 5);
     }
 
     #[test]
