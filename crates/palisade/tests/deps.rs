@@ -462,7 +462,12 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
         ("l1/layer.tar", layer),
     ]);
     let path = dir.path().join("demo.tar");
-    std::fs::write(&path, image).unwrap();
+    std::fs::write(&path, &image).unwrap();
+    // `docker save demo:1 | gzip > demo.tar.gz` is read as the same image.
+    let gz_path = dir.path().join("demo.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &image).unwrap();
+    std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
     let out = palisade(
         &data,
         &["scan", "image", path.to_str().unwrap(), "--format", "json"],
@@ -473,6 +478,33 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let gz_out = palisade(
+        &data,
+        &[
+            "scan",
+            "image",
+            gz_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(gz_out.status.code(), Some(1));
+    let gz_findings: Value = serde_json::from_slice(&gz_out.stdout).unwrap();
+    assert_eq!(gz_findings["findings"][0]["id"], "DSA-9999-1");
+    assert!(
+        gz_findings["findings"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo.tar.gz!/var/lib/dpkg/status")
+    );
+    let gz_bom = palisade(&data, &["sbom", gz_path.to_str().unwrap()]);
+    assert_eq!(gz_bom.status.code(), Some(0));
+    let gz_bom: Value = serde_json::from_slice(&gz_bom.stdout).unwrap();
+    assert_eq!(
+        gz_bom["components"][0]["purl"],
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?distro=debian-12"
+    );
+    assert_eq!(gz_bom["metadata"]["component"]["type"], "container");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &v["findings"][0];
     assert_eq!(
