@@ -9,7 +9,9 @@
 //! Nothing is read whole: an image tarball is indexed (entry names, offsets and sizes) by
 //! seeking over its entries, and each layer is streamed from the file through its decompressor
 //! (gzip, zstd, or none, told by the magic bytes) and the tar reader, so memory does not grow
-//! with the size of the image or of a layer, only with the files kept.
+//! with the size of the image or of a layer, only with the files kept. A gzip-compressed image
+//! tarball (`docker save | gzip`) is indexed in one streamed pass, and each layer read by
+//! decompressing it again up to that layer: a pass per layer, memory still flat.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -337,9 +339,30 @@ enum Container {
     Dir(PathBuf),
     Tar {
         path: PathBuf,
+        /// The tarball is gzip-compressed (`docker save | gzip`): offsets are positions in the
+        /// decompressed stream, reached by decompressing from the start (a gzip stream cannot
+        /// be seeked), so each file read costs a pass over the tarball up to that file, and
+        /// memory stays flat.
+        gzip: bool,
         entries: HashMap<String, (u64, u64)>,
         links: HashMap<String, String>,
+        /// Of a gzip-compressed tarball: the small files (manifests, configs, small layers) read
+        /// while indexing it, so reading the manifests costs no further pass.
+        small: HashMap<String, Vec<u8>>,
     },
+}
+
+/// Files up to this size are kept while indexing a gzip-compressed image tarball…
+const GZIP_SMALL_FILE: u64 = 64 * 1024;
+/// …up to this much in all.
+const GZIP_SMALL_TOTAL: u64 = 16 * 1024 * 1024;
+
+/// A gzip-compressed file, decompressed as it is read.
+fn gunzip(file: File) -> Named<flate2::read::MultiGzDecoder<BufReader<File>>> {
+    Named {
+        name: "gzip",
+        inner: flate2::read::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file)),
+    }
 }
 
 impl Container {
@@ -351,53 +374,95 @@ impl Container {
             path: path.to_path_buf(),
             message: m,
         };
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut tar = tar::Archive::new(BufReader::new(file));
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut magic = [0u8; 2];
+        let n = read_up_to(&mut file, &mut magic).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(path, e))?;
+        let gzip = magic[..n] == GZIP_MAGIC;
         let mut entries = HashMap::new();
         let mut links = HashMap::new();
-        for entry in tar.entries_with_seek().map_err(|e| arch(e.to_string()))? {
-            let entry = entry.map_err(|e| arch(e.to_string()))?;
-            let name = normalize(
-                &entry
-                    .path()
+        let mut small = HashMap::new();
+        let mut small_total = 0;
+        if gzip {
+            // Streamed once to index it; the small files are kept on the way.
+            let mut tar = tar::Archive::new(gunzip(file));
+            for entry in tar.entries().map_err(|e| arch(e.to_string()))? {
+                let mut entry = entry.map_err(|e| arch(e.to_string()))?;
+                let Some(name) = Container::index_entry(&entry, &mut entries, &mut links)
                     .map_err(|e| arch(e.to_string()))?
-                    .to_string_lossy(),
-            );
-            let kind = entry.header().entry_type();
-            if kind.is_file() {
-                entries.insert(name, (entry.raw_file_position(), entry.size()));
-            } else if (kind.is_symlink() || kind.is_hard_link())
-                && let Ok(Some(target)) = entry.link_name()
-            {
-                // `docker save` links a layer shared by two images to its first copy.
-                let target = target.to_string_lossy();
-                let resolved = if kind.is_symlink() && !target.starts_with('/') {
-                    join_relative(&name, &target)
-                } else {
-                    Some(normalize(&target))
+                else {
+                    continue;
                 };
-                if let Some(t) = resolved {
-                    links.insert(name, t);
+                let size = entry.size();
+                if size <= GZIP_SMALL_FILE && small_total + size <= GZIP_SMALL_TOTAL {
+                    let mut buf = Vec::with_capacity(size as usize);
+                    entry
+                        .read_to_end(&mut buf)
+                        .map_err(|e| arch(format!("{name}: {e}")))?;
+                    small_total += size;
+                    small.insert(name, buf);
                 }
+            }
+            // To the end of the stream, so a truncated or corrupt file is an error here.
+            std::io::copy(&mut tar.into_inner(), &mut std::io::sink())
+                .map_err(|e| arch(e.to_string()))?;
+        } else {
+            let mut tar = tar::Archive::new(BufReader::new(file));
+            for entry in tar.entries_with_seek().map_err(|e| arch(e.to_string()))? {
+                let entry = entry.map_err(|e| arch(e.to_string()))?;
+                Container::index_entry(&entry, &mut entries, &mut links)
+                    .map_err(|e| arch(e.to_string()))?;
             }
         }
         Ok(Container::Tar {
             path: path.to_path_buf(),
+            gzip,
             entries,
             links,
+            small,
         })
     }
 
-    /// The tar entry a name refers to, following links a few hops.
-    fn tar_entry(
-        entries: &HashMap<String, (u64, u64)>,
-        links: &HashMap<String, String>,
-        name: &str,
-    ) -> Option<(u64, u64)> {
+    /// Record a tarball entry: a file's data offset and size, or a link's target. Returns the
+    /// name of a file.
+    fn index_entry<R: Read>(
+        entry: &tar::Entry<'_, R>,
+        entries: &mut HashMap<String, (u64, u64)>,
+        links: &mut HashMap<String, String>,
+    ) -> std::io::Result<Option<String>> {
+        let name = normalize(&entry.path()?.to_string_lossy());
+        let kind = entry.header().entry_type();
+        if kind.is_file() {
+            entries.insert(name.clone(), (entry.raw_file_position(), entry.size()));
+            return Ok(Some(name));
+        } else if (kind.is_symlink() || kind.is_hard_link())
+            && let Ok(Some(target)) = entry.link_name()
+        {
+            // `docker save` links a layer shared by two images to its first copy.
+            let target = target.to_string_lossy();
+            let resolved = if kind.is_symlink() && !target.starts_with('/') {
+                join_relative(&name, &target)
+            } else {
+                Some(normalize(&target))
+            };
+            if let Some(t) = resolved {
+                links.insert(name, t);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The tar entry a name refers to (its name, offset and size), following links a few hops.
+    fn tar_entry<'a>(
+        entries: &'a HashMap<String, (u64, u64)>,
+        links: &'a HashMap<String, String>,
+        name: &'a str,
+    ) -> Option<(&'a str, u64, u64)> {
         let mut n = name;
         for _ in 0..8 {
-            if let Some(e) = entries.get(n) {
-                return Some(*e);
+            if let Some((offset, size)) = entries.get(n) {
+                return Some((n, *offset, *size));
             }
             n = links.get(n)?;
         }
@@ -436,13 +501,34 @@ impl Container {
             }
             Container::Tar {
                 path,
+                gzip,
                 entries,
                 links,
+                small,
             } => {
-                let Some((offset, size)) = Container::tar_entry(entries, links, name) else {
+                let Some((name, offset, size)) = Container::tar_entry(entries, links, name) else {
                     return Ok(None);
                 };
+                if let Some(b) = small.get(name) {
+                    return Ok(Some((Box::new(std::io::Cursor::new(b.clone())), size)));
+                }
                 let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+                if *gzip {
+                    let mut data = gunzip(f);
+                    let skipped =
+                        std::io::copy(&mut (&mut data).take(offset), &mut std::io::sink())
+                            .map_err(|e| Error::Archive {
+                                path: path.clone(),
+                                message: e.to_string(),
+                            })?;
+                    if skipped < offset {
+                        return Err(Error::Archive {
+                            path: path.clone(),
+                            message: format!("gzip: {name}: the stream ends before it"),
+                        });
+                    }
+                    return Ok(Some((Box::new(data.take(size)), size)));
+                }
                 f.seek(SeekFrom::Start(offset))
                     .map_err(|e| Error::io(path, e))?;
                 Ok(Some((

@@ -453,3 +453,71 @@ fn layer_names_and_digests_cannot_leave_the_image() {
     let e = image::read_image(&layout).unwrap_err().to_string();
     assert!(e.contains("malformed digest"), "{e}");
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// `docker save img | gzip > img.tar.gz`: the compressed tarball is read as the tarball itself,
+/// whatever the order of its entries (here the upper layer first, a layer too large to be kept
+/// while indexing, and manifest.json last, as `docker save` writes it), and an OCI layout
+/// tarball likewise.
+#[test]
+fn a_gzip_compressed_image_tarball_gives_the_same_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = advisories(dir.path());
+    let mut ls = layers();
+    // Pad the plain upper layer past the size of the files kept while indexing.
+    let pad: String = (0..20_000).map(|i| format!("{i:x}\n")).collect();
+    let mut upper = layer(&[("usr/share/doc/pad.txt", &pad)], false);
+    upper.truncate(upper.len() - 1024); // drop the end-of-archive blocks to append
+    upper.extend_from_slice(&ls[1]);
+    assert!(upper.len() > 64 * 1024);
+    ls[1] = upper;
+    let files = vec![
+        ("l2/layer.tar".to_string(), ls[1].clone()),
+        ("c.json".to_string(), b"{}".to_vec()),
+        ("l1/layer.tar".to_string(), ls[0].clone()),
+        ("manifest.json".to_string(), br#"[{"Config":"c.json","RepoTags":["demo:1"],"Layers":["l1/layer.tar","l2/layer.tar"]}]"#.to_vec()),
+    ];
+    let plain = dir.path().join("image.tar");
+    write_tar(&plain, &files);
+    let bytes = std::fs::read(&plain).unwrap();
+    // Two gzip members, as `cat a.gz b.gz` makes: still one stream.
+    let (head, tail) = bytes.split_at(bytes.len() / 3);
+    let compressed = [gzip(head), gzip(tail)].concat();
+    let gz_path = dir.path().join("image.tar.gz");
+    std::fs::write(&gz_path, &compressed).unwrap();
+    let want = image::read_image(&plain).unwrap();
+    let got = image::read_image(&gz_path).unwrap();
+    assert_eq!(got.files, want.files);
+    assert_eq!(got.links, want.links);
+    assert!(!got.files.contains_key("old/Cargo.lock"));
+    let r = scan::scan_image(&ix, &gz_path).unwrap();
+    assert_eq!(summary(&r), EXPECTED);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+
+    let oci = dir.path().join("oci.tar");
+    write_tar(&oci, &oci_layout(&layers()));
+    let oci_gz = dir.path().join("oci.tgz");
+    std::fs::write(&oci_gz, gzip(&std::fs::read(&oci).unwrap())).unwrap();
+    assert_eq!(summary(&scan::scan_image(&ix, &oci_gz).unwrap()), EXPECTED);
+
+    // A truncated or corrupt compressed tarball is an error naming it, not a partial image.
+    for (name, broken) in [
+        ("cut.tar.gz", compressed[..compressed.len() - 100].to_vec()),
+        ("crc.tar.gz", {
+            let mut b = compressed.clone();
+            let n = b.len();
+            b[n - 6] ^= 0xff; // the last member's CRC-32
+            b
+        }),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, broken).unwrap();
+        let e = image::read_image(&p).unwrap_err().to_string();
+        assert!(e.contains(name) && e.contains("gzip"), "{e}");
+    }
+}

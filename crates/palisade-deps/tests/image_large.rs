@@ -1,6 +1,7 @@
 //! Layers are streamed, not read whole: an image whose layers carry tens of MB of filler (gzip,
 //! zstd and plain) gives the same files and packages as the same image without it, and reading
-//! it does not take memory in proportion to the layers (peak resident memory, on Linux).
+//! it does not take memory in proportion to the layers (peak resident memory, on Linux), also
+//! when the image tarball itself is gzip-compressed.
 //!
 //! Its own test binary, so no other test shares the process while the peak is measured.
 
@@ -263,6 +264,32 @@ fn a_large_image_is_streamed_and_gives_the_same_results() {
             "var/lib/dpkg/status"
         ]
     );
+    // The same image gzip-compressed whole (`docker save | gzip`): streamed too, each file read
+    // by decompressing from the start, never the whole tarball in memory.
+    let large_gz = dir.path().join("large.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        BufWriter::new(File::create(&large_gz).unwrap()),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut File::open(&large).unwrap(), &mut gz).unwrap();
+    gz.finish().unwrap().flush().unwrap();
+    #[cfg(target_os = "linux")]
+    let before = {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        rss_kib()
+    };
+    let got_gz = image::read_image(&large_gz).unwrap();
+    #[cfg(target_os = "linux")]
+    {
+        let (_, peak) = rss_kib();
+        let grew_mib = peak.saturating_sub(before.0.max(before.1)) >> 10;
+        assert!(
+            grew_mib < 24,
+            "gzip: peak resident memory grew by {grew_mib} MiB"
+        );
+    }
+    assert_eq!(got_gz.files, want.files);
+    assert_eq!(got_gz.links, want.links);
     let (lockfiles, errors) = image::image_lockfiles(&large, &got);
     assert!(errors.is_empty(), "{errors:?}");
     let mut packages: Vec<String> = lockfiles

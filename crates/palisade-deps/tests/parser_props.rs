@@ -200,6 +200,367 @@ proptest! {
     }
 }
 
+/// npm lockfiles with nested entries, names repeated at several nesting positions and aliases
+/// (`"version": "npm:real@1.0.0"` in v1, `"name": "real"` in v2/v3): every package is the real
+/// package, at the line of its own entry's key.
+mod npm_nesting_and_aliases {
+    use std::path::Path;
+
+    use palisade_deps::lockfile::parse_package_lock;
+    use proptest::prelude::*;
+
+    /// Top-level packages (name, version, aliased) and nested ones (parent, child name index, minor).
+    type Tree = (Vec<(String, String, bool)>, Vec<(usize, usize, u32)>);
+
+    fn tree() -> impl Strategy<Value = Tree> {
+        (
+            super::packages(),
+            prop::collection::vec(any::<bool>(), 12),
+            prop::collection::vec((0usize..12, 0usize..12, 0u32..5), 0..10),
+        )
+            .prop_map(|(pkgs, alias, nested)| {
+                let n = pkgs.len();
+                let top: Vec<(String, String, bool)> = pkgs
+                    .into_iter()
+                    .zip(alias)
+                    .map(|((name, v), a)| (name, v, a))
+                    .collect();
+                let mut nested: Vec<(usize, usize, u32)> = nested
+                    .into_iter()
+                    .map(|(p, c, m)| (p % n, c % n, m))
+                    .collect();
+                nested.sort();
+                nested.dedup_by_key(|(p, c, _)| (*p, *c));
+                (top, nested)
+            })
+    }
+
+    fn dir(name: &str, aliased: bool) -> String {
+        if aliased {
+            format!("{name}-alias")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// A v1 lockfile and the (name, version, line) it declares.
+    fn render_v1((top, nested): &Tree) -> (String, Vec<(String, String, usize)>) {
+        let mut lines: Vec<String> = vec![
+            "{".into(),
+            format!("  \"name\": \"{}\",", top[0].0),
+            "  \"lockfileVersion\": 1,".into(),
+            "  \"dependencies\": {".into(),
+        ];
+        let mut want = Vec::new();
+        for (i, (name, v, aliased)) in top.iter().enumerate() {
+            lines.push(format!("    \"{}\": {{", dir(name, *aliased)));
+            want.push((name.clone(), v.clone(), lines.len()));
+            let version = if *aliased {
+                format!("npm:{name}@{v}")
+            } else {
+                v.clone()
+            };
+            let children: Vec<_> = nested.iter().filter(|(p, _, _)| *p == i).collect();
+            let comma = if children.is_empty() { "" } else { "," };
+            lines.push(format!("      \"version\": \"{version}\"{comma}"));
+            if !children.is_empty() {
+                lines.push("      \"requires\": {".into());
+                for (k, (_, c, _)) in children.iter().enumerate() {
+                    let comma = if k + 1 < children.len() { "," } else { "" };
+                    lines.push(format!("        \"{}\": \"^9\"{comma}", top[*c].0));
+                }
+                lines.push("      },".into());
+                lines.push("      \"dependencies\": {".into());
+                for (k, (_, c, m)) in children.iter().enumerate() {
+                    lines.push(format!("        \"{}\": {{", top[*c].0));
+                    want.push((top[*c].0.clone(), format!("9.{m}.0"), lines.len()));
+                    lines.push(format!("          \"version\": \"9.{m}.0\""));
+                    let comma = if k + 1 < children.len() { "," } else { "" };
+                    lines.push(format!("        }}{comma}"));
+                }
+                lines.push("      }".into());
+            }
+            let comma = if i + 1 < top.len() { "," } else { "" };
+            lines.push(format!("    }}{comma}"));
+        }
+        lines.push("  }".into());
+        lines.push("}".into());
+        (lines.join("\n") + "\n", want)
+    }
+
+    /// The same tree as a v3 `packages` map.
+    fn render_v3((top, nested): &Tree) -> (String, Vec<(String, String, usize)>) {
+        let mut lines: Vec<String> = vec![
+            "{".into(),
+            "  \"lockfileVersion\": 3,".into(),
+            "  \"packages\": {".into(),
+            "    \"\": { \"name\": \"root\" },".into(),
+        ];
+        let mut want = Vec::new();
+        let mut entries: Vec<(String, Option<&str>, String, String)> = Vec::new();
+        for (i, (name, v, aliased)) in top.iter().enumerate() {
+            let d = dir(name, *aliased);
+            entries.push((
+                format!("node_modules/{d}"),
+                aliased.then_some(name.as_str()),
+                name.clone(),
+                v.clone(),
+            ));
+            for (_, c, m) in nested.iter().filter(|(p, _, _)| *p == i) {
+                let child = &top[*c].0;
+                entries.push((
+                    format!("node_modules/{d}/node_modules/{child}"),
+                    None,
+                    child.clone(),
+                    format!("9.{m}.0"),
+                ));
+            }
+        }
+        for (k, (key, real, name, v)) in entries.iter().enumerate() {
+            lines.push(format!("    \"{key}\": {{"));
+            want.push((name.clone(), v.clone(), lines.len()));
+            if let Some(real) = real {
+                lines.push(format!("      \"name\": \"{real}\","));
+            }
+            lines.push(format!("      \"version\": \"{v}\""));
+            let comma = if k + 1 < entries.len() { "," } else { "" };
+            lines.push(format!("    }}{comma}"));
+        }
+        lines.push("  }".into());
+        lines.push("}".into());
+        (lines.join("\n") + "\n", want)
+    }
+
+    fn parsed(text: &str) -> Vec<(String, String, usize)> {
+        let mut got: Vec<(String, String, usize)> =
+            parse_package_lock(Path::new("package-lock.json"), text)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"))
+                .into_iter()
+                .map(|p| (p.name, p.version, p.line))
+                .collect();
+        got.sort();
+        got
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_package_is_the_real_one_at_its_own_entry_line(t in tree()) {
+            for (text, mut want) in [render_v1(&t), render_v3(&t)] {
+                want.sort();
+                prop_assert_eq!(parsed(&text), want.clone(), "{}", text);
+                // The same document on one line: every package on line 1.
+                let one: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let ones: Vec<_> = want.into_iter().map(|(n, v, _)| (n, v, 1)).collect();
+                prop_assert_eq!(parsed(&one.to_string()), ones);
+            }
+        }
+
+        #[test]
+        fn mutated_nested_lockfiles_never_panic(t in tree(), cut in 0usize..4000, junk in "[\\[\\]{}\"\\\\=:, \n]{0,3}") {
+            for (text, _) in [render_v1(&t), render_v3(&t)] {
+                let mut at = cut.min(text.len());
+                while !text.is_char_boundary(at) { at -= 1; }
+                let mutated = format!("{}{}{}", &text[..at], junk, &text[at..]);
+                match parse_package_lock(Path::new("package-lock.json"), &mutated) {
+                    Ok(p) => for p in p {
+                        prop_assert!(p.line >= 1 && p.line <= mutated.lines().count());
+                    },
+                    Err(palisade_deps::Error::Parse { line, .. }) => prop_assert!(line <= mutated.lines().count() + 1),
+                    Err(e) => prop_assert!(false, "{}", e),
+                }
+            }
+        }
+    }
+}
+
+/// yarn lockfiles whose entries are npm aliases (classic `alias@npm:real@range`, berry
+/// `alias@npm:real@npm:range`, scoped or not), depended on by the alias: every package is the
+/// real one at its header's line, and the edges to the aliases resolve to it.
+mod yarn_aliases {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use palisade_deps::lockfile::parse_yarn_lock;
+    use proptest::prelude::*;
+
+    /// (real name, version, alias name or none)
+    fn entries() -> impl Strategy<Value = Vec<(String, String, Option<String>)>> {
+        (
+            super::packages(),
+            prop::collection::vec(prop::option::of("(@[a-z]{1,4}/)?[a-z]{1,6}-al"), 12),
+            any::<bool>(),
+        )
+            .prop_map(|(pkgs, aliases, scoped)| {
+                pkgs.into_iter()
+                    .zip(aliases)
+                    .map(|((n, v), a)| {
+                        let n = if scoped { format!("@s/{n}") } else { n };
+                        (n, v, a)
+                    })
+                    .collect()
+            })
+    }
+
+    fn render(
+        berry: bool,
+        entries: &[(String, String, Option<String>)],
+    ) -> (String, Vec<(String, String, usize)>) {
+        let mut lines: Vec<String> = if berry {
+            vec!["__metadata:".into(), "  version: 8".into(), String::new()]
+        } else {
+            vec!["# yarn lockfile v1".into(), String::new()]
+        };
+        let mut want = Vec::new();
+        let mut deps = Vec::new();
+        for (n, v, alias) in entries {
+            let (dep_name, dep_range) = match (alias, berry) {
+                (Some(a), false) => (a.clone(), format!("npm:{n}@^{v}")),
+                (Some(a), true) => (a.clone(), format!("npm:{n}@npm:^{v}")),
+                (None, false) => (n.clone(), format!("^{v}")),
+                (None, true) => (n.clone(), format!("npm:^{v}")),
+            };
+            lines.push(format!("\"{dep_name}@{dep_range}\":"));
+            want.push((n.clone(), v.clone(), lines.len()));
+            if berry {
+                lines.push(format!("  version: {v}"));
+                lines.push(format!("  resolution: \"{n}@npm:{v}\""));
+            } else {
+                lines.push(format!("  version \"{v}\""));
+            }
+            lines.push(String::new());
+            deps.push(if berry {
+                format!("    \"{dep_name}\": \"{dep_range}\"")
+            } else {
+                format!("    \"{dep_name}\" \"{dep_range}\"")
+            });
+        }
+        lines.push(if berry {
+            "\"zz-app@npm:^1.0.0\":".into()
+        } else {
+            "zz-app@^1.0.0:".into()
+        });
+        want.push(("zz-app".into(), "1.0.0".into(), lines.len()));
+        lines.push(if berry {
+            "  version: 1.0.0".into()
+        } else {
+            "  version \"1.0.0\"".into()
+        });
+        lines.push("  dependencies:".into());
+        lines.extend(deps);
+        (lines.join("\n") + "\n", want)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn aliased_entries_are_the_real_packages(e in entries()) {
+            for berry in [false, true] {
+                let (text, want) = render(berry, &e);
+                let got = parse_yarn_lock(Path::new("yarn.lock"), &text)
+                    .unwrap_or_else(|err| panic!("{err}\n{text}"));
+                let got_nvl: Vec<(String, String, usize)> =
+                    got.iter().map(|p| (p.name.clone(), p.version.clone(), p.line)).collect();
+                prop_assert_eq!(&got_nvl, &want, "{}", text);
+                let app = got.last().unwrap();
+                let edges: BTreeSet<&String> = app.dependencies.iter().collect();
+                let real: BTreeSet<String> = e.iter().map(|(n, v, _)| format!("{n}@{v}")).collect();
+                prop_assert_eq!(edges, real.iter().collect::<BTreeSet<_>>(), "{}", text);
+            }
+        }
+    }
+}
+
+/// pnpm v5 (`/name/1.0.0_peer@2.0.0`) and v6 (`/name@1.0.0(peer@2.0.0)`) lockfiles keying each
+/// peer-dependency variant of a package apart: one package per (name, version), at its first
+/// variant's line, with the union of the variants' dependencies.
+mod pnpm_peer_variants {
+    use std::path::Path;
+
+    use palisade_deps::lockfile::parse_pnpm_lock;
+    use proptest::prelude::*;
+
+    /// Packages, each with 1 to 3 variants, each depending on one package (by index).
+    type Lock = Vec<(String, String, Vec<usize>)>;
+
+    fn lock() -> impl Strategy<Value = Lock> {
+        (
+            super::packages(),
+            prop::collection::vec(prop::collection::vec(0usize..12, 1..4), 12),
+        )
+            .prop_map(|(pkgs, variants)| {
+                let n = pkgs.len();
+                pkgs.into_iter()
+                    .zip(variants)
+                    .map(|((name, v), deps)| (name, v, deps.into_iter().map(|d| d % n).collect()))
+                    .collect()
+            })
+    }
+
+    /// (name, version, line, dependencies) of a package.
+    type Want = (String, String, usize, Vec<String>);
+
+    fn render(v6: bool, lock: &Lock) -> (String, Vec<Want>) {
+        let mut lines: Vec<String> = vec![
+            if v6 {
+                "lockfileVersion: '6.0'".into()
+            } else {
+                "lockfileVersion: 5.4".into()
+            },
+            String::new(),
+            "packages:".into(),
+            String::new(),
+        ];
+        let mut want = Vec::new();
+        for (name, v, deps) in lock {
+            let mut union: Vec<String> = Vec::new();
+            let mut first = 0;
+            for (k, d) in deps.iter().enumerate() {
+                let (dn, dv, _) = &lock[*d];
+                let peer = format!("peer{k}");
+                lines.push(if v6 {
+                    format!("  /{name}@{v}({peer}@1.0.{k}):")
+                } else {
+                    format!("  /{name}/{v}_{peer}@1.0.{k}:")
+                });
+                if k == 0 {
+                    first = lines.len();
+                }
+                lines.push("    resolution: {integrity: sha512-x}".into());
+                lines.push("    dependencies:".into());
+                lines.push(format!("      {dn}: {dv}"));
+                lines.push(String::new());
+                let id = format!("{dn}@{dv}");
+                if !union.contains(&id) {
+                    union.push(id);
+                }
+            }
+            want.push((name.clone(), v.clone(), first, union));
+        }
+        (lines.join("\n") + "\n", want)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn peer_variants_are_one_package(l in lock()) {
+            for v6 in [false, true] {
+                let (text, want) = render(v6, &l);
+                let got: Vec<Want> =
+                    parse_pnpm_lock(Path::new("pnpm-lock.yaml"), &text)
+                        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+                        .into_iter()
+                        .map(|p| (p.name, p.version, p.line, p.dependencies))
+                        .collect();
+                prop_assert_eq!(got, want, "{}", text);
+            }
+        }
+    }
+}
+
 /// The OS package databases read from images.
 mod os_databases {
     use std::path::Path;

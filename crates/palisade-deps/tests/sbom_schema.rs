@@ -235,19 +235,21 @@ fn npm_v1_yarn_and_pnpm_lockfiles_give_a_complete_dependency_graph() {
         (
             "yarn/prettier_prettier/yarn.lock",
             Kind::YarnLock,
-            1677,
+            // fsevents@2.3.3's `npm:` and `patch:` entries are one package: one node-gyp edge.
+            1676,
             ("@angular/compiler@22.0.8", "tslib@2.8.1"),
         ),
         (
             "yarn/prettier_prettier@053fd41/yarn.lock",
             Kind::YarnLock,
-            1563,
+            1562,
             ("@angular/compiler@21.2.8", "tslib@2.8.1"),
         ),
         (
             "yarn/prettier_prettier@c453fc9/yarn.lock",
             Kind::YarnLock,
-            1762,
+            // Likewise fsevents, resolve@1.22.4 and resolve@2.0.0-next.4 (3 edges each).
+            1755,
             (
                 "@ampproject/remapping@2.2.1",
                 "@jridgewell/gen-mapping@0.3.3",

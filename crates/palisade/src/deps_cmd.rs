@@ -98,7 +98,8 @@ pub enum ScanCommand {
 
 #[derive(Args, Debug)]
 pub struct ScanImageArgs {
-    /// The image: a `docker save` tarball, an OCI layout tarball, or an OCI layout directory.
+    /// The image: a `docker save` tarball, an OCI layout tarball (either may be gzip-compressed),
+    /// or an OCI layout directory.
     pub image: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
@@ -354,18 +355,24 @@ fn exit_code(result: &scan::ScanResult, fail_on: FailOn) -> i32 {
     if failing { EXIT_FINDINGS } else { EXIT_CLEAN }
 }
 
-/// An image is a `.tar` file or a directory holding an OCI layout (`oci-layout`/`index.json`).
+/// An image is a `.tar` file (or gzip-compressed: `.tar.gz`, `.tgz`) or a directory holding an
+/// OCI layout (`oci-layout`/`index.json`).
 fn is_image(p: &Path) -> bool {
     if p.is_dir() {
         return p.join("oci-layout").is_file() || p.join("index.json").is_file();
     }
-    p.extension().is_some_and(|e| e == "tar")
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
 /// `palisade sbom`
 #[derive(Args, Debug)]
 pub struct SbomArgs {
-    /// Lockfiles, directories to search for them, or images (`.tar`, OCI layout directory).
+    /// Lockfiles, directories to search for them, or images (`.tar`, `.tar.gz`, `.tgz`, OCI
+    /// layout directory).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = SbomFormat::Cyclonedx)]

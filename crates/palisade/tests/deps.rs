@@ -462,7 +462,12 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
         ("l1/layer.tar", layer),
     ]);
     let path = dir.path().join("demo.tar");
-    std::fs::write(&path, image).unwrap();
+    std::fs::write(&path, &image).unwrap();
+    // `docker save demo:1 | gzip > demo.tar.gz` is read as the same image.
+    let gz_path = dir.path().join("demo.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &image).unwrap();
+    std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
     let out = palisade(
         &data,
         &["scan", "image", path.to_str().unwrap(), "--format", "json"],
@@ -473,6 +478,33 @@ fn scan_image_and_sbom_of_a_docker_save_tarball() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let gz_out = palisade(
+        &data,
+        &[
+            "scan",
+            "image",
+            gz_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(gz_out.status.code(), Some(1));
+    let gz_findings: Value = serde_json::from_slice(&gz_out.stdout).unwrap();
+    assert_eq!(gz_findings["findings"][0]["id"], "DSA-9999-1");
+    assert!(
+        gz_findings["findings"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo.tar.gz!/var/lib/dpkg/status")
+    );
+    let gz_bom = palisade(&data, &["sbom", gz_path.to_str().unwrap()]);
+    assert_eq!(gz_bom.status.code(), Some(0));
+    let gz_bom: Value = serde_json::from_slice(&gz_bom.stdout).unwrap();
+    assert_eq!(
+        gz_bom["components"][0]["purl"],
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?distro=debian-12"
+    );
+    assert_eq!(gz_bom["metadata"]["component"]["type"], "container");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &v["findings"][0];
     assert_eq!(
@@ -701,4 +733,169 @@ fn an_index_of_an_older_format_is_refused_by_scans_and_rebuilt_by_import() {
         palisade(&data, &["scan", "deps", lock]).status.code(),
         Some(1)
     );
+}
+
+/// npm lockfiles end to end: an aliased yarn entry is matched and reported as the real package,
+/// peer variants of a pnpm v5 package give one finding, and a nested package-lock v1 entry is
+/// located (JSON and SARIF) at its own key's line.
+#[test]
+fn npm_aliases_peer_variants_and_nested_entries_are_reported_once_at_their_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let adv = |id: &str, name: &str, fixed: &str| {
+        format!(
+            r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","summary":"{name} flaw",
+            "severity":[{{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}}],
+            "affected":[{{"package":{{"ecosystem":"npm","name":"{name}"}},
+            "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
+        )
+    };
+    let advs = dir.path().join("advs");
+    std::fs::create_dir_all(&advs).unwrap();
+    for (id, name, fixed) in [
+        ("GHSA-aaaa-aaaa-aaaa", "string-width", "4.2.4"),
+        ("GHSA-bbbb-bbbb-bbbb", "react-dom", "18.2.1"),
+        ("GHSA-cccc-cccc-cccc", "semver", "5.7.2"),
+    ] {
+        std::fs::write(advs.join(format!("{id}.json")), adv(id, name, fixed)).unwrap();
+    }
+    let out = palisade(&data, &["db", "import", advs.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let proj = dir.path().join("proj");
+    for sub in ["yarn", "pnpm", "npm"] {
+        std::fs::create_dir_all(proj.join(sub)).unwrap();
+    }
+    std::fs::write(
+        proj.join("yarn/yarn.lock"),
+        "# yarn lockfile v1\n\n\n\"string-width-cjs@npm:string-width@^4.2.0\":\n  version \"4.2.3\"\n\nstring-width@^4.1.0:\n  version \"4.2.3\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        proj.join("pnpm/pnpm-lock.yaml"),
+        "lockfileVersion: 5.4\n\npackages:\n\n  /react-dom/18.2.0_react@18.1.0:\n    resolution: {integrity: a}\n\n  /react-dom/18.2.0_react@18.2.0:\n    resolution: {integrity: b}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        proj.join("npm/package-lock.json"),
+        r#"{
+  "name": "semver",
+  "lockfileVersion": 1,
+  "dependencies": {
+    "a": {
+      "version": "1.0.0",
+      "requires": {
+        "semver": "^5.0.0"
+      },
+      "dependencies": {
+        "semver": {
+          "version": "5.7.1"
+        }
+      }
+    },
+    "semver": {
+      "version": "7.5.4"
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let out = palisade(
+        &data,
+        &["scan", "deps", proj.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, String, String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["purl"].as_str().unwrap().to_string(),
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["package"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |id: &str, purl: &str, file: &str, package: &str, line: u64| {
+        (id.into(), purl.into(), file.into(), package.into(), line)
+    };
+    assert_eq!(
+        got,
+        [
+            row(
+                "GHSA-cccc-cccc-cccc",
+                "pkg:npm/semver@5.7.1",
+                "package-lock.json",
+                "semver",
+                11
+            ),
+            row(
+                "GHSA-bbbb-bbbb-bbbb",
+                "pkg:npm/react-dom@18.2.0",
+                "pnpm-lock.yaml",
+                "react-dom",
+                5
+            ),
+            row(
+                "GHSA-aaaa-aaaa-aaaa",
+                "pkg:npm/string-width@4.2.3",
+                "yarn.lock",
+                "string-width",
+                4
+            ),
+        ]
+    );
+    // One package per (name, version) in the pnpm and yarn lockfiles.
+    let counts: Vec<u64> = v["lockfiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["packages"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [3, 1, 1]);
+
+    let out = palisade(
+        &data,
+        &[
+            "scan",
+            "deps",
+            proj.join("npm/package-lock.json").to_str().unwrap(),
+            "--format",
+            "sarif",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        11
+    );
+
+    // The SBOM names the real package once, with its purl.
+    let out = palisade(&data, &["sbom", proj.join("yarn").to_str().unwrap()]);
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let purls: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["purl"].as_str().unwrap())
+        .collect();
+    assert_eq!(purls, ["pkg:npm/string-width@4.2.3"]);
 }

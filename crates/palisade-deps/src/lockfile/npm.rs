@@ -23,15 +23,124 @@ fn pkg(path: &Path, line: usize, name: &str, version: &str) -> Package {
     }
 }
 
-/// Line of the first `"key":` in a JSON text, per key (first occurrence wins).
-fn json_key_lines(text: &str) -> HashMap<&str, usize> {
+/// The 1-based line of each package entry's key in a `package-lock.json`, keyed by the
+/// node_modules path the entry describes: with `v1` false, the keys of the top-level `packages`
+/// object as written (`node_modules/a/node_modules/b`); with `v1` true, the keys of the top-level
+/// `dependencies` object and, recursively, of each entry's own `dependencies`, as the path their
+/// nesting gives (`"b"` inside `"a"` is `node_modules/a/node_modules/b`). So a package's line is
+/// that of its own entry, wherever else its name appears (as a dependency, nested elsewhere, in
+/// the root's `"name"`), and however the file is laid out (one line or many).
+///
+/// A single pass over the tokens; the text is valid JSON (serde parsed it first).
+fn npm_entry_lines(text: &str, v1: bool) -> HashMap<String, usize> {
+    use std::borrow::Cow;
+    enum Ctx {
+        Root,
+        /// v2/v3 `packages`.
+        Packages,
+        /// A v1 `dependencies` object; its entries are installed at `{prefix}node_modules/NAME`.
+        V1Deps(String),
+        /// A v1 entry installed at this path.
+        V1Entry(String),
+        Other,
+    }
+    struct Frame<'a> {
+        ctx: Ctx,
+        object: bool,
+        expect_key: bool,
+        key: Option<Cow<'a, str>>,
+    }
+    let b = text.as_bytes();
     let mut out = HashMap::new();
-    for (i, l) in text.lines().enumerate() {
-        let t = l.trim_start();
-        if let Some(rest) = t.strip_prefix('"')
-            && let Some(end) = rest.find("\":")
-        {
-            out.entry(&rest[..end]).or_insert(i + 1);
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        match c {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = i;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    let Some(k) = b
+                        .get(j..)
+                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    else {
+                        return out;
+                    };
+                    if b[j + k] == b'\\' {
+                        escaped = true;
+                        j += k + 2;
+                    } else {
+                        j += k;
+                        break;
+                    }
+                }
+                i = j + 1;
+                let Some(f) = stack.last_mut() else { continue };
+                if !(f.object && f.expect_key) {
+                    continue;
+                }
+                f.expect_key = false;
+                if matches!(f.ctx, Ctx::Other) {
+                    continue;
+                }
+                let raw = &text[start..j];
+                let key = if escaped {
+                    serde_json::from_str::<String>(&text[start - 1..=j])
+                        .map_or(Cow::Borrowed(raw), Cow::Owned)
+                } else {
+                    Cow::Borrowed(raw)
+                };
+                match &f.ctx {
+                    Ctx::Packages => {
+                        out.insert(key.to_string(), line);
+                    }
+                    Ctx::V1Deps(prefix) => {
+                        out.insert(format!("{prefix}node_modules/{key}"), line);
+                    }
+                    _ => {}
+                }
+                f.key = Some(key);
+            }
+            b'{' | b'[' => {
+                let object = c == b'{';
+                let ctx = match stack.last() {
+                    None if object => Ctx::Root,
+                    Some(f) if object => match (&f.ctx, f.key.as_deref()) {
+                        (Ctx::Root, Some("packages")) if !v1 => Ctx::Packages,
+                        (Ctx::Root, Some("dependencies")) if v1 => Ctx::V1Deps(String::new()),
+                        (Ctx::V1Deps(prefix), Some(name)) => {
+                            Ctx::V1Entry(format!("{prefix}node_modules/{name}"))
+                        }
+                        (Ctx::V1Entry(path), Some("dependencies")) => {
+                            Ctx::V1Deps(format!("{path}/"))
+                        }
+                        _ => Ctx::Other,
+                    },
+                    _ => Ctx::Other,
+                };
+                stack.push(Frame {
+                    ctx,
+                    object,
+                    expect_key: object,
+                    key: None,
+                });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => {
+                if let Some(f) = stack.last_mut()
+                    && f.object
+                {
+                    f.expect_key = true;
+                    f.key = None;
+                }
+            }
+            _ => {}
         }
     }
     out
@@ -93,12 +202,20 @@ fn looks_like_version(v: &str) -> bool {
     v.as_bytes().first().is_some_and(u8::is_ascii_digit)
 }
 
+/// The real package of an npm alias (`npm:string-width@4.2.3`, `npm:@scope/real@^1`): its name
+/// and version (or range). `None` for anything else, including `npm:^4` (no name).
+fn npm_alias(spec: &str) -> Option<(&str, &str)> {
+    let rest = spec.strip_prefix("npm:")?;
+    let at = rest.rfind('@').filter(|&i| i > 0)?;
+    Some((&rest[..at], &rest[at + 1..]))
+}
+
 /// Parse `package-lock.json` / `npm-shrinkwrap.json` (v2/v3 `packages`, else v1 `dependencies`).
 pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     let lock: NpmLock = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
-    let lines = json_key_lines(text);
     let mut out = Vec::new();
     if let Some(packages) = &lock.packages {
+        let lines = npm_entry_lines(text, false);
         // node_modules path -> name@version, for resolving the dependency graph.
         let mut at: HashMap<&str, String> = HashMap::new();
         for (key, e) in packages {
@@ -137,6 +254,7 @@ pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
             out.push(p);
         }
     } else if let Some(deps) = &lock.dependencies {
+        let lines = npm_entry_lines(text, true);
         // v1 nests `dependencies` as node_modules nests packages: give each entry its
         // node_modules path, then resolve `requires` as v2/v3 resolve `dependencies`.
         fn walk<'a>(
@@ -152,20 +270,29 @@ pub fn parse_package_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         }
         let mut entries = Vec::new();
         walk("", deps, &mut entries);
+        // The package each entry installs: an alias (`"string-width-cjs": {"version":
+        // "npm:string-width@4.2.3"}`) installs the real package under another directory name.
+        fn installed<'a>(name: &'a str, e: &'a NpmV1Entry) -> Option<(&'a str, &'a str)> {
+            npm_alias(&e.version)
+                .or(Some((name, e.version.as_str())))
+                .filter(|(_, v)| looks_like_version(v))
+        }
         let at: HashMap<&str, String> = entries
             .iter()
-            .filter(|(_, _, e)| looks_like_version(&e.version))
-            .map(|(key, name, e)| (key.as_str(), format!("{name}@{}", e.version)))
+            .filter_map(|(key, name, e)| {
+                let (n, v) = installed(name, e)?;
+                Some((key.as_str(), format!("{n}@{v}")))
+            })
             .collect();
         for (key, name, e) in &entries {
-            if !looks_like_version(&e.version) {
+            let Some((name, version)) = installed(name, e) else {
                 continue;
-            }
+            };
             let mut p = pkg(
                 path,
-                lines.get(*name).copied().unwrap_or(0),
+                lines.get(key.as_str()).copied().unwrap_or(0),
                 name,
-                &e.version,
+                version,
             );
             p.source = e.resolved.clone();
             for dep in e.requires.keys() {
@@ -192,6 +319,50 @@ fn yarn_name(spec: &str) -> Option<&str> {
     Some(&s[..at])
 }
 
+/// The real package name of a yarn alias range: `npm:string-width@^4.2.0` (classic, and the
+/// range of an aliased dependency) or `npm:string-width@npm:^4.2.0` (berry) name `string-width`.
+/// `None` for a range that is not an alias (`^4.2.0`, `npm:^4.2.0`).
+fn yarn_alias_target(range: &str) -> Option<&str> {
+    yarn_name(range.trim().trim_matches('"').strip_prefix("npm:")?)
+}
+
+/// The package a yarn descriptor resolves to: an alias's real package (`string-width` for
+/// `string-width-cjs@npm:string-width@^4.2.0`), else the descriptor's own name.
+fn yarn_real_name(descriptor: &str) -> Option<&str> {
+    let name = yarn_name(descriptor)?;
+    let d = descriptor.trim().trim_matches('"');
+    Some(
+        d.get(name.len() + 1..)
+            .and_then(yarn_alias_target)
+            .unwrap_or(name),
+    )
+}
+
+/// One package per (name, version), in first-seen order, at its first entry's line, with the
+/// union of the entries' dependencies: yarn classic keeps an alias's entry apart from the real
+/// package's, and pnpm v5/v6 have one entry per peer-dependency variant of a package.
+fn merge_same_packages(packages: Vec<Package>) -> Vec<Package> {
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
+    let mut out: Vec<Package> = Vec::with_capacity(packages.len());
+    for p in packages {
+        match at.entry((p.name.clone(), p.version.clone())) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let first = &mut out[*o.get()];
+                for d in p.dependencies {
+                    if !first.dependencies.contains(&d) {
+                        first.dependencies.push(d);
+                    }
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(out.len());
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// One `name range` (classic) or `name: range` (berry) line of a yarn entry's dependency map.
 fn yarn_dependency(line: &str) -> Option<(&str, &str)> {
     let t = line.trim();
@@ -210,6 +381,10 @@ fn yarn_dependency(line: &str) -> Option<(&str, &str)> {
 }
 
 /// Parse a `yarn.lock`, classic (v1) or berry (YAML); both are read line by line.
+///
+/// An entry is the package it resolves to: an alias's header (`string-width-cjs@npm:string-
+/// width@^4.2.0`) names the real package, as does berry's `resolution:`; entries of the same
+/// package and version (classic keeps an alias's entry apart) are one package.
 ///
 /// Each entry's header lists the descriptors (`name@range`) it resolves; its `dependencies` and
 /// `optionalDependencies` are `name range` pairs, resolved to the entry whose header lists
@@ -260,7 +435,7 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
                 .filter(|d| !d.is_empty())
                 .collect();
             let first = descriptors.first().copied().unwrap_or(header);
-            let Some(name) = yarn_name(first) else {
+            let Some(name) = yarn_real_name(first) else {
                 return Err(Error::parse(
                     path,
                     i + 1,
@@ -296,10 +471,13 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         if let Some(v) = t.strip_prefix("version") {
             let v = v.trim_start_matches(':').trim().trim_matches('"');
             cur.version = Some(v.to_string());
-        } else if let Some(r) = t.strip_prefix("resolution:")
-            && (r.contains("@workspace:") || r.contains("@link:") || r.contains("@portal:"))
-        {
-            cur.local = true;
+        } else if let Some(r) = t.strip_prefix("resolution:") {
+            if r.contains("@workspace:") || r.contains("@link:") || r.contains("@portal:") {
+                cur.local = true;
+            } else if let Some(n) = yarn_name(r) {
+                // Berry: the locator resolved, `string-width@npm:4.2.3` for an alias too.
+                cur.name = n;
+            }
         }
     }
     let mut by_descriptor: HashMap<&str, usize> = HashMap::new();
@@ -338,21 +516,27 @@ pub fn parse_yarn_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         }
         let mut p = pkg(path, e.line, e.name, v);
         for (name, range) in &e.dependencies {
+            // An aliased dependency (`string-width-cjs "npm:string-width@^4.2.0"`) is found by
+            // its descriptor, which names the alias, or else as the real package.
+            let real = yarn_alias_target(range).unwrap_or(name);
             let target = by_descriptor
                 .get(format!("{name}@{range}").as_str())
                 .or_else(|| by_descriptor.get(format!("{name}@npm:{range}").as_str()))
                 .copied()
-                .or_else(|| only.get(name).copied().flatten())
+                .or_else(|| only.get(real).copied().flatten())
                 .map(|j| &entries[j]);
             if let Some(t) = target.filter(|t| is_package(t))
                 && let Some(tv) = &t.version
             {
-                p.dependencies.push(format!("{}@{tv}", t.name));
+                let id = format!("{}@{tv}", t.name);
+                if !p.dependencies.contains(&id) {
+                    p.dependencies.push(id);
+                }
             }
         }
         out.push(p);
     }
-    Ok(out)
+    Ok(merge_same_packages(out))
 }
 
 /// Split a pnpm package key or dependency path into name and version, for every lockfile
@@ -392,6 +576,8 @@ fn pnpm_dependency(name: &str, value: &str) -> Option<String> {
 /// Parse a `pnpm-lock.yaml` (lockfile versions 5 to 9: keys `/name/1.0.0`, `/name@1.0.0`,
 /// `name@1.0.0(peer@2)`). Dependencies come from each package's `dependencies` and
 /// `optionalDependencies` (v5/v6), or from its `snapshots` entries (v9, one per peer set, merged).
+/// A package is listed once, however many peer variants the lockfile keys (v5/v6 key each
+/// variant in `packages`), at its first key's line, with the union of the variants' dependencies.
 pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     // Typed, so the large `importers` section is skipped, not built as a tree; `packages` keeps
     // file order.
@@ -509,7 +695,9 @@ pub fn parse_pnpm_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
         }
         out.push(p);
     }
-    Ok(out)
+    // v5/v6 key each peer-dependency variant of a package apart (`/react-dom/18.2.0_react@18.2.0`,
+    // `/react-dom/18.2.0_react@18.1.0`): one package, as v9's `packages`.
+    Ok(merge_same_packages(out))
 }
 
 #[cfg(test)]
@@ -560,6 +748,188 @@ mod tests {
             .map(|p| (p.name.as_str(), p.version.as_str()))
             .collect();
         assert_eq!(got, [("a", "1.0.0"), ("b", "2.0.0")]);
+    }
+
+    /// `(name, version, line)` of each package, in output order.
+    fn nvl(p: &[Package]) -> Vec<(&str, &str, usize)> {
+        p.iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.line))
+            .collect()
+    }
+
+    #[test]
+    fn package_lock_v1_lines_are_those_of_each_entry_key() {
+        // `lodash` is the root's name, a dependency of `a` (a `requires` key), installed at the
+        // top level and again nested under `a`; `b` is nested under `a` before its top-level entry.
+        let text = r#"{
+  "name": "lodash",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "a": {
+      "version": "1.0.0",
+      "requires": {
+        "lodash": "^3.0.0",
+        "b": "^2.0.0"
+      },
+      "dependencies": {
+        "b": {
+          "version": "2.0.0"
+        },
+        "lodash": {
+          "version": "3.10.1",
+          "dependencies": {
+            "b": { "version": "2.1.0" }
+          }
+        }
+      }
+    },
+    "b": {
+      "version": "1.0.0"
+    },
+    "lodash": {
+      "version": "4.17.21"
+    }
+  }
+}"#;
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("a", "1.0.0", 6),
+                ("b", "2.0.0", 13),
+                ("lodash", "3.10.1", 16),
+                ("b", "2.1.0", 19),
+                ("b", "1.0.0", 24),
+                ("lodash", "4.17.21", 27),
+            ]
+        );
+        // The same lockfile on one line: every entry is on line 1.
+        let one_line: serde_json::Value = serde_json::from_str(text).unwrap();
+        let p = parse_package_lock(Path::new("package-lock.json"), &one_line.to_string()).unwrap();
+        assert_eq!(p.len(), 6);
+        assert!(p.iter().all(|p| p.line == 1), "{:?}", nvl(&p));
+        // Escaped names are matched unescaped; a name that is also a key elsewhere ("version",
+        // "dependencies") keeps its own entry's line.
+        let text = "{\"lockfileVersion\": 1, \"dependencies\": {\n  \"\\u0040s/x\": {\"version\": \"1.0.0\"},\n  \"dependencies\": {\"version\": \"2.0.0\"},\n  \"version\": {\"version\": \"3.0.0\",\n    \"dependencies\": {\n      \"requires\": {\"version\": \"4.0.0\"}}}\n}}";
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("@s/x", "1.0.0", 2),
+                ("dependencies", "2.0.0", 3),
+                ("version", "3.0.0", 4),
+                ("requires", "4.0.0", 6),
+            ]
+        );
+    }
+
+    #[test]
+    fn package_lock_v2_v3_lines_of_nested_entries() {
+        let text = r#"{
+  "name": "node_modules/b",
+  "lockfileVersion": 3,
+  "packages": {
+    "": {
+      "name": "app",
+      "dependencies": { "a": "^1", "b": "^1" }
+    },
+    "node_modules/a": {
+      "version": "1.0.0",
+      "dependencies": { "b": "^2" }
+    },
+    "node_modules/a/node_modules/b": {
+      "version": "2.0.0",
+      "dependencies": { "c": "^1" }
+    },
+    "node_modules/a/node_modules/b/node_modules/c": {
+      "version": "1.0.0"
+    },
+    "node_modules/b": {
+      "version": "1.0.0"
+    }
+  },
+  "dependencies": {
+    "a": {
+      "version": "1.0.0",
+      "dependencies": {
+        "b": { "version": "2.0.0" }
+      }
+    },
+    "b": { "version": "1.0.0" }
+  }
+}"#;
+        let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("a", "1.0.0", 9),
+                ("b", "2.0.0", 13),
+                ("c", "1.0.0", 17),
+                ("b", "1.0.0", 20),
+            ]
+        );
+        assert_eq!(p[1].dependencies, ["c@1.0.0"]);
+        let one_line: serde_json::Value = serde_json::from_str(text).unwrap();
+        let p = parse_package_lock(Path::new("package-lock.json"), &one_line.to_string()).unwrap();
+        assert_eq!(p.iter().map(|p| p.line).collect::<Vec<_>>(), [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn npm_aliases_are_the_real_package_in_every_lockfile_version() {
+        // v3: `node_modules/string-width-cjs` installs string-width (its `name`); the alias
+        // resolves as a directory name, so `app`'s dependency on the alias is an edge to it.
+        let v3 = r#"{
+  "lockfileVersion": 3,
+  "packages": {
+    "": { "name": "root" },
+    "node_modules/app": {
+      "version": "1.0.0",
+      "dependencies": { "string-width-cjs": "npm:string-width@^4.2.0", "pg2": "npm:@e/pg@0.2.0" }
+    },
+    "node_modules/pg2": {
+      "name": "@e/pg",
+      "version": "0.2.17"
+    },
+    "node_modules/string-width-cjs": {
+      "name": "string-width",
+      "version": "4.2.3"
+    }
+  }
+}"#;
+        // v1: the alias's version is `npm:real@version`.
+        let v1 = r#"{
+  "lockfileVersion": 1,
+  "dependencies": {
+    "app": {
+      "version": "1.0.0",
+      "requires": { "string-width-cjs": "npm:string-width@^4.2.0", "pg2": "npm:@e/pg@0.2.0" }
+    },
+    "pg2": {
+      "version": "npm:@e/pg@0.2.17"
+    },
+    "string-width-cjs": {
+      "version": "npm:string-width@4.2.3"
+    },
+    "git-alias": {
+      "version": "npm:x@github:x/y#abc"
+    }
+  }
+}"#;
+        for (text, lines) in [(v3, [5, 9, 13]), (v1, [4, 8, 11])] {
+            let p = parse_package_lock(Path::new("package-lock.json"), text).unwrap();
+            assert_eq!(
+                nvl(&p),
+                [
+                    ("app", "1.0.0", lines[0]),
+                    ("@e/pg", "0.2.17", lines[1]),
+                    ("string-width", "4.2.3", lines[2])
+                ],
+                "{text}"
+            );
+            assert_eq!(p[0].dependencies, ["@e/pg@0.2.17", "string-width@4.2.3"]);
+            assert_eq!(p[1].purl(), "pkg:npm/%40e/pg@0.2.17");
+        }
     }
 
     /// `(name@version, dependencies)` of each package, in output order.
@@ -663,8 +1033,8 @@ app@^1.0.0:
                 ("ansi-styles@4.3.0", &[]),
                 ("fsevents@2.3.2", &[]),
                 ("js-tokens@4.0.0", &[]),
-                ("string-width-cjs@4.2.3", &["ansi-styles@4.3.0"]),
-                ("app@1.0.0", &["string-width-cjs@4.2.3", "chalk@4.1.2"]),
+                ("string-width@4.2.3", &["ansi-styles@4.3.0"]),
+                ("app@1.0.0", &["string-width@4.2.3", "chalk@4.1.2"]),
             ])
         );
 
@@ -747,6 +1117,154 @@ app@^1.0.0:
                 ("typescript@5.4.2", &[]),
             ])
         );
+    }
+
+    #[test]
+    fn yarn_aliases_are_the_real_package_and_edges_to_them_resolve() {
+        // Classic: the alias has an entry of its own, apart from the real package's (merged
+        // into one package at the first entry's line); a scoped alias of a scoped package.
+        let classic = r#"# yarn lockfile v1
+
+
+"@isaacs/cliui@^8.0.2":
+  version "8.0.2"
+  dependencies:
+    string-width "^5.1.2"
+    string-width-cjs "npm:string-width@^4.2.0"
+    "@my/alias" "npm:@real/pkg@^1.0.0"
+
+"@my/alias@npm:@real/pkg@^1.0.0":
+  version "1.2.0"
+
+ansi-regex@^5.0.1:
+  version "5.0.1"
+
+"string-width-cjs@npm:string-width@^4.2.0":
+  version "4.2.3"
+  resolved "https://registry.yarnpkg.com/string-width/-/string-width-4.2.3.tgz"
+  dependencies:
+    strip-ansi "^6.0.1"
+
+string-width@^4.1.0:
+  version "4.2.3"
+  dependencies:
+    ansi-regex "^5.0.1"
+    strip-ansi "^6.0.1"
+
+string-width@^5.1.2:
+  version "5.1.2"
+
+strip-ansi@^6.0.1:
+  version "6.0.1"
+
+tool@^1.0.0:
+  version "1.0.0"
+  dependencies:
+    string-width "^4.1.0"
+    string-width-cjs "npm:string-width@^4.2.0"
+"#;
+        let p = parse_yarn_lock(Path::new("yarn.lock"), classic).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("@isaacs/cliui", "8.0.2", 4),
+                ("@real/pkg", "1.2.0", 11),
+                ("ansi-regex", "5.0.1", 14),
+                ("string-width", "4.2.3", 17),
+                ("string-width", "5.1.2", 29),
+                ("strip-ansi", "6.0.1", 32),
+                ("tool", "1.0.0", 35),
+            ]
+        );
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                (
+                    "@isaacs/cliui@8.0.2",
+                    &[
+                        "string-width@5.1.2",
+                        "string-width@4.2.3",
+                        "@real/pkg@1.2.0"
+                    ]
+                ),
+                ("@real/pkg@1.2.0", &[]),
+                ("ansi-regex@5.0.1", &[]),
+                (
+                    "string-width@4.2.3",
+                    &["strip-ansi@6.0.1", "ansi-regex@5.0.1"]
+                ),
+                ("string-width@5.1.2", &[]),
+                ("strip-ansi@6.0.1", &[]),
+                // Both descriptors are one package: one edge.
+                ("tool@1.0.0", &["string-width@4.2.3"]),
+            ])
+        );
+        assert_eq!(p[1].purl(), "pkg:npm/%40real/pkg@1.2.0");
+
+        // Berry: the alias shares the real package's entry (first descriptor the alias's), in
+        // both the `alias@npm:real@range` and `alias@npm:real@npm:range` forms; `resolution`
+        // names the real package.
+        let berry = r#"__metadata:
+  version: 8
+  cacheKey: 10
+
+"@isaacs/cliui@npm:^8.0.2":
+  version: 8.0.2
+  resolution: "@isaacs/cliui@npm:8.0.2"
+  dependencies:
+    string-width: "npm:^5.1.2"
+    string-width-cjs: "npm:string-width@^4.2.0"
+    strip-ansi-cjs: "npm:strip-ansi@npm:^6.0.1"
+  languageName: node
+  linkType: hard
+
+"react-is-18@npm:react-is@^18.3.1":
+  version: 18.3.1
+  resolution: "react-is@npm:18.3.1"
+  languageName: node
+  linkType: hard
+
+"string-width-cjs@npm:string-width@^4.2.0, string-width@npm:^4.1.0":
+  version: 4.2.3
+  resolution: "string-width@npm:4.2.3"
+  languageName: node
+  linkType: hard
+
+"string-width@npm:^5.1.2":
+  version: 5.1.2
+  resolution: "string-width@npm:5.1.2"
+  languageName: node
+  linkType: hard
+
+"strip-ansi-cjs@npm:strip-ansi@npm:^6.0.1, strip-ansi@npm:^6.0.1":
+  version: 6.0.1
+  resolution: "strip-ansi@npm:6.0.1"
+  languageName: node
+  linkType: hard
+"#;
+        let p = parse_yarn_lock(Path::new("yarn.lock"), berry).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("@isaacs/cliui", "8.0.2", 5),
+                ("react-is", "18.3.1", 15),
+                ("string-width", "4.2.3", 21),
+                ("string-width", "5.1.2", 27),
+                ("strip-ansi", "6.0.1", 33),
+            ]
+        );
+        assert_eq!(
+            p[0].dependencies,
+            [
+                "string-width@5.1.2",
+                "string-width@4.2.3",
+                "strip-ansi@6.0.1"
+            ]
+        );
+        // Without `resolution` (as classic), the header's alias names the real package too.
+        let no_resolution = berry.replace("  resolution: \"react-is@npm:18.3.1\"\n", "");
+        let p = parse_yarn_lock(Path::new("yarn.lock"), &no_resolution).unwrap();
+        assert_eq!(p[1].id(), "react-is@18.3.1");
     }
 
     #[test]
@@ -864,6 +1382,82 @@ snapshots:
             ])
         );
         assert_eq!(p[2].line, 19);
+    }
+
+    #[test]
+    fn pnpm_peer_variants_are_one_package_with_the_union_of_their_dependencies() {
+        let v5 = r#"lockfileVersion: 5.4
+
+packages:
+
+  /loose-envify/1.4.0:
+    resolution: {integrity: a}
+
+  /react-dom/18.2.0_react@18.1.0:
+    resolution: {integrity: b}
+    dependencies:
+      loose-envify: 1.4.0
+      react: 18.1.0
+      scheduler: 0.23.0
+    peerDependencies:
+      react: ^18.2.0
+
+  /react-dom/18.2.0_react@18.2.0:
+    resolution: {integrity: b}
+    dependencies:
+      loose-envify: 1.4.0
+      react: 18.2.0
+      scheduler: 0.23.0
+      string-width-cjs: /string-width/4.2.3
+    peerDependencies:
+      react: ^18.2.0
+
+  /react/18.1.0:
+    resolution: {integrity: c}
+
+  /react/18.2.0:
+    resolution: {integrity: d}
+
+  /scheduler/0.23.0:
+    resolution: {integrity: e}
+
+  /string-width/4.2.3:
+    resolution: {integrity: f}
+"#;
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v5).unwrap();
+        assert_eq!(
+            nvl(&p),
+            [
+                ("loose-envify", "1.4.0", 5),
+                ("react-dom", "18.2.0", 8),
+                ("react", "18.1.0", 27),
+                ("react", "18.2.0", 30),
+                ("scheduler", "0.23.0", 33),
+                ("string-width", "4.2.3", 36),
+            ]
+        );
+        assert_eq!(
+            p[1].dependencies,
+            [
+                "loose-envify@1.4.0",
+                "react@18.1.0",
+                "scheduler@0.23.0",
+                "react@18.2.0",
+                "string-width@4.2.3"
+            ]
+        );
+        // v6 keys variants by their peer suffix in parentheses.
+        let v6 = "lockfileVersion: '6.0'\n\npackages:\n\n  /react-dom@18.2.0(react@18.1.0):\n    dependencies:\n      react: 18.1.0\n\n  /react-dom@18.2.0(react@18.2.0):\n    dependencies:\n      react: 18.2.0\n\n  /react@18.1.0:\n    resolution: {integrity: c}\n\n  /react@18.2.0:\n    resolution: {integrity: d}\n";
+        let p = parse_pnpm_lock(Path::new("pnpm-lock.yaml"), v6).unwrap();
+        assert_eq!(
+            graph(&p),
+            edges(&[
+                ("react-dom@18.2.0", &["react@18.1.0", "react@18.2.0"]),
+                ("react@18.1.0", &[]),
+                ("react@18.2.0", &[]),
+            ])
+        );
+        assert_eq!(p[0].line, 5);
     }
 
     #[test]
