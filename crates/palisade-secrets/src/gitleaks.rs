@@ -216,14 +216,16 @@ fn rule(
     };
     let regex = rx(cx, pattern, &format!("{field}.regex"))?;
     let secret_group = match rt.get("secretGroup") {
-        Some(Value::Integer(n)) if *n >= 0 && (*n as usize) < regex.captures_len() => *n as usize,
+        Some(Value::Integer(n)) if *n >= 0 && (*n as usize) < regex.captures_len() => {
+            Some(*n as usize)
+        }
         Some(_) => {
             return Err(cx.err(
                 line,
                 format!("{field}.secretGroup: not a capture group of the regex"),
             ));
         }
-        None => usize::from(regex.captures_len() > 1),
+        None => Some(usize::from(regex.captures_len() > 1)),
     };
     let entropy = match rt.get("entropy") {
         Some(Value::Float(f)) => Some(*f),

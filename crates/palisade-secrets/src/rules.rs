@@ -135,7 +135,8 @@ pub struct Rule {
     /// Capture group holding the secret (0 = whole match). When that group did not take part
     /// in a match, the first later group that did holds it (lets one rule accept `"quoted"`,
     /// `'quoted'` and bare values with one group each).
-    pub secret_group: usize,
+    /// `None`: group 1 when the regex has groups, else 0 (see [`Rule::secret_group`]).
+    pub secret_group: Option<usize>,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub entropy: Option<f64>,
     /// Only files whose path matches are scanned with this rule.
@@ -149,6 +150,15 @@ pub struct Rule {
     pub negative_examples: Vec<String>,
 }
 
+impl Rule {
+    /// The capture group holding the secret: the declared one, else group 1 when the regex has
+    /// groups, else the whole match.
+    pub fn secret_group(&self) -> usize {
+        self.secret_group
+            .unwrap_or_else(|| usize::from(self.regex.captures_len() > 1))
+    }
+}
+
 /// An ordered set of rules plus the global allowlist. Earlier rules win when two findings
 /// cover the same bytes (so specific rules are listed before generic ones).
 #[derive(Debug, Clone, Default)]
@@ -158,9 +168,9 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The built-in rules. Their regexes are checked for syntax here and compiled on first use
-    /// (a test compiles every one): most scans only ever need a few of them, and compiling all
-    /// of them up front cost ~20 ms on every run.
+    /// The built-in rules. Their regexes are parsed and compiled on first use (a test compiles
+    /// and checks every one): most scans only ever need a few of them, and compiling all of
+    /// them up front cost ~20 ms on every run.
     pub fn builtin() -> RuleSet {
         // The embedded file is checked by tests; failing here is a build defect.
         #[allow(clippy::expect_used)]
@@ -215,29 +225,23 @@ impl RuleSet {
 
 fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule, Error> {
     let what = format!("rule `{}`: regex", r.id);
-    let regex = RuleRegex::new(r.regex.get_ref())
-        .map_err(|e| Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}")))?;
-    if eager {
+    let (regex, secret_group) = if eager {
+        let regex = RuleRegex::new(r.regex.get_ref()).map_err(|e| {
+            Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}"))
+        })?;
         regex.compile().map_err(|e| {
             Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}"))
         })?;
-    }
-    let secret_group = r
-        .secret_group
-        .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 });
-    if secret_group >= regex.captures_len() {
-        return Err(Error::config_at(
-            origin,
-            src,
-            r.regex.span().start,
-            format!(
-                "rule `{}`: secret_group {} but the regex has only {} capture group(s)",
-                r.id,
-                secret_group,
-                regex.captures_len() - 1
-            ),
-        ));
-    }
+        let group = r
+            .secret_group
+            .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 });
+        check_group(&r, &regex, group, src, origin)?;
+        (regex, Some(group))
+    } else {
+        // Built-in rules are not even parsed until a scan needs them (parsing all of them was
+        // half of a small scan's start-up); a test compiles and checks every one.
+        (RuleRegex::unchecked(r.regex.get_ref()), r.secret_group)
+    };
     let path = match &r.path {
         Some(p) => Some(compile_regex(
             p,
@@ -272,6 +276,29 @@ fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule
     })
 }
 
+fn check_group(
+    r: &RuleDef,
+    regex: &RuleRegex,
+    group: usize,
+    src: &str,
+    origin: &str,
+) -> Result<(), Error> {
+    if group < regex.captures_len() {
+        return Ok(());
+    }
+    Err(Error::config_at(
+        origin,
+        src,
+        r.regex.span().start,
+        format!(
+            "rule `{}`: secret_group {} but the regex has only {} capture group(s)",
+            r.id,
+            group,
+            regex.captures_len() - 1
+        ),
+    ))
+}
+
 fn compile_allowlist(a: AllowlistDef, src: &str, origin: &str) -> Result<Allowlist, Error> {
     Ok(Allowlist {
         paths: a
@@ -296,7 +323,8 @@ pub(crate) const REGEX_SIZE_LIMIT: usize = 32 << 20;
 #[derive(Debug, Clone)]
 pub struct RuleRegex {
     pattern: String,
-    captures_len: usize,
+    /// Known from the syntax check; `None` for an unchecked (built-in) regex until compiled.
+    captures_len: Option<usize>,
     compiled: std::sync::OnceLock<regex::bytes::Regex>,
 }
 
@@ -311,9 +339,19 @@ impl RuleRegex {
             .map_err(|e| format!("invalid regex: {e}"))?;
         Ok(RuleRegex {
             pattern: pattern.to_string(),
-            captures_len: hir.properties().explicit_captures_len() + 1,
+            captures_len: Some(hir.properties().explicit_captures_len() + 1),
             compiled: std::sync::OnceLock::new(),
         })
+    }
+
+    /// A regex trusted to be valid (the built-in rules, checked by tests): parsed and compiled
+    /// on first use only.
+    pub fn unchecked(pattern: &str) -> RuleRegex {
+        RuleRegex {
+            pattern: pattern.to_string(),
+            captures_len: None,
+            compiled: std::sync::OnceLock::new(),
+        }
     }
 
     /// A regex compiled now (already syntax-checked by the caller's source).
@@ -348,6 +386,7 @@ impl RuleRegex {
     /// Number of capture groups, including the implicit group 0.
     pub fn captures_len(&self) -> usize {
         self.captures_len
+            .unwrap_or_else(|| self.get().captures_len())
     }
 
     pub fn as_str(&self) -> &str {

@@ -261,10 +261,11 @@ impl Scanner {
         raw: &mut Vec<(usize, usize, usize)>,
     ) {
         let rule = &self.rules.rules[ri];
+        let group = rule.secret_group();
         for caps in rule.regex.get().captures_iter(&data[lo..hi]) {
             // The secret is the rule's group, or (for alternations such as quoted/unquoted
             // values) the first later group that took part in the match.
-            let Some(m) = (rule.secret_group..caps.len()).find_map(|g| caps.get(g)) else {
+            let Some(m) = (group..caps.len()).find_map(|g| caps.get(g)) else {
                 continue;
             };
             let secret = m.as_bytes();

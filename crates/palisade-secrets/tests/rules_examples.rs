@@ -190,7 +190,15 @@ fn every_builtin_regex_compiles() {
     let failed: Vec<String> = set
         .rules
         .iter()
-        .filter_map(|r| r.regex.compile().err().map(|e| format!("{}: {e}", r.id)))
+        .filter_map(|r| match r.regex.compile() {
+            Err(e) => Some(format!("{}: {e}", r.id)),
+            Ok(_) if r.secret_group() >= r.regex.captures_len() => Some(format!(
+                "{}: secret_group {} out of range",
+                r.id,
+                r.secret_group()
+            )),
+            Ok(_) => None,
+        })
         .collect();
     assert_eq!(failed, Vec::<String>::new());
     assert!(set.rules.len() >= 120, "{} rules", set.rules.len());
