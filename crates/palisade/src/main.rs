@@ -4,11 +4,6 @@
 //! Exit codes (a contract scripts and CI rely on): 0 success / clean, 1 findings or a command
 //! refused by a rule, 2 error (bad usage, unreachable server, storage or I/O failure).
 
-/// mimalloc instead of the system allocator: scans allocate many small strings, and glibc's
-/// malloc/free were a quarter of a `scan deps` run's instructions.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Print to stdout, ignoring a closed pipe (`palisade … | head` must not panic).
 macro_rules! out {
     ($($arg:tt)*) => {{

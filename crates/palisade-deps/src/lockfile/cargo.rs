@@ -36,11 +36,13 @@ struct CargoPackage<'a> {
 fn parse_cargo_written(text: &str) -> Option<(CargoLock<'_>, Vec<usize>)> {
     fn string(v: &str) -> Option<Cow<'_, str>> {
         let inner = v.strip_prefix('"')?.strip_suffix('"')?;
-        (!inner.bytes().any(|b| b == b'"' || b == b'\\')).then_some(Cow::Borrowed(inner))
+        memchr::memchr2(b'"', b'\\', inner.as_bytes())
+            .is_none()
+            .then_some(Cow::Borrowed(inner))
     }
     /// `key = value` (one space each side, as Cargo writes).
     fn key_value(line: &str) -> Option<(&str, &str)> {
-        let eq = line.bytes().position(|b| b == b'=')?;
+        let eq = memchr::memchr(b'=', line.as_bytes())?;
         let key = line[..eq].strip_suffix(' ')?;
         let value = line[eq + 1..].strip_prefix(' ')?;
         Some((key, value))
