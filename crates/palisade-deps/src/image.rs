@@ -739,11 +739,11 @@ pub fn parse_dpkg_status(path: &Path, text: &str, release: &str) -> Vec<Package>
             line,
             source: None,
             dependencies: Vec::new(),
-            os: Some(OsPackage {
+            os: Some(Box::new(OsPackage {
                 release: release.to_string(),
                 source_name: src_name.to_string(),
                 source_version: src_version.to_string(),
-            }),
+            })),
         });
     }
     out
@@ -765,11 +765,11 @@ pub fn parse_apk_installed(path: &Path, text: &str, release: &str) -> Vec<Packag
             line,
             source: None,
             dependencies: Vec::new(),
-            os: Some(OsPackage {
+            os: Some(Box::new(OsPackage {
                 release: release.to_string(),
                 source_name: field("o:").unwrap_or(name).to_string(),
                 source_version: version.to_string(),
-            }),
+            })),
         });
     }
     out

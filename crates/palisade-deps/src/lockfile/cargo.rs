@@ -47,9 +47,10 @@ fn parse_cargo_written(text: &str) -> Option<(CargoLock<'_>, Vec<usize>)> {
         let value = line[eq + 1..].strip_prefix(' ')?;
         Some((key, value))
     }
-    // Cargo writes about 150 bytes per package; a guess saves most regrowing.
-    let mut packages: Vec<CargoPackage<'_>> = Vec::with_capacity(text.len() / 128 + 1);
-    let mut lines = Vec::with_capacity(text.len() / 128 + 1);
+    // Sized exactly (a SIMD count of the headers): regrowing copied the whole vector.
+    let count = memchr::memmem::find_iter(text.as_bytes(), b"[[package]]").count();
+    let mut packages: Vec<CargoPackage<'_>> = Vec::with_capacity(count);
+    let mut lines = Vec::with_capacity(count);
     let mut in_deps = false;
     let mut in_metadata = false;
     // Lines split with SIMD memchr (`str::lines` was a fifth of a scan's parsing cost).

@@ -41,8 +41,9 @@ pub struct Package {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
     /// For OS packages: the distribution release and the source package advisories name.
+    /// Boxed: most packages are not OS packages, and this keeps `Package` small.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub os: Option<OsPackage>,
+    pub os: Option<Box<OsPackage>>,
 }
 
 /// What an OS package (dpkg, apk) is matched as: distribution advisories name the *source*
