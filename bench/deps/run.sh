@@ -13,7 +13,7 @@ trap 'rm -rf "$OUT"' EXIT
 export PALISADE_DATA_DIR=$OUT/data NO_COLOR=1
 
 echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo || true; uptime
-"$BIN" version; cargo audit --version
+"$BIN" --version; cargo audit --version
 
 echo "== 1. index build: all OSV data in shared/data/osv (crates.io + PyPI), from scratch"
 hyperfine --warmup 1 --runs 10 --prepare "rm -rf $OUT/data" \
