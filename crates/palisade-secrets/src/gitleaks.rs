@@ -8,7 +8,7 @@
 //! that cannot be honoured at all (no regex, composite `required`) is skipped with a note.
 
 use crate::error::Error;
-use crate::rules::{Allowlist, Rule, RuleRegex, RuleSet, Severity};
+use crate::rules::{Allowlist, Rule, RuleRegex, RuleSet, Severity, build_bytes_regex};
 use toml::{Table, Value};
 
 /// A field of the config that palisade could not honour.
@@ -165,9 +165,9 @@ fn strings(
     }
 }
 
-fn rx(cx: &Ctx<'_>, pattern: &str, field: &str) -> Result<RuleRegex, Error> {
+fn rx(cx: &Ctx<'_>, pattern: &str, field: &str) -> Result<regex::bytes::Regex, Error> {
     let line = cx.line_of(pattern.lines().next().unwrap_or(pattern), 1);
-    RuleRegex::compiled(pattern).map_err(|e| {
+    build_bytes_regex(pattern).map_err(|e| {
         cx.err(
             line,
             format!("{field}: regex not supported by palisade's (RE2-like) engine: {e}"),
@@ -214,7 +214,7 @@ fn rule(
         );
         return Ok(None);
     };
-    let regex = rx(cx, pattern, &format!("{field}.regex"))?;
+    let regex = RuleRegex::from_regex(rx(cx, pattern, &format!("{field}.regex"))?);
     let secret_group = match rt.get("secretGroup") {
         Some(Value::Integer(n)) if *n >= 0 && (*n as usize) < regex.captures_len() => {
             Some(*n as usize)
@@ -325,7 +325,7 @@ fn allowlist(cx: &mut Ctx<'_>, v: &Value, field: &str, line: usize) -> Result<Al
         .collect::<Result<_, _>>()?;
     let regexes = strings(cx, t.get("regexes"), &format!("{field}.regexes"), line)?
         .iter()
-        .map(|p| rx(cx, p, &format!("{field}.regexes")).map(|r| r.get().clone()))
+        .map(|p| rx(cx, p, &format!("{field}.regexes")))
         .collect::<Result<_, _>>()?;
     let stopwords = strings(cx, t.get("stopwords"), &format!("{field}.stopwords"), line)?
         .into_iter()

@@ -224,14 +224,9 @@ impl RuleSet {
 }
 
 fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule, Error> {
-    let what = format!("rule `{}`: regex", r.id);
     let (regex, secret_group) = if eager {
-        let regex = RuleRegex::new(r.regex.get_ref()).map_err(|e| {
-            Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}"))
-        })?;
-        regex.compile().map_err(|e| {
-            Error::config_at(origin, src, r.regex.span().start, format!("{what}: {e}"))
-        })?;
+        let what = format!("rule `{}`: regex", r.id);
+        let regex = RuleRegex::from_regex(compile_bytes_regex(&r.regex, src, origin, &what)?);
         let group = r
             .secret_group
             .unwrap_or(if regex.captures_len() > 1 { 1 } else { 0 });
@@ -316,32 +311,24 @@ fn compile_allowlist(a: AllowlistDef, src: &str, origin: &str) -> Result<Allowli
 }
 
 /// Regexes may be large (many alternatives); give them room but keep a bound.
-pub(crate) const REGEX_SIZE_LIMIT: usize = 32 << 20;
+const REGEX_SIZE_LIMIT: usize = 32 << 20;
 
-/// A rule's regex: syntax-checked (and its groups counted) when the rule is loaded, compiled
-/// at most once, by whichever scanning thread needs it first.
+/// A rule's regex, compiled at most once. User rules are compiled when loaded
+/// ([`RuleRegex::from_regex`]); built-in ones ([`RuleRegex::unchecked`]) by whichever scanning
+/// thread needs them first.
 #[derive(Debug, Clone)]
 pub struct RuleRegex {
     pattern: String,
-    /// Known from the syntax check; `None` for an unchecked (built-in) regex until compiled.
-    captures_len: Option<usize>,
     compiled: std::sync::OnceLock<regex::bytes::Regex>,
 }
 
 impl RuleRegex {
-    /// Check the syntax with the same settings the compiled regex uses (ASCII classes, bytes).
-    pub fn new(pattern: &str) -> Result<RuleRegex, String> {
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(pattern)
-            .map_err(|e| format!("invalid regex: {e}"))?;
-        Ok(RuleRegex {
-            pattern: pattern.to_string(),
-            captures_len: Some(hir.properties().explicit_captures_len() + 1),
-            compiled: std::sync::OnceLock::new(),
-        })
+    /// An already compiled regex.
+    pub fn from_regex(regex: regex::bytes::Regex) -> RuleRegex {
+        RuleRegex {
+            pattern: regex.as_str().to_string(),
+            compiled: std::sync::OnceLock::from(regex),
+        }
     }
 
     /// A regex trusted to be valid (the built-in rules, checked by tests): parsed and compiled
@@ -349,35 +336,23 @@ impl RuleRegex {
     pub fn unchecked(pattern: &str) -> RuleRegex {
         RuleRegex {
             pattern: pattern.to_string(),
-            captures_len: None,
             compiled: std::sync::OnceLock::new(),
         }
     }
 
-    /// A regex compiled now (already syntax-checked by the caller's source).
-    pub fn compiled(pattern: &str) -> Result<RuleRegex, String> {
-        let r = RuleRegex::new(pattern)?;
-        r.compile()?;
-        Ok(r)
-    }
-
-    /// Compile now if not yet compiled; reports what the syntax check cannot (size limits).
-    pub fn compile(&self) -> Result<&regex::bytes::Regex, String> {
+    /// Compile now if not yet compiled.
+    pub fn compile(&self) -> Result<&regex::bytes::Regex, regex::Error> {
         if let Some(r) = self.compiled.get() {
             return Ok(r);
         }
-        let r = build_bytes_regex(&self.pattern).map_err(|e| format!("invalid regex: {e}"))?;
+        let r = build_bytes_regex(&self.pattern)?;
         Ok(self.compiled.get_or_init(|| r))
     }
 
     /// The compiled regex, compiling it on first use.
     pub fn get(&self) -> &regex::bytes::Regex {
-        if let Some(r) = self.compiled.get() {
-            return r;
-        }
-        // A regex that passed the syntax check only fails to compile by exceeding the size
-        // limit; user rules are compiled eagerly (errors with their line) and every built-in
-        // one is compiled by a test, so this is unreachable in a released build.
+        // Only built-in regexes are compiled here, and a test compiles every one of them, so
+        // this cannot fail in a released build; user rules were compiled when loaded.
         #[allow(clippy::expect_used)]
         self.compile()
             .expect("rule regex compiles (built-ins checked by tests)")
@@ -385,16 +360,11 @@ impl RuleRegex {
 
     /// Number of capture groups, including the implicit group 0.
     pub fn captures_len(&self) -> usize {
-        self.captures_len
-            .unwrap_or_else(|| self.get().captures_len())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.pattern
+        self.get().captures_len()
     }
 }
 
-fn build_bytes_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+pub(crate) fn build_bytes_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(pattern)
         // ASCII classes (`\w`, `\b`, `\s`, case folding), as in RE2/gitleaks: secrets are ASCII,
         // and Unicode classes make the automata (and compile time) many times larger.
