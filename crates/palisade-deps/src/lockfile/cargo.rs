@@ -136,14 +136,10 @@ pub fn parse_cargo_lock(path: &Path, text: &str) -> Result<Vec<Package>> {
     parse(path, text, true)
 }
 
-/// Parse a `Cargo.lock` for matching: the same packages and the same checks (every dependency
-/// must name exactly one package of the file), but without building the dependency lists,
-/// which a vulnerability scan does not read and which were a third of its cost.
-pub(crate) fn parse_cargo_lock_for_scan(path: &Path, text: &str) -> Result<Vec<Package>> {
-    parse(path, text, false)
-}
-
-fn parse(path: &Path, text: &str, graph: bool) -> Result<Vec<Package>> {
+/// Parse a `Cargo.lock`. Without `graph`, the same packages and the same checks (every
+/// dependency must name exactly one package of the file), but no dependency lists: a
+/// vulnerability scan does not read them, and they were a third of its cost.
+pub(crate) fn parse(path: &Path, text: &str, graph: bool) -> Result<Vec<Package>> {
     let (lock, lines) = match parse_cargo_written(text) {
         Some(fast) => fast,
         None => {

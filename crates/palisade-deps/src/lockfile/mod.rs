@@ -189,14 +189,13 @@ pub fn parse_file(path: &Path, kind: Kind) -> Result<Lockfile> {
 /// costly and the scan does not read it (`Cargo.lock`).
 pub fn parse_file_for_scan(path: &Path, kind: Kind) -> Result<Lockfile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    if kind == Kind::CargoLock {
-        return Ok(Lockfile {
-            path: path.to_path_buf(),
-            kind,
-            packages: cargo::parse_cargo_lock_for_scan(path, &text)?,
-        });
-    }
-    parse_text(path, kind, &text, &|p: &Path| std::fs::read_to_string(p))
+    parse(
+        path,
+        kind,
+        &text,
+        &|p: &Path| std::fs::read_to_string(p),
+        false,
+    )
 }
 
 /// Parse lockfile text of a known kind; `load` reads `requirements.txt` includes.
@@ -206,8 +205,20 @@ pub fn parse_text(
     text: &str,
     load: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Lockfile> {
+    parse(path, kind, text, load, true)
+}
+
+/// `graph`: whether dependency lists must be built (parsers that get them for free fill them
+/// either way).
+fn parse(
+    path: &Path,
+    kind: Kind,
+    text: &str,
+    load: &dyn Fn(&Path) -> std::io::Result<String>,
+    graph: bool,
+) -> Result<Lockfile> {
     let packages = match kind {
-        Kind::CargoLock => parse_cargo_lock(path, text)?,
+        Kind::CargoLock => cargo::parse(path, text, graph)?,
         Kind::PoetryLock => parse_poetry_lock(path, text)?,
         Kind::PipfileLock => parse_pipfile_lock(path, text)?,
         Kind::UvLock => parse_uv_lock(path, text)?,
