@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Independent verifier of a Palisade ledger (format v1), written from docs/ledger-format.md alone.
+"""Independent verifier of a Palisade ledger (formats 1 and 2), written from docs/ledger-format.md alone.
 
 Usage: verify_ledger.py DATA_DIR
        verify_ledger.py BUNDLE.tar [PUBLIC_KEY_HEX]
 
 DATA_DIR: reads DATA_DIR/palisade.db (SQLite), recomputes every event hash and checkpoint link,
-checks that each incident's newest checkpoint covers its last event, and - when the `cryptography`
-package is installed - verifies the newest checkpoint signature of each incident with
-DATA_DIR/ledger-signing.pub.
+checks that each stream's newest checkpoint covers its last event, and - when the `cryptography`
+package is installed - verifies the newest checkpoint signature of each stream with
+DATA_DIR/ledger-signing.pub. Streams of every kind (incidents, services, ...) are checked alike.
 
 BUNDLE.tar: an export bundle ("Export bundles" in ledger-format.md): the same checks on its
 ledger (every signature, with the given key or the bundle's own), that it ends with its own
@@ -34,23 +34,34 @@ def canonical(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def fail(incident, seq, what):
-    print(f"FAILED: incident {incident} event {seq}: {what}")
+def fail(stream, seq, what):
+    print(f"FAILED: stream {stream} event {seq}: {what}")
     sys.exit(1)
+
+
+def named_stream(obj):
+    """The stream (kind, id) an event or checkpoint body names: format 1 bodies name an
+    incident in `incident`; format 2 bodies name `stream` as "kind/id"."""
+    if obj.get("format") == 1 and "incident" in obj and "stream" not in obj:
+        return ("incident", obj["incident"])
+    if obj.get("format") == 2 and "stream" in obj and "incident" not in obj:
+        kind, _, sid = obj["stream"].partition("/")
+        return (kind, sid)
+    return None
 
 
 def main(data_dir):
     db = sqlite3.connect(f"file:{data_dir}/palisade.db?mode=ro", uri=True)
     events = db.execute(
-        "SELECT incident_id, seq, body, prev_hash, hash FROM ledger_events ORDER BY incident_id, seq"
+        "SELECT stream_id, seq, body, prev_hash, hash FROM ledger_events ORDER BY stream_id, seq"
     )
     checkpoints = db.execute(
-        "SELECT incident_id, seq, body, signature FROM ledger_checkpoints ORDER BY incident_id, seq"
+        "SELECT stream_id, seq, body, signature FROM ledger_checkpoints ORDER BY stream_id, seq"
     )
     key_hex = open(f"{data_dir}/ledger-signing.pub").read().strip()
     heads = check_ledger(events, checkpoints, key_hex, all_signatures=False)
     n = sum(len(c) for c in heads.values())
-    print(f"OK {len(heads)} incidents, {n} events, signatures {'checked' if load_key(key_hex) else 'not checked (no cryptography package)'}")
+    print(f"OK {len(heads)} streams, {n} events, signatures {'checked' if load_key(key_hex) else 'not checked (no cryptography package)'}")
 
 
 def load_key(key_hex):
@@ -62,21 +73,28 @@ def load_key(key_hex):
 
 
 def check_ledger(events, checkpoints, key_hex, all_signatures):
-    """Check rows (incident, seq, body, prev_hash, hash) and checkpoints (incident, seq, body,
-    signature), both ordered by incident then seq. Returns incident -> list of event hashes."""
-    heads = {}  # incident -> list of hashes
-    for incident, seq, body, prev_hash, hsh in events:
-        chain = heads.setdefault(incident, [])
+    """Check rows (stream, seq, body, prev_hash, hash) and checkpoints (stream, seq, body,
+    signature), both ordered by stream then seq. Returns stream -> list of event hashes."""
+    heads = {}  # stream id -> list of hashes
+    kinds = {}  # stream id -> the kind its events name
+    for stream, seq, body, prev_hash, hsh in events:
+        chain = heads.setdefault(stream, [])
         if seq != len(chain) + 1:
-            fail(incident, seq, f"expected event {len(chain) + 1}")
+            fail(stream, seq, f"expected event {len(chain) + 1}")
         prev = bytes.fromhex(chain[-1]) if chain else bytes(32)
         if prev_hash != prev.hex():
-            fail(incident, seq, "prev_hash does not match")
-        if canonical(json.loads(body)) != body:
-            fail(incident, seq, "body is not canonical JSON")
+            fail(stream, seq, "prev_hash does not match")
+        obj = json.loads(body)
+        if canonical(obj) != body:
+            fail(stream, seq, "body is not canonical JSON")
         computed = hashlib.sha256(EVENT_TAG + prev + body.encode()).hexdigest()
         if computed != hsh:
-            fail(incident, seq, "hash does not match the body")
+            fail(stream, seq, "hash does not match the body")
+        named = named_stream(obj)
+        if named is None or named[1] != stream or obj["seq"] != seq:
+            fail(stream, seq, "the body names another stream or event")
+        if kinds.setdefault(stream, named[0]) != named[0]:
+            fail(stream, seq, "the body names another kind of stream than the earlier events")
         chain.append(computed)
 
     newest = {}
@@ -85,7 +103,7 @@ def check_ledger(events, checkpoints, key_hex, all_signatures):
     for incident, seq, body, sig in checkpoints:
         cp = json.loads(body)
         chain = heads.get(incident, [])
-        if cp["incident"] != incident or cp["seq"] != seq:
+        if named_stream(cp) != (kinds.get(incident), incident) or cp["seq"] != seq:
             fail(incident, seq, "checkpoint stored under the wrong key")
         if seq > len(chain) or cp["head"] != chain[seq - 1]:
             fail(incident, seq, "checkpoint head does not match the ledger")
@@ -139,14 +157,20 @@ def bundle(path, key_hex=None):
         if bodies[-1]["data"]["with_evidence"] != header["with_evidence"]:
             fail(incident, len(bodies), "with_evidence differs from the recorded export")
         expected = []
+        legacy = []  # the paths bundles made before `.` and `..` became underscores listed
         for b in bodies:
             d = b["data"]
             if d["type"] == "evidence_acquired":
                 name = "".join("_" if c in "/\\" or unicodedata.category(c) == "Cc" else c for c in d["name"])
+                legacy.append(f"evidence/E{d['evidence']}/{name}")
+                if name in ("", ".", ".."):
+                    name = "_" * max(len(name), 1)
                 expected.append({"evidence": d["evidence"], "name": d["name"], "sha256": d["sha256"],
                                  "size": d["size"], "path": f"evidence/E{d['evidence']}/{name}"})
         manifest = json.loads(read("evidence/manifest.json"))["evidence"]
-        if manifest != expected:
+        if len(manifest) != len(expected) or any(
+            got != want and got != dict(want, path=old) for got, want, old in zip(manifest, expected, legacy)
+        ):
             fail(incident, "-", "the evidence manifest does not match the ledger")
         files = 0
         for e in expected:

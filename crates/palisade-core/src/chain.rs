@@ -11,6 +11,7 @@
 
 use crate::canonical::{CanonicalError, to_canonical_from};
 use crate::event::{Event, Timestamp};
+use crate::stream::{StreamId, StreamKind};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ pub fn event_hash(prev: &Hash, canonical_body: &[u8]) -> Hash {
 }
 
 /// Canonical body of an event (the bytes that are stored and hashed).
-pub fn canonical_event(event: &Event) -> Result<String, CanonicalError> {
+pub fn canonical_event<P: Serialize>(event: &Event<P>) -> Result<String, CanonicalError> {
     to_canonical_from(event)
 }
 
@@ -45,20 +46,94 @@ pub fn parse_hash(s: &str) -> Option<Hash> {
     Some(out)
 }
 
+/// Version of the checkpoint body format written now (`format` member): 2 names the stream
+/// (`stream`, `kind/uuid`); format 1 (incidents only) named it `incident`. Both verify.
+pub const CHECKPOINT_FORMAT: u32 = 2;
+
 /// What a checkpoint commits to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointBody {
+    /// 1 or [`CHECKPOINT_FORMAT`].
     pub format: u32,
-    pub incident: Uuid,
+    pub stream: StreamId,
     pub seq: u64,
     /// Hex SHA-256 chain hash of event `seq`.
     pub head: String,
-    /// Hex link hash of the incident's previous checkpoint (64 zeros for the first).
+    /// Hex link hash of the stream's previous checkpoint (64 zeros for the first).
     pub prev: String,
     pub signed_at: Timestamp,
     /// Identifies the signing key: hex of the first 8 bytes of SHA-256(public key).
     pub key_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointWire {
+    format: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    incident: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream: Option<StreamId>,
+    seq: u64,
+    head: String,
+    prev: String,
+    signed_at: Timestamp,
+    key_id: String,
+}
+
+impl Serialize for CheckpointBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (incident, stream) = match self.format {
+            1 if self.stream.kind == StreamKind::Incident => (Some(self.stream.id), None),
+            1 => {
+                return Err(serde::ser::Error::custom(
+                    "format 1 checkpoints belong to incidents only",
+                ));
+            }
+            _ => (None, Some(self.stream)),
+        };
+        CheckpointWire {
+            format: self.format,
+            incident,
+            stream,
+            seq: self.seq,
+            head: self.head.clone(),
+            prev: self.prev.clone(),
+            signed_at: self.signed_at,
+            key_id: self.key_id.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckpointBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let w = CheckpointWire::deserialize(d)?;
+        let stream = match (w.format, w.incident, w.stream) {
+            (1, Some(id), None) => StreamId::incident(id),
+            (CHECKPOINT_FORMAT, None, Some(s)) => s,
+            (1 | CHECKPOINT_FORMAT, _, _) => {
+                return Err(D::Error::custom(
+                    "a checkpoint names its stream once: `incident` (format 1) or `stream` (format 2)",
+                ));
+            }
+            (f, _, _) => {
+                return Err(D::Error::custom(format!(
+                    "unknown checkpoint format {f}; this palisade reads formats 1 and {CHECKPOINT_FORMAT}"
+                )));
+            }
+        };
+        Ok(CheckpointBody {
+            format: w.format,
+            stream,
+            seq: w.seq,
+            head: w.head,
+            prev: w.prev,
+            signed_at: w.signed_at,
+            key_id: w.key_id,
+        })
+    }
 }
 
 /// A signed checkpoint.
@@ -173,17 +248,18 @@ impl LedgerSigner {
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
+    /// Sign a checkpoint of `stream`'s head (format [`CHECKPOINT_FORMAT`]).
     pub fn sign(
         &self,
-        incident: Uuid,
+        stream: StreamId,
         seq: u64,
         head: &Hash,
         prev: &Hash,
         signed_at: Timestamp,
     ) -> Checkpoint {
         let body = CheckpointBody {
-            format: 1,
-            incident,
+            format: CHECKPOINT_FORMAT,
+            stream,
             seq,
             head: hex::encode(head),
             prev: hex::encode(prev),
@@ -227,8 +303,14 @@ mod tests {
         let signer = LedgerSigner::from_secret([7u8; 32]);
         let other = LedgerSigner::from_secret([8u8; 32]);
         let at = Timestamp::parse("2026-11-26T10:00:00Z").unwrap();
-        let cp = signer.sign(Uuid::nil(), 3, &[1u8; 32], &GENESIS, at);
-        let next = signer.sign(Uuid::nil(), 4, &[2u8; 32], &cp.link_hash(), at);
+        let cp = signer.sign(StreamId::incident(Uuid::nil()), 3, &[1u8; 32], &GENESIS, at);
+        let next = signer.sign(
+            StreamId::incident(Uuid::nil()),
+            4,
+            &[2u8; 32],
+            &cp.link_hash(),
+            at,
+        );
         assert_eq!(next.body.prev, hex::encode(cp.link_hash()));
         let mut forged = cp.clone();
         forged.signature = hex::encode([0u8; 64]);

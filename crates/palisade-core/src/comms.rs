@@ -8,7 +8,8 @@
 //! `declared` — so a later policy change never rewrites what applied to an old incident.
 
 use crate::event::{Event, Payload, Timestamp};
-use crate::incident::{Actor, Command, IncidentState, Refusal, rules};
+use crate::incident::{Actor, IncidentState, Refusal, rules};
+use crate::rule::refuse;
 use crate::types::{Role, Severity, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use time::Duration;
 
 /// Who a status update is for. Updates recorded before audiences existed are internal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     Internal,
@@ -54,6 +56,7 @@ impl FromStr for Audience {
 
 /// A notification deadline: `hours` after the organisation became aware.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeadlineDef {
     pub name: String,
@@ -194,7 +197,9 @@ pub fn normalise(s: &str) -> String {
 
 /// One revision of a statement's text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatementRevision {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub revision: u32,
     pub title: String,
     pub body: String,
@@ -238,6 +243,7 @@ impl Statement {
 
 /// When a deadline was met.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadlineMetRecord {
     pub by: UserName,
     pub at: Timestamp,
@@ -364,13 +370,6 @@ pub(crate) fn apply(st: &mut IncidentState, e: &Event) {
 const MAX_TITLE: usize = 200;
 const MAX_BODY: usize = 10_000;
 
-fn refuse<T>(rule: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal {
-        rule,
-        message: message.into(),
-    })
-}
-
 fn statement_text_ok(title: &str, body: &str) -> Result<(), Refusal> {
     if title.trim().is_empty() || title.chars().count() > MAX_TITLE {
         return refuse(
@@ -435,16 +434,47 @@ pub fn format_date(d: time::Date) -> String {
     d.format(DATE_FORMAT).unwrap_or_else(|_| d.to_string())
 }
 
-/// Decide a communications command (called from [`IncidentState::decide_with`]).
+/// A communications command: awareness and notification deadlines, external statements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommsCommand {
+    /// When the organisation became aware; starts the policy's notification deadlines.
+    RecordAwareness {
+        aware_at: Timestamp,
+        note: Option<String>,
+    },
+    MeetDeadline {
+        name: String,
+        note: Option<String>,
+    },
+    /// Draft a new statement (`statement: None`) or a new revision of one.
+    DraftStatement {
+        statement: Option<u32>,
+        title: String,
+        body: String,
+    },
+    /// The IC approves a statement's latest revision (`revision`, when given, must be it).
+    ApproveStatement {
+        statement: u32,
+        revision: Option<u32>,
+        note: Option<String>,
+    },
+    /// Record the publication of an approved statement on `date` (put in the title).
+    PublishStatement {
+        statement: u32,
+        date: time::Date,
+    },
+}
+
+/// Decide a communications command (reached through [`IncidentState::decide`]).
 pub(crate) fn decide(
     st: &IncidentState,
     actor: &Actor,
-    cmd: &Command,
+    cmd: &CommsCommand,
     policy: &CommsPolicy,
 ) -> Result<Vec<Payload>, Refusal> {
     let c = &st.comms;
     match cmd {
-        Command::RecordAwareness { aware_at, note } => {
+        CommsCommand::RecordAwareness { aware_at, note } => {
             if let Some(n) = note {
                 crate::incident::text_ok("note", n)?;
             }
@@ -466,7 +496,7 @@ pub(crate) fn decide(
                 note: note.clone(),
             }])
         }
-        Command::MeetDeadline { name, note } => {
+        CommsCommand::MeetDeadline { name, note } => {
             if c.aware_at.is_none() {
                 return refuse(
                     rules::UNKNOWN_REFERENCE,
@@ -501,7 +531,7 @@ pub(crate) fn decide(
                 note: note.clone(),
             }])
         }
-        Command::DraftStatement {
+        CommsCommand::DraftStatement {
             statement,
             title,
             body,
@@ -529,7 +559,7 @@ pub(crate) fn decide(
                 body: body.clone(),
             }])
         }
-        Command::ApproveStatement {
+        CommsCommand::ApproveStatement {
             statement,
             revision,
             note,
@@ -584,7 +614,7 @@ pub(crate) fn decide(
                 note: note.clone(),
             }])
         }
-        Command::PublishStatement { statement, date } => {
+        CommsCommand::PublishStatement { statement, date } => {
             let s = statement_ref(st, *statement)?;
             if s.published.is_some() {
                 return refuse(
@@ -622,7 +652,6 @@ pub(crate) fn decide(
                 date: format_date(*date),
             }])
         }
-        _ => unreachable!("not a communications command"),
     }
 }
 
@@ -651,6 +680,7 @@ pub(crate) fn check_external_update(policy: &CommsPolicy, message: &str) -> Resu
 
 /// The update cadence of one audience.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CadenceStatus {
     pub audience: Audience,
     /// Minutes between updates at the current severity; `None`: no cadence.
@@ -667,6 +697,7 @@ pub struct CadenceStatus {
 
 /// A notification deadline and how it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadlineStatus {
     pub name: String,
     pub hours: u32,
@@ -682,6 +713,7 @@ pub struct DeadlineStatus {
 
 /// Where the incident's communications stand at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommsStatus {
     pub internal: CadenceStatus,
     pub external: CadenceStatus,

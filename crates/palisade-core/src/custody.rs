@@ -6,19 +6,46 @@
 
 use crate::event::{Payload, Timestamp};
 use crate::incident::{Actor, IncidentState, Refusal, rules};
+use crate::rule::refuse;
 use crate::types::{AccountRole, Role, Status, UserName};
 use serde::{Deserialize, Serialize};
 
-/// Rule ids specific to custody and confidentiality.
+/// Rules specific to custody and confidentiality.
 pub mod custody_rules {
+    use crate::rule::{RefusalKind::*, Rule};
+
     /// The hash given at acquisition differs from the content received.
-    pub const EVIDENCE_HASH_MISMATCH: &str = "evidence-hash-mismatch";
+    pub const EVIDENCE_HASH_MISMATCH: Rule = Rule::new(
+        "evidence-hash-mismatch",
+        InvalidInput,
+        "evidence is recorded only if its content hashes to the hash given at acquisition",
+    );
     /// Only the current custodian or the Incident Commander may hand evidence on.
-    pub const CUSTODIAN_ONLY: &str = "custodian-only";
+    pub const CUSTODIAN_ONLY: Rule = Rule::new(
+        "custodian-only",
+        Permission,
+        "only the current custodian or the Incident Commander hands evidence on",
+    );
     /// Evidence of a restricted incident may only be handed to a member.
-    pub const CUSTODY_MEMBERS_ONLY: &str = "custody-members-only";
+    pub const CUSTODY_MEMBERS_ONLY: Rule = Rule::new(
+        "custody-members-only",
+        Precondition,
+        "evidence of a restricted incident is handed only to its members",
+    );
     /// Break-glass is for admins, on restricted incidents they are not a member of, with a reason.
-    pub const BREAK_GLASS: &str = "break-glass";
+    pub const BREAK_GLASS: Rule = Rule::new(
+        "break-glass",
+        Permission,
+        "break-glass is for admins who are not members, on restricted incidents, with a written reason",
+    );
+
+    /// Every custody rule.
+    pub const ALL: &[Rule] = &[
+        EVIDENCE_HASH_MISMATCH,
+        CUSTODIAN_ONLY,
+        CUSTODY_MEMBERS_ONLY,
+        BREAK_GLASS,
+    ];
 }
 
 /// Longest break-glass window, in minutes (8 hours).
@@ -28,10 +55,13 @@ pub const BREAK_GLASS_DEFAULT_MINUTES: u32 = 60;
 
 /// One hand in the chain of custody.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustodyEntry {
     /// Ledger sequence number of the event.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub seq: u64,
     /// `acquired`, `transferred`, `accessed`, `exported` or `integrity_failed`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::custody_action))]
     pub action: String,
     pub by: UserName,
     pub occurred_at: Timestamp,
@@ -42,18 +72,54 @@ pub struct CustodyEntry {
     pub to: Option<UserName>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
-    /// The hash the content had when this step re-checked it (absent when the check failed).
+    /// The hash the content had when this step re-checked it: absent when the check failed,
+    /// and for a download (`accessed`) until its outcome records that it was sent whole and
+    /// matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For a download (`accessed`): how it ended, as its outcome event records. Absent when no
+    /// outcome is recorded (it is under way, or it ended with nothing recorded): unverified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<AccessOutcome>,
+}
+
+/// How a download ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccessResult {
+    /// Sent whole, and the content matched its recorded hash (`evidence_access_verified`).
+    Verified,
+    /// The client went away before the end (`evidence_access_incomplete`).
+    Incomplete,
+    /// The content did not match, or did not decrypt, and the transfer was broken off
+    /// (`evidence_integrity_failed`).
+    IntegrityFailed,
+}
+
+/// The outcome of a download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessOutcome {
+    /// Ledger sequence number of the outcome event.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub seq: u64,
+    pub result: AccessResult,
+    /// Bytes sent (all of them when verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u64>,
 }
 
 /// A piece of evidence as the ledger describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceState {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub n: u32,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     pub size: u64,
     pub source: String,
@@ -81,12 +147,150 @@ pub struct BreakGlassGrant {
     pub until: Timestamp,
 }
 
+/// What a valid evidence name is, as error messages and documentation say it.
+pub const EVIDENCE_NAME_RULE: &str = "An evidence name is a portable file name: 1–255 bytes of UTF-8, not `.` or `..`, without `/` or `\\`, control characters, bidirectional-text controls or any of `< > : \" | ? *`, not ending in a dot or a space, and not a device name Windows reserves (CON, PRN, AUX, NUL, COM0–COM9, LPT0–LPT9, alone or before an extension)";
+
+/// The name of a piece of evidence: a file name that means the same file on every system the
+/// evidence may be exported to, downloaded to or examined on (forensic workstations are often
+/// Windows), so an export bundle holds it as one file under `evidence/E<n>/` and an analyst can
+/// unpack it anywhere. See [`EVIDENCE_NAME_RULE`].
+///
+/// Names recorded before this rule keep their bytes in the ledger (an `evidence_acquired`
+/// event's `name` is a plain string); export bundles write those that are no file name (`.`,
+/// `..`) as underscores (docs/ledger-format.md, "Export bundles").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EvidenceName(String);
+
+/// Why a name is not an [`EvidenceName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{shown} is not a valid evidence name: {problem}. {EVIDENCE_NAME_RULE}.")]
+pub struct EvidenceNameError {
+    /// The name as given, quoted (shortened when long).
+    shown: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Device names Windows reserves, alone or before an extension (`NUL`, `nul.txt`). Windows
+/// counts the superscript digits ¹ ² ³ as digits here too.
+const WINDOWS_DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL"];
+
+/// Characters Windows refuses in file names (besides `/`, `\\` and control characters).
+const WINDOWS_RESERVED_CHARS: &[char] = &['<', '>', ':', '"', '|', '?', '*'];
+
+/// Unicode controls that reorder how text is displayed: a name holding one shows as another
+/// (`gpj.exe` + U+202E reads as `exe.jpg`).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn is_windows_device(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_uppercase();
+    if WINDOWS_DEVICES.contains(&upper.as_str()) {
+        return true;
+    }
+    let mut chars = upper.chars();
+    let prefix: String = chars.by_ref().take(3).collect();
+    let rest: Vec<char> = chars.collect();
+    (prefix == "COM" || prefix == "LPT")
+        && matches!(rest[..], [d] if d.is_ascii_digit() || matches!(d, '¹' | '²' | '³'))
+}
+
+impl EvidenceName {
+    /// The longest name, in bytes of UTF-8 (what file systems and tar headers count).
+    pub const MAX_BYTES: usize = 255;
+
+    /// Check `s` against [`EVIDENCE_NAME_RULE`]; it is kept exactly as given.
+    pub fn parse(s: &str) -> Result<EvidenceName, EvidenceNameError> {
+        let problem = if s.is_empty() {
+            Some("it is empty".to_string())
+        } else if s.len() > Self::MAX_BYTES {
+            Some(format!(
+                "it is {} bytes long, more than {}",
+                s.len(),
+                Self::MAX_BYTES
+            ))
+        } else if s == "." || s == ".." {
+            Some(format!("`{s}` names a directory, not a file"))
+        } else if s.contains('/') || s.contains('\\') {
+            Some("it contains `/` or `\\`: it must name a file, not a path".to_string())
+        } else if let Some(c) = s.chars().find(|c| c.is_control()) {
+            Some(format!(
+                "it contains the control character U+{:04X}",
+                c as u32
+            ))
+        } else if let Some(c) = s.chars().find(|c| is_bidi_control(*c)) {
+            Some(format!(
+                "it contains U+{:04X}, which changes how the name is displayed",
+                c as u32
+            ))
+        } else if let Some(c) = s.chars().find(|c| WINDOWS_RESERVED_CHARS.contains(c)) {
+            Some(format!("it contains `{c}`, which Windows does not allow"))
+        } else if s.ends_with('.') || s.ends_with(' ') {
+            Some("it ends in a dot or a space, which Windows drops".to_string())
+        } else if is_windows_device(s) {
+            Some("Windows reserves it for a device".to_string())
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(EvidenceName(s.to_string())),
+            Some(problem) => {
+                let shown = if s.chars().count() > 60 {
+                    format!("{:?}…", s.chars().take(60).collect::<String>())
+                } else {
+                    format!("{s:?}")
+                };
+                Err(EvidenceNameError { shown, problem })
+            }
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for EvidenceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for EvidenceName {
+    type Err = EvidenceNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EvidenceName::parse(s)
+    }
+}
+
+impl TryFrom<String> for EvidenceName {
+    type Error = EvidenceNameError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        EvidenceName::parse(&s)
+    }
+}
+
+impl From<EvidenceName> for String {
+    fn from(n: EvidenceName) -> String {
+        n.0
+    }
+}
+
+impl From<EvidenceNameError> for Refusal {
+    fn from(e: EvidenceNameError) -> Refusal {
+        Refusal::new(rules::INVALID_INPUT, e.to_string())
+    }
+}
+
 /// What someone asks for about evidence.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EvidenceCommand {
     /// Record content the server has already stored and hashed.
     Acquire {
-        name: String,
+        name: EvidenceName,
         sha256: String,
         size: u64,
         source: String,
@@ -101,28 +305,39 @@ pub enum EvidenceCommand {
         purpose: String,
         verified_sha256: String,
     },
-    /// Release the content to the actor (download).
+    /// Release the content to the actor (a download starts). Its outcome follows as one of
+    /// `AccessCompleted`, `AccessIncomplete` or `IntegrityFailed` naming this access.
     Access { evidence: u32, purpose: String },
+    /// The download `access` (the sequence number of its `evidence_accessed` event) was read to
+    /// the end: what the content measured. Verified when it matches the record, an integrity
+    /// failure otherwise.
+    AccessCompleted {
+        evidence: u32,
+        access: u64,
+        sha256: String,
+        size: u64,
+    },
+    /// The download `access` ended early: `sent` bytes went out before the client went away.
+    AccessIncomplete {
+        evidence: u32,
+        access: u64,
+        sent: u64,
+    },
     /// Include the evidence in an export; `verified_sha256` is what the server just measured.
     Export {
         evidence: u32,
         purpose: String,
         verified_sha256: String,
     },
-    /// A re-check found the stored content different (or unreadable).
+    /// A re-check found the stored content different (or unreadable); during a download,
+    /// `access` names it.
     IntegrityFailed {
         evidence: u32,
         found_sha256: Option<String>,
         during: String,
         detail: String,
+        access: Option<u64>,
     },
-}
-
-fn refuse<T>(rule: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal {
-        rule,
-        message: message.into(),
-    })
 }
 
 /// Whether `s` is a lowercase hex SHA-256.
@@ -181,22 +396,41 @@ impl IncidentState {
             .find(|g| &g.user == user && g.until > now)
     }
 
-    /// Decide an evidence command.
-    pub fn decide_evidence(
+    /// The download `access` of evidence `n` by `actor` whose outcome is not recorded yet.
+    fn pending_access(&self, actor: &Actor, n: u32, access: u64) -> Result<(), Refusal> {
+        let item = self.evidence_item(n)?;
+        let Some(entry) = item
+            .custody
+            .iter()
+            .find(|c| c.seq == access && c.action == "accessed" && c.by == actor.user)
+        else {
+            return refuse(
+                rules::UNKNOWN_REFERENCE,
+                format!(
+                    "ledger event {access} is not a download of E{n} by {}",
+                    actor.user
+                ),
+            );
+        };
+        if let Some(o) = &entry.outcome {
+            return refuse(
+                rules::INVALID_TRANSITION,
+                format!(
+                    "the download of E{n} at ledger event {access} already has its outcome (event {})",
+                    o.seq
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Decide an evidence command (reached through [`IncidentState::decide`], which has already
+    /// refused viewers and break-glass readers the commands that change custody).
+    pub(crate) fn decide_evidence(
         &self,
         actor: &Actor,
         cmd: &EvidenceCommand,
     ) -> Result<Vec<Payload>, Refusal> {
-        let writes = matches!(
-            cmd,
-            EvidenceCommand::Acquire { .. } | EvidenceCommand::Transfer { .. }
-        );
-        if writes && actor.account_role == AccountRole::Viewer {
-            return refuse(
-                rules::READ_ONLY,
-                "viewer accounts may read evidence but not add or hand it on",
-            );
-        }
         match cmd {
             EvidenceCommand::Acquire {
                 name,
@@ -212,10 +446,6 @@ impl IncidentState {
                         rules::INCIDENT_CLOSED,
                         "the incident is closed; evidence can no longer be added",
                     );
-                }
-                text("name", name, 255)?;
-                if name.contains('/') || name.contains('\\') {
-                    return refuse(rules::INVALID_INPUT, "name must be a file name, not a path");
                 }
                 text("source", source, 500)?;
                 text("tool", tool, 500)?;
@@ -251,7 +481,7 @@ impl IncidentState {
                 };
                 Ok(vec![Payload::EvidenceAcquired {
                     evidence: self.evidence.len() as u32 + 1,
-                    name: name.clone(),
+                    name: name.to_string(),
                     sha256: sha256.clone(),
                     size: *size,
                     source: source.trim().to_string(),
@@ -300,6 +530,7 @@ impl IncidentState {
                         found_sha256: Some(verified_sha256.clone()),
                         during: "transfer".into(),
                         detail: "the stored content no longer matches its recorded hash; custody was not transferred".into(),
+                        access: None,
                     }]);
                 }
                 Ok(vec![Payload::EvidenceTransferred {
@@ -333,6 +564,7 @@ impl IncidentState {
                         found_sha256: Some(verified_sha256.clone()),
                         during: "export".into(),
                         detail: "the stored content no longer matches its recorded hash; it was not exported".into(),
+                        access: None,
                     }]);
                 }
                 Ok(vec![Payload::EvidenceExported {
@@ -341,12 +573,61 @@ impl IncidentState {
                     verified_sha256: verified_sha256.clone(),
                 }])
             }
+            EvidenceCommand::AccessCompleted {
+                evidence,
+                access,
+                sha256,
+                size,
+            } => {
+                self.pending_access(actor, *evidence, *access)?;
+                let item = self.evidence_item(*evidence)?;
+                if sha256 == &item.sha256 && *size == item.size {
+                    return Ok(vec![Payload::EvidenceAccessVerified {
+                        evidence: *evidence,
+                        access: *access,
+                        sha256: sha256.clone(),
+                        size: *size,
+                    }]);
+                }
+                let detail = if sha256 != &item.sha256 {
+                    "the content does not match its recorded hash; the download was broken off before its end".to_string()
+                } else {
+                    format!(
+                        "the content is {size} bytes, not the {} recorded; the download was broken off before its end",
+                        item.size
+                    )
+                };
+                Ok(vec![Payload::EvidenceIntegrityFailed {
+                    evidence: *evidence,
+                    expected_sha256: item.sha256.clone(),
+                    found_sha256: Some(sha256.clone()),
+                    during: "download".into(),
+                    detail,
+                    access: Some(*access),
+                }])
+            }
+            EvidenceCommand::AccessIncomplete {
+                evidence,
+                access,
+                sent,
+            } => {
+                self.pending_access(actor, *evidence, *access)?;
+                Ok(vec![Payload::EvidenceAccessIncomplete {
+                    evidence: *evidence,
+                    access: *access,
+                    sent: *sent,
+                }])
+            }
             EvidenceCommand::IntegrityFailed {
                 evidence,
                 found_sha256,
                 during,
                 detail,
+                access,
             } => {
+                if let Some(a) = access {
+                    self.pending_access(actor, *evidence, *a)?;
+                }
                 let item = self.evidence_item(*evidence)?;
                 Ok(vec![Payload::EvidenceIntegrityFailed {
                     evidence: *evidence,
@@ -354,13 +635,14 @@ impl IncidentState {
                     found_sha256: found_sha256.clone(),
                     during: during.clone(),
                     detail: detail.clone(),
+                    access: *access,
                 }])
             }
         }
     }
 
     /// Decide a break-glass request by `actor` at `now` for `minutes` (default 60, at most 480).
-    pub fn decide_break_glass(
+    pub(crate) fn decide_break_glass(
         &self,
         actor: &Actor,
         reason: &str,
@@ -429,6 +711,28 @@ impl IncidentState {
             purpose: None,
             verified_sha256: None,
             detail: None,
+            outcome: None,
+        };
+        // Record the outcome of download `access` of evidence `n`.
+        let mut settle = |n: u32, access: u64, result: AccessResult, sent: Option<u64>| {
+            if let Some(c) = self
+                .evidence
+                .iter_mut()
+                .find(|i| i.n == n)
+                .and_then(|i| i.custody.iter_mut().find(|c| c.seq == access))
+            {
+                c.outcome = Some(AccessOutcome {
+                    seq: e.seq,
+                    result,
+                    sent,
+                });
+                c.verified_sha256 = match (result, &e.data) {
+                    (AccessResult::Verified, Payload::EvidenceAccessVerified { sha256, .. }) => {
+                        Some(sha256.clone())
+                    }
+                    _ => None,
+                };
+            }
         };
         match &e.data {
             Payload::EvidenceAcquired {
@@ -478,17 +782,27 @@ impl IncidentState {
                 }
             }
             Payload::EvidenceAccessed {
-                evidence,
-                purpose,
-                sha256,
+                evidence, purpose, ..
             } => {
+                // `sha256` is the hash expected, not a measurement: the outcome says whether the
+                // content matched.
                 let mut c = entry("accessed");
                 c.purpose = Some(purpose.clone());
-                c.verified_sha256 = Some(sha256.clone());
                 if let Some(item) = self.evidence.iter_mut().find(|i| i.n == *evidence) {
                     item.custody.push(c);
                 }
             }
+            Payload::EvidenceAccessVerified {
+                evidence,
+                access,
+                size,
+                ..
+            } => settle(*evidence, *access, AccessResult::Verified, Some(*size)),
+            Payload::EvidenceAccessIncomplete {
+                evidence,
+                access,
+                sent,
+            } => settle(*evidence, *access, AccessResult::Incomplete, Some(*sent)),
             Payload::EvidenceExported {
                 evidence,
                 purpose,
@@ -506,8 +820,12 @@ impl IncidentState {
                 found_sha256,
                 during,
                 detail,
+                access,
                 ..
             } => {
+                if let Some(a) = access {
+                    settle(*evidence, *a, AccessResult::IntegrityFailed, None);
+                }
                 let mut c = entry("integrity_failed");
                 c.purpose = Some(during.clone());
                 c.detail = Some(match found_sha256 {
@@ -590,13 +908,32 @@ pub fn custody_report_markdown(
         item.acquired_by, item.acquired_at
     );
     let _ = writeln!(s, "| Current custodian | {} |", item.custodian);
+    let unverified = item
+        .custody
+        .iter()
+        .filter(|c| {
+            c.action == "accessed"
+                && !matches!(
+                    c.outcome,
+                    Some(AccessOutcome {
+                        result: AccessResult::Verified,
+                        ..
+                    })
+                )
+        })
+        .count();
     let _ = writeln!(
         s,
         "| Integrity | {} |",
         if item.integrity_failed {
-            "**FAILED** at least once: see below"
+            "**FAILED** at least once: see below".to_string()
+        } else if unverified > 0 {
+            format!(
+                "no re-check failed; {unverified} download{} not verified to the end: see below",
+                if unverified == 1 { " was" } else { "s were" }
+            )
         } else {
-            "every re-check matched the recorded hash"
+            "every re-check matched the recorded hash".to_string()
         }
     );
     if let Some(n) = &item.note {
@@ -621,10 +958,35 @@ pub fn custody_report_markdown(
             (None, Some(d)) => d.clone(),
             (None, None) => String::new(),
         };
-        let hash = match &c.verified_sha256 {
-            Some(h) if *h == item.sha256 => "✔ matches".to_string(),
-            Some(h) => format!("✘ `{h}`"),
-            None => "✘ failed".to_string(),
+        let hash = if c.action == "accessed" {
+            // A download matched only if its outcome says it was sent whole and matched.
+            match &c.outcome {
+                Some(o) => match o.result {
+                    AccessResult::Verified if c.verified_sha256.as_ref() == Some(&item.sha256) => {
+                        format!("✔ matches, sent whole (#{})", o.seq)
+                    }
+                    AccessResult::Verified => format!(
+                        "✘ `{}` (#{})",
+                        c.verified_sha256.as_deref().unwrap_or("?"),
+                        o.seq
+                    ),
+                    AccessResult::Incomplete => format!(
+                        "incomplete: {} bytes sent, unverified (#{})",
+                        o.sent.unwrap_or(0),
+                        o.seq
+                    ),
+                    AccessResult::IntegrityFailed => {
+                        format!("✘ failed, broken off (#{})", o.seq)
+                    }
+                },
+                None => "unverified: no outcome recorded".to_string(),
+            }
+        } else {
+            match &c.verified_sha256 {
+                Some(h) if *h == item.sha256 => "✔ matches".to_string(),
+                Some(h) => format!("✘ `{h}`"),
+                None => "✘ failed".to_string(),
+            }
         };
         let _ = writeln!(
             s,
@@ -644,7 +1006,8 @@ pub fn custody_report_markdown(
         s,
         "Each row is an event in the incident's hash-chained, signed ledger (`palisade incident events {codename}`); \
          `palisade verify` checks the chain and signatures. Content is stored encrypted and addressed by its SHA-256; \
-         every transfer and export re-hashed the stored content first, and every download re-hashed it while streaming."
+         every transfer and export re-hashed the stored content first, and every download re-hashed it while streaming: \
+         a download shows ✔ only when its outcome (the ledger # given) records that it was sent whole and matched."
     );
     s
 }

@@ -1,8 +1,10 @@
-//! Ledger events: the only way an incident changes. The state of an incident is a fold of them.
+//! Ledger events: the envelope every stream's events share, and the incident's payloads. The
+//! state of an aggregate is a fold of its stream's events.
 
 use crate::comms::{Audience, DeadlineDef};
 use crate::playbook::Playbook;
 use crate::postmortem::PostmortemStatus;
+use crate::stream::StreamId;
 use crate::types::{Kind, Role, Severity, Status, UserName};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -11,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 /// Version of the event body format (`format` field); see `docs/ledger-format.md`.
-pub const EVENT_FORMAT: u32 = 1;
+pub const EVENT_FORMAT: u32 = 2;
 
 /// A point in time, written as RFC 3339 with the offset it was given in (UTC for server clocks).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,14 +67,20 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// One ledger event: the envelope every event shares, and what happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Event {
-    /// Body format version ([`EVENT_FORMAT`]).
+/// One ledger event: the envelope every event shares, and what happened (`data`, whose type is
+/// the stream's aggregate's payload; incidents' by default).
+///
+/// Two body formats exist (see `docs/ledger-format.md`): format 1 (incidents only, recorded before
+/// streams existed) names the stream with an `incident` member; format 2 with a `stream` member,
+/// `kind/uuid`. Every new event is format 2; a format-1 event reads back, and serializes again,
+/// exactly as it was recorded, so its canonical body (and hash) never changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event<P = Payload> {
+    /// Body format version (1 or [`EVENT_FORMAT`]).
     pub format: u32,
-    pub incident: Uuid,
-    /// Position in the incident's ledger, from 1, without gaps.
+    /// The stream (aggregate instance) this event belongs to.
+    pub stream: StreamId,
+    /// Position in the stream's ledger, from 1, without gaps.
     pub seq: u64,
     /// When the server recorded it (server clock, UTC).
     pub recorded_at: Timestamp,
@@ -80,11 +88,121 @@ pub struct Event {
     pub occurred_at: Timestamp,
     /// Who did it.
     pub actor: UserName,
-    pub data: Payload,
+    pub data: P,
+}
+
+impl<P> Event<P> {
+    /// The UUID of the stream (for incidents: the incident's id).
+    pub fn id(&self) -> Uuid {
+        self.stream.id
+    }
+}
+
+/// The members of an event body as written; `Event` converts from and to it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<P> {
+    format: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    incident: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream: Option<StreamId>,
+    seq: u64,
+    recorded_at: Timestamp,
+    occurred_at: Timestamp,
+    actor: UserName,
+    data: P,
+}
+
+impl<P: Serialize> Serialize for Event<P> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (incident, stream) = match self.format {
+            1 if self.stream.kind == crate::stream::StreamKind::Incident => {
+                (Some(self.stream.id), None)
+            }
+            1 => {
+                return Err(serde::ser::Error::custom(
+                    "format 1 events belong to incidents only",
+                ));
+            }
+            _ => (None, Some(self.stream)),
+        };
+        Wire {
+            format: self.format,
+            incident,
+            stream,
+            seq: self.seq,
+            recorded_at: self.recorded_at,
+            occurred_at: self.occurred_at,
+            actor: self.actor.clone(),
+            data: &self.data,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, P: Deserialize<'de>> Deserialize<'de> for Event<P> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let w = Wire::<P>::deserialize(d)?;
+        let stream = match (w.format, w.incident, w.stream) {
+            (1, Some(id), None) => StreamId::incident(id),
+            (EVENT_FORMAT, None, Some(s)) => s,
+            (1, _, _) => {
+                return Err(D::Error::custom(
+                    "a format 1 event names its `incident` (and no `stream`)",
+                ));
+            }
+            (EVENT_FORMAT, _, _) => {
+                return Err(D::Error::custom(format!(
+                    "a format {EVENT_FORMAT} event names its `stream` (and no `incident`)"
+                )));
+            }
+            (f, _, _) => {
+                return Err(D::Error::custom(format!(
+                    "unknown event format {f}; this palisade reads formats 1 and {EVENT_FORMAT}"
+                )));
+            }
+        };
+        Ok(Event {
+            format: w.format,
+            stream,
+            seq: w.seq,
+            recorded_at: w.recorded_at,
+            occurred_at: w.occurred_at,
+            actor: w.actor,
+            data: w.data,
+        })
+    }
+}
+
+/// Wrap payloads into format-[`EVENT_FORMAT`] events of `stream`, numbered after `last_seq`.
+pub fn numbered<P>(
+    stream: StreamId,
+    last_seq: u64,
+    actor: &UserName,
+    recorded_at: Timestamp,
+    occurred_at: Option<Timestamp>,
+    payloads: Vec<P>,
+) -> Vec<Event<P>> {
+    payloads
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Event {
+            format: EVENT_FORMAT,
+            stream,
+            seq: last_seq + 1 + i as u64,
+            recorded_at,
+            occurred_at: occurred_at.unwrap_or(recorded_at),
+            actor: actor.clone(),
+            data,
+        })
+        .collect()
 }
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Payload {
     /// The incident was declared. Carries the full playbook in force, so the ledger alone
@@ -108,14 +226,17 @@ pub enum Payload {
         role: Role,
     },
     StepStarted {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         step: u32,
     },
     StepDone {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         step: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
     StepWaived {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         step: u32,
         reason: String,
     },
@@ -152,6 +273,7 @@ pub enum Payload {
     },
     /// A correction of an earlier event. The earlier event stays as recorded; views show both.
     Corrected {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         supersedes: u64,
         reason: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,8 +285,10 @@ pub enum Payload {
     /// by the server while storing it), encrypted at rest. The actor is its first custodian.
     EvidenceAcquired {
         /// Number within the incident, from 1 (shown as `E1`, `E2`, …).
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         evidence: u32,
         name: String,
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
         sha256: String,
         size: u64,
         /// Where it was acquired from (host, account, device).
@@ -179,33 +303,73 @@ pub enum Payload {
     },
     /// Custody passed from one person to another; the stored content was re-hashed first.
     EvidenceTransferred {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         evidence: u32,
         from: UserName,
         to: UserName,
         purpose: String,
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
         verified_sha256: String,
     },
-    /// Evidence content was released to the actor (download). The hash is re-checked while the
-    /// content streams; a mismatch aborts the transfer and records `evidence_integrity_failed`.
+    /// Access to evidence content was granted to the actor (a download starts); whether the
+    /// content then went out whole and matched is recorded by a later outcome event naming this
+    /// one (`evidence_access_verified`, `evidence_access_incomplete` or
+    /// `evidence_integrity_failed`). Without one, the download is unverified.
     EvidenceAccessed {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         evidence: u32,
         purpose: String,
+        /// The hash the content is **expected** to have (the recorded one), not a measurement.
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
         sha256: String,
+    },
+    /// The download `access` (an `evidence_accessed` event) was sent whole and its content,
+    /// re-hashed as it streamed, matched the recorded hash. Recorded before its last byte went
+    /// out.
+    EvidenceAccessVerified {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+        evidence: u32,
+        /// Sequence number of the `evidence_accessed` event this completes.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+        access: u64,
+        /// What the content sent hashed to.
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
+        sha256: String,
+        /// Bytes sent.
+        size: u64,
+    },
+    /// The download `access` ended before all of its content was sent (the client went away).
+    EvidenceAccessIncomplete {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+        evidence: u32,
+        /// Sequence number of the `evidence_accessed` event this ends.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+        access: u64,
+        /// Bytes handed to the connection before it closed.
+        sent: u64,
     },
     /// Evidence was included in an export bundle; the stored content was re-hashed first.
     EvidenceExported {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         evidence: u32,
         purpose: String,
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
         verified_sha256: String,
     },
     /// The stored content of a piece of evidence did not match its recorded hash.
     EvidenceIntegrityFailed {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         evidence: u32,
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
         expected_sha256: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         found_sha256: Option<String>,
         during: String,
         detail: String,
+        /// During a download: the sequence number of its `evidence_accessed` event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+        access: Option<u64>,
     },
     /// A read of a restricted incident (what was read, and through which interface).
     Accessed {
@@ -239,24 +403,31 @@ pub enum Payload {
     },
     /// A revision of an external statement (revision 1 starts the statement).
     StatementDrafted {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         statement: u32,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         revision: u32,
         title: String,
         body: String,
     },
     /// The Incident Commander approved this exact revision.
     StatementApproved {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         statement: u32,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         revision: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
     /// The approved revision was published, under a title carrying the date.
     StatementPublished {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         statement: u32,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         revision: u32,
         title: String,
         /// `YYYY-MM-DD`.
+        #[cfg_attr(feature = "openapi", schema(format = Date, example = "2026-12-01"))]
         date: String,
     },
     /// The postmortem moved on (draft → in_review → reviewed → closed).
@@ -264,14 +435,17 @@ pub enum Payload {
         status: PostmortemStatus,
     },
     ActionItemAdded {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         item: u32,
         title: String,
         owner: UserName,
         /// `YYYY-MM-DD`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(format = Date, example = "2026-12-01"))]
         due: Option<String>,
     },
     ActionItemDone {
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         item: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
@@ -298,6 +472,8 @@ impl Payload {
             Payload::EvidenceAcquired { .. } => "evidence_acquired",
             Payload::EvidenceTransferred { .. } => "evidence_transferred",
             Payload::EvidenceAccessed { .. } => "evidence_accessed",
+            Payload::EvidenceAccessVerified { .. } => "evidence_access_verified",
+            Payload::EvidenceAccessIncomplete { .. } => "evidence_access_incomplete",
             Payload::EvidenceExported { .. } => "evidence_exported",
             Payload::EvidenceIntegrityFailed { .. } => "evidence_integrity_failed",
             Payload::Accessed { .. } => "accessed",
@@ -381,7 +557,22 @@ impl Payload {
             } => format!("Evidence E{evidence} transferred from {from} to {to}: {purpose}"),
             Payload::EvidenceAccessed {
                 evidence, purpose, ..
-            } => format!("Evidence E{evidence} downloaded: {purpose}"),
+            } => format!("Evidence E{evidence} download started: {purpose}"),
+            Payload::EvidenceAccessVerified {
+                evidence,
+                access,
+                size,
+                ..
+            } => format!(
+                "Evidence E{evidence} download (event {access}) sent whole ({size} bytes) and verified"
+            ),
+            Payload::EvidenceAccessIncomplete {
+                evidence,
+                access,
+                sent,
+            } => format!(
+                "Evidence E{evidence} download (event {access}) ended after {sent} bytes, incomplete"
+            ),
             Payload::EvidenceExported {
                 evidence, purpose, ..
             } => format!("Evidence E{evidence} exported: {purpose}"),

@@ -5,61 +5,134 @@
 //! events to append, or a [`Refusal`] naming the rule; it never changes state. `apply` folds one
 //! event into the state and is the only place state changes, both live and on replay.
 
+use crate::aggregate::{Aggregate, Context};
 use crate::comms::{Audience, CommsPolicy, CommsState};
-use crate::event::{EVENT_FORMAT, Event, Payload, Timestamp};
+use crate::event::{Event, Payload, Timestamp};
 use crate::playbook::Playbook;
-use crate::postmortem::{PostmortemState, PostmortemStatus};
+use crate::postmortem::PostmortemState;
+use crate::stream::{StreamId, StreamKind};
 use crate::types::{AccountRole, Kind, Role, Severity, Status, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-/// Rule identifiers, as returned in refusals (and in the API's problem details).
+/// The incident's process rules, as returned in refusals (and in the API's problem details).
 pub mod rules {
+    use crate::rule::{RefusalKind::*, Rule};
+
     /// No step may be marked done before an Incident Commander is assigned.
-    pub const COMMANDER_REQUIRED: &str = "commander-required";
+    pub const COMMANDER_REQUIRED: Rule = Rule::new(
+        "commander-required",
+        Precondition,
+        "no step may be marked done before an Incident Commander is assigned",
+    );
     /// A step's prerequisite steps (playbook `requires` / `requires_done`) are not settled.
-    pub const STEP_PREREQUISITES: &str = "step-prerequisites";
+    pub const STEP_PREREQUISITES: Rule = Rule::new(
+        "step-prerequisites",
+        Precondition,
+        "a step waits for the steps the playbook says come first",
+    );
     /// A step needs an approval (playbook `requires_approval`) that has not been given.
-    pub const APPROVAL_REQUIRED: &str = "approval-required";
+    pub const APPROVAL_REQUIRED: Rule = Rule::new(
+        "approval-required",
+        Precondition,
+        "a step that needs an approval waits for it",
+    );
     /// The incident cannot be resolved until the playbook's `[resolve] requires` steps are done or waived.
-    pub const RESOLVE_PREREQUISITES: &str = "resolve-prerequisites";
+    pub const RESOLVE_PREREQUISITES: Rule = Rule::new(
+        "resolve-prerequisites",
+        Precondition,
+        "an incident is resolved only once the playbook's required steps are done or waived",
+    );
     /// Only the Incident Commander (or the role an approval names) may take this decision.
-    pub const COMMANDER_ONLY: &str = "commander-only";
+    pub const COMMANDER_ONLY: Rule = Rule::new(
+        "commander-only",
+        Permission,
+        "only the Incident Commander (or the role an approval names) takes this decision",
+    );
     /// The step or incident is not in a state that allows this command.
-    pub const INVALID_TRANSITION: &str = "invalid-transition";
+    pub const INVALID_TRANSITION: Rule = Rule::new(
+        "invalid-transition",
+        Conflict,
+        "the step or incident is not in a state that allows this command",
+    );
     /// A closed incident accepts only corrections.
-    pub const INCIDENT_CLOSED: &str = "incident-closed";
+    pub const INCIDENT_CLOSED: Rule = Rule::new(
+        "incident-closed",
+        Precondition,
+        "a closed incident accepts only corrections and postmortem work",
+    );
     /// The command refers to a step, approval or event that does not exist.
-    pub const UNKNOWN_REFERENCE: &str = "unknown-reference";
+    pub const UNKNOWN_REFERENCE: Rule = Rule::new(
+        "unknown-reference",
+        InvalidInput,
+        "the command refers to a step, approval, event or item that does not exist",
+    );
     /// A required field is empty or a value is out of range.
-    pub const INVALID_INPUT: &str = "invalid-input";
+    pub const INVALID_INPUT: Rule = Rule::new(
+        "invalid-input",
+        InvalidInput,
+        "a required field is empty or a value is out of range",
+    );
     /// Viewers may read but never change an incident.
-    pub const READ_ONLY: &str = "read-only-account";
+    pub const READ_ONLY: Rule = Rule::new(
+        "read-only-account",
+        Permission,
+        "viewer accounts may read but never change an incident",
+    );
+    /// Break-glass opens a restricted incident for reading only; changing it takes membership.
+    pub const MEMBERS_ONLY: Rule = Rule::new(
+        "members-only",
+        Permission,
+        "only members change a restricted incident; break-glass opens it for reading only",
+    );
     /// External text (a statement, an external update) contains a phrase the policy says to avoid.
-    pub const AVOIDED_PHRASE: &str = "avoided-phrase";
+    pub const AVOIDED_PHRASE: Rule = Rule::new(
+        "avoided-phrase",
+        Precondition,
+        "external text must not contain a phrase the communications policy says to avoid",
+    );
     /// A statement is published only after the IC approved that exact revision.
-    pub const STATEMENT_APPROVAL_REQUIRED: &str = "statement-approval-required";
+    pub const STATEMENT_APPROVAL_REQUIRED: Rule = Rule::new(
+        "statement-approval-required",
+        Precondition,
+        "a statement is published only after the IC approved that exact revision",
+    );
     /// The postmortem starts when the incident is resolved.
-    pub const POSTMORTEM_NOT_STARTED: &str = "postmortem-not-started";
+    pub const POSTMORTEM_NOT_STARTED: Rule = Rule::new(
+        "postmortem-not-started",
+        Precondition,
+        "the postmortem starts when the incident is resolved",
+    );
     /// The postmortem moves forward one status at a time: draft → in_review → reviewed → closed.
-    pub const POSTMORTEM_FORWARD_ONLY: &str = "postmortem-forward-only";
+    pub const POSTMORTEM_FORWARD_ONLY: Rule = Rule::new(
+        "postmortem-forward-only",
+        Conflict,
+        "the postmortem moves forward one status at a time: draft, in review, reviewed, closed",
+    );
+
+    /// Every incident rule.
+    pub const ALL: &[Rule] = &[
+        COMMANDER_REQUIRED,
+        STEP_PREREQUISITES,
+        APPROVAL_REQUIRED,
+        RESOLVE_PREREQUISITES,
+        COMMANDER_ONLY,
+        INVALID_TRANSITION,
+        INCIDENT_CLOSED,
+        UNKNOWN_REFERENCE,
+        INVALID_INPUT,
+        READ_ONLY,
+        MEMBERS_ONLY,
+        AVOIDED_PHRASE,
+        STATEMENT_APPROVAL_REQUIRED,
+        POSTMORTEM_NOT_STARTED,
+        POSTMORTEM_FORWARD_ONLY,
+    ];
 }
 
-/// A command refused by a process rule. Nothing is written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused by rule `{rule}`: {message}")]
-pub struct Refusal {
-    pub rule: &'static str,
-    pub message: String,
-}
-
-fn refuse<T>(rule: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal {
-        rule,
-        message: message.into(),
-    })
-}
+pub use crate::rule::Refusal;
+use crate::rule::refuse;
 
 /// Who issues a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,44 +195,65 @@ pub enum Command {
     ExternalUpdate {
         message: String,
     },
-    /// When the organisation became aware; starts the policy's notification deadlines.
-    RecordAwareness {
-        aware_at: Timestamp,
-        note: Option<String>,
+    /// Awareness, notification deadlines and external statements.
+    Comms(crate::comms::CommsCommand),
+    /// The postmortem's lifecycle and action items.
+    Postmortem(crate::postmortem::PostmortemCommand),
+    /// Evidence and its chain of custody.
+    Evidence(crate::custody::EvidenceCommand),
+    /// An admin who is not a member opens a restricted incident for `minutes` (default 60, at
+    /// most 480), with a written reason.
+    BreakGlass {
+        reason: String,
+        minutes: Option<u32>,
     },
-    MeetDeadline {
-        name: String,
-        note: Option<String>,
+    /// Record a read of the incident (`what`, through `via`): restricted incidents record every
+    /// read; open ones record nothing.
+    RecordRead {
+        what: String,
+        via: String,
     },
-    /// Draft a new statement (`statement: None`) or a new revision of one.
-    DraftStatement {
-        statement: Option<u32>,
-        title: String,
-        body: String,
+    /// Export the incident as a signed bundle for `purpose`; `verified` holds each piece of
+    /// evidence included, with the hash its stored content was just measured at.
+    Export {
+        purpose: String,
+        with_evidence: bool,
+        verified: Vec<(u32, String)>,
     },
-    /// The IC approves a statement's latest revision (`revision`, when given, must be it).
-    ApproveStatement {
-        statement: u32,
-        revision: Option<u32>,
-        note: Option<String>,
-    },
-    /// Record the publication of an approved statement on `date` (put in the title).
-    PublishStatement {
-        statement: u32,
-        date: time::Date,
-    },
-    SetPostmortemStatus {
-        status: PostmortemStatus,
-    },
-    AddActionItem {
-        title: String,
-        owner: UserName,
-        due: Option<String>,
-    },
-    CompleteActionItem {
-        item: u32,
-        note: Option<String>,
-    },
+}
+
+impl Command {
+    /// Commands a closed incident still accepts: corrections, postmortem work (which goes on
+    /// after closing), evidence custody (whose own rules refuse new evidence), reads and
+    /// break-glass.
+    pub fn allowed_when_closed(&self) -> bool {
+        matches!(
+            self,
+            Command::Correct { .. }
+                | Command::Postmortem(_)
+                | Command::Evidence(_)
+                | Command::BreakGlass { .. }
+                | Command::RecordRead { .. }
+                | Command::Export { .. }
+        )
+    }
+
+    /// Commands that only read (and are recorded): a viewer may issue them, and so may an admin
+    /// reading under break-glass.
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Command::RecordRead { .. }
+                | Command::Export { .. }
+                | Command::Evidence(
+                    crate::custody::EvidenceCommand::Access { .. }
+                        | crate::custody::EvidenceCommand::AccessCompleted { .. }
+                        | crate::custody::EvidenceCommand::AccessIncomplete { .. }
+                        | crate::custody::EvidenceCommand::Export { .. }
+                        | crate::custody::EvidenceCommand::IntegrityFailed { .. }
+                )
+        )
+    }
 }
 
 /// The state of one step.
@@ -298,28 +392,7 @@ pub struct IncidentState {
     pub postmortem: PostmortemState,
 }
 
-/// Why a sequence of events cannot be folded into an incident.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FoldError {
-    #[error("ledger is empty")]
-    Empty,
-    #[error("event {seq}: the first event must be `declared`, found `{found}`")]
-    NotDeclaredFirst { seq: u64, found: &'static str },
-    #[error("event {seq}: `declared` may only be the first event")]
-    DeclaredAgain { seq: u64 },
-    #[error("event {seq}: expected sequence number {expected}")]
-    Sequence { seq: u64, expected: u64 },
-    #[error("event {seq}: belongs to incident {found}, not {expected}")]
-    WrongIncident {
-        seq: u64,
-        expected: Uuid,
-        found: Uuid,
-    },
-    #[error("event {seq}: refers to step {step}, which the playbook does not have")]
-    UnknownStep { seq: u64, step: u32 },
-    #[error("event {seq}: evidence E{evidence} is out of order")]
-    EvidenceNumber { seq: u64, evidence: u32 },
-}
+pub use crate::aggregate::FoldError;
 
 /// Details of a new incident.
 #[derive(Debug, Clone, PartialEq)]
@@ -362,7 +435,17 @@ pub fn declare(d: Declaration, codename: String) -> Result<Payload, Refusal> {
     })
 }
 
-/// Wrap payloads into events numbered after `last_seq`.
+/// What declares a new incident: the details, the codename chosen for it, and optionally an
+/// Incident Commander to assign and when the organisation became aware, recorded with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declare {
+    pub declaration: Declaration,
+    pub codename: String,
+    pub commander: Option<UserName>,
+    pub aware_at: Option<Timestamp>,
+}
+
+/// Wrap incident payloads into events of incident `incident` numbered after `last_seq`.
 pub fn events_for(
     incident: Uuid,
     last_seq: u64,
@@ -371,19 +454,14 @@ pub fn events_for(
     occurred_at: Option<Timestamp>,
     payloads: Vec<Payload>,
 ) -> Vec<Event> {
-    payloads
-        .into_iter()
-        .enumerate()
-        .map(|(i, data)| Event {
-            format: EVENT_FORMAT,
-            incident,
-            seq: last_seq + 1 + i as u64,
-            recorded_at,
-            occurred_at: occurred_at.unwrap_or(recorded_at),
-            actor: actor.clone(),
-            data,
-        })
-        .collect()
+    crate::event::numbered(
+        StreamId::incident(incident),
+        last_seq,
+        actor,
+        recorded_at,
+        occurred_at,
+        payloads,
+    )
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -406,23 +484,17 @@ impl IncidentState {
     pub fn fold<'a>(
         events: impl IntoIterator<Item = &'a Event>,
     ) -> Result<IncidentState, FoldError> {
-        let mut it = events.into_iter();
-        let first = it.next().ok_or(FoldError::Empty)?;
-        let mut state = IncidentState::from_first(first)?;
-        for e in it {
-            state.apply(e)?;
-        }
-        Ok(state)
+        <IncidentState as Aggregate>::fold(events)
+    }
+
+    /// The stream this incident is recorded in.
+    pub fn stream(&self) -> StreamId {
+        StreamId::incident(self.id)
     }
 
     /// The state after the first (`declared`) event.
     pub fn from_first(e: &Event) -> Result<IncidentState, FoldError> {
-        if e.seq != 1 {
-            return Err(FoldError::Sequence {
-                seq: e.seq,
-                expected: 1,
-            });
-        }
+        crate::aggregate::check_first(StreamKind::Incident, e)?;
         let Payload::Declared {
             codename,
             title,
@@ -433,8 +505,9 @@ impl IncidentState {
             summary,
         } = &e.data
         else {
-            return Err(FoldError::NotDeclaredFirst {
+            return Err(FoldError::NotCreatedFirst {
                 seq: e.seq,
+                expected: "declared",
                 found: e.data.kind(),
             });
         };
@@ -457,7 +530,7 @@ impl IncidentState {
         let mut members = BTreeMap::new();
         members.insert(e.actor.clone(), BTreeSet::new());
         Ok(IncidentState {
-            id: e.incident,
+            id: e.stream.id,
             codename: codename.clone(),
             title: title.clone(),
             kind: *kind,
@@ -496,19 +569,7 @@ impl IncidentState {
     /// Fold one more event in. Events are facts: the rules were checked when they were decided,
     /// so here only structural consistency is checked.
     pub fn apply(&mut self, e: &Event) -> Result<(), FoldError> {
-        if e.incident != self.id {
-            return Err(FoldError::WrongIncident {
-                seq: e.seq,
-                expected: self.id,
-                found: e.incident,
-            });
-        }
-        if e.seq != self.last_seq + 1 {
-            return Err(FoldError::Sequence {
-                seq: e.seq,
-                expected: self.last_seq + 1,
-            });
-        }
+        crate::aggregate::check_next(self.stream(), self.last_seq, e)?;
         let step_index = |step: u32| -> Result<usize, FoldError> {
             self.steps
                 .iter()
@@ -516,7 +577,12 @@ impl IncidentState {
                 .ok_or(FoldError::UnknownStep { seq: e.seq, step })
         };
         match &e.data {
-            Payload::Declared { .. } => return Err(FoldError::DeclaredAgain { seq: e.seq }),
+            Payload::Declared { .. } => {
+                return Err(FoldError::CreatedAgain {
+                    seq: e.seq,
+                    what: "declared",
+                });
+            }
             Payload::RoleAssigned { user, role } => {
                 if *role == Role::IncidentCommander {
                     for roles in self.members.values_mut() {
@@ -614,6 +680,8 @@ impl IncidentState {
             Payload::EvidenceAcquired { .. }
             | Payload::EvidenceTransferred { .. }
             | Payload::EvidenceAccessed { .. }
+            | Payload::EvidenceAccessVerified { .. }
+            | Payload::EvidenceAccessIncomplete { .. }
             | Payload::EvidenceExported { .. }
             | Payload::EvidenceIntegrityFailed { .. }
             | Payload::Accessed { .. }
@@ -711,40 +779,40 @@ impl IncidentState {
         }
     }
 
-    /// Check a command against the rules under the default communications policy.
-    pub fn decide(&self, actor: &Actor, cmd: &Command) -> Result<Vec<Payload>, Refusal> {
-        self.decide_with(actor, cmd, &CommsPolicy::default())
-    }
-
-    /// Check a command against the rules and return the events it produces. `policy` supplies
-    /// the phrases external text must avoid and the notification deadlines awareness starts.
-    pub fn decide_with(
+    /// Check a command against the rules and return the events it produces, or the rule that
+    /// refuses it. `ctx.policy` supplies the phrases external text must avoid and the
+    /// notification deadlines awareness starts; `ctx.now` bounds break-glass grants.
+    pub fn decide(
         &self,
         actor: &Actor,
         cmd: &Command,
-        policy: &CommsPolicy,
+        ctx: &Context<'_, CommsPolicy>,
     ) -> Result<Vec<Payload>, Refusal> {
-        if actor.account_role == AccountRole::Viewer {
-            return refuse(
-                rules::READ_ONLY,
-                "viewer accounts may read but not change incidents",
-            );
+        if !cmd.is_read() && !matches!(cmd, Command::BreakGlass { .. }) {
+            if actor.account_role == AccountRole::Viewer {
+                return refuse(
+                    rules::READ_ONLY,
+                    "viewer accounts may read but not change incidents",
+                );
+            }
+            // A non-member reaches a restricted incident only through break-glass (the
+            // application answers "not found" to anyone else), and break-glass only reads.
+            if !self.visible_to(&actor.user)
+                && self.break_glass_active(&actor.user, ctx.now).is_some()
+            {
+                return refuse(
+                    rules::MEMBERS_ONLY,
+                    "break-glass opens a restricted incident for reading only; to change it, ask its Incident Commander for a role",
+                );
+            }
         }
-        // Postmortem work (its lifecycle and action items) goes on after the incident is closed.
-        if self.status == Status::Closed
-            && !matches!(
-                cmd,
-                Command::Correct { .. }
-                    | Command::SetPostmortemStatus { .. }
-                    | Command::AddActionItem { .. }
-                    | Command::CompleteActionItem { .. }
-            )
-        {
+        if self.status == Status::Closed && !cmd.allowed_when_closed() {
             return refuse(
                 rules::INCIDENT_CLOSED,
                 "the incident is closed; only corrections can still be recorded",
             );
         }
+        let policy = ctx.policy;
         match cmd {
             Command::AssignRole { user, role } => {
                 if self.commander().is_some() && actor.account_role != AccountRole::Admin {
@@ -1079,14 +1147,57 @@ impl IncidentState {
                     audience: Some(Audience::External),
                 }])
             }
-            Command::RecordAwareness { .. }
-            | Command::MeetDeadline { .. }
-            | Command::DraftStatement { .. }
-            | Command::ApproveStatement { .. }
-            | Command::PublishStatement { .. } => crate::comms::decide(self, actor, cmd, policy),
-            Command::SetPostmortemStatus { .. }
-            | Command::AddActionItem { .. }
-            | Command::CompleteActionItem { .. } => crate::postmortem::decide(self, actor, cmd),
+            Command::Comms(c) => crate::comms::decide(self, actor, c, policy),
+            Command::Postmortem(c) => crate::postmortem::decide(self, actor, c),
+            Command::Evidence(c) => self.decide_evidence(actor, c),
+            Command::BreakGlass { reason, minutes } => {
+                self.decide_break_glass(actor, reason, *minutes, ctx.now)
+            }
+            // A read depends on nothing but the incident being restricted.
+            Command::RecordRead { what, via } => {
+                Ok(self.access_event(what, via).into_iter().collect())
+            }
+            Command::Export {
+                purpose,
+                with_evidence,
+                verified,
+            } => {
+                let purpose = purpose.trim();
+                if purpose.is_empty() || purpose.chars().count() > 2_000 {
+                    return refuse(rules::INVALID_INPUT, "purpose must be 1 … 2000 characters");
+                }
+                // With evidence, the bundle holds every piece, each checked just before: evidence
+                // acquired since the check would be listed but not in the bundle.
+                if *with_evidence {
+                    let checked: Vec<u32> = verified.iter().map(|(n, _)| *n).collect();
+                    if let Some(e) = self.evidence.iter().find(|e| !checked.contains(&e.n)) {
+                        return refuse(
+                            rules::INVALID_TRANSITION,
+                            format!(
+                                "E{} was acquired while the export was being prepared and is not in it; export again",
+                                e.n
+                            ),
+                        );
+                    }
+                }
+                let mut out: Vec<Payload> =
+                    self.access_event("export", "api").into_iter().collect();
+                for (n, sha) in verified {
+                    out.extend(self.decide_evidence(
+                        actor,
+                        &crate::custody::EvidenceCommand::Export {
+                            evidence: *n,
+                            purpose: purpose.to_string(),
+                            verified_sha256: sha.clone(),
+                        },
+                    )?);
+                }
+                out.push(Payload::Exported {
+                    purpose: purpose.to_string(),
+                    with_evidence: *with_evidence,
+                });
+                Ok(out)
+            }
         }
     }
 
@@ -1095,5 +1206,154 @@ impl IncidentState {
         let mut v: Vec<&TimelineEntry> = self.timeline.iter().collect();
         v.sort_by_key(|t| (t.effective_occurred_at(), t.seq));
         v
+    }
+}
+
+impl Aggregate for IncidentState {
+    const KIND: StreamKind = StreamKind::Incident;
+    type Payload = Payload;
+    type Command = Command;
+    type Create = Declare;
+    type Policy = CommsPolicy;
+
+    fn stream(&self) -> StreamId {
+        IncidentState::stream(self)
+    }
+    fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+    fn from_first(e: &Event) -> Result<Self, FoldError> {
+        IncidentState::from_first(e)
+    }
+    fn apply(&mut self, e: &Event) -> Result<(), FoldError> {
+        IncidentState::apply(self, e)
+    }
+
+    /// Any user may declare an incident ("when unsure, declare it anyway"); viewers only read.
+    fn create_role(_: &Declare) -> AccountRole {
+        AccountRole::Responder
+    }
+
+    /// `declared`, then the Incident Commander's assignment and the awareness time when given,
+    /// each decided on the state the previous one leaves.
+    fn decide_create(
+        actor: &Actor,
+        d: &Declare,
+        ctx: &Context<'_, CommsPolicy>,
+    ) -> Result<Vec<Payload>, Refusal> {
+        if actor.account_role == AccountRole::Viewer {
+            return refuse(
+                rules::READ_ONLY,
+                "viewer accounts may read but not declare incidents",
+            );
+        }
+        let declared = declare(d.declaration.clone(), d.codename.clone())?;
+        let mut payloads = vec![declared];
+        let mut follow = Vec::new();
+        if let Some(c) = &d.commander {
+            follow.push(Command::AssignRole {
+                user: c.clone(),
+                role: Role::IncidentCommander,
+            });
+        }
+        if let Some(aware_at) = d.aware_at {
+            follow.push(Command::Comms(
+                crate::comms::CommsCommand::RecordAwareness {
+                    aware_at,
+                    note: None,
+                },
+            ));
+        }
+        if follow.is_empty() {
+            return Ok(payloads);
+        }
+        // A provisional state: the id is irrelevant to the rules.
+        let mut st = IncidentState::fold(&events_for(
+            Uuid::nil(),
+            0,
+            &actor.user,
+            ctx.now,
+            None,
+            payloads.clone(),
+        ))
+        .map_err(|e| Refusal::new(rules::INVALID_INPUT, e.to_string()))?;
+        for cmd in follow {
+            let more = st.decide(actor, &cmd, ctx)?;
+            for e in events_for(
+                Uuid::nil(),
+                st.last_seq,
+                &actor.user,
+                ctx.now,
+                None,
+                more.clone(),
+            ) {
+                st.apply(&e)
+                    .map_err(|e| Refusal::new(rules::INVALID_INPUT, e.to_string()))?;
+            }
+            payloads.extend(more);
+        }
+        Ok(payloads)
+    }
+
+    fn required_role(cmd: &Command) -> AccountRole {
+        match cmd {
+            Command::BreakGlass { .. } => AccountRole::Admin,
+            c if c.is_read() => AccountRole::Viewer,
+            _ => AccountRole::Responder,
+        }
+    }
+
+    /// Restricted incidents exist only for their members and holders of an unexpired
+    /// break-glass grant; break-glass itself is how an admin who is neither asks in.
+    fn visible_to(&self, actor: &Actor, cmd: Option<&Command>, now: Timestamp) -> bool {
+        matches!(cmd, Some(Command::BreakGlass { .. })) || self.visible_to_at(&actor.user, now)
+    }
+
+    fn decide(
+        &self,
+        actor: &Actor,
+        cmd: &Command,
+        ctx: &Context<'_, CommsPolicy>,
+    ) -> Result<Vec<Payload>, Refusal> {
+        IncidentState::decide(self, actor, cmd, ctx)
+    }
+
+    fn independent_of_state(cmd: &Command) -> bool {
+        matches!(cmd, Command::RecordRead { .. })
+    }
+
+    fn read_record(&self, what: &str, via: &str) -> Option<Payload> {
+        self.access_event(what, via)
+    }
+
+    /// Break-glass is told to the Incident Commander (or, with none assigned yet, to the
+    /// operators) the moment it is recorded.
+    fn effects(&self, new: &[Event]) -> Vec<crate::aggregate::Notice> {
+        new.iter()
+            .filter_map(|e| match &e.data {
+                Payload::BreakGlass { reason, until } => Some(crate::aggregate::Notice {
+                    to: match self.commander() {
+                        Some(c) => crate::aggregate::Recipient::User(c.clone()),
+                        None => crate::aggregate::Recipient::Operators,
+                    },
+                    kind: "break_glass",
+                    body: serde_json::json!({
+                        "type": "break_glass",
+                        "incident": self.id,
+                        "codename": self.codename,
+                        "by": e.actor,
+                        "reason": reason,
+                        "until": until.to_string(),
+                        "at": e.recorded_at.to_string(),
+                        "to": self.commander().map(|c| c.to_string()),
+                        "text": format!(
+                            "{} used break-glass to read restricted incident {} until {}: {}",
+                            e.actor, self.codename, until, reason
+                        ),
+                    }),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }

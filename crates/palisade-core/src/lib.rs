@@ -1,21 +1,33 @@
-//! Palisade's domain core: incidents, playbooks and their process rules, roles, severity, and the
-//! ledger (events, canonical encoding, hash chain, signed checkpoints).
+//! Palisade's domain core: the aggregates recorded on the ledger (incidents with their
+//! playbooks, process rules, roles, evidence custody and communications; services), and the
+//! ledger itself (the event envelope, canonical encoding, hash chain, signed checkpoints).
 //!
 //! This crate does no I/O: no files, no network, no clock, no randomness of its own. Callers pass
 //! in times, ids and random values, which keeps every rule testable as plain data in, data out.
 
+pub mod aggregate;
 pub mod canonical;
 pub mod chain;
 pub mod codename;
 pub mod comms;
 pub mod custody;
+pub mod deployment;
 pub mod event;
 pub mod incident;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod playbook;
 pub mod postmortem;
+pub mod rule;
+pub mod service;
+pub mod stream;
 pub mod types;
 
+pub use aggregate::{Aggregate, Context, FoldError, Notice, Recipient};
 pub use event::{Event, Payload, Timestamp};
-pub use incident::{Actor, Command, Declaration, IncidentState, Refusal};
+pub use incident::{Actor, Command, Declaration, IncidentState};
 pub use playbook::Playbook;
+pub use rule::{Refusal, RefusalKind, Rule};
+pub use service::ServiceState;
+pub use stream::{StreamId, StreamKind};
 pub use types::{AccountRole, Kind, Role, Severity, Status, UserName};

@@ -11,6 +11,7 @@ const OPERATIONAL: &str = include_str!("../playbooks/operational.toml");
 
 /// A playbook: the steps of a process and the rules between them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
     pub id: String,
@@ -36,6 +37,7 @@ pub struct Playbook {
 /// Rule `resolve-prerequisites`: steps that must be done (or waived by the IC with a reason)
 /// before the incident can be resolved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRule {
     #[serde(default)]
@@ -44,6 +46,7 @@ pub struct ResolveRule {
 
 /// An approval a step may require, given by a member holding `role`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalDef {
     pub id: String,
@@ -54,8 +57,10 @@ pub struct ApprovalDef {
 
 /// One step and its rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub n: u32,
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

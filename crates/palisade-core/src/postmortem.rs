@@ -7,7 +7,8 @@
 
 use crate::comms::{self, CommsPolicy, DATE_FORMAT, human_duration, seconds_until};
 use crate::event::{Event, Payload, Timestamp};
-use crate::incident::{Actor, Command, IncidentState, Refusal, rules};
+use crate::incident::{Actor, IncidentState, Refusal, rules};
+use crate::rule::refuse;
 use crate::types::{Role, Severity, UserName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 /// The postmortem lifecycle. Moves only forward, one status at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PostmortemStatus {
     Draft,
@@ -73,12 +75,15 @@ impl FromStr for PostmortemStatus {
 
 /// A follow-up with an owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionItem {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub n: u32,
     pub title: String,
     pub owner: UserName,
     /// `YYYY-MM-DD`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Date, example = "2026-12-01"))]
     pub due: Option<String>,
     pub added_by: UserName,
     pub added_at: Timestamp,
@@ -152,21 +157,31 @@ pub(crate) fn apply(st: &mut IncidentState, e: &Event) {
     }
 }
 
-fn refuse<T>(rule: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal {
-        rule,
-        message: message.into(),
-    })
+/// A postmortem command: its lifecycle and action items.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostmortemCommand {
+    SetStatus {
+        status: PostmortemStatus,
+    },
+    AddActionItem {
+        title: String,
+        owner: UserName,
+        due: Option<String>,
+    },
+    CompleteActionItem {
+        item: u32,
+        note: Option<String>,
+    },
 }
 
 pub(crate) fn decide(
     st: &IncidentState,
     actor: &Actor,
-    cmd: &Command,
+    cmd: &PostmortemCommand,
 ) -> Result<Vec<Payload>, Refusal> {
     let p = &st.postmortem;
     match cmd {
-        Command::SetPostmortemStatus { status } => {
+        PostmortemCommand::SetStatus { status } => {
             let Some(current) = p.status(st) else {
                 return refuse(
                     rules::POSTMORTEM_NOT_STARTED,
@@ -203,7 +218,7 @@ pub(crate) fn decide(
             }
             Ok(vec![Payload::PostmortemStatusChanged { status: *status }])
         }
-        Command::AddActionItem { title, owner, due } => {
+        PostmortemCommand::AddActionItem { title, owner, due } => {
             let t = title.trim();
             if t.is_empty() || t.chars().count() > 200 {
                 return refuse(
@@ -232,7 +247,7 @@ pub(crate) fn decide(
                 due: due.clone(),
             }])
         }
-        Command::CompleteActionItem { item, note } => {
+        PostmortemCommand::CompleteActionItem { item, note } => {
             let Some(a) = p.action_items.iter().find(|a| a.n == *item) else {
                 return refuse(
                     rules::UNKNOWN_REFERENCE,
@@ -256,7 +271,6 @@ pub(crate) fn decide(
                 note: note.clone(),
             }])
         }
-        _ => unreachable!("not a postmortem command"),
     }
 }
 
@@ -285,6 +299,7 @@ pub fn due(severity: Severity, resolved_at: Timestamp) -> Option<Timestamp> {
 
 /// Where the postmortem stands at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostmortemSummary {
     /// `None` before the incident is resolved.
     pub status: Option<PostmortemStatus>,
@@ -322,6 +337,7 @@ pub fn summary(st: &IncidentState, now: Timestamp) -> PostmortemSummary {
 
 /// A metric: from the declaration to a moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metric {
     pub at: Option<Timestamp>,
     pub seconds: Option<i64>,
@@ -329,6 +345,7 @@ pub struct Metric {
 
 /// The headline times, measured from the declaration's occurred time (after corrections).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metrics {
     pub declared_at: Timestamp,
     /// To the first sign of a responder: the IC assigned or a step started or done.
@@ -341,6 +358,7 @@ pub struct Metrics {
 
 /// The postmortem as data (the JSON form); [`render_markdown`] writes the same as a document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostmortemReport {
     pub incident: Uuid,
     pub codename: String,

@@ -163,6 +163,22 @@ string_enum!(
     }
 );
 
+impl AccountRole {
+    /// Rank: viewer < responder < admin.
+    fn rank(self) -> u8 {
+        match self {
+            AccountRole::Viewer => 0,
+            AccountRole::Responder => 1,
+            AccountRole::Admin => 2,
+        }
+    }
+    /// Whether an account of this role may do what `needed` may (admins everything a responder
+    /// may, responders everything a viewer may).
+    pub fn at_least(self, needed: AccountRole) -> bool {
+        self.rank() >= needed.rank()
+    }
+}
+
 /// A user name: 1–64 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -2,10 +2,13 @@
 //! and writes nothing. Plus the time-dependent flags (cadence, deadlines, postmortem due dates)
 //! as data-driven tables, and the postmortem draft.
 
+use palisade_core::Context;
 use palisade_core::chain::canonical_event;
+use palisade_core::comms::CommsCommand;
 use palisade_core::comms::{self, Audience, CommsPolicy, DeadlineDef, GDPR_ART_33};
 use palisade_core::event::Event;
 use palisade_core::incident::{Command, Declaration, IncidentState, declare, events_for, rules};
+use palisade_core::postmortem::PostmortemCommand;
 use palisade_core::postmortem::{self, PostmortemStatus};
 use palisade_core::{
     AccountRole, Actor, Kind, Payload, Playbook, Role, Severity, Status, Timestamp, UserName,
@@ -82,12 +85,30 @@ impl Harness {
         (h, ic)
     }
 
+    /// The IC gives `who` a role: only members change a restricted incident.
+    fn member(&mut self, ic: &Actor, who: &str, role: Role) {
+        self.ok(
+            ic,
+            Command::AssignRole {
+                user: user(who),
+                role,
+            },
+        );
+    }
+
     fn now(&self) -> Timestamp {
         plus_minutes(ts(T0), self.clock)
     }
 
     fn run(&mut self, actor: &Actor, cmd: Command) -> Result<(), palisade_core::Refusal> {
-        let payloads = self.state.decide_with(actor, &cmd, &self.policy)?;
+        let payloads = self.state.decide(
+            actor,
+            &cmd,
+            &Context {
+                now: self.now(),
+                policy: &self.policy,
+            },
+        )?;
         self.clock += 1;
         let new = events_for(
             self.state.id,
@@ -110,7 +131,7 @@ impl Harness {
         }
     }
 
-    fn refused(&mut self, actor: &Actor, cmd: Command, rule: &str) -> String {
+    fn refused(&mut self, actor: &Actor, cmd: Command, rule: palisade_core::Rule) -> String {
         let before = self.events.len();
         let state_before = self.state.clone();
         let err = self.run(actor, cmd).expect_err("command should be refused");
@@ -134,24 +155,24 @@ impl Harness {
 }
 
 fn draft(statement: Option<u32>, body: &str) -> Command {
-    Command::DraftStatement {
+    Command::Comms(CommsCommand::DraftStatement {
         statement,
         title: "Security incident affecting admin logins".into(),
         body: body.into(),
-    }
+    })
 }
 fn approve(statement: u32, revision: Option<u32>) -> Command {
-    Command::ApproveStatement {
+    Command::Comms(CommsCommand::ApproveStatement {
         statement,
         revision,
         note: None,
-    }
+    })
 }
 fn publish(statement: u32) -> Command {
-    Command::PublishStatement {
+    Command::Comms(CommsCommand::PublishStatement {
         statement,
         date: time::macros::date!(2026 - 11 - 27),
-    }
+    })
 }
 
 #[test]
@@ -198,6 +219,7 @@ fn approval_is_refused_while_the_draft_contains_an_avoided_phrase() {
 #[test]
 fn only_the_commander_approves_a_statement_and_only_its_latest_revision() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV1);
+    h.member(&ic, "sam", Role::SubjectMatterExpert);
     h.ok(&responder("sam"), draft(None, "First draft."));
     let msg = h.refused(&responder("sam"), approve(1, None), rules::COMMANDER_ONLY);
     assert!(msg.contains("dana"), "{msg}");
@@ -212,6 +234,7 @@ fn only_the_commander_approves_a_statement_and_only_its_latest_revision() {
 #[test]
 fn a_statement_is_published_only_with_the_commanders_approval_of_that_exact_revision() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV1);
+    h.member(&ic, "sam", Role::SubjectMatterExpert);
     let comms = responder("sam");
     h.ok(
         &comms,
@@ -261,11 +284,11 @@ fn statements_need_a_title_and_a_body() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV2);
     h.refused(
         &ic,
-        Command::DraftStatement {
+        Command::Comms(CommsCommand::DraftStatement {
             statement: None,
             title: " ".into(),
             body: "b".into(),
-        },
+        }),
         rules::INVALID_INPUT,
     );
     h.refused(&ic, draft(None, ""), rules::INVALID_INPUT);
@@ -277,10 +300,10 @@ fn awareness_starts_the_configured_deadlines_and_they_are_met_once() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV1);
     let msg = h.refused(
         &ic,
-        Command::MeetDeadline {
+        Command::Comms(CommsCommand::MeetDeadline {
             name: GDPR_ART_33.into(),
             note: None,
-        },
+        }),
         rules::UNKNOWN_REFERENCE,
     );
     assert!(msg.contains("aware"), "{msg}");
@@ -290,10 +313,10 @@ fn awareness_starts_the_configured_deadlines_and_they_are_met_once() {
     });
     h.ok(
         &ic,
-        Command::RecordAwareness {
+        Command::Comms(CommsCommand::RecordAwareness {
             aware_at: ts("2026-11-26T02:30:00+01:00"),
             note: None,
-        },
+        }),
     );
     // The deadlines in force are recorded in the ledger: a later policy change does not move them.
     h.policy = CommsPolicy::default();
@@ -301,33 +324,33 @@ fn awareness_starts_the_configured_deadlines_and_they_are_met_once() {
     // Changing the time needs a note.
     h.refused(
         &ic,
-        Command::RecordAwareness {
+        Command::Comms(CommsCommand::RecordAwareness {
             aware_at: ts("2026-11-26T01:00:00Z"),
             note: None,
-        },
+        }),
         rules::INVALID_INPUT,
     );
     h.refused(
         &ic,
-        Command::MeetDeadline {
+        Command::Comms(CommsCommand::MeetDeadline {
             name: "CCPA".into(),
             note: None,
-        },
+        }),
         rules::UNKNOWN_REFERENCE,
     );
     h.ok(
         &ic,
-        Command::MeetDeadline {
+        Command::Comms(CommsCommand::MeetDeadline {
             name: "NIS2 early warning".into(),
             note: Some("CSIRT ticket 4411".into()),
-        },
+        }),
     );
     h.refused(
         &ic,
-        Command::MeetDeadline {
+        Command::Comms(CommsCommand::MeetDeadline {
             name: "NIS2 early warning".into(),
             note: None,
-        },
+        }),
         rules::INVALID_TRANSITION,
     );
 }
@@ -337,10 +360,10 @@ fn deadlines_show_time_remaining_and_go_overdue() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV1);
     h.ok(
         &ic,
-        Command::RecordAwareness {
+        Command::Comms(CommsCommand::RecordAwareness {
             aware_at: ts("2026-11-26T02:00:00Z"),
             note: None,
-        },
+        }),
     );
     // (now, seconds remaining, overdue)
     let cases = [
@@ -362,10 +385,10 @@ fn deadlines_show_time_remaining_and_go_overdue() {
     h.clock = 4 * 24 * 60;
     h.ok(
         &ic,
-        Command::MeetDeadline {
+        Command::Comms(CommsCommand::MeetDeadline {
             name: GDPR_ART_33.into(),
             note: None,
-        },
+        }),
     );
     let d = &comms::deadline_status(&h.state, ts("2026-12-05T00:00:00Z"))[0];
     assert_eq!(
@@ -477,7 +500,8 @@ fn internal_updates_keep_their_old_encoding() {
 #[test]
 fn the_postmortem_starts_at_resolution_and_moves_forward_one_status_at_a_time() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV2);
-    let to = |status| Command::SetPostmortemStatus { status };
+    h.member(&ic, "sam", Role::SubjectMatterExpert);
+    let to = |status| Command::Postmortem(PostmortemCommand::SetStatus { status });
     let msg = h.refused(
         &ic,
         to(PostmortemStatus::InReview),
@@ -517,11 +541,11 @@ fn the_postmortem_starts_at_resolution_and_moves_forward_one_status_at_a_time() 
     h.ok(&ic, Command::Close { note: None });
     h.ok(
         &ic,
-        Command::AddActionItem {
+        Command::Postmortem(PostmortemCommand::AddActionItem {
             title: "Rate-limit admin logins".into(),
             owner: user("sam"),
             due: Some("2026-12-15".into()),
-        },
+        }),
     );
     h.refused(
         &ic,
@@ -538,73 +562,75 @@ fn the_postmortem_starts_at_resolution_and_moves_forward_one_status_at_a_time() 
     );
     h.refused(
         &ic,
-        Command::AddActionItem {
+        Command::Postmortem(PostmortemCommand::AddActionItem {
             title: "too late".into(),
             owner: user("sam"),
             due: None,
-        },
+        }),
         rules::INVALID_TRANSITION,
     );
     // Action items can still be completed.
     h.ok(
         &responder("sam"),
-        Command::CompleteActionItem {
+        Command::Postmortem(PostmortemCommand::CompleteActionItem {
             item: 1,
             note: Some("deployed".into()),
-        },
+        }),
     );
 }
 
 #[test]
 fn action_items_have_owners_valid_due_dates_and_are_done_once() {
     let (mut h, ic) = Harness::with_commander(Severity::SEV2);
+    h.member(&ic, "sam", Role::SubjectMatterExpert);
+    h.member(&ic, "lee", Role::SubjectMatterExpert);
     h.refused(
         &ic,
-        Command::AddActionItem {
+        Command::Postmortem(PostmortemCommand::AddActionItem {
             title: "x".into(),
             owner: user("sam"),
             due: Some("next week".into()),
-        },
+        }),
         rules::INVALID_INPUT,
     );
     h.refused(
         &ic,
-        Command::AddActionItem {
+        Command::Postmortem(PostmortemCommand::AddActionItem {
             title: "  ".into(),
             owner: user("sam"),
             due: None,
-        },
+        }),
         rules::INVALID_INPUT,
     );
     h.refused(
         &ic,
-        Command::CompleteActionItem {
+        Command::Postmortem(PostmortemCommand::CompleteActionItem {
             item: 1,
             note: None,
-        },
+        }),
         rules::UNKNOWN_REFERENCE,
     );
     h.ok(
         &ic,
-        Command::AddActionItem {
+        Command::Postmortem(PostmortemCommand::AddActionItem {
             title: "Enforce MFA for admins".into(),
             owner: user("lee"),
             due: None,
-        },
+        }),
     );
     h.ok(
         &responder("lee"),
-        Command::CompleteActionItem {
+        Command::Postmortem(PostmortemCommand::CompleteActionItem {
             item: 1,
             note: None,
-        },
+        }),
     );
     h.refused(
         &ic,
-        Command::CompleteActionItem {
+        Command::Postmortem(PostmortemCommand::CompleteActionItem {
             item: 1,
             note: None,
-        },
+        }),
         rules::INVALID_TRANSITION,
     );
     let a = &h.state.postmortem.action_items[0];
@@ -659,11 +685,11 @@ fn the_postmortem_draft_has_the_timeline_steps_roles_metrics_and_action_items() 
     );
     h.ok(
         &ic,
-        Command::AddActionItem {
+        Command::Postmortem(PostmortemCommand::AddActionItem {
             title: "Rotate the admin console's session keys".into(),
             owner: user("sam"),
             due: Some("2026-12-01".into()),
-        },
+        }),
     );
     h.resolve(&ic);
     let now = h.now();

@@ -1,10 +1,12 @@
 //! Custody and confidentiality rules, as data in and data out: each refusal names its rule and
 //! produces nothing; accepted commands produce exactly the events the ledger format documents.
 
-use palisade_core::custody::{EvidenceCommand, custody_rules};
+use palisade_core::comms::CommsPolicy;
+use palisade_core::custody::{EvidenceCommand, EvidenceName, custody_rules};
 use palisade_core::incident::{Command, Declaration, declare, events_for, rules};
 use palisade_core::{
-    AccountRole, Actor, IncidentState, Kind, Payload, Playbook, Role, Severity, Timestamp, UserName,
+    AccountRole, Actor, Context, IncidentState, Kind, Payload, Playbook, Role, Severity, Timestamp,
+    UserName,
 };
 use uuid::Uuid;
 
@@ -15,6 +17,13 @@ fn actor(name: &str, role: AccountRole) -> Actor {
     Actor {
         user: user(name),
         account_role: role,
+    }
+}
+fn ctx(secs: i64) -> Context<'static, CommsPolicy> {
+    static POLICY: std::sync::OnceLock<CommsPolicy> = std::sync::OnceLock::new();
+    Context {
+        now: t(secs),
+        policy: POLICY.get_or_init(CommsPolicy::default),
     }
 }
 fn t(secs: i64) -> Timestamp {
@@ -62,17 +71,19 @@ fn incident(restricted: bool) -> IncidentState {
             role: Role::SubjectMatterExpert,
         },
     ] {
-        let p = st.decide(&dana, &cmd).unwrap();
+        let p = st.decide(&dana, &cmd, &ctx(0)).unwrap();
         apply(&mut st, "dana", p, 1);
     }
-    let p = st.decide_evidence(&dana, &acquire(Some(SHA))).unwrap();
+    let p = st
+        .decide(&dana, &Command::Evidence(acquire(Some(SHA))), &ctx(0))
+        .unwrap();
     apply(&mut st, "dana", p, 2);
     st
 }
 
 fn acquire(original: Option<&str>) -> EvidenceCommand {
     EvidenceCommand::Acquire {
-        name: "web-01.img".into(),
+        name: EvidenceName::parse("web-01.img").unwrap(),
         sha256: SHA.into(),
         size: 42,
         source: "web-01".into(),
@@ -82,7 +93,7 @@ fn acquire(original: Option<&str>) -> EvidenceCommand {
     }
 }
 
-fn refused_by(r: Result<Vec<Payload>, palisade_core::Refusal>, rule: &str) {
+fn refused_by(r: Result<Vec<Payload>, palisade_core::Refusal>, rule: palisade_core::Rule) {
     match r {
         Err(refusal) => assert_eq!(refusal.rule, rule, "{}", refusal.message),
         Ok(p) => panic!("expected refusal by {rule}, got {p:?}"),
@@ -98,7 +109,11 @@ fn acquisition_records_the_first_custodian_and_numbers_evidence() {
         ("dana", SHA, 1)
     );
     let p = st
-        .decide_evidence(&actor("alice", AccountRole::Responder), &acquire(None))
+        .decide(
+            &actor("alice", AccountRole::Responder),
+            &Command::Evidence(acquire(None)),
+            &ctx(0),
+        )
         .unwrap();
     assert!(matches!(
         p[..],
@@ -110,17 +125,19 @@ fn acquisition_records_the_first_custodian_and_numbers_evidence() {
 fn a_different_acquisition_hash_is_refused() {
     let st = incident(true);
     refused_by(
-        st.decide_evidence(
+        st.decide(
             &actor("dana", AccountRole::Responder),
-            &acquire(Some(&"0".repeat(64))),
+            &Command::Evidence(acquire(Some(&"0".repeat(64)))),
+            &ctx(0),
         ),
         custody_rules::EVIDENCE_HASH_MISMATCH,
     );
     // Upper-case hex of the same hash is the same hash (and is recorded in lower case).
     let p = st
-        .decide_evidence(
+        .decide(
             &actor("dana", AccountRole::Responder),
-            &acquire(Some(&SHA.to_uppercase())),
+            &Command::Evidence(acquire(Some(&SHA.to_uppercase()))),
+            &ctx(0),
         )
         .unwrap();
     assert!(
@@ -128,27 +145,121 @@ fn a_different_acquisition_hash_is_refused() {
         "{p:?}"
     );
     refused_by(
-        st.decide_evidence(
+        st.decide(
             &actor("dana", AccountRole::Responder),
-            &acquire(Some("xyz")),
+            &Command::Evidence(acquire(Some("xyz"))),
+            &ctx(0),
         ),
         rules::INVALID_INPUT,
     );
 }
 
 #[test]
-fn bad_names_and_viewers_are_refused() {
-    let st = incident(true);
-    let mut cmd = acquire(None);
-    if let EvidenceCommand::Acquire { name, .. } = &mut cmd {
-        *name = "../../etc/passwd".into();
+fn evidence_names_are_portable_file_names() {
+    let long = "x".repeat(256);
+    let long_utf8 = "é".repeat(128); // 256 bytes
+    for bad in [
+        "",
+        ".",
+        "..",
+        "../../etc/passwd",
+        "a/b",
+        "a\\b",
+        "nul\0",
+        "line\nbreak",
+        "del\u{7f}",
+        "c1\u{85}",
+        long.as_str(),
+        long_utf8.as_str(),
+        "a<b",
+        "a>b",
+        "a:b",
+        "a\"b",
+        "a|b",
+        "a?b",
+        "a*b",
+        "dot.",
+        "space ",
+        "   ",
+        "CON",
+        "prn",
+        "Aux.txt",
+        "NUL.tar.gz",
+        "nul .txt",
+        "COM0",
+        "com1.log",
+        "LPT9",
+        "lpt¹",
+        "gpj.exe\u{202e}",
+        "\u{2066}isolate",
+        "...",
+    ] {
+        let e = EvidenceName::parse(bad).expect_err(bad);
+        let text = e.to_string();
+        assert!(
+            text.contains("is not a valid evidence name") && text.contains("1–255 bytes of UTF-8"),
+            "{bad:?}: {text}"
+        );
+        let r: palisade_core::Refusal = e.into();
+        assert_eq!(r.rule, rules::INVALID_INPUT);
     }
-    refused_by(
-        st.decide_evidence(&actor("dana", AccountRole::Responder), &cmd),
-        rules::INVALID_INPUT,
+    // What is wrong is said, not only what is right.
+    for (bad, says) in [
+        ("..", "names a directory"),
+        ("a/b", "not a path"),
+        ("tab\there", "U+0009"),
+        ("a:b", "`:`"),
+        ("CON.txt", "reserves"),
+        (long.as_str(), "256 bytes long"),
+    ] {
+        let text = EvidenceName::parse(bad).unwrap_err().to_string();
+        assert!(text.contains(says), "{bad:?}: {text}");
+    }
+    // A very long name is shown shortened.
+    assert!(
+        EvidenceName::parse(&long).unwrap_err().to_string().len() < 600,
+        "the message stays readable"
     );
+    let max = "x".repeat(255);
+    let max_utf8 = "é".repeat(127);
+    for good in [
+        "web-01.img",
+        ".bash_history",
+        "..hidden",
+        " leading space",
+        "memory dump 2026-11-26.lime",
+        "CONFIG.SYS",
+        "console",
+        "COM10",
+        "LPT",
+        "nul-device.txt",
+        "naïve résumé.pdf",
+        "日本語.txt",
+        max.as_str(),
+        max_utf8.as_str(),
+    ] {
+        let n = EvidenceName::parse(good).unwrap_or_else(|e| panic!("{good:?}: {e}"));
+        assert_eq!(n.as_str(), good, "kept exactly as given");
+    }
+    // Deserialized names are checked too.
+    assert!(serde_json::from_str::<EvidenceName>("\"..\"").is_err());
+    assert_eq!(
+        serde_json::from_str::<EvidenceName>("\"a.img\"")
+            .unwrap()
+            .as_str(),
+        "a.img"
+    );
+}
+
+#[test]
+fn viewers_are_refused() {
+    let st = incident(true);
     refused_by(
-        st.decide_evidence(&actor("vera", AccountRole::Viewer), &acquire(None)),
+        st.decide(
+            &actor("vera", AccountRole::Viewer),
+            &Command::Evidence(acquire(None)),
+            &ctx(0),
+        ),
         rules::READ_ONLY,
     );
 }
@@ -166,19 +277,35 @@ fn transfer(to: &str) -> EvidenceCommand {
 fn only_the_custodian_or_the_ic_hands_evidence_on_and_only_to_members() {
     let mut st = incident(true);
     refused_by(
-        st.decide_evidence(&actor("alice", AccountRole::Responder), &transfer("dana")),
+        st.decide(
+            &actor("alice", AccountRole::Responder),
+            &Command::Evidence(transfer("dana")),
+            &ctx(0),
+        ),
         custody_rules::CUSTODIAN_ONLY,
     );
     refused_by(
-        st.decide_evidence(&actor("dana", AccountRole::Responder), &transfer("mallory")),
+        st.decide(
+            &actor("dana", AccountRole::Responder),
+            &Command::Evidence(transfer("mallory")),
+            &ctx(0),
+        ),
         custody_rules::CUSTODY_MEMBERS_ONLY,
     );
     refused_by(
-        st.decide_evidence(&actor("dana", AccountRole::Responder), &transfer("dana")),
+        st.decide(
+            &actor("dana", AccountRole::Responder),
+            &Command::Evidence(transfer("dana")),
+            &ctx(0),
+        ),
         rules::INVALID_TRANSITION,
     );
     let p = st
-        .decide_evidence(&actor("dana", AccountRole::Responder), &transfer("alice"))
+        .decide(
+            &actor("dana", AccountRole::Responder),
+            &Command::Evidence(transfer("alice")),
+            &ctx(0),
+        )
         .unwrap();
     apply(&mut st, "dana", p, 3);
     let e1 = st.evidence_item(1).unwrap();
@@ -195,7 +322,11 @@ fn only_the_custodian_or_the_ic_hands_evidence_on_and_only_to_members() {
     // Open incidents may hand evidence to any account.
     let open = incident(false);
     let p = open
-        .decide_evidence(&actor("dana", AccountRole::Responder), &transfer("mallory"))
+        .decide(
+            &actor("dana", AccountRole::Responder),
+            &Command::Evidence(transfer("mallory")),
+            &ctx(0),
+        )
         .unwrap();
     assert!(
         matches!(&p[..], [Payload::EvidenceTransferred { to, .. }] if to.as_str() == "mallory"),
@@ -207,14 +338,15 @@ fn only_the_custodian_or_the_ic_hands_evidence_on_and_only_to_members() {
 fn a_re_check_that_does_not_match_records_an_integrity_failure_not_a_transfer() {
     let mut st = incident(true);
     let p = st
-        .decide_evidence(
+        .decide(
             &actor("dana", AccountRole::Responder),
-            &EvidenceCommand::Transfer {
+            &Command::Evidence(EvidenceCommand::Transfer {
                 evidence: 1,
                 to: user("alice"),
                 purpose: "x".into(),
                 verified_sha256: "f".repeat(64),
-            },
+            }),
+            &ctx(0),
         )
         .unwrap();
     assert!(matches!(
@@ -231,12 +363,13 @@ fn a_re_check_that_does_not_match_records_an_integrity_failure_not_a_transfer() 
 fn unknown_evidence_is_an_unknown_reference() {
     let st = incident(true);
     refused_by(
-        st.decide_evidence(
+        st.decide(
             &actor("dana", AccountRole::Responder),
-            &EvidenceCommand::Access {
+            &Command::Evidence(EvidenceCommand::Access {
                 evidence: 9,
                 purpose: "x".into(),
-            },
+            }),
+            &ctx(0),
         ),
         rules::UNKNOWN_REFERENCE,
     );
@@ -248,33 +381,103 @@ fn break_glass_is_for_admins_on_restricted_incidents_with_a_reason_for_a_while()
     let admin = actor("root", AccountRole::Admin);
     let reason = "legal hold request from counsel, ticket LEG-42";
     refused_by(
-        st.decide_break_glass(&actor("eve", AccountRole::Responder), reason, None, t(10)),
+        st.decide(
+            &actor("eve", AccountRole::Responder),
+            &Command::BreakGlass {
+                reason: reason.to_string(),
+                minutes: None,
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        ),
         custody_rules::BREAK_GLASS,
     );
     refused_by(
-        st.decide_break_glass(&admin, "because", None, t(10)),
+        st.decide(
+            &admin,
+            &Command::BreakGlass {
+                reason: "because".to_string(),
+                minutes: None,
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        ),
         custody_rules::BREAK_GLASS,
     );
     refused_by(
-        st.decide_break_glass(&admin, reason, Some(0), t(10)),
+        st.decide(
+            &admin,
+            &Command::BreakGlass {
+                reason: reason.to_string(),
+                minutes: Some(0),
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        ),
         rules::INVALID_INPUT,
     );
     refused_by(
-        st.decide_break_glass(&admin, reason, Some(481), t(10)),
+        st.decide(
+            &admin,
+            &Command::BreakGlass {
+                reason: reason.to_string(),
+                minutes: Some(481),
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        ),
         rules::INVALID_INPUT,
     );
     refused_by(
-        incident(false).decide_break_glass(&admin, reason, None, t(10)),
+        incident(false).decide(
+            &admin,
+            &Command::BreakGlass {
+                reason: reason.to_string(),
+                minutes: None,
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        ),
         custody_rules::BREAK_GLASS,
     );
     refused_by(
-        st.decide_break_glass(&actor("dana", AccountRole::Admin), reason, None, t(10)),
+        st.decide(
+            &actor("dana", AccountRole::Admin),
+            &Command::BreakGlass {
+                reason: reason.to_string(),
+                minutes: None,
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        ),
         custody_rules::BREAK_GLASS,
     );
     let mut st = st;
     assert!(!st.visible_to_at(&user("root"), t(10)));
     let p = st
-        .decide_break_glass(&admin, reason, Some(30), t(10))
+        .decide(
+            &admin,
+            &Command::BreakGlass {
+                reason: reason.to_string(),
+                minutes: Some(30),
+            },
+            &Context {
+                now: t(10),
+                policy: &CommsPolicy::default(),
+            },
+        )
         .unwrap();
     apply(&mut st, "root", p, 10);
     assert!(st.visible_to_at(&user("root"), t(10)));
@@ -322,7 +525,11 @@ fn evidence_numbers_out_of_order_do_not_fold() {
 fn the_custody_report_names_every_hand() {
     let mut st = incident(true);
     let p = st
-        .decide_evidence(&actor("dana", AccountRole::Responder), &transfer("alice"))
+        .decide(
+            &actor("dana", AccountRole::Responder),
+            &Command::Evidence(transfer("alice")),
+            &ctx(0),
+        )
         .unwrap();
     apply(&mut st, "dana", p, 3);
     let md = palisade_core::custody::custody_report_markdown(
@@ -334,4 +541,192 @@ fn the_custody_report_names_every_hand() {
     assert!(md.contains("dana → alice"), "{md}");
     assert!(md.contains("| acquired | dana |"), "{md}");
     assert!(md.contains("Current custodian | alice"), "{md}");
+}
+
+#[test]
+fn an_export_with_evidence_is_recorded_only_for_every_piece_checked() {
+    let mut st = incident(true);
+    let dana = actor("dana", AccountRole::Responder);
+    let export = |verified: Vec<(u32, String)>| Command::Export {
+        purpose: "outside counsel".into(),
+        with_evidence: true,
+        verified,
+    };
+    // E2 was acquired after E1 was checked for this export: it would be listed, not included.
+    let p = st
+        .decide(&dana, &Command::Evidence(acquire(None)), &ctx(0))
+        .unwrap();
+    apply(&mut st, "dana", p, 3);
+    let r = st.decide(&dana, &export(vec![(1, SHA.into())]), &ctx(0));
+    refused_by(r, rules::INVALID_TRANSITION);
+    let p = st
+        .decide(
+            &dana,
+            &export(vec![(1, SHA.into()), (2, SHA.into())]),
+            &ctx(0),
+        )
+        .unwrap();
+    let kinds: Vec<&str> = p.iter().map(Payload::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "accessed",
+            "evidence_exported",
+            "evidence_exported",
+            "exported"
+        ]
+    );
+    // Without evidence nothing needs checking.
+    let p = st
+        .decide(
+            &dana,
+            &Command::Export {
+                purpose: "outside counsel".into(),
+                with_evidence: false,
+                verified: Vec::new(),
+            },
+            &ctx(0),
+        )
+        .unwrap();
+    assert!(matches!(
+        p.last(),
+        Some(Payload::Exported {
+            with_evidence: false,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_download_counts_as_matching_only_once_its_outcome_says_so() {
+    use palisade_core::custody::AccessResult;
+    let mut st = incident(true);
+    let alice = actor("alice", AccountRole::Responder);
+    let access = |st: &mut IncidentState, purpose: &str, at: i64| {
+        let p = st
+            .decide(
+                &alice,
+                &Command::Evidence(EvidenceCommand::Access {
+                    evidence: 1,
+                    purpose: purpose.into(),
+                }),
+                &ctx(0),
+            )
+            .unwrap();
+        // The access records the hash expected, not a measurement.
+        assert!(matches!(&p[..], [Payload::EvidenceAccessed { sha256, .. }] if sha256 == SHA));
+        apply(st, "alice", p, at);
+        st.last_seq
+    };
+    let completed = |access: u64, sha256: &str, size: u64| {
+        Command::Evidence(EvidenceCommand::AccessCompleted {
+            evidence: 1,
+            access,
+            sha256: sha256.into(),
+            size,
+        })
+    };
+    let good = access(&mut st, "timeline", 3);
+    let outcome = |st: &IncidentState, seq: u64| {
+        st.evidence_item(1)
+            .unwrap()
+            .custody
+            .iter()
+            .find(|c| c.seq == seq)
+            .unwrap()
+            .clone()
+    };
+    // Granted, nothing measured yet: unverified.
+    assert_eq!(outcome(&st, good).verified_sha256, None);
+    assert_eq!(outcome(&st, good).outcome, None);
+    // Only the one who downloaded records its outcome, once, for a download that exists.
+    refused_by(
+        st.decide(
+            &actor("dana", AccountRole::Responder),
+            &completed(good, SHA, 42),
+            &ctx(0),
+        ),
+        rules::UNKNOWN_REFERENCE,
+    );
+    refused_by(
+        st.decide(&alice, &completed(2, SHA, 42), &ctx(0)),
+        rules::UNKNOWN_REFERENCE,
+    );
+    let p = st
+        .decide(&alice, &completed(good, SHA, 42), &ctx(0))
+        .unwrap();
+    assert!(matches!(
+        &p[..],
+        [Payload::EvidenceAccessVerified { access, size: 42, .. }] if *access == good
+    ));
+    apply(&mut st, "alice", p, 4);
+    let c = outcome(&st, good);
+    assert_eq!(c.verified_sha256.as_deref(), Some(SHA));
+    assert_eq!(c.outcome.unwrap().result, AccessResult::Verified);
+    refused_by(
+        st.decide(&alice, &completed(good, SHA, 42), &ctx(0)),
+        rules::INVALID_TRANSITION,
+    );
+
+    // Other content, or the right content cut short: an integrity failure of that download.
+    let other = "ab".repeat(32);
+    for (sha, size) in [(other.as_str(), 42), (SHA, 41)] {
+        let bad = access(&mut st, "again", 5);
+        let p = st
+            .decide(&alice, &completed(bad, sha, size), &ctx(0))
+            .unwrap();
+        assert!(
+            matches!(&p[..], [Payload::EvidenceIntegrityFailed { access: Some(a), during, .. }]
+                if *a == bad && during == "download"),
+            "{p:?}"
+        );
+        apply(&mut st, "alice", p, 6);
+        assert_eq!(
+            outcome(&st, bad).outcome.unwrap().result,
+            AccessResult::IntegrityFailed
+        );
+        assert_eq!(outcome(&st, bad).verified_sha256, None);
+    }
+    // A client that went away.
+    let gone = access(&mut st, "gone", 7);
+    let p = st
+        .decide(
+            &alice,
+            &Command::Evidence(EvidenceCommand::AccessIncomplete {
+                evidence: 1,
+                access: gone,
+                sent: 10,
+            }),
+            &ctx(0),
+        )
+        .unwrap();
+    apply(&mut st, "alice", p, 8);
+    let o = outcome(&st, gone).outcome.unwrap();
+    assert_eq!((o.result, o.sent), (AccessResult::Incomplete, Some(10)));
+    access(&mut st, "pending", 9);
+
+    let md = palisade_core::custody::custody_report_markdown(
+        &st.codename,
+        &st.id,
+        st.evidence_item(1).unwrap(),
+    );
+    let row = |purpose: &str| {
+        md.lines()
+            .find(|l| l.contains("| accessed |") && l.contains(purpose))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        row("timeline").contains(&format!("✔ matches, sent whole (#{})", good + 1)),
+        "{md}"
+    );
+    assert!(row("again").contains("✘ failed"), "{md}");
+    assert!(row("gone").contains("incomplete: 10 bytes sent"), "{md}");
+    assert!(row("pending").contains("unverified"), "{md}");
+    assert!(!row("pending").contains('✔'), "{md}");
+    let ticks = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains('✔'))
+        .count();
+    assert_eq!(ticks, 2, "acquisition and the one good download: {md}");
 }

@@ -1,9 +1,12 @@
 //! Property: the state built live (decide → apply, command by command) equals the state replayed
 //! from the stored ledger (canonical text → parse → fold), for any sequence of commands.
 
+use palisade_core::Context;
 use palisade_core::chain::{GENESIS, canonical_event, event_hash};
+use palisade_core::comms::{CommsCommand, CommsPolicy};
 use palisade_core::event::Event;
 use palisade_core::incident::{Command, Declaration, IncidentState, declare, events_for};
+use palisade_core::postmortem::PostmortemCommand;
 use palisade_core::postmortem::PostmortemStatus;
 use palisade_core::{
     AccountRole, Actor, Kind, Playbook, Role, Severity, Status, Timestamp, UserName,
@@ -74,59 +77,69 @@ fn arb_comms_command() -> impl Strategy<Value = Command> {
     prop_oneof![
         text.clone()
             .prop_map(|message| Command::ExternalUpdate { message }),
-        (at, prop::option::of(text.clone()))
-            .prop_map(|(aware_at, note)| Command::RecordAwareness { aware_at, note }),
+        (at, prop::option::of(text.clone())).prop_map(|(aware_at, note)| Command::Comms(
+            CommsCommand::RecordAwareness { aware_at, note }
+        )),
         (
             prop::sample::select(vec![palisade_core::comms::GDPR_ART_33, "NIS2"]),
             prop::option::of(text.clone())
         )
-            .prop_map(|(name, note)| Command::MeetDeadline {
+            .prop_map(|(name, note)| Command::Comms(CommsCommand::MeetDeadline {
                 name: name.into(),
                 note
-            }),
+            })),
         (
             prop::option::of(statement.clone()),
             text.clone(),
             text.clone()
         )
-            .prop_map(|(statement, title, body)| Command::DraftStatement {
-                statement,
-                title,
-                body
-            }),
+            .prop_map(|(statement, title, body)| Command::Comms(
+                CommsCommand::DraftStatement {
+                    statement,
+                    title,
+                    body
+                }
+            )),
         (
             statement.clone(),
             prop::option::of(1u32..=3),
             prop::option::of(text.clone())
         )
-            .prop_map(|(statement, revision, note)| Command::ApproveStatement {
+            .prop_map(|(statement, revision, note)| Command::Comms(
+                CommsCommand::ApproveStatement {
+                    statement,
+                    revision,
+                    note
+                }
+            )),
+        (statement, 0i64..30).prop_map(|(statement, d)| Command::Comms(
+            CommsCommand::PublishStatement {
                 statement,
-                revision,
-                note
-            }),
-        (statement, 0i64..30).prop_map(|(statement, d)| Command::PublishStatement {
-            statement,
-            date: time::macros::date!(2026 - 11 - 26) + time::Duration::days(d),
-        }),
+                date: time::macros::date!(2026 - 11 - 26) + time::Duration::days(d),
+            }
+        )),
         prop::sample::select(vec![
             PostmortemStatus::Draft,
             PostmortemStatus::InReview,
             PostmortemStatus::Reviewed,
             PostmortemStatus::Closed
         ])
-        .prop_map(|status| Command::SetPostmortemStatus { status }),
+        .prop_map(|status| Command::Postmortem(PostmortemCommand::SetStatus { status })),
         (
             text.clone(),
             user,
             prop::option::of(prop::sample::select(vec!["2026-12-01", "2026-13-01"]))
         )
-            .prop_map(|(title, owner, due)| Command::AddActionItem {
-                title,
-                owner,
-                due: due.map(String::from)
-            }),
-        (1u32..=4, prop::option::of(text))
-            .prop_map(|(item, note)| Command::CompleteActionItem { item, note }),
+            .prop_map(|(title, owner, due)| Command::Postmortem(
+                PostmortemCommand::AddActionItem {
+                    title,
+                    owner,
+                    due: due.map(String::from)
+                }
+            )),
+        (1u32..=4, prop::option::of(text)).prop_map(|(item, note)| Command::Postmortem(
+            PostmortemCommand::CompleteActionItem { item, note }
+        )),
     ]
 }
 
@@ -176,7 +189,7 @@ proptest! {
         for (i, (who, cmd)) in cmds.into_iter().enumerate() {
             let actor = Actor { user: UserName::parse(USERS[who]).unwrap(), account_role: AccountRole::Responder };
             let at = Timestamp(t0.0 + time::Duration::seconds(i as i64 + 1));
-            if let Ok(payloads) = live.decide(&actor, &cmd) {
+            if let Ok(payloads) = live.decide(&actor, &cmd, &Context { now: at, policy: &CommsPolicy::default() }) {
                 accepted += 1;
                 for e in events_for(id, live.last_seq, &actor.user, at, None, payloads) {
                     live.apply(&e).unwrap();

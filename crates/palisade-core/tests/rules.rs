@@ -1,10 +1,11 @@
 //! The process rules of the built-in security playbook, each proven by a test: the refused command
 //! names its rule and produces no events; the allowed path produces exactly the expected events.
 
+use palisade_core::comms::CommsPolicy;
 use palisade_core::event::Event;
 use palisade_core::incident::{Command, Declaration, IncidentState, declare, events_for, rules};
 use palisade_core::{
-    AccountRole, Actor, Kind, Playbook, Role, Severity, Status, Timestamp, UserName,
+    AccountRole, Actor, Context, Kind, Playbook, Role, Severity, Status, Timestamp, UserName,
 };
 use uuid::Uuid;
 
@@ -60,7 +61,14 @@ impl Harness {
 
     /// Run a command as `actor`; on success append and apply its events.
     fn run(&mut self, actor: &Actor, cmd: Command) -> Result<(), palisade_core::Refusal> {
-        let payloads = self.state.decide(actor, &cmd)?;
+        let payloads = self.state.decide(
+            actor,
+            &cmd,
+            &Context {
+                now: Timestamp::parse("2026-11-26T03:00:00Z").unwrap(),
+                policy: &CommsPolicy::default(),
+            },
+        )?;
         self.clock += 60;
         let at = Timestamp(
             Timestamp::parse("2026-11-26T03:00:00Z").unwrap().0
@@ -81,7 +89,7 @@ impl Harness {
         Ok(())
     }
 
-    fn refused(&mut self, actor: &Actor, cmd: Command, rule: &str) -> String {
+    fn refused(&mut self, actor: &Actor, cmd: Command, rule: palisade_core::Rule) -> String {
         let before = self.events.len();
         let state_before = self.state.clone();
         let err = self.run(actor, cmd).expect_err("command should be refused");

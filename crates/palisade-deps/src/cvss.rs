@@ -1,9 +1,11 @@
 //! Severity from CVSS vectors. Pure: no I/O.
 //!
-//! Base scores are computed from the vector: CVSS v3.0/v3.1 here (FIRST specification, §7), and
-//! CVSS v4.0 with the RustSec `cvss` crate (the specification's macro-vector lookup table and
-//! severity distances; upstream tests it against Red Hat's reference implementation on every
-//! base vector). Only base metrics count: v3 temporal/environmental and v4 threat (`E`),
+//! Base scores are computed from the vector by the RustSec `cvss` crate: CVSS v3.0/v3.1 (FIRST
+//! specification §7, each version's rounding) and CVSS v4.0 (the specification's macro-vector
+//! lookup table and severity distances); upstream tests both against Red Hat's reference
+//! implementation, and a test here compares every v3 base vector with the specification's
+//! formula. This module validates, picks the base metrics and chooses among vectors. Only base
+//! metrics count: v3 temporal/environmental and v4 threat (`E`),
 //! environmental and supplemental metrics are validated but ignored, so a record's score is the
 //! publisher's base assessment whatever else its vector carries.
 //!
@@ -198,97 +200,46 @@ pub fn v3_base_score(vector: &str) -> Option<f64> {
     v3(vector).ok()
 }
 
-/// The v3.x metrics: base, then temporal and environmental (known names, not scored).
-const V3_METRICS: [&str; 22] = [
-    "AV", "AC", "PR", "UI", "S", "C", "I", "A", "E", "RL", "RC", "CR", "IR", "AR", "MAV", "MAC",
-    "MPR", "MUI", "MS", "MC", "MI", "MA",
-];
-
+/// The CVSS v3.x base score through the `cvss` crate (FIRST specification §7; v3.0 vectors are
+/// rounded up as v3.0 specifies, v3.1 ones with v3.1's `Roundup`). The crate parses the whole
+/// vector (every metric known, valid and not repeated); the base metrics must all be present,
+/// temporal and environmental ones are validated and ignored.
 fn v3(vector: &str) -> Result<f64, VectorError> {
+    use cvss::v3::metric::MetricType;
     let err = |r: String| VectorError::new(vector, r);
-    let mut m: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-    for p in vector.split('/').skip(1) {
-        let Some((k, v)) = p.split_once(':') else {
-            return Err(err(format!("component {p:?} is not `METRIC:VALUE`")));
-        };
-        if !V3_METRICS.contains(&k) {
-            return Err(err(format!("unknown CVSS v3 metric {k:?}")));
-        }
-        if m.insert(k, v).is_some() {
-            return Err(err(format!("metric {k} given twice")));
-        }
+    let v = cvss::v3::Vector::from_str(vector).map_err(|e| {
+        err(match e {
+            cvss::Error::InvalidComponent { component } => {
+                format!("component {component:?} is not `METRIC:VALUE`")
+            }
+            cvss::Error::UnknownMetric { name } => format!("unknown CVSS v3 metric {name:?}"),
+            cvss::Error::InvalidMetricV3 { metric_type, value } => {
+                format!("invalid value {value:?} for {}", metric_type.name())
+            }
+            cvss::Error::DuplicateMetricV3 { metric_type } => {
+                format!("metric {} given twice", metric_type.name())
+            }
+            other => other.to_string(),
+        })
+    })?;
+    let present = [
+        (MetricType::S, v.s.is_some()),
+        (MetricType::AV, v.av.is_some()),
+        (MetricType::AC, v.ac.is_some()),
+        (MetricType::PR, v.pr.is_some()),
+        (MetricType::UI, v.ui.is_some()),
+        (MetricType::C, v.c.is_some()),
+        (MetricType::I, v.i.is_some()),
+        (MetricType::A, v.a.is_some()),
+    ];
+    if let Some((m, _)) = present.iter().find(|(_, p)| !p) {
+        return Err(err(format!("base metric {} missing", m.name())));
     }
-    let get = |k: &'static str| -> Result<&str, VectorError> {
-        m.get(k)
-            .copied()
-            .ok_or_else(|| err(format!("base metric {k} missing")))
-    };
-    let bad = |k: &str, v: &str| err(format!("invalid value {v:?} for {k}"));
-    let changed = match get("S")? {
-        "U" => false,
-        "C" => true,
-        v => return Err(bad("S", v)),
-    };
-    let av = match get("AV")? {
-        "N" => 0.85,
-        "A" => 0.62,
-        "L" => 0.55,
-        "P" => 0.2,
-        v => return Err(bad("AV", v)),
-    };
-    let ac = match get("AC")? {
-        "L" => 0.77,
-        "H" => 0.44,
-        v => return Err(bad("AC", v)),
-    };
-    let pr = match (get("PR")?, changed) {
-        ("N", _) => 0.85,
-        ("L", false) => 0.62,
-        ("L", true) => 0.68,
-        ("H", false) => 0.27,
-        ("H", true) => 0.5,
-        (v, _) => return Err(bad("PR", v)),
-    };
-    let ui = match get("UI")? {
-        "N" => 0.85,
-        "R" => 0.62,
-        v => return Err(bad("UI", v)),
-    };
-    let cia = |k: &'static str| -> Result<f64, VectorError> {
-        match get(k)? {
-            "H" => Ok(0.56),
-            "L" => Ok(0.22),
-            "N" => Ok(0.0),
-            v => Err(bad(k, v)),
-        }
-    };
-    let (c, i, a) = (cia("C")?, cia("I")?, cia("A")?);
-    let iss = 1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a);
-    let impact = if changed {
-        7.52 * (iss - 0.029) - 3.25 * (iss - 0.02f64).powi(15)
-    } else {
-        6.42 * iss
-    };
-    if impact <= 0.0 {
-        return Ok(0.0);
+    let score = v.base_score().value();
+    if !(0.0..=10.0).contains(&score) {
+        return Err(err(format!("score {score} out of range")));
     }
-    let exploitability = 8.22 * av * ac * pr * ui;
-    let raw = if changed {
-        (1.08 * (impact + exploitability)).min(10.0)
-    } else {
-        (impact + exploitability).min(10.0)
-    };
-    Ok(roundup(raw))
-}
-
-/// CVSS v3.1 Roundup: smallest number with one decimal that is >= the input.
-fn roundup(x: f64) -> f64 {
-    let int_input = (x * 100_000.0).round() as i64;
-    if int_input % 10_000 == 0 {
-        int_input as f64 / 100_000.0
-    } else {
-        ((int_input / 10_000) + 1) as f64 / 10.0
-    }
+    Ok(score)
 }
 
 #[cfg(test)]
@@ -309,6 +260,89 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(v3_base_score(v), Some(want), "{v}");
+        }
+    }
+
+    /// The v3.1 specification's base formula (§7.1, Appendix A's `Roundup`), written out as a
+    /// reference for the crate: every one of the 2,592 base vectors, as v3.0 and as v3.1, must
+    /// score exactly (to the bit) what the formula gives. v3.0's own rounding (round up to one
+    /// decimal) and v3.1's `Roundup` agree on all of them.
+    fn spec_v3_1(m: [&str; 8]) -> f64 {
+        let [av, ac, pr, ui, s, c, i, a] = m;
+        let changed = s == "C";
+        let w = |v: &str, t: &[(&str, f64)]| t.iter().find(|(k, _)| *k == v).unwrap().1;
+        let cia = [("H", 0.56), ("L", 0.22), ("N", 0.0)];
+        let iss = 1.0 - (1.0 - w(c, &cia)) * (1.0 - w(i, &cia)) * (1.0 - w(a, &cia));
+        let impact = if changed {
+            7.52 * (iss - 0.029) - 3.25 * (iss - 0.02f64).powi(15)
+        } else {
+            6.42 * iss
+        };
+        let pr_w = match (pr, changed) {
+            ("N", _) => 0.85,
+            ("L", false) => 0.62,
+            ("L", true) => 0.68,
+            ("H", false) => 0.27,
+            _ => 0.5,
+        };
+        let exploitability = 8.22
+            * w(av, &[("N", 0.85), ("A", 0.62), ("L", 0.55), ("P", 0.2)])
+            * w(ac, &[("L", 0.77), ("H", 0.44)])
+            * pr_w
+            * w(ui, &[("N", 0.85), ("R", 0.62)]);
+        if impact <= 0.0 {
+            return 0.0;
+        }
+        let raw = if changed {
+            (1.08 * (impact + exploitability)).min(10.0)
+        } else {
+            (impact + exploitability).min(10.0)
+        };
+        let int_input = (raw * 100_000.0).round() as i64;
+        if int_input % 10_000 == 0 {
+            int_input as f64 / 100_000.0
+        } else {
+            ((int_input / 10_000) + 1) as f64 / 10.0
+        }
+    }
+
+    #[test]
+    fn v3_scores_equal_the_specification_formula_on_every_base_vector() {
+        const NAMES: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
+        let hln: &[&str] = &["H", "L", "N"];
+        let values: [&[&str]; 8] = [
+            &["N", "A", "L", "P"],
+            &["L", "H"],
+            &["N", "L", "H"],
+            &["N", "R"],
+            &["U", "C"],
+            hln,
+            hln,
+            hln,
+        ];
+        let total: usize = values.iter().map(|v| v.len()).product();
+        assert_eq!(total, 2592);
+        for k in 0..total {
+            let mut rest = k;
+            let m: [&str; 8] = std::array::from_fn(|j| {
+                let v = values[j][rest % values[j].len()];
+                rest /= values[j].len();
+                v
+            });
+            let want = spec_v3_1(m);
+            let metrics: Vec<String> = NAMES
+                .iter()
+                .zip(m)
+                .map(|(n, v)| format!("{n}:{v}"))
+                .collect();
+            for ver in ["3.0", "3.1"] {
+                let v = format!("CVSS:{ver}/{}", metrics.join("/"));
+                assert_eq!(
+                    v3_base_score(&v).map(f64::to_bits),
+                    Some(want.to_bits()),
+                    "{v}"
+                );
+            }
         }
     }
 

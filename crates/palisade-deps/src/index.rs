@@ -20,7 +20,6 @@ use crate::version::Ecosystem;
 use crate::{Error, Result};
 
 /// File name of the index inside the data directory.
-pub const INDEX_FILE: &str = "vulns.sqlite3";
 /// Format of the index. 2: `vulns.scan` holds each record in its [`ScanRecord`] form, and
 /// `names` each ecosystem's matchable package names (sorted, one per line). 3: the same layout,
 /// with severities computed from CVSS v4.0 vectors too (a format-2 index rated v4-only records
@@ -78,11 +77,6 @@ pub struct EcosystemStatus {
 }
 
 impl Index {
-    /// The index path inside `data_dir`.
-    pub fn path_in(data_dir: &Path) -> PathBuf {
-        data_dir.join(INDEX_FILE)
-    }
-
     /// Open or create the index at `path` (its parent directory is created).
     pub fn open(path: &Path) -> Result<Index> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

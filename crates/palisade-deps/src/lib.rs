@@ -9,7 +9,6 @@
 
 pub mod cvss;
 pub mod error;
-mod fxhash;
 pub mod image;
 pub mod index;
 pub mod lockfile;

@@ -1,11 +1,15 @@
 //! Rendering scan results: a table for people, JSON, and SARIF 2.1.0.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use palisade_sarif::{
+    Driver, Invocation, Level, Location, Log, Message, Notification, Region, Rule, Run, SarifResult,
+};
+use serde_json::{Map, json};
 
 use crate::cvss::Rating;
-use crate::scan::{Finding, ScanResult};
+use crate::scan::{AdvisoryKind, Finding, ScanResult};
 
 fn fixed_text(f: &Finding) -> String {
     if f.fixed.is_empty() {
@@ -91,64 +95,91 @@ pub fn json(r: &ScanResult) -> String {
     serde_json::to_string_pretty(r).unwrap_or_else(|_| "{}".to_string())
 }
 
-fn sarif_level(f: &Finding) -> &'static str {
+fn sarif_level(f: &Finding) -> Level {
+    if f.kind != AdvisoryKind::Vulnerability {
+        return Level::Note;
+    }
     match f.severity {
-        Rating::Critical | Rating::High | Rating::Unknown => "error",
-        Rating::Medium => "warning",
-        _ => "note",
+        Rating::Critical | Rating::High | Rating::Unknown => Level::Error,
+        Rating::Medium => Level::Warning,
+        _ => Level::Note,
     }
 }
 
-/// SARIF 2.1.0: one rule per advisory id, one result per finding located at the lockfile line.
-pub fn sarif(r: &ScanResult) -> String {
-    let mut rules: Vec<Value> = Vec::new();
-    let mut rule_index = std::collections::BTreeMap::new();
-    let mut results = Vec::new();
-    for f in r.findings.iter().chain(r.warnings.iter()) {
-        let idx = *rule_index.entry(f.id.clone()).or_insert_with(|| {
-            let mut rule = json!({
-                "id": f.id,
-                "shortDescription": {"text": if f.summary.is_empty() { f.id.clone() } else { f.summary.clone() }},
-                "properties": {"tags": [f.kind.as_str(), f.ecosystem], "aliases": f.aliases},
-            });
-            if let Some(u) = &f.url {
-                rule["helpUri"] = json!(u);
-            }
-            if let Some(s) = f.cvss_score {
-                rule["properties"]["security-severity"] = json!(format!("{s:.1}"));
-            }
-            rules.push(rule);
-            rules.len() - 1
-        });
-        let level = if f.kind == crate::scan::AdvisoryKind::Vulnerability {
-            sarif_level(f)
-        } else {
-            "note"
-        };
-        results.push(json!({
-            "ruleId": f.id,
-            "ruleIndex": idx,
-            "level": level,
-            "message": {"text": format!("{} {} is affected by {} ({}); fix: {}", f.package, f.version, f.id, f.severity.as_str(), fixed_text(f))},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path.to_string_lossy().replace('\\', "/")},
-                "region": {"startLine": f.line.max(1)}
-            }}],
-            "partialFingerprints": {"palisadeDeps/v1": format!("{}|{}|{}", f.purl, f.id, f.path.display())},
-        }));
+/// A rule per advisory: its summary, what to do, its aliases and link, and the CVSS score as
+/// `security-severity` (what code-scanning UIs sort by).
+fn sarif_rule(f: &Finding) -> Rule {
+    let title = if f.summary.is_empty() {
+        f.id.clone()
+    } else {
+        f.summary.clone()
+    };
+    let mut help = title.clone();
+    if !f.aliases.is_empty() {
+        let _ = write!(help, "\nAlso known as: {}.", f.aliases.join(", "));
     }
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "palisade",
-                "informationUri": "https://github.com/palisade/palisade",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "results": results,
-        }]
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string())
+    if f.kind == AdvisoryKind::Vulnerability {
+        help.push_str(
+            "\nUpgrade the package to a version the advisory lists as fixed (each result names \
+             it), or remove the dependency.",
+        );
+    } else {
+        let _ = write!(
+            help,
+            "\nAn informational advisory ({}): reported, never fails the scan.",
+            f.kind.as_str()
+        );
+    }
+    if let Some(u) = &f.url {
+        let _ = write!(help, "\nDetails: {u}");
+    }
+    let mut rule = Rule::new(&f.id, title);
+    rule.help = Some(Message::text(help));
+    rule.help_uri = f.url.clone();
+    rule.properties
+        .insert("tags".into(), json!([f.kind.as_str(), f.ecosystem]));
+    rule.properties.insert("aliases".into(), json!(f.aliases));
+    if let Some(s) = f.cvss_score {
+        rule.properties
+            .insert("security-severity".into(), json!(format!("{s:.1}")));
+    }
+    rule
+}
+
+/// SARIF 2.1.0: one rule per advisory id, one result per finding located at the lockfile line,
+/// and the files that could not be scanned as error notifications of the invocation.
+pub fn sarif(r: &ScanResult) -> String {
+    let mut run = Run::new(Driver::palisade(env!("CARGO_PKG_VERSION")));
+    for f in r.findings.iter().chain(r.warnings.iter()) {
+        let idx = run.rule_index_or_add(&f.id, || sarif_rule(f));
+        run.results.push(SarifResult {
+            rule_id: f.id.clone(),
+            rule_index: Some(idx),
+            level: sarif_level(f),
+            message: Message::text(format!(
+                "{} {} is affected by {} ({}); fix: {}",
+                f.package,
+                f.version,
+                f.id,
+                f.severity.as_str(),
+                fixed_text(f)
+            )),
+            locations: vec![Location::file(
+                &f.path.to_string_lossy(),
+                Some(Region::line(f.line)),
+            )],
+            partial_fingerprints: BTreeMap::from([(
+                "palisadeDeps/v1".to_string(),
+                format!("{}|{}|{}", f.purl, f.id, f.path.display()),
+            )]),
+            properties: Map::new(),
+        });
+    }
+    run.invocations.push(Invocation::new(
+        r.errors
+            .iter()
+            .map(|e| Notification::new(Level::Error, e.clone()))
+            .collect(),
+    ));
+    Log::new(run).to_json_pretty()
 }

@@ -6,10 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::cvss::{self, Rating};
-use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::index::Index;
 use crate::lockfile::{self, Kind, Lockfile, Package};
 use crate::matcher;

@@ -58,7 +58,7 @@ const RECORD: &str = r#"{"id":"RUSTSEC-2099-0002","modified":"2024-01-01T00:00:0
 fn update_downloads_the_archive_and_imports_it() {
     let (base, server) = serve(zip_with(&[("RUSTSEC-2099-0002.json", RECORD)]), 1);
     let dir = tempfile::tempdir().unwrap();
-    let mut ix = Index::open(&Index::path_in(dir.path())).unwrap();
+    let mut ix = Index::open(&dir.path().join("vulns.sqlite3")).unwrap();
     let r = update::update(&mut ix, dir.path(), &base, &["crates.io".to_string()]).unwrap();
     assert_eq!(server.join().unwrap(), ["/crates.io/all.zip"]);
     assert_eq!((r[0].0.as_str(), r[0].1.written), ("crates.io", 1));
@@ -79,7 +79,7 @@ fn update_downloads_the_archive_and_imports_it() {
 fn a_failed_download_is_an_error_naming_the_url_and_changes_nothing() {
     let (base, server) = serve(Vec::new(), 1);
     let dir = tempfile::tempdir().unwrap();
-    let mut ix = Index::open(&Index::path_in(dir.path())).unwrap();
+    let mut ix = Index::open(&dir.path().join("vulns.sqlite3")).unwrap();
     let e =
         update::update(&mut ix, dir.path(), &base, &["NoSuchEcosystem".to_string()]).unwrap_err();
     server.join().unwrap();

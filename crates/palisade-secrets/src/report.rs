@@ -1,9 +1,14 @@
 //! Renderers: a table for people, JSON, and SARIF 2.1.0. Secrets are redacted unless the
 //! caller asks for them.
 
-use crate::rules::{RuleSet, Severity};
+use crate::rules::{Rule, RuleSet, Severity};
 use crate::scanner::{Finding, Outcome};
-use serde_json::{Value, json};
+use palisade_sarif::{
+    Configuration, Driver, Invocation, Level, Location, Log, Message, Notification, Region, Run,
+    SarifResult,
+};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Redact a secret: keep a short prefix (at most 4 bytes, at most a quarter of it) so people can
@@ -97,80 +102,91 @@ pub fn json(outcome: &Outcome, show_secrets: bool) -> Value {
     })
 }
 
-fn level(s: Severity) -> &'static str {
+fn level(s: Severity) -> Level {
     match s {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low => "note",
+        Severity::Critical | Severity::High => Level::Error,
+        Severity::Medium => Level::Warning,
+        Severity::Low => Level::Note,
     }
 }
 
-/// Percent-encode a relative path for a SARIF `uri` (RFC 3986 unreserved characters and `/` kept).
-pub fn uri_encode(path: &str) -> String {
-    let mut s = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            s.push(b as char);
-        } else {
-            let _ = write!(s, "%{b:02X}");
-        }
-    }
-    s
+/// A rule with its description, what to do about a finding, and its severity.
+fn sarif_rule(r: &Rule) -> palisade_sarif::Rule {
+    let mut rule = palisade_sarif::Rule::new(&r.id, &r.description);
+    rule.name = Some(r.id.clone());
+    rule.help = Some(Message::text(format!(
+        "{}.\nA secret in a repository must be taken as leaked: revoke or rotate it where it \
+         was issued, then remove it from the code (and from the history if it was pushed). If \
+         it is not a secret, allowlist it in the rules configuration or mark the line with \
+         `palisade:allow`; a baseline (`--baseline`) silences findings already known.",
+        r.description.trim_end_matches('.')
+    )));
+    rule.default_configuration = Some(Configuration {
+        level: level(r.severity),
+    });
+    rule.properties
+        .insert("severity".into(), json!(r.severity.as_str()));
+    rule.properties
+        .insert("tags".into(), json!(["security", "secret"]));
+    rule
 }
 
-/// SARIF 2.1.0 log with one run. Every result carries `partialFingerprints`.
+/// SARIF 2.1.0 log with one run: every rule of the set, one result per finding (each with
+/// `partialFingerprints`), and the scan's issues as notifications of the invocation (errors for
+/// input that could not be read, warnings for skipped files).
 pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secrets: bool) -> Value {
-    let rule_objs: Vec<Value> = rules
-        .rules
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "name": r.id,
-                "shortDescription": { "text": r.description },
-                "defaultConfiguration": { "level": level(r.severity) },
-                "properties": { "severity": r.severity.as_str(), "tags": ["security", "secret"] },
+    let mut run = Run::new(Driver::palisade(tool_version));
+    for r in &rules.rules {
+        run.add_rule(sarif_rule(r));
+    }
+    for f in &outcome.findings {
+        let mut properties = Map::new();
+        if let Some(c) = &f.commit {
+            properties.insert("commit".into(), json!(c.commit));
+            properties.insert("author".into(), json!(c.author));
+            properties.insert("email".into(), json!(c.email));
+            properties.insert("date".into(), json!(c.date));
+        }
+        let result = SarifResult {
+            rule_id: f.rule_id.clone(),
+            rule_index: run.rule_index(&f.rule_id),
+            level: level(f.severity),
+            message: Message::text(format!(
+                "{}: {}",
+                f.description,
+                one_line(&shown(f, show_secrets), 200)
+            )),
+            locations: vec![Location::file(
+                &f.path,
+                Some(Region {
+                    start_line: f.line,
+                    start_column: Some(f.column),
+                    end_line: Some(f.end_line),
+                }),
+            )],
+            partial_fingerprints: BTreeMap::from([(
+                "palisadeSecret/v1".to_string(),
+                f.fingerprint.clone(),
+            )]),
+            properties,
+        };
+        run.results.push(result);
+    }
+    run.invocations.push(Invocation::new(
+        outcome
+            .issues
+            .iter()
+            .map(|i| {
+                let level = if i.is_error {
+                    Level::Error
+                } else {
+                    Level::Warning
+                };
+                Notification::new(level, format!("{}: {}", i.path, i.message))
             })
-        })
-        .collect();
-    let results: Vec<Value> = outcome
-        .findings
-        .iter()
-        .map(|f| {
-            let idx = rules.rules.iter().position(|r| r.id == f.rule_id);
-            let mut v = json!({
-                "ruleId": f.rule_id,
-                "level": level(f.severity),
-                "message": { "text": format!("{}: {}", f.description, one_line(&shown(f, show_secrets), 200)) },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": uri_encode(&f.path) },
-                        "region": { "startLine": f.line, "startColumn": f.column, "endLine": f.end_line }
-                    }
-                }],
-                "partialFingerprints": { "palisadeSecret/v1": f.fingerprint },
-            });
-            if let Some(i) = idx {
-                v["ruleIndex"] = json!(i);
-            }
-            if let Some(c) = &f.commit {
-                v["properties"] = json!({ "commit": c.commit, "author": c.author, "email": c.email, "date": c.date });
-            }
-            v
-        })
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "palisade",
-                "semanticVersion": tool_version,
-                "rules": rule_objs,
-            }},
-            "results": results,
-        }]
-    })
+            .collect(),
+    ));
+    Log::new(run).to_value()
 }
 
 #[cfg(test)]
@@ -185,10 +201,5 @@ mod tests {
         );
         assert_eq!(redact("hunter2pass"), "hu*****");
         assert_eq!(redact("abc"), "*****");
-    }
-
-    #[test]
-    fn uri_encoding_keeps_slashes_and_escapes_spaces() {
-        assert_eq!(uri_encode("a dir/é.txt"), "a%20dir/%C3%A9.txt");
     }
 }

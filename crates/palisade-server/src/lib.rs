@@ -1,257 +1,59 @@
-//! Palisade's HTTP server: the `/api/v1` JSON API over the store, authentication, problem
-//! details, the OpenAPI document, health and metrics. It parses no command line: the binary
-//! builds a [`ServerConfig`] and calls [`start`].
+//! Palisade's HTTP server: the `/api/v1` JSON API over the application layer, authentication,
+//! problem details, the OpenAPI document, health and metrics, request tracing. It parses no
+//! command line and holds no business logic: each route module turns requests into the
+//! application's commands and reads, and its answers into responses.
 
-pub mod api;
-pub mod auth;
-pub mod comms;
-pub mod evidence;
-pub mod metrics;
-pub mod notify;
+pub mod extract;
 pub mod problem;
-pub mod state_cache;
+pub mod routes;
 pub mod views;
-pub mod witness_forwarder;
+
+pub use palisade_app::{App, AppConfig, StartError, Started};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use palisade_core::Playbook;
-use palisade_store::{NewToken, Store, StoreConfig};
-use problem::Problem;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use axum::response::Response;
+use axum::routing::get;
+use problem::{Problem, REQUEST_ID};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-/// Largest request body accepted.
+/// Largest request body accepted (evidence uploads are streamed and limited separately).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub playbooks: Arc<BTreeMap<String, Playbook>>,
-    pub metrics: Arc<metrics::Metrics>,
-    /// Wakes the external-witness forwarder after an append.
-    pub witness_wake: Arc<tokio::sync::Notify>,
-    /// Wakes the notification worker after an append.
-    pub notify_wake: Arc<tokio::sync::Notify>,
-    /// Folded incident states between requests.
-    pub states: Arc<state_cache::StateCache>,
-    /// Encrypted, content-addressed evidence storage.
-    pub vault: Arc<palisade_store::evidence::Vault>,
-    /// Largest evidence upload accepted, in bytes.
-    pub evidence_limit: u64,
-    /// The ledger signing key's public half, hex (for export bundles).
-    pub public_key_hex: String,
-    /// Update cadences, notification deadlines, phrases to avoid.
-    pub comms: Arc<palisade_core::comms::CommsPolicy>,
-}
-
-/// Server configuration, built by the binary from flags, environment and config file.
-#[derive(Debug, Clone, Default)]
-pub struct ServerConfig {
-    pub store: StoreConfig,
-    /// Directory of custom playbook TOML files, loaded beside the built-in ones.
-    pub playbooks_dir: Option<PathBuf>,
-    /// External witness: every signed checkpoint is also POSTed here.
-    pub witness_url: Option<String>,
-    /// Evidence blob store: `None` for the data directory, or `s3://bucket[/prefix]` (configured
-    /// from the `AWS_*` environment variables).
-    pub evidence_store: Option<String>,
-    /// Largest evidence upload, in bytes (default [`DEFAULT_EVIDENCE_LIMIT`]).
-    pub evidence_max_bytes: Option<u64>,
-    /// Notification webhook (break-glass notices to the Incident Commander), with its signing
-    /// secret. Without it, notifications wait in the outbox.
-    pub notify: Option<notify::NotifyConfig>,
-    /// Communications policy (`[comms]` in `palisade.toml`).
-    pub comms: palisade_core::comms::CommsPolicy,
-}
-
-/// Default largest evidence upload: 256 GiB.
-pub const DEFAULT_EVIDENCE_LIMIT: u64 = 256 << 30;
-
-/// Errors that stop the server from starting.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Store(#[from] palisade_store::StoreError),
-    #[error("{0}")]
-    Playbook(String),
-    #[error("invalid communications policy: {0}")]
-    Comms(String),
-}
-
-/// A started application: the router and what the first start created.
-pub struct App {
-    pub router: Router,
-    pub state: AppState,
-    /// On the very first start (no users yet): the admin token, to print once.
-    pub bootstrap_token: Option<String>,
-    pub key_created: bool,
-    /// The external-witness forwarder task, when one is configured.
-    pub forwarder: Option<tokio::task::JoinHandle<()>>,
-    /// The notification worker, when a webhook is configured.
-    pub notifier: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// Load the built-in playbooks and the custom ones in `dir` (`*.toml`).
-pub fn load_playbooks(
-    dir: Option<&std::path::Path>,
-) -> Result<BTreeMap<String, Playbook>, StartError> {
-    let mut out = BTreeMap::new();
-    for pb in [
-        Playbook::builtin_security(),
-        Playbook::builtin_operational(),
-    ] {
-        out.insert(pb.id.clone(), pb);
-    }
-    let Some(dir) = dir else { return Ok(out) };
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        StartError::Playbook(format!("reading playbook directory {}: {e}", dir.display()))
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| StartError::Playbook(format!("reading {}: {e}", path.display())))?;
-        let pb = Playbook::from_toml(&text, &path.display().to_string())
-            .map_err(|e| StartError::Playbook(e.to_string()))?;
-        if out.contains_key(&pb.id) {
-            return Err(StartError::Playbook(format!(
-                "{}: playbook id {:?} is already taken (built-in or another file); choose another id",
-                path.display(),
-                pb.id
-            )));
-        }
-        out.insert(pb.id.clone(), pb);
-    }
-    Ok(out)
-}
-
-/// Open the store, bootstrap the first admin, and build the router.
-pub async fn start(config: &ServerConfig) -> Result<App, StartError> {
-    let playbooks = load_playbooks(config.playbooks_dir.as_deref())?;
-    config.comms.validate().map_err(StartError::Comms)?;
-    let opened = Store::open(&config.store).await?;
-    let store = opened.store;
-    let mut bootstrap_token = None;
-    if store.user_count().await? == 0 {
-        let admin = palisade_core::UserName::parse("admin").expect("valid");
-        store
-            .create_user(&admin, palisade_core::AccountRole::Admin)
-            .await?;
-        let token = auth::generate_token().map_err(|p| StartError::Playbook(p.detail))?;
-        store
-            .insert_token(&NewToken {
-                id: auth::token_id().map_err(|p| StartError::Playbook(p.detail))?,
-                user: admin,
-                label: "bootstrap".into(),
-                token_hash: auth::hash_token(&token),
-                created_at:
-                    palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc())
-                        .to_string(),
-            })
-            .await?;
-        bootstrap_token = Some(token);
-    }
-    let witness_wake = Arc::new(tokio::sync::Notify::new());
-    let forwarder = config.witness_url.as_ref().map(|url| {
-        tokio::spawn(witness_forwarder::run(
-            witness_forwarder::ForwarderConfig {
-                url: url.clone(),
-                witness_log: config
-                    .store
-                    .data_dir
-                    .join(palisade_store::witness::WITNESS_FILE),
-                initial_backoff: std::time::Duration::from_millis(200),
-            },
-            witness_wake.clone(),
-        ))
-    });
-    let vault = match &config.evidence_store {
-        None => palisade_store::evidence::Vault::filesystem(&config.store.data_dir)?,
-        Some(url) => palisade_store::evidence::Vault::s3_from_env(&config.store.data_dir, url)?,
-    };
-    let vault = Arc::new(vault);
-    {
-        // Uploads killed mid-way leave temporary files; none of them is evidence.
-        let v = vault.clone();
-        match tokio::task::spawn_blocking(move || {
-            v.sweep_tmp(std::time::Duration::from_secs(24 * 3600))
-        })
-        .await
-        {
-            Ok(Ok(n)) if n > 0 => {
-                tracing::info!(removed = n, "removed stale partial evidence uploads")
-            }
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not sweep partial evidence uploads"),
-            _ => {}
-        }
-    }
-    let notify_wake = Arc::new(tokio::sync::Notify::new());
-    let notifier = match &config.notify {
-        Some(cfg) => Some(tokio::spawn(notify::run(
-            store.clone(),
-            cfg.clone(),
-            notify_wake.clone(),
-            cfg.poll,
-        ))),
-        None => {
-            if store.outbox_pending().await? > 0 {
-                tracing::warn!(
-                    "notifications are waiting in the outbox; configure notify_url to deliver them"
-                );
-            }
-            None
-        }
-    };
-    let state = AppState {
-        store,
-        playbooks: Arc::new(playbooks),
-        metrics: Arc::new(metrics::Metrics::default()),
-        witness_wake,
-        notify_wake,
-        states: Arc::default(),
-        vault,
-        evidence_limit: config.evidence_max_bytes.unwrap_or(DEFAULT_EVIDENCE_LIMIT),
-        public_key_hex: hex::encode(opened.signer.verifying_key().as_bytes()),
-        comms: Arc::new(config.comms.clone()),
-    };
-    Ok(App {
-        router: router(state.clone()),
-        state,
-        bootstrap_token,
-        key_created: opened.key_created,
-        forwarder,
-        notifier,
-    })
-}
+/// The request id header, set on every request that lacks one and echoed on every response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Palisade API", description = "Secure incident response on a signed, hash-chained ledger. Errors are RFC 9457 problem details."),
+    info(title = "Palisade API", description = "Secure incident response on a signed, hash-chained ledger. Errors are RFC 9457 problem details (`application/problem+json`). Commands accept an `Idempotency-Key` header: a repeat with the same key returns the first answer and writes nothing again."),
     paths(
-        api::declare_incident, api::list_incidents, api::show_incident, api::incident_events,
-        api::assign_role, api::unassign_role, api::step_action, api::add_note, api::update_status,
-        api::change_severity, api::approve, api::resolve, api::close, api::correct,
-        api::create_token, api::list_tokens, api::revoke_token, api::me, healthz, metrics_text,
-        evidence::upload, evidence::list, evidence::show, evidence::transfer, evidence::download,
-        evidence::break_glass, evidence::export,
-        comms::communications, comms::record_awareness, comms::meet_deadline,
-        comms::draft_statement, comms::revise_statement, comms::approve_statement,
-        comms::publish_statement, comms::postmortem_draft, comms::postmortem_status,
-        comms::add_action_item, comms::complete_action_item
+        routes::incidents::declare, routes::incidents::list, routes::incidents::show_incident,
+        routes::incidents::events, routes::incidents::break_glass,
+        routes::incidents::docs::assign_role, routes::incidents::docs::unassign_role,
+        routes::incidents::docs::step_action, routes::incidents::docs::add_note,
+        routes::incidents::docs::update_status, routes::incidents::docs::change_severity,
+        routes::incidents::docs::approve, routes::incidents::docs::resolve,
+        routes::incidents::docs::close, routes::incidents::docs::correct,
+        routes::comms::communications, routes::comms::postmortem_draft,
+        routes::comms::docs::record_awareness, routes::comms::docs::meet_deadline,
+        routes::comms::docs::draft_statement, routes::comms::docs::revise_statement,
+        routes::comms::docs::approve_statement, routes::comms::docs::publish_statement,
+        routes::comms::docs::postmortem_status, routes::comms::docs::add_action_item,
+        routes::comms::docs::complete_action_item,
+        routes::evidence::upload, routes::evidence::list, routes::evidence::show,
+        routes::evidence::transfer, routes::evidence::download, routes::evidence::export,
+        routes::services::create, routes::services::list, routes::services::show_service,
+        routes::services::docs::rename,
+        routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
+        routes::tokens::me,
+        routes::ops::healthz, routes::ops::metrics_text,
     ),
-    modifiers(&BearerAuth),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "tokens"), (name = "operations"))
+    modifiers(&BearerAuth, &SharedResponses),
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -267,72 +69,168 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The error responses every route shares because they come from the extractors and layers, not
+/// from the handler: 401 and 503 wherever a bearer token is read (authentication reads the
+/// store); 400 (malformed JSON), 413 (over [`BODY_LIMIT`]) and 422 (well-formed JSON of the wrong
+/// shape) wherever a JSON body is read; 400 wherever a query string is read (strictly: an unknown
+/// parameter is refused); 400 (not printable ASCII) and 422 (reused with another request) wherever
+/// an `Idempotency-Key` is accepted; and 414 everywhere, from the HTTP server itself (hyper refuses
+/// a request URI over 64 KiB before the router sees it, so that one answer has no body). Added
+/// here once, so no route's documentation can miss one; every other error response is a problem
+/// detail, and each gets a description of what it means.
+struct SharedResponses;
+
+impl SharedResponses {
+    fn description(status: &str) -> &'static str {
+        match status {
+            "400" => {
+                "Malformed request: JSON syntax, a query parameter that is unknown or not allowed, or a bad header"
+            }
+            "401" => "No valid bearer token (missing, unknown or revoked)",
+            "403" => {
+                "Not allowed: the caller's role or membership, or a process rule on permissions"
+            }
+            "404" => "No such resource, or one the caller may not see",
+            "409" => {
+                "Refused by a process rule (precondition or conflict), changed concurrently, already exists, or failed an integrity check"
+            }
+            "413" => "Request body too large",
+            "414" => {
+                "URI too long (over 64 KiB): refused by the HTTP server before the API reads the request, with no body"
+            }
+            "422" => "Invalid input: well-formed, but a value or combination is not acceptable",
+            "503" => "Storage unavailable; retry after `Retry-After` seconds",
+            _ => "An error (a problem detail)",
+        }
+    }
+}
+
+impl utoipa::Modify for SharedResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |status: &str| {
+            ResponseBuilder::new()
+                .description(Self::description(status))
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let query = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                let idempotent = params
+                    .iter()
+                    .any(|p| p.name.eq_ignore_ascii_case(extract::IDEMPOTENCY_HEADER));
+                let json = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut add: Vec<&str> = vec!["414"];
+                if authenticated {
+                    add.extend(["401", "503"]);
+                }
+                if json {
+                    add.extend(["400", "413", "422"]);
+                }
+                if query {
+                    add.push("400");
+                }
+                if idempotent {
+                    add.extend(["400", "422"]);
+                }
+                let responses = &mut op.responses.responses;
+                for status in add {
+                    responses.entry(status.to_string()).or_insert_with(|| {
+                        RefOr::T(if status == "414" {
+                            ResponseBuilder::new()
+                                .description(Self::description(status))
+                                .build()
+                        } else {
+                            problem(status)
+                        })
+                    });
+                }
+                // Every error response: a problem detail, described.
+                for (status, r) in responses.iter_mut() {
+                    if let RefOr::T(r) = r
+                        && status.starts_with(['4', '5'])
+                        && r.description.is_empty()
+                    {
+                        r.description = Self::description(status).to_string();
+                    }
+                }
+                let mut sorted: Vec<_> = std::mem::take(responses).into_iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                *responses = sorted.into_iter().collect();
+            }
+        }
+    }
+}
+
 /// The router with every route, limit and middleware.
-pub fn router(state: AppState) -> Router {
+pub fn router(app: App) -> Router {
     let api = Router::new()
-        .route(
-            "/incidents",
-            post(api::declare_incident).get(api::list_incidents),
-        )
-        .route("/incidents/{incident}", get(api::show_incident))
-        .route("/incidents/{incident}/events", get(api::incident_events))
-        .route("/incidents/{incident}/roles", post(api::assign_role))
-        .route(
-            "/incidents/{incident}/roles/unassign",
-            post(api::unassign_role),
-        )
-        .route(
-            "/incidents/{incident}/steps/{step}/{action}",
-            post(api::step_action),
-        )
-        .route("/incidents/{incident}/notes", post(api::add_note))
-        .route("/incidents/{incident}/status", post(api::update_status))
-        .route("/incidents/{incident}/severity", post(api::change_severity))
-        .route("/incidents/{incident}/approvals", post(api::approve))
-        .route("/incidents/{incident}/resolve", post(api::resolve))
-        .route("/incidents/{incident}/close", post(api::close))
-        .route("/incidents/{incident}/corrections", post(api::correct))
-        .route(
-            "/incidents/{incident}/evidence",
-            post(evidence::upload)
-                .get(evidence::list)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/incidents/{incident}/evidence/{evidence}",
-            get(evidence::show),
-        )
-        .route(
-            "/incidents/{incident}/evidence/{evidence}/content",
-            get(evidence::download),
-        )
-        .route(
-            "/incidents/{incident}/evidence/{evidence}/transfer",
-            post(evidence::transfer),
-        )
-        .route(
-            "/incidents/{incident}/break-glass",
-            post(evidence::break_glass),
-        )
-        .route("/incidents/{incident}/export", get(evidence::export))
-        .route("/tokens", post(api::create_token).get(api::list_tokens))
-        .route("/tokens/{id}", delete(api::revoke_token))
-        .route("/me", get(api::me))
-        .merge(comms::routes())
-        .route("/openapi.json", get(openapi_json))
+        .merge(routes::incidents::routes())
+        .merge(routes::comms::routes())
+        .merge(routes::evidence::routes())
+        .merge(routes::services::routes())
+        .merge(routes::tokens::routes())
+        .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);
+    let id_header = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .nest("/api/v1", api)
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
+        .merge(routes::ops::routes())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
+        .layer(middleware::from_fn_with_state(app.clone(), record_metrics))
+        .layer(middleware::from_fn(scope_request_id))
+        .layer(PropagateRequestIdLayer::new(id_header.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
+        .layer(SetRequestIdLayer::new(id_header, MakeRequestUuid))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .with_state(app)
+}
+
+/// Make the request id available to problem bodies built while serving the request.
+async fn scope_request_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    REQUEST_ID.scope(id, next.run(req)).await
 }
 
 async fn api_not_found() -> Problem {
@@ -348,7 +246,7 @@ async fn method_not_allowed() -> Problem {
     )
 }
 
-async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn record_metrics(State(app): State<App>, req: Request, next: Next) -> Response {
     let start = std::time::Instant::now();
     let method = req.method().to_string();
     let route = req
@@ -356,60 +254,11 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let resp = next.run(req).await;
-    state.metrics.request(
+    app.metrics().request(
         &method,
         &route,
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
-    );
-    resp
-}
-
-async fn openapi_json() -> Response {
-    let mut resp = ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_default()
-        .into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
-/// Liveness and storage check (no token needed, for load balancers).
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = views::Health), (status = 503, body = Problem)))]
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.user_count().await {
-        Ok(_) => axum::Json(views::Health {
-            status: "ok".into(),
-            backend: state.store.backend().into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        })
-        .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Storage unavailable",
-                "the database does not answer",
-            )
-            .into_response()
-        }
-    }
-}
-
-/// Prometheus metrics (token required, any role).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn metrics_text(State(state): State<AppState>, _caller: auth::Caller) -> Response {
-    let mut resp = state.metrics.render(state.store.backend()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     resp
 }

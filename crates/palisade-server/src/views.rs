@@ -1,151 +1,45 @@
-//! Request and response bodies of the HTTP API. Requests refuse unknown fields.
+//! Response bodies of the HTTP API shared by several routes (each route module declares its own
+//! request bodies, which refuse unknown fields).
 
-use palisade_core::IncidentState;
-use palisade_store::{IncidentSummary, StoredEvent, TokenInfo};
+use palisade_core::service::ServiceName;
+use palisade_core::{
+    AccountRole, IncidentState, Kind, Role, Severity, Status, Timestamp, UserName,
+};
+use palisade_store::{IncidentSummary, ServiceSummary, StoredEvent, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeclareRequest {
-    /// Short, factual title. For security incidents the codename is what people see in lists.
-    pub title: String,
-    /// `security` (default) or `operational`. When unsure whether it is a security incident,
-    /// declare it as one.
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// `SEV-1` (most urgent) … `SEV-5`. When unsure, pick the higher.
-    pub severity: String,
-    /// Defaults to true for security incidents, false for operational ones.
-    #[serde(default)]
-    pub restricted: Option<bool>,
-    #[serde(default)]
-    pub summary: Option<String>,
-    /// Playbook id; defaults to the built-in playbook of the kind.
-    #[serde(default)]
-    pub playbook: Option<String>,
-    /// User to make Incident Commander right away.
-    #[serde(default)]
-    pub commander: Option<String>,
-    /// When the incident began, RFC 3339 with offset (defaults to now).
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-    /// When the organisation became aware (RFC 3339); starts the notification deadlines.
-    #[serde(default)]
-    pub aware_at: Option<String>,
+// The view types hold plain strings (as rendered by the core's `Display`), so their documented
+// schemas name the core type whose spelling they carry (`value_type`): enums for severities,
+// kinds, statuses and roles, date-times for times, patterns for user names.
+
+/// A string that is one of `values`.
+pub(crate) fn string_enum(values: &[&str], description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+        .into()
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleRequest {
-    pub user: String,
-    /// incident_commander (ic), deputy, scribe, subject_matter_expert (sme), internal_liaison,
-    /// customer_liaison or legal.
-    pub role: String,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
+/// A step's status.
+fn step_status() -> RefOr<Schema> {
+    string_enum(
+        &["pending", "in_progress", "done", "waived"],
+        "pending, in_progress, done or waived.",
+    )
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StepRequest {
-    /// A note (for `done`).
-    #[serde(default)]
-    pub note: Option<String>,
-    /// Why the step is waived (required for `waive`).
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoteRequest {
-    pub text: String,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatusRequest {
-    /// declared, investigating or contained (resolve and close have their own commands).
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub message: Option<String>,
-    /// internal (default) or external. External updates carry a message only and are checked
-    /// against the phrases to avoid.
-    #[serde(default)]
-    pub audience: Option<String>,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SeverityRequest {
-    pub severity: String,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApproveRequest {
-    /// The approval id from the playbook, e.g. `external-communication`.
-    pub approval: String,
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveRequest {
-    pub summary: String,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloseRequest {
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CorrectionRequest {
-    /// Sequence number of the event being corrected.
-    pub supersedes: u64,
-    pub reason: String,
-    /// The corrected time the event happened.
-    #[serde(default)]
-    pub occurred_at: Option<String>,
-    /// The corrected text (notes, status updates, step notes).
-    #[serde(default)]
-    pub text: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRequest {
-    /// The user the token acts as; created if it does not exist (then `role` is required).
-    pub user: String,
-    /// admin, responder or viewer — for a new user.
-    #[serde(default)]
-    pub role: Option<String>,
-    #[serde(default)]
-    pub label: Option<String>,
+/// A SHA-256 hash of the ledger chain, in lower-case hex.
+fn chain_hash() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[0-9a-f]{64}$"))
+        .description(Some("SHA-256, lower-case hex."))
+        .into()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -158,11 +52,16 @@ pub struct TokenCreated {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {
+    #[schema(example = "tok_0123456789abcdef")]
     pub id: String,
+    #[schema(value_type = UserName)]
     pub user: String,
+    #[schema(value_type = AccountRole)]
     pub role: String,
     pub label: String,
+    #[schema(value_type = Timestamp)]
     pub created_at: String,
+    #[schema(value_type = Option<Timestamp>)]
     pub revoked_at: Option<String>,
 }
 
@@ -181,7 +80,9 @@ impl From<TokenInfo> for TokenView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
+    #[schema(value_type = UserName)]
     pub user: String,
+    #[schema(value_type = AccountRole)]
     pub role: String,
     pub token_id: String,
 }
@@ -192,13 +93,20 @@ pub struct IncidentListItem {
     pub id: Uuid,
     pub codename: String,
     pub title: String,
+    #[schema(value_type = Kind)]
     pub kind: String,
+    #[schema(value_type = Severity)]
     pub severity: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub restricted: bool,
+    #[schema(value_type = Option<UserName>)]
     pub commander: Option<String>,
+    #[schema(value_type = Timestamp)]
     pub declared_at: String,
+    #[schema(value_type = Timestamp)]
     pub updated_at: String,
+    /// Number of ledger events.
     pub events: u64,
 }
 
@@ -227,20 +135,27 @@ pub struct IncidentList {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MemberView {
+    #[schema(value_type = UserName)]
     pub user: String,
+    #[schema(value_type = Vec<Role>)]
     pub roles: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StepView {
+    #[schema(minimum = 1)]
     pub n: u32,
     pub title: String,
     pub owner: Option<String>,
-    /// pending, in_progress, done or waived.
+    #[schema(schema_with = step_status)]
     pub status: String,
+    #[schema(value_type = Option<Timestamp>)]
     pub started_at: Option<String>,
+    #[schema(value_type = Option<UserName>)]
     pub started_by: Option<String>,
+    #[schema(value_type = Option<Timestamp>)]
     pub settled_at: Option<String>,
+    #[schema(value_type = Option<UserName>)]
     pub settled_by: Option<String>,
     pub waiver_reason: Option<String>,
     pub notes: Vec<String>,
@@ -254,32 +169,46 @@ pub struct StepView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApprovalView {
     pub approval: String,
+    #[schema(value_type = UserName)]
     pub by: String,
+    #[schema(value_type = Timestamp)]
     pub at: String,
     pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CorrectionView {
+    /// The correction's own sequence number.
+    #[schema(minimum = 1)]
     pub seq: u64,
+    #[schema(value_type = UserName)]
     pub by: String,
+    #[schema(value_type = Timestamp)]
     pub recorded_at: String,
     pub reason: String,
+    /// The corrected time, when the correction gave one.
+    #[schema(value_type = Option<Timestamp>)]
     pub occurred_at: Option<String>,
     pub text: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TimelineView {
+    #[schema(minimum = 1)]
     pub seq: u64,
+    /// The event's `type` (e.g. `note_added`).
     #[serde(rename = "type")]
     pub kind: String,
+    #[schema(value_type = UserName)]
     pub actor: String,
     /// As reported (with the offset it was reported in).
+    #[schema(value_type = Timestamp)]
     pub occurred_at: String,
     /// As recorded by the server (UTC).
+    #[schema(value_type = Timestamp)]
     pub recorded_at: String,
     /// After corrections.
+    #[schema(value_type = Timestamp)]
     pub effective_occurred_at: String,
     pub description: String,
     pub corrections: Vec<CorrectionView>,
@@ -300,24 +229,46 @@ pub struct IncidentView {
     pub id: Uuid,
     pub codename: String,
     pub title: String,
+    #[schema(value_type = Kind)]
     pub kind: String,
+    #[schema(value_type = Severity)]
     pub severity: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub restricted: bool,
     pub summary: Option<String>,
+    #[schema(value_type = UserName)]
     pub declared_by: String,
+    #[schema(value_type = Timestamp)]
     pub declared_at: String,
+    #[schema(value_type = Timestamp)]
     pub updated_at: String,
+    #[schema(value_type = Option<UserName>)]
     pub commander: Option<String>,
     pub members: Vec<MemberView>,
     pub playbook: PlaybookView,
     pub steps: Vec<StepView>,
     pub approvals: Vec<ApprovalView>,
     pub resolution: Option<String>,
+    #[schema(value_type = Option<Timestamp>)]
     pub resolved_at: Option<String>,
+    #[schema(value_type = Option<Timestamp>)]
     pub closed_at: Option<String>,
-    /// Ordered by when things happened (after corrections), then by sequence.
-    pub timeline: Vec<TimelineView>,
+    /// A page of the timeline (`GET /incidents/{incident}?after=SEQ&limit=N`): the entries
+    /// recorded after sequence number `after`, at most `limit` of them (default 500), ordered
+    /// by when things happened (after corrections), then by sequence. Absent from a command's
+    /// answer, which carries `appended` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineView>>,
+    /// Present when the timeline has more entries than this page: ask again with
+    /// `?after=` this sequence number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub timeline_next_after: Option<u64>,
+    /// In a command's answer: the timeline entries the command added or corrected, in
+    /// sequence order (the rest of the timeline is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appended: Option<Vec<TimelineView>>,
     /// Number of ledger events.
     pub events: u64,
     /// Recorded reads of this (restricted) incident among them; every read adds one.
@@ -327,11 +278,9 @@ pub struct IncidentView {
     /// Update cadence (last update, next due, overdue) and notification deadlines, evaluated
     /// when the response was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub communications: Option<palisade_core::comms::CommsStatus>,
     /// Postmortem status, due date and overdue flag, evaluated when the response was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub postmortem: Option<palisade_core::postmortem::PostmortemSummary>,
 }
 
@@ -406,31 +355,9 @@ impl From<&IncidentState> for IncidentView {
             resolution: st.resolution.clone(),
             resolved_at: s(&st.resolved_at),
             closed_at: s(&st.closed_at),
-            timeline: st
-                .timeline_by_occurrence()
-                .into_iter()
-                .map(|t| TimelineView {
-                    seq: t.seq,
-                    kind: t.kind.clone(),
-                    actor: t.actor.to_string(),
-                    occurred_at: t.occurred_at.to_string(),
-                    recorded_at: t.recorded_at.to_string(),
-                    effective_occurred_at: t.effective_occurred_at().to_string(),
-                    description: t.description.clone(),
-                    corrections: t
-                        .corrections
-                        .iter()
-                        .map(|c| CorrectionView {
-                            seq: c.seq,
-                            by: c.by.to_string(),
-                            recorded_at: c.recorded_at.to_string(),
-                            reason: c.reason.clone(),
-                            occurred_at: s(&c.occurred_at),
-                            text: c.text.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            timeline: None,
+            timeline_next_after: None,
+            appended: None,
             events: st.last_seq,
             reads: st.reads,
             evidence: st.evidence.len() as u64,
@@ -440,14 +367,81 @@ impl From<&IncidentState> for IncidentView {
     }
 }
 
+fn timeline_entry(t: &palisade_core::incident::TimelineEntry) -> TimelineView {
+    TimelineView {
+        seq: t.seq,
+        kind: t.kind.clone(),
+        actor: t.actor.to_string(),
+        occurred_at: t.occurred_at.to_string(),
+        recorded_at: t.recorded_at.to_string(),
+        effective_occurred_at: t.effective_occurred_at().to_string(),
+        description: t.description.clone(),
+        corrections: t
+            .corrections
+            .iter()
+            .map(|c| CorrectionView {
+                seq: c.seq,
+                by: c.by.to_string(),
+                recorded_at: c.recorded_at.to_string(),
+                reason: c.reason.clone(),
+                occurred_at: s(&c.occurred_at),
+                text: c.text.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Timeline entries per page when the request does not say.
+pub const TIMELINE_PAGE: u64 = 500;
+/// The most a request may ask for.
+pub const TIMELINE_PAGE_MAX: u64 = 10_000;
+
+impl IncidentView {
+    /// The view with one page of the timeline: the entries with a sequence number above
+    /// `after`, the first `limit` of them by sequence, ordered by occurrence within the page.
+    pub fn with_timeline_page(mut self, st: &IncidentState, after: u64, limit: u64) -> Self {
+        let mut page: Vec<&palisade_core::incident::TimelineEntry> =
+            st.timeline.iter().filter(|t| t.seq > after).collect();
+        page.sort_by_key(|t| t.seq);
+        if page.len() as u64 > limit {
+            page.truncate(limit as usize);
+            self.timeline_next_after = page.last().map(|t| t.seq);
+        }
+        page.sort_by_key(|t| (t.effective_occurred_at(), t.seq));
+        self.timeline = Some(page.into_iter().map(timeline_entry).collect());
+        self
+    }
+
+    /// The view as a command's answer: the entries whose event or correction has a sequence
+    /// number above `before` (what the command appended), in sequence order.
+    pub fn with_appended(mut self, st: &IncidentState, before: u64) -> Self {
+        let mut added: Vec<&palisade_core::incident::TimelineEntry> = st
+            .timeline
+            .iter()
+            .filter(|t| t.seq > before || t.corrections.iter().any(|c| c.seq > before))
+            .collect();
+        added.sort_by_key(|t| t.seq);
+        self.appended = Some(added.into_iter().map(timeline_entry).collect());
+        self
+    }
+}
+
+/// An incident's event (a plain name, as the schema derive takes no generic `value_type`).
+type IncidentEvent = palisade_core::Event<palisade_core::Payload>;
+
 /// One ledger row with its chain hashes.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LedgerRow {
+    #[schema(minimum = 1)]
     pub seq: u64,
     /// The canonical event body (the hashed bytes), parsed.
-    #[schema(value_type = Object)]
+    #[schema(value_type = IncidentEvent)]
     pub event: serde_json::Value,
+    /// The previous event's hash (all zeros before the first).
+    #[schema(schema_with = chain_hash)]
     pub prev_hash: String,
+    /// SHA-256 over `prev_hash` and the canonical body.
+    #[schema(schema_with = chain_hash)]
     pub hash: String,
 }
 
@@ -468,9 +462,111 @@ pub struct LedgerView {
     pub events: Vec<LedgerRow>,
 }
 
+/// One row of the service list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ServiceListItem {
+    pub id: Uuid,
+    #[schema(value_type = ServiceName)]
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = Timestamp)]
+    pub created_at: String,
+    #[schema(value_type = Timestamp)]
+    pub updated_at: String,
+    /// Number of ledger events.
+    pub events: u64,
+}
+
+impl From<ServiceSummary> for ServiceListItem {
+    fn from(s: ServiceSummary) -> Self {
+        ServiceListItem {
+            id: s.id,
+            name: s.name,
+            description: s.description,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            events: s.last_seq,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ServiceList {
+    pub services: Vec<ServiceListItem>,
+}
+
+/// One line of a service's history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ServiceHistoryView {
+    #[schema(minimum = 1)]
+    pub seq: u64,
+    /// The event's `type` (`created`, `renamed`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = UserName)]
+    pub actor: String,
+    #[schema(value_type = Timestamp)]
+    pub recorded_at: String,
+    pub description: String,
+}
+
+/// A service with its history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ServiceView {
+    pub id: Uuid,
+    #[schema(value_type = ServiceName)]
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = UserName)]
+    pub created_by: String,
+    #[schema(value_type = Timestamp)]
+    pub created_at: String,
+    #[schema(value_type = Timestamp)]
+    pub updated_at: String,
+    /// Number of ledger events.
+    pub events: u64,
+    pub history: Vec<ServiceHistoryView>,
+}
+
+impl From<&palisade_core::ServiceState> for ServiceView {
+    fn from(st: &palisade_core::ServiceState) -> Self {
+        ServiceView {
+            id: st.id,
+            name: st.name.to_string(),
+            description: st.description.clone(),
+            created_by: st.created_by.to_string(),
+            created_at: st.created_at.to_string(),
+            updated_at: st.updated_at.to_string(),
+            events: st.last_seq,
+            history: st
+                .history
+                .iter()
+                .map(|h| ServiceHistoryView {
+                    seq: h.seq,
+                    kind: h.kind.clone(),
+                    actor: h.actor.to_string(),
+                    recorded_at: h.recorded_at.to_string(),
+                    description: h.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
+    #[schema(example = "ok")]
     pub status: String,
+    /// The storage backend: `sqlite` or `postgres`.
     pub backend: String,
     pub version: String,
+    /// Free bytes on the disk holding the database (SQLite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_disk_free_bytes: Option<u64>,
+    /// Free bytes on the disk holding the evidence (when it is kept on a local disk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_disk_free_bytes: Option<u64>,
+    /// What will stop writes soon if nobody acts (a nearly full disk).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

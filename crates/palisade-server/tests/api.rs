@@ -148,7 +148,7 @@ async fn a_security_incident_runs_through_all_fourteen_steps_with_every_rule_enf
         .post(&p("/corrections"), &dana, json!({"supersedes": 5, "reason": "wrong time", "occurred_at": "2026-11-26T01:00:00+01:00"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let entry = r.body["timeline"]
+    let entry = r.body["appended"]
         .as_array()
         .unwrap()
         .iter()
@@ -682,4 +682,94 @@ async fn openapi_documents_every_route_and_metrics_leak_no_names() {
     );
     assert!(!text.contains(cn), "metrics leak a codename");
     assert!(!text.contains("secret thing"));
+}
+
+#[tokio::test]
+async fn a_command_answers_with_what_it_changed_and_the_timeline_comes_in_pages() {
+    let app = spawn().await;
+    let ic = app.token("dana", "responder").await;
+    let v = app
+        .declare(
+            &ic,
+            json!({"title": "Token leak", "severity": "SEV-2", "commander": "dana"}),
+        )
+        .await;
+    let cn = v["codename"].as_str().unwrap().to_string();
+    assert!(v.get("timeline").is_none(), "{v}");
+    assert!(!v["appended"].as_array().unwrap().is_empty(), "{v}");
+    let p = |s: &str| format!("/api/v1/incidents/{cn}{s}");
+    let mut sizes = Vec::new();
+    for i in 0..120 {
+        let r = app
+            .post(&p("/notes"), &ic, json!({"text": format!("note {i}")}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        // The answer is the incident's summary and the one entry the note added, however long
+        // the timeline has grown.
+        assert!(r.body.get("timeline").is_none(), "{}", r.text);
+        let added = r.body["appended"].as_array().unwrap();
+        assert_eq!(added.len(), 1, "{}", r.text);
+        assert_eq!(
+            added[0]["description"],
+            format!("Note: note {i}"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["events"], added[0]["seq"], "{}", r.text);
+        sizes.push(r.text.len());
+    }
+    assert!(
+        sizes[119] < sizes[0] + 64,
+        "answers grow with the timeline: {} then {} bytes",
+        sizes[0],
+        sizes[119]
+    );
+
+    // Pages of 50 walk the whole timeline once, each in order of occurrence.
+    let whole = app.get(&p("?limit=10000"), &ic).await.body;
+    let all: Vec<u64> = whole["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["seq"].as_u64().unwrap())
+        .collect();
+    assert!(whole.get("timeline_next_after").is_none(), "{whole}");
+    assert!(all.len() > 120, "{}", all.len());
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let r = app.get(&p(&format!("?after={after}&limit=50")), &ic).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let page = r.body["timeline"].as_array().unwrap();
+        assert!(page.len() <= 50);
+        seen.extend(page.iter().map(|t| t["seq"].as_u64().unwrap()));
+        match r.body["timeline_next_after"].as_u64() {
+            Some(next) => {
+                assert!(next > after);
+                after = next;
+            }
+            None => break,
+        }
+    }
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(seen, sorted, "pages miss or repeat entries");
+    // Without a limit, a page holds 500 at most.
+    let first = app.get(&p(""), &ic).await.body;
+    assert_eq!(
+        first["timeline"].as_array().unwrap().len(),
+        all.len().min(500)
+    );
+
+    // Bad paging is refused with a reason, an unknown parameter too.
+    for (q, status) in [
+        ("?limit=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("?limit=10001", StatusCode::UNPROCESSABLE_ENTITY),
+        ("?after=-1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("?page=2", StatusCode::BAD_REQUEST),
+    ] {
+        let r = app.get(&p(q), &ic).await;
+        assert_problem(&r, status);
+    }
 }

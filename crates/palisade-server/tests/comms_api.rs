@@ -4,7 +4,7 @@ use palisade_core::comms::{CommsPolicy, DeadlineDef};
 mod common;
 
 use common::{Resp, assert_problem, spawn, spawn_with};
-use palisade_server::{ServerConfig, start};
+use palisade_app::{App, AppConfig as ServerConfig};
 use palisade_store::StoreConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -508,7 +508,7 @@ async fn an_invalid_policy_stops_the_server_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut comms = CommsPolicy::default();
     comms.deadlines[0].hours = 0;
-    let err = match start(&ServerConfig {
+    let err = match App::start(&ServerConfig {
         store: StoreConfig {
             data_dir: dir.path().to_path_buf(),
             database_url: None,

@@ -9,9 +9,9 @@
 //! a hang into a failure.
 
 use axum::http::HeaderMap;
+use palisade_app::notify::{self, NotifyConfig};
+use palisade_app::{App, AppConfig};
 use palisade_core::{IncidentState, Timestamp, UserName};
-use palisade_server::notify::{self, NotifyConfig};
-use palisade_server::{AppState, ServerConfig, start};
 use palisade_store::StoreConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -23,38 +23,6 @@ use tokio::sync::mpsc;
 // ---------------------------------------------------------------------------------------------
 // Backends
 
-fn pg_base() -> Option<String> {
-    match std::env::var("PALISADE_TEST_DATABASE_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "CI=true but PALISADE_TEST_DATABASE_URL is not set: the PostgreSQL suite is required in CI"
-                );
-            }
-            eprintln!(
-                "SKIP PostgreSQL backend: PALISADE_TEST_DATABASE_URL is not set (SQLite only)"
-            );
-            None
-        }
-    }
-}
-
-/// A fresh schema of its own for one test, as a connection URL.
-async fn fresh_schema(base: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to PALISADE_TEST_DATABASE_URL");
-    tokio::spawn(conn);
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
-}
-
 /// Where a server keeps its data: a data directory and, for PostgreSQL, a database URL.
 struct Backend {
     name: &'static str,
@@ -63,8 +31,8 @@ struct Backend {
 }
 
 impl Backend {
-    fn config(&self, notify: Option<NotifyConfig>) -> ServerConfig {
-        ServerConfig {
+    fn config(&self, notify: Option<NotifyConfig>) -> AppConfig {
+        AppConfig {
             store: StoreConfig {
                 data_dir: self.dir.path().to_path_buf(),
                 database_url: self.database_url.clone(),
@@ -85,15 +53,15 @@ async fn sqlite() -> Backend {
 
 /// SQLite always; PostgreSQL too when configured.
 async fn backends() -> Vec<Backend> {
-    let mut out = vec![sqlite().await];
-    if let Some(base) = pg_base() {
-        out.push(Backend {
-            name: "postgres",
-            dir: tempfile::tempdir().unwrap(),
-            database_url: Some(fresh_schema(&base).await),
-        });
-    }
-    out
+    palisade_test_support::backends()
+        .await
+        .into_iter()
+        .map(|(name, store, dir)| Backend {
+            name,
+            dir,
+            database_url: store.database_url,
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,8 +71,8 @@ struct Server {
     url: String,
     admin: String,
     http: reqwest::Client,
-    /// The handlers' state, to read the ledger and the outbox without going through the API.
-    state: AppState,
+    /// The application, to read the ledger and the outbox without going through the API.
+    app: App,
     task: tokio::task::JoinHandle<()>,
     notifier: Option<tokio::task::JoinHandle<()>>,
 }
@@ -118,20 +86,20 @@ impl Drop for Server {
     }
 }
 
-async fn serve(config: &ServerConfig) -> Server {
-    let app = start(config).await.unwrap();
+async fn serve(config: &AppConfig) -> Server {
+    let started = App::start(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = app.router.clone();
+    let router = palisade_server::router(started.app.clone());
     let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     Server {
         url,
         // Empty on a restart: only the first start creates an admin token.
-        admin: app.bootstrap_token.clone().unwrap_or_default(),
+        admin: started.bootstrap_token.clone().unwrap_or_default(),
         http: reqwest::Client::new(),
-        state: app.state.clone(),
+        app: started.app,
         task,
-        notifier: app.notifier,
+        notifier: started.notifier,
     }
 }
 
@@ -216,13 +184,13 @@ impl Server {
     }
     /// The ledger as stored (read directly, so reading it records nothing).
     async fn ledger(&self, id: uuid::Uuid) -> Vec<palisade_core::Event> {
-        self.state.store.events(id).await.unwrap()
+        palisade_test_support::incident_events(self.app.store(), id).await
     }
     async fn fold(&self, id: uuid::Uuid) -> IncidentState {
         IncidentState::fold(&self.ledger(id).await).unwrap()
     }
     async fn pending(&self) -> u64 {
-        self.state.store.outbox_pending().await.unwrap()
+        self.app.store().outbox_pending().await.unwrap()
     }
 }
 
@@ -686,6 +654,31 @@ fn routes() -> Vec<Route> {
             [204, 403, 403, 403, 401, 401],
         ),
         same("GET", "/api/v1/me", no_body, [200, 200, 200, 200, 401, 401]),
+        // Services are not restricted: every account sees them, viewers do not change them.
+        same(
+            "GET",
+            "/api/v1/services",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/services",
+            || Body::Json(json!({"name": fresh_name("svc")})),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/services/{s}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/services/{s}/rename",
+            || Body::Json(json!({"name": fresh_name("renamed")})),
+            [200, 200, 200, 403, 401, 401],
+        ),
         same("GET", "/metrics", no_body, [200, 200, 200, 200, 401, 401]),
         same("GET", "/healthz", no_body, [200, 200, 200, 200, 200, 200]),
         same(
@@ -697,11 +690,21 @@ fn routes() -> Vec<Route> {
     ]
 }
 
-/// Problem details with the incident reference blanked out, to compare a hidden incident's 404
-/// with an unknown one's.
+/// A name no other call of this test uses.
+fn fresh_name(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Problem details with the incident reference (and the request's own id) blanked out, to
+/// compare a hidden incident's 404 with an unknown one's.
 fn normalized(body: &Value, reference: &str) -> Value {
     let text = serde_json::to_string(body).unwrap();
-    serde_json::from_str(&text.replace(reference, "REF")).unwrap()
+    let mut v: Value = serde_json::from_str(&text.replace(reference, "REF")).unwrap();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("request_id");
+    }
+    v
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -734,6 +737,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .unwrap()
                 .replace("{i}", "{incident}")
                 .replace("{tok}", "{id}")
+                .replace("{s}", "{service}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
                 .replace("steps/3/waive", "steps/{step}/{action}")
@@ -744,7 +748,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 38, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 42, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -767,6 +771,17 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                     shared_open.clone()
                 };
                 let mut path = row.path.replace("{i}", &fx.codename);
+                if path.contains("{s}") {
+                    let r = srv
+                        .post(
+                            "/api/v1/services",
+                            &cast.admin,
+                            json!({"name": fresh_name("matrix")}),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+                    path = path.replace("{s}", r.body["name"].as_str().unwrap());
+                }
                 let mut throwaway = None;
                 if path.contains("{tok}") {
                     let t = srv.token("temp", "viewer").await;
@@ -922,6 +937,25 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
             assert!(
                 r.bytes.windows(EVIDENCE.len()).any(|w| w == EVIDENCE),
                 "{what}: the bundle carries the evidence"
+            );
+        }
+        ("GET", "/api/v1/services") => assert!(r.body["services"].is_array(), "{what}"),
+        ("POST", "/api/v1/services") | ("POST", "/api/v1/services/{s}/rename") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("svc-") || n.starts_with("renamed-")),
+                "{what}: {}",
+                r.text()
+            );
+        }
+        ("GET", "/api/v1/services/{s}") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("matrix-")),
+                "{what}: {}",
+                r.text()
             );
         }
         ("GET", "/api/v1/incidents/{i}/events") => {
@@ -1095,9 +1129,10 @@ async fn every_read_of_a_restricted_incident_is_recorded_once_and_open_ones_neve
             vec![],
         ),
         (
+            // The download, then its outcome, recorded before its last byte is sent.
             "/evidence/E1/content?purpose=timeline",
-            vec![("evidence_accessed", "")],
-            vec![("evidence_accessed", "")],
+            vec![("evidence_accessed", ""), ("evidence_access_verified", "")],
+            vec![("evidence_accessed", ""), ("evidence_access_verified", "")],
         ),
         (
             "/export?purpose=counsel",
@@ -1778,11 +1813,12 @@ async fn oneshot(
 async fn a_notice_committed_before_a_crash_is_delivered_after_the_restart() {
     for be in backends().await {
         // Without a webhook configured, the notice is committed with the event and waits.
-        let app1 = start(&be.config(None)).await.unwrap();
-        assert!(app1.notifier.is_none());
-        let admin = app1.bootstrap_token.clone().unwrap();
+        let started = App::start(&be.config(None)).await.unwrap();
+        assert!(started.notifier.is_none());
+        let admin = started.bootstrap_token.clone().unwrap();
+        let router = palisade_server::router(started.app.clone());
         let (s, t) = oneshot(
-            &app1.router,
+            &router,
             "POST",
             "/api/v1/tokens",
             &admin,
@@ -1792,7 +1828,7 @@ async fn a_notice_committed_before_a_crash_is_delivered_after_the_restart() {
         assert_eq!(s, StatusCode::CREATED);
         let mia = t["token"].as_str().unwrap().to_string();
         let (s, inc) = oneshot(
-            &app1.router,
+            &router,
             "POST",
             "/api/v1/incidents",
             &mia,
@@ -1808,7 +1844,7 @@ async fn a_notice_committed_before_a_crash_is_delivered_after_the_restart() {
             restricted: true,
         };
         let (s, granted) = oneshot(
-            &app1.router,
+            &router,
             "POST",
             &format!("/api/v1/incidents/{}/break-glass", fx.codename),
             &admin,
@@ -1817,20 +1853,18 @@ async fn a_notice_committed_before_a_crash_is_delivered_after_the_restart() {
         .await;
         assert_eq!(s, StatusCode::OK, "{granted}");
         assert_eq!(
-            app1.state.store.outbox_pending().await.unwrap(),
+            started.app.store().outbox_pending().await.unwrap(),
             1,
             "{}",
             be.name
         );
-        let events = app1
-            .state
-            .store
-            .events(fx.id.parse().unwrap())
-            .await
-            .unwrap();
+        let events =
+            palisade_test_support::incident_events(started.app.store(), fx.id.parse().unwrap())
+                .await;
         assert_eq!(events.last().unwrap().data.kind(), "break_glass");
         // "Crash": the process goes away between commit and delivery.
-        drop(app1);
+        drop(router);
+        drop(started);
 
         let (url, mut rx) = receiver(0).await;
         let srv = serve(&be.config(Some(notify_config(url)))).await;

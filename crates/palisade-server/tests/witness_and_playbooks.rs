@@ -2,7 +2,7 @@
 //! and custom playbooks loaded from a directory.
 
 use axum::http::StatusCode;
-use palisade_server::{ServerConfig, start};
+use palisade_app::{App, AppConfig as ServerConfig};
 use palisade_store::StoreConfig;
 use serde_json::json;
 use std::path::Path;
@@ -40,8 +40,8 @@ async fn app(
     dir: &Path,
     witness_url: Option<String>,
     playbooks: Option<&Path>,
-) -> (String, String, palisade_server::App) {
-    let app = start(&ServerConfig {
+) -> (String, String, palisade_app::Started) {
+    let app = App::start(&ServerConfig {
         store: StoreConfig {
             data_dir: dir.to_path_buf(),
             database_url: None,
@@ -54,7 +54,7 @@ async fn app(
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = app.router.clone();
+    let router = palisade_server::router(app.app.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (url, app.bootstrap_token.clone().unwrap_or_default(), app)
 }
@@ -93,7 +93,10 @@ async fn checkpoints_reach_the_external_witness_despite_failures() {
     )
     .await;
     let cp = next(&mut rx).await;
-    assert_eq!(cp["incident"], inc["id"]);
+    assert_eq!(
+        cp["stream"],
+        format!("incident/{}", inc["id"].as_str().unwrap())
+    );
     assert_eq!(
         cp["seq"], 2,
         "one checkpoint covers the declaration and the IC assignment"
@@ -122,7 +125,7 @@ async fn checkpoints_committed_while_the_witness_was_down_are_delivered_after_a_
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/witness", l.local_addr().unwrap())
     };
-    let app1 = start(&ServerConfig {
+    let app1 = App::start(&ServerConfig {
         store: StoreConfig {
             data_dir: dir.path().to_path_buf(),
             database_url: None,
@@ -136,9 +139,7 @@ async fn checkpoints_committed_while_the_witness_was_down_are_delivered_after_a_
     let token = app1.bootstrap_token.clone().unwrap();
     // Drive the router in-process, so no connection outlives the "crash" below.
     use tower::ServiceExt;
-    let resp = app1
-        .router
-        .clone()
+    let resp = palisade_server::router(app1.app.clone())
         .oneshot(
             axum::http::Request::post("/api/v1/incidents")
                 .header("authorization", format!("Bearer {token}"))
@@ -159,7 +160,7 @@ async fn checkpoints_committed_while_the_witness_was_down_are_delivered_after_a_
     app1.forwarder.as_ref().unwrap().abort();
     drop(app1);
     let (witness, mut rx, _) = receiver(0).await;
-    let _app2 = start(&ServerConfig {
+    let _app2 = App::start(&ServerConfig {
         store: StoreConfig {
             data_dir: dir.path().to_path_buf(),
             database_url: None,
@@ -171,7 +172,10 @@ async fn checkpoints_committed_while_the_witness_was_down_are_delivered_after_a_
     .await
     .unwrap();
     let cp = next(&mut rx).await;
-    assert_eq!(cp["incident"], inc["id"]);
+    assert_eq!(
+        cp["stream"],
+        format!("incident/{}", inc["id"].as_str().unwrap())
+    );
     assert_eq!(cp["seq"], 1);
 }
 
@@ -215,7 +219,7 @@ requires = [1]
     // An invalid playbook stops the start with the file and the reason.
     std::fs::write(pbs.path().join("broken.toml"), "id = 'x'\nname = 'X'\nkind = 'security'\nversion = 1\n[[steps]]\nn = 1\ntitle = 'a'\nrequires = [7]\n").unwrap();
     let dir2 = tempfile::tempdir().unwrap();
-    let err = start(&ServerConfig {
+    let err = App::start(&ServerConfig {
         store: StoreConfig {
             data_dir: dir2.path().to_path_buf(),
             database_url: None,

@@ -1,14 +1,16 @@
 //! Ledger benchmarks (figures go to BENCHMARKS.md).
 //!
 //! ```text
-//! cargo bench -p palisade-store --bench ledger -- append [--pg URL]
+//! cargo bench -p palisade-store --bench ledger -- append [--pg URL] [--rounds 3]
 //! cargo bench -p palisade-store --bench ledger -- verify --events 1000000
 //! cargo bench -p palisade-store --bench ledger -- dataset DIR --incidents 10000 --events-per 100
 //! cargo bench -p palisade-store --bench ledger -- verify-dir DIR [--runs 3] [--all-signatures]
 //! ```
 //!
 //! `append` measures durable appends (each acknowledged only after commit and witness flush):
-//! one incident with one client, and 1,000 incidents appended to in parallel. `verify` builds a
+//! one incident with one client, and 1,000 incidents appended to in parallel, on SQLite and (with
+//! `--pg`, in a schema of its own, dropped at the end) PostgreSQL, in alternating rounds; it
+//! prints the load average and the disk's fdatasync latency at the start and the end. `verify` builds a
 //! ledger of the given size and times `verify` on it. `dataset` builds a data directory for the
 //! HTTP latency benchmark (bench/api-latency.sh) and writes an admin token to DIR/bench-token.
 
@@ -16,7 +18,7 @@ use palisade_core::incident::{Declaration, declare, events_for};
 use palisade_core::{
     AccountRole, IncidentState, Kind, Payload, Playbook, Role, Severity, Timestamp, UserName,
 };
-use palisade_store::{AppendRequest, NewToken, Projection, Store, StoreConfig, VerifyTarget};
+use palisade_store::{AppendRequest, NewToken, Store, StoreConfig, VerifyTarget};
 use sha2::Digest;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,13 +50,7 @@ async fn new_incident(store: &Store, n: usize) -> IncidentState {
     let events = events_for(id, 0, &admin(), now(), None, vec![payload]);
     let st = IncidentState::fold(&events).unwrap();
     store
-        .append(AppendRequest {
-            incident: id,
-            expected_last_seq: 0,
-            events,
-            projection: Projection::from_state(&st),
-            outbox: Vec::new(),
-        })
+        .append(AppendRequest::for_incident(&st, 0, &events).unwrap())
         .await
         .unwrap();
     st
@@ -98,13 +94,7 @@ async fn append_events(store: &Store, st: &mut IncidentState, count: usize, per_
             st.apply(e).unwrap();
         }
         store
-            .append(AppendRequest {
-                incident: st.id,
-                expected_last_seq: before,
-                events,
-                projection: Projection::from_state(st),
-                outbox: Vec::new(),
-            })
+            .append(AppendRequest::for_incident(st, before, &events).unwrap())
             .await
             .unwrap();
         done += k;
@@ -121,64 +111,154 @@ async fn open(dir: &std::path::Path, url: Option<String>) -> Store {
     .store
 }
 
-async fn fresh_pg_schema(base: &str) -> String {
+/// A new schema in the database at `base` (dropped again by [`drop_pg_schema`]) and a URL whose
+/// connections use it.
+async fn fresh_pg_schema(base: &str) -> (String, String) {
+    let schema = format!("bench_{}", Uuid::new_v4().simple());
+    pg_admin(base, &format!("CREATE SCHEMA {schema}")).await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (
+        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        schema,
+    )
+}
+
+async fn drop_pg_schema(base: &str, schema: &str) {
+    pg_admin(base, &format!("DROP SCHEMA {schema} CASCADE")).await;
+}
+
+async fn pg_admin(base: &str, sql: &str) {
     let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(conn);
-    let schema = format!("bench_{}", Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+    client.batch_execute(sql).await.unwrap();
 }
 
-async fn bench_append(pg: Option<String>) {
+/// fdatasync latency of the disk under `dir` (p50, p90 in ms over 200 small appends): durable
+/// appends wait for two of them (commit, then witness), so this bounds the sequential figures.
+fn fdatasync_ms(dir: &std::path::Path) -> (f64, f64) {
+    use std::io::Write;
+    let path = dir.join("fdatasync-probe");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let mut t: Vec<f64> = (0..200)
+        .map(|_| {
+            f.write_all(&[b'x'; 300]).unwrap();
+            let start = Instant::now();
+            f.sync_data().unwrap();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    std::fs::remove_file(&path).unwrap();
+    t.sort_by(f64::total_cmp);
+    (t[100], t[180])
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn machine(dir: &std::path::Path) -> String {
+    let (p50, p90) = fdatasync_ms(dir);
+    format!(
+        "load average {}, fdatasync p50 {p50:.2} ms, p90 {p90:.2} ms",
+        load_average()
+    )
+}
+
+/// Median, min and max.
+fn summary(v: &[f64]) -> String {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    format!(
+        "median {:.0}, min {:.0}, max {:.0}",
+        v[v.len() / 2],
+        v[0],
+        v[v.len() - 1]
+    )
+}
+
+/// Durable appends on each backend: one incident with one client (every event waits for its own
+/// commit and witness flush), and 1,000 incidents appended to in parallel. Each round runs the
+/// sequential workload on every backend, then the parallel one, so the backends meet the same
+/// machine: on a shared machine disk latency moves a lot within minutes, and figures taken a
+/// minute apart are not comparable. The summary gives each figure over the rounds.
+async fn bench_append(pg: Option<String>, rounds: usize) {
     let mut backends: Vec<(&str, Option<String>)> = vec![("sqlite", None)];
-    if let Some(base) = pg {
-        backends.push(("postgres", Some(fresh_pg_schema(&base).await)));
+    let mut schema = None;
+    if let Some(base) = &pg {
+        let (url, name) = fresh_pg_schema(base).await;
+        backends.push(("postgres", Some(url)));
+        schema = Some(name);
     }
+    let mut stores = Vec::new();
     for (name, url) in backends {
         let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path(), url.clone()).await;
-        // One incident, one client: every event waits for its own durable commit.
-        let mut st = new_incident(&store, 0).await;
-        let n = 500;
-        let t = Instant::now();
-        append_events(&store, &mut st, n, 1).await;
-        let secs = t.elapsed().as_secs_f64();
+        let store = open(dir.path(), url).await;
+        stores.push((name, store, dir));
+    }
+    let probe_dir = stores[0].2.path().to_path_buf();
+    println!("start: {}", machine(&probe_dir));
+    let mut incidents_made = 0;
+    let mut seq: Vec<Vec<f64>> = vec![Vec::new(); stores.len()];
+    let mut par: Vec<Vec<f64>> = vec![Vec::new(); stores.len()];
+    for round in 1..=rounds {
+        println!("round {round}: {}", machine(&probe_dir));
+        for (i, (name, store, _)) in stores.iter().enumerate() {
+            incidents_made += 1;
+            let mut st = new_incident(store, incidents_made).await;
+            let n = 500;
+            let t = Instant::now();
+            append_events(store, &mut st, n, 1).await;
+            let secs = t.elapsed().as_secs_f64();
+            seq[i].push(n as f64 / secs);
+            println!(
+                "round {round} {name}: one incident, 1 event per append, sequential: {n} events in {secs:.2} s = {:.0} events/s ({:.2} ms per durable append)",
+                n as f64 / secs,
+                secs * 1000.0 / n as f64
+            );
+        }
+        for (i, (name, store, _)) in stores.iter().enumerate() {
+            let incidents = 1000;
+            let per = 20;
+            let mut states = Vec::new();
+            for _ in 0..incidents {
+                incidents_made += 1;
+                states.push(new_incident(store, incidents_made).await);
+            }
+            let t = Instant::now();
+            let mut tasks = Vec::new();
+            for mut st in states {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    append_events(&store, &mut st, per, 1).await
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let secs = t.elapsed().as_secs_f64();
+            let total = incidents * per;
+            par[i].push(total as f64 / secs);
+            println!(
+                "round {round} {name}: {incidents} incidents in parallel, 1 event per append: {total} events in {secs:.2} s = {:.0} events/s",
+                total as f64 / secs
+            );
+        }
+    }
+    println!("end: {}", machine(&probe_dir));
+    for (i, (name, _, _)) in stores.iter().enumerate() {
         println!(
-            "{name}: one incident, 1 event per append, sequential: {n} events in {secs:.2} s = {:.0} events/s ({:.2} ms per durable append)",
-            n as f64 / secs,
-            secs * 1000.0 / n as f64
+            "{name}: sequential, one incident: {} events/s; 1,000 incidents in parallel: {} events/s ({rounds} rounds)",
+            summary(&seq[i]),
+            summary(&par[i])
         );
-        // 1,000 incidents in parallel, each appending events one at a time.
-        let incidents = 1000;
-        let per = 20;
-        let mut states = Vec::new();
-        for i in 0..incidents {
-            states.push(new_incident(&store, i + 1).await);
-        }
-        let store = Arc::new(store);
-        let t = Instant::now();
-        let mut tasks = Vec::new();
-        for mut st in states {
-            let store = store.clone();
-            tasks.push(tokio::spawn(async move {
-                append_events(&store, &mut st, per, 1).await
-            }));
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let secs = t.elapsed().as_secs_f64();
-        let total = incidents * per;
-        println!(
-            "{name}: {incidents} incidents in parallel, 1 event per append: {total} events in {secs:.2} s = {:.0} events/s",
-            total as f64 / secs
-        );
+    }
+    drop(stores);
+    if let (Some(base), Some(schema)) = (&pg, &schema) {
+        drop_pg_schema(base, schema).await;
     }
 }
 
@@ -220,9 +300,16 @@ async fn bench_verify(events: usize) {
     let target = VerifyTarget::DataDir(dir.path().to_path_buf());
     for all in [false, true] {
         let t = Instant::now();
-        let report = palisade_store::verify(&target, key, None, all)
-            .await
-            .unwrap();
+        let report = palisade_store::verify(
+            &target,
+            key,
+            &palisade_store::VerifyOptions {
+                all_signatures: all,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert!(report.ok(), "{:?}", report.failures.first());
         println!(
@@ -247,9 +334,16 @@ async fn verify_dir(dir: PathBuf, runs: usize, all: bool) {
     let target = VerifyTarget::DataDir(dir);
     for _ in 0..runs {
         let t = Instant::now();
-        let report = palisade_store::verify(&target, key, None, all)
-            .await
-            .unwrap();
+        let report = palisade_store::verify(
+            &target,
+            key,
+            &palisade_store::VerifyOptions {
+                all_signatures: all,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert!(report.ok(), "{:?}", report.failures.first());
         println!(
@@ -320,7 +414,7 @@ async fn main() {
                 .position(|a| a == "--pg")
                 .and_then(|i| args.get(i + 1))
                 .cloned();
-            bench_append(pg).await
+            bench_append(pg, arg(&args, "--rounds", 3)).await
         }
         Some("verify") => bench_verify(arg(&args, "--events", 1_000_000)).await,
         Some("verify-dir") => {
@@ -342,7 +436,7 @@ async fn main() {
             .await
         }
         _ => eprintln!(
-            "usage: ledger append [--pg URL] | verify [--events N] | verify-dir DIR [--runs N] [--all-signatures] | dataset DIR [--incidents N] [--events-per N]"
+            "usage: ledger append [--pg URL] [--rounds N] | verify [--events N] | verify-dir DIR [--runs N] [--all-signatures] | dataset DIR [--incidents N] [--events-per N]"
         ),
     }
 }

@@ -62,9 +62,9 @@ pub struct Manifest {
     pub evidence: Vec<ManifestEntry>,
 }
 
-fn entry_path(n: u32, name: &str) -> String {
-    let safe: String = name
-        .chars()
+/// `/`, `\\` and control characters of a name replaced by `_`.
+fn without_separators(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c == '/' || c == '\\' || c.is_control() {
                 '_'
@@ -72,8 +72,25 @@ fn entry_path(n: u32, name: &str) -> String {
                 c
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Where the content of evidence `n` called `name` is in a bundle: `evidence/E<n>/<name>` with
+/// `/`, `\\` and control characters replaced by `_`, and a name that is no file name (`.`, `..`,
+/// or empty: recorded before names had to be portable) written as that many underscores (one
+/// for an empty name). Every path it gives is one file inside `evidence/E<n>/`.
+fn entry_path(n: u32, name: &str) -> String {
+    let mut safe = without_separators(name);
+    if safe.is_empty() || safe == "." || safe == ".." {
+        safe = "_".repeat(safe.len().max(1));
+    }
     format!("evidence/E{n}/{safe}")
+}
+
+/// The path bundles made before `.` and `..` were written as underscores listed in their
+/// manifest for such names (those bundles could only hold the manifest, not the content).
+fn legacy_entry_path(n: u32, name: &str) -> String {
+    format!("evidence/E{n}/{}", without_separators(name))
 }
 
 fn manifest_from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Manifest {
@@ -138,7 +155,7 @@ const README: &str = "This is a Palisade incident export bundle (format palisade
 
 Verify it offline, with no server and no database:
 
-    palisade verify THIS-FILE.tar [--key PUBLIC-KEY]
+    palisade verify THIS-FILE.tar [--public-key PUBLIC-KEY]
 
 or with the independent verifier in Palisade's docs/verify_ledger.py. The ledger format
 (canonical JSON, hash chain, signed checkpoints) is documented in docs/ledger-format.md.
@@ -215,15 +232,29 @@ impl<W: Write> BundleWriter<W> {
         self.add_bytes("README.txt", README.as_bytes())
     }
 
-    /// One piece of evidence; `content` must yield exactly `entry.size` bytes.
+    /// One piece of evidence; `content` must yield at least `entry.size` bytes (exactly that
+    /// many are taken). Fewer is an error, never a short entry.
     pub fn write_evidence(
         &mut self,
         entry: &ManifestEntry,
         content: &mut dyn Read,
     ) -> io::Result<()> {
         let mut h = header_for(&entry.path, entry.size);
-        self.tar
-            .append_data(&mut h, &entry.path, content.take(entry.size))
+        let mut counted = Counted {
+            inner: content.take(entry.size),
+            n: 0,
+        };
+        self.tar.append_data(&mut h, &entry.path, &mut counted)?;
+        if counted.n != entry.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the content of E{} ended after {} of its {} bytes",
+                    entry.evidence, counted.n, entry.size
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Write the end-of-archive marker.
@@ -233,6 +264,26 @@ impl<W: Write> BundleWriter<W> {
 
     pub fn get_mut(&mut self) -> &mut W {
         self.tar.get_mut()
+    }
+
+    /// The writer, after the end-of-archive marker (written now if [`BundleWriter::finish`] was
+    /// not called).
+    pub fn into_inner(self) -> io::Result<W> {
+        self.tar.into_inner()
+    }
+}
+
+/// A reader that counts what it yields.
+struct Counted<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
     }
 }
 
@@ -270,8 +321,11 @@ impl BundleReport {
         self.failures.is_empty()
     }
     fn fail(&mut self, seq: Option<u64>, what: impl Into<String>) {
+        let id = self.incident.map(|i| i.to_string());
         self.failures.push(Failure {
-            incident: self.incident.map(|i| i.to_string()),
+            stream: id.clone(),
+            kind: id.as_ref().map(|_| "incident".to_string()),
+            incident: id,
             seq,
             what: what.into(),
         });
@@ -451,7 +505,10 @@ pub fn verify_bundle(
             ),
         );
     }
-    if parsed_events.iter().any(|e| e.incident != header.incident) {
+    if parsed_events
+        .iter()
+        .any(|e| e.stream != palisade_core::StreamId::incident(header.incident))
+    {
         report.fail(None, "the ledger holds events of another incident");
     }
     match parsed_events.last().map(|e| &e.data) {
@@ -474,6 +531,14 @@ pub fn verify_bundle(
             for (i, want) in expected.evidence.iter().enumerate() {
                 match m.evidence.get(i) {
                     Some(got) if got == want => {}
+                    // A bundle made before `.` and `..` were written as underscores.
+                    Some(got)
+                        if got.path == legacy_entry_path(want.evidence, &want.name)
+                            && *got
+                                == (ManifestEntry {
+                                    path: got.path.clone(),
+                                    ..want.clone()
+                                }) => {}
                     Some(got) => report.fail(None, format!(
                         "manifest entry E{} ({}) does not match the ledger: the ledger records SHA-256 {} and {} bytes, the manifest {} and {} bytes",
                         want.evidence, want.name, want.sha256, want.size, got.sha256, got.size

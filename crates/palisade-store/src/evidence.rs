@@ -13,6 +13,10 @@
 //! and (on the filesystem) fsynced, so a truncated or killed upload never appears as evidence;
 //! stale temporary uploads are swept at start.
 //!
+//! An export bundle's content is staged before the export is recorded ([`Vault::stage`]): read
+//! back, checked, and kept in an unnamed temporary file in `spool/` of the data directory,
+//! encrypted under a key that exists only in memory, until the bundle is written.
+//!
 //! Everything here is blocking I/O: call it from `spawn_blocking`. Object-store calls are bridged
 //! onto the runtime handle the vault was opened with.
 
@@ -31,7 +35,8 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// File holding the master key in the data directory.
-pub const MASTER_KEY_FILE: &str = "evidence-master.key";
+/// The master key file's name in the data directory.
+pub const MASTER_KEY_FILE: &str = crate::DataDir::EVIDENCE_KEY_FILE;
 /// Environment variable that gives the master key instead (an `AGE-SECRET-KEY-1…` string).
 pub const MASTER_KEY_ENV: &str = "PALISADE_EVIDENCE_KEY";
 
@@ -85,6 +90,8 @@ pub enum VaultError {
     Undecryptable(String),
     #[error("stored evidence hashes to {found}, not its recorded {expected}")]
     Mismatch { expected: String, found: String },
+    #[error("the stored content is {found} bytes, but the ledger records {expected} bytes for it")]
+    WrongSize { expected: u64, found: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -94,6 +101,71 @@ pub struct Vault {
     blobs: Blobs,
     master: age::x25519::Identity,
     keys: Mutex<HashMap<Uuid, IncidentKey>>,
+    /// Where content is staged for export bundles (in the data directory, whatever the blobs'
+    /// store).
+    spool: PathBuf,
+}
+
+/// One piece of evidence to stage, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageItem {
+    pub evidence: u32,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Why content could not be staged.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// This piece of evidence cannot be read back as recorded.
+    #[error("E{evidence}: {error}")]
+    Evidence { evidence: u32, error: VaultError },
+    /// The spool (local disk) failed.
+    #[error(transparent)]
+    Spool(StoreError),
+}
+
+/// Evidence content staged for an export bundle: every item read back from the vault and
+/// checked against its recorded hash and size, then kept — encrypted under a key that exists
+/// only in this value, in an unnamed temporary file that disappears with it — so the bundle can
+/// be completed without reading the vault again. Read it back once, in staging order.
+pub struct Staged {
+    file: fs::File,
+    key: age::x25519::Identity,
+    /// What each item measured: (evidence, SHA-256, size).
+    pub measured: Vec<(u32, String, u64)>,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("measured", &self.measured)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Staged {
+    /// The staged content, item after item, decrypted.
+    pub fn into_reader(mut self) -> std::io::Result<Box<dyn Read + Send>> {
+        use std::io::Seek;
+        self.file.seek(std::io::SeekFrom::Start(0))?;
+        let dec = age::Decryptor::new(std::io::BufReader::with_capacity(CHUNK, self.file))
+            .map_err(std::io::Error::other)?;
+        let r = dec
+            .decrypt(std::iter::once(&self.key as &dyn age::Identity))
+            .map_err(std::io::Error::other)?;
+        Ok(Box::new(r))
+    }
+}
+
+impl Vault {
+    /// The directory holding the content, when it is on a local file system.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        match &self.blobs {
+            Blobs::Fs { root } => Some(root),
+            Blobs::Object { .. } => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Vault {
@@ -127,7 +199,7 @@ pub fn load_or_create_master(data_dir: &Path) -> Result<(age::x25519::Identity, 
     if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
         return Ok((parse(&text, MASTER_KEY_ENV)?, false));
     }
-    let path = data_dir.join(MASTER_KEY_FILE);
+    let path = crate::DataDir::new(data_dir).evidence_key();
     match fs::read_to_string(&path) {
         Ok(text) => {
             crate::keys::check_permissions(&path)?;
@@ -167,12 +239,13 @@ impl Vault {
     /// A vault on the filesystem under `<data_dir>/evidence`.
     pub fn filesystem(data_dir: &Path) -> Result<Vault> {
         let (master, _) = load_or_create_master(data_dir)?;
-        let root = data_dir.join("evidence");
+        let root = crate::DataDir::new(data_dir).evidence_dir();
         fs::create_dir_all(root.join("tmp")).map_err(io(format!("creating {}", root.display())))?;
         Ok(Vault {
             blobs: Blobs::Fs { root },
             master,
             keys: Mutex::default(),
+            spool: crate::DataDir::new(data_dir).spool_dir(),
         })
     }
 
@@ -187,6 +260,7 @@ impl Vault {
             },
             master,
             keys: Mutex::default(),
+            spool: crate::DataDir::new(data_dir).spool_dir(),
         })
     }
 
@@ -233,7 +307,7 @@ impl Vault {
                 let sealed =
                     encrypt_to(&self.master.to_public(), secret.expose_secret().as_bytes())?;
                 let text = base64::engine::general_purpose::STANDARD.encode(sealed);
-                let now = crate::sqlite::now_text();
+                let now = crate::now_text();
                 store.put_incident_key(incident, &text, &now).await?
             }
         };
@@ -477,6 +551,70 @@ impl Vault {
         std::io::copy(&mut r, &mut std::io::sink())
             .map_err(|e| VaultError::Undecryptable(e.to_string()))?;
         r.finish()
+    }
+
+    /// Read `items` back, check each against its recorded hash and size, and stage them for an
+    /// export bundle (see [`Staged`]). The first item that does not read back as recorded stops
+    /// it: [`StageError::Evidence`].
+    pub fn stage(
+        &self,
+        key: &IncidentKey,
+        incident: Uuid,
+        items: &[StageItem],
+    ) -> std::result::Result<Staged, StageError> {
+        let spool_err =
+            |context: String| move |e: std::io::Error| StageError::Spool(io(context)(e));
+        fs::create_dir_all(&self.spool)
+            .map_err(spool_err(format!("creating {}", self.spool.display())))?;
+        let file = tempfile::tempfile_in(&self.spool).map_err(spool_err(format!(
+            "creating a file in {}",
+            self.spool.display()
+        )))?;
+        let spool_key = age::x25519::Identity::generate();
+        let recipient = spool_key.to_public();
+        let enc =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|e| StageError::Spool(StoreError::Corrupt(format!("age: {e}"))))?;
+        let writing = || spool_err("staging evidence for an export".to_string());
+        let out = file.try_clone().map_err(writing())?;
+        let mut w = enc
+            .wrap_output(BufWriter::with_capacity(CHUNK, out))
+            .map_err(writing())?;
+        let mut measured = Vec::with_capacity(items.len());
+        let mut buf = vec![0u8; CHUNK];
+        for item in items {
+            let failed = |error: VaultError| StageError::Evidence {
+                evidence: item.evidence,
+                error,
+            };
+            let mut r = self.open(key, incident, &item.sha256).map_err(failed)?;
+            loop {
+                let n = match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(failed(VaultError::Undecryptable(e.to_string()))),
+                };
+                w.write_all(&buf[..n]).map_err(writing())?;
+            }
+            let blob = r.finish().map_err(failed)?;
+            if blob.size != item.size {
+                return Err(failed(VaultError::WrongSize {
+                    expected: item.size,
+                    found: blob.size,
+                }));
+            }
+            measured.push((item.evidence, blob.sha256, blob.size));
+        }
+        w.finish()
+            .map_err(writing())?
+            .into_inner()
+            .map_err(|e| writing()(e.into_error()))?;
+        Ok(Staged {
+            file,
+            key: spool_key,
+            measured,
+        })
     }
 
     /// Remove temporary uploads older than `age` (left by killed uploads). Returns how many.

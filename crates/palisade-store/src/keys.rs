@@ -8,8 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const SECRET_FILE: &str = "ledger-signing.key";
-pub const PUBLIC_FILE: &str = "ledger-signing.pub";
+use crate::DataDir;
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
     move |source| StoreError::Io { context, source }
@@ -43,12 +42,14 @@ pub(crate) fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Load the signing key, creating it on first start. Returns the signer and whether it was created.
-pub fn load_or_create(data_dir: &Path) -> Result<(LedgerSigner, bool)> {
+pub fn load_or_create(data_dir: &DataDir) -> Result<(LedgerSigner, bool)> {
     if let Ok(hexkey) = std::env::var("PALISADE_SIGNING_KEY") {
         let signer = LedgerSigner::from_secret(parse_secret(&hexkey, "PALISADE_SIGNING_KEY")?);
+        // The public half beside the data, as with a key file: verify and auditors need it.
+        ensure_public(data_dir, &signer)?;
         return Ok((signer, false));
     }
-    let path = data_dir.join(SECRET_FILE);
+    let path = data_dir.signing_key();
     match fs::read_to_string(&path) {
         Ok(text) => {
             check_permissions(&path)?;
@@ -86,8 +87,28 @@ pub fn load_or_create(data_dir: &Path) -> Result<(LedgerSigner, bool)> {
     }
 }
 
-fn write_public(data_dir: &Path, signer: &LedgerSigner) -> Result<()> {
-    let path = data_dir.join(PUBLIC_FILE);
+/// Write the public key file unless it holds this key already; a file holding another key is
+/// an error (the data directory belongs to another deployment).
+fn ensure_public(data_dir: &DataDir, signer: &LedgerSigner) -> Result<()> {
+    let path = data_dir.public_key();
+    let want = hex::encode(signer.verifying_key().as_bytes());
+    match fs::read_to_string(&path) {
+        Ok(text) if text.trim() == want => Ok(()),
+        Ok(_) => Err(StoreError::Corrupt(format!(
+            "{} holds another public key than PALISADE_SIGNING_KEY's; this data directory was signed with another key",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(data_dir.path())
+                .map_err(io(format!("creating {}", data_dir.path().display())))?;
+            write_public(data_dir, signer)
+        }
+        Err(e) => Err(io(format!("reading {}", path.display()))(e)),
+    }
+}
+
+fn write_public(data_dir: &DataDir, signer: &LedgerSigner) -> Result<()> {
+    let path = data_dir.public_key();
     let text = format!("{}\n", hex::encode(signer.verifying_key().as_bytes()));
     fs::write(&path, text).map_err(io(format!("writing {}", path.display())))
 }
@@ -115,6 +136,31 @@ pub(crate) fn check_permissions(_: &Path) -> Result<()> {
 }
 
 /// Read a trusted public key: a file holding 64 hex characters, or the hex itself.
+/// The public key of this deployment: `PALISADE_SIGNING_KEY`'s when set, else the key file's
+/// (never creating one).
+pub fn public_key_of(data_dir: &DataDir) -> Result<ed25519_dalek::VerifyingKey> {
+    if let Ok(hexkey) = std::env::var("PALISADE_SIGNING_KEY") {
+        return Ok(
+            LedgerSigner::from_secret(parse_secret(&hexkey, "PALISADE_SIGNING_KEY")?)
+                .verifying_key(),
+        );
+    }
+    let path = data_dir.public_key();
+    if path.exists() {
+        return read_public_key(&path.display().to_string());
+    }
+    let secret = data_dir.signing_key();
+    let text = fs::read_to_string(&secret).map_err(io(format!(
+        "no public key: neither PALISADE_SIGNING_KEY nor {} nor {}",
+        path.display(),
+        secret.display()
+    )))?;
+    Ok(
+        LedgerSigner::from_secret(parse_secret(&text, &secret.display().to_string())?)
+            .verifying_key(),
+    )
+}
+
 pub fn read_public_key(spec: &str) -> Result<ed25519_dalek::VerifyingKey> {
     let text = if Path::new(spec).exists() {
         fs::read_to_string(spec).map_err(io(format!("reading {spec}")))?
@@ -134,7 +180,7 @@ pub fn read_public_key(spec: &str) -> Result<ed25519_dalek::VerifyingKey> {
 
 /// The public key file of a data directory.
 pub fn public_key_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(PUBLIC_FILE)
+    DataDir::new(data_dir).public_key()
 }
 
 /// Key id of a public key, as checkpoints name it.
@@ -149,25 +195,28 @@ mod tests {
     #[test]
     fn key_is_created_once_with_owner_only_permissions() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, created) = load_or_create(dir.path()).unwrap();
+        let (a, created) = load_or_create(&DataDir::new(dir.path())).unwrap();
         assert!(created);
-        let (b, created_again) = load_or_create(dir.path()).unwrap();
+        let (b, created_again) = load_or_create(&DataDir::new(dir.path())).unwrap();
         assert!(!created_again);
         assert_eq!(a.verifying_key(), b.verifying_key());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(SECRET_FILE))
+            let mode = fs::metadata(DataDir::new(dir.path()).signing_key())
                 .unwrap()
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
             fs::set_permissions(
-                dir.path().join(SECRET_FILE),
+                DataDir::new(dir.path()).signing_key(),
                 fs::Permissions::from_mode(0o644),
             )
             .unwrap();
-            let err = load_or_create(dir.path()).err().unwrap().to_string();
+            let err = load_or_create(&DataDir::new(dir.path()))
+                .err()
+                .unwrap()
+                .to_string();
             assert!(err.contains("chmod 600"), "{err}");
         }
         let public = read_public_key(public_key_path(dir.path()).to_str().unwrap()).unwrap();

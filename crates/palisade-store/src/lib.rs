@@ -1,44 +1,63 @@
 //! Storage for Palisade: one store, two backends (embedded SQLite by default, PostgreSQL for
-//! scale-out), the append-only ledger with its hash chain and signed checkpoints, the witness
-//! log kept outside the database, the server's signing key, and ledger verification.
+//! scale-out), the append-only ledger of every stream with its hash chain and signed
+//! checkpoints, the witness log kept outside the database, the server's signing key, and ledger
+//! verification.
 //!
-//! The store knows nothing of HTTP. It does not decide whether a change is allowed (that is
-//! `palisade-core`'s job); it makes an allowed change durable and provable.
+//! The store knows nothing of HTTP, and nothing of what events mean: it takes canonical event
+//! bodies and makes them durable and provable, with the projection rows an aggregate lists by.
+//! Its API is split by aggregate (`ledger`, `incidents`, `services`, `accounts`, `outbox`,
+//! `idempotency`), each file dispatching to the same file of each backend.
 
 pub mod bundle;
+pub mod datadir;
 pub mod evidence;
 pub mod keys;
-mod model;
-mod postgres;
-mod sqlite;
 pub mod verify;
 pub mod witness;
 
+mod accounts;
+mod health;
+pub use accounts::Revoked;
+pub use health::free_bytes;
+mod idempotency;
+mod incidents;
+mod ledger;
+pub use ledger::HeadEvents;
+mod model;
+mod outbox;
+mod postgres;
+mod services;
+mod sqlite;
+
+pub use datadir::DataDir;
 pub use model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use palisade_core::chain::{self, Checkpoint, GENESIS, Hash, LedgerSigner};
-use palisade_core::{AccountRole, UserName};
 use std::sync::Arc;
 use uuid::Uuid;
 
 /// Latest schema version this build knows; migrations up to it are embedded and applied at start.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Errors from the store. Each says what to do next where a person can act.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "incident {incident} changed concurrently (expected last event {expected}, found {found}); retry the command"
+        "stream {stream} changed concurrently (expected last event {expected}, found {found}); retry the command"
     )]
     Conflict {
-        incident: Uuid,
+        stream: Uuid,
         expected: u64,
         found: u64,
     },
-    #[error("codename {0:?} is already in use")]
-    CodenameTaken(String),
+    /// A unique name (an incident's codename, a service's name) is already used.
+    #[error("{0} is already taken")]
+    Taken(String),
+    /// This idempotency key was already used by this account; its answer is stored.
+    #[error("idempotency key {0:?} was already used")]
+    IdempotencyKeyUsed(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
     #[error("{0} not found")]
@@ -47,8 +66,19 @@ pub enum StoreError {
         "the database schema is version {found}, newer than this palisade understands ({supported}); upgrade palisade before using this database"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// The database cannot be reached or refuses work for now (connection refused or lost, disk
+    /// full): nothing was written, and the same request may succeed later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The commit was sent but its result never came back (the connection broke): the change
+    /// may or may not be recorded.
+    #[error("the outcome of the commit is unknown: {0}")]
+    UnknownOutcome(String),
+    /// The disk holding the database is full: nothing was written.
+    #[error("the disk holding the database is full: {0}")]
+    Full(String),
     #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("PostgreSQL: {0}")]
     Postgres(String),
     #[error("{context}: {source}")]
@@ -63,22 +93,19 @@ pub enum StoreError {
     WriterGone,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        sqlite::classify(e)
+    }
+}
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        // Show the server's message and detail, not just "db error".
-        match e.as_db_error() {
-            Some(db) => StoreError::Postgres(format!(
-                "{}{}",
-                db.message(),
-                db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
-            )),
-            None => StoreError::Postgres(e.to_string()),
-        }
+        postgres::classify(e)
     }
 }
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Postgres(format!("connection pool: {e}"))
+        StoreError::Unavailable(format!("connection pool: {e}"))
     }
 }
 
@@ -91,6 +118,7 @@ pub enum Store {
     Postgres(PgStore),
 }
 
+/// Call the same method on whichever backend this is.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
@@ -99,6 +127,7 @@ macro_rules! dispatch {
         }
     };
 }
+pub(crate) use dispatch;
 
 impl Store {
     /// Which backend this is ("sqlite" or "postgres").
@@ -108,155 +137,14 @@ impl Store {
             Store::Postgres(_) => "postgres",
         }
     }
-
-    /// Append events to an incident's ledger, with a signed checkpoint of the new head, and update
-    /// the projections, in one transaction. `expected_last_seq` is the sequence number the caller
-    /// decided on (0 for a new incident); if the ledger moved on, nothing is written and
-    /// [`StoreError::Conflict`] is returned. When this returns `Ok`, the events are durable and the
-    /// checkpoint is in the witness log.
-    pub async fn append(&self, req: AppendRequest) -> Result<Appended> {
-        dispatch!(self, s => s.append(req).await)
-    }
-    /// Append events that do not depend on the incident's state (recorded reads) after whatever
-    /// its ledger holds now, numbered by the store: concurrent readers of one incident never
-    /// conflict, and on SQLite they share one commit. Only the projection's `last_seq` changes.
-    pub async fn append_at_head(
-        &self,
-        incident: Uuid,
-        actor: UserName,
-        at: palisade_core::Timestamp,
-        payloads: Vec<palisade_core::Payload>,
-    ) -> Result<Appended> {
-        dispatch!(self, s => s.append_at_head(incident, actor, at, payloads).await)
-    }
-    /// An incident's events after sequence number `after`, in order (for folding onto a state
-    /// already known up to `after`).
-    pub async fn events_after(
-        &self,
-        incident: Uuid,
-        after: u64,
-    ) -> Result<Vec<palisade_core::Event>> {
-        let bodies = dispatch!(self, s => s.event_bodies_after(incident, after).await)?;
-        bodies
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                serde_json::from_str(b).map_err(|e| {
-                    StoreError::Corrupt(format!(
-                        "incident {incident} event {}: {e}",
-                        after + 1 + i as u64
-                    ))
-                })
-            })
-            .collect()
-    }
-    /// An incident's events in order.
-    pub async fn events(&self, incident: Uuid) -> Result<Vec<palisade_core::Event>> {
-        let rows = self.stored_events(incident).await?;
-        rows.iter()
-            .map(|r| {
-                serde_json::from_str(&r.body).map_err(|e| {
-                    StoreError::Corrupt(format!("incident {incident} event {}: {e}", r.seq))
-                })
-            })
-            .collect()
-    }
-    /// An incident's ledger rows as stored (body text and hashes).
-    pub async fn stored_events(&self, incident: Uuid) -> Result<Vec<StoredEvent>> {
-        dispatch!(self, s => s.stored_events(incident).await)
-    }
-    /// An incident's signed checkpoints as stored, in order.
-    pub async fn stored_checkpoints(&self, incident: Uuid) -> Result<Vec<StoredCheckpoint>> {
-        dispatch!(self, s => s.stored_checkpoints(incident).await)
-    }
-    /// Find an incident by id or codename.
-    pub async fn resolve_ref(&self, reference: &str) -> Result<Option<Uuid>> {
-        if let Ok(id) = Uuid::parse_str(reference) {
-            return Ok(self.summary(id).await?.map(|s| s.id));
-        }
-        dispatch!(self, s => s.find_by_codename(reference).await)
-    }
-    /// The listing row of an incident (visibility is the caller's concern).
-    pub async fn summary(&self, incident: Uuid) -> Result<Option<IncidentSummary>> {
-        dispatch!(self, s => s.summary(incident).await)
-    }
-    /// Incidents visible to `filter.viewer`, newest activity first.
-    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<IncidentSummary>> {
-        dispatch!(self, s => s.list(filter).await)
-    }
-    pub async fn create_user(&self, name: &UserName, role: AccountRole) -> Result<User> {
-        dispatch!(self, s => s.create_user(name, role).await)
-    }
-    pub async fn user(&self, name: &UserName) -> Result<Option<User>> {
-        dispatch!(self, s => s.user(name).await)
-    }
-    pub async fn user_count(&self) -> Result<u64> {
-        dispatch!(self, s => s.user_count().await)
-    }
-    /// Store a new token (only its hash).
-    pub async fn insert_token(&self, token: &NewToken) -> Result<TokenInfo> {
-        dispatch!(self, s => s.insert_token(token).await)
-    }
-    /// The live (not revoked) token with this hash.
-    pub async fn authenticate(&self, token_hash: &str) -> Result<Option<Authenticated>> {
-        dispatch!(self, s => s.authenticate(token_hash).await)
-    }
-    /// Revoke a token; false if there is no live token with that id.
-    pub async fn revoke_token(&self, id: &str, at: &str) -> Result<bool> {
-        dispatch!(self, s => s.revoke_token(id, at).await)
-    }
-    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
-        dispatch!(self, s => s.list_tokens().await)
-    }
-    /// Record the public half of a signing key, for auditors reading the database.
-    pub async fn register_key(&self, key_id: &str, public_hex: &str, at: &str) -> Result<()> {
-        dispatch!(self, s => s.register_key(key_id, public_hex, at).await)
-    }
-    /// Feed every ledger row and checkpoint to a verifier, in order.
-    /// The wrapped evidence key of an incident, if one was created.
-    pub async fn incident_key(&self, incident: Uuid) -> Result<Option<String>> {
-        dispatch!(self, s => s.incident_key(incident).await)
-    }
-    /// Store an incident's wrapped evidence key unless one exists; returns the stored one (the
-    /// first writer wins, so concurrent first uploads agree on one key).
-    pub async fn put_incident_key(
-        &self,
-        incident: Uuid,
-        wrapped: &str,
-        at: &str,
-    ) -> Result<String> {
-        dispatch!(self, s => s.put_incident_key(incident, wrapped, at).await)
-    }
-    /// Claim up to `limit` due outbox messages for `lease_us` microseconds.
-    pub async fn outbox_claim(
-        &self,
-        now_us: i64,
-        lease_us: i64,
-        limit: u32,
-    ) -> Result<Vec<OutboxItem>> {
-        dispatch!(self, s => s.outbox_claim(now_us, lease_us, limit).await)
-    }
-    /// Mark an outbox message delivered.
-    pub async fn outbox_done(&self, id: Uuid, at: &str) -> Result<()> {
-        dispatch!(self, s => s.outbox_done(id, at).await)
-    }
-    /// Record a failed delivery and when to try again.
-    pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
-        dispatch!(self, s => s.outbox_retry(id, error, next_us).await)
-    }
-    /// Messages not yet delivered.
-    pub async fn outbox_pending(&self) -> Result<u64> {
-        dispatch!(self, s => s.outbox_pending().await)
-    }
-    pub async fn feed_verifier(&self, v: &mut verify::Verifier) -> Result<()> {
-        dispatch!(self, s => s.feed_verifier(v).await)
-    }
 }
 
 /// Rows to write for one append, computed from the current head. Shared by both backends so the
 /// chain is built the same way everywhere.
 pub(crate) struct PreparedAppend {
     pub rows: Vec<StoredEvent>,
+    /// The chain hash of the last event (the stream's new head).
+    pub head: Hash,
     pub checkpoint: Checkpoint,
     pub checkpoint_body: String,
 }
@@ -264,25 +152,24 @@ pub(crate) struct PreparedAppend {
 pub(crate) fn prepare_append(
     signer: &LedgerSigner,
     req: &AppendRequest,
-    bodies: Vec<String>,
     head: Hash,
     prev_checkpoint: Hash,
 ) -> Result<PreparedAppend> {
     let mut prev = head;
     let mut rows = Vec::with_capacity(req.events.len());
-    for (i, (e, body)) in req.events.iter().zip(bodies).enumerate() {
+    for (i, e) in req.events.iter().enumerate() {
         let expected = req.expected_last_seq + 1 + i as u64;
-        if e.seq != expected || e.incident != req.incident {
+        if e.seq != expected {
             return Err(StoreError::Corrupt(format!(
-                "append for incident {} got event {} of incident {}, expected event {expected}",
-                req.incident, e.seq, e.incident
+                "append to stream {} got event {}, expected event {expected}",
+                req.stream, e.seq
             )));
         }
-        let hash = chain::event_hash(&prev, body.as_bytes());
+        let hash = chain::event_hash(&prev, e.body.as_bytes());
         rows.push(StoredEvent {
-            incident: e.incident,
+            stream: req.stream.id,
             seq: e.seq,
-            body,
+            body: e.body.clone(),
             prev_hash: hex::encode(prev),
             hash: hex::encode(hash),
             recorded_at_us: e.recorded_at.unix_micros(),
@@ -294,21 +181,17 @@ pub(crate) fn prepare_append(
         .last()
         .ok_or_else(|| StoreError::Corrupt("append with no events".into()))?;
     let checkpoint = signer.sign(
-        req.incident,
+        req.stream,
         last.seq,
         &prev,
         &prev_checkpoint,
         last.recorded_at,
     );
-    if rows.len() != req.events.len() {
-        return Err(StoreError::Corrupt(
-            "append: one canonical body per event expected".into(),
-        ));
-    }
     let checkpoint_body = palisade_core::canonical::to_canonical_from(&checkpoint.body)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(PreparedAppend {
         rows,
+        head: prev,
         checkpoint,
         checkpoint_body,
     })
@@ -323,12 +206,9 @@ pub(crate) fn genesis() -> Hash {
     GENESIS
 }
 
-/// Canonical bodies of the events of an append.
-pub(crate) fn canonical_bodies(req: &AppendRequest) -> Result<Vec<String>> {
-    req.events
-        .iter()
-        .map(|e| chain::canonical_event(e).map_err(|err| StoreError::Corrupt(err.to_string())))
-        .collect()
+/// The server clock as stored in text columns (RFC 3339, UTC, microseconds).
+pub(crate) fn now_text() -> String {
+    palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc()).to_string()
 }
 
 /// Shared handles both backends need.
@@ -340,9 +220,6 @@ pub struct LedgerContext {
     pub(crate) _lock: Arc<std::fs::File>,
 }
 
-/// Name of the SQLite database file in the data directory.
-pub const DATABASE_FILE: &str = "palisade.db";
-
 /// Where the store lives.
 #[derive(Debug, Clone, Default)]
 pub struct StoreConfig {
@@ -350,6 +227,13 @@ pub struct StoreConfig {
     pub data_dir: std::path::PathBuf,
     /// `postgres://…` selects PostgreSQL instead of the embedded SQLite database.
     pub database_url: Option<String>,
+}
+
+impl StoreConfig {
+    /// The data directory, which knows its file layout.
+    pub fn dir(&self) -> DataDir {
+        DataDir::new(&self.data_dir)
+    }
 }
 
 /// What opening found.
@@ -370,7 +254,8 @@ impl Store {
         })?;
         // One process per data directory: the SQLite writer caches chain heads and owns the
         // witness log. The lock is released when the last handle of the store is dropped.
-        let lock_path = config.data_dir.join("palisade.lock");
+        let dir = config.dir();
+        let lock_path = dir.lock_file();
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -389,11 +274,9 @@ impl Store {
                 source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
             });
         }
-        let (signer, key_created) = keys::load_or_create(&config.data_dir)?;
+        let (signer, key_created) = keys::load_or_create(&dir)?;
         let signer = Arc::new(signer);
-        let witness = Arc::new(witness::Witness::open(
-            &config.data_dir.join(witness::WITNESS_FILE),
-        )?);
+        let witness = Arc::new(witness::Witness::open(&dir.witness_log())?);
         let ctx = LedgerContext {
             signer: signer.clone(),
             witness,
@@ -401,14 +284,11 @@ impl Store {
         };
         let store = match &config.database_url {
             Some(url) => Store::Postgres(PgStore::open(url, ctx).await?),
-            None => Store::Sqlite(SqliteStore::open(
-                &config.data_dir.join(DATABASE_FILE),
-                ctx,
-            )?),
+            None => Store::Sqlite(SqliteStore::open(&dir.database(), ctx)?),
         };
         let public = hex::encode(signer.verifying_key().as_bytes());
         store
-            .register_key(signer.key_id(), &public, &sqlite::now_text())
+            .register_key(signer.key_id(), &public, &now_text())
             .await?;
         Ok(Opened {
             store,
@@ -427,63 +307,87 @@ pub enum VerifyTarget {
     Postgres(String),
 }
 
-/// Verify a ledger against a trusted public key, and against a witness log when one is given
-/// (for a data directory, its own `witness.log` is used when present).
+/// How to verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Witness logs to compare with (every node's, and the external witness's copy): every
+    /// line of each must be in the database. A data directory's own `witness.log` is added.
+    pub witnesses: Vec<std::path::PathBuf>,
+    /// Accept verifying without any witness log (the database alone cannot rule out that its
+    /// newest events were removed). Without this, no witness log is a failure.
+    pub no_witness: bool,
+    /// Check every checkpoint signature, not only the newest of each stream.
+    pub all_signatures: bool,
+}
+
+/// What a verification without any witness log cannot rule out.
+pub const NO_WITNESS: &str = "no witness log was compared: the database alone cannot show that its newest events were not removed together with their checkpoints (truncation); give each node's witness log with --witness, or --no-witness to verify the database alone";
+
+/// Verify a ledger against a trusted public key and witness logs (see [`VerifyOptions`]).
 pub async fn verify(
     target: &VerifyTarget,
     key: ed25519_dalek::VerifyingKey,
-    witness: Option<&std::path::Path>,
-    all_signatures: bool,
+    opts: &VerifyOptions,
 ) -> Result<verify::Report> {
+    let all_signatures = opts.all_signatures;
+    let mut paths = opts.witnesses.clone();
+    if let VerifyTarget::DataDir(dir) = target {
+        let own = DataDir::new(dir).witness_log();
+        if own.exists() && !paths.contains(&own) {
+            paths.insert(0, own);
+        }
+    }
     // Only witness entries written before the database is read must be in it: a live server may
     // append (database first, then witness) while verification runs.
-    let own_witness = match target {
-        VerifyTarget::DataDir(dir) => Some(dir.join(witness::WITNESS_FILE)),
-        VerifyTarget::Postgres(_) => None,
-    };
-    let witness = witness
-        .map(|p| p.to_path_buf())
-        .or_else(|| own_witness.filter(|p| p.exists()));
-    let witness_len = match &witness {
-        Some(p) => Some(
-            std::fs::metadata(p)
-                .map_err(|source| StoreError::Io {
-                    context: format!("reading witness log {}", p.display()),
-                    source,
-                })?
-                .len(),
-        ),
-        None => None,
-    };
-    let witness = witness.zip(witness_len);
-    let (v, scan) = match target {
+    let mut witnesses = Vec::with_capacity(paths.len());
+    for p in paths {
+        let len = std::fs::metadata(&p)
+            .map_err(|source| StoreError::Io {
+                context: format!("reading witness log {}", p.display()),
+                source,
+            })?
+            .len();
+        witnesses.push((p, len));
+    }
+    let none = witnesses.is_empty();
+    let (v, scans) = match target {
         VerifyTarget::DataDir(dir) => {
-            let path = dir.join(DATABASE_FILE);
-            tokio::task::spawn_blocking(move || verify_sqlite(&path, key, all_signatures, witness))
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))??
+            let path = DataDir::new(dir).database();
+            tokio::task::spawn_blocking(move || {
+                verify_sqlite(&path, key, all_signatures, witnesses)
+            })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))??
         }
         VerifyTarget::Postgres(url) => {
-            // The witness log is read while the database streams.
-            let scan = witness.map(|(path, len)| {
-                tokio::task::spawn_blocking(move || verify::WitnessScan::read(&path, len))
+            // The witness logs are read while the database streams.
+            let scans = tokio::task::spawn_blocking(move || {
+                witnesses
+                    .iter()
+                    .map(|(path, len)| verify::WitnessScan::read(path, *len))
+                    .collect::<Vec<_>>()
             });
             let mut v = verify::Verifier::new(key, all_signatures);
             let pool = postgres::connect_for_verify(url).await?;
             postgres::feed(&pool, &mut v).await?;
-            let scan = match scan {
-                Some(task) => Some(
-                    task.await
-                        .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))?,
-                ),
-                None => None,
-            };
-            (v, scan)
+            let scans = scans
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))?;
+            (v, scans)
         }
     };
-    tokio::task::spawn_blocking(move || v.finish_with(scan))
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))
+    let no_witness = opts.no_witness;
+    tokio::task::spawn_blocking(move || {
+        let mut report = v.finish_with(scans);
+        if none && !no_witness {
+            report
+                .failures
+                .push(verify::Failure::new(None, None, NO_WITNESS.into()));
+        }
+        report
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("verify task failed: {e}")))
 }
 
 /// Verify a SQLite ledger on every core: the incidents are cut into ranges of about equal size
@@ -495,8 +399,8 @@ fn verify_sqlite(
     path: &std::path::Path,
     key: ed25519_dalek::VerifyingKey,
     all_signatures: bool,
-    witness: Option<(std::path::PathBuf, u64)>,
-) -> Result<(verify::Verifier, Option<verify::WitnessScan>)> {
+    witnesses: Vec<(std::path::PathBuf, u64)>,
+) -> Result<(verify::Verifier, Vec<verify::WitnessScan>)> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(16));
@@ -513,7 +417,7 @@ fn verify_sqlite(
     let next = AtomicUsize::new(0);
     let done: Vec<Mutex<Option<verify::Verifier>>> =
         ranges.iter().map(|_| Mutex::new(None)).collect();
-    let scan: Mutex<Option<verify::WitnessScan>> = Mutex::new(None);
+    let scans: Mutex<Vec<verify::WitnessScan>> = Mutex::new(Vec::new());
     let spare = Mutex::new(Some(conn));
     std::thread::scope(|scope| {
         let worker = || -> Result<()> {
@@ -521,10 +425,11 @@ fn verify_sqlite(
             loop {
                 let job = next.fetch_add(1, Ordering::Relaxed);
                 if job == 0 {
-                    if let Some((p, len)) = &witness {
-                        let s = verify::WitnessScan::read(p, *len);
-                        *scan.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
-                    }
+                    let read: Vec<verify::WitnessScan> = witnesses
+                        .iter()
+                        .map(|(p, len)| verify::WitnessScan::read(p, *len))
+                        .collect();
+                    *scans.lock().unwrap_or_else(|p| p.into_inner()) = read;
                     continue;
                 }
                 let Some((from, to)) = ranges.get(job - 1) else {
@@ -558,5 +463,5 @@ fn verify_sqlite(
         }
     }
     let v = merged.unwrap_or_else(|| verify::Verifier::new(key, all_signatures));
-    Ok((v, scan.into_inner().unwrap_or_else(|p| p.into_inner())))
+    Ok((v, scans.into_inner().unwrap_or_else(|p| p.into_inner())))
 }

@@ -1,20 +1,91 @@
 //! Plain data passed in and out of the store.
 
 use palisade_core::chain::Checkpoint;
-use palisade_core::{AccountRole, Event, IncidentState, Kind, Severity, Status, UserName};
-use serde::Serialize;
+use palisade_core::service::ServiceState;
+use palisade_core::{AccountRole, IncidentState, Kind, Severity, Status, StreamId, UserName};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Events to append to one incident, and the projection of the state after them.
+/// One event to append: its canonical body (the bytes that are hashed, exactly as the caller
+/// encoded them), its sequence number and when it was recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub seq: u64,
+    /// When the server recorded it (the event body's `recorded_at`); the checkpoint of an
+    /// append is signed at its last event's.
+    pub recorded_at: palisade_core::Timestamp,
+    /// Canonical JSON of the event (see `palisade_core::chain::canonical_event`).
+    pub body: String,
+}
+
+impl NewEvent {
+    /// The row of an event: its canonical encoding, number and time.
+    pub fn from_event<P: Serialize>(e: &palisade_core::Event<P>) -> crate::Result<NewEvent> {
+        Ok(NewEvent {
+            seq: e.seq,
+            recorded_at: e.recorded_at,
+            body: palisade_core::chain::canonical_event(e)
+                .map_err(|err| crate::StoreError::Corrupt(err.to_string()))?,
+        })
+    }
+
+    /// The rows of several events.
+    pub fn from_events<P: Serialize>(
+        events: &[palisade_core::Event<P>],
+    ) -> crate::Result<Vec<NewEvent>> {
+        events.iter().map(NewEvent::from_event).collect()
+    }
+}
+
+/// Events to append to one stream, the projection of the state after them, and what to write
+/// with them in the same transaction.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
-    pub incident: Uuid,
-    /// The last sequence number the caller saw (0 for a new incident).
+    pub stream: StreamId,
+    /// The last sequence number the caller decided on (0 for a new stream).
     pub expected_last_seq: u64,
-    pub events: Vec<Event>,
-    pub projection: Projection,
-    /// Side effects to deliver once the events are committed, written in the same transaction.
+    /// Numbered `expected_last_seq + 1`, `+ 2`, …
+    pub events: Vec<NewEvent>,
+    /// The aggregate's listing row after these events (`None` when nothing listed changes, as
+    /// for a recorded read).
+    pub projection: Option<Projection>,
+    /// Side effects to deliver once the events are committed.
     pub outbox: Vec<OutboxMessage>,
+    /// The answer to remember under an idempotency key, when the command carried one.
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+impl AppendRequest {
+    /// An append of incident events: `state` is the incident after them, `expected_last_seq`
+    /// its last sequence number before them.
+    pub fn for_incident(
+        state: &IncidentState,
+        expected_last_seq: u64,
+        events: &[palisade_core::Event],
+    ) -> crate::Result<AppendRequest> {
+        Ok(AppendRequest {
+            stream: state.stream(),
+            expected_last_seq,
+            events: NewEvent::from_events(events)?,
+            projection: Some(Projection::Incident(IncidentProjection::from_state(state))),
+            outbox: Vec::new(),
+            idempotency: None,
+        })
+    }
+
+    /// The same append with outbox messages written in its transaction.
+    pub fn with_outbox(mut self, outbox: Vec<OutboxMessage>) -> AppendRequest {
+        self.outbox = outbox;
+        self
+    }
+}
+
+/// The listing row of a stream's aggregate, written with its events. Each aggregate with a
+/// projection has a variant here and a file per backend that writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Projection {
+    Incident(IncidentProjection),
+    Service(ServiceProjection),
 }
 
 /// A side effect (a notification) to deliver after its event is committed.
@@ -24,6 +95,8 @@ pub struct OutboxMessage {
     pub id: Uuid,
     /// What kind of message, e.g. `break_glass`.
     pub kind: String,
+    /// Where it goes.
+    pub destination: Destination,
     /// The JSON body to deliver.
     pub payload: String,
     /// Server clock, RFC 3339.
@@ -32,28 +105,68 @@ pub struct OutboxMessage {
     pub due_us: i64,
 }
 
+/// Where an outbox message goes: a channel and, for channels that need one, its address. Stored
+/// as JSON; a receiver that changes (a new webhook URL in the configuration) applies to messages
+/// routed to the configured channel (`default`) even when they are already waiting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "channel", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Destination {
+    /// The deployment's notification webhook (`notify_url`), signed with its secret.
+    Default,
+    /// A webhook of its own, signed (Standard Webhooks) with the deployment's secret.
+    Webhook { url: String },
+    /// A Slack-compatible incoming webhook (`{"text": …}`).
+    Slack { url: String },
+}
+
+impl Destination {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("destinations serialize")
+    }
+    pub fn from_json(s: &str) -> Result<Destination, crate::StoreError> {
+        serde_json::from_str(s)
+            .map_err(|e| crate::StoreError::Corrupt(format!("outbox destination {s:?}: {e}")))
+    }
+}
+
 /// An outbox message claimed for delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
     pub id: Uuid,
-    pub incident: Option<Uuid>,
+    /// The stream whose event caused it.
+    pub stream: Option<Uuid>,
     pub kind: String,
+    pub destination: Destination,
     pub payload: String,
     pub created_at: String,
     /// Delivery attempts so far, this one included.
     pub attempts: u32,
 }
 
+/// The answer a command gave, kept under its idempotency key so that a repeat of the command
+/// (a client retrying after a lost response) gets the same answer and writes nothing again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Whose key it is: keys are per account.
+    pub actor: String,
+    pub key: String,
+    /// SHA-256 of what was asked (operation and body), to refuse a key reused for something else.
+    pub request_hash: String,
+    /// The answer, as the interface rendered it (JSON).
+    pub response: String,
+    pub created_at: String,
+}
+
 /// The listing fields of an incident, derived from its state after the append.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Projection {
+pub struct IncidentProjection {
     pub summary: IncidentSummary,
     pub members: Vec<String>,
 }
 
-impl Projection {
-    pub fn from_state(s: &IncidentState) -> Projection {
-        Projection {
+impl IncidentProjection {
+    pub fn from_state(s: &IncidentState) -> IncidentProjection {
+        IncidentProjection {
             summary: IncidentSummary {
                 id: s.id,
                 codename: s.codename.clone(),
@@ -92,6 +205,42 @@ pub struct IncidentSummary {
     pub last_seq: u64,
 }
 
+/// The listing fields of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceProjection {
+    pub summary: ServiceSummary,
+}
+
+impl ServiceProjection {
+    pub fn from_state(s: &ServiceState) -> ServiceProjection {
+        ServiceProjection {
+            summary: ServiceSummary {
+                id: s.id,
+                name: s.name.to_string(),
+                description: s.description.clone(),
+                created_at: s.created_at.to_string(),
+                updated_at: s.updated_at.to_string(),
+                updated_us: s.updated_at.unix_micros(),
+                last_seq: s.last_seq,
+            },
+        }
+    }
+}
+
+/// One row of a service listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip)]
+    pub updated_us: i64,
+    /// Number of ledger events.
+    pub last_seq: u64,
+}
+
 /// What was written.
 #[derive(Debug, Clone)]
 pub struct Appended {
@@ -102,7 +251,7 @@ pub struct Appended {
 /// A signed checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredCheckpoint {
-    pub incident: Uuid,
+    pub stream: Uuid,
     pub seq: u64,
     /// Canonical JSON of the checkpoint body (the signed bytes).
     pub body: String,
@@ -112,7 +261,7 @@ pub struct StoredCheckpoint {
 /// One ledger event as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredEvent {
-    pub incident: Uuid,
+    pub stream: Uuid,
     pub seq: u64,
     /// Canonical JSON of the event (the hashed bytes).
     pub body: String,

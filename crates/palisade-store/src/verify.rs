@@ -1,6 +1,8 @@
-//! Ledger verification. A backend feeds every event row (ordered by incident, then sequence) and
-//! then every checkpoint row (same order); the verifier recomputes the hash chain, the checkpoint
-//! chain and signatures, and finally compares the witness log with the database.
+//! Ledger verification. A backend feeds every event row (ordered by stream, then sequence) and
+//! then every checkpoint row (same order); the verifier recomputes each stream's hash chain, its
+//! checkpoint chain and signatures, and finally compares the witness log with the database.
+//! Streams of every kind (incidents, services, …) are verified alike; both body formats (1, for
+//! incidents recorded before streams existed, and 2) are read.
 //!
 //! What is checked, and what each failure means, is documented in `docs/ledger-format.md`.
 
@@ -14,19 +16,45 @@ use uuid::Uuid;
 /// One thing that does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
+    /// The stream (its UUID) the failure is in, when it is in one.
+    pub stream: Option<String>,
+    /// The kind of that stream, as its events name it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The same UUID when the stream is an incident (the field reports had before streams).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
     pub seq: Option<u64>,
     pub what: String,
 }
 
+impl Failure {
+    pub fn new(stream: Option<String>, seq: Option<u64>, what: String) -> Failure {
+        Failure {
+            stream,
+            kind: None,
+            incident: None,
+            seq,
+            what,
+        }
+    }
+}
+
 /// The outcome of a verification.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// Streams read (of every kind).
+    pub streams: u64,
+    /// Incident streams among them (as reports counted before other streams existed).
     pub incidents: u64,
+    /// Streams by kind, as their events name it (`incident`, `service`, …).
+    pub kinds: std::collections::BTreeMap<String, u64>,
     pub events: u64,
     pub checkpoints: u64,
     pub signatures_verified: u64,
     pub witness_entries: u64,
+    /// The witness logs compared with the database.
+    pub witness_logs: Vec<String>,
     /// Failures in the order found; the first is the first event that does not verify.
     pub failures: Vec<Failure>,
 }
@@ -37,17 +65,31 @@ impl Report {
     }
 }
 
-/// The incident and sequence number a canonical event body states. Canonical bodies sort their
-/// keys, so `seq` is the last member and `incident` the last string member before
-/// `occurred_at`; inside strings every quote is escaped, so these patterns only match the top
-/// level. Falls back to a full parse for anything unexpected.
-fn body_head(b: &[u8]) -> Option<(&[u8], u64)> {
+/// The stream (kind and id) and sequence number a canonical event body states. Canonical
+/// bodies sort their keys. Format 2 ends with `,"seq":N,"stream":"kind/id"}`; format 1 (kind
+/// incident) ends with `seq`, and its `incident` is the last string member before `occurred_at`.
+/// Inside strings every quote is escaped, so these patterns only match the top level. `None`
+/// for anything unexpected (then the body is not a canonical event).
+fn body_head(b: &[u8]) -> Option<(&[u8], &[u8], u64)> {
     const SEQ: &[u8] = b",\"seq\":";
+    const STREAM: &[u8] = b",\"stream\":\"";
     const INC: &[u8] = b",\"incident\":\"";
     if b.last() != Some(&b'}') {
         return None;
     }
-    let end = b.len() - 1;
+    let mut end = b.len() - 1;
+    let mut stream = None;
+    if b.get(end - 1) == Some(&b'"') {
+        // Format 2: `,"stream":"kind/uuid"` closes the body.
+        let open = b[..end - 1].iter().rposition(|&c| c == b'"')?;
+        let name = &b[open + 1..end - 1];
+        if open + 1 < STREAM.len() || &b[open + 1 - STREAM.len()..open + 1] != STREAM {
+            return None;
+        }
+        let slash = name.iter().position(|&c| c == b'/')?;
+        stream = Some((&name[..slash], &name[slash + 1..]));
+        end = open + 1 - STREAM.len();
+    }
     let mut i = end;
     while i > 0 && b[i - 1].is_ascii_digit() {
         i -= 1;
@@ -60,8 +102,11 @@ fn body_head(b: &[u8]) -> Option<(&[u8], u64)> {
     for &c in &b[i..end] {
         seq = seq.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
-    // `incident` is followed by `occurred_at` and `recorded_at`, whose values hold no commas:
-    // its comma is the third one back from `,"seq":`.
+    if let Some((kind, id)) = stream {
+        return b.starts_with(b"{\"actor\":").then_some((kind, id, seq));
+    }
+    // Format 1: `incident` is followed by `occurred_at` and `recorded_at`, whose values hold no
+    // commas: its comma is the third one back from `,"seq":`.
     let mut pos = i - SEQ.len();
     for _ in 0..3 {
         pos = b[..pos].iter().rposition(|&c| c == b',')?;
@@ -70,7 +115,7 @@ fn body_head(b: &[u8]) -> Option<(&[u8], u64)> {
         return None;
     }
     let id = b.get(pos + INC.len()..pos + INC.len() + 36)?;
-    Some((id, seq))
+    Some((b"incident", id, seq))
 }
 
 /// Value of each hex digit (either case), 0xff for any other byte.
@@ -184,53 +229,142 @@ impl<'a> Exact<'a> {
     }
 }
 
+/// The fields of a witness line that name it, for lines the fast path leaves to serde.
 #[derive(Deserialize)]
 struct WitnessHead {
-    incident: Uuid,
+    #[serde(default)]
+    incident: Option<Uuid>,
+    #[serde(default)]
+    stream: Option<palisade_core::StreamId>,
     seq: u64,
     signature: String,
 }
 
-/// The fields of a witness line as `serde_json::to_string(&Checkpoint)` writes it, or `None`
-/// for any other layout (then serde_json decides).
-fn witness_fast(line: &[u8]) -> Option<(Uuid, u64, &[u8])> {
+impl WitnessHead {
+    fn id(&self) -> Option<Uuid> {
+        match (self.incident, self.stream) {
+            (Some(i), None) => Some(i),
+            (None, Some(s)) => Some(s.id),
+            _ => None,
+        }
+    }
+}
+
+/// SHA-256 of a checkpoint body's canonical text.
+fn body_digest(canonical: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(canonical).into()
+}
+
+/// What a witness line says: its stream, event, signature, and the digest of the canonical
+/// checkpoint body its members spell (compared with the database's, member for member).
+struct WitnessFields<'a> {
+    id: Uuid,
+    seq: u64,
+    signature: &'a [u8],
+    body: [u8; 32],
+}
+
+/// The fields of a witness line as `serde_json::to_string(&Checkpoint)` writes it (format 2, or
+/// format 1 written before streams existed), or `None` for any other layout (then serde_json
+/// decides). String values here are plain printable ASCII, so the canonical body is their text
+/// in sorted member order.
+fn witness_fast(line: &[u8]) -> Option<WitnessFields<'_>> {
     let mut x = Exact::new(line);
-    x.lit(b"{\"format\":1,\"incident\":\"")?;
-    let incident = Uuid::try_parse_ascii(x.string()?).ok()?;
+    let v2 = line.starts_with(b"{\"format\":2,");
+    let (id, name) = if v2 {
+        x.lit(b"{\"format\":2,\"stream\":\"")?;
+        let name = x.string()?;
+        let parsed = std::str::from_utf8(name)
+            .ok()?
+            .parse::<palisade_core::StreamId>()
+            .ok()?;
+        (parsed.id, name)
+    } else {
+        x.lit(b"{\"format\":1,\"incident\":\"")?;
+        let name = x.string()?;
+        (Uuid::try_parse_ascii(name).ok()?, name)
+    };
     x.lit(b",\"seq\":")?;
+    let seq_at = x.i;
     let seq = x.uint()?;
+    let seq_text = &line[seq_at..x.i];
     x.lit(b",\"head\":\"")?;
-    x.string()?;
+    let head = x.string()?;
     x.lit(b",\"prev\":\"")?;
-    x.string()?;
+    let prev = x.string()?;
     x.lit(b",\"signed_at\":\"")?;
-    x.string()?;
+    let signed_at = x.string()?;
     x.lit(b",\"key_id\":\"")?;
-    x.string()?;
+    let key_id = x.string()?;
     x.lit(b",\"signature\":\"")?;
     let signature = x.string()?;
     x.lit(b"}")?;
-    x.end().then_some((incident, seq, signature))
+    if !x.end() {
+        return None;
+    }
+    let mut c = Vec::with_capacity(320);
+    let q = |c: &mut Vec<u8>, k: &[u8], v: &[u8]| {
+        c.extend_from_slice(k);
+        c.push(b'"');
+        c.extend_from_slice(v);
+        c.push(b'"');
+    };
+    c.extend_from_slice(if v2 {
+        b"{\"format\":2"
+    } else {
+        b"{\"format\":1"
+    });
+    q(&mut c, b",\"head\":", head);
+    if !v2 {
+        q(&mut c, b",\"incident\":", name);
+    }
+    q(&mut c, b",\"key_id\":", key_id);
+    q(&mut c, b",\"prev\":", prev);
+    c.extend_from_slice(b",\"seq\":");
+    c.extend_from_slice(seq_text);
+    q(&mut c, b",\"signed_at\":", signed_at);
+    if v2 {
+        q(&mut c, b",\"stream\":", name);
+    }
+    c.push(b'}');
+    Some(WitnessFields {
+        id,
+        seq,
+        signature,
+        body: body_digest(&c),
+    })
 }
 
 /// What a checkpoint body states, borrowed from its text or from a parsed [`CheckpointBody`].
 struct CheckpointFields<'a> {
-    incident: Uuid,
+    /// The stream kind it names (`incident` for format 1).
+    kind: &'a [u8],
+    id: Uuid,
     seq: u64,
     head: &'a [u8],
     prev: &'a [u8],
     key_id: &'a [u8],
 }
 
-/// A canonical checkpoint body (`format` 1, keys sorted), or `None` for anything else. Accepts
-/// only what `serde_json::from_str::<CheckpointBody>` accepts, with the same values: the UUID
-/// and the timestamp are parsed by the same functions serde uses.
+/// A canonical checkpoint body (format 2, or format 1 of an incident; keys sorted), or `None`
+/// for anything else. Accepts only what `serde_json::from_str::<CheckpointBody>` accepts, with
+/// the same values: the UUID and the timestamp are parsed by the same functions serde uses.
 fn checkpoint_fast(body: &str) -> Option<CheckpointFields<'_>> {
     let mut x = Exact::new(body.as_bytes());
-    x.lit(b"{\"format\":1,\"head\":\"")?;
+    let v2 = body.starts_with("{\"format\":2,");
+    x.lit(if v2 {
+        b"{\"format\":2,\"head\":\""
+    } else {
+        b"{\"format\":1,\"head\":\""
+    })?;
     let head = x.string()?;
-    x.lit(b",\"incident\":\"")?;
-    let incident = Uuid::try_parse_ascii(x.string()?).ok()?;
+    let mut kind: &[u8] = b"incident";
+    let mut id = None;
+    if !v2 {
+        x.lit(b",\"incident\":\"")?;
+        id = Some(Uuid::try_parse_ascii(x.string()?).ok()?);
+    }
     x.lit(b",\"key_id\":\"")?;
     let key_id = x.string()?;
     x.lit(b",\"prev\":\"")?;
@@ -239,13 +373,25 @@ fn checkpoint_fast(body: &str) -> Option<CheckpointFields<'_>> {
     let seq = x.uint()?;
     x.lit(b",\"signed_at\":\"")?;
     let signed_at = x.string()?;
+    if v2 {
+        x.lit(b",\"stream\":\"")?;
+        let name = x.string()?;
+        let parsed = std::str::from_utf8(name)
+            .ok()?
+            .parse::<palisade_core::StreamId>()
+            .ok()?;
+        let slash = name.iter().position(|&c| c == b'/')?;
+        kind = &name[..slash];
+        id = Some(parsed.id);
+    }
     x.lit(b"}")?;
     if !x.end() {
         return None;
     }
     palisade_core::Timestamp::parse(std::str::from_utf8(signed_at).ok()?).ok()?;
     Some(CheckpointFields {
-        incident,
+        kind,
+        id: id?,
         seq,
         head,
         prev,
@@ -257,10 +403,12 @@ fn checkpoint_fast(body: &str) -> Option<CheckpointFields<'_>> {
 enum WitnessLine {
     Checkpoint {
         line: usize,
-        incident: Uuid,
+        stream: Uuid,
         seq: u64,
         /// The decoded signature, `None` if it is not 128 hex digits.
         signature: Option<[u8; 64]>,
+        /// Digest of the canonical body the line's members spell (`None`: they spell none).
+        body: Option<[u8; 32]>,
         /// Where the line's text is in the file (to read it again if the database lacks it).
         offset: u64,
         len: usize,
@@ -315,14 +463,15 @@ impl WitnessScan {
             while end > 0 && buf[end - 1].is_ascii_whitespace() {
                 end -= 1;
             }
-            if let Some((incident, seq, sig)) = witness_fast(&buf[..end]) {
+            if let Some(w) = witness_fast(&buf[..end]) {
                 let mut signature = [0u8; 64];
-                let decoded = unhex(sig, &mut signature);
+                let decoded = unhex(w.signature, &mut signature);
                 self.lines.push(WitnessLine::Checkpoint {
                     line,
-                    incident,
-                    seq,
+                    stream: w.id,
+                    seq: w.seq,
                     signature: decoded.then_some(signature),
+                    body: Some(w.body),
                     offset: start,
                     len: end,
                 });
@@ -343,11 +492,26 @@ impl WitnessScan {
                 Ok(head) => {
                     let mut signature = [0u8; 64];
                     let decoded = unhex(head.signature.as_bytes(), &mut signature);
+                    // The members as a checkpoint, in canonical form (none if they are not one).
+                    let body = serde_json::from_str::<palisade_core::chain::Checkpoint>(text)
+                        .ok()
+                        .and_then(|cp| palisade_core::canonical::to_canonical_from(&cp.body).ok())
+                        .map(|c| body_digest(c.as_bytes()));
                     self.lines.push(WitnessLine::Checkpoint {
                         line,
-                        incident: head.incident,
+                        stream: match head.id() {
+                            Some(id) => id,
+                            None => {
+                                self.lines.push(WitnessLine::Invalid {
+                                    line,
+                                    error: "a witness line names its stream once, as `incident` or `stream`".into(),
+                                });
+                                continue;
+                            }
+                        },
                         seq: head.seq,
                         signature: decoded.then_some(signature),
+                        body,
                         offset: start,
                         len: text.len(),
                     });
@@ -363,18 +527,20 @@ impl WitnessScan {
 }
 
 struct EventCursor {
-    incident: Uuid,
-    /// The incident id as stored in the rows, to compare without parsing.
-    incident_text: Vec<u8>,
+    stream: Uuid,
+    /// The stream id as stored in the rows, to compare without parsing.
+    stream_text: Vec<u8>,
     expected: u64,
     prev: Hash,
     prev_hex: [u8; 64],
-    /// Hashes of this incident's events so far (index = seq − 1).
+    /// Hashes of this stream's events so far (index = seq − 1).
     hashes: Vec<Hash>,
+    /// The stream kind its first event names.
+    kind: Option<Vec<u8>>,
     broken: bool,
 }
 
-/// The newest checkpoint of the incident being read that verified so far.
+/// The newest checkpoint of the stream being read that verified so far.
 struct LastCheckpoint {
     seq: u64,
     body: String,
@@ -383,7 +549,7 @@ struct LastCheckpoint {
 }
 
 struct CheckpointCursor {
-    incident: Uuid,
+    stream: Uuid,
     prev_link: Hash,
     last: Option<LastCheckpoint>,
     broken: bool,
@@ -395,14 +561,15 @@ pub struct Verifier {
     key_id: String,
     all_signatures: bool,
     report: Report,
-    /// Event hashes per incident, index = seq − 1.
+    /// Event hashes per stream, index = seq − 1.
     hashes: HashMap<Uuid, Vec<Hash>>,
+    /// The kind each stream's events name.
+    kinds: HashMap<Uuid, Vec<u8>>,
     ev: Option<EventCursor>,
     cp: Option<CheckpointCursor>,
-    /// (incident, seq) → the checkpoint's signature, for the witness comparison. Equal signatures
-    /// mean equal bodies: Ed25519 signatures are deterministic, and the database's bodies are
-    /// vouched for by the checkpoint chain.
-    seen_checkpoints: HashMap<(Uuid, u64), [u8; 64]>,
+    /// (stream, seq) → the checkpoint's signature and the digest of its canonical body, for the
+    /// witness comparison: a witness line matches only if every member is the database's.
+    seen_checkpoints: HashMap<(Uuid, u64), ([u8; 64], [u8; 32])>,
     /// Newest signatures not checked yet (see `verify_pending`).
     pending: Vec<PendingSignature>,
     max_failures: usize,
@@ -415,11 +582,11 @@ const BATCH: usize = 512;
 const NEWEST_SIGNATURE_FAILS: &str =
     "the newest checkpoint's signature does not verify with the trusted key (forged or altered)";
 
-/// An incident's newest checkpoint, whose signature is checked in the next batch.
+/// A stream's newest checkpoint, whose signature is checked in the next batch.
 struct PendingSignature {
-    incident: Uuid,
+    stream: Uuid,
     seq: u64,
-    /// How many events the incident holds, to report those the checkpoint does not cover.
+    /// How many events the stream holds, to report those the checkpoint does not cover.
     events: u64,
     body: String,
     signature: [u8; 64],
@@ -427,21 +594,17 @@ struct PendingSignature {
     at: usize,
 }
 
-/// The failure for events after an incident's newest checkpoint, if there are any.
-fn uncovered(incident: Uuid, seq: u64, events: u64) -> Option<Failure> {
-    (seq < events).then(|| Failure {
-        incident: Some(incident.to_string()),
-        seq: Some(seq + 1),
-        what: format!(
+/// The failure for events after a stream's newest checkpoint, if there are any.
+fn uncovered(stream: Uuid, seq: u64, events: u64) -> Option<Failure> {
+    (seq < events).then(|| Failure::new(Some(stream.to_string()), Some(seq + 1), format!(
             "events {}–{events} are not covered by any signed checkpoint (appended outside palisade)",
             seq + 1
-        ),
-    })
+        )))
 }
 
 impl Verifier {
     /// `key` is the trusted public key. With `all_signatures`, every checkpoint signature is
-    /// checked; otherwise the newest of each incident is, and the checkpoint chain vouches for
+    /// checked; otherwise the newest of each stream is, and the checkpoint chain vouches for
     /// the older ones (a changed old signature breaks the next checkpoint's link).
     pub fn new(key: VerifyingKey, all_signatures: bool) -> Verifier {
         Verifier {
@@ -450,6 +613,7 @@ impl Verifier {
             all_signatures,
             report: Report::default(),
             hashes: HashMap::new(),
+            kinds: HashMap::new(),
             ev: None,
             cp: None,
             seen_checkpoints: HashMap::new(),
@@ -458,48 +622,53 @@ impl Verifier {
         }
     }
 
-    fn fail(&mut self, incident: Option<String>, seq: Option<u64>, what: String) {
+    fn fail(&mut self, stream: Option<String>, seq: Option<u64>, what: String) {
         if self.report.failures.len() < self.max_failures {
-            self.report.failures.push(Failure {
-                incident,
-                seq,
-                what,
-            });
+            self.report.failures.push(Failure::new(stream, seq, what));
         }
     }
 
-    /// Move the current incident's hashes into the map (at an incident change, and before checkpoints).
+    /// Move the current stream's hashes into the map (at a stream change, and before checkpoints).
     fn flush_events(&mut self) {
         if let Some(cur) = self.ev.take() {
-            self.hashes.insert(cur.incident, cur.hashes);
+            if let Some(kind) = cur.kind {
+                *self
+                    .report
+                    .kinds
+                    .entry(String::from_utf8_lossy(&kind).into_owned())
+                    .or_default() += 1;
+                self.kinds.insert(cur.stream, kind);
+            }
+            self.hashes.insert(cur.stream, cur.hashes);
         }
     }
 
     /// Feed one event row.
-    pub fn event(&mut self, incident: &[u8], seq: i64, body: &[u8], prev_hash: &[u8], hash: &[u8]) {
+    pub fn event(&mut self, stream: &[u8], seq: i64, body: &[u8], prev_hash: &[u8], hash: &[u8]) {
         self.report.events += 1;
         if self
             .ev
             .as_ref()
-            .is_none_or(|c| !same_id(&c.incident_text, incident))
+            .is_none_or(|c| !same_id(&c.stream_text, stream))
         {
-            let Ok(id) = Uuid::try_parse_ascii(incident) else {
+            let Ok(id) = Uuid::try_parse_ascii(stream) else {
                 self.fail(
-                    Some(String::from_utf8_lossy(incident).into_owned()),
+                    Some(String::from_utf8_lossy(stream).into_owned()),
                     Some(seq as u64),
-                    "the incident id of this row is not a UUID".into(),
+                    "the stream id of this row is not a UUID".into(),
                 );
                 return;
             };
             self.flush_events();
-            self.report.incidents += 1;
+            self.report.streams += 1;
             self.ev = Some(EventCursor {
-                incident: id,
-                incident_text: incident.to_vec(),
+                stream: id,
+                stream_text: stream.to_vec(),
                 expected: 1,
                 prev: GENESIS,
                 prev_hex: hex32(&GENESIS),
                 hashes: Vec::new(),
+                kind: None,
                 broken: false,
             });
         }
@@ -535,17 +704,27 @@ impl Verifier {
                 )
             } else {
                 match body_head(body) {
-                    Some((h_inc, h_seq)) if h_seq == seq && h_inc == incident => {
+                    Some((h_kind, _, _)) if cur.kind.as_deref().is_some_and(|k| k != h_kind) => {
+                        Some(format!(
+                            "the body names a stream of kind {:?}, but the stream's earlier events name {:?}",
+                            String::from_utf8_lossy(h_kind),
+                            String::from_utf8_lossy(cur.kind.as_deref().unwrap_or_default())
+                        ))
+                    }
+                    Some((h_kind, h_id, h_seq)) if h_seq == seq && h_id == stream => {
+                        if cur.kind.is_none() {
+                            cur.kind = Some(h_kind.to_vec());
+                        }
                         cur.prev = computed;
                         cur.prev_hex = computed_hex;
                         cur.expected += 1;
                         cur.hashes.push(computed);
                         None
                     }
-                    Some((h_inc, h_seq)) => Some(format!(
-                        "the body says it is event {h_seq} of incident {}, but it is stored as event {seq} of incident {}",
+                    Some((_, h_inc, h_seq)) => Some(format!(
+                        "the body says it is event {h_seq} of stream {}, but it is stored as event {seq} of stream {}",
                         String::from_utf8_lossy(h_inc),
-                        cur.incident
+                        cur.stream
                     )),
                     None => Some("the body is not a canonical ledger event".to_string()),
                 }
@@ -553,36 +732,43 @@ impl Verifier {
         };
         if let Some(what) = problem {
             cur.broken = true;
-            let id = cur.incident.to_string();
+            // Name the kind the (unverified) body claims, so the failure says what it is in.
+            if cur.kind.is_none()
+                && let Some((kind, id, _)) = body_head(body)
+                && id == stream
+            {
+                cur.kind = Some(kind.to_vec());
+            }
+            let id = cur.stream.to_string();
             self.fail(Some(id), Some(seq), what);
         }
     }
 
-    fn close_checkpoint_incident(&mut self) {
+    fn close_checkpoint_stream(&mut self) {
         let Some(cur) = self.cp.take() else { return };
-        let events = self.hashes.get(&cur.incident).map_or(0, |h| h.len() as u64);
+        let events = self.hashes.get(&cur.stream).map_or(0, |h| h.len() as u64);
         if cur.broken {
             return;
         }
         let Some(last) = cur.last else { return };
         if self.all_signatures {
             // Every signature, this one included, was checked as it was read.
-            if let Some(f) = uncovered(cur.incident, last.seq, events) {
-                self.fail(f.incident, f.seq, f.what);
+            if let Some(f) = uncovered(cur.stream, last.seq, events) {
+                self.fail(f.stream, f.seq, f.what);
             }
             return;
         }
         self.report.signatures_verified += 1;
         let Some(signature) = last.signature else {
             self.fail(
-                Some(cur.incident.to_string()),
+                Some(cur.stream.to_string()),
                 Some(last.seq),
                 NEWEST_SIGNATURE_FAILS.into(),
             );
             return;
         };
         self.pending.push(PendingSignature {
-            incident: cur.incident,
+            stream: cur.stream,
             seq: last.seq,
             events,
             body: last.body,
@@ -597,7 +783,7 @@ impl Verifier {
     /// Check the newest signatures collected so far, as one Ed25519 batch; if the batch does not
     /// verify, each signature on its own (so the failures name exactly the ones that fail, as a
     /// single check would). Each outcome goes where it would have been reported had it been
-    /// checked when its incident ended, so failures stay in the order found.
+    /// checked when its stream ended, so failures stay in the order found.
     fn verify_pending(&mut self) {
         if self.pending.is_empty() {
             return;
@@ -621,13 +807,13 @@ impl Verifier {
             let verifies =
                 all_verify || chain::verify_checkpoint_sig(&self.key, &p.body, &p.signature);
             let failure = if verifies {
-                uncovered(p.incident, p.seq, p.events)
+                uncovered(p.stream, p.seq, p.events)
             } else {
-                Some(Failure {
-                    incident: Some(p.incident.to_string()),
-                    seq: Some(p.seq),
-                    what: NEWEST_SIGNATURE_FAILS.into(),
-                })
+                Some(Failure::new(
+                    Some(p.stream.to_string()),
+                    Some(p.seq),
+                    NEWEST_SIGNATURE_FAILS.into(),
+                ))
             };
             let at = p.at + inserted;
             if let Some(f) = failure
@@ -641,21 +827,21 @@ impl Verifier {
     }
 
     /// Feed one checkpoint row (after all events).
-    pub fn checkpoint(&mut self, incident: &str, seq: i64, body: &str, signature: &str) {
+    pub fn checkpoint(&mut self, stream: &str, seq: i64, body: &str, signature: &str) {
         self.flush_events();
         self.report.checkpoints += 1;
-        let Ok(id) = Uuid::parse_str(incident) else {
+        let Ok(id) = Uuid::parse_str(stream) else {
             self.fail(
-                Some(incident.to_string()),
+                Some(stream.to_string()),
                 Some(seq as u64),
-                "the incident id of this checkpoint row is not a UUID".into(),
+                "the stream id of this checkpoint row is not a UUID".into(),
             );
             return;
         };
-        if self.cp.as_ref().is_none_or(|c| c.incident != id) {
-            self.close_checkpoint_incident();
+        if self.cp.as_ref().is_none_or(|c| c.stream != id) {
+            self.close_checkpoint_stream();
             self.cp = Some(CheckpointCursor {
-                incident: id,
+                stream: id,
                 prev_link: GENESIS,
                 last: None,
                 broken: false,
@@ -664,7 +850,8 @@ impl Verifier {
         let seq = seq as u64;
         let mut sig = [0u8; 64];
         let decoded = unhex(signature.as_bytes(), &mut sig);
-        self.seen_checkpoints.insert((id, seq), sig);
+        self.seen_checkpoints
+            .insert((id, seq), (sig, body_digest(body.as_bytes())));
         if self.cp.as_ref().expect("set").broken {
             return;
         }
@@ -676,7 +863,8 @@ impl Verifier {
                 Ok(b) => {
                     parsed = b;
                     Ok(CheckpointFields {
-                        incident: parsed.incident,
+                        kind: parsed.stream.kind.as_str().as_bytes(),
+                        id: parsed.stream.id,
                         seq: parsed.seq,
                         head: parsed.head.as_bytes(),
                         prev: parsed.prev.as_bytes(),
@@ -688,9 +876,14 @@ impl Verifier {
         };
         let problem = match fields {
             Err(e) => Some(format!("the checkpoint body is not valid: {e}")),
-            Ok(b) if b.incident != id || b.seq != seq => Some(format!(
-                "the checkpoint says it covers event {} of incident {}, but is stored for event {seq} of incident {id}",
-                b.seq, b.incident
+            Ok(b) if b.id != id || b.seq != seq => Some(format!(
+                "the checkpoint says it covers event {} of stream {}, but is stored for event {seq} of stream {id}",
+                b.seq, b.id
+            )),
+            Ok(b) if self.kinds.get(&id).is_some_and(|k| k.as_slice() != b.kind) => Some(format!(
+                "the checkpoint names a stream of kind {:?}, but the stream's events name {:?}",
+                String::from_utf8_lossy(b.kind),
+                String::from_utf8_lossy(self.kinds.get(&id).map(Vec::as_slice).unwrap_or_default())
             )),
             Ok(b) => {
                 let hashes = self.hashes.get(&id);
@@ -756,41 +949,54 @@ impl Verifier {
         }
     }
 
-    /// Close the current incident's cursors (a backend calls this after its last row).
+    /// Close the current stream's cursors (a backend calls this after its last row).
     pub fn end_of_input(&mut self) {
         self.flush_events();
-        self.close_checkpoint_incident();
+        self.close_checkpoint_stream();
         self.verify_pending();
     }
 
-    /// Add what another verifier saw, for incidents disjoint from this one's and ordered after
+    /// Add what another verifier saw, for streams disjoint from this one's and ordered after
     /// them (so the first failure stays the first in ledger order).
     pub fn merge(&mut self, mut other: Verifier) {
         other.end_of_input();
         self.end_of_input();
         let r = &mut self.report;
-        r.incidents += other.report.incidents;
+        r.streams += other.report.streams;
         r.events += other.report.events;
         r.checkpoints += other.report.checkpoints;
         r.signatures_verified += other.report.signatures_verified;
+        for (k, n) in other.report.kinds {
+            *r.kinds.entry(k).or_default() += n;
+        }
         for f in other.report.failures {
             if r.failures.len() < self.max_failures {
                 r.failures.push(f);
             }
         }
         self.hashes.extend(other.hashes);
+        self.kinds.extend(other.kinds);
         self.seen_checkpoints.extend(other.seen_checkpoints);
     }
 
-    /// Finish: check every incident has a checkpoint, and compare the witness log — its first
+    /// Finish: check every stream has a checkpoint, and compare the witness log — its first
     /// `len` bytes, written before the database was read — with the database.
     pub fn finish(self, witness: Option<(&Path, u64)>) -> Report {
-        let scan = witness.map(|(path, len)| WitnessScan::read(path, len));
-        self.finish_with(scan)
+        let scans = witness
+            .map(|(path, len)| WitnessScan::read(path, len))
+            .into_iter()
+            .collect();
+        self.finish_with(scans)
     }
 
     /// [`Verifier::finish`] with the witness log already read (see [`WitnessScan::read`]).
-    pub fn finish_with(mut self, witness: Option<WitnessScan>) -> Report {
+    pub fn finish_with(self, witnesses: Vec<WitnessScan>) -> Report {
+        let mut report = self.finish_inner(witnesses);
+        report.incidents = report.kinds.get("incident").copied().unwrap_or(0);
+        report
+    }
+
+    fn finish_inner(mut self, witnesses: Vec<WitnessScan>) -> Report {
         self.end_of_input();
         let mut unsigned: Vec<(Uuid, usize)> = self
             .hashes
@@ -803,7 +1009,7 @@ impl Verifier {
         unsigned.sort();
         for (id, n) in unsigned {
             // Incidents whose newest checkpoint is short of their last event are reported above;
-            // here: incidents with events but no checkpoint at all.
+            // here: streams with events but no checkpoint at all.
             if !self.seen_checkpoints.keys().any(|(i, _)| *i == id) {
                 self.fail(
                     Some(id.to_string()),
@@ -812,10 +1018,26 @@ impl Verifier {
                 );
             }
         }
-        if let Some(scan) = witness
-            && let Err(e) = self.check_witness(scan)
-        {
-            self.fail(None, None, format!("witness log: {e}"));
+        // Each node keeps its own witness log: every line of every one must be in the database.
+        for scan in witnesses {
+            let path = scan.path.display().to_string();
+            self.report.witness_logs.push(path.clone());
+            if let Err(e) = self.check_witness(scan) {
+                self.fail(None, None, format!("witness log {path}: {e}"));
+            }
+        }
+        // Name the kind of each failing stream, and keep the `incident` field of incidents.
+        for f in &mut self.report.failures {
+            let kind = f
+                .stream
+                .as_deref()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .and_then(|id| self.kinds.get(&id))
+                .map(|k| String::from_utf8_lossy(k).into_owned());
+            if kind.as_deref() == Some("incident") {
+                f.incident = f.stream.clone();
+            }
+            f.kind = kind;
         }
         self.report
     }
@@ -824,12 +1046,12 @@ impl Verifier {
     fn check_witness(&mut self, scan: WitnessScan) -> std::io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
         let path = scan.path;
-        // The newest missing checkpoint per incident: (seq, line).
+        // The newest missing checkpoint per stream: (seq, line).
         let mut missing: HashMap<Uuid, (u64, usize)> = HashMap::new();
         // Opened again only to check the signature of a line the database lacks.
         let mut file: Option<std::fs::File> = None;
         for entry in scan.lines {
-            let (line, incident, seq, signature, offset, len) = match entry {
+            let (line, stream, seq, signature, body, offset, len) = match entry {
                 WitnessLine::Invalid { line, error } => {
                     self.fail(
                         None,
@@ -843,18 +1065,19 @@ impl Verifier {
                 }
                 WitnessLine::Checkpoint {
                     line,
-                    incident,
+                    stream,
                     seq,
                     signature,
+                    body,
                     offset,
                     len,
-                } => (line, incident, seq, signature, offset, len),
+                } => (line, stream, seq, signature, body, offset, len),
             };
             self.report.witness_entries += 1;
-            match self.seen_checkpoints.get(&(incident, seq)) {
-                Some(stored) if signature.as_ref() == Some(stored) => {}
+            match self.seen_checkpoints.get(&(stream, seq)) {
+                Some((sig, stored)) if signature.as_ref() == Some(sig) && body.as_ref() == Some(stored) => {}
                 Some(_) => self.fail(
-                    Some(incident.to_string()),
+                    Some(stream.to_string()),
                     Some(seq),
                     format!(
                         "the database's checkpoint at event {seq} differs from the one in the witness log (line {line}): the ledger was rewritten"
@@ -871,13 +1094,13 @@ impl Verifier {
                     let signed = serde_json::from_slice::<palisade_core::chain::Checkpoint>(&text)
                         .is_ok_and(|cp| palisade_core::chain::verify_checkpoint(&self.key, &cp));
                     if signed {
-                        let e = missing.entry(incident).or_insert((0, 0));
+                        let e = missing.entry(stream).or_insert((0, 0));
                         if seq > e.0 {
                             *e = (seq, line);
                         }
                     } else {
                         self.fail(
-                            Some(incident.to_string()),
+                            Some(stream.to_string()),
                             Some(seq),
                             format!("witness log line {line} is not signed by the trusted key"),
                         );
@@ -897,7 +1120,7 @@ impl Verifier {
                 Some(seq),
                 format!(
                     "the witness log (line {line}) holds a signed checkpoint at event {seq}, but the database holds {}: the newest events were deleted (truncation)",
-                    if held == 0 { "no events of this incident".to_string() } else { format!("events only up to {held}") }
+                    if held == 0 { "no events of this stream".to_string() } else { format!("events only up to {held}") }
                 ),
             );
         }
@@ -920,7 +1143,13 @@ mod tests {
         prev: &Hash,
     ) -> (String, Checkpoint) {
         let at = Timestamp::parse("2026-11-26T10:00:00.123456Z").unwrap();
-        let cp = signer.sign(incident, seq, head, prev, at);
+        let cp = signer.sign(
+            palisade_core::StreamId::incident(incident),
+            seq,
+            head,
+            prev,
+            at,
+        );
         (to_canonical_from(&cp.body).unwrap(), cp)
     }
 
@@ -952,7 +1181,8 @@ mod tests {
         if let Some(f) = fast {
             let b = serde
                 .unwrap_or_else(|e| panic!("fast path accepted what serde refuses ({e}): {body}"));
-            assert_eq!(f.incident, b.incident, "{body}");
+            assert_eq!(f.id, b.stream.id, "{body}");
+            assert_eq!(f.kind, b.stream.kind.as_str().as_bytes(), "{body}");
             assert_eq!(f.seq, b.seq, "{body}");
             assert_eq!(f.head, b.head.as_bytes(), "{body}");
             assert_eq!(f.prev, b.prev.as_bytes(), "{body}");
@@ -962,8 +1192,21 @@ mod tests {
 
     #[test]
     fn the_checkpoint_fast_path_reads_what_serde_reads() {
+        for format in [1, 2] {
+            checkpoint_fast_path_case(format);
+        }
+    }
+
+    /// A checkpoint body of `format` (1: as incidents' were written before streams existed).
+    fn body_of(format: u32) -> String {
         let signer = LedgerSigner::from_secret([7u8; 32]);
-        let (body, _) = checkpoint(&signer, Uuid::now_v7(), 12, &[1u8; 32], &[2u8; 32]);
+        let (_, mut cp) = checkpoint(&signer, Uuid::now_v7(), 12, &[1u8; 32], &[2u8; 32]);
+        cp.body.format = format;
+        to_canonical_from(&cp.body).unwrap()
+    }
+
+    fn checkpoint_fast_path_case(format: u32) {
+        let body = body_of(format);
         assert!(
             checkpoint_fast(&body).is_some(),
             "the canonical layout takes the fast path"
@@ -973,6 +1216,9 @@ mod tests {
             body.replace("\"seq\":12", "\"seq\":012"),
             body.replace("\"seq\":12", "\"seq\":99999999999999999999999"),
             body.replace("\"format\":1", "\"format\":2"),
+            body.replace("\"format\":2", "\"format\":1"),
+            body.replace("incident/", "service/"),
+            body.replace("incident/", "team/"),
             body.replace("2026-11-26", "2026-13-26"),
             body.replace("2026-11-26", "2026-11-2\\u0036"),
             body.replace("0101", "\\u00301\\u00301"),
@@ -999,10 +1245,20 @@ mod tests {
 
     #[test]
     fn the_witness_fast_path_reads_what_serde_reads() {
+        for format in [1, 2] {
+            witness_fast_path_case(format);
+        }
+    }
+
+    fn witness_fast_path_case(format: u32) {
         let signer = LedgerSigner::from_secret([7u8; 32]);
-        let (_, cp) = checkpoint(&signer, Uuid::now_v7(), 3, &[1u8; 32], &[2u8; 32]);
+        let (_, mut cp) = checkpoint(&signer, Uuid::now_v7(), 3, &[1u8; 32], &[2u8; 32]);
+        cp.body.format = format;
         let line = serde_json::to_string(&cp).unwrap();
         let variants = [
+            line.replace("\"format\":2", "\"format\":1"),
+            line.replace("\"format\":1", "\"format\":2"),
+            line.replace("\"stream\":\"incident/", "\"incident\":\""),
             line.clone(),
             line.replace("\"seq\":3", "\"seq\":03"),
             line.replace("\"format\":1", "\"format\":\"1\""),
@@ -1013,17 +1269,26 @@ mod tests {
         for v in &variants {
             let fast = witness_fast(v.as_bytes());
             let serde = serde_json::from_str::<WitnessHead>(v);
-            if let Some((incident, seq, sig)) = fast {
+            if let Some(w) = fast {
                 let h = serde
                     .unwrap_or_else(|e| panic!("fast path accepted what serde refuses ({e}): {v}"));
                 assert_eq!(
-                    (incident, seq, sig),
-                    (h.incident, h.seq, h.signature.as_bytes()),
+                    (w.id, w.seq, w.signature),
+                    (h.id().unwrap(), h.seq, h.signature.as_bytes()),
                     "{v}"
                 );
+                // The body it spells is the checkpoint's canonical body, as serde reads it.
+                let parsed: palisade_core::chain::Checkpoint = serde_json::from_str(v).unwrap();
+                let canonical = to_canonical_from(&parsed.body).unwrap();
+                assert_eq!(w.body, body_digest(canonical.as_bytes()), "{v}");
             }
         }
-        assert!(witness_fast(line.as_bytes()).is_some());
+        let w = witness_fast(line.as_bytes()).expect("the written layout takes the fast path");
+        assert_eq!(
+            w.body,
+            body_digest(to_canonical_from(&cp.body).unwrap().as_bytes()),
+            "the line spells the signed body"
+        );
     }
 
     /// One test incident: its id, its event rows (body, prev hash, hash), its checkpoint (body,
@@ -1098,7 +1363,7 @@ mod tests {
             .iter()
             .map(|f| {
                 (
-                    f.incident.clone().unwrap(),
+                    f.stream.clone().unwrap(),
                     f.seq.unwrap(),
                     f.what.contains("signature"),
                 )

@@ -10,8 +10,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-pub const WITNESS_FILE: &str = "witness.log";
-
 /// An append-only witness log (or none, when disabled).
 ///
 /// Concurrent appends are flushed in groups: the first caller to find no flush in progress writes
@@ -154,7 +152,13 @@ mod tests {
                 let (w, signer) = (w.clone(), signer.clone());
                 std::thread::spawn(move || {
                     for seq in 1..=50u64 {
-                        let cp = signer.sign(uuid::Uuid::from_u128(t), seq, &[1; 32], &GENESIS, at);
+                        let cp = signer.sign(
+                            palisade_core::StreamId::incident(uuid::Uuid::from_u128(t)),
+                            seq,
+                            &[1; 32],
+                            &GENESIS,
+                            at,
+                        );
                         w.append(&[&cp]).unwrap();
                     }
                 })

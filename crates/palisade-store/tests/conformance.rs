@@ -7,7 +7,7 @@ use palisade_core::{
     AccountRole, Actor, IncidentState, Kind, Playbook, Role, Severity, Status, Timestamp, UserName,
 };
 use palisade_store::{
-    AppendRequest, ListFilter, NewToken, Projection, Store, StoreConfig, StoreError, VerifyTarget,
+    AppendRequest, ListFilter, NewToken, Store, StoreConfig, StoreError, VerifyTarget,
 };
 use std::path::PathBuf;
 use uuid::Uuid;
@@ -87,9 +87,16 @@ impl TestStore {
         self.dir.path().join("witness.log")
     }
     async fn verify(&self) -> palisade_store::verify::Report {
-        palisade_store::verify(&self.target(), self.key, Some(&self.witness()), false)
-            .await
-            .unwrap()
+        palisade_store::verify(
+            &self.target(),
+            self.key,
+            &palisade_store::VerifyOptions {
+                witnesses: vec![self.witness()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
     }
 
     /// Run raw SQL as an attacker with database access would: with the append-only triggers off.
@@ -172,17 +179,11 @@ async fn incident(store: &Store, codename: &str, commands: &[Command]) -> Incide
     let events = events_for(id, 0, &dana.user, t(0), None, vec![declared]);
     let mut state = IncidentState::fold(&events).unwrap();
     store
-        .append(AppendRequest {
-            incident: id,
-            expected_last_seq: 0,
-            events,
-            projection: Projection::from_state(&state),
-            outbox: Vec::new(),
-        })
+        .append(AppendRequest::for_incident(&state, 0, &events).unwrap())
         .await
         .unwrap();
     for (i, cmd) in commands.iter().enumerate() {
-        let payloads = state.decide(&dana, cmd).unwrap();
+        let payloads = state.decide(&dana, cmd, &ctx()).unwrap();
         let events = events_for(
             id,
             state.last_seq,
@@ -196,13 +197,7 @@ async fn incident(store: &Store, codename: &str, commands: &[Command]) -> Incide
             state.apply(e).unwrap();
         }
         store
-            .append(AppendRequest {
-                incident: id,
-                expected_last_seq: before,
-                events,
-                projection: Projection::from_state(&state),
-                outbox: Vec::new(),
-            })
+            .append(AppendRequest::for_incident(&state, before, &events).unwrap())
             .await
             .unwrap();
     }
@@ -234,31 +229,34 @@ fn some_commands() -> Vec<Command> {
 async fn appended_events_read_back_and_fold_to_the_same_state() {
     for b in backends().await {
         let live = incident(&b.store, "amber-falcon", &some_commands()).await;
-        let events = b.store.events(live.id).await.unwrap();
+        let events = palisade_test_support::incident_events(&b.store, live.id).await;
         assert_eq!(events.len(), 6, "{}", b.name);
         assert_eq!(IncidentState::fold(&events).unwrap(), live, "{}", b.name);
         let rows = b.store.stored_events(live.id).await.unwrap();
         assert_eq!(rows[0].prev_hash, "0".repeat(64), "{}", b.name);
         assert_eq!(rows[1].prev_hash, rows[0].hash, "{}", b.name);
-        let summary = b.store.summary(live.id).await.unwrap().unwrap();
+        let summary = b.store.incident_summary(live.id).await.unwrap().unwrap();
         assert_eq!(summary.status, Status::Investigating, "{}", b.name);
         assert_eq!(summary.commander.as_deref(), Some("dana"), "{}", b.name);
         assert_eq!(summary.last_seq, 6);
         assert_eq!(
-            b.store.resolve_ref("amber-falcon").await.unwrap(),
+            b.store.resolve_incident("amber-falcon").await.unwrap(),
             Some(live.id),
             "{}",
             b.name
         );
         assert_eq!(
-            b.store.resolve_ref(&live.id.to_string()).await.unwrap(),
+            b.store
+                .resolve_incident(&live.id.to_string())
+                .await
+                .unwrap(),
             Some(live.id)
         );
-        assert_eq!(b.store.resolve_ref("no-such").await.unwrap(), None);
+        assert_eq!(b.store.resolve_incident("no-such").await.unwrap(), None);
         let report = b.verify().await;
         assert!(report.ok(), "{}: {:?}", b.name, report.failures);
         assert_eq!(
-            (report.incidents, report.events, report.checkpoints),
+            (report.streams, report.events, report.checkpoints),
             (1, 6, 6),
             "{}",
             b.name
@@ -284,13 +282,7 @@ async fn a_stale_append_is_refused_and_writes_nothing() {
         );
         let err = b
             .store
-            .append(AppendRequest {
-                incident: s.id,
-                expected_last_seq: 1,
-                events,
-                projection: Projection::from_state(&s),
-                outbox: Vec::new(),
-            })
+            .append(AppendRequest::for_incident(&s, 1, &events).unwrap())
             .await
             .unwrap_err();
         assert!(
@@ -305,7 +297,14 @@ async fn a_stale_append_is_refused_and_writes_nothing() {
             "{}: {err}",
             b.name
         );
-        assert_eq!(b.store.events(s.id).await.unwrap().len(), 2, "{}", b.name);
+        assert_eq!(
+            palisade_test_support::incident_events(&b.store, s.id)
+                .await
+                .len(),
+            2,
+            "{}",
+            b.name
+        );
         // A second incident with the same codename is refused too.
         let id = Uuid::new_v4();
         let mut other = s.clone();
@@ -316,25 +315,19 @@ async fn a_stale_append_is_refused_and_writes_nothing() {
             &dana,
             t(0),
             None,
-            vec![b.store.events(s.id).await.unwrap()[0].data.clone()],
+            vec![
+                palisade_test_support::incident_events(&b.store, s.id).await[0]
+                    .data
+                    .clone(),
+            ],
         );
         let err = b
             .store
-            .append(AppendRequest {
-                incident: id,
-                expected_last_seq: 0,
-                events: declared,
-                projection: Projection::from_state(&other),
-                outbox: Vec::new(),
-            })
+            .append(AppendRequest::for_incident(&other, 0, &declared).unwrap())
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, StoreError::CodenameTaken(_)),
-            "{}: {err}",
-            b.name
-        );
-        assert!(b.store.summary(id).await.unwrap().is_none());
+        assert!(matches!(err, StoreError::Taken(_)), "{}: {err}", b.name);
+        assert!(b.store.incident_summary(id).await.unwrap().is_none());
         assert!(b.verify().await.ok(), "{}", b.name);
     }
 }
@@ -352,7 +345,7 @@ async fn listing_hides_restricted_incidents_from_non_members_and_filters() {
         };
         let seen: Vec<Uuid> = b
             .store
-            .list(&filter("dana"))
+            .list_incidents(&filter("dana"))
             .await
             .unwrap()
             .iter()
@@ -360,19 +353,36 @@ async fn listing_hides_restricted_incidents_from_non_members_and_filters() {
             .collect();
         assert_eq!(seen, vec![restricted.id], "{}", b.name);
         assert!(
-            b.store.list(&filter("eve")).await.unwrap().is_empty(),
+            b.store
+                .list_incidents(&filter("eve"))
+                .await
+                .unwrap()
+                .is_empty(),
             "{}",
             b.name
         );
         let mut f = filter("dana");
         f.status = Some(Status::Declared);
-        assert!(b.store.list(&f).await.unwrap().is_empty(), "{}", b.name);
+        assert!(
+            b.store.list_incidents(&f).await.unwrap().is_empty(),
+            "{}",
+            b.name
+        );
         f.status = Some(Status::Investigating);
         f.severity = Some(Severity::SEV2);
         f.kind = Some(Kind::Security);
-        assert_eq!(b.store.list(&f).await.unwrap().len(), 1, "{}", b.name);
+        assert_eq!(
+            b.store.list_incidents(&f).await.unwrap().len(),
+            1,
+            "{}",
+            b.name
+        );
         f.kind = Some(Kind::Operational);
-        assert!(b.store.list(&f).await.unwrap().is_empty(), "{}", b.name);
+        assert!(
+            b.store.list_incidents(&f).await.unwrap().is_empty(),
+            "{}",
+            b.name
+        );
     }
 }
 
@@ -419,17 +429,19 @@ async fn tokens_authenticate_until_revoked_and_only_hashes_are_stored() {
                 .unwrap()
                 .is_none()
         );
-        assert!(
+        assert_eq!(
             b.store
                 .revoke_token("tok1", "2026-11-26T01:00:00Z")
                 .await
-                .unwrap()
+                .unwrap(),
+            palisade_store::Revoked::Done
         );
-        assert!(
-            !b.store
+        assert_eq!(
+            b.store
                 .revoke_token("tok1", "2026-11-26T01:00:00Z")
                 .await
-                .unwrap()
+                .unwrap(),
+            palisade_store::Revoked::NotFound
         );
         assert!(
             b.store
@@ -484,7 +496,7 @@ async fn tampered(sql_for: impl Fn(&str) -> String, expect_seq: u64, expect: &st
             .first()
             .unwrap_or_else(|| panic!("{}: tampering went undetected ({expect})", b.name));
         assert_eq!(
-            first.incident.as_deref(),
+            first.stream.as_deref(),
             Some(s.id.to_string().as_str()),
             "{}: {first:?}",
             b.name
@@ -502,7 +514,7 @@ async fn tampered(sql_for: impl Fn(&str) -> String, expect_seq: u64, expect: &st
 #[tokio::test]
 async fn verify_detects_a_changed_field() {
     tampered(
-        |id| format!("UPDATE ledger_events SET body = replace(body, 'leaked key', 'phished key') WHERE incident_id = '{id}' AND seq = 5"),
+        |id| format!("UPDATE ledger_events SET body = replace(body, 'leaked key', 'phished key') WHERE stream_id = '{id}' AND seq = 5"),
         5,
         "field of this event was changed",
     )
@@ -512,7 +524,7 @@ async fn verify_detects_a_changed_field() {
 #[tokio::test]
 async fn verify_detects_a_deleted_row_in_the_middle() {
     tampered(
-        |id| format!("DELETE FROM ledger_events WHERE incident_id = '{id}' AND seq = 3"),
+        |id| format!("DELETE FROM ledger_events WHERE stream_id = '{id}' AND seq = 3"),
         4,
         "event 3 is missing",
     )
@@ -524,9 +536,9 @@ async fn verify_detects_two_swapped_rows() {
     tampered(
         |id| {
             format!(
-                "UPDATE ledger_events SET seq = -1 WHERE incident_id = '{id}' AND seq = 3;
-                 UPDATE ledger_events SET seq = 3 WHERE incident_id = '{id}' AND seq = 4;
-                 UPDATE ledger_events SET seq = 4 WHERE incident_id = '{id}' AND seq = -1"
+                "UPDATE ledger_events SET seq = -1 WHERE stream_id = '{id}' AND seq = 3;
+                 UPDATE ledger_events SET seq = 3 WHERE stream_id = '{id}' AND seq = 4;
+                 UPDATE ledger_events SET seq = 4 WHERE stream_id = '{id}' AND seq = -1"
             )
         },
         3,
@@ -538,7 +550,7 @@ async fn verify_detects_two_swapped_rows() {
 #[tokio::test]
 async fn verify_detects_a_forged_newest_signature() {
     tampered(
-        |id| format!("UPDATE ledger_checkpoints SET signature = '{}' WHERE incident_id = '{id}' AND seq = 6", "ab".repeat(64)),
+        |id| format!("UPDATE ledger_checkpoints SET signature = '{}' WHERE stream_id = '{id}' AND seq = 6", "ab".repeat(64)),
         6,
         "signature does not verify",
     )
@@ -548,7 +560,7 @@ async fn verify_detects_a_forged_newest_signature() {
 #[tokio::test]
 async fn verify_detects_a_forged_older_signature_through_the_checkpoint_chain() {
     tampered(
-        |id| format!("UPDATE ledger_checkpoints SET signature = '{}' WHERE incident_id = '{id}' AND seq = 3", "cd".repeat(64)),
+        |id| format!("UPDATE ledger_checkpoints SET signature = '{}' WHERE stream_id = '{id}' AND seq = 3", "cd".repeat(64)),
         4,
         "does not link to the previous checkpoint",
     )
@@ -568,7 +580,7 @@ async fn verify_detects_a_rewritten_chain_without_the_key() {
             let body = r.body.replace("leaked key", "phished key");
             let h = palisade_core::chain::event_hash(&prev, body.as_bytes());
             sql.push_str(&format!(
-                "UPDATE ledger_events SET body = '{}', prev_hash = '{}', hash = '{}' WHERE incident_id = '{}' AND seq = {};",
+                "UPDATE ledger_events SET body = '{}', prev_hash = '{}', hash = '{}' WHERE stream_id = '{}' AND seq = {};",
                 body.replace('\'', "''"),
                 hex::encode(prev),
                 hex::encode(h),
@@ -594,21 +606,42 @@ async fn verify_detects_truncation_only_with_the_witness() {
     for b in backends().await {
         let s = incident(&b.store, "noble-crane", &some_commands()).await;
         b.tamper(&format!(
-            "DELETE FROM ledger_checkpoints WHERE incident_id = '{id}' AND seq > 4;
-             DELETE FROM ledger_events WHERE incident_id = '{id}' AND seq > 4",
+            "DELETE FROM ledger_checkpoints WHERE stream_id = '{id}' AND seq > 4;
+             DELETE FROM ledger_events WHERE stream_id = '{id}' AND seq > 4",
             id = s.id
         ))
         .await;
         // The database alone is consistent: this is what it cannot prove.
-        let alone = palisade_store::verify(&b.target(), b.key, None, false)
-            .await
-            .unwrap();
+        let alone = palisade_store::verify(
+            &b.target(),
+            b.key,
+            &palisade_store::VerifyOptions {
+                no_witness: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         if b.pg_url.is_some() {
             assert!(alone.ok(), "{}: {:?}", b.name, alone.failures);
         } else {
             // A data directory brings its own witness log along.
             assert!(!alone.ok(), "{}", b.name);
         }
+        // Without a witness log (a PostgreSQL database given none, a data directory whose log
+        // is gone), verify cannot rule out truncation and says so, unless told --no-witness.
+        let _ = std::fs::rename(b.witness(), b.dir.path().join("witness.log.moved"));
+        let blind = palisade_store::verify(&b.target(), b.key, &Default::default())
+            .await
+            .unwrap();
+        assert!(!blind.ok(), "{}: truncation passed unnoticed", b.name);
+        assert!(
+            blind.failures.last().unwrap().what.contains("cannot show"),
+            "{}: {:?}",
+            b.name,
+            blind.failures
+        );
+        let _ = std::fs::rename(b.dir.path().join("witness.log.moved"), b.witness());
         let report = b.verify().await;
         let first = report.failures.first().expect("truncation detected");
         assert_eq!(first.seq, Some(6), "{}: {first:?}", b.name);
@@ -622,13 +655,121 @@ async fn verify_detects_truncation_only_with_the_witness() {
 }
 
 #[tokio::test]
+async fn verify_takes_every_nodes_witness_log_and_checks_their_union() {
+    for b in backends().await {
+        let s = incident(&b.store, "eager-swift", &some_commands()).await;
+        // Two nodes' logs: each holds some of the checkpoints.
+        let text = std::fs::read_to_string(b.witness()).unwrap();
+        let (mut a, mut c) = (String::new(), String::new());
+        for (i, line) in text.lines().enumerate() {
+            let half = if i % 2 == 0 { &mut a } else { &mut c };
+            half.push_str(line);
+            half.push('\n');
+        }
+        let (wa, wc) = (
+            b.dir.path().join("node-a.witness.log"),
+            b.dir.path().join("node-b.witness.log"),
+        );
+        std::fs::write(&wa, &a).unwrap();
+        std::fs::write(&wc, &c).unwrap();
+        std::fs::remove_file(b.witness()).unwrap();
+        let opts = palisade_store::VerifyOptions {
+            witnesses: vec![wa.clone(), wc.clone()],
+            ..Default::default()
+        };
+        let both = palisade_store::verify(&b.target(), b.key, &opts)
+            .await
+            .unwrap();
+        assert!(both.ok(), "{}: {:?}", b.name, both.failures);
+        assert_eq!(both.witness_logs.len(), 2, "{}", b.name);
+        assert_eq!(
+            both.witness_entries,
+            text.lines().count() as u64,
+            "{}",
+            b.name
+        );
+        // The newest events removed: the log that holds their checkpoint shows it.
+        b.tamper(&format!(
+            "DELETE FROM ledger_checkpoints WHERE stream_id = '{id}' AND seq > 4;
+             DELETE FROM ledger_events WHERE stream_id = '{id}' AND seq > 4",
+            id = s.id
+        ))
+        .await;
+        let cut = palisade_store::verify(&b.target(), b.key, &opts)
+            .await
+            .unwrap();
+        assert!(
+            cut.failures.iter().any(|f| f.what.contains("truncation")),
+            "{}: {:?}",
+            b.name,
+            cut.failures
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_witness_line_verifies_only_if_every_member_is_the_databases() {
+    for b in backends().await {
+        incident(&b.store, "calm-plover", &some_commands()).await;
+        assert!(b.verify().await.ok(), "{}", b.name);
+        let original = std::fs::read_to_string(b.witness()).unwrap();
+        let first = original.lines().next().unwrap().to_string();
+        let cp: serde_json::Value = serde_json::from_str(&first).unwrap();
+        // Change one member of the first line at a time, keeping its signature.
+        let edits: Vec<(&str, serde_json::Value)> = vec![
+            ("head", serde_json::json!("00".repeat(32))),
+            ("prev", serde_json::json!("11".repeat(32))),
+            ("signed_at", serde_json::json!("2020-01-01T00:00:00Z")),
+            ("key_id", serde_json::json!("0011223344556677")),
+            ("format", serde_json::json!(1)),
+        ];
+        for (member, value) in edits {
+            let mut edited = cp.clone();
+            edited[member] = value;
+            if member == "format" {
+                // A format-1 line names an incident, not a stream.
+                let stream = edited["stream"].as_str().unwrap().to_string();
+                let o = edited.as_object_mut().unwrap();
+                o.remove("stream");
+                o.insert(
+                    "incident".into(),
+                    serde_json::json!(stream.trim_start_matches("incident/")),
+                );
+            }
+            let text = original.replacen(&first, &serde_json::to_string(&edited).unwrap(), 1);
+            std::fs::write(b.witness(), text).unwrap();
+            let report = b.verify().await;
+            assert!(
+                report
+                    .failures
+                    .iter()
+                    .any(|f| f.what.contains("differs from the one in the witness log")),
+                "{}: editing `{member}` of a witness line went unnoticed: {:?}",
+                b.name,
+                report.failures
+            );
+        }
+        std::fs::write(b.witness(), &original).unwrap();
+        assert!(b.verify().await.ok(), "{}", b.name);
+    }
+}
+
+#[tokio::test]
 async fn verify_refuses_another_key() {
     for b in backends().await {
         incident(&b.store, "merry-finch", &some_commands()).await;
         let other = palisade_core::chain::LedgerSigner::from_secret([9u8; 32]).verifying_key();
-        let report = palisade_store::verify(&b.target(), other, None, true)
-            .await
-            .unwrap();
+        let report = palisade_store::verify(
+            &b.target(),
+            other,
+            &palisade_store::VerifyOptions {
+                no_witness: true,
+                all_signatures: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         assert!(!report.ok(), "{}", b.name);
         assert!(
             report.failures[0].what.contains("not the trusted key"),
@@ -654,7 +795,7 @@ async fn concurrent_appends_to_many_incidents_all_land_and_verify() {
         }
         let report = b.verify().await;
         assert!(report.ok(), "{}: {:?}", b.name, report.failures);
-        assert_eq!((report.incidents, report.events), (20, 120), "{}", b.name);
+        assert_eq!((report.streams, report.events), (20, 120), "{}", b.name);
     }
 }
 
@@ -681,6 +822,7 @@ fn outbox_message(n: u8) -> palisade_store::OutboxMessage {
     palisade_store::OutboxMessage {
         id: Uuid::now_v7(),
         kind: "break_glass".into(),
+        destination: palisade_store::Destination::Default,
         payload: format!("{{\"n\":{n}}}"),
         created_at: t(0).to_string(),
         due_us: t(0).unix_micros(),
@@ -698,7 +840,7 @@ async fn outbox_messages_commit_with_their_events_and_are_claimed_once_per_lease
         };
         let mut s = st.clone();
         let payloads = s
-            .decide(&dana, &Command::AddNote { text: "x".into() })
+            .decide(&dana, &Command::AddNote { text: "x".into() }, &ctx())
             .unwrap();
         let events = events_for(s.id, s.last_seq, &dana.user, t(5), None, payloads);
         for e in &events {
@@ -706,25 +848,21 @@ async fn outbox_messages_commit_with_their_events_and_are_claimed_once_per_lease
         }
         let (m1, m2) = (outbox_message(1), outbox_message(2));
         b.store
-            .append(AppendRequest {
-                incident: s.id,
-                expected_last_seq: st.last_seq,
-                events: events.clone(),
-                projection: Projection::from_state(&s),
-                outbox: vec![m1.clone(), m2.clone()],
-            })
+            .append(
+                AppendRequest::for_incident(&s, st.last_seq, &events)
+                    .unwrap()
+                    .with_outbox(vec![m1.clone(), m2.clone()]),
+            )
             .await
             .unwrap();
         // A refused (stale) append writes no outbox message either.
         let stale = b
             .store
-            .append(AppendRequest {
-                incident: s.id,
-                expected_last_seq: st.last_seq,
-                events,
-                projection: Projection::from_state(&s),
-                outbox: vec![outbox_message(3)],
-            })
+            .append(
+                AppendRequest::for_incident(&s, st.last_seq, &events)
+                    .unwrap()
+                    .with_outbox(vec![outbox_message(3)]),
+            )
             .await;
         assert!(
             matches!(stale, Err(StoreError::Conflict { .. })),
@@ -744,7 +882,7 @@ async fn outbox_messages_commit_with_their_events_and_are_claimed_once_per_lease
         assert!(
             claimed
                 .iter()
-                .all(|m| m.attempts == 1 && m.incident == Some(s.id))
+                .all(|m| m.attempts == 1 && m.stream == Some(s.id))
         );
         assert!(claimed.iter().any(|m| m.payload == "{\"n\":1}"));
         // Within the lease nobody else gets them.
@@ -846,20 +984,13 @@ async fn stored_checkpoints_are_one_per_append_in_order() {
 async fn reads_appended_at_the_head_concurrently_all_land_in_order_and_verify() {
     for b in backends().await {
         let st = incident(&b.store, "still-lake", &some_commands()).await;
+        let stream = st.stream();
         let mut tasks = Vec::new();
         for i in 0..20 {
             let store = b.store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .append_at_head(
-                        st.id,
-                        user(&format!("reader{i}")),
-                        t(100 + i),
-                        vec![palisade_core::Payload::Accessed {
-                            what: "incident".into(),
-                            via: "api".into(),
-                        }],
-                    )
+                    .append_at_head(stream, read_at_head(stream, &format!("reader{i}"), 100 + i))
                     .await
                     .map(|a| a.rows[0].seq)
             }));
@@ -871,7 +1002,7 @@ async fn reads_appended_at_the_head_concurrently_all_land_in_order_and_verify() 
         seqs.sort();
         let first = st.last_seq + 1;
         assert_eq!(seqs, (first..first + 20).collect::<Vec<_>>(), "{}", b.name);
-        let events = b.store.events(st.id).await.unwrap();
+        let events = palisade_test_support::incident_events(&b.store, st.id).await;
         let folded = IncidentState::fold(&events).unwrap();
         assert_eq!(folded.reads, 20, "{}", b.name);
         assert_eq!(
@@ -879,17 +1010,212 @@ async fn reads_appended_at_the_head_concurrently_all_land_in_order_and_verify() 
             "{}: reads stay out of the timeline",
             b.name
         );
-        let summary = b.store.summary(st.id).await.unwrap().unwrap();
+        let summary = b.store.incident_summary(st.id).await.unwrap().unwrap();
         assert_eq!(summary.last_seq, st.last_seq + 20, "{}", b.name);
         assert_eq!(summary.title, st.title, "{}", b.name);
         let report = b.verify().await;
         assert!(report.ok(), "{}: {:?}", b.name, report.failures);
         // An unknown incident is an error, not a new ledger.
+        let ghost = palisade_core::StreamId::incident(Uuid::new_v4());
         let err = b
             .store
-            .append_at_head(Uuid::new_v4(), user("x"), t(1), vec![])
+            .append_at_head(ghost, read_at_head(ghost, "x", 1))
             .await
             .expect_err("unknown incident");
         assert!(matches!(err, StoreError::NotFound(_)), "{}: {err}", b.name);
+    }
+}
+
+/// What decisions read besides the state: the time now and the default policy.
+fn ctx() -> palisade_core::Context<'static, palisade_core::comms::CommsPolicy> {
+    static POLICY: std::sync::OnceLock<palisade_core::comms::CommsPolicy> =
+        std::sync::OnceLock::new();
+    palisade_core::Context {
+        now: palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc()),
+        policy: POLICY.get_or_init(Default::default),
+    }
+}
+
+/// The events of a recorded read of `stream` by `who` at `at`, numbered after whatever head the
+/// store finds.
+fn read_at_head(stream: palisade_core::StreamId, who: &str, at: i64) -> palisade_store::HeadEvents {
+    let who = user(who);
+    std::sync::Arc::new(move |head| {
+        palisade_store::NewEvent::from_events(&palisade_core::event::numbered(
+            stream,
+            head,
+            &who,
+            t(at),
+            None,
+            vec![palisade_core::Payload::Accessed {
+                what: "incident".into(),
+                via: "api".into(),
+            }],
+        ))
+    })
+}
+
+#[tokio::test]
+async fn the_last_live_admin_token_is_never_revoked() {
+    for b in backends().await {
+        let root = user("root");
+        b.store
+            .create_user(&root, AccountRole::Admin)
+            .await
+            .unwrap();
+        for (id, hash) in [("adm1", "a1"), ("adm2", "a2")] {
+            b.store
+                .insert_token(&NewToken {
+                    id: id.into(),
+                    user: root.clone(),
+                    label: id.into(),
+                    token_hash: hash.repeat(32),
+                    created_at: "2026-11-26T00:00:00Z".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let at = "2026-11-26T01:00:00Z";
+        assert_eq!(
+            b.store.revoke_token("adm1", at).await.unwrap(),
+            palisade_store::Revoked::Done,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            b.store.revoke_token("adm2", at).await.unwrap(),
+            palisade_store::Revoked::LastAdmin,
+            "{}: revoking the only admin token left would lock everyone out",
+            b.name
+        );
+        assert!(
+            b.store
+                .authenticate(&"a2".repeat(32))
+                .await
+                .unwrap()
+                .is_some(),
+            "{}: the refused revocation left the token working",
+            b.name
+        );
+    }
+}
+
+/// A note on `st` (a new state and the append of it), at time `at`.
+fn note(st: &IncidentState, text: &str, at: i64) -> (IncidentState, AppendRequest) {
+    let dana = Actor {
+        user: user("dana"),
+        account_role: AccountRole::Responder,
+    };
+    let mut s = st.clone();
+    let payloads = s
+        .decide(&dana, &Command::AddNote { text: text.into() }, &ctx())
+        .unwrap();
+    let events = events_for(s.id, s.last_seq, &dana.user, t(at), None, payloads);
+    for e in &events {
+        s.apply(e).unwrap();
+    }
+    let req = AppendRequest::for_incident(&s, st.last_seq, &events).unwrap();
+    (s, req)
+}
+
+#[tokio::test]
+async fn an_append_refused_among_concurrent_ones_fails_alone() {
+    for b in backends().await {
+        let taken = incident(&b.store, "taken-heron", &[]).await;
+        let mut states = Vec::new();
+        for i in 0..10 {
+            states.push(incident(&b.store, &format!("busy-wren-{i}"), &[]).await);
+        }
+        // An idempotency key already used by dana.
+        let key = |n: u8| palisade_store::IdempotencyRecord {
+            actor: "dana".into(),
+            key: "key-1".into(),
+            request_hash: format!("{n}"),
+            response: "{}".into(),
+            created_at: t(1).to_string(),
+        };
+        let (_, mut first) = note(&taken, "first use of the key", 2);
+        first.idempotency = Some(key(1));
+        b.store.append(first).await.unwrap();
+
+        // Sent at once (so that the PostgreSQL writer groups them): ten good notes, a
+        // declaration with a codename in use (busy-wren-0's), a note reusing the key, and a
+        // stale note.
+        let mut tasks = Vec::new();
+        for (i, st) in states.iter().enumerate() {
+            let (_, req) = note(st, &format!("note {i}"), 3);
+            tasks.push(req);
+        }
+        let mut dup = states[0].clone();
+        dup.id = Uuid::new_v4();
+        let declared = palisade_test_support::incident_events(&b.store, states[0].id).await[0]
+            .data
+            .clone();
+        let dup_events = events_for(dup.id, 0, &user("dana"), t(3), None, vec![declared]);
+        let dup_state = IncidentState::fold(&dup_events).unwrap();
+        tasks.push(AppendRequest::for_incident(&dup_state, 0, &dup_events).unwrap());
+        let other = incident(&b.store, "other-wren", &[]).await;
+        let (_, mut reuse) = note(&other, "second use of the key", 3);
+        reuse.idempotency = Some(key(2));
+        tasks.push(reuse);
+        let (_, mut stale) = note(&states[1], "stale", 3);
+        stale.expected_last_seq = 0; // states[1] is at 1: its stream exists
+        stale.events[0].seq = 1;
+        tasks.push(stale);
+        let handles: Vec<_> = tasks
+            .into_iter()
+            .map(|req| {
+                let store = b.store.clone();
+                tokio::spawn(async move { store.append(req).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.unwrap());
+        }
+        for (i, r) in results[..10].iter().enumerate() {
+            assert!(r.is_ok(), "{}: note {i}: {:?}", b.name, r.as_ref().err());
+        }
+        assert!(
+            matches!(results[10], Err(StoreError::Taken(_))),
+            "{}: {:?}",
+            b.name,
+            results[10].as_ref().err()
+        );
+        assert!(
+            matches!(results[11], Err(StoreError::IdempotencyKeyUsed(_))),
+            "{}: {:?}",
+            b.name,
+            results[11].as_ref().err()
+        );
+        assert!(
+            matches!(results[12], Err(StoreError::Conflict { .. })),
+            "{}: {:?}",
+            b.name,
+            results[12].as_ref().err()
+        );
+        // The good ones are written, the refused ones wrote nothing.
+        for st in &states {
+            assert_eq!(
+                b.store.stored_events(st.id).await.unwrap().len(),
+                2,
+                "{}",
+                b.name
+            );
+        }
+        assert!(b.store.incident_summary(dup.id).await.unwrap().is_none());
+        assert_eq!(b.store.stored_events(other.id).await.unwrap().len(), 1);
+        assert_eq!(
+            b.store
+                .idempotency_record("dana", "key-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .request_hash,
+            "1"
+        );
+        assert_eq!(b.store.stored_events(taken.id).await.unwrap().len(), 2);
+        let report = b.verify().await;
+        assert!(report.ok(), "{}: {:?}", b.name, report.failures);
     }
 }

@@ -2,14 +2,14 @@
 //! S3-compatible server, required under `CI=true`) and export bundles with their offline
 //! verification, including tampering.
 
-use palisade_core::custody::EvidenceCommand;
+use palisade_core::custody::{EvidenceCommand, EvidenceName};
 use palisade_core::incident::{Command, Declaration, declare, events_for};
 use palisade_core::{
     AccountRole, Actor, IncidentState, Kind, Payload, Playbook, Role, Severity, Timestamp, UserName,
 };
 use palisade_store::bundle::{self, BundleHeader, BundleWriter};
-use palisade_store::evidence::{Vault, VaultError};
-use palisade_store::{AppendRequest, Projection, Store, StoreConfig};
+use palisade_store::evidence::{StageError, StageItem, Vault, VaultError};
+use palisade_store::{AppendRequest, Store, StoreConfig};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::sync::Arc;
@@ -58,13 +58,7 @@ async fn append(store: &Store, st: &mut IncidentState, payloads: Vec<Payload>, a
         st.apply(e).unwrap();
     }
     store
-        .append(AppendRequest {
-            incident: st.id,
-            expected_last_seq: before,
-            events,
-            projection: Projection::from_state(st),
-            outbox: Vec::new(),
-        })
+        .append(AppendRequest::for_incident(st, before, &events).unwrap())
         .await
         .unwrap();
 }
@@ -86,13 +80,7 @@ async fn declared(store: &Store, codename: &str) -> IncidentState {
     let events = events_for(id, 0, &dana().user, t(0), None, vec![d]);
     let st = IncidentState::fold(&events).unwrap();
     store
-        .append(AppendRequest {
-            incident: id,
-            expected_last_seq: 0,
-            events,
-            projection: Projection::from_state(&st),
-            outbox: Vec::new(),
-        })
+        .append(AppendRequest::for_incident(&st, 0, &events).unwrap())
         .await
         .unwrap();
     st
@@ -231,6 +219,45 @@ async fn vault_contract(
         blocking(move || v.recheck(&k, id, &partial_sha)).await,
         Err(VaultError::Missing { .. })
     ));
+
+    // Staged for an export: read back and checked, then read from the stage, item after item;
+    // the stage holds no plaintext and leaves nothing behind. What does not read back as
+    // recorded names its evidence.
+    let item = |evidence: u32, sha256: &str, size: u64| StageItem {
+        evidence,
+        sha256: sha256.to_string(),
+        size,
+    };
+    let (v, k) = (vault.clone(), key.clone());
+    let items = vec![
+        item(1, &stored.sha256, stored.size),
+        item(2, &stored.sha256, stored.size),
+    ];
+    let spool = f.dir.path().join("spool");
+    let both = blocking(move || {
+        let staged = v.stage(&k, id, &items).unwrap();
+        let listed: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+        assert!(listed.is_empty(), "the stage has no name: {listed:?}");
+        let mut out = Vec::new();
+        staged.into_reader().unwrap().read_to_end(&mut out).unwrap();
+        out
+    })
+    .await;
+    assert_eq!(both.len(), 2 * content.len());
+    assert!(both[..content.len()] == content[..] && both[content.len()..] == content[..]);
+    for (bad, expect) in [
+        (item(3, &stored.sha256, stored.size - 1), "bytes"),
+        (item(4, &"0".repeat(64), 1), "missing"),
+    ] {
+        let (v, k) = (vault.clone(), key.clone());
+        let items = vec![item(1, &stored.sha256, stored.size), bad.clone()];
+        let err = blocking(move || v.stage(&k, id, &items).unwrap_err()).await;
+        assert!(
+            matches!(&err, StageError::Evidence { evidence, .. } if *evidence == bad.evidence),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(expect), "{err}");
+    }
 
     // At rest it is an age file, not the plaintext.
     if let Some(p) = raw_path(id, &stored.sha256) {
@@ -515,6 +542,7 @@ async fn exported_bundle() -> Exported {
                 user: user("dana"),
                 role: Role::IncidentCommander,
             },
+            &ctx(),
         )
         .unwrap();
     append(&f.store, &mut st, p, 1).await;
@@ -526,28 +554,30 @@ async fn exported_bundle() -> Exported {
         .await
         .unwrap();
     let p = st
-        .decide_evidence(
+        .decide(
             &dana(),
-            &EvidenceCommand::Acquire {
-                name: "web-01 memory.lime".into(),
+            &Command::Evidence(EvidenceCommand::Acquire {
+                name: EvidenceName::parse("web-01 memory.lime").unwrap(),
                 sha256: stored.sha256.clone(),
                 size: stored.size,
                 source: "web-01".into(),
                 tool: "LiME 1.9".into(),
                 original_sha256: Some(stored.sha256.clone()),
                 note: None,
-            },
+            }),
+            &ctx(),
         )
         .unwrap();
     append(&f.store, &mut st, p, 2).await;
     let mut out = st
-        .decide_evidence(
+        .decide(
             &dana(),
-            &EvidenceCommand::Export {
+            &Command::Evidence(EvidenceCommand::Export {
                 evidence: 1,
                 purpose: "counsel".into(),
                 verified_sha256: stored.sha256.clone(),
-            },
+            }),
+            &ctx(),
         )
         .unwrap();
     out.push(Payload::Exported {
@@ -582,6 +612,209 @@ async fn exported_bundle() -> Exported {
         bytes,
         key: f.key,
         evidence: content,
+    }
+}
+
+/// A ledger recorded before evidence names had to be portable file names, holding one stored
+/// content under each of `names` (events appended as they were then, past today's rules), and
+/// its bundle, exported the way the server does it.
+async fn bundle_of_old_names(names: &[&str], with_evidence: bool) -> Exported {
+    let f = fixture().await;
+    let vault = Arc::new(Vault::filesystem(f.dir.path()).unwrap());
+    let mut st = declared(&f.store, "dotted-heron").await;
+    let id = st.id;
+    let key = vault.incident_key(&f.store, id).await.unwrap();
+    let content = data(70_001, 9);
+    let (v, k, c) = (vault.clone(), key.clone(), content.clone());
+    let stored = blocking(move || v.put(&k, id, &c[..], u64::MAX))
+        .await
+        .unwrap();
+    let acquired = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Payload::EvidenceAcquired {
+            evidence: i as u32 + 1,
+            name: name.to_string(),
+            sha256: stored.sha256.clone(),
+            size: stored.size,
+            source: "web-01".into(),
+            tool: "dd".into(),
+            original_sha256: None,
+            note: None,
+        })
+        .collect();
+    append(&f.store, &mut st, acquired, 1).await;
+    let mut out: Vec<Payload> = Vec::new();
+    if with_evidence {
+        for n in 1..=names.len() as u32 {
+            out.push(Payload::EvidenceExported {
+                evidence: n,
+                purpose: "counsel".into(),
+                verified_sha256: stored.sha256.clone(),
+            });
+        }
+    }
+    out.push(Payload::Exported {
+        purpose: "counsel".into(),
+        with_evidence,
+    });
+    append(&f.store, &mut st, out, 2).await;
+    let rows = f.store.stored_events(id).await.unwrap();
+    let cps = f.store.stored_checkpoints(id).await.unwrap();
+    let header = BundleHeader {
+        format: bundle::BUNDLE_FORMAT.into(),
+        incident: id,
+        codename: st.codename.clone(),
+        exported_at: t(3).to_string(),
+        exported_by: "dana".into(),
+        purpose: "counsel".into(),
+        public_key: hex::encode(f.key.as_bytes()),
+        events: rows.len() as u64,
+        with_evidence,
+    };
+    let manifest = bundle::manifest(&st);
+    let mut w = BundleWriter::new(Vec::new());
+    w.write_header(&header, &rows, &cps, &manifest).unwrap();
+    if with_evidence {
+        for e in &manifest.evidence {
+            let mut r = vault.open(&key, id, &e.sha256).unwrap();
+            w.write_evidence(e, &mut r).unwrap();
+            r.finish().unwrap();
+        }
+    }
+    w.finish().unwrap();
+    Exported {
+        bytes: std::mem::take(w.get_mut()),
+        key: f.key,
+        evidence: content,
+    }
+}
+
+/// The paths of a bundle's entries.
+fn entry_paths(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    rewrite(bytes, |p, b| {
+        out.push(p.to_string());
+        Some(b)
+    });
+    out
+}
+
+/// `docs/verify_ledger.py` on a bundle: its exit code and output, or `None` without python3
+/// (a skip, which fails under `CI=true`).
+fn python_verify(bytes: &[u8], key: Option<&ed25519_dalek::VerifyingKey>) -> Option<(i32, String)> {
+    let has_python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_python {
+        return palisade_test_support::skip_or_fail(
+            "the independent bundle verifier",
+            "python3 is not installed",
+        );
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/verify_ledger.py");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.tar");
+    std::fs::write(&path, bytes).unwrap();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(script).arg(&path);
+    if let Some(k) = key {
+        cmd.arg(hex::encode(k.as_bytes()));
+    }
+    let out = cmd.output().unwrap();
+    Some((
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_named_dot_or_dot_dot_before_names_were_checked_exports_into_a_valid_bundle() {
+    let b = bundle_of_old_names(&["..", ".", "ok.img"], true).await;
+    let paths = entry_paths(&b.bytes);
+    for want in ["evidence/E1/__", "evidence/E2/_", "evidence/E3/ok.img"] {
+        assert!(paths.iter().any(|p| p == want), "{paths:?}");
+    }
+    let m: bundle::Manifest = {
+        let mut m = None;
+        rewrite(&b.bytes, |p, bytes| {
+            if p == bundle::MANIFEST_ENTRY {
+                m = Some(serde_json::from_slice(&bytes).unwrap());
+            }
+            Some(bytes)
+        });
+        m.unwrap()
+    };
+    let names: Vec<&str> = m.evidence.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["..", ".", "ok.img"],
+        "the manifest keeps the recorded names"
+    );
+    let r = verify(&b.bytes, Some(b.key));
+    assert!(r.ok(), "{:?}", r.failures);
+    assert_eq!((r.evidence_listed, r.evidence_files_verified), (3, 3));
+    // Every file is the content, byte for byte.
+    rewrite(&b.bytes, |p, bytes| {
+        if p.starts_with("evidence/E") {
+            assert_eq!(bytes, b.evidence, "{p}");
+        }
+        Some(bytes)
+    });
+    if let Some((code, text)) = python_verify(&b.bytes, Some(&b.key)) {
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("3 evidence files"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_made_before_dots_were_written_as_underscores_still_verifies() {
+    // Without evidence content, such a bundle was valid then; its manifest listed the names'
+    // paths unchanged.
+    let b = bundle_of_old_names(&["..", ".", "ok.img"], false).await;
+    let legacy = |path: &str| path.replace("E1/__", "E1/..").replace("E2/_", "E2/.");
+    let old = rewrite(&b.bytes, |p, bytes| {
+        if p == bundle::MANIFEST_ENTRY {
+            Some(legacy(&String::from_utf8(bytes).unwrap()).into_bytes())
+        } else {
+            Some(bytes)
+        }
+    });
+    assert_ne!(old, b.bytes);
+    for bytes in [&b.bytes, &old] {
+        let r = verify(bytes, Some(b.key));
+        assert!(r.ok(), "{:?}", r.failures);
+        if let Some((code, text)) = python_verify(bytes, Some(&b.key)) {
+            assert_eq!(code, 0, "{text}");
+        }
+    }
+    // Any other path is still a manifest that does not match the ledger.
+    let wrong = rewrite(&b.bytes, |p, bytes| {
+        if p == bundle::MANIFEST_ENTRY {
+            Some(
+                String::from_utf8(bytes)
+                    .unwrap()
+                    .replace("E1/__", "E1/x")
+                    .into_bytes(),
+            )
+        } else {
+            Some(bytes)
+        }
+    });
+    let r = verify(&wrong, Some(b.key));
+    assert!(
+        first_failure(&r).contains("manifest entry E1"),
+        "{:?}",
+        r.failures
+    );
+    if let Some((code, text)) = python_verify(&wrong, Some(&b.key)) {
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("manifest does not match"), "{text}");
     }
 }
 
@@ -873,4 +1106,14 @@ async fn the_python_verifier_agrees_on_bundles() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// What decisions read besides the state: the time now and the default policy.
+fn ctx() -> palisade_core::Context<'static, palisade_core::comms::CommsPolicy> {
+    static POLICY: std::sync::OnceLock<palisade_core::comms::CommsPolicy> =
+        std::sync::OnceLock::new();
+    palisade_core::Context {
+        now: palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc()),
+        policy: POLICY.get_or_init(Default::default),
+    }
 }

@@ -4,7 +4,7 @@
 
 use palisade_core::incident::{Declaration, declare, events_for};
 use palisade_core::{IncidentState, Kind, Payload, Playbook, Severity, Timestamp, UserName};
-use palisade_store::{AppendRequest, Projection, Store, StoreConfig};
+use palisade_store::{AppendRequest, Store, StoreConfig};
 use std::process::Command;
 use uuid::Uuid;
 
@@ -55,13 +55,7 @@ async fn the_python_verifier_agrees_with_palisade() {
         let mut events = events_for(id, 0, &dana, t, None, vec![declared]);
         let mut st = IncidentState::fold(&events).unwrap();
         store
-            .append(AppendRequest {
-                incident: id,
-                expected_last_seq: 0,
-                events: events.clone(),
-                projection: Projection::from_state(&st),
-                outbox: Vec::new(),
-            })
+            .append(AppendRequest::for_incident(&st, 0, &events).unwrap())
             .await
             .unwrap();
         events = events_for(
@@ -81,13 +75,7 @@ async fn the_python_verifier_agrees_with_palisade() {
             st.apply(e).unwrap();
         }
         store
-            .append(AppendRequest {
-                incident: id,
-                expected_last_seq: 1,
-                events,
-                projection: Projection::from_state(&st),
-                outbox: Vec::new(),
-            })
+            .append(AppendRequest::for_incident(&st, 1, &events).unwrap())
             .await
             .unwrap();
     }
@@ -102,7 +90,7 @@ async fn the_python_verifier_agrees_with_palisade() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.starts_with("OK 3 incidents, 9 events"), "{text}");
+    assert!(text.starts_with("OK 3 streams, 9 events"), "{text}");
 
     let db = rusqlite::Connection::open(dir.path().join("palisade.db")).unwrap();
     db.execute_batch("DROP TRIGGER ledger_events_no_update; UPDATE ledger_events SET body = replace(body, 'back', 'front') WHERE seq = 2;").unwrap();

@@ -94,35 +94,93 @@ impl Client {
         req: reqwest::RequestBuilder,
         what: &str,
     ) -> anyhow::Result<T> {
-        let resp = req
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the Palisade server at {} ({what}); is `palisade serve` running and PALISADE_URL right?", self.base))?;
+        // Commands carry one idempotency key per invocation, so a retry after a lost answer or
+        // an unknown outcome can never record twice: the server answers a repeat with the first
+        // answer.
+        let key = uuid::Uuid::new_v4().to_string();
+        let req = req.bearer_auth(&self.token).header("idempotency-key", &key);
+        // Three retries, about 100 ms, 200 ms and 400 ms apart (with jitter, so that clients
+        // turned away together do not come back together).
+        let pauses = {
+            use backon::BackoffBuilder;
+            backon::ExponentialBuilder::default()
+                .with_min_delay(std::time::Duration::from_millis(100))
+                .with_max_delay(std::time::Duration::from_secs(2))
+                .with_max_times(3)
+                .with_jitter()
+                .build()
+        };
+        for pause in pauses {
+            let Some(this) = req.try_clone() else { break };
+            match self.send_once(this, what).await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Retryable(_)) => tokio::time::sleep(pause).await,
+                Err(Failure::Final(e)) => return Err(e),
+            }
+        }
+        match self.send_once(req, what).await {
+            Ok(v) => Ok(v),
+            Err(Failure::Retryable(e) | Failure::Final(e)) => Err(e),
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<T, Failure> {
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(Failure::Final(anyhow::Error::new(e).context(format!(
+                    "cannot reach the Palisade server at {} ({what}); is `palisade serve` running and PALISADE_URL right?",
+                    self.base
+                ))));
+            }
+            // Sent, but the answer was lost: the same key makes asking again safe.
+            Err(e) => {
+                return Err(Failure::Retryable(anyhow::Error::new(e).context(format!(
+                    "no answer from the Palisade server at {} ({what})",
+                    self.base
+                ))));
+            }
+        };
         let status = resp.status();
         let bytes = resp
             .bytes()
             .await
-            .context("reading the server's response")?;
+            .context("reading the server's response")
+            .map_err(Failure::Retryable)?;
         if status.is_success() {
             let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(body).with_context(|| {
-                format!("the server's answer to {what} is not what this CLI expects")
-            });
+            return serde_json::from_slice(body)
+                .with_context(|| {
+                    format!("the server's answer to {what} is not what this CLI expects")
+                })
+                .map_err(Failure::Final);
         }
         let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let detail = problem["detail"]
             .as_str()
             .unwrap_or("(no detail)")
             .to_string();
+        let kind = problem["type"].as_str().unwrap_or_default();
         let msg = match problem["rule"].as_str() {
             Some(rule) => format!("rule `{rule}`: {detail}"),
             None => detail,
         };
-        match status.as_u16() {
-            403 | 409 | 422 => Err(Refused(msg).into()),
-            401 => Err(anyhow!("{msg} (HTTP 401)")),
-            code => Err(anyhow!("{what}: {msg} (HTTP {code})")),
+        match (status.as_u16(), kind) {
+            // Nothing was decided (the incident kept changing, the database was down, the
+            // commit's fate is unknown): asking again with the same key is safe.
+            (409, "urn:palisade:problem:concurrent-change")
+            | (503, _)
+            | (500, "urn:palisade:problem:unknown-outcome") => Err(Failure::Retryable(anyhow!(
+                "{what}: {msg} (HTTP {}); nothing was refused: try again",
+                status.as_u16()
+            ))),
+            (403 | 409 | 422, _) => Err(Failure::Final(Refused(msg).into())),
+            (401, _) => Err(Failure::Final(anyhow!("{msg} (HTTP 401)"))),
+            (code, _) => Err(Failure::Final(anyhow!("{what}: {msg} (HTTP {code})"))),
         }
     }
 
@@ -159,15 +217,29 @@ impl Client {
     }
 }
 
+/// Why a request did not succeed: worth asking again (with the same idempotency key), or not.
+enum Failure {
+    Retryable(anyhow::Error),
+    Final(anyhow::Error),
+}
+
+/// What [`seg`] escapes: everything but RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encode a path segment (ids and codenames are safe, but user input may not be).
 pub fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod seg_tests {
+    #[test]
+    fn seg_keeps_unreserved_characters_and_escapes_every_other_byte() {
+        assert_eq!(super::seg("brave-otter_2.0~"), "brave-otter_2.0~");
+        assert_eq!(super::seg("a/b c?d#é%"), "a%2Fb%20c%3Fd%23%C3%A9%25");
     }
-    out
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use palisade_core::comms::{CadenceStatus, CommsStatus, human_duration};
 use palisade_core::postmortem::PostmortemSummary;
-use palisade_server::comms::{CommunicationsView, PostmortemView};
+use palisade_server::routes::comms::{CommunicationsView, PostmortemView};
 use palisade_server::views::IncidentView;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -27,10 +27,12 @@ pub enum CommsCmd {
     /// the server's policy (default: GDPR Art. 33, 72 hours) run from this time and are recorded
     /// with it. Recording a different time later needs --note saying why.
     Aware {
+        /// Incident codename or id.
         incident: String,
         /// When (RFC 3339 with offset, e.g. 2026-11-26T02:40:00+01:00).
         #[arg(long)]
         at: String,
+        /// A note recorded with it.
         #[arg(long)]
         note: Option<String>,
         #[command(flatten)]
@@ -39,6 +41,7 @@ pub enum CommsCmd {
     /// Mark a notification deadline met (the authority or the people affected were notified).
     #[command(name = "deadline-met")]
     DeadlineMet {
+        /// Incident codename or id.
         incident: String,
         /// The deadline's name as `palisade incident comms` shows it.
         name: String,
@@ -61,10 +64,12 @@ pub enum CommsCmd {
     ///
     /// Markdown goes to stdout unless -o FILE is given; --format json gives the same as data.
     Postmortem {
+        /// Incident codename or id.
         incident: String,
         /// Write to this file instead of stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Output: `markdown` (default) or `json`.
         #[arg(long, value_enum, default_value_t = PostmortemFormat::Markdown)]
         format: PostmortemFormat,
         /// Server URL [default: http://127.0.0.1:7878]
@@ -78,6 +83,7 @@ pub enum CommsCmd {
     /// as a draft when the incident is resolved; reviewed and closed are the IC's decisions.
     #[command(name = "postmortem-status")]
     PostmortemStatus {
+        /// Incident codename or id.
         incident: String,
         /// in_review, reviewed or closed.
         status: String,
@@ -102,6 +108,7 @@ pub enum StatementCmd {
     /// Draft a new statement. Drafts are checked against the phrases to avoid; the IC cannot
     /// approve one that contains any.
     Draft {
+        /// Incident codename or id.
         incident: String,
         #[command(flatten)]
         text: StatementText,
@@ -110,7 +117,9 @@ pub enum StatementCmd {
     },
     /// Revise a statement (a new revision; an earlier approval does not carry over).
     Revise {
+        /// Incident codename or id.
         incident: String,
+        /// Statement number (S1 is 1; `palisade incident comms` lists them).
         statement: u32,
         #[command(flatten)]
         text: StatementText,
@@ -119,11 +128,14 @@ pub enum StatementCmd {
     },
     /// Approve a statement's latest revision (Incident Commander only).
     Approve {
+        /// Incident codename or id.
         incident: String,
+        /// Statement number (S1 is 1; `palisade incident comms` lists them).
         statement: u32,
         /// The revision you read; refused if the draft has moved on since.
         #[arg(long)]
         revision: Option<u32>,
+        /// A note recorded with it.
         #[arg(long)]
         note: Option<String>,
         #[command(flatten)]
@@ -131,11 +143,14 @@ pub enum StatementCmd {
     },
     /// Record that the approved statement was published. Its title gets the date in front.
     Publish {
+        /// Incident codename or id.
         incident: String,
+        /// Statement number (S1 is 1; `palisade incident comms` lists them).
         statement: u32,
         /// Publication date (YYYY-MM-DD). Default: today (UTC), or the date of --occurred-at.
         #[arg(long)]
         date: Option<String>,
+        /// When it happened (RFC 3339, e.g. 2026-11-26T02:40:00+01:00); default: now.
         #[arg(long)]
         occurred_at: Option<String>,
         #[command(flatten)]
@@ -179,7 +194,9 @@ impl StatementText {
 pub enum ActionCmd {
     /// Add an action item with an owner.
     Add {
+        /// Incident codename or id.
         incident: String,
+        /// A short title.
         #[arg(long)]
         title: String,
         /// The user who owns it.
@@ -193,8 +210,11 @@ pub enum ActionCmd {
     },
     /// Mark an action item done.
     Done {
+        /// Incident codename or id.
         incident: String,
+        /// Action item number (1 for the first one added, and so on; the postmortem lists them).
         item: u32,
+        /// A note recorded with it.
         #[arg(long)]
         note: Option<String>,
         #[command(flatten)]

@@ -19,21 +19,12 @@ pub const EXIT_FINDINGS: i32 = 1;
 /// Exit code: error.
 pub const EXIT_ERROR: i32 = 2;
 
-#[derive(Args, Debug, Clone)]
-pub struct DataDir {
-    /// Data directory holding the vulnerability index.
-    #[arg(
-        long,
-        env = "PALISADE_DATA_DIR",
-        default_value = "./palisade-data",
-        global = true
-    )]
-    pub data_dir: PathBuf,
-}
+/// The data directory holding the vulnerability index.
+pub type DataDir = crate::settings::DataDirArg;
 
 impl DataDir {
     fn index_path(&self) -> PathBuf {
-        Index::path_in(&self.data_dir)
+        self.resolve().vulns_index()
     }
 }
 
@@ -53,6 +44,7 @@ pub enum DbCommand {
         /// Files, directories or zip archives.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Output: `table` for people, `json` for scripts.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
@@ -67,6 +59,7 @@ pub enum DbCommand {
     },
     /// Ecosystems, record counts and age of the local index.
     Status {
+        /// Output: `table` for people, `json` for scripts.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
@@ -101,6 +94,7 @@ pub struct ScanImageArgs {
     /// The image: a `docker save` tarball, an OCI layout tarball (either may be gzip-compressed),
     /// or an OCI layout directory.
     pub image: PathBuf,
+    /// Output: `table` for people, `json` for scripts, `sarif` (2.1.0) for code-scanning tools.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
     /// Lowest severity that makes the scan fail (exit 1). Findings of unknown severity always count.
@@ -115,6 +109,7 @@ pub struct ScanDepsArgs {
     /// Lockfiles or directories to search for them.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Output: `table` for people, `json` for scripts, `sarif` (2.1.0) for code-scanning tools.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
     /// Lowest severity that makes the scan fail (exit 1). Findings of unknown severity always count.
@@ -213,7 +208,7 @@ pub fn run_db(args: DbArgs) -> i32 {
             }
             match palisade_deps::update::update(
                 &mut index,
-                &args.data.data_dir,
+                args.data.resolve().path(),
                 &base_url,
                 &ecosystems,
             ) {
@@ -375,6 +370,7 @@ pub struct SbomArgs {
     /// layout directory).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// The document's format: `cyclonedx` (CycloneDX 1.6 JSON) or `spdx` (SPDX 2.3 JSON).
     #[arg(long, value_enum, default_value_t = SbomFormat::Cyclonedx)]
     pub format: SbomFormat,
     /// Write the document here instead of standard output.

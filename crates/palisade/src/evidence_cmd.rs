@@ -7,7 +7,9 @@ use crate::output::{json, table};
 use crate::{Format, Outcome};
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
-use palisade_server::evidence::{BreakGlassView, EvidenceList, EvidenceView};
+use palisade_core::custody::EvidenceName;
+use palisade_server::routes::evidence::{EvidenceList, EvidenceView};
+use palisade_server::routes::incidents::BreakGlassView;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
@@ -24,6 +26,7 @@ pub enum EvidenceCmd {
     Add {
         /// Incident codename or id.
         incident: String,
+        /// The file to add (streamed; any size).
         file: PathBuf,
         /// Where it was acquired from (host, account, device).
         #[arg(long)]
@@ -34,9 +37,12 @@ pub enum EvidenceCmd {
         /// SHA-256 recorded at acquisition.
         #[arg(long)]
         sha256: Option<String>,
+        /// A note recorded with it.
         #[arg(long)]
         note: Option<String>,
-        /// Name to record (default: the file's name).
+        /// Name to record (default: the file's name). It must be a portable file name: 1–255
+        /// bytes, not `.` or `..`, without `/`, `\`, control characters or `< > : " | ? *`,
+        /// not ending in a dot or a space, and not a Windows device name (CON, NUL, COM1, …).
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
@@ -44,6 +50,7 @@ pub enum EvidenceCmd {
     },
     /// List an incident's evidence with hashes and custodians.
     List {
+        /// Incident codename or id.
         incident: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -179,7 +186,8 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// Stream a response body into `out` (via a `.partial` file renamed at the end), hashing it.
+/// Stream a response body into `out` (via a `.partial` file renamed at the end), hashing it;
+/// `broke_off` says what it means when the body ends early.
 async fn save_stream(
     resp: reqwest::Response,
     out: &Path,
@@ -199,13 +207,20 @@ async fn save_stream(
     let mut n = 0u64;
     let mut resp = resp;
     let result: anyhow::Result<()> = async {
-        while let Some(chunk) = resp.chunk().await.context(
-            "the transfer broke off (the server aborts a download whose content fails its integrity check)",
-        )? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| {
+            // The library's words are for the log; the user hears what it means.
+            tracing::debug!(error = %e, "download stream");
+            anyhow::Error::new(BrokeOff {
+                received: n,
+                expected: total,
+            })
+        })? {
             hasher.update(&chunk);
             n += chunk.len() as u64;
             pb.inc(chunk.len() as u64);
-            file.write_all(&chunk).await.context("writing the download")?;
+            file.write_all(&chunk)
+                .await
+                .context("writing the download")?;
         }
         file.sync_all().await.context("syncing the download")?;
         Ok(())
@@ -217,6 +232,48 @@ async fn save_stream(
         return Err(e);
     }
     Ok((hex::encode(hasher.finalize()), n))
+}
+
+/// A download that stopped before its end: the server aborted it (the content failed its
+/// integrity check on the way out) or the connection broke.
+#[derive(Debug)]
+pub struct BrokeOff {
+    pub received: u64,
+    pub expected: u64,
+}
+
+impl std::fmt::Display for BrokeOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the transfer stopped after {} of {} bytes; nothing was kept",
+            self.received, self.expected
+        )
+    }
+}
+
+impl std::error::Error for BrokeOff {}
+
+/// Why a download of `inc/ev` broke off, as the incident's record tells it.
+async fn why_broke_off(c: &Client, inc: &str, ev: &str, e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<BrokeOff>().is_none() {
+        return e;
+    }
+    let view: anyhow::Result<serde_json::Value> = c
+        .get(&format!(
+            "/api/v1/incidents/{}/evidence/{}",
+            seg(inc),
+            seg(ev)
+        ))
+        .await;
+    match view {
+        Ok(v) if v["integrity_failed"] == true => e.context(format!(
+            "the stored content of {inc}/{ev} does not match its recorded hash: the server stopped the download and recorded the failure (see: palisade evidence custody {inc}/{ev})"
+        )),
+        _ => e.context(
+            "the connection to the server broke during the download; try again (the server log says more if it stopped it)",
+        ),
+    }
 }
 
 async fn check_response(resp: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
@@ -252,6 +309,7 @@ pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
             client,
         } => {
             let c = Client::new(&client)?;
+            let given = name.is_some();
             let name = match name {
                 Some(n) => n,
                 None => file
@@ -259,6 +317,14 @@ pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .ok_or_else(|| anyhow!("{} has no file name; give --name", file.display()))?,
             };
+            // The server checks the same rule; checking it here refuses before a byte is sent.
+            let name = EvidenceName::parse(&name).map_err(|e| {
+                crate::client::Refused(if given {
+                    e.to_string()
+                } else {
+                    format!("{e} The name comes from the file's name; give another with --name.")
+                })
+            })?;
             let f = tokio::fs::File::open(&file)
                 .await
                 .with_context(|| format!("opening {}", file.display()))?;
@@ -279,7 +345,11 @@ pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
                     chunk
                 },
             );
-            let mut query = vec![("name", name), ("source", source), ("tool", tool)];
+            let mut query = vec![
+                ("name", name.to_string()),
+                ("source", source),
+                ("tool", tool),
+            ];
             if let Some(s) = sha256 {
                 query.push(("sha256", s));
             }
@@ -445,7 +515,10 @@ pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
                         "the server did not say which hash to expect; refusing to keep the content"
                     )
                 })?;
-            let (sha, n) = save_stream(resp, &output, "downloading").await?;
+            let (sha, n) = match save_stream(resp, &output, "downloading").await {
+                Ok(done) => done,
+                Err(e) => return Err(why_broke_off(&c, &inc, &ev, e).await),
+            };
             let partial = partial_path(&output);
             if sha != expected {
                 let _ = std::fs::remove_file(&partial);
@@ -522,7 +595,15 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
         .await
         .context("exporting")?;
     let resp = check_response(resp, "exporting").await?;
-    let (sha, n) = save_stream(resp, &args.output, "exporting").await?;
+    let (sha, n) = save_stream(resp, &args.output, "exporting")
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<BrokeOff>().is_some() {
+                e.context("the bundle broke off before its end: the connection was lost, or the server could not write what it had staged (its log says why); the export is recorded, so export again")
+            } else {
+                e
+            }
+        })?;
     std::fs::rename(partial_path(&args.output), &args.output)
         .with_context(|| format!("moving the bundle to {}", args.output.display()))?;
     let report = if args.no_verify {

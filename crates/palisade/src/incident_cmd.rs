@@ -27,6 +27,7 @@ pub enum IncidentCmd {
         /// Restrict the incident to its members (default for security incidents).
         #[arg(long)]
         restricted: bool,
+        /// What is known so far, in a few sentences.
         #[arg(long)]
         summary: Option<String>,
         /// Playbook id (default: the built-in playbook of the kind).
@@ -38,17 +39,24 @@ pub enum IncidentCmd {
         /// When it began (RFC 3339, e.g. 2026-11-26T02:40:00+01:00). Default: now.
         #[arg(long)]
         occurred_at: Option<String>,
+        /// Print only the codename, for scripts: INCIDENT=$(palisade incident declare … -q)
+        #[arg(short, long)]
+        quiet: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// List the incidents you can see, newest activity first.
     List {
+        /// Only incidents in this status: declared, investigating, contained, resolved or closed.
         #[arg(long)]
         status: Option<String>,
+        /// Only this severity: SEV-1 … SEV-5.
         #[arg(long)]
         severity: Option<String>,
+        /// Only security or operational incidents.
         #[arg(long)]
         kind: Option<String>,
+        /// At most this many (default 100, at most 1000).
         #[arg(long)]
         limit: Option<u32>,
         #[command(flatten)]
@@ -70,6 +78,7 @@ pub enum IncidentCmd {
     BreakGlass(crate::evidence_cmd::BreakGlassArgs),
     /// Show the raw ledger of an incident: every event with its chain hashes.
     Events {
+        /// Incident codename or id.
         incident: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -80,17 +89,23 @@ pub enum IncidentCmd {
         /// assign or unassign
         #[arg(value_parser = ["assign", "unassign"])]
         action: String,
+        /// Incident codename or id.
         incident: String,
+        /// The user who gets or loses the role.
         user: String,
+        /// incident_commander (ic), deputy, scribe, subject_matter_expert (sme), internal_liaison, customer_liaison or legal.
         role: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Start, complete or waive a playbook step. Waiving is the IC's decision and needs a reason.
     Step {
+        /// start, done or waive.
         #[arg(value_parser = ["start", "done", "waive"])]
         action: String,
+        /// Incident codename or id.
         incident: String,
+        /// Step number in the incident's playbook (1–14 in the security playbook).
         step: u32,
         /// Note recorded with `done`.
         #[arg(long)]
@@ -106,8 +121,11 @@ pub enum IncidentCmd {
     },
     /// Add a note to the timeline.
     Note {
+        /// Incident codename or id.
         incident: String,
+        /// What to record.
         text: String,
+        /// When it happened (RFC 3339, e.g. 2026-11-26T02:40:00+01:00); default: now.
         #[arg(long)]
         occurred_at: Option<String>,
         #[command(flatten)]
@@ -117,14 +135,18 @@ pub enum IncidentCmd {
     /// Internal updates reset the update cadence (`palisade incident comms` shows when the next is
     /// due); `--audience external` posts a message for customers, checked against the phrases to avoid.
     Update {
+        /// Incident codename or id.
         incident: String,
+        /// A lifecycle change: investigating or contained.
         #[arg(long)]
         status: Option<String>,
+        /// The update's text.
         #[arg(long)]
         message: Option<String>,
         /// internal (default) or external.
         #[arg(long)]
         audience: Option<String>,
+        /// When it happened (RFC 3339, e.g. 2026-11-26T02:40:00+01:00); default: now.
         #[arg(long)]
         occurred_at: Option<String>,
         #[command(flatten)]
@@ -132,8 +154,11 @@ pub enum IncidentCmd {
     },
     /// Change the severity.
     Severity {
+        /// Incident codename or id.
         incident: String,
+        /// The new severity: SEV-1 (most urgent) … SEV-5.
         severity: String,
+        /// Why (recorded in the ledger).
         #[arg(long)]
         reason: Option<String>,
         #[command(flatten)]
@@ -141,9 +166,12 @@ pub enum IncidentCmd {
     },
     /// Give an approval the playbook requires (the IC approves external communication).
     Approve {
+        /// Incident codename or id.
         incident: String,
+        /// Which approval (the playbook names them; default: external-communication).
         #[arg(default_value = "external-communication")]
         approval: String,
+        /// A note recorded with it.
         #[arg(long)]
         note: Option<String>,
         #[command(flatten)]
@@ -151,7 +179,9 @@ pub enum IncidentCmd {
     },
     /// Resolve (IC only; the playbook's resolve prerequisites must be done or waived).
     Resolve {
+        /// Incident codename or id.
         incident: String,
+        /// What happened and how it was resolved (required).
         #[arg(long)]
         summary: String,
         #[command(flatten)]
@@ -159,7 +189,9 @@ pub enum IncidentCmd {
     },
     /// Close a resolved incident (IC only). Afterwards only corrections can be recorded.
     Close {
+        /// Incident codename or id.
         incident: String,
+        /// A note recorded with it.
         #[arg(long)]
         note: Option<String>,
         #[command(flatten)]
@@ -167,13 +199,17 @@ pub enum IncidentCmd {
     },
     /// Record a correction of an earlier event; the original stays in the record.
     Correct {
+        /// Incident codename or id.
         incident: String,
         /// Sequence number of the event to correct (see `palisade incident show`).
         seq: u64,
+        /// Why (recorded in the ledger).
         #[arg(long)]
         reason: String,
+        /// The corrected time it happened (RFC 3339).
         #[arg(long)]
         occurred_at: Option<String>,
+        /// The corrected text.
         #[arg(long)]
         text: Option<String>,
         #[command(flatten)]
@@ -187,13 +223,18 @@ pub enum IncidentCmd {
 pub enum TokenCmd {
     /// Create a token for a user (created with --role if new). The token is printed once.
     Create {
+        /// The user the token is for.
         #[arg(long)]
         user: String,
         /// admin, responder or viewer (for a new user).
         #[arg(long)]
         role: Option<String>,
+        /// A note on what the token is for (a laptop, a CI job).
         #[arg(long)]
         label: Option<String>,
+        /// Print only the token, for scripts: TOKEN=$(palisade token create … -q)
+        #[arg(short, long)]
+        quiet: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -204,6 +245,7 @@ pub enum TokenCmd {
     },
     /// Revoke a token by id (tok_…).
     Revoke {
+        /// Token id (`tok_…`, from `palisade token list`).
         id: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -238,6 +280,7 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
             playbook,
             commander,
             occurred_at,
+            quiet,
             client,
         } => {
             let restricted = if open {
@@ -251,6 +294,12 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
                 "title": title, "severity": severity, "kind": kind, "restricted": restricted,
                 "summary": summary, "playbook": playbook, "commander": commander, "occurred_at": occurred_at,
             });
+            if quiet {
+                let c = Client::new(&client)?;
+                let view: IncidentView = c.post("/api/v1/incidents", &body).await?;
+                outln!("{}", view.codename);
+                return Ok(Outcome::Ok);
+            }
             command(&client, "/api/v1/incidents".into(), body).await
         }
         IncidentCmd::List {
@@ -315,7 +364,7 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
         }
         IncidentCmd::Show { incident, client } => {
             let c = Client::new(&client)?;
-            let view: IncidentView = c.get(&inc(&incident)).await?;
+            let view = show_whole(&c, &incident).await?;
             print_incident(&view, client.format);
             Ok(Outcome::Ok)
         }
@@ -555,8 +604,38 @@ fn print_incident(v: &IncidentView, format: Format) {
         table(&["STEP", "STATE", "BY", "RULE / WAIVER", "TITLE"], &steps)
     );
     outln!();
-    let timeline: Vec<Vec<String>> = v
-        .timeline
+    if let Some(timeline) = &v.timeline {
+        out!("{}", timeline_table(timeline));
+    }
+    if let Some(added) = &v.appended {
+        outln!("Recorded:");
+        out!("{}", timeline_table(added));
+    }
+}
+
+/// An incident with its whole timeline: every page, merged and ordered by occurrence.
+pub async fn show_whole(c: &Client, incident: &str) -> anyhow::Result<IncidentView> {
+    let mut view: IncidentView = c.get(&format!("{}?limit=10000", inc(incident))).await?;
+    let mut timeline = view.timeline.take().unwrap_or_default();
+    while let Some(after) = view.timeline_next_after {
+        let mut next: IncidentView = c
+            .get(&format!("{}?after={after}&limit=10000", inc(incident)))
+            .await?;
+        timeline.extend(next.timeline.take().unwrap_or_default());
+        view = next;
+    }
+    timeline.sort_by_key(|t| {
+        (
+            palisade_core::Timestamp::parse(&t.effective_occurred_at).ok(),
+            t.seq,
+        )
+    });
+    view.timeline = Some(timeline);
+    Ok(view)
+}
+
+fn timeline_table(entries: &[palisade_server::views::TimelineView]) -> String {
+    let timeline: Vec<Vec<String>> = entries
         .iter()
         .map(|t| {
             let mut d = t.description.clone();
@@ -581,7 +660,7 @@ fn print_incident(v: &IncidentView, format: Format) {
             ]
         })
         .collect();
-    out!("{}", table(&["#", "OCCURRED", "BY", "EVENT"], &timeline));
+    table(&["#", "OCCURRED", "BY", "EVENT"], &timeline)
 }
 
 pub async fn run_token(cmd: TokenCmd) -> anyhow::Result<Outcome> {
@@ -590,6 +669,7 @@ pub async fn run_token(cmd: TokenCmd) -> anyhow::Result<Outcome> {
             user,
             role,
             label,
+            quiet,
             client,
         } => {
             let c = Client::new(&client)?;
@@ -600,6 +680,7 @@ pub async fn run_token(cmd: TokenCmd) -> anyhow::Result<Outcome> {
                 )
                 .await?;
             match client.format {
+                _ if quiet => outln!("{}", created["token"].as_str().unwrap_or_default()),
                 Format::Json => outln!("{}", json(&created)),
                 Format::Table => {
                     outln!(

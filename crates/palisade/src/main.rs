@@ -30,14 +30,18 @@ macro_rules! errln {
     }};
 }
 
+mod admin_cmd;
 mod client;
 mod comms_cmd;
 mod deps_cmd;
 mod evidence_cmd;
 mod incident_cmd;
+mod key_cmd;
 mod output;
 mod scan_secrets;
 mod serve_cmd;
+mod service_cmd;
+mod settings;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -79,6 +83,16 @@ enum Command {
     /// Verify the ledger (a data directory or PostgreSQL: hash chains, signatures, witness log),
     /// or an export bundle offline.
     Verify(verify_cmd::VerifyArgs),
+    /// Services the teams own: create, list, show (with their history), rename.
+    #[command(subcommand)]
+    Service(service_cmd::ServiceCmd),
+    /// Operator commands that need only the data directory or the database (no API):
+    /// recover admin access.
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCmd),
+    /// The ledger signing key: print its public half for verifiers.
+    #[command(subcommand)]
+    Key(key_cmd::KeyCmd),
     /// Create, list and revoke API tokens (admin).
     #[command(subcommand)]
     Token(incident_cmd::TokenCmd),
@@ -109,6 +123,15 @@ fn main() -> ExitCode {
         Command::Db(a) => return exit(deps_cmd::run_db(a)),
         Command::Scan(a) => return exit(deps_cmd::run_scan(a)),
         Command::Sbom(a) => return exit(deps_cmd::run_sbom(a)),
+        Command::Key(cmd) => {
+            return match key_cmd::run(cmd) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         other => other,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -128,7 +151,11 @@ fn main() -> ExitCode {
             Command::Evidence(cmd) => evidence_cmd::run(cmd).await,
             Command::Verify(args) => verify_cmd::run(args).await,
             Command::Token(cmd) => incident_cmd::run_token(cmd).await,
-            Command::Db(_) | Command::Scan(_) | Command::Sbom(_) => unreachable!("handled above"),
+            Command::Service(cmd) => service_cmd::run(cmd).await,
+            Command::Admin(cmd) => admin_cmd::run(cmd).await,
+            Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
+                unreachable!("handled above")
+            }
         }
     });
     match result {
@@ -142,5 +169,45 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every command and every argument says what it is for in `--help`.
+    #[test]
+    fn help_explains_every_command_and_argument() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} <{id}>"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(p.clone());
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "palisade", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{} without help text:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! `palisade serve`.
 
 use crate::Outcome;
+use crate::settings::DataDirArg;
 use anyhow::Context;
-use palisade_server::ServerConfig;
-use palisade_store::StoreConfig;
+use palisade_app::App;
+use palisade_app::settings::{Given, LogFormat, Settings};
 use std::path::PathBuf;
 
 /// Configuration: flags, then environment, then `palisade.toml` in the data directory.
@@ -12,9 +13,8 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7878]
     #[arg(long, env = "PALISADE_LISTEN")]
     pub listen: Option<String>,
-    /// Data directory: SQLite database, signing key, witness log [default: ./palisade-data]
-    #[arg(long, env = "PALISADE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
     /// Use PostgreSQL (postgres://…) instead of the embedded SQLite database.
     #[arg(long, env = "PALISADE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -39,74 +39,56 @@ pub struct ServeArgs {
     /// or palisade.toml.
     #[arg(long, env = "PALISADE_NOTIFY_SECRET", hide_env_values = true)]
     pub notify_secret: Option<String>,
+    /// Log filter, e.g. `info` or `palisade_app=debug,info` [default: info]
+    #[arg(long, env = "PALISADE_LOG")]
+    pub log: Option<String>,
+    /// Log lines as text for people, or one JSON object per line for log shippers [default: text]
+    #[arg(long, env = "PALISADE_LOG_FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
 }
 
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    database_url: Option<String>,
-    playbooks: Option<PathBuf>,
-    witness_url: Option<String>,
-    evidence_store: Option<String>,
-    evidence_max_bytes: Option<u64>,
-    notify_url: Option<String>,
-    notify_secret: Option<String>,
-    /// Update cadences, notification deadlines, phrases to avoid (docs/communications.md).
-    #[serde(default)]
-    comms: palisade_core::comms::CommsPolicy,
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .init(),
+    }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .with_writer(std::io::stderr)
-        .init();
-    let data_dir = args
-        .data_dir
-        .unwrap_or_else(|| PathBuf::from("palisade-data"));
-    let file_path = data_dir.join("palisade.toml");
-    let file: FileConfig = if file_path.exists() {
-        let text = std::fs::read_to_string(&file_path)
-            .with_context(|| format!("reading {}", file_path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing {}", file_path.display()))?
-    } else {
-        FileConfig::default()
+    let data_dir = args.data_dir.resolve();
+    let given = Given {
+        listen: args.listen,
+        database_url: args.database_url,
+        playbooks: args.playbooks,
+        witness_url: args.witness_url,
+        evidence_store: args.evidence_store,
+        evidence_max_bytes: args.evidence_max_bytes,
+        notify_url: args.notify_url,
+        notify_secret: args.notify_secret,
+        log: args.log,
+        log_format: args
+            .log_format
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
     };
-    let listen = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| "127.0.0.1:7878".into());
-    let config = ServerConfig {
-        store: StoreConfig {
-            data_dir: data_dir.clone(),
-            database_url: args.database_url.or(file.database_url),
-        },
-        playbooks_dir: args.playbooks.or(file.playbooks),
-        witness_url: args.witness_url.or(file.witness_url),
-        evidence_store: args.evidence_store.or(file.evidence_store),
-        evidence_max_bytes: args.evidence_max_bytes.or(file.evidence_max_bytes),
-        notify: match (
-            args.notify_url.or(file.notify_url),
-            args.notify_secret.or(file.notify_secret),
-        ) {
-            (Some(url), Some(secret)) => {
-                Some(palisade_server::notify::NotifyConfig::new(url, secret))
-            }
-            (Some(_), None) => anyhow::bail!(
-                "notify_url is set but no notify_secret to sign notifications with; set PALISADE_NOTIFY_SECRET or notify_secret in palisade.toml"
-            ),
-            (None, _) => None,
-        },
-        comms: file.comms,
-    };
-    let app = palisade_server::start(&config)
-        .await
-        .context("starting the server")?;
+    let settings = Settings::load(data_dir.clone(), given)?;
+    init_logging(&settings);
+    let config = settings.app_config();
+    let listen = settings.listen.clone();
+    let started = App::start(&config).await.context("starting the server")?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; is another server running there? Use --listen to pick another address"))?;
@@ -115,23 +97,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     outln!("Palisade {} is serving at {url}", env!("CARGO_PKG_VERSION"));
     outln!(
         "  storage: {} ({})",
-        app.state.store.backend(),
-        match &config.store.database_url {
+        started.app.store().backend(),
+        match &settings.database_url {
             Some(_) => "PostgreSQL".to_string(),
-            None => data_dir
-                .join(palisade_store::DATABASE_FILE)
-                .display()
-                .to_string(),
+            None => data_dir.database().display().to_string(),
         }
     );
-    if app.key_created {
+    let key = palisade_store::keys::public_key_of(&data_dir)?;
+    let key_id = palisade_core::chain::key_id(&key);
+    tracing::info!(key_id = %key_id, "ledger signing key");
+    if started.key_created {
         outln!(
             "  created the ledger signing key in {} (keep it; the public key is {})",
-            data_dir.display(),
-            palisade_store::keys::public_key_path(&data_dir).display()
+            data_dir,
+            data_dir.public_key().display()
         );
     }
-    if let Some(token) = &app.bootstrap_token {
+    outln!(
+        "  ledger signing key {key_id}: public key {} (`palisade key public` prints it)",
+        hex::encode(key.as_bytes())
+    );
+    if let Some(token) = &started.bootstrap_token {
         outln!();
         outln!("First start: an admin account was created. Its token is shown only this once:");
         outln!();
@@ -142,7 +128,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             "Then try: palisade incident declare --title \"Suspicious logins\" --severity SEV-2"
         );
     }
-    axum::serve(listener, app.router)
+    axum::serve(listener, palisade_server::router(started.app.clone()))
         .with_graceful_shutdown(shutdown())
         .await
         .context("serving HTTP")?;

@@ -374,6 +374,18 @@ fn evidence_custody_export_and_offline_verification_through_the_cli() {
     assert!(!bad_copy.exists(), "nothing is kept");
     let cj = json(&server, &alice, &["evidence", "custody", &e1]);
     assert_eq!(cj["integrity_failed"], true, "{cj}");
+    // The report vouches for the download that went out whole and matched, not for this one.
+    let report = ok(&server, &alice, &["evidence", "custody", &e1]);
+    let row = |purpose: &str| {
+        report
+            .lines()
+            .find(|l| l.contains("| accessed |") && l.contains(purpose))
+            .unwrap_or_else(|| panic!("no download for {purpose}:\n{report}"))
+            .to_string()
+    };
+    assert!(row("timeline analysis").contains("✔ matches"), "{report}");
+    let bad = row("re-check");
+    assert!(!bad.contains('✔') && bad.contains("✘ failed"), "{report}");
     let r = palisade(
         &server,
         &alice,
@@ -393,4 +405,92 @@ fn evidence_custody_export_and_offline_verification_through_the_cli() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_name_that_is_no_portable_file_name_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = serve(&data);
+    let admin = server.admin.clone();
+    let inc = json(
+        &server,
+        &admin,
+        &[
+            "incident",
+            "declare",
+            "--title",
+            "Lost laptop",
+            "--severity",
+            "SEV-3",
+            "--commander",
+            "admin",
+        ],
+    );
+    let code = inc["codename"].as_str().unwrap().to_string();
+    let id = inc["id"].as_str().unwrap().to_string();
+    let img = dir.path().join("disk.img");
+    std::fs::write(&img, content(10_000)).unwrap();
+    // Windows reserves AUX, also before an extension.
+    let aux = dir.path().join("aux.txt");
+    std::fs::write(&aux, b"notes").unwrap();
+    let add = |file: &Path, name: Option<&str>| {
+        let mut a = vec![
+            "evidence",
+            "add",
+            &code,
+            file.to_str().unwrap(),
+            "--source",
+            "laptop",
+            "--tool",
+            "dd",
+        ];
+        if let Some(n) = name {
+            a.extend(["--name", n]);
+        }
+        a.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    for (file, name, hint) in [
+        (&img, Some(".."), false),
+        (&img, Some("a:b"), false),
+        (&aux, None, true),
+    ] {
+        let args = add(file, name);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = palisade(&server, &admin, &args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("is not a valid evidence name")
+                && r.stderr.contains("portable file name"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(
+            r.stderr.contains("--name"),
+            hint,
+            "a name taken from the file says how to give another: {}",
+            r.stderr
+        );
+        // The check is the client's own: it refuses with no server to ask.
+        let offline = Command::new(BIN)
+            .args(&args)
+            .env("PALISADE_URL", "http://127.0.0.1:9")
+            .env("PALISADE_TOKEN", &admin)
+            .env("PALISADE_CONFIG", "/nonexistent/palisade-client.toml")
+            .output()
+            .unwrap();
+        assert_eq!(offline.status.code(), Some(1), "{args:?}");
+    }
+    // Nothing was recorded or stored.
+    let listed = json(&server, &admin, &["evidence", "list", &code]);
+    assert!(
+        listed["evidence"].as_array().unwrap().is_empty(),
+        "{listed}"
+    );
+    assert!(files_under(&data.join("evidence").join(&id)).is_empty());
+    // The same file under a portable name is accepted.
+    let args = add(&aux, Some("aux-notes.txt"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let added = json(&server, &admin, &args);
+    assert_eq!(added["name"], "aux-notes.txt");
 }

@@ -6,10 +6,10 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{Package, package_header_lines, toml_error};
-use crate::fxhash::FxHashMap;
 use crate::version::Ecosystem;
 use crate::{Error, Result};
 

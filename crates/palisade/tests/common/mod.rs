@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub url: String,
     /// The admin token printed on the first start (empty on a restart).
     pub admin: String,
@@ -26,10 +26,26 @@ impl Drop for Server {
 /// database yet) it waits for the admin token the banner prints; on a restart, for the URL.
 pub fn serve(data_dir: &Path) -> Server {
     let first_start = !data_dir.join("palisade.db").exists();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+    serve_on(data_dir, None, first_start)
+}
+
+/// Start `palisade serve` with its data directory and, when given, a PostgreSQL database;
+/// `first_start`: the database has no users yet, so the banner prints an admin token.
+pub fn serve_on(data_dir: &Path, database_url: Option<&str>, first_start: bool) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .env_remove("PALISADE_DATABASE_URL")
+        .env_remove("PALISADE_DATABASE_URL");
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url]);
+    }
+    start(cmd, first_start)
+}
+
+/// Start a prepared `palisade serve` command (perhaps wrapped in another program) and read its
+/// banner: the URL, and on a first start the admin token.
+pub fn start(mut cmd: Command, first_start: bool) -> Server {
+    let mut child = cmd
         .env_remove("PALISADE_EVIDENCE_STORE")
         .env("PALISADE_LOG", "warn")
         .stdout(Stdio::piped())

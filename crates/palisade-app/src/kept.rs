@@ -1,0 +1,133 @@
+//! What the application layer needs of an aggregate beyond the core's [`Aggregate`]: where its
+//! folded states are cached, its policy, its listing projection, how a reference names it, and
+//! which other things (users) its commands refer to.
+
+use crate::{Inner, cache::StateCache};
+use palisade_core::deployment::{DEPLOYMENT_ID, DeploymentState};
+use palisade_core::incident::{Command, Declare};
+use palisade_core::service::ServiceState;
+use palisade_core::{Aggregate, IncidentState, UserName};
+use palisade_store::{IncidentProjection, Projection, ServiceProjection, Store};
+use std::future::Future;
+use uuid::Uuid;
+
+/// An aggregate the application keeps on the ledger.
+pub trait Kept: Aggregate {
+    /// What people call it ("incident", "service"), for messages.
+    const NOUN: &'static str;
+    /// How many times a creation is tried with a fresh `Create` when a unique name it chose is
+    /// taken (an incident's random codename); 1 when the name is the user's.
+    const CREATE_ATTEMPTS: u32 = 1;
+
+    fn cache(app: &Inner) -> &StateCache<Self>;
+    fn policy(app: &Inner) -> &Self::Policy;
+    /// The listing row written with its events.
+    fn projection(&self) -> Option<Projection>;
+    /// The stream a user's reference (an id, a codename, a name) names.
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a;
+    /// Users a command names, who must exist (checked after visibility, so a non-member learns
+    /// nothing about accounts from a refusal).
+    fn users_named(_cmd: &Self::Command) -> Vec<UserName> {
+        Vec::new()
+    }
+    /// Whether counts about this stream may be shown to everyone (metrics): not for restricted
+    /// incidents, whose existence is their members' to know.
+    fn counted(&self) -> bool {
+        true
+    }
+    /// Users a creation names, who must exist.
+    fn users_named_at_creation(_create: &Self::Create) -> Vec<UserName> {
+        Vec::new()
+    }
+}
+
+impl Kept for IncidentState {
+    const NOUN: &'static str = "incident";
+    const CREATE_ATTEMPTS: u32 = 20;
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.incidents
+    }
+    fn policy(app: &Inner) -> &Self::Policy {
+        &app.comms
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Incident(IncidentProjection::from_state(self)))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        store.resolve_incident(reference)
+    }
+    fn users_named(cmd: &Command) -> Vec<UserName> {
+        use palisade_core::custody::EvidenceCommand;
+        use palisade_core::postmortem::PostmortemCommand;
+        match cmd {
+            Command::AssignRole { user, .. } => vec![user.clone()],
+            Command::Evidence(EvidenceCommand::Transfer { to, .. }) => vec![to.clone()],
+            Command::Postmortem(PostmortemCommand::AddActionItem { owner, .. }) => {
+                vec![owner.clone()]
+            }
+            _ => Vec::new(),
+        }
+    }
+    fn counted(&self) -> bool {
+        !self.restricted
+    }
+    fn users_named_at_creation(d: &Declare) -> Vec<UserName> {
+        d.commander.iter().cloned().collect()
+    }
+}
+
+impl Kept for DeploymentState {
+    const NOUN: &'static str = "deployment log";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.deployment
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    /// Nothing lists it: there is one.
+    fn projection(&self) -> Option<Projection> {
+        None
+    }
+    // The trait promises `Send`, which an `async fn` here could not state.
+    #[allow(clippy::manual_async_fn)]
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        async move {
+            let id = DEPLOYMENT_ID;
+            if reference != id.to_string() {
+                return Ok(None);
+            }
+            Ok(store.stream(id).await?.map(|_| id))
+        }
+    }
+}
+
+impl Kept for ServiceState {
+    const NOUN: &'static str = "service";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.services
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Service(ServiceProjection::from_state(self)))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        store.resolve_service(reference)
+    }
+}

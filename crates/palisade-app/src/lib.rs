@@ -1,0 +1,259 @@
+//! Palisade's application layer: the one command pipeline and read path every interface uses
+//! (the HTTP API, the CLI's local commands, background workers, the coming web UI), the use
+//! cases built on it (declaring incidents, evidence custody, exports, services, accounts), and
+//! the background workers (notifications, the external witness).
+//!
+//! It knows nothing of HTTP: errors are [`AppError`]s, which each interface presents in its own
+//! terms. The store knows nothing of what events mean; the core decides and does no I/O; this
+//! layer joins them.
+
+pub mod accounts;
+pub mod cache;
+pub mod error;
+pub mod evidence;
+pub mod health;
+pub mod incidents;
+pub mod kept;
+pub mod metrics;
+pub mod notify;
+pub mod pipeline;
+pub mod services;
+pub mod settings;
+pub mod witness_forwarder;
+
+pub use error::{AppError, Result};
+pub use kept::Kept;
+pub use pipeline::{Executed, IdempotencyKey, Options, Outcome};
+
+use palisade_core::comms::CommsPolicy;
+use palisade_core::service::ServiceState;
+use palisade_core::{IncidentState, Playbook, Timestamp};
+use palisade_store::evidence::Vault;
+use palisade_store::{Store, StoreConfig};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The server clock, as events record it (UTC, microseconds).
+pub fn now() -> Timestamp {
+    Timestamp::from_datetime(time::OffsetDateTime::now_utc())
+}
+
+/// What the application needs to start, built by the binary from its settings.
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    pub store: StoreConfig,
+    /// Directory of custom playbook TOML files, loaded beside the built-in ones.
+    pub playbooks_dir: Option<PathBuf>,
+    /// External witness: every signed checkpoint is also POSTed here.
+    pub witness_url: Option<String>,
+    /// Evidence blob store: `None` for the data directory, or `s3://bucket[/prefix]` (configured
+    /// from the `AWS_*` environment variables).
+    pub evidence_store: Option<String>,
+    /// Largest evidence upload, in bytes (default [`DEFAULT_EVIDENCE_LIMIT`]).
+    pub evidence_max_bytes: Option<u64>,
+    /// Notification delivery (the default webhook and the signing secret). Without it,
+    /// notifications wait in the outbox.
+    pub notify: Option<notify::NotifyConfig>,
+    /// Communications policy (`[comms]` in `palisade.toml`).
+    pub comms: CommsPolicy,
+}
+
+/// Default largest evidence upload: 256 GiB.
+pub const DEFAULT_EVIDENCE_LIMIT: u64 = 256 << 30;
+
+/// Errors that stop the application from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] palisade_store::StoreError),
+    #[error("{0}")]
+    Playbook(String),
+    #[error("invalid communications policy: {0}")]
+    Comms(String),
+    #[error("{0}")]
+    Bootstrap(String),
+}
+
+/// The application: cheap to clone, shared by every interface and worker of one process.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The application's state.
+pub struct Inner {
+    pub(crate) store: Store,
+    pub(crate) playbooks: BTreeMap<String, Playbook>,
+    pub(crate) comms: CommsPolicy,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) evidence_limit: u64,
+    pub(crate) public_key_hex: String,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) incidents: cache::StateCache<IncidentState>,
+    pub(crate) services: cache::StateCache<ServiceState>,
+    pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
+    pub(crate) locks: cache::StreamLocks,
+    /// Wakes the external-witness forwarder after an append.
+    pub(crate) witness_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the notification worker after an append that wrote to the outbox.
+    pub(crate) notify_wake: Arc<tokio::sync::Notify>,
+    /// The last readiness probe.
+    pub(crate) probe: health::ProbeCache,
+}
+
+/// A started application and what its first start created.
+pub struct Started {
+    pub app: App,
+    /// On the very first start (no users yet): the admin token, to print once.
+    pub bootstrap_token: Option<String>,
+    pub key_created: bool,
+    /// The external-witness forwarder task, when one is configured.
+    pub forwarder: Option<tokio::task::JoinHandle<()>>,
+    /// The notification worker, when notifications are configured.
+    pub notifier: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Load the built-in playbooks and the custom ones in `dir` (`*.toml`).
+pub fn load_playbooks(
+    dir: Option<&std::path::Path>,
+) -> std::result::Result<BTreeMap<String, Playbook>, StartError> {
+    let mut out = BTreeMap::new();
+    for pb in [
+        Playbook::builtin_security(),
+        Playbook::builtin_operational(),
+    ] {
+        out.insert(pb.id.clone(), pb);
+    }
+    let Some(dir) = dir else { return Ok(out) };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        StartError::Playbook(format!("reading playbook directory {}: {e}", dir.display()))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| StartError::Playbook(format!("reading {}: {e}", path.display())))?;
+        let pb = Playbook::from_toml(&text, &path.display().to_string())
+            .map_err(|e| StartError::Playbook(e.to_string()))?;
+        if out.contains_key(&pb.id) {
+            return Err(StartError::Playbook(format!(
+                "{}: playbook id {:?} is already taken (built-in or another file); choose another id",
+                path.display(),
+                pb.id
+            )));
+        }
+        out.insert(pb.id.clone(), pb);
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Open the store, load playbooks, bootstrap the first admin, and start the workers.
+    pub async fn start(config: &AppConfig) -> std::result::Result<Started, StartError> {
+        let playbooks = load_playbooks(config.playbooks_dir.as_deref())?;
+        config.comms.validate().map_err(StartError::Comms)?;
+        let opened = Store::open(&config.store).await?;
+        let store = opened.store;
+        let bootstrap_token = accounts::bootstrap_admin(&store).await?;
+        let witness_wake = Arc::new(tokio::sync::Notify::new());
+        let forwarder = config.witness_url.as_ref().map(|url| {
+            tokio::spawn(witness_forwarder::run(
+                witness_forwarder::ForwarderConfig {
+                    url: url.clone(),
+                    witness_log: config.store.dir().witness_log(),
+                    initial_backoff: std::time::Duration::from_millis(200),
+                },
+                witness_wake.clone(),
+            ))
+        });
+        let vault = match &config.evidence_store {
+            None => Vault::filesystem(&config.store.data_dir)?,
+            Some(url) => Vault::s3_from_env(&config.store.data_dir, url)?,
+        };
+        let vault = Arc::new(vault);
+        {
+            // Uploads killed mid-way leave temporary files; none of them is evidence.
+            let v = vault.clone();
+            match tokio::task::spawn_blocking(move || {
+                v.sweep_tmp(std::time::Duration::from_secs(24 * 3600))
+            })
+            .await
+            {
+                Ok(Ok(n)) if n > 0 => {
+                    tracing::info!(removed = n, "removed stale partial evidence uploads")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "could not sweep partial evidence uploads")
+                }
+                _ => {}
+            }
+        }
+        let notify_wake = Arc::new(tokio::sync::Notify::new());
+        let notifier = match &config.notify {
+            Some(cfg) => Some(tokio::spawn(notify::run(
+                store.clone(),
+                cfg.clone(),
+                notify_wake.clone(),
+                cfg.poll,
+            ))),
+            None => {
+                if store.outbox_pending().await? > 0 {
+                    tracing::warn!(
+                        "notifications are waiting in the outbox; configure notify_url to deliver them"
+                    );
+                }
+                None
+            }
+        };
+        let inner = Inner {
+            store,
+            playbooks,
+            comms: config.comms.clone(),
+            vault,
+            evidence_limit: config.evidence_max_bytes.unwrap_or(DEFAULT_EVIDENCE_LIMIT),
+            public_key_hex: hex::encode(opened.signer.verifying_key().as_bytes()),
+            metrics: metrics::Metrics::default(),
+            incidents: Default::default(),
+            services: Default::default(),
+            deployment: Default::default(),
+            locks: Default::default(),
+            witness_wake,
+            notify_wake,
+            probe: Default::default(),
+        };
+        Ok(Started {
+            app: App {
+                inner: Arc::new(inner),
+            },
+            bootstrap_token,
+            key_created: opened.key_created,
+            forwarder,
+            notifier,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+    pub fn comms_policy(&self) -> &CommsPolicy {
+        &self.inner.comms
+    }
+    pub fn playbooks(&self) -> &BTreeMap<String, Playbook> {
+        &self.inner.playbooks
+    }
+    /// The ledger signing key's public half, hex.
+    pub fn public_key_hex(&self) -> &str {
+        &self.inner.public_key_hex
+    }
+    /// Largest evidence upload accepted, in bytes.
+    pub fn evidence_limit(&self) -> u64 {
+        self.inner.evidence_limit
+    }
+}

@@ -1,0 +1,235 @@
+//! The notification worker: delivers outbox messages (written in the same transaction as the
+//! ledger event that caused them) to their destinations, with retries. Each message carries its
+//! destination: the deployment's notification webhook (`default`), a webhook of its own, or a
+//! Slack-compatible incoming webhook. Webhooks get signed HTTP POSTs.
+//!
+//! Signing follows the Standard Webhooks specification (<https://www.standardwebhooks.com/>):
+//! headers `webhook-id` (the outbox id, stable across retries: the receiver's idempotency key),
+//! `webhook-timestamp` (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+//! "{id}.{timestamp}.{body}">`. A secret written `whsec_<base64>` is base64-decoded, as the
+//! specification says; any other secret is used as raw bytes.
+//!
+//! Several servers on one PostgreSQL claim messages with `FOR UPDATE SKIP LOCKED`; a claim is a
+//! lease, so a message whose sender crashed is delivered again once the lease ends. A crash after
+//! the receiver accepted but before the message was marked delivered sends it twice with the same
+//! `webhook-id`; receivers deduplicate on it.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use palisade_store::{Destination, OutboxItem, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Where and how to deliver.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub url: String,
+    pub secret: String,
+    /// First retry delay; doubles per attempt (with jitter) up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claimed message is reserved for one sender.
+    pub lease: Duration,
+    /// How often the outbox is read without a wake-up (for other servers' messages); a retry
+    /// that is due sooner is attempted when it is due.
+    pub poll: Duration,
+}
+
+/// The delay before attempt `attempts + 1` of a message tried `attempts` times: exponential
+/// from `initial_backoff` up to `max_backoff`, with jitter so that the messages of one outage
+/// do not all come back at once.
+fn retry_delay(cfg: &NotifyConfig, attempts: u32) -> Duration {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(cfg.initial_backoff)
+        .with_max_delay(cfg.max_backoff)
+        .without_max_times()
+        .with_jitter()
+        .build()
+        .nth(attempts.saturating_sub(1).min(64) as usize)
+        .unwrap_or(cfg.max_backoff)
+        .min(cfg.max_backoff)
+}
+
+impl NotifyConfig {
+    pub fn new(url: String, secret: String) -> NotifyConfig {
+        NotifyConfig {
+            url,
+            secret,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(600),
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(5),
+        }
+    }
+}
+
+fn secret_bytes(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// The `webhook-signature` value for a message.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(&secret_bytes(secret)).expect("HMAC takes any key");
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+fn now_us() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+/// The text a Slack-compatible receiver shows: the message's own `text`, else its kind.
+fn slack_body(m: &OutboxItem) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(&m.payload)
+        .ok()
+        .and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| format!("Palisade notification: {}", m.kind));
+    serde_json::json!({ "text": text }).to_string()
+}
+
+async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> Result<(), String> {
+    let id = m.id.to_string();
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signed = |url: &str| {
+        http.post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", sign(&cfg.secret, &id, ts, &m.payload))
+            .body(m.payload.clone())
+    };
+    let request = match &m.destination {
+        Destination::Default => signed(&cfg.url),
+        Destination::Webhook { url } => signed(url),
+        Destination::Slack { url } => http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(slack_body(m)),
+    };
+    let resp = request.send().await.map_err(|e| format!("sending: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the receiver answered {}", resp.status()))
+    }
+}
+
+/// Deliver what is due now; returns how many were delivered.
+pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConfig) -> usize {
+    deliver_pass(store, http, cfg).await.0
+}
+
+/// One pass over the due messages: how many were delivered, and how soon the earliest retry
+/// this pass scheduled is due.
+async fn deliver_pass(
+    store: &Store,
+    http: &reqwest::Client,
+    cfg: &NotifyConfig,
+) -> (usize, Option<Duration>) {
+    let lease = cfg.lease.as_micros() as i64;
+    let claimed = match store.outbox_claim(now_us(), lease, 32).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the notification outbox");
+            return (0, None);
+        }
+    };
+    let mut delivered = 0;
+    let mut retry: Option<Duration> = None;
+    for m in claimed {
+        match deliver(http, cfg, &m).await {
+            Ok(()) => {
+                let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+                if let Err(e) = store.outbox_done(m.id, &at.to_string()).await {
+                    tracing::warn!(error = %e, id = %m.id, "delivered, but could not mark it; it will be sent again with the same webhook-id");
+                }
+                delivered += 1;
+            }
+            Err(why) => {
+                let backoff = retry_delay(cfg, m.attempts);
+                tracing::warn!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %why, retry_in_s = backoff.as_secs(), "notification not delivered");
+                let next = now_us() + backoff.as_micros() as i64;
+                if let Err(e) = store.outbox_retry(m.id, &why, next).await {
+                    tracing::warn!(error = %e, "could not record the failed delivery");
+                }
+                retry = Some(retry.map_or(backoff, |r| r.min(backoff)));
+            }
+        }
+    }
+    (delivered, retry)
+}
+
+/// Run until dropped: deliver what is due whenever woken (after an append that wrote to the
+/// outbox), when a retry falls due, and at least every `poll` (for other servers' messages).
+pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Duration) {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the notification HTTP client");
+            return;
+        }
+    };
+    // When the earliest retry this worker scheduled falls due.
+    let mut retry_at: Option<std::time::Instant> = None;
+    loop {
+        if retry_at.is_some_and(|t| t <= std::time::Instant::now()) {
+            retry_at = None; // due: this pass claims it (and reschedules it if it fails again)
+        }
+        loop {
+            let (delivered, retry) = deliver_pass(&store, &http, &cfg).await;
+            if let Some(r) = retry {
+                let t = std::time::Instant::now() + r;
+                retry_at = Some(retry_at.map_or(t, |x| x.min(t)));
+            }
+            if delivered == 0 {
+                break;
+            }
+        }
+        // Wait for a wake-up, the earliest retry or the poll interval, whichever comes first.
+        let wait = retry_at.map_or(poll, |t| {
+            t.saturating_duration_since(std::time::Instant::now())
+                .min(poll)
+        });
+        let _ = tokio::time::timeout(wait, wake.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_and_never_beyond_the_maximum() {
+        let cfg = NotifyConfig::new("http://x.invalid".into(), "s".into());
+        for _ in 0..50 {
+            let first = retry_delay(&cfg, 1);
+            assert!(
+                first >= Duration::from_secs(1) && first <= Duration::from_secs(2),
+                "{first:?}"
+            );
+            let fifth = retry_delay(&cfg, 5);
+            assert!(
+                fifth >= Duration::from_secs(16) && fifth <= Duration::from_secs(32),
+                "{fifth:?}"
+            );
+            assert!(retry_delay(&cfg, 40) <= cfg.max_backoff);
+            assert!(retry_delay(&cfg, u32::MAX) <= cfg.max_backoff);
+        }
+        // Jitter spreads the messages of one outage.
+        let spread: std::collections::HashSet<Duration> =
+            (0..20).map(|_| retry_delay(&cfg, 3)).collect();
+        assert!(spread.len() > 1);
+    }
+}

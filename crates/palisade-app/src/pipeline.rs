@@ -1,0 +1,530 @@
+//! The one command pipeline and the one read path, for every aggregate.
+//!
+//! A command: account role (before anything is looked up) → resolve the reference → load the
+//! folded state → visibility (invisible is "not found") → the users it names exist → `decide` →
+//! append the events with their projection, outbox messages and idempotency record in one
+//! transaction → remember the state. Commands to one stream are serialized in this process (a
+//! lock per stream), so they never conflict with each other; a conflict with another instance's
+//! write is retried on the new state a bounded number of times. Commands whose decision does not
+//! depend on the state (recorded reads) are appended at the head and never conflict.
+//!
+//! A read: resolve → load → visibility → record the read when the aggregate records reads.
+
+use crate::error::{AppError, Result};
+use crate::kept::Kept;
+use crate::{App, now};
+use palisade_core::event::numbered;
+use palisade_core::{Actor, Aggregate, Context, Event, Notice, Recipient, StreamId, Timestamp};
+use palisade_store::{
+    AppendRequest, Destination, IdempotencyRecord, NewEvent, OutboxMessage, StoreError,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Most attempts of one command against streams that keep moving (another instance's writes).
+const MAX_ATTEMPTS: u32 = 16;
+/// References longer than this name nothing.
+const MAX_REFERENCE: usize = 200;
+
+/// How a command is to be recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// When it happened, as reported (default: when recorded).
+    pub occurred_at: Option<Timestamp>,
+    /// Makes a repeat of the command return the first answer instead of acting again.
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// A client's idempotency key for one request, with a digest of what it asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    /// SHA-256 (hex) of the operation and its input: a key reused for something else is refused.
+    pub request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Validate a client's key (1–200 printable ASCII characters) and digest the request.
+    pub fn new(key: &str, operation: &str, input: &[u8]) -> Result<IdempotencyKey> {
+        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err(AppError::Invalid(
+                "an Idempotency-Key is 1–200 printable ASCII characters without spaces".into(),
+            ));
+        }
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(operation.as_bytes());
+        h.update([0]);
+        h.update(input);
+        Ok(IdempotencyKey {
+            key: key.to_string(),
+            request_hash: hex::encode(h.finalize()),
+        })
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Executed<A: Aggregate> {
+    /// The state after the command (including its events).
+    pub state: A,
+    /// The events it appended (none when the decision produced none).
+    pub events: Vec<Event<A::Payload>>,
+}
+
+/// The outcome of a command sent with an idempotency key: done now, or done before (the first
+/// answer, as the interface rendered it).
+#[derive(Debug)]
+pub enum Outcome<A: Aggregate> {
+    Done(Executed<A>),
+    Replayed(String),
+}
+
+impl<A: Aggregate> Outcome<A> {
+    /// The execution, for callers that sent no idempotency key (they never get a replay).
+    pub fn done(self) -> Result<Executed<A>> {
+        match self {
+            Outcome::Done(e) => Ok(e),
+            Outcome::Replayed(_) => Err(AppError::internal(
+                "a command without an idempotency key was replayed",
+                "replay without key",
+            )),
+        }
+    }
+}
+
+/// How an interface renders the answer it gives, so a replay can give the same one.
+pub type Render<'a, A> = &'a (dyn Fn(&Executed<A>) -> String + Send + Sync);
+
+fn not_found<A: Kept>(reference: &str) -> AppError {
+    AppError::NotFound(format!("no {} {reference:?} that you can see", A::NOUN))
+}
+
+/// The account-role check of a command, before anything is looked up.
+pub(crate) fn require_role_for<A: Kept>(actor: &Actor, cmd: &A::Command) -> Result<()> {
+    require_role(actor, A::required_role(cmd))
+}
+
+fn require_role(actor: &Actor, needed: palisade_core::AccountRole) -> Result<()> {
+    if actor.account_role.at_least(needed) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "this needs a {needed} account; {} is a {}",
+            actor.user, actor.account_role
+        )))
+    }
+}
+
+impl App {
+    /// The stream a reference names, if it exists (visibility is checked on the state).
+    pub async fn resolve<A: Kept>(&self, reference: &str) -> Result<Uuid> {
+        if reference.is_empty() || reference.len() > MAX_REFERENCE {
+            return Err(not_found::<A>(reference));
+        }
+        A::resolve(&self.inner.store, reference)
+            .await?
+            .ok_or_else(|| not_found::<A>(reference))
+    }
+
+    /// The current state of a stream (cached fold plus newer events).
+    pub async fn load<A: Kept>(&self, id: Uuid) -> Result<Option<A>> {
+        A::cache(&self.inner)
+            .load(&self.inner.store, id)
+            .await
+            .map_err(|e| match e {
+                crate::cache::LoadError::Store(e) => AppError::from(e),
+                other => AppError::internal(
+                    "a stream's ledger could not be read; run `palisade verify`",
+                    format!("{} {id}: {other}", A::NOUN),
+                ),
+            })
+    }
+
+    /// Load a stream `actor` may see, as `reference` names it, without recording a read (for a
+    /// check before an action that records its own).
+    pub async fn load_visible<A: Kept>(&self, actor: &Actor, reference: &str) -> Result<A> {
+        self.load_visible_for::<A>(actor, reference, None).await
+    }
+
+    /// Load a stream `actor` may see (for `cmd`, when one is being issued), as `reference`
+    /// names it; anything else is "not found".
+    pub(crate) async fn load_visible_for<A: Kept>(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        cmd: Option<&A::Command>,
+    ) -> Result<A> {
+        let id = self.resolve::<A>(reference).await?;
+        let st = self
+            .load::<A>(id)
+            .await?
+            .ok_or_else(|| not_found::<A>(reference))?;
+        if !st.visible_to(actor, cmd, now()) {
+            return Err(not_found::<A>(reference));
+        }
+        Ok(st)
+    }
+
+    /// The checks a command gets before work that has to come first (reading or re-hashing
+    /// content): the account's role, then visibility. The state it may be decided on.
+    pub(crate) async fn load_for<A: Kept>(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        cmd: &A::Command,
+    ) -> Result<A> {
+        require_role_for::<A>(actor, cmd)?;
+        self.load_visible_for::<A>(actor, reference, Some(cmd))
+            .await
+    }
+
+    /// Would the rules refuse `cmd` on `st` now? Nothing is written; a refusal is counted.
+    pub(crate) fn check_rules<A: Kept>(
+        &self,
+        actor: &Actor,
+        st: &A,
+        cmd: &A::Command,
+    ) -> Result<()> {
+        let ctx = Context {
+            now: now(),
+            policy: A::policy(&self.inner),
+        };
+        st.decide(actor, cmd, &ctx)
+            .inspect_err(|r| self.inner.metrics.refused(r.rule.id))?;
+        Ok(())
+    }
+
+    pub(crate) async fn require_users(&self, users: Vec<palisade_core::UserName>) -> Result<()> {
+        for u in users {
+            if self.inner.store.user(&u).await?.is_none() {
+                return Err(AppError::Invalid(format!(
+                    "there is no user {u:?}; an admin creates one with `palisade token create --user {u} --role responder`"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Read a stream: it must be visible to `actor`; a read of an aggregate that records reads
+    /// (restricted incidents) is appended to its ledger before the state is returned, and the
+    /// state returned includes it.
+    pub async fn read<A: Kept>(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        what: &str,
+        via: &str,
+    ) -> Result<A> {
+        let st = self.load_visible_for::<A>(actor, reference, None).await?;
+        let Some(read) = st.read_record(what, via) else {
+            return Ok(st);
+        };
+        self.append_at_head::<A>(st.stream(), actor, vec![read])
+            .await?;
+        self.load::<A>(st.stream().id)
+            .await?
+            .ok_or_else(|| not_found::<A>(reference))
+    }
+
+    /// Append events that do not depend on the state after whatever the stream holds now.
+    async fn append_at_head<A: Kept>(
+        &self,
+        stream: StreamId,
+        actor: &Actor,
+        payloads: Vec<A::Payload>,
+    ) -> Result<()> {
+        // Never between a command's decision and its commit on this instance (see StreamLocks).
+        let _shared = self.inner.locks.share(stream.id).await;
+        let user = actor.user.clone();
+        let at = now();
+        let make = Arc::new(move |head: u64| {
+            NewEvent::from_events(&numbered(stream, head, &user, at, None, payloads.clone()))
+        });
+        self.inner.store.append_at_head(stream, make).await?;
+        self.inner.witness_wake.notify_one();
+        Ok(())
+    }
+
+    /// Run a command on the stream `reference` names; see the module documentation for the
+    /// steps. With `opts.idempotency`, the answer `render` gives is stored with the events, and a
+    /// repeat returns it ([`Outcome::Replayed`]) without acting again.
+    pub async fn execute<A: Kept>(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        cmd: A::Command,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Outcome<A>> {
+        require_role(actor, A::required_role(&cmd))?;
+        if let Some(replay) = self.replay(actor, opts).await? {
+            return Ok(Outcome::Replayed(replay));
+        }
+        let id = self.resolve::<A>(reference).await?;
+        let _serial = if A::independent_of_state(&cmd) {
+            None
+        } else {
+            Some(self.inner.locks.lock(id).await)
+        };
+        let mut checked_users = false;
+        for attempt in 0..MAX_ATTEMPTS {
+            let st = self
+                .load::<A>(id)
+                .await?
+                .ok_or_else(|| not_found::<A>(reference))?;
+            let at = now();
+            if !st.visible_to(actor, Some(&cmd), at) {
+                return Err(not_found::<A>(reference));
+            }
+            if !checked_users {
+                self.require_users(A::users_named(&cmd)).await?;
+                checked_users = true;
+            }
+            let ctx = Context {
+                now: at,
+                policy: A::policy(&self.inner),
+            };
+            let payloads = st.decide(actor, &cmd, &ctx).inspect_err(|r| {
+                self.inner.metrics.refused(r.rule.id);
+            })?;
+            if payloads.is_empty() {
+                return Ok(Outcome::Done(Executed {
+                    state: st,
+                    events: Vec::new(),
+                }));
+            }
+            if A::independent_of_state(&cmd) {
+                self.append_at_head::<A>(st.stream(), actor, payloads)
+                    .await?;
+                let state = self
+                    .load::<A>(id)
+                    .await?
+                    .ok_or_else(|| not_found::<A>(reference))?;
+                return Ok(Outcome::Done(Executed {
+                    state,
+                    events: Vec::new(),
+                }));
+            }
+            let events = numbered(
+                st.stream(),
+                st.last_seq(),
+                &actor.user,
+                at,
+                opts.occurred_at,
+                payloads,
+            );
+            match self.commit(actor, st, events, opts, render).await {
+                Err(AppError::Conflict(_)) if attempt + 1 < MAX_ATTEMPTS => {
+                    // Another instance wrote to this stream: decide again on its new state,
+                    // after a short random pause so competing instances spread out.
+                    let mut b = [0u8; 1];
+                    let _ = getrandom::fill(&mut b);
+                    let ms = u64::from(b[0] % 8) * u64::from(attempt.min(4));
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                Err(AppError::IdempotencyMismatch(_)) => {
+                    // The same key committed concurrently: give its answer.
+                    return match self.replay(actor, opts).await? {
+                        Some(r) => Ok(Outcome::Replayed(r)),
+                        None => Err(AppError::Conflict(
+                            "the command was sent twice at once; try again".into(),
+                        )),
+                    };
+                }
+                other => return other.map(Outcome::Done),
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "the {} kept changing while this command was decided; try again",
+            A::NOUN
+        )))
+    }
+
+    /// Start a new stream. `make(attempt)` gives the creation to try; when a unique name it
+    /// holds is taken, it is asked again (up to [`Kept::CREATE_ATTEMPTS`] times).
+    pub async fn create<A: Kept>(
+        &self,
+        actor: &Actor,
+        mut make: impl FnMut(u32) -> Result<A::Create>,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Outcome<A>> {
+        if let Some(replay) = self.replay(actor, opts).await? {
+            return Ok(Outcome::Replayed(replay));
+        }
+        let mut taken = None;
+        for attempt in 0..A::CREATE_ATTEMPTS {
+            let create = make(attempt)?;
+            if attempt == 0 {
+                require_role(actor, A::create_role(&create))?;
+                self.require_users(A::users_named_at_creation(&create))
+                    .await?;
+            }
+            match self
+                .create_once(actor, Uuid::now_v7(), &create, opts, render)
+                .await
+            {
+                Err(AppError::Taken(what)) => taken = Some(what),
+                other => return other.map(Outcome::Done),
+            }
+        }
+        Err(AppError::Taken(taken.unwrap_or_else(|| "the name".into())))
+    }
+
+    /// Start the stream of a well-known id (one per deployment, such as the deployment's log).
+    /// If another process started it first, this is a conflict.
+    pub(crate) async fn create_with_id<A: Kept>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        create: A::Create,
+        opts: &Options,
+    ) -> Result<Executed<A>> {
+        require_role(actor, A::create_role(&create))?;
+        self.require_users(A::users_named_at_creation(&create))
+            .await?;
+        self.create_once(actor, id, &create, opts, None).await
+    }
+
+    async fn create_once<A: Kept>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        create: &A::Create,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Executed<A>> {
+        let at = now();
+        let ctx = Context {
+            now: at,
+            policy: A::policy(&self.inner),
+        };
+        let payloads = A::decide_create(actor, create, &ctx).inspect_err(|r| {
+            self.inner.metrics.refused(r.rule.id);
+        })?;
+        let stream = StreamId::new(A::KIND, id);
+        let events = numbered(stream, 0, &actor.user, at, opts.occurred_at, payloads);
+        let st =
+            A::fold(&events).map_err(|e| AppError::internal("a new stream does not fold", e))?;
+        // The first state is built from the events; nothing more is applied.
+        self.commit_first(actor, st, events, opts, render).await
+    }
+
+    /// The stored answer to this key, if it was used by this account for this same request.
+    async fn replay(&self, actor: &Actor, opts: &Options) -> Result<Option<String>> {
+        let Some(k) = &opts.idempotency else {
+            return Ok(None);
+        };
+        match self
+            .inner
+            .store
+            .idempotency_record(actor.user.as_str(), &k.key)
+            .await?
+        {
+            None => Ok(None),
+            Some(r) if r.request_hash == k.request_hash => Ok(Some(r.response)),
+            Some(_) => Err(AppError::IdempotencyMismatch(format!(
+                "idempotency key {:?} was already used for a different request; use a new key for a new request",
+                k.key
+            ))),
+        }
+    }
+
+    /// Apply decided events to the state and append them.
+    async fn commit<A: Kept>(
+        &self,
+        actor: &Actor,
+        mut st: A,
+        events: Vec<Event<A::Payload>>,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Executed<A>> {
+        let before = st.last_seq();
+        for e in &events {
+            st.apply(e)
+                .map_err(|e| AppError::internal("a decided event does not apply", e))?;
+        }
+        self.append(actor, before, st, events, opts, render).await
+    }
+
+    async fn commit_first<A: Kept>(
+        &self,
+        actor: &Actor,
+        st: A,
+        events: Vec<Event<A::Payload>>,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Executed<A>> {
+        self.append(actor, 0, st, events, opts, render).await
+    }
+
+    async fn append<A: Kept>(
+        &self,
+        actor: &Actor,
+        expected_last_seq: u64,
+        st: A,
+        events: Vec<Event<A::Payload>>,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Executed<A>> {
+        let at = now();
+        let outbox: Vec<OutboxMessage> = st
+            .effects(&events)
+            .into_iter()
+            .map(|n| outbox_message(n, at))
+            .collect();
+        let wakes_notifier = !outbox.is_empty();
+        let executed = Executed { state: st, events };
+        let idempotency = match (&opts.idempotency, render) {
+            (Some(k), Some(render)) => Some(IdempotencyRecord {
+                actor: actor.user.to_string(),
+                key: k.key.clone(),
+                request_hash: k.request_hash.clone(),
+                response: render(&executed),
+                created_at: at.to_string(),
+            }),
+            _ => None,
+        };
+        let req = AppendRequest {
+            stream: executed.state.stream(),
+            expected_last_seq,
+            events: NewEvent::from_events(&executed.events)
+                .map_err(|e| AppError::internal("an event has no canonical encoding", e))?,
+            projection: executed.state.projection(),
+            outbox,
+            idempotency,
+        };
+        match self.inner.store.append(req).await {
+            Ok(_) => {
+                self.inner
+                    .metrics
+                    .appended(executed.state.counted(), executed.events.len() as u64);
+                self.inner.witness_wake.notify_one();
+                if wakes_notifier {
+                    self.inner.notify_wake.notify_one();
+                }
+                A::cache(&self.inner).remember(&executed.state);
+                Ok(executed)
+            }
+            Err(StoreError::Taken(what)) => Err(AppError::Taken(what)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The outbox row of a notice. Until people have contact methods of their own, a notice to a
+/// user goes to the operators' channel with the user named in its body (`to`).
+fn outbox_message(n: Notice, at: Timestamp) -> OutboxMessage {
+    let destination = match n.to {
+        Recipient::Operators | Recipient::User(_) => Destination::Default,
+    };
+    OutboxMessage {
+        id: Uuid::now_v7(),
+        kind: n.kind.to_string(),
+        destination,
+        payload: n.body.to_string(),
+        created_at: at.to_string(),
+        due_us: at.unix_micros(),
+    }
+}

@@ -1,0 +1,320 @@
+//! The ledger on PostgreSQL: appends (signed here against the cached or read chain head, then
+//! written with the projection rows, outbox messages and idempotency record by the group-commit
+//! writer, `writer.rs`), reads of stored rows, and the verifier's feed.
+
+use super::PgStore;
+use super::writer::Signed;
+use crate::verify::Verifier;
+use crate::{
+    AppendRequest, Appended, Result, StoreError, StoredCheckpoint, StoredEvent, genesis,
+    parse_hash_col, prepare_append,
+};
+use deadpool_postgres::Pool;
+use palisade_core::StreamId;
+use palisade_core::chain::{self, Hash};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub use crate::sqlite::ledger::HeadEvents;
+
+/// Stream heads this instance knows: (last seq, its hash, link hash of the newest checkpoint).
+/// An entry is only ever a head this stream really had (written by this instance's writer
+/// after its commit, or read from the ledger); whether it is still the head is checked by the
+/// writer's statement under the stream's row lock, so a stale entry costs a conflict, never a
+/// fork.
+#[derive(Default)]
+pub(crate) struct Heads {
+    map: HashMap<Uuid, (u64, Hash, Hash)>,
+}
+
+/// Entries kept; beyond this the cache starts over.
+const HEADS_CAPACITY: usize = 65_536;
+
+impl Heads {
+    pub(super) fn remember(&mut self, stream: Uuid, seq: u64, head: Hash, link: Hash) {
+        if self.map.get(&stream).is_some_and(|(s, _, _)| *s > seq) {
+            return;
+        }
+        if self.map.len() >= HEADS_CAPACITY {
+            self.map.clear();
+        }
+        self.map.insert(stream, (seq, head, link));
+    }
+
+    /// Drop the entry of `stream` unless it is past `seq` (a head remembered since).
+    pub(super) fn forget_up_to(&mut self, stream: Uuid, seq: u64) {
+        if self.map.get(&stream).is_some_and(|(s, _, _)| *s <= seq) {
+            self.map.remove(&stream);
+        }
+    }
+}
+
+impl PgStore {
+    fn cached_head(&self, stream: Uuid) -> Option<(u64, Hash, Hash)> {
+        self.heads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .get(&stream)
+            .copied()
+    }
+
+    /// The chain head an append after `expected` continues: from the cache, or read from the
+    /// ledger (one round trip). A ledger that is not at `expected` is a conflict right away.
+    async fn head_for(&self, req: &AppendRequest) -> Result<(Hash, Hash)> {
+        let expected = req.expected_last_seq;
+        if expected == 0 {
+            return Ok((genesis(), genesis()));
+        }
+        let conflict = |found: u64| StoreError::Conflict {
+            stream: req.stream.id,
+            expected,
+            found,
+        };
+        match self.cached_head(req.stream.id) {
+            Some((seq, head, link)) if seq == expected => return Ok((head, link)),
+            // Sequence numbers only grow: the ledger is past `expected` already.
+            Some((seq, _, _)) if seq > expected => return Err(conflict(seq)),
+            _ => {}
+        }
+        // One snapshot: the stream's count, and the event and checkpoint at it (immutable rows).
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &client
+                    .prepare_cached(
+                        "SELECT s.last_seq, e.hash, c.body, c.signature FROM streams s
+                         LEFT JOIN ledger_events e ON e.stream_id = s.id AND e.seq = s.last_seq
+                         LEFT JOIN LATERAL (
+                             SELECT body, signature FROM ledger_checkpoints
+                             WHERE stream_id = s.id AND seq <= s.last_seq
+                             ORDER BY seq DESC LIMIT 1
+                         ) c ON true
+                         WHERE s.id = $1",
+                    )
+                    .await?,
+                &[&req.stream.id.to_string()],
+            )
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("stream {}", req.stream)))?;
+        let found = row.get::<_, i64>(0) as u64;
+        let head = match row.get::<_, Option<&str>>(1) {
+            Some(h) => parse_hash_col(h, "stored event hash")?,
+            None if found == 0 => genesis(),
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "stream {} counts {found} events but its event {found} is missing",
+                    req.stream
+                )));
+            }
+        };
+        let link = match (row.get::<_, Option<&str>>(2), row.get::<_, Option<&str>>(3)) {
+            (Some(body), Some(sig)) => chain::link_hash(body, sig),
+            _ => genesis(),
+        };
+        self.heads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remember(req.stream.id, found, head, link);
+        if found != expected {
+            return Err(conflict(found));
+        }
+        Ok((head, link))
+    }
+
+    /// Sign the append on the caller's task and hand it to the writer, which commits it with
+    /// whatever else is waiting and answers once it is committed and witnessed.
+    pub(crate) async fn append(&self, req: AppendRequest) -> Result<Appended> {
+        let (head, link) = self.head_for(&req).await?;
+        let prepared = prepare_append(&self.ctx.signer, &req, head, link)?;
+        self.writer
+            .write(Signed {
+                stream: req.stream,
+                expected: req.expected_last_seq,
+                prepared,
+                projection: req.projection,
+                outbox: req.outbox,
+                idempotency: req.idempotency,
+            })
+            .await
+    }
+
+    pub(crate) async fn append_at_head(
+        &self,
+        stream: StreamId,
+        make: HeadEvents,
+    ) -> Result<Appended> {
+        loop {
+            let head = match self.cached_head(stream.id) {
+                Some((seq, _, _)) => seq,
+                None => {
+                    self.stream(stream.id)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("stream {stream}")))?
+                        .1
+                }
+            };
+            let req = AppendRequest {
+                stream,
+                expected_last_seq: head,
+                events: make(head)?,
+                projection: None,
+                outbox: Vec::new(),
+                idempotency: None,
+            };
+            match self.append(req).await {
+                Err(StoreError::Conflict { .. }) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) async fn stored_events(
+        &self,
+        stream: Uuid,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredEvent>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &client
+                    .prepare_cached(
+                        "SELECT seq, body, prev_hash, hash, recorded_at_us FROM ledger_events
+                         WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    )
+                    .await?,
+                &[
+                    &stream.to_string(),
+                    &(after.min(i64::MAX as u64) as i64),
+                    &(limit.min(i64::MAX as u64) as i64),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredEvent {
+                stream,
+                seq: r.get::<_, i64>(0) as u64,
+                body: r.get(1),
+                prev_hash: r.get(2),
+                hash: r.get(3),
+                recorded_at_us: r.get(4),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn stored_checkpoints(&self, stream: Uuid) -> Result<Vec<StoredCheckpoint>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT seq, body, signature FROM ledger_checkpoints WHERE stream_id = $1 ORDER BY seq",
+                &[&stream.to_string()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredCheckpoint {
+                stream,
+                seq: r.get::<_, i64>(0) as u64,
+                body: r.get(1),
+                signature: r.get(2),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn event_bodies_after(&self, stream: Uuid, after: u64) -> Result<Vec<String>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &client
+                    .prepare_cached(
+                        "SELECT body FROM ledger_events WHERE stream_id = $1 AND seq > $2 ORDER BY seq",
+                    )
+                    .await?,
+                &[&stream.to_string(), &(after as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub(crate) async fn stream(&self, id: Uuid) -> Result<Option<(String, u64)>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &client
+                    .prepare_cached("SELECT kind, last_seq FROM streams WHERE id = $1")
+                    .await?,
+                &[&id.to_string()],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64)))
+    }
+
+    pub(crate) async fn feed_verifier(&self, v: &mut Verifier) -> Result<()> {
+        feed(&self.pool, v).await
+    }
+}
+
+/// Feed a verifier from PostgreSQL, streaming rows in one repeatable-read snapshot.
+pub async fn feed(pool: &Pool, v: &mut Verifier) -> Result<()> {
+    use futures_util::{StreamExt, pin_mut};
+    let mut client = pool.get().await?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 0] = [];
+    // Before schema 4 (streams) the column was `incident_id`: a database not yet upgraded
+    // verifies as it is, read-only.
+    let version: i64 = tx
+        .query_opt("SELECT version FROM palisade_schema", &[])
+        .await
+        .ok()
+        .flatten()
+        .map_or(crate::SCHEMA_VERSION, |r| r.get(0));
+    let col = if version >= 4 {
+        "stream_id"
+    } else {
+        "incident_id"
+    };
+    let stream = tx
+        .query_raw(
+            &format!(
+                "SELECT {col}, seq, body, prev_hash, hash FROM ledger_events ORDER BY {col} COLLATE \"C\", seq"
+            ),
+            params,
+        )
+        .await?;
+    pin_mut!(stream);
+    while let Some(row) = stream.next().await {
+        let r = row?;
+        let (sid, body, prev, hash): (&str, &str, &str, &str) =
+            (r.get(0), r.get(2), r.get(3), r.get(4));
+        v.event(
+            sid.as_bytes(),
+            r.get(1),
+            body.as_bytes(),
+            prev.as_bytes(),
+            hash.as_bytes(),
+        );
+    }
+    let stream = tx
+        .query_raw(
+            &format!(
+                "SELECT {col}, seq, body, signature FROM ledger_checkpoints ORDER BY {col} COLLATE \"C\", seq"
+            ),
+            params,
+        )
+        .await?;
+    pin_mut!(stream);
+    while let Some(row) = stream.next().await {
+        let r = row?;
+        v.checkpoint(r.get(0), r.get(1), r.get(2), r.get(3));
+    }
+    v.end_of_input();
+    tx.commit().await?;
+    Ok(())
+}
