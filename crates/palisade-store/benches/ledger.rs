@@ -3,7 +3,7 @@
 //! ```text
 //! cargo bench -p palisade-store --bench ledger -- append [--pg URL] [--rounds 3]
 //! cargo bench -p palisade-store --bench ledger -- verify --events 1000000
-//! cargo bench -p palisade-store --bench ledger -- dataset DIR --incidents 10000 --events-per 100
+//! cargo bench -p palisade-store --bench ledger -- dataset DIR --incidents 10000 --events-per 100 [--pg URL]
 //! cargo bench -p palisade-store --bench ledger -- verify-dir DIR [--runs 3] [--all-signatures]
 //! ```
 //!
@@ -154,6 +154,35 @@ fn fdatasync_ms(dir: &std::path::Path) -> (f64, f64) {
     (t[100], t[180])
 }
 
+/// The floor under a durable PostgreSQL append from one client: 500 single-row `INSERT`s of a
+/// 600-byte row, each its own transaction (one round trip and one WAL flush, nothing else), on a
+/// table of its own in the bench's schema. Returns p50, p90 in ms and the rate per second.
+async fn pg_commit_floor(url: &str) -> (f64, f64, f64) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS commit_floor (id bigserial PRIMARY KEY, body text NOT NULL)")
+        .await
+        .unwrap();
+    let stmt = client
+        .prepare("INSERT INTO commit_floor (body) VALUES ($1)")
+        .await
+        .unwrap();
+    let body = "x".repeat(600);
+    let all = Instant::now();
+    let mut t: Vec<f64> = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let start = Instant::now();
+        client.execute(&stmt, &[&body]).await.unwrap();
+        t.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let rate = 500.0 / all.elapsed().as_secs_f64();
+    t.sort_by(f64::total_cmp);
+    (t[250], t[450], rate)
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -188,10 +217,12 @@ fn summary(v: &[f64]) -> String {
 async fn bench_append(pg: Option<String>, rounds: usize) {
     let mut backends: Vec<(&str, Option<String>)> = vec![("sqlite", None)];
     let mut schema = None;
+    let mut pg_url = None;
     if let Some(base) = &pg {
         let (url, name) = fresh_pg_schema(base).await;
-        backends.push(("postgres", Some(url)));
+        backends.push(("postgres", Some(url.clone())));
         schema = Some(name);
+        pg_url = Some(url);
     }
     let mut stores = Vec::new();
     for (name, url) in backends {
@@ -206,6 +237,12 @@ async fn bench_append(pg: Option<String>, rounds: usize) {
     let mut par: Vec<Vec<f64>> = vec![Vec::new(); stores.len()];
     for round in 1..=rounds {
         println!("round {round}: {}", machine(&probe_dir));
+        if let Some(url) = &pg_url {
+            let (p50, p90, rate) = pg_commit_floor(url).await;
+            println!(
+                "round {round} postgres floor: a bare one-row INSERT per transaction: p50 {p50:.2} ms, p90 {p90:.2} ms, {rate:.0} commits/s"
+            );
+        }
         for (i, (name, store, _)) in stores.iter().enumerate() {
             incidents_made += 1;
             let mut st = new_incident(store, incidents_made).await;
@@ -358,10 +395,21 @@ async fn verify_dir(dir: PathBuf, runs: usize, all: bool) {
     }
 }
 
-async fn dataset(dir: PathBuf, incidents: usize, per: usize) {
+/// With `pg`, the ledger goes into a new schema of that database (its URL is written to
+/// `DIR/database-url` for `bench/api-latency.sh`); otherwise into SQLite in `dir`.
+async fn dataset(dir: PathBuf, incidents: usize, per: usize, pg: Option<String>) {
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = match &pg {
+        Some(base) => {
+            let (url, _schema) = fresh_pg_schema(base).await;
+            std::fs::write(dir.join("database-url"), &url).unwrap();
+            Some(url)
+        }
+        None => None,
+    };
     let opened = Store::open(&StoreConfig {
         data_dir: dir.clone(),
-        database_url: None,
+        database_url: url,
     })
     .await
     .unwrap();
@@ -432,11 +480,15 @@ async fn main() {
                 dir,
                 arg(&args, "--incidents", 10_000),
                 arg(&args, "--events-per", 100),
+                args.iter()
+                    .position(|a| a == "--pg")
+                    .and_then(|i| args.get(i + 1))
+                    .cloned(),
             )
             .await
         }
         _ => eprintln!(
-            "usage: ledger append [--pg URL] [--rounds N] | verify [--events N] | verify-dir DIR [--runs N] [--all-signatures] | dataset DIR [--incidents N] [--events-per N]"
+            "usage: ledger append [--pg URL] [--rounds N] | verify [--events N] | verify-dir DIR [--runs N] [--all-signatures] | dataset DIR [--incidents N] [--events-per N] [--pg URL]"
         ),
     }
 }

@@ -44,6 +44,8 @@ pub struct PgStore {
     heads: std::sync::Arc<std::sync::Mutex<ledger::Heads>>,
     /// The group-commit writer every append goes through.
     writer: writer::Writer,
+    /// At-head appends waiting for their stream's combiner (see `append_at_head`).
+    at_head: std::sync::Arc<std::sync::Mutex<ledger::AtHeadQueues>>,
 }
 
 impl PgStore {
@@ -68,6 +70,7 @@ impl PgStore {
             ctx,
             heads,
             writer,
+            at_head: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
