@@ -8,7 +8,7 @@
 //! that cannot be honoured at all (no regex, composite `required`) is skipped with a note.
 
 use crate::error::Error;
-use crate::rules::{Allowlist, Rule, RuleRegex, RuleSet, Severity, build_bytes_regex};
+use crate::rules::{Allowlist, Confidence, Rule, RuleRegex, RuleSet, Severity, build_bytes_regex};
 use toml::{Table, Value};
 
 /// A field of the config that palisade could not honour.
@@ -257,6 +257,9 @@ fn rule(
             .unwrap_or(id)
             .to_string(),
         severity: Severity::High,
+        // gitleaks rules mix provider formats and generic keyword rules; none is known to be
+        // a strong prefix.
+        confidence: Confidence::Medium,
         keywords: strings(cx, rt.get("keywords"), &format!("{field}.keywords"), line)?
             .into_iter()
             .map(|k| k.to_ascii_lowercase())
@@ -265,12 +268,14 @@ fn rule(
         regex,
         secret_group,
         entropy,
+        min_char_classes: None,
         path,
         // gitleaks runs a rule on the whole fragment; keep that for rules we did not write.
         multiline: true,
         allowlist: allow,
         examples: Vec::new(),
         negative_examples: Vec::new(),
+        flagged_examples: Vec::new(),
     }))
 }
 

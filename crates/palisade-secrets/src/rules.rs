@@ -36,6 +36,78 @@ impl Severity {
     }
 }
 
+/// How sure a finding is to be a live credential: `high` for a provider format with a strong
+/// prefix or a checksum, `medium` for a keyword-and-shape match (an assignment to a key named
+/// like a secret), `low` for a match whose value looks like an example, a placeholder or a
+/// reference (see [`Flag`]). The default report shows high and medium.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    #[default]
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// Context of a finding that makes it less likely to matter. Path flags (`test-path`,
+/// `example-path`, `docs-path`) hide a finding from the default report; value flags lower its
+/// confidence to low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// The file is a test, a fixture, test data or a mock.
+    TestPath,
+    /// The file is under an examples/samples/demo directory or is an example config.
+    ExamplePath,
+    /// The file is documentation.
+    DocsPath,
+    /// The value is a well-known documented example or contains an example word (EXAMPLE,
+    /// FAKE, dummy, ...).
+    ExampleValue,
+    /// The value has a placeholder shape: `xxxx`, `deadbeef`, `changeme`, `<...>`,
+    /// `your-...-here`, too few distinct characters.
+    Placeholder,
+    /// The credential is for a local host (`@localhost`, `127.0.0.1`).
+    Localhost,
+    /// The value is the key's own name (`password="password"`, `admin:admin@`).
+    ValueEqualsKey,
+    /// The value is an interpolation or a reference to something else (`$var`, `${VAR}`,
+    /// `{{ var }}`, `%s`).
+    Reference,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::TestPath => "test-path",
+            Flag::ExamplePath => "example-path",
+            Flag::DocsPath => "docs-path",
+            Flag::ExampleValue => "example-value",
+            Flag::Placeholder => "placeholder",
+            Flag::Localhost => "localhost",
+            Flag::ValueEqualsKey => "value-equals-key",
+            Flag::Reference => "reference",
+        }
+    }
+
+    /// A flag about where the finding is, not what it is.
+    pub fn is_path(self) -> bool {
+        matches!(self, Flag::TestPath | Flag::ExamplePath | Flag::DocsPath)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDef {
@@ -43,6 +115,117 @@ struct FileDef {
     rules: Vec<Spanned<RuleDef>>,
     #[serde(default)]
     allowlist: Option<AllowlistDef>,
+    #[serde(default)]
+    context: Option<ContextDef>,
+}
+
+/// The `[context]` table: what makes a finding look like an example, a placeholder or a test.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ContextDef {
+    #[serde(default)]
+    test_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    example_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    docs_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    example_values: Vec<String>,
+    #[serde(default)]
+    example_words: Vec<String>,
+    #[serde(default)]
+    placeholders: Vec<Spanned<String>>,
+    #[serde(default)]
+    min_distinct_chars: Option<usize>,
+    #[serde(default)]
+    localhost: Vec<Spanned<String>>,
+    #[serde(default)]
+    references: Vec<Spanned<String>>,
+}
+
+/// Compiled `[context]`: the data behind [`Flag`]s.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Path regexes, each with the flag it sets.
+    pub paths: Vec<(Flag, regex::Regex)>,
+    /// Exact well-known example values.
+    pub example_values: Vec<String>,
+    /// Lower-case words; a value containing one (ASCII case-insensitive) is an example.
+    pub example_words: Vec<String>,
+    /// A value matching one is a placeholder.
+    pub placeholders: Vec<regex::bytes::Regex>,
+    /// A value with fewer distinct bytes than this is a placeholder (`xxxxxxxx`, `abababab`).
+    pub min_distinct_chars: usize,
+    /// Matched against the whole match (key, value and what surrounds them in the rule).
+    pub localhost: Vec<regex::bytes::Regex>,
+    /// A value matching one is a reference or an interpolation.
+    pub references: Vec<regex::bytes::Regex>,
+}
+
+impl Context {
+    /// Flags of a path (test, example, docs).
+    pub fn path_flags(&self, path: &str) -> Vec<Flag> {
+        let mut out: Vec<Flag> = Vec::new();
+        for (flag, re) in &self.paths {
+            if !out.contains(flag) && re.is_match(path) {
+                out.push(*flag);
+            }
+        }
+        out
+    }
+
+    /// Flags of a value. `key` is the name it is assigned to (may be empty); `whole` is the
+    /// rule's whole match.
+    pub fn value_flags(&self, value: &[u8], key: &[u8], whole: &[u8]) -> Vec<Flag> {
+        let mut out = Vec::new();
+        let lower = value.to_ascii_lowercase();
+        if self.example_values.iter().any(|e| e.as_bytes() == value)
+            || self
+                .example_words
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+        {
+            out.push(Flag::ExampleValue);
+        }
+        let mut seen = [false; 256];
+        let distinct = value
+            .iter()
+            .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
+            .count();
+        if distinct < self.min_distinct_chars || self.placeholders.iter().any(|r| r.is_match(value))
+        {
+            out.push(Flag::Placeholder);
+        }
+        if self.localhost.iter().any(|r| r.is_match(whole)) {
+            out.push(Flag::Localhost);
+        }
+        let norm = |s: &[u8]| -> Vec<u8> {
+            s.iter()
+                .filter(|b| b.is_ascii_alphanumeric())
+                .map(u8::to_ascii_lowercase)
+                .collect()
+        };
+        let (v, k) = (norm(value), norm(key));
+        if (v.len() >= 3 && !k.is_empty() && k.ends_with(&v))
+            || (k.len() >= 4 && memchr::memmem::find(&v, &k).is_some())
+        {
+            out.push(Flag::ValueEqualsKey);
+        }
+        if self.references.iter().any(|r| r.is_match(value)) {
+            out.push(Flag::Reference);
+        }
+        out
+    }
+
+    fn extend(&mut self, other: Context) {
+        self.paths.extend(other.paths);
+        self.example_values.extend(other.example_values);
+        self.example_words.extend(other.example_words);
+        self.placeholders.extend(other.placeholders);
+        self.min_distinct_chars = self.min_distinct_chars.max(other.min_distinct_chars);
+        self.localhost.extend(other.localhost);
+        self.references.extend(other.references);
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,12 +236,16 @@ struct RuleDef {
     #[serde(default)]
     severity: Severity,
     #[serde(default)]
+    confidence: Confidence,
+    #[serde(default)]
     keywords: Vec<String>,
     regex: Spanned<String>,
     #[serde(default)]
     secret_group: Option<usize>,
     #[serde(default)]
     entropy: Option<f64>,
+    #[serde(default)]
+    min_char_classes: Option<u8>,
     #[serde(default)]
     path: Option<Spanned<String>>,
     #[serde(default)]
@@ -67,6 +254,8 @@ struct RuleDef {
     examples: Vec<String>,
     #[serde(default)]
     negative_examples: Vec<String>,
+    #[serde(default)]
+    flagged_examples: Vec<String>,
     #[serde(default)]
     allowlist: Option<AllowlistDef>,
 }
@@ -128,6 +317,8 @@ pub struct Rule {
     pub id: String,
     pub description: String,
     pub severity: Severity,
+    /// Confidence of a finding of this rule whose value carries no value flag.
+    pub confidence: Confidence,
     /// Lower-cased; the rule's regex only runs on blobs containing one of them
     /// (case-insensitive). Empty: the rule runs on every blob its `path` admits.
     pub keywords: Vec<String>,
@@ -139,6 +330,8 @@ pub struct Rule {
     pub secret_group: Option<usize>,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub entropy: Option<f64>,
+    /// Minimum number of character classes (lower case, upper case, digit, other) in the secret.
+    pub min_char_classes: Option<u8>,
     /// Only files whose path matches are scanned with this rule.
     pub path: Option<regex::Regex>,
     /// A match may reach further than the keyword's line ± [`crate::scanner::WINDOW_CONTEXT`]
@@ -148,6 +341,22 @@ pub struct Rule {
     pub allowlist: Allowlist,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
+    /// Found by the rule but flagged, so hidden from the default report.
+    pub flagged_examples: Vec<String>,
+}
+
+/// Number of character classes (lower case, upper case, digit, other) in `s`.
+pub fn char_classes(s: &[u8]) -> u8 {
+    let (mut l, mut u, mut d, mut o) = (0u8, 0u8, 0u8, 0u8);
+    for &b in s {
+        match b {
+            b'a'..=b'z' => l = 1,
+            b'A'..=b'Z' => u = 1,
+            b'0'..=b'9' => d = 1,
+            _ => o = 1,
+        }
+    }
+    l + u + d + o
 }
 
 impl Rule {
@@ -165,6 +374,7 @@ impl Rule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub allowlist: Allowlist,
+    pub context: Context,
 }
 
 impl RuleSet {
@@ -207,6 +417,9 @@ impl RuleSet {
         if let Some(a) = def.allowlist {
             set.allowlist = compile_allowlist(a, src, origin)?;
         }
+        if let Some(c) = def.context {
+            set.context = compile_context(c, src, origin)?;
+        }
         Ok(set)
     }
 
@@ -220,7 +433,40 @@ impl RuleSet {
             }
         }
         self.allowlist.extend(other.allowlist);
+        self.context.extend(other.context);
     }
+}
+
+fn compile_context(c: ContextDef, src: &str, origin: &str) -> Result<Context, Error> {
+    let mut paths = Vec::new();
+    for (flag, list, what) in [
+        (Flag::TestPath, &c.test_paths, "context.test_paths"),
+        (Flag::ExamplePath, &c.example_paths, "context.example_paths"),
+        (Flag::DocsPath, &c.docs_paths, "context.docs_paths"),
+    ] {
+        for p in list {
+            paths.push((flag, compile_regex(p, src, origin, what)?));
+        }
+    }
+    let bytes = |list: &[Spanned<String>], what: &str| -> Result<Vec<_>, Error> {
+        list.iter()
+            .map(|p| compile_bytes_regex(p, src, origin, what))
+            .collect()
+    };
+    Ok(Context {
+        paths,
+        example_values: c.example_values,
+        example_words: c
+            .example_words
+            .iter()
+            .map(|w| w.to_ascii_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect(),
+        placeholders: bytes(&c.placeholders, "context.placeholders")?,
+        min_distinct_chars: c.min_distinct_chars.unwrap_or(0),
+        localhost: bytes(&c.localhost, "context.localhost")?,
+        references: bytes(&c.references, "context.references")?,
+    })
 }
 
 fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule, Error> {
@@ -260,14 +506,17 @@ fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule
         id: r.id,
         description: r.description,
         severity: r.severity,
+        confidence: r.confidence,
         regex,
         secret_group,
         entropy: r.entropy,
+        min_char_classes: r.min_char_classes,
         path,
         multiline: r.multiline,
         allowlist,
         examples: r.examples,
         negative_examples: r.negative_examples,
+        flagged_examples: r.flagged_examples,
     })
 }
 

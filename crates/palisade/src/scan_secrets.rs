@@ -35,6 +35,11 @@ pub struct Args {
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     show_secrets: bool,
+    /// Show every finding. By default only high- and medium-confidence findings outside
+    /// test, example and docs paths are shown (example values, placeholders, references,
+    /// localhost credentials and values equal to their key are low confidence).
+    #[arg(long)]
+    all: bool,
     /// Extra rules / allowlist file in palisade's rule schema (repeatable).
     #[arg(long, value_name = "FILE")]
     config: Vec<PathBuf>,
@@ -166,6 +171,11 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
         eprintln!("palisade: wrote {n} fingerprint(s) to {}", path.display());
         return Ok(0);
     }
+    let hidden = if args.all {
+        0
+    } else {
+        outcome.keep_default_view()
+    };
 
     let mut out = std::io::stdout().lock();
     let rendered = match args.format {
@@ -190,8 +200,13 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     // A closed pipe (e.g. `| head`) is not an error worth a stack of messages.
     let _ = out.write_all(rendered.as_bytes());
     let _ = out.flush();
+    let hidden = if hidden > 0 {
+        format!(" ({hidden} hidden: low confidence or test/example/docs context; --all shows them)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "palisade: {} finding(s); scanned {} file(s), {} bytes; skipped {} binary, {} over the size cap",
+        "palisade: {} finding(s){hidden}; scanned {} file(s), {} bytes; skipped {} binary, {} over the size cap",
         outcome.findings.len(),
         outcome.files_scanned,
         outcome.bytes_scanned,

@@ -683,3 +683,103 @@ fn not_a_repository_is_exit_2() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("git"), "{}", o.stderr);
 }
+
+/// Issue 18: the default report shows high- and medium-confidence findings outside test,
+/// example and docs paths; `--all` shows the rest, each with its confidence and flags, in the
+/// table, JSON and SARIF.
+#[test]
+fn default_view_hides_flagged_findings_and_all_shows_them_with_confidence_and_flags() {
+    let d = tmp();
+    write(
+        d.path(),
+        "src/app.py",
+        "api_key = \"fake_q8Zr2LmX0vB7nT4kW9sE1cY6\"\nkey = \"AKIAIOSFODNN7EXAMPLE\"\n",
+    );
+    write(
+        d.path(),
+        "tests/fixtures/conf.py",
+        format!("t = \"{GH}\"\n"),
+    );
+    write(d.path(), "docs/setup.md", format!("t = \"{GH2}\"\n"));
+    let o = scan(d.path(), &["."]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.stdout, "");
+    assert!(
+        o.stderr.contains(
+            "0 finding(s) (4 hidden: low confidence or test/example/docs context; --all shows them)"
+        ),
+        "{}",
+        o.stderr
+    );
+
+    let o = scan(d.path(), &[".", "--all"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stdout.contains("low    generic-secret"), "{}", o.stdout);
+    assert!(o.stdout.contains("[example-value]"), "{}", o.stdout);
+    assert!(o.stdout.contains("high   github-pat"), "{}", o.stdout);
+    assert!(o.stdout.contains("[test-path]"), "{}", o.stdout);
+
+    let v = json(&scan(d.path(), &[".", "--all", "--format", "json"]));
+    let by_path: Vec<(String, String, Value)> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or("").to_string(),
+                f["confidence"].as_str().unwrap_or("").to_string(),
+                f["flags"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_path,
+        vec![
+            (
+                "docs/setup.md".into(),
+                "high".into(),
+                serde_json::json!(["docs-path"])
+            ),
+            (
+                "src/app.py".into(),
+                "low".into(),
+                serde_json::json!(["example-value"])
+            ),
+            (
+                "src/app.py".into(),
+                "low".into(),
+                serde_json::json!(["example-value"])
+            ),
+            (
+                "tests/fixtures/conf.py".into(),
+                "high".into(),
+                serde_json::json!(["test-path"])
+            ),
+        ],
+        "{v}"
+    );
+
+    let o = scan(d.path(), &[".", "--all", "--format", "sarif"]);
+    let v = json(&o);
+    let results = v["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(results.len(), 4, "{v}");
+    let low = &results[1];
+    assert_eq!(low["rank"], 20.0, "{low}");
+    assert_eq!(low["level"], "note", "{low}");
+    assert_eq!(low["properties"]["confidence"], "low", "{low}");
+    assert_eq!(
+        low["properties"]["flags"],
+        serde_json::json!(["example-value"])
+    );
+    let high = &results[3];
+    assert_eq!(high["rank"], 90.0, "{high}");
+    assert_eq!(high["level"], "error", "{high}");
+    assert_eq!(
+        high["properties"]["flags"],
+        serde_json::json!(["test-path"])
+    );
+    assert_eq!(high["properties"]["shownByDefault"], false);
+}
