@@ -57,9 +57,13 @@ impl Finding {
 pub struct Issue {
     pub path: String,
     pub message: String,
-    /// An error means content may have gone unscanned (affects the exit code);
-    /// a warning does not (symlink loop, skipped binary or oversized file).
+    /// An error means content may have gone unscanned because it could not be read (affects
+    /// the exit code); a warning does not (symlink loop, broken symlink met while walking).
     pub is_error: bool,
+    /// Content deliberately not scanned (over the size cap, a binary file named on the command
+    /// line): a warning, but the run cannot be called clean (exit 2 unless `--skip-ok`).
+    #[serde(default)]
+    pub skipped: bool,
 }
 
 /// Counters shared with a progress display; updated as the scan goes.
@@ -115,6 +119,11 @@ impl Outcome {
 
     pub fn has_errors(&self) -> bool {
         self.issues.iter().any(|i| i.is_error)
+    }
+
+    /// Some input was deliberately not scanned (see [`Issue::skipped`]).
+    pub fn has_skips(&self) -> bool {
+        self.issues.iter().any(|i| i.skipped)
     }
 }
 

@@ -1,7 +1,8 @@
 //! `palisade scan secrets`: argument parsing and glue around `palisade-secrets`.
 //!
 //! Exit codes: 0 no findings and no read errors, 1 findings, 2 error (bad arguments or
-//! configuration, or some input could not be read and nothing was found).
+//! configuration, or some input could not be read or was skipped — over the size cap, a binary
+//! named on the command line — without `--skip-ok`, and nothing was found).
 
 use palisade_secrets::baseline::Baseline;
 use palisade_secrets::walk::{self, WalkOptions};
@@ -64,6 +65,10 @@ pub struct Args {
     /// Follow symbolic links while walking (loops are detected and reported).
     #[arg(long)]
     follow_symlinks: bool,
+    /// Inputs skipped on purpose (over the size cap, a binary file named on the command line)
+    /// are listed but do not make the run exit 2.
+    #[arg(long)]
+    skip_ok: bool,
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -215,7 +220,7 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     );
     Ok(if !outcome.findings.is_empty() {
         1
-    } else if outcome.has_errors() {
+    } else if outcome.has_errors() || (outcome.has_skips() && !args.skip_ok) {
         2
     } else {
         0

@@ -278,9 +278,12 @@ fn binary_files_are_skipped_and_size_cap_is_reported() {
     let mut big = "x ".repeat(1000);
     big.push_str(GH);
     write(d.path(), "big.txt", &big);
+    // A file skipped for its size means the run cannot be called clean (issue 18).
     let o = scan(d.path(), &[".", "--max-file-size", "1K"]);
-    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stderr.contains("big.txt: skipped"), "{}", o.stderr);
+    let o = scan(d.path(), &[".", "--max-file-size", "1K", "--skip-ok"]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stderr.contains("skipped 1 binary, 1 over the size cap"),
         "{}",
@@ -320,9 +323,9 @@ fn a_single_200mb_line_is_scanned_without_trouble() {
         }
         write!(f, " token={GH}").unwrap_or_else(|e| panic!("{e}"));
     }
-    // The default cap (64 MiB) skips it, and says so.
+    // The default cap (64 MiB) skips it, says so, and exits 2 (not clean) without --skip-ok.
     let o = scan(d.path(), &["."]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("huge.txt: skipped"), "{}", o.stderr);
     // Raised cap: scanned, found at the end of the line.
     let o = scan(
@@ -782,4 +785,100 @@ fn default_view_hides_flagged_findings_and_all_shows_them_with_confidence_and_fl
         serde_json::json!(["test-path"])
     );
     assert_eq!(high["properties"]["shownByDefault"], false);
+}
+
+/// Issue 18: `/dev/stdin`, `<(…)` pipes and other non-regular files named on the command line
+/// are read, not skipped silently.
+#[cfg(unix)]
+#[test]
+fn dev_stdin_and_pipes_named_on_the_command_line_are_read() {
+    let d = tmp();
+    let input = format!("token = \"{GH}\"\n");
+    let o = palisade(
+        d.path(),
+        &["scan", "secrets", "/dev/stdin", "--format", "json"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = json(&o);
+    assert_eq!(rule_ids(&v), vec!["github-pat"], "{v}");
+    assert_eq!(v["findings"][0]["path"], "/dev/stdin");
+    // A clean pipe is clean, and was read (one file scanned).
+    let o = palisade(
+        d.path(),
+        &["scan", "secrets", "/dev/stdin"],
+        Some(b"nothing here\n"),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("scanned 1 file(s), 13 bytes"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// Issue 18: an input skipped for its size, or a binary file named on the command line, is
+/// listed and makes the run exit 2 (it cannot be called clean) unless `--skip-ok`.
+#[test]
+fn skipped_inputs_are_listed_and_exit_2_unless_skip_ok() {
+    let d = tmp();
+    let mut big = "x ".repeat(1000);
+    big.push_str(GH);
+    write(d.path(), "big.txt", &big);
+    let o = scan(d.path(), &["big.txt", "--max-file-size", "1K"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("big.txt: skipped"), "{}", o.stderr);
+    let o = scan(d.path(), &["big.txt", "--max-file-size", "1K", "--skip-ok"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("big.txt: skipped"), "{}", o.stderr);
+
+    let mut bin = vec![0u8, 1, 2, 3];
+    bin.extend_from_slice(GH.as_bytes());
+    write(d.path(), "sub/image.bin", &bin);
+    let o = scan(d.path(), &["sub/image.bin"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("sub/image.bin: skipped: binary"),
+        "{}",
+        o.stderr
+    );
+    let o = scan(d.path(), &["sub/image.bin", "--skip-ok"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // A binary met while walking a directory is only counted.
+    let o = scan(d.path(), &["sub"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("skipped 1 binary"), "{}", o.stderr);
+    // Piped stdin over the cap is a skip too.
+    let o = palisade(
+        d.path(),
+        &["scan", "secrets", "-", "--max-file-size", "1K"],
+        Some(big.as_bytes()),
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("<stdin>: skipped"), "{}", o.stderr);
+}
+
+/// Issue 18: `--follow-symlinks` with a broken link reports the link and goes on; a dangling
+/// link holds no content, so it does not make the run fail.
+#[cfg(unix)]
+#[test]
+fn a_broken_symlink_is_reported_not_fatal() {
+    let d = tmp();
+    write(d.path(), "src/ok.txt", "clean\n");
+    std::os::unix::fs::symlink("nowhere.txt", d.path().join("src/dangling"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = scan(d.path(), &["src", "--follow-symlinks"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("src/dangling: broken symbolic link"),
+        "{}",
+        o.stderr
+    );
+    write(d.path(), "src/leak.txt", format!("{GH}\n"));
+    let o = scan(d.path(), &["src", "--follow-symlinks"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // Named on the command line, it is an input that cannot be read, like a missing file.
+    let o = scan(d.path(), &["src/dangling"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("broken symbolic link"), "{}", o.stderr);
 }
