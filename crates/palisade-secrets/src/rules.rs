@@ -280,11 +280,84 @@ pub struct Allowlist {
     pub regexes: Vec<regex::bytes::Regex>,
     /// A secret containing one of these (ASCII case-insensitive) is not reported.
     pub stopwords: Vec<String>,
+    /// Allowlists with their own regex target or `AND` condition (gitleaks `[[allowlists]]`
+    /// with `regexTarget` / `condition`); each is checked on its own.
+    pub groups: Vec<AllowGroup>,
+}
+
+/// What an allowlist's regexes are matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegexTarget {
+    #[default]
+    Secret,
+    /// The rule's whole match.
+    Match,
+    /// The whole line(s) holding the match.
+    Line,
+}
+
+/// One allowlist with a regex target and a condition: with `all`, every criterion given
+/// (paths, regexes, stopwords) must hold; without, any one suffices.
+#[derive(Debug, Clone, Default)]
+pub struct AllowGroup {
+    pub paths: Vec<regex::Regex>,
+    pub regexes: Vec<regex::bytes::Regex>,
+    pub stopwords: Vec<String>,
+    pub target: RegexTarget,
+    pub all: bool,
+}
+
+/// What a match is checked against by [`AllowGroup`]s.
+pub struct MatchParts<'a> {
+    pub path: &'a str,
+    pub secret: &'a [u8],
+    pub whole: &'a [u8],
+    pub line: &'a [u8],
+}
+
+impl AllowGroup {
+    pub(crate) fn allows(&self, m: &MatchParts<'_>) -> bool {
+        let target = match self.target {
+            RegexTarget::Secret => m.secret,
+            RegexTarget::Match => m.whole,
+            RegexTarget::Line => m.line,
+        };
+        let lower = m.secret.to_ascii_lowercase();
+        let checks: [(bool, bool); 3] = [
+            (
+                !self.paths.is_empty(),
+                self.paths.iter().any(|r| r.is_match(m.path)),
+            ),
+            (
+                !self.regexes.is_empty(),
+                self.regexes.iter().any(|r| r.is_match(target)),
+            ),
+            (
+                !self.stopwords.is_empty(),
+                self.stopwords
+                    .iter()
+                    .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some()),
+            ),
+        ];
+        if self.all {
+            checks.iter().any(|c| c.0) && checks.iter().all(|&(given, hit)| !given || hit)
+        } else {
+            checks.iter().any(|&(_, hit)| hit)
+        }
+    }
 }
 
 impl Allowlist {
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty() && self.regexes.is_empty() && self.stopwords.is_empty()
+        self.paths.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_empty()
+            && self.groups.is_empty()
+    }
+
+    /// Whether one of the [`AllowGroup`]s allows the match.
+    pub(crate) fn groups_allow(&self, m: &MatchParts<'_>) -> bool {
+        self.groups.iter().any(|g| g.allows(m))
     }
 
     pub(crate) fn allows_path(&self, path: &str) -> bool {
@@ -308,6 +381,7 @@ impl Allowlist {
         self.paths.extend(other.paths);
         self.regexes.extend(other.regexes);
         self.stopwords.extend(other.stopwords);
+        self.groups.extend(other.groups);
     }
 }
 
@@ -556,6 +630,7 @@ fn compile_allowlist(a: AllowlistDef, src: &str, origin: &str) -> Result<Allowli
             .map(|p| compile_bytes_regex(p, src, origin, "allowlist regex"))
             .collect::<Result<_, _>>()?,
         stopwords: a.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        groups: Vec::new(),
     })
 }
 

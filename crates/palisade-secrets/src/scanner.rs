@@ -1,6 +1,8 @@
 //! The compiled scanner: keyword prefilter, rule regexes, entropy gate, allowlists, inline allow.
 
-use crate::rules::{Confidence, Flag, RuleSet, Severity, char_classes, shannon_entropy};
+use crate::rules::{
+    Confidence, Flag, MatchParts, RuleSet, Severity, char_classes, shannon_entropy,
+};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -240,7 +242,7 @@ impl Scanner {
                 windows(data, &mut hits[ri])
             };
             for (lo, hi) in windows {
-                self.match_rule(ri, data, lo, hi, &mut raw);
+                self.match_rule(ri, path, data, lo, hi, &mut raw);
             }
         }
         if raw.is_empty() {
@@ -297,7 +299,15 @@ impl Scanner {
         out
     }
     /// Run rule `ri`'s regex on `data[lo..hi]`, pushing accepted secrets (absolute offsets).
-    fn match_rule(&self, ri: usize, data: &[u8], lo: usize, hi: usize, raw: &mut Vec<Raw>) {
+    fn match_rule(
+        &self,
+        ri: usize,
+        path: &str,
+        data: &[u8],
+        lo: usize,
+        hi: usize,
+        raw: &mut Vec<Raw>,
+    ) {
         let rule = &self.rules.rules[ri];
         let group = rule.secret_group();
         for caps in rule.regex.get().captures_iter(&data[lo..hi]) {
@@ -323,6 +333,21 @@ impl Scanner {
             let whole = caps
                 .get(0)
                 .map_or((m.start(), m.end()), |w| (w.start(), w.end()));
+            if !rule.allowlist.groups.is_empty() || !self.rules.allowlist.groups.is_empty() {
+                let (ws, we) = (lo + whole.0, lo + whole.1);
+                let line_start = memchr::memrchr(b'\n', &data[..ws]).map_or(0, |p| p + 1);
+                let line_end = memchr::memchr(b'\n', &data[we..]).map_or(data.len(), |p| we + p);
+                let parts = MatchParts {
+                    path,
+                    secret,
+                    whole: &data[ws..we],
+                    line: &data[line_start..line_end],
+                };
+                if rule.allowlist.groups_allow(&parts) || self.rules.allowlist.groups_allow(&parts)
+                {
+                    continue;
+                }
+            }
             raw.push((
                 ri,
                 lo + m.start(),
