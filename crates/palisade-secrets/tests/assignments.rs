@@ -37,8 +37,8 @@ fn go_short_variable_declaration() {
 fn subscript_assignments() {
     for line in [
         "config[\"password\"] = \"Xk9#mQ2vL7pR\"",
-        "DATABASES['default']['PASSWORD'] = 'Xk9#mQ2vL7pR'",
-        "$cfg['db_password'] = 'Xk9#mQ2vL7pR';",
+        "DATABASES['default']['PASSWORD'] = 'Xk9#mQ2vL7pR'", // palisade:allow (synthetic test vector)
+        "$cfg['db_password'] = 'Xk9#mQ2vL7pR';", // palisade:allow (synthetic test vector)
     ] {
         assert_eq!(
             one(line),
@@ -55,11 +55,11 @@ fn subscript_assignments() {
 #[test]
 fn backtick_quoted_values() {
     assert_eq!(
-        one("const apiKey = `q8Zr2LmX0vB7nT4kW9sE1cY6`;"),
+        one("const apiKey = `q8Zr2LmX0vB7nT4kW9sE1cY6`;"), // palisade:allow (synthetic test vector)
         ("generic-secret".into(), "q8Zr2LmX0vB7nT4kW9sE1cY6".into())
     );
     assert_eq!(
-        one("dbPassword := `Xk9#mQ2vL7pR`"),
+        one("dbPassword := `Xk9#mQ2vL7pR`"), // palisade:allow (synthetic test vector)
         ("generic-password".into(), "Xk9#mQ2vL7pR".into())
     );
 }

@@ -46,12 +46,12 @@ fn values_containing_fake_are_flagged_not_dropped() {
 #[test]
 fn aws_documented_example_keys_are_flagged() {
     let f = flagged(
-        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE", // palisade:allow (synthetic test vector)
         Flag::ExampleValue,
     );
     assert_eq!(f.rule_id, "aws-access-key-id");
     let f = flagged(
-        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", // palisade:allow (synthetic test vector)
         Flag::ExampleValue,
     );
     assert_eq!(f.rule_id, "aws-secret-access-key");
@@ -77,7 +77,7 @@ fn a_value_equal_to_its_key_is_flagged() {
 #[test]
 fn localhost_credentials_are_flagged() {
     let f = flagged(
-        "see postgres://admin:admin@localhost:5432/app",
+        "see postgres://admin:admin@localhost:5432/app", // palisade:allow (synthetic test vector)
         Flag::Localhost,
     );
     assert!(f.flags.contains(&Flag::ValueEqualsKey), "{:?}", f.flags);

@@ -149,7 +149,7 @@ fn leaky_repo_recall_and_precision() {
 
 /// Realistic strings that look like secrets but are not; none may be reported.
 const LOOK_ALIKES: &[&str] = &[
-    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE", // palisade:allow (synthetic test vector)
     "password = os.environ[\"DB_PASSWORD\"]",
     "password: ${{ secrets.DB_PASSWORD }}",
     "token: ${{ secrets.GITHUB_TOKEN }}",

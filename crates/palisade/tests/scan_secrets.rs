@@ -696,7 +696,7 @@ fn default_view_hides_flagged_findings_and_all_shows_them_with_confidence_and_fl
     write(
         d.path(),
         "src/app.py",
-        "api_key = \"fake_q8Zr2LmX0vB7nT4kW9sE1cY6\"\nkey = \"AKIAIOSFODNN7EXAMPLE\"\n",
+        "api_key = \"fake_q8Zr2LmX0vB7nT4kW9sE1cY6\"\nkey = \"AKIAIOSFODNN7EXAMPLE\"\n", // palisade:allow (synthetic test vector)
     );
     write(
         d.path(),
@@ -881,4 +881,34 @@ fn a_broken_symlink_is_reported_not_fatal() {
     let o = scan(d.path(), &["src/dangling"]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("broken symbolic link"), "{}", o.stderr);
+}
+
+/// Issue 18: the product passes its own scan, every finding included (`--all`). Test vectors
+/// are allowlisted where they are (`palisade:allow` on the line, or `.palisadeignore` for
+/// whole fixture files), never by turning rules off.
+#[test]
+fn the_repository_scans_itself_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let o = palisade(
+        &root,
+        &[
+            "scan",
+            "secrets",
+            ".",
+            "--all",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        None,
+    );
+    let v = json(&o);
+    let found: Vec<String> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| format!("{}:{} {}", f["path"], f["line"], f["rule_id"]))
+        .collect();
+    assert!(found.is_empty(), "{found:#?}");
+    assert_eq!(o.code, 0, "{}", o.stderr);
 }
