@@ -98,3 +98,24 @@ fn an_empty_npmrc_token_does_not_read_into_the_next_line() {
     none("//registry.npmjs.org/:_authToken=\nbXlzZWNyZXRub3RhdG9rZW5qdXN0YWxpbmUx\n");
     none("_auth =\nbXlzZWNyZXRub3RhdG9rZW5qdXN0YWxpbmUx\n");
 }
+
+#[test]
+fn opaque_bearer_tokens_in_calls_and_headers() {
+    assert_eq!(
+        one("let c = Client::new().bearer_auth(\"A1Freo9s8VttghMMXwU7mo31GcKnlDd\");"), // palisade:allow (synthetic test vector)
+        (
+            "bearer-token".into(),
+            "A1Freo9s8VttghMMXwU7mo31GcKnlDd".into()
+        )
+    );
+    assert_eq!(
+        one("curl -H 'Authorization: Bearer A1Freo9s8VttghMMXwU7mo31GcKnlDd' https://api"), // palisade:allow (synthetic test vector)
+        (
+            "bearer-token".into(),
+            "A1Freo9s8VttghMMXwU7mo31GcKnlDd".into()
+        )
+    );
+    none("headers = {\"Authorization\": \"Bearer \" + token}");
+    none("Authorization: Bearer ${API_TOKEN}");
+    none("// send the Bearer token in the Authorization header");
+}
