@@ -62,7 +62,7 @@ impl Confidence {
 }
 
 /// Context of a finding that makes it less likely to matter. Path flags (`test-path`,
-/// `example-path`, `docs-path`) hide a finding from the default report; value flags lower its
+/// `example-path`, `docs-path`, `locale-path`) hide a finding from the default report; value flags lower its
 /// confidence to low.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -73,6 +73,9 @@ pub enum Flag {
     ExamplePath,
     /// The file is documentation.
     DocsPath,
+    /// The file holds translations (`i18n/`, `locales/`): the Dutch label of a password field,
+    /// under a key named like one, is a word, not a password.
+    LocalePath,
     /// The value is a well-known documented example or contains an example word (EXAMPLE,
     /// FAKE, dummy, ...).
     ExampleValue,
@@ -94,6 +97,7 @@ impl Flag {
             Flag::TestPath => "test-path",
             Flag::ExamplePath => "example-path",
             Flag::DocsPath => "docs-path",
+            Flag::LocalePath => "locale-path",
             Flag::ExampleValue => "example-value",
             Flag::Placeholder => "placeholder",
             Flag::Localhost => "localhost",
@@ -104,7 +108,10 @@ impl Flag {
 
     /// A flag about where the finding is, not what it is.
     pub fn is_path(self) -> bool {
-        matches!(self, Flag::TestPath | Flag::ExamplePath | Flag::DocsPath)
+        matches!(
+            self,
+            Flag::TestPath | Flag::ExamplePath | Flag::DocsPath | Flag::LocalePath
+        )
     }
 }
 
@@ -129,6 +136,8 @@ struct ContextDef {
     example_paths: Vec<Spanned<String>>,
     #[serde(default)]
     docs_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    locale_paths: Vec<Spanned<String>>,
     #[serde(default)]
     example_values: Vec<String>,
     #[serde(default)]
@@ -517,6 +526,7 @@ fn compile_context(c: ContextDef, src: &str, origin: &str) -> Result<Context, Er
         (Flag::TestPath, &c.test_paths, "context.test_paths"),
         (Flag::ExamplePath, &c.example_paths, "context.example_paths"),
         (Flag::DocsPath, &c.docs_paths, "context.docs_paths"),
+        (Flag::LocalePath, &c.locale_paths, "context.locale_paths"),
     ] {
         for p in list {
             paths.push((flag, compile_regex(p, src, origin, what)?));

@@ -115,6 +115,8 @@ fn test_example_and_docs_paths_hide_without_lowering_confidence() {
         ("examples/quickstart.py", Flag::ExamplePath),
         (".env.example", Flag::ExamplePath),
         ("docs/setup.md", Flag::DocsPath),
+        ("frontend/src/assets/i18n/nl_NL.json", Flag::LocalePath),
+        ("config/locales/de.yml", Flag::LocalePath),
     ] {
         let f = scan(path, &line);
         assert_eq!(f.len(), 1, "{path}");
