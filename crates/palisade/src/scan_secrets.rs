@@ -206,7 +206,9 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     let _ = out.write_all(rendered.as_bytes());
     let _ = out.flush();
     let hidden = if hidden > 0 {
-        format!(" ({hidden} hidden: low confidence or test/example/docs context; --all shows them)")
+        format!(
+            " ({hidden} hidden: low confidence or a test/example/docs/locale path; --all shows them)"
+        )
     } else {
         String::new()
     };

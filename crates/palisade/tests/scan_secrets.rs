@@ -709,7 +709,7 @@ fn default_view_hides_flagged_findings_and_all_shows_them_with_confidence_and_fl
     assert_eq!(o.stdout, "");
     assert!(
         o.stderr.contains(
-            "0 finding(s) (4 hidden: low confidence or test/example/docs context; --all shows them)"
+            "0 finding(s) (4 hidden: low confidence or a test/example/docs/locale path; --all shows them)"
         ),
         "{}",
         o.stderr
