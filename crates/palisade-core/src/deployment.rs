@@ -239,7 +239,7 @@ mod tests {
         };
         let cmd = |reason: &str| DeploymentCommand::RecordRecovery {
             user: UserName::parse("admin").unwrap(),
-            token_id: "tok_0011223344aa".into(),
+            token_id: "tok_0011223344aa".into(), // palisade:allow (an identifier, not a secret)
             reason: reason.into(),
         };
         let short = DeploymentState::decide_create(&op, &cmd("lost"), &ctx).unwrap_err();

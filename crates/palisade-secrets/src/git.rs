@@ -112,6 +112,7 @@ pub fn scan_history(
                     path: repo_dir.display().to_string(),
                     message: e.message().to_string(),
                     is_error: true,
+                    skipped: false,
                 });
                 continue;
             }
@@ -123,6 +124,7 @@ pub fn scan_history(
                     path: format!("commit {oid}"),
                     message: e.message().to_string(),
                     is_error: true,
+                    skipped: false,
                 });
                 continue;
             }
@@ -203,6 +205,7 @@ pub fn scan_history(
                         path: repo_dir.display().to_string(),
                         message: e.message().to_string(),
                         is_error: true,
+                        skipped: false,
                     }),
                 }
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
@@ -254,6 +257,7 @@ fn collect_tree(
                 ),
                 message: e.message().to_string(),
                 is_error: true,
+                skipped: false,
             });
             return;
         }
@@ -303,6 +307,7 @@ fn scan_blob(
                 path: format!("{} (blob {})", b.path, b.oid),
                 message: e.message().to_string(),
                 is_error: true,
+                skipped: false,
             });
             return;
         }
@@ -319,6 +324,7 @@ fn scan_blob(
                 data.len()
             ),
             is_error: false,
+            skipped: true,
         });
         return;
     }

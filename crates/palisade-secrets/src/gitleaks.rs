@@ -2,13 +2,19 @@
 //!
 //! Supported: `[[rules]]` with `id`, `description`, `regex`, `secretGroup`, `entropy`,
 //! `keywords`, `path`, `tags` (ignored, metadata) and their allowlists (`[rules.allowlist]` or
-//! `[[rules.allowlists]]`: `paths`, `regexes`, `stopwords`, `description`, `regexTarget =
-//! "secret"`); the global `[allowlist]` / `[[allowlists]]` likewise; `title`. Everything else is
-//! not silently dropped: it is returned as a [`Unsupported`] note naming the field, and a rule
-//! that cannot be honoured at all (no regex, composite `required`) is skipped with a note.
+//! `[[rules.allowlists]]`: `paths`, `regexes`, `stopwords`, `description`, `regexTarget`
+//! (`secret`, `match`, `line`) and `condition` (`OR`, `AND`: every criterion given must hold));
+//! the global `[allowlist]` / `[[allowlists]]` likewise; `title`. Go regexes are translated where
+//! RE2 and Rust differ (a `{` that does not start a repetition is a literal: [`go_regex`]), so
+//! gitleaks' own default config loads. Everything else is not silently dropped: it is returned
+//! as a [`Unsupported`] note naming the field, and a rule that cannot be honoured at all (no
+//! regex, composite `required`) is skipped with a note.
 
 use crate::error::Error;
-use crate::rules::{Allowlist, Rule, RuleRegex, RuleSet, Severity, build_bytes_regex};
+use crate::rules::{
+    AllowGroup, Allowlist, Confidence, RegexTarget, Rule, RuleRegex, RuleSet, Severity,
+    build_bytes_regex,
+};
 use toml::{Table, Value};
 
 /// A field of the config that palisade could not honour.
@@ -165,9 +171,76 @@ fn strings(
     }
 }
 
+/// A Go (RE2) regex in the syntax of Rust's `regex`: Go reads a `{` that does not start a
+/// repetition (`{n}`, `{n,}`, `{n,m}`) as a literal, Rust rejects it, so it is escaped.
+/// gitleaks' own default config relies on this (`^\${(?:[A-Z_]+)}$`, `import[ \t]+{`).
+pub(crate) fn go_regex(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if c == '\\' {
+            out.push(c);
+            if let Some(&n) = chars.get(i) {
+                out.push(n);
+                i += 1;
+            }
+            continue;
+        }
+        if in_class {
+            in_class = c != ']';
+            out.push(c);
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                out.push(c);
+                // `]` first in a class (after an optional `^`) is a literal.
+                if chars.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i) == Some(&']') {
+                    out.push(']');
+                    i += 1;
+                }
+            }
+            '{' if !is_repetition(&chars[i..]) => out.push_str("\\{"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether `rest` (what follows a `{`) completes a repetition: `n}`, `n,}` or `n,m}`.
+fn is_repetition(rest: &[char]) -> bool {
+    let digits = |from: usize| {
+        rest[from..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let n = digits(0);
+    if n == 0 {
+        return false;
+    }
+    match rest.get(n) {
+        Some('}') => true,
+        Some(',') => {
+            let m = digits(n + 1);
+            rest.get(n + 1 + m) == Some(&'}')
+        }
+        _ => false,
+    }
+}
+
 fn rx(cx: &Ctx<'_>, pattern: &str, field: &str) -> Result<regex::bytes::Regex, Error> {
     let line = cx.line_of(pattern.lines().next().unwrap_or(pattern), 1);
-    build_bytes_regex(pattern).map_err(|e| {
+    build_bytes_regex(&go_regex(pattern)).map_err(|e| {
         cx.err(
             line,
             format!("{field}: regex not supported by palisade's (RE2-like) engine: {e}"),
@@ -235,7 +308,7 @@ fn rule(
     };
     let path = match rt.get("path").and_then(Value::as_str) {
         Some(p) => Some(
-            regex::Regex::new(p)
+            regex::Regex::new(&go_regex(p))
                 .map_err(|e| cx.err(line, format!("{field}.path: invalid regex: {e}")))?,
         ),
         None => None,
@@ -257,6 +330,9 @@ fn rule(
             .unwrap_or(id)
             .to_string(),
         severity: Severity::High,
+        // gitleaks rules mix provider formats and generic keyword rules; none is known to be
+        // a strong prefix.
+        confidence: Confidence::Medium,
         keywords: strings(cx, rt.get("keywords"), &format!("{field}.keywords"), line)?
             .into_iter()
             .map(|k| k.to_ascii_lowercase())
@@ -265,12 +341,14 @@ fn rule(
         regex,
         secret_group,
         entropy,
+        min_char_classes: None,
         path,
         // gitleaks runs a rule on the whole fragment; keep that for rules we did not write.
         multiline: true,
         allowlist: allow,
         examples: Vec::new(),
         negative_examples: Vec::new(),
+        flagged_examples: Vec::new(),
     }))
 }
 
@@ -278,27 +356,30 @@ fn allowlist(cx: &mut Ctx<'_>, v: &Value, field: &str, line: usize) -> Result<Al
     let Some(t) = v.as_table() else {
         return Err(cx.err(line, format!("{field}: expected a table")));
     };
+    let mut target = RegexTarget::Secret;
+    let mut all = false;
     for (k, val) in t {
         match k.as_str() {
             "paths" | "regexes" | "stopwords" | "description" => {}
-            "regexTarget" => {
-                if val.as_str() != Some("secret") {
-                    cx.note(
-                        line,
-                        format!("{field}.regexTarget"),
-                        "only \"secret\" is supported; the regexes are applied to the secret",
-                    );
-                }
-            }
-            "condition" => {
-                if val.as_str().is_some_and(|c| c.eq_ignore_ascii_case("and")) {
-                    cx.note(
-                        line,
-                        format!("{field}.condition"),
-                        "\"AND\" is not supported; each criterion allows on its own (OR)",
-                    );
-                }
-            }
+            "regexTarget" => match val.as_str() {
+                Some("secret") => {}
+                Some("match") => target = RegexTarget::Match,
+                Some("line") => target = RegexTarget::Line,
+                _ => cx.note(
+                    line,
+                    format!("{field}.regexTarget"),
+                    "expected \"secret\", \"match\" or \"line\"; the regexes are applied to the secret",
+                ),
+            },
+            "condition" => match val.as_str() {
+                Some(c) if c.eq_ignore_ascii_case("and") => all = true,
+                Some(c) if c.eq_ignore_ascii_case("or") => {}
+                _ => cx.note(
+                    line,
+                    format!("{field}.condition"),
+                    "expected \"AND\" or \"OR\"; each criterion allows on its own (OR)",
+                ),
+            },
             "commits" => cx.note(
                 line,
                 format!("{field}.commits"),
@@ -319,7 +400,7 @@ fn allowlist(cx: &mut Ctx<'_>, v: &Value, field: &str, line: usize) -> Result<Al
     let paths = strings(cx, t.get("paths"), &format!("{field}.paths"), line)?
         .iter()
         .map(|p| {
-            regex::Regex::new(p)
+            regex::Regex::new(&go_regex(p))
                 .map_err(|e| cx.err(line, format!("{field}.paths: invalid regex: {e}")))
         })
         .collect::<Result<_, _>>()?;
@@ -331,10 +412,23 @@ fn allowlist(cx: &mut Ctx<'_>, v: &Value, field: &str, line: usize) -> Result<Al
         .into_iter()
         .map(|s| s.to_ascii_lowercase())
         .collect();
+    if target == RegexTarget::Secret && !all {
+        return Ok(Allowlist {
+            paths,
+            regexes,
+            stopwords,
+            groups: Vec::new(),
+        });
+    }
     Ok(Allowlist {
-        paths,
-        regexes,
-        stopwords,
+        groups: vec![AllowGroup {
+            paths,
+            regexes,
+            stopwords,
+            target,
+            all,
+        }],
+        ..Allowlist::default()
     })
 }
 
@@ -398,6 +492,94 @@ paths = ['''vendor/''']
             s.scan("a", b"t = acme_testtesttesttesttesttest\n")
                 .is_empty()
         );
+    }
+
+    /// The constructs of gitleaks' own default config that palisade rejected or misapplied
+    /// (issue 18): Go regexes with a literal `{` that does not start a repetition, allowlists
+    /// with `regexTarget = "line"` / `"match"`, and `condition = "AND"`.
+    const DEFAULT_LIKE: &str = r#"title = "gitleaks-like"
+
+[allowlist]
+regexes = [
+    '''^\$(?:\d+|{\d+})$''',
+    '''^\${(?:[A-Z_]+|[a-z_]+)}$''',
+    '''^\{\{[ \t]*[\w ().|]+[ \t]*}}$''',
+]
+
+[[rules]]
+id = "generic-api-key"
+regex = '''(?i)api_?key\s*[:=]\s*["']?([\w${}.\-]{8,64})["']?'''
+keywords = ["api"]
+[[rules.allowlists]]
+regexTarget = "line"
+regexes = [
+    '''import[ \t]+{[ \t\w,]+}[ \t]+from''',
+]
+[[rules.allowlists]]
+regexTarget = "match"
+regexes = ['''(?i)api_?key\s*=\s*"q8Zr''']
+[[rules.allowlists]]
+condition = "AND"
+paths = ['''\.bb$''']
+regexTarget = "line"
+regexes = ['''LICENSE''']
+"#;
+
+    #[test]
+    fn gitleaks_default_constructs_load_and_keep_their_meaning() {
+        let (set, notes) = load(DEFAULT_LIKE, "gl.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            notes
+                .iter()
+                .all(|n| !n.field.contains("regexTarget") && !n.field.contains("condition")),
+            "{notes:?}"
+        );
+        let s = Scanner::new(set);
+        let secrets = |path: &str, text: &str| -> Vec<String> {
+            s.scan(path, text.as_bytes())
+                .into_iter()
+                .map(|f| f.secret)
+                .collect()
+        };
+        // A literal `{` in a Go regex is a literal here too.
+        assert!(secrets("a.sh", "api_key = ${API_KEY_VALUE}").is_empty());
+        assert!(secrets("a.sh", "api_key = {{api_key_value}}").is_empty());
+        assert_eq!(
+            secrets("a.sh", "api_key = Zm9vYmFyYmF6cXV4"),
+            vec!["Zm9vYmFyYmF6cXV4"]
+        );
+        // regexTarget = "line": the whole line is tested, not the secret.
+        assert!(
+            secrets(
+                "a.js",
+                "import { apikey } from 'x'; apikey = Zm9vYmFyYmF6cXV4"
+            )
+            .is_empty()
+        );
+        // regexTarget = "match": the whole match.
+        assert!(secrets("a.py", "API_KEY = \"q8Zr2LmX0vB7\"").is_empty());
+        assert_eq!(
+            secrets("a.py", "API_KEY = \"z8Zr2LmX0vB7\""),
+            vec!["z8Zr2LmX0vB7"]
+        );
+        // condition = "AND": path and line must both match.
+        assert!(secrets("meta/x.bb", "LICENSE api_key = Zm9vYmFyYmF6cXV4").is_empty());
+        assert_eq!(
+            secrets("meta/x.txt", "LICENSE api_key = Zm9vYmFyYmF6cXV4"),
+            vec!["Zm9vYmFyYmF6cXV4"]
+        );
+        assert_eq!(
+            secrets("meta/x.bb", "api_key = Zm9vYmFyYmF6cXV4"),
+            vec!["Zm9vYmFyYmF6cXV4"]
+        );
+    }
+
+    #[test]
+    fn go_literal_braces_are_escaped_and_repetitions_kept() {
+        assert_eq!(go_regex(r"^\$(?:\d+|{\d+})$"), r"^\$(?:\d+|\{\d+})$");
+        assert_eq!(go_regex(r"^\${(?:[A-Z_]+)}$"), r"^\$\{(?:[A-Z_]+)}$");
+        assert_eq!(go_regex(r"a{2}b{1,}c{3,4}[{]\{"), r"a{2}b{1,}c{3,4}[{]\{");
+        assert_eq!(go_regex(r"x{,3}"), r"x\{,3}");
     }
 
     #[test]

@@ -16,5 +16,5 @@ pub mod scanner;
 pub mod walk;
 
 pub use error::Error;
-pub use rules::{RuleSet, Severity};
+pub use rules::{Confidence, Flag, RuleSet, Severity};
 pub use scanner::{CommitInfo, Finding, Issue, Outcome, Progress, Scanner};

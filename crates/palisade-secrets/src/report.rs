@@ -1,7 +1,7 @@
 //! Renderers: a table for people, JSON, and SARIF 2.1.0. Secrets are redacted unless the
 //! caller asks for them.
 
-use crate::rules::{Rule, RuleSet, Severity};
+use crate::rules::{Confidence, Rule, RuleSet, Severity};
 use crate::scanner::{Finding, Outcome};
 use palisade_sarif::{
     Configuration, Driver, Invocation, Level, Location, Log, Message, Notification, Region, Run,
@@ -57,13 +57,18 @@ pub fn table(outcome: &Outcome, show_secrets: bool, color: bool) -> String {
         };
         let _ = write!(
             s,
-            "{sev} {:<28} {}:{}:{}  {}",
+            "{sev} {:<6} {:<28} {}:{}:{}  {}",
+            f.confidence.as_str(),
             f.rule_id,
             f.path,
             f.line,
             f.column,
             one_line(&shown(f, show_secrets), 80)
         );
+        if !f.flags.is_empty() {
+            let flags: Vec<&str> = f.flags.iter().map(|x| x.as_str()).collect();
+            let _ = write!(s, "  [{}]", flags.join(", "));
+        }
         if let Some(c) = &f.commit {
             let _ = write!(
                 s,
@@ -110,6 +115,25 @@ fn level(s: Severity) -> Level {
     }
 }
 
+/// A result's level: its severity's, capped by its confidence (medium: at most a warning, low:
+/// a note), so that code-scanning UIs sort real credentials above look-alikes.
+fn result_level(f: &Finding) -> Level {
+    match f.confidence {
+        Confidence::High => level(f.severity),
+        Confidence::Medium if f.severity >= Severity::Medium => Level::Warning,
+        Confidence::Medium | Confidence::Low => Level::Note,
+    }
+}
+
+/// SARIF `rank` (0–100, §3.27.24) of a confidence.
+pub fn rank(c: Confidence) -> f64 {
+    match c {
+        Confidence::High => 90.0,
+        Confidence::Medium => 60.0,
+        Confidence::Low => 20.0,
+    }
+}
+
 /// A rule with its description, what to do about a finding, and its severity.
 fn sarif_rule(r: &Rule) -> palisade_sarif::Rule {
     let mut rule = palisade_sarif::Rule::new(&r.id, &r.description);
@@ -141,6 +165,9 @@ pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secret
     }
     for f in &outcome.findings {
         let mut properties = Map::new();
+        properties.insert("confidence".into(), json!(f.confidence.as_str()));
+        properties.insert("flags".into(), json!(f.flags));
+        properties.insert("shownByDefault".into(), json!(f.shown_by_default()));
         if let Some(c) = &f.commit {
             properties.insert("commit".into(), json!(c.commit));
             properties.insert("author".into(), json!(c.author));
@@ -150,7 +177,7 @@ pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secret
         let result = SarifResult {
             rule_id: f.rule_id.clone(),
             rule_index: run.rule_index(&f.rule_id),
-            level: level(f.severity),
+            level: result_level(f),
             message: Message::text(format!(
                 "{}: {}",
                 f.description,
@@ -186,7 +213,18 @@ pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secret
             })
             .collect(),
     ));
-    Log::new(run).to_value()
+    let mut log = Log::new(run).to_value();
+    // `rank` is not a field of palisade-sarif's result type; it is added to the value, in the
+    // same order as the findings.
+    if let Some(results) = log
+        .pointer_mut("/runs/0/results")
+        .and_then(Value::as_array_mut)
+    {
+        for (r, f) in results.iter_mut().zip(&outcome.findings) {
+            r["rank"] = json!(rank(f.confidence));
+        }
+    }
+    log
 }
 
 #[cfg(test)]

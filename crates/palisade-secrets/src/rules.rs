@@ -36,6 +36,85 @@ impl Severity {
     }
 }
 
+/// How sure a finding is to be a live credential: `high` for a provider format with a strong
+/// prefix or a checksum, `medium` for a keyword-and-shape match (an assignment to a key named
+/// like a secret), `low` for a match whose value looks like an example, a placeholder or a
+/// reference (see [`Flag`]). The default report shows high and medium.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    #[default]
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// Context of a finding that makes it less likely to matter. Path flags (`test-path`,
+/// `example-path`, `docs-path`, `locale-path`) hide a finding from the default report; value flags lower its
+/// confidence to low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// The file is a test, a fixture, test data or a mock.
+    TestPath,
+    /// The file is under an examples/samples/demo directory or is an example config.
+    ExamplePath,
+    /// The file is documentation.
+    DocsPath,
+    /// The file holds translations (`i18n/`, `locales/`): the Dutch label of a password field,
+    /// under a key named like one, is a word, not a password.
+    LocalePath,
+    /// The value is a well-known documented example or contains an example word (EXAMPLE,
+    /// FAKE, dummy, ...).
+    ExampleValue,
+    /// The value has a placeholder shape: `xxxx`, `deadbeef`, `changeme`, `<...>`,
+    /// `your-...-here`, too few distinct characters.
+    Placeholder,
+    /// The credential is for a local host (`@localhost`, `127.0.0.1`).
+    Localhost,
+    /// The value is the key's own name (`password="password"`, `admin:admin@`).
+    ValueEqualsKey,
+    /// The value is an interpolation or a reference to something else (`$var`, `${VAR}`,
+    /// `{{ var }}`, `%s`).
+    Reference,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::TestPath => "test-path",
+            Flag::ExamplePath => "example-path",
+            Flag::DocsPath => "docs-path",
+            Flag::LocalePath => "locale-path",
+            Flag::ExampleValue => "example-value",
+            Flag::Placeholder => "placeholder",
+            Flag::Localhost => "localhost",
+            Flag::ValueEqualsKey => "value-equals-key",
+            Flag::Reference => "reference",
+        }
+    }
+
+    /// A flag about where the finding is, not what it is.
+    pub fn is_path(self) -> bool {
+        matches!(
+            self,
+            Flag::TestPath | Flag::ExamplePath | Flag::DocsPath | Flag::LocalePath
+        )
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDef {
@@ -43,6 +122,119 @@ struct FileDef {
     rules: Vec<Spanned<RuleDef>>,
     #[serde(default)]
     allowlist: Option<AllowlistDef>,
+    #[serde(default)]
+    context: Option<ContextDef>,
+}
+
+/// The `[context]` table: what makes a finding look like an example, a placeholder or a test.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ContextDef {
+    #[serde(default)]
+    test_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    example_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    docs_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    locale_paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    example_values: Vec<String>,
+    #[serde(default)]
+    example_words: Vec<String>,
+    #[serde(default)]
+    placeholders: Vec<Spanned<String>>,
+    #[serde(default)]
+    min_distinct_chars: Option<usize>,
+    #[serde(default)]
+    localhost: Vec<Spanned<String>>,
+    #[serde(default)]
+    references: Vec<Spanned<String>>,
+}
+
+/// Compiled `[context]`: the data behind [`Flag`]s.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Path regexes, each with the flag it sets.
+    pub paths: Vec<(Flag, regex::Regex)>,
+    /// Exact well-known example values.
+    pub example_values: Vec<String>,
+    /// Lower-case words; a value containing one (ASCII case-insensitive) is an example.
+    pub example_words: Vec<String>,
+    /// A value matching one is a placeholder.
+    pub placeholders: Vec<regex::bytes::Regex>,
+    /// A value with fewer distinct bytes than this is a placeholder (`xxxxxxxx`, `abababab`).
+    pub min_distinct_chars: usize,
+    /// Matched against the whole match (key, value and what surrounds them in the rule).
+    pub localhost: Vec<regex::bytes::Regex>,
+    /// A value matching one is a reference or an interpolation.
+    pub references: Vec<regex::bytes::Regex>,
+}
+
+impl Context {
+    /// Flags of a path (test, example, docs).
+    pub fn path_flags(&self, path: &str) -> Vec<Flag> {
+        let mut out: Vec<Flag> = Vec::new();
+        for (flag, re) in &self.paths {
+            if !out.contains(flag) && re.is_match(path) {
+                out.push(*flag);
+            }
+        }
+        out
+    }
+
+    /// Flags of a value. `key` is the name it is assigned to (may be empty); `whole` is the
+    /// rule's whole match.
+    pub fn value_flags(&self, value: &[u8], key: &[u8], whole: &[u8]) -> Vec<Flag> {
+        let mut out = Vec::new();
+        let lower = value.to_ascii_lowercase();
+        if self.example_values.iter().any(|e| e.as_bytes() == value)
+            || self
+                .example_words
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+        {
+            out.push(Flag::ExampleValue);
+        }
+        let mut seen = [false; 256];
+        let distinct = value
+            .iter()
+            .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
+            .count();
+        if distinct < self.min_distinct_chars || self.placeholders.iter().any(|r| r.is_match(value))
+        {
+            out.push(Flag::Placeholder);
+        }
+        if self.localhost.iter().any(|r| r.is_match(whole)) {
+            out.push(Flag::Localhost);
+        }
+        let norm = |s: &[u8]| -> Vec<u8> {
+            s.iter()
+                .filter(|b| b.is_ascii_alphanumeric())
+                .map(u8::to_ascii_lowercase)
+                .collect()
+        };
+        let (v, k) = (norm(value), norm(key));
+        if (v.len() >= 3 && !k.is_empty() && k.ends_with(&v))
+            || (k.len() >= 4 && memchr::memmem::find(&v, &k).is_some())
+        {
+            out.push(Flag::ValueEqualsKey);
+        }
+        if self.references.iter().any(|r| r.is_match(value)) {
+            out.push(Flag::Reference);
+        }
+        out
+    }
+
+    fn extend(&mut self, other: Context) {
+        self.paths.extend(other.paths);
+        self.example_values.extend(other.example_values);
+        self.example_words.extend(other.example_words);
+        self.placeholders.extend(other.placeholders);
+        self.min_distinct_chars = self.min_distinct_chars.max(other.min_distinct_chars);
+        self.localhost.extend(other.localhost);
+        self.references.extend(other.references);
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,12 +245,16 @@ struct RuleDef {
     #[serde(default)]
     severity: Severity,
     #[serde(default)]
+    confidence: Confidence,
+    #[serde(default)]
     keywords: Vec<String>,
     regex: Spanned<String>,
     #[serde(default)]
     secret_group: Option<usize>,
     #[serde(default)]
     entropy: Option<f64>,
+    #[serde(default)]
+    min_char_classes: Option<u8>,
     #[serde(default)]
     path: Option<Spanned<String>>,
     #[serde(default)]
@@ -67,6 +263,8 @@ struct RuleDef {
     examples: Vec<String>,
     #[serde(default)]
     negative_examples: Vec<String>,
+    #[serde(default)]
+    flagged_examples: Vec<String>,
     #[serde(default)]
     allowlist: Option<AllowlistDef>,
 }
@@ -91,11 +289,84 @@ pub struct Allowlist {
     pub regexes: Vec<regex::bytes::Regex>,
     /// A secret containing one of these (ASCII case-insensitive) is not reported.
     pub stopwords: Vec<String>,
+    /// Allowlists with their own regex target or `AND` condition (gitleaks `[[allowlists]]`
+    /// with `regexTarget` / `condition`); each is checked on its own.
+    pub groups: Vec<AllowGroup>,
+}
+
+/// What an allowlist's regexes are matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegexTarget {
+    #[default]
+    Secret,
+    /// The rule's whole match.
+    Match,
+    /// The whole line(s) holding the match.
+    Line,
+}
+
+/// One allowlist with a regex target and a condition: with `all`, every criterion given
+/// (paths, regexes, stopwords) must hold; without, any one suffices.
+#[derive(Debug, Clone, Default)]
+pub struct AllowGroup {
+    pub paths: Vec<regex::Regex>,
+    pub regexes: Vec<regex::bytes::Regex>,
+    pub stopwords: Vec<String>,
+    pub target: RegexTarget,
+    pub all: bool,
+}
+
+/// What a match is checked against by [`AllowGroup`]s.
+pub struct MatchParts<'a> {
+    pub path: &'a str,
+    pub secret: &'a [u8],
+    pub whole: &'a [u8],
+    pub line: &'a [u8],
+}
+
+impl AllowGroup {
+    pub(crate) fn allows(&self, m: &MatchParts<'_>) -> bool {
+        let target = match self.target {
+            RegexTarget::Secret => m.secret,
+            RegexTarget::Match => m.whole,
+            RegexTarget::Line => m.line,
+        };
+        let lower = m.secret.to_ascii_lowercase();
+        let checks: [(bool, bool); 3] = [
+            (
+                !self.paths.is_empty(),
+                self.paths.iter().any(|r| r.is_match(m.path)),
+            ),
+            (
+                !self.regexes.is_empty(),
+                self.regexes.iter().any(|r| r.is_match(target)),
+            ),
+            (
+                !self.stopwords.is_empty(),
+                self.stopwords
+                    .iter()
+                    .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some()),
+            ),
+        ];
+        if self.all {
+            checks.iter().any(|c| c.0) && checks.iter().all(|&(given, hit)| !given || hit)
+        } else {
+            checks.iter().any(|&(_, hit)| hit)
+        }
+    }
 }
 
 impl Allowlist {
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty() && self.regexes.is_empty() && self.stopwords.is_empty()
+        self.paths.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_empty()
+            && self.groups.is_empty()
+    }
+
+    /// Whether one of the [`AllowGroup`]s allows the match.
+    pub(crate) fn groups_allow(&self, m: &MatchParts<'_>) -> bool {
+        self.groups.iter().any(|g| g.allows(m))
     }
 
     pub(crate) fn allows_path(&self, path: &str) -> bool {
@@ -119,6 +390,7 @@ impl Allowlist {
         self.paths.extend(other.paths);
         self.regexes.extend(other.regexes);
         self.stopwords.extend(other.stopwords);
+        self.groups.extend(other.groups);
     }
 }
 
@@ -128,6 +400,8 @@ pub struct Rule {
     pub id: String,
     pub description: String,
     pub severity: Severity,
+    /// Confidence of a finding of this rule whose value carries no value flag.
+    pub confidence: Confidence,
     /// Lower-cased; the rule's regex only runs on blobs containing one of them
     /// (case-insensitive). Empty: the rule runs on every blob its `path` admits.
     pub keywords: Vec<String>,
@@ -139,6 +413,8 @@ pub struct Rule {
     pub secret_group: Option<usize>,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     pub entropy: Option<f64>,
+    /// Minimum number of character classes (lower case, upper case, digit, other) in the secret.
+    pub min_char_classes: Option<u8>,
     /// Only files whose path matches are scanned with this rule.
     pub path: Option<regex::Regex>,
     /// A match may reach further than the keyword's line ± [`crate::scanner::WINDOW_CONTEXT`]
@@ -148,6 +424,22 @@ pub struct Rule {
     pub allowlist: Allowlist,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
+    /// Found by the rule but flagged, so hidden from the default report.
+    pub flagged_examples: Vec<String>,
+}
+
+/// Number of character classes (lower case, upper case, digit, other) in `s`.
+pub fn char_classes(s: &[u8]) -> u8 {
+    let (mut l, mut u, mut d, mut o) = (0u8, 0u8, 0u8, 0u8);
+    for &b in s {
+        match b {
+            b'a'..=b'z' => l = 1,
+            b'A'..=b'Z' => u = 1,
+            b'0'..=b'9' => d = 1,
+            _ => o = 1,
+        }
+    }
+    l + u + d + o
 }
 
 impl Rule {
@@ -165,6 +457,7 @@ impl Rule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub allowlist: Allowlist,
+    pub context: Context,
 }
 
 impl RuleSet {
@@ -207,6 +500,9 @@ impl RuleSet {
         if let Some(a) = def.allowlist {
             set.allowlist = compile_allowlist(a, src, origin)?;
         }
+        if let Some(c) = def.context {
+            set.context = compile_context(c, src, origin)?;
+        }
         Ok(set)
     }
 
@@ -220,7 +516,41 @@ impl RuleSet {
             }
         }
         self.allowlist.extend(other.allowlist);
+        self.context.extend(other.context);
     }
+}
+
+fn compile_context(c: ContextDef, src: &str, origin: &str) -> Result<Context, Error> {
+    let mut paths = Vec::new();
+    for (flag, list, what) in [
+        (Flag::TestPath, &c.test_paths, "context.test_paths"),
+        (Flag::ExamplePath, &c.example_paths, "context.example_paths"),
+        (Flag::DocsPath, &c.docs_paths, "context.docs_paths"),
+        (Flag::LocalePath, &c.locale_paths, "context.locale_paths"),
+    ] {
+        for p in list {
+            paths.push((flag, compile_regex(p, src, origin, what)?));
+        }
+    }
+    let bytes = |list: &[Spanned<String>], what: &str| -> Result<Vec<_>, Error> {
+        list.iter()
+            .map(|p| compile_bytes_regex(p, src, origin, what))
+            .collect()
+    };
+    Ok(Context {
+        paths,
+        example_values: c.example_values,
+        example_words: c
+            .example_words
+            .iter()
+            .map(|w| w.to_ascii_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect(),
+        placeholders: bytes(&c.placeholders, "context.placeholders")?,
+        min_distinct_chars: c.min_distinct_chars.unwrap_or(0),
+        localhost: bytes(&c.localhost, "context.localhost")?,
+        references: bytes(&c.references, "context.references")?,
+    })
 }
 
 fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule, Error> {
@@ -260,14 +590,17 @@ fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule
         id: r.id,
         description: r.description,
         severity: r.severity,
+        confidence: r.confidence,
         regex,
         secret_group,
         entropy: r.entropy,
+        min_char_classes: r.min_char_classes,
         path,
         multiline: r.multiline,
         allowlist,
         examples: r.examples,
         negative_examples: r.negative_examples,
+        flagged_examples: r.flagged_examples,
     })
 }
 
@@ -307,6 +640,7 @@ fn compile_allowlist(a: AllowlistDef, src: &str, origin: &str) -> Result<Allowli
             .map(|p| compile_bytes_regex(p, src, origin, "allowlist regex"))
             .collect::<Result<_, _>>()?,
         stopwords: a.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        groups: Vec::new(),
     })
 }
 

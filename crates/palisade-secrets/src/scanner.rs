@@ -1,6 +1,8 @@
 //! The compiled scanner: keyword prefilter, rule regexes, entropy gate, allowlists, inline allow.
 
-use crate::rules::{RuleSet, Severity, shannon_entropy};
+use crate::rules::{
+    Confidence, Flag, MatchParts, RuleSet, Severity, char_classes, shannon_entropy,
+};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -36,8 +38,20 @@ pub struct Finding {
     pub secret: String,
     /// Stable identity: SHA-256 of rule id, path and secret (no line numbers), hex.
     pub fingerprint: String,
+    /// The rule's confidence, lowered to low when the value carries a value flag.
+    pub confidence: Confidence,
+    /// Context that makes the finding less likely to matter (sorted, no duplicates).
+    pub flags: Vec<Flag>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
+}
+
+impl Finding {
+    /// The default report shows high- and medium-confidence findings outside test, example
+    /// and docs paths; `--all` shows every finding.
+    pub fn shown_by_default(&self) -> bool {
+        self.confidence >= Confidence::Medium && !self.flags.iter().any(|f| f.is_path())
+    }
 }
 
 /// Something that went wrong with one input; the scan went on.
@@ -45,9 +59,13 @@ pub struct Finding {
 pub struct Issue {
     pub path: String,
     pub message: String,
-    /// An error means content may have gone unscanned (affects the exit code);
-    /// a warning does not (symlink loop, skipped binary or oversized file).
+    /// An error means content may have gone unscanned because it could not be read (affects
+    /// the exit code); a warning does not (symlink loop, broken symlink met while walking).
     pub is_error: bool,
+    /// Content deliberately not scanned (over the size cap, a binary file named on the command
+    /// line): a warning, but the run cannot be called clean (exit 2 unless `--skip-ok`).
+    #[serde(default)]
+    pub skipped: bool,
 }
 
 /// Counters shared with a progress display; updated as the scan goes.
@@ -94,8 +112,20 @@ impl Outcome {
             .sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     }
 
+    /// Drop the findings the default report does not show; returns how many were dropped.
+    pub fn keep_default_view(&mut self) -> usize {
+        let before = self.findings.len();
+        self.findings.retain(Finding::shown_by_default);
+        before - self.findings.len()
+    }
+
     pub fn has_errors(&self) -> bool {
         self.issues.iter().any(|i| i.is_error)
+    }
+
+    /// Some input was deliberately not scanned (see [`Issue::skipped`]).
+    pub fn has_skips(&self) -> bool {
+        self.issues.iter().any(|i| i.skipped)
     }
 }
 
@@ -193,7 +223,8 @@ impl Scanner {
                 }
             }
         }
-        let mut raw: Vec<(usize, usize, usize)> = Vec::new(); // (rule, start, end) of the secret
+        // (rule, start, end) of the secret, and (start, end) of the whole match.
+        let mut raw: Vec<Raw> = Vec::new();
         let whole = [(0usize, data.len())];
         for (ri, rule) in self.rules.rules.iter().enumerate() {
             if !candidate[ri] {
@@ -211,23 +242,25 @@ impl Scanner {
                 windows(data, &mut hits[ri])
             };
             for (lo, hi) in windows {
-                self.match_rule(ri, data, lo, hi, &mut raw);
+                self.match_rule(ri, path, data, lo, hi, &mut raw);
             }
         }
         if raw.is_empty() {
             return Vec::new();
         }
         // Earlier (more specific) rules win over later ones covering the same bytes.
-        raw.sort_by_key(|&(ri, s, _)| (ri, s));
-        let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(raw.len());
+        raw.sort_by_key(|r| (r.0, r.1));
+        let mut kept: Vec<Raw> = Vec::with_capacity(raw.len());
         for f in raw {
             if !kept.iter().any(|k| k.0 != f.0 && k.1 < f.2 && f.1 < k.2) {
                 kept.push(f);
             }
         }
         let lines = LineIndex::new(data);
+        let context = &self.rules.context;
+        let path_flags = context.path_flags(path);
         let mut out = Vec::with_capacity(kept.len());
-        for (ri, start, end) in kept {
+        for (ri, start, end, (mstart, mend)) in kept {
             let (line, line_start) = lines.line_of(start);
             let line_end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |p| start + p);
             if memchr::memmem::find(&data[line_start..line_end], INLINE_ALLOW).is_some() {
@@ -235,7 +268,19 @@ impl Scanner {
             }
             let (end_line, _) = lines.line_of(end.saturating_sub(1).max(start));
             let rule = &self.rules.rules[ri];
-            let secret = String::from_utf8_lossy(&data[start..end]).into_owned();
+            let value = &data[start..end];
+            let value_flags =
+                context.value_flags(value, key_before(&data[mstart..start]), &data[mstart..mend]);
+            let confidence = if value_flags.is_empty() {
+                rule.confidence
+            } else {
+                Confidence::Low
+            };
+            let mut flags = path_flags.clone();
+            flags.extend(value_flags);
+            flags.sort_unstable();
+            flags.dedup();
+            let secret = String::from_utf8_lossy(value).into_owned();
             out.push(Finding {
                 rule_id: rule.id.clone(),
                 description: rule.description.clone(),
@@ -246,6 +291,8 @@ impl Scanner {
                 end_line,
                 fingerprint: fingerprint(&rule.id, path, &data[start..end]),
                 secret,
+                confidence,
+                flags,
                 commit: None,
             });
         }
@@ -255,10 +302,11 @@ impl Scanner {
     fn match_rule(
         &self,
         ri: usize,
+        path: &str,
         data: &[u8],
         lo: usize,
         hi: usize,
-        raw: &mut Vec<(usize, usize, usize)>,
+        raw: &mut Vec<Raw>,
     ) {
         let rule = &self.rules.rules[ri];
         let group = rule.secret_group();
@@ -273,15 +321,57 @@ impl Scanner {
                 || rule
                     .entropy
                     .is_some_and(|min| shannon_entropy(secret) < min)
+                || rule
+                    .min_char_classes
+                    .is_some_and(|min| char_classes(secret) < min)
             {
                 continue;
             }
             if rule.allowlist.allows_secret(secret) || self.rules.allowlist.allows_secret(secret) {
                 continue;
             }
-            raw.push((ri, lo + m.start(), lo + m.end()));
+            let whole = caps
+                .get(0)
+                .map_or((m.start(), m.end()), |w| (w.start(), w.end()));
+            if !rule.allowlist.groups.is_empty() || !self.rules.allowlist.groups.is_empty() {
+                let (ws, we) = (lo + whole.0, lo + whole.1);
+                let line_start = memchr::memrchr(b'\n', &data[..ws]).map_or(0, |p| p + 1);
+                let line_end = memchr::memchr(b'\n', &data[we..]).map_or(data.len(), |p| we + p);
+                let parts = MatchParts {
+                    path,
+                    secret,
+                    whole: &data[ws..we],
+                    line: &data[line_start..line_end],
+                };
+                if rule.allowlist.groups_allow(&parts) || self.rules.allowlist.groups_allow(&parts)
+                {
+                    continue;
+                }
+            }
+            raw.push((
+                ri,
+                lo + m.start(),
+                lo + m.end(),
+                (lo + whole.0, lo + whole.1),
+            ));
         }
     }
+}
+
+/// A raw match: rule index, secret start and end, whole match start and end.
+type Raw = (usize, usize, usize, (usize, usize));
+
+/// The key a value is assigned to: the last identifier-like run (`[A-Za-z0-9_.-]`) in the part
+/// of the match before the secret (`DB_PASSWORD = "` → `DB_PASSWORD`, `postgres://admin:` →
+/// `admin`). Empty when the secret is the whole match.
+fn key_before(prefix: &[u8]) -> &[u8] {
+    let ident = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    let end = prefix.iter().rposition(ident).map_or(0, |p| p + 1);
+    let start = prefix[..end]
+        .iter()
+        .rposition(|b| !ident(b))
+        .map_or(0, |p| p + 1);
+    &prefix[start..end]
 }
 
 /// Bytes of context around a keyword hit, before widening to whole lines.

@@ -52,6 +52,11 @@ struct Shared {
 }
 
 /// Scan files and directories. Unreadable inputs become issues; the walk goes on.
+///
+/// Inputs named here that are not directories are read directly, whatever they are: regular
+/// files, symbolic links to them, and non-regular files such as `/dev/stdin`, named pipes
+/// (`<(cmd)`) and devices (read up to the size cap). A binary file named here is reported as
+/// skipped; one met while walking a directory is only counted.
 pub fn scan_paths(
     scanner: &Scanner,
     paths: &[&Path],
@@ -59,8 +64,68 @@ pub fn scan_paths(
     progress: &Progress,
 ) -> Outcome {
     let shared = Mutex::new(Shared::default());
-    let Some((first, rest)) = paths.split_first() else {
-        return Outcome::default();
+    let mut dirs: Vec<&Path> = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    for &p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => dirs.push(p),
+            Ok(_) => scan_file(
+                scanner,
+                p,
+                &display_path(p),
+                true,
+                opts,
+                progress,
+                &mut buf,
+                &shared,
+            ),
+            Err(e) => {
+                let message = if is_broken_symlink(p) {
+                    BROKEN_SYMLINK.to_string()
+                } else {
+                    e.to_string()
+                };
+                lock(&shared).issues.push(Issue {
+                    path: display_path(p),
+                    message,
+                    is_error: true,
+                    skipped: false,
+                });
+            }
+        }
+    }
+    if !dirs.is_empty() {
+        walk_dirs(scanner, &dirs, opts, progress, &shared);
+    }
+    let s = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut out = Outcome {
+        findings: s.findings,
+        issues: s.issues,
+        files_scanned: s.files,
+        bytes_scanned: s.bytes,
+        skipped_binary: s.binary,
+        skipped_too_large: s.large,
+    };
+    out.finish();
+    out
+}
+
+const BROKEN_SYMLINK: &str = "broken symbolic link (its target does not exist); nothing to scan";
+
+fn is_broken_symlink(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+        && std::fs::metadata(p).is_err()
+}
+
+fn walk_dirs(
+    scanner: &Scanner,
+    dirs: &[&Path],
+    opts: &WalkOptions,
+    progress: &Progress,
+    shared: &Mutex<Shared>,
+) {
+    let Some((first, rest)) = dirs.split_first() else {
+        return;
     };
     let mut wb = WalkBuilder::new(first);
     for p in rest {
@@ -78,7 +143,6 @@ pub fn scan_paths(
         .filter_entry(|e| e.file_name() != ".git")
         .threads(opts.threads);
     wb.build_parallel().run(|| {
-        let shared = &shared;
         let mut buf: Vec<u8> = Vec::new();
         Box::new(move |entry| {
             match entry {
@@ -90,6 +154,7 @@ pub fn scan_paths(
                             scanner,
                             e.path(),
                             &display,
+                            false,
                             opts,
                             progress,
                             &mut buf,
@@ -103,23 +168,13 @@ pub fn scan_paths(
                         path,
                         message,
                         is_error,
+                        skipped: false,
                     });
                 }
             }
             WalkState::Continue
         })
     });
-    let s = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut out = Outcome {
-        findings: s.findings,
-        issues: s.issues,
-        files_scanned: s.files,
-        bytes_scanned: s.bytes,
-        skipped_binary: s.binary,
-        skipped_too_large: s.large,
-    };
-    out.finish();
-    out
 }
 
 fn lock(m: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
@@ -129,6 +184,10 @@ fn lock(m: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
 /// (path, message, is_error). A symlink loop is a warning: nothing goes unscanned.
 fn split_walk_error(err: &ignore::Error) -> (String, String, bool) {
     match err {
+        // Followed symlinks whose target is missing hold no content: a warning.
+        ignore::Error::WithPath { path, .. } if is_broken_symlink(path) => {
+            (display_path(path), BROKEN_SYMLINK.to_string(), false)
+        }
         ignore::Error::WithPath { path, err } => {
             let (_, m, e) = split_walk_error(err);
             (display_path(path), m, e)
@@ -157,10 +216,14 @@ pub fn display_path(p: &Path) -> String {
     }
 }
 
+/// Scan one file. `named`: the file was named by the caller (not met while walking), so a
+/// binary one is reported as skipped.
+#[allow(clippy::too_many_arguments)]
 fn scan_file(
     scanner: &Scanner,
     path: &Path,
     display: &str,
+    named: bool,
     opts: &WalkOptions,
     progress: &Progress,
     buf: &mut Vec<u8>,
@@ -173,6 +236,7 @@ fn scan_file(
                 path: display.to_string(),
                 message: e.to_string(),
                 is_error: true,
+                skipped: false,
             });
             return;
         }
@@ -188,6 +252,7 @@ fn scan_file(
                 opts.max_file_size
             ),
             is_error: false,
+            skipped: true,
         });
         return;
     }
@@ -201,13 +266,38 @@ fn scan_file(
             path: display.to_string(),
             message: e.to_string(),
             is_error: true,
+            skipped: false,
+        });
+        return;
+    }
+    // A pipe or device has no length up front: the cap is checked on what was read.
+    if buf.len() as u64 > opts.max_file_size {
+        let mut s = lock(shared);
+        s.large += 1;
+        s.issues.push(Issue {
+            path: display.to_string(),
+            message: format!(
+                "skipped: more than {} bytes (the size cap) could be read",
+                opts.max_file_size
+            ),
+            is_error: false,
+            skipped: true,
         });
         return;
     }
     bump(&progress.files, 1);
     bump(&progress.bytes, buf.len() as u64);
     if looks_binary(buf) {
-        lock(shared).binary += 1;
+        let mut s = lock(shared);
+        s.binary += 1;
+        if named {
+            s.issues.push(Issue {
+                path: display.to_string(),
+                message: "skipped: binary (a NUL byte in its first 8 KiB)".to_string(),
+                is_error: false,
+                skipped: true,
+            });
+        }
         return;
     }
     let found = scanner.scan(display, buf);
@@ -242,8 +332,9 @@ pub fn scan_reader(
         out.skipped_too_large = 1;
         out.issues.push(Issue {
             path: name.to_string(),
-            message: format!("input is over the size cap of {max_size} bytes; not scanned"),
-            is_error: true,
+            message: format!("skipped: input is over the size cap of {max_size} bytes"),
+            is_error: false,
+            skipped: true,
         });
         return Ok(out);
     }

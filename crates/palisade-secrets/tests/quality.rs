@@ -103,20 +103,43 @@ fn leaky_repo_recall_and_precision() {
         &Progress::default(),
     );
     assert!(out.issues.iter().all(|i| !i.is_error), "{:?}", out.issues);
-    let (s, notes) = leaky_score(&root, &out.findings);
-    println!(
-        "leaky-repo: expected {} risk lines; TP {} FP {} informative {}; recall {:.1}% precision {:.1}%",
-        s.expected,
-        s.tp,
-        s.fp,
-        s.informative,
-        100.0 * s.recall(),
-        100.0 * s.precision()
-    );
+    // leaky-repo's ground truth counts `password="password"`, `dummy-pass` and `ExamplePas123`
+    // as secrets; palisade finds them but flags them (hidden by default, shown by `--all`). So
+    // the floors hold for every finding (`--all`), and the default view is measured and printed.
+    let all = out.findings;
+    let shown: Vec<Finding> = all
+        .iter()
+        .filter(|f| f.shown_by_default())
+        .cloned()
+        .collect();
+    for f in all.iter().filter(|f| !f.shown_by_default()) {
+        println!(
+            "  hidden by default: {}:{} {} {:?} {:?}",
+            f.path, f.line, f.rule_id, f.confidence, f.flags
+        );
+    }
+    let (d, _) = leaky_score(&root, &shown);
+    let (s, notes) = leaky_score(&root, &all);
+    for (view, s) in [("--all", &s), ("default", &d)] {
+        println!(
+            "leaky-repo {view}: expected {} risk lines; TP {} FP {} informative {}; recall {:.1}% precision {:.1}%",
+            s.expected,
+            s.tp,
+            s.fp,
+            s.informative,
+            100.0 * s.recall(),
+            100.0 * s.precision()
+        );
+    }
     for n in &notes {
         println!("  {n}");
     }
     assert!(s.recall() >= 0.80, "recall fell to {:.3}", s.recall());
+    assert!(
+        d.recall() >= 0.75,
+        "default recall fell to {:.3}",
+        d.recall()
+    );
     assert!(
         s.precision() >= 0.95,
         "precision fell to {:.3}",
@@ -126,7 +149,7 @@ fn leaky_repo_recall_and_precision() {
 
 /// Realistic strings that look like secrets but are not; none may be reported.
 const LOOK_ALIKES: &[&str] = &[
-    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE", // palisade:allow (synthetic test vector)
     "password = os.environ[\"DB_PASSWORD\"]",
     "password: ${{ secrets.DB_PASSWORD }}",
     "token: ${{ secrets.GITHUB_TOKEN }}",
@@ -190,7 +213,11 @@ fn planted_corpus_recall_and_precision() {
     // Baseline: the real files alone. Anything found there is a false positive.
     let mut fp_lines: Vec<String> = Vec::new();
     for (name, text) in &hosts {
-        for f in scanner.scan(name, text.as_bytes()) {
+        for f in scanner
+            .scan(name, text.as_bytes())
+            .into_iter()
+            .filter(Finding::shown_by_default)
+        {
             fp_lines.push(format!("{name}:{} {}", f.line, f.rule_id));
         }
     }
@@ -223,7 +250,11 @@ fn planted_corpus_recall_and_precision() {
         let first_line = if path == *name { at + 1 } else { 1 };
         let last_line = first_line + secret_lines.len() - 1;
         planted += 1;
-        let findings = scanner.scan(&path, content.as_bytes());
+        let findings: Vec<Finding> = scanner
+            .scan(&path, content.as_bytes())
+            .into_iter()
+            .filter(Finding::shown_by_default)
+            .collect();
         let mut hit = false;
         for f in &findings {
             if f.rule_id == rule.id && (first_line..=last_line).contains(&f.line) {

@@ -24,12 +24,32 @@ fn every_rule_has_examples_and_they_behave() {
         };
         for ex in &rule.examples {
             let found = scanner.scan(path, ex.as_bytes());
-            if !found.iter().any(|f| f.rule_id == rule.id) {
-                let got: Vec<_> = found.iter().map(|f| f.rule_id.as_str()).collect();
+            if !found
+                .iter()
+                .any(|f| f.rule_id == rule.id && f.shown_by_default())
+            {
+                let got: Vec<_> = found
+                    .iter()
+                    .map(|f| (f.rule_id.as_str(), &f.flags))
+                    .collect();
                 failures.push(format!(
                     "{}: positive example not found (got {got:?}): {ex:?}",
                     rule.id
                 ));
+            }
+        }
+        for ex in &rule.flagged_examples {
+            let found = scanner.scan(path, ex.as_bytes());
+            match found.iter().find(|f| f.rule_id == rule.id) {
+                None => failures.push(format!(
+                    "{}: flagged example not found at all: {ex:?}",
+                    rule.id
+                )),
+                Some(f) if f.shown_by_default() => failures.push(format!(
+                    "{}: flagged example shown by default (flags {:?}): {ex:?}",
+                    rule.id, f.flags
+                )),
+                Some(_) => {}
             }
         }
         for ex in &rule.negative_examples {

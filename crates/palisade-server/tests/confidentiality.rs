@@ -1586,7 +1586,7 @@ async fn break_glass_is_for_admin_non_members_with_a_reason_is_recorded_and_expi
 // 4. The IC is notified: outbox → signed webhook, with retries, across a crash
 
 /// Standard Webhooks secret (`whsec_` + base64 of the key bytes).
-const SECRET: &str = "whsec_c2VjcmV0LWtleS1mb3ItdGhlLXRlc3QtcmVjZWl2ZXI=";
+const SECRET: &str = "whsec_c2VjcmV0LWtleS1mb3ItdGhlLXRlc3QtcmVjZWl2ZXI="; // palisade:allow (synthetic test vector)
 
 #[derive(Debug)]
 struct Delivery {

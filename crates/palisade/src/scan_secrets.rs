@@ -1,7 +1,8 @@
 //! `palisade scan secrets`: argument parsing and glue around `palisade-secrets`.
 //!
 //! Exit codes: 0 no findings and no read errors, 1 findings, 2 error (bad arguments or
-//! configuration, or some input could not be read and nothing was found).
+//! configuration, or some input could not be read or was skipped — over the size cap, a binary
+//! named on the command line — without `--skip-ok`, and nothing was found).
 
 use palisade_secrets::baseline::Baseline;
 use palisade_secrets::walk::{self, WalkOptions};
@@ -35,6 +36,11 @@ pub struct Args {
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     show_secrets: bool,
+    /// Show every finding. By default only high- and medium-confidence findings outside
+    /// test, example and docs paths are shown (example values, placeholders, references,
+    /// localhost credentials and values equal to their key are low confidence).
+    #[arg(long)]
+    all: bool,
     /// Extra rules / allowlist file in palisade's rule schema (repeatable).
     #[arg(long, value_name = "FILE")]
     config: Vec<PathBuf>,
@@ -59,6 +65,10 @@ pub struct Args {
     /// Follow symbolic links while walking (loops are detected and reported).
     #[arg(long)]
     follow_symlinks: bool,
+    /// Inputs skipped on purpose (over the size cap, a binary file named on the command line)
+    /// are listed but do not make the run exit 2.
+    #[arg(long)]
+    skip_ok: bool,
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -166,6 +176,11 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
         eprintln!("palisade: wrote {n} fingerprint(s) to {}", path.display());
         return Ok(0);
     }
+    let hidden = if args.all {
+        0
+    } else {
+        outcome.keep_default_view()
+    };
 
     let mut out = std::io::stdout().lock();
     let rendered = match args.format {
@@ -190,8 +205,15 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     // A closed pipe (e.g. `| head`) is not an error worth a stack of messages.
     let _ = out.write_all(rendered.as_bytes());
     let _ = out.flush();
+    let hidden = if hidden > 0 {
+        format!(
+            " ({hidden} hidden: low confidence or a test/example/docs/locale path; --all shows them)"
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "palisade: {} finding(s); scanned {} file(s), {} bytes; skipped {} binary, {} over the size cap",
+        "palisade: {} finding(s){hidden}; scanned {} file(s), {} bytes; skipped {} binary, {} over the size cap",
         outcome.findings.len(),
         outcome.files_scanned,
         outcome.bytes_scanned,
@@ -200,7 +222,7 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     );
     Ok(if !outcome.findings.is_empty() {
         1
-    } else if outcome.has_errors() {
+    } else if outcome.has_errors() || (outcome.has_skips() && !args.skip_ok) {
         2
     } else {
         0

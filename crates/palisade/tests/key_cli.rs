@@ -8,7 +8,7 @@ use common::BIN;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-const SECRET: &str = "4f1c3b0a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a";
+const SECRET: &str = "4f1c3b0a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"; // palisade:allow (synthetic test vector)
 
 #[test]
 fn a_signing_key_from_the_environment_has_its_public_half_written_and_printed() {

@@ -278,9 +278,12 @@ fn binary_files_are_skipped_and_size_cap_is_reported() {
     let mut big = "x ".repeat(1000);
     big.push_str(GH);
     write(d.path(), "big.txt", &big);
+    // A file skipped for its size means the run cannot be called clean (issue 18).
     let o = scan(d.path(), &[".", "--max-file-size", "1K"]);
-    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stderr.contains("big.txt: skipped"), "{}", o.stderr);
+    let o = scan(d.path(), &[".", "--max-file-size", "1K", "--skip-ok"]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stderr.contains("skipped 1 binary, 1 over the size cap"),
         "{}",
@@ -320,9 +323,9 @@ fn a_single_200mb_line_is_scanned_without_trouble() {
         }
         write!(f, " token={GH}").unwrap_or_else(|e| panic!("{e}"));
     }
-    // The default cap (64 MiB) skips it, and says so.
+    // The default cap (64 MiB) skips it, says so, and exits 2 (not clean) without --skip-ok.
     let o = scan(d.path(), &["."]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("huge.txt: skipped"), "{}", o.stderr);
     // Raised cap: scanned, found at the end of the line.
     let o = scan(
@@ -682,4 +685,230 @@ fn not_a_repository_is_exit_2() {
     let o = scan(d.path(), &["--git"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("git"), "{}", o.stderr);
+}
+
+/// Issue 18: the default report shows high- and medium-confidence findings outside test,
+/// example and docs paths; `--all` shows the rest, each with its confidence and flags, in the
+/// table, JSON and SARIF.
+#[test]
+fn default_view_hides_flagged_findings_and_all_shows_them_with_confidence_and_flags() {
+    let d = tmp();
+    write(
+        d.path(),
+        "src/app.py",
+        "api_key = \"fake_q8Zr2LmX0vB7nT4kW9sE1cY6\"\nkey = \"AKIAIOSFODNN7EXAMPLE\"\n", // palisade:allow (synthetic test vector)
+    );
+    write(
+        d.path(),
+        "tests/fixtures/conf.py",
+        format!("t = \"{GH}\"\n"),
+    );
+    write(d.path(), "docs/setup.md", format!("t = \"{GH2}\"\n"));
+    let o = scan(d.path(), &["."]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.stdout, "");
+    assert!(
+        o.stderr.contains(
+            "0 finding(s) (4 hidden: low confidence or a test/example/docs/locale path; --all shows them)"
+        ),
+        "{}",
+        o.stderr
+    );
+
+    let o = scan(d.path(), &[".", "--all"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stdout.contains("low    generic-secret"), "{}", o.stdout);
+    assert!(o.stdout.contains("[example-value]"), "{}", o.stdout);
+    assert!(o.stdout.contains("high   github-pat"), "{}", o.stdout);
+    assert!(o.stdout.contains("[test-path]"), "{}", o.stdout);
+
+    let v = json(&scan(d.path(), &[".", "--all", "--format", "json"]));
+    let by_path: Vec<(String, String, Value)> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or("").to_string(),
+                f["confidence"].as_str().unwrap_or("").to_string(),
+                f["flags"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_path,
+        vec![
+            (
+                "docs/setup.md".into(),
+                "high".into(),
+                serde_json::json!(["docs-path"])
+            ),
+            (
+                "src/app.py".into(),
+                "low".into(),
+                serde_json::json!(["example-value"])
+            ),
+            (
+                "src/app.py".into(),
+                "low".into(),
+                serde_json::json!(["example-value"])
+            ),
+            (
+                "tests/fixtures/conf.py".into(),
+                "high".into(),
+                serde_json::json!(["test-path"])
+            ),
+        ],
+        "{v}"
+    );
+
+    let o = scan(d.path(), &[".", "--all", "--format", "sarif"]);
+    let v = json(&o);
+    let results = v["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(results.len(), 4, "{v}");
+    let low = &results[1];
+    assert_eq!(low["rank"], 20.0, "{low}");
+    assert_eq!(low["level"], "note", "{low}");
+    assert_eq!(low["properties"]["confidence"], "low", "{low}");
+    assert_eq!(
+        low["properties"]["flags"],
+        serde_json::json!(["example-value"])
+    );
+    let high = &results[3];
+    assert_eq!(high["rank"], 90.0, "{high}");
+    assert_eq!(high["level"], "error", "{high}");
+    assert_eq!(
+        high["properties"]["flags"],
+        serde_json::json!(["test-path"])
+    );
+    assert_eq!(high["properties"]["shownByDefault"], false);
+}
+
+/// Issue 18: `/dev/stdin`, `<(…)` pipes and other non-regular files named on the command line
+/// are read, not skipped silently.
+#[cfg(unix)]
+#[test]
+fn dev_stdin_and_pipes_named_on_the_command_line_are_read() {
+    let d = tmp();
+    let input = format!("token = \"{GH}\"\n");
+    let o = palisade(
+        d.path(),
+        &["scan", "secrets", "/dev/stdin", "--format", "json"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = json(&o);
+    assert_eq!(rule_ids(&v), vec!["github-pat"], "{v}");
+    assert_eq!(v["findings"][0]["path"], "/dev/stdin");
+    // A clean pipe is clean, and was read (one file scanned).
+    let o = palisade(
+        d.path(),
+        &["scan", "secrets", "/dev/stdin"],
+        Some(b"nothing here\n"),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("scanned 1 file(s), 13 bytes"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// Issue 18: an input skipped for its size, or a binary file named on the command line, is
+/// listed and makes the run exit 2 (it cannot be called clean) unless `--skip-ok`.
+#[test]
+fn skipped_inputs_are_listed_and_exit_2_unless_skip_ok() {
+    let d = tmp();
+    let mut big = "x ".repeat(1000);
+    big.push_str(GH);
+    write(d.path(), "big.txt", &big);
+    let o = scan(d.path(), &["big.txt", "--max-file-size", "1K"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("big.txt: skipped"), "{}", o.stderr);
+    let o = scan(d.path(), &["big.txt", "--max-file-size", "1K", "--skip-ok"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("big.txt: skipped"), "{}", o.stderr);
+
+    let mut bin = vec![0u8, 1, 2, 3];
+    bin.extend_from_slice(GH.as_bytes());
+    write(d.path(), "sub/image.bin", &bin);
+    let o = scan(d.path(), &["sub/image.bin"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("sub/image.bin: skipped: binary"),
+        "{}",
+        o.stderr
+    );
+    let o = scan(d.path(), &["sub/image.bin", "--skip-ok"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // A binary met while walking a directory is only counted.
+    let o = scan(d.path(), &["sub"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("skipped 1 binary"), "{}", o.stderr);
+    // Piped stdin over the cap is a skip too.
+    let o = palisade(
+        d.path(),
+        &["scan", "secrets", "-", "--max-file-size", "1K"],
+        Some(big.as_bytes()),
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("<stdin>: skipped"), "{}", o.stderr);
+}
+
+/// Issue 18: `--follow-symlinks` with a broken link reports the link and goes on; a dangling
+/// link holds no content, so it does not make the run fail.
+#[cfg(unix)]
+#[test]
+fn a_broken_symlink_is_reported_not_fatal() {
+    let d = tmp();
+    write(d.path(), "src/ok.txt", "clean\n");
+    std::os::unix::fs::symlink("nowhere.txt", d.path().join("src/dangling"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = scan(d.path(), &["src", "--follow-symlinks"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("src/dangling: broken symbolic link"),
+        "{}",
+        o.stderr
+    );
+    write(d.path(), "src/leak.txt", format!("{GH}\n"));
+    let o = scan(d.path(), &["src", "--follow-symlinks"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // Named on the command line, it is an input that cannot be read, like a missing file.
+    let o = scan(d.path(), &["src/dangling"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("broken symbolic link"), "{}", o.stderr);
+}
+
+/// Issue 18: the product passes its own scan, every finding included (`--all`). Test vectors
+/// are allowlisted where they are (`palisade:allow` on the line, or `.palisadeignore` for
+/// whole fixture files), never by turning rules off.
+#[test]
+fn the_repository_scans_itself_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let o = palisade(
+        &root,
+        &[
+            "scan",
+            "secrets",
+            ".",
+            "--all",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        None,
+    );
+    let v = json(&o);
+    let found: Vec<String> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| format!("{}:{} {}", f["path"], f["line"], f["rule_id"]))
+        .collect();
+    assert!(found.is_empty(), "{found:#?}");
+    assert_eq!(o.code, 0, "{}", o.stderr);
 }

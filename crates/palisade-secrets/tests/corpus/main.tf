@@ -1,0 +1,11 @@
+password = "7wKs6TKMZJmYen*R"  #!pos
+access_key = "AKIAY47RINYAPTS77PQ4"  #!pos
+secret_key = "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"  #!pos
+token = "3cCyJB29EPysWxHtxIilLzL057Lt01m"  #!pos
+api_key = "uYHeFRBuYUpciVcM6aoguSOU0iivPz7"  #!pos
+password = var.db_password  #!neg
+secret_key = data.aws_secretsmanager_secret_version.app.secret_string  #!neg
+token = random_password.token.result  #!neg
+password = "${var.password}"  #!neg
+variable "api_key" { sensitive = true }  #!neg
+manage_master_user_password = true  #!neg

@@ -1,0 +1,11 @@
+DATABASES = {}
+DATABASES['default']['PASSWORD'] = 'y4PH3MrzWQ_HV'  #!pos
+EMAIL_HOST_PASSWORD = 'QHKTD8V11U_oJ7tA'  #!pos
+SECRET_KEY = 'xoDsZmEjqt4yS8wWq61FtmsKbSy'  #!pos
+AWS_SECRET_ACCESS_KEY = 'DYfnThY2i1T9Sz2MYFkCi2RH2TOUTxKweOcyXFP/'  #!pos
+AWS_ACCESS_KEY_ID = 'AKIAG6TUJFTORO22NEH2'  #!pos
+SECRET_KEY = env("DJANGO_SECRET_KEY")  #!neg
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_PASSWORD", "")  #!neg
+AUTH_PASSWORD_VALIDATORS = []  #!neg
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  #!neg
+SESSION_COOKIE_NAME = "sessionid"  #!neg
