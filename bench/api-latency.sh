@@ -25,7 +25,8 @@ target/release/palisade serve --data-dir "$DATA" "${DB_ARGS[@]}" --listen "127.0
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-CODENAME=$(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/incidents?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["incidents"][0]["codename"])')
+# A restricted incident of the data set (not one a previous run of this script declared).
+CODENAME=$(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/incidents?limit=100" | python3 -c 'import json,sys; print(next(i["codename"] for i in json.load(sys.stdin)["incidents"] if i["restricted"]))')
 # An open (unrestricted) incident with 100 events as well: reads of restricted incidents are
 # recorded in their ledger (a durable append each), reads of open ones are not.
 OPEN=$(curl -fs -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
