@@ -69,6 +69,9 @@ pub fn table(outcome: &Outcome, show_secrets: bool, color: bool) -> String {
             let flags: Vec<&str> = f.flags.iter().map(|x| x.as_str()).collect();
             let _ = write!(s, "  [{}]", flags.join(", "));
         }
+        if let Some(v) = &f.verification {
+            let _ = write!(s, "  {}: {}", v.status.as_str().to_uppercase(), v.reason);
+        }
         if let Some(c) = &f.commit {
             let _ = write!(
                 s,
@@ -168,6 +171,9 @@ pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secret
         properties.insert("confidence".into(), json!(f.confidence.as_str()));
         properties.insert("flags".into(), json!(f.flags));
         properties.insert("shownByDefault".into(), json!(f.shown_by_default()));
+        if let Some(v) = &f.verification {
+            properties.insert("verification".into(), json!(v));
+        }
         if let Some(c) = &f.commit {
             properties.insert("commit".into(), json!(c.commit));
             properties.insert("author".into(), json!(c.author));

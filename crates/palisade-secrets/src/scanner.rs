@@ -44,6 +44,9 @@ pub struct Finding {
     pub flags: Vec<Flag>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
+    /// The live check's result, with `--verify` (see [`crate::verify`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Verification>,
 }
 
 impl Finding {
@@ -294,6 +297,7 @@ impl Scanner {
                 confidence,
                 flags,
                 commit: None,
+                verification: None,
             });
         }
         out

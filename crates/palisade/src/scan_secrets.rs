@@ -5,9 +5,11 @@
 //! named on the command line — without `--skip-ok`, and nothing was found).
 
 use palisade_secrets::baseline::Baseline;
+use palisade_secrets::verify::{Verification, Verifiers, VerifyStatus};
 use palisade_secrets::walk::{self, WalkOptions};
-use palisade_secrets::{Outcome, Progress, RuleSet, Scanner, git, gitleaks, report};
-use std::io::{IsTerminal, Write};
+use palisade_secrets::{Finding, Outcome, Progress, RuleSet, Scanner, git, gitleaks, report};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,6 +74,16 @@ pub struct Args {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Ask each shown finding's provider whether the credential is live (one read-only API
+    /// call per distinct secret; off by default, and it sends the secret to that provider):
+    /// GitHub, GitLab, Slack, Stripe, npm and OpenAI keys. Each gets verified, unverified or
+    /// unknown with the reason; verified findings are listed first.
+    #[arg(long)]
+    verify: bool,
+    /// Send PROVIDER's checks to URL instead of its public API (repeatable): a self-hosted
+    /// GitLab, a proxy, a mock server. Example: --verify-endpoint gitlab=https://git.example.com/api/v4/user
+    #[arg(long, value_name = "PROVIDER=URL", requires = "verify")]
+    verify_endpoint: Vec<String>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -140,8 +152,84 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// The verifiers, with `--verify-endpoint`s applied.
+fn load_verifiers(args: &Args) -> anyhow::Result<Verifiers> {
+    let mut verifiers = Verifiers::builtin();
+    for e in &args.verify_endpoint {
+        let (provider, url) = e
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--verify-endpoint wants PROVIDER=URL, not {e:?}"))?;
+        verifiers
+            .with_endpoint(provider, url)
+            .map_err(|m| anyhow::anyhow!("--verify-endpoint: {m}"))?;
+    }
+    Ok(verifiers)
+}
+
+/// Check every finding a verifier covers (once per distinct secret), then list verified
+/// findings first.
+fn verify_findings(findings: &mut [Finding], verifiers: &Verifiers) -> anyhow::Result<()> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("palisade/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let mut done: HashMap<(String, String), Verification> = HashMap::new();
+    for f in findings.iter_mut() {
+        let Some(req) = verifiers.request(f) else {
+            continue;
+        };
+        let key = (req.provider.clone(), req.value.clone());
+        let result = match done.get(&key) {
+            Some(v) => v.clone(),
+            None => {
+                let call = if req.post {
+                    client.post(&req.url)
+                } else {
+                    client.get(&req.url)
+                };
+                let v = match call.header(&req.header, &req.value).send() {
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        // Enough of the body to judge it; a provider's answer is small.
+                        let mut body = Vec::new();
+                        let _ = resp.take(64 * 1024).read_to_end(&mut body);
+                        verifiers.judge(&req.provider, status, &String::from_utf8_lossy(&body))
+                    }
+                    Err(e) => Verifiers::unreachable(&req.provider, &error_chain(&e)),
+                };
+                done.insert(key, v.clone());
+                v
+            }
+        };
+        f.verification = Some(result);
+    }
+    findings.sort_by_key(|f| {
+        f.verification
+            .as_ref()
+            .is_none_or(|v| v.status != VerifyStatus::Verified)
+    });
+    Ok(())
+}
+
+/// An error with its causes ("error sending request: connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
 fn run_inner(args: &Args) -> anyhow::Result<i32> {
     let rules = load_rules(args)?;
+    let verifiers = if args.verify {
+        Some(load_verifiers(args)?)
+    } else {
+        None
+    };
     let baseline = match &args.baseline {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
@@ -181,6 +269,9 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     } else {
         outcome.keep_default_view()
     };
+    if let Some(v) = &verifiers {
+        verify_findings(&mut outcome.findings, v)?;
+    }
 
     let mut out = std::io::stdout().lock();
     let rendered = match args.format {

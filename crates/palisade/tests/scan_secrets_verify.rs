@@ -1,0 +1,198 @@
+//! `palisade scan secrets --verify` against local mock providers (never the real ones): a live
+//! credential is verified and listed first, a refused one is unverified, an unreachable
+//! provider is unknown with the reason, and each distinct secret is checked once.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+/// Tokens are assembled at run time so this file holds no secret-shaped literal.
+fn github(tail: &str) -> String {
+    format!("ghp_{tail}")
+}
+fn slack(tail: &str) -> String {
+    format!("xoxb-216776980307-6753724226471-{tail}")
+}
+
+/// The requests a mock saw: (method, path, auth header).
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// A mock provider on a free port: answers each request with `answer(auth header)` and records
+/// the requests (method, path, auth header) it saw.
+fn mock(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut auth = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    let name = name.to_ascii_lowercase();
+                    if name == "authorization" || name == "private-token" {
+                        auth = value.trim().to_string();
+                    }
+                }
+            }
+            let mut parts = request_line.split_whitespace();
+            let method = parts.next().unwrap_or("").to_string();
+            let path = parts.next().unwrap_or("").to_string();
+            log.lock().unwrap().push((method, path, auth.clone()));
+            let (status, body) = answer(&auth);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+fn scan(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "secrets", "--no-progress", "--format", "json"])
+        .args(extra)
+        .arg(dir)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn verification(f: &serde_json::Value) -> (&str, &str) {
+    (
+        f["verification"]["status"].as_str().unwrap_or("none"),
+        f["verification"]["reason"].as_str().unwrap_or(""),
+    )
+}
+
+#[test]
+fn verify_marks_live_refused_and_unreachable_credentials_and_lists_live_ones_first() {
+    let live = github("cqG8w99CR8wq3hHClXy1NvYCLnBFrLZ2GKtM");
+    let dead = github("Zk3pQ9vW2xR7tY5uI1oP4aS8dF6gH0jK2lMn");
+    let live_token = live.clone();
+    let (gh_url, gh_seen) = mock(move |auth| {
+        if auth == format!("token {live_token}") {
+            (200, r#"{"login":"octo"}"#.into())
+        } else {
+            (401, r#"{"message":"Bad credentials"}"#.into())
+        }
+    });
+    // Slack answers 200 either way; the body says whether the token is live.
+    let (slack_url, slack_seen) = mock(|_| (200, r#"{"ok":false,"error":"invalid_auth"}"#.into()));
+    // A port nothing listens on: bind one, then let it go.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1/balance", l.local_addr().unwrap())
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    // The dead token comes first in the tree, the live one twice (checked once).
+    std::fs::write(dir.path().join("a.env"), format!("GH_TOKEN={dead}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("b.env"),
+        format!(
+            "GH_TOKEN={live}\nSLACK_TOKEN={}\nSTRIPE_KEY=sk_live_{}\n",
+            slack("dUcW91yvmwsIX0HVY783Hd1R"),
+            "4eC39HqLyjWDarjtT1zdp7dc9Xb2Lm"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("c.env"), format!("OTHER={live}\n")).unwrap();
+
+    let (code, report, stderr) = scan(
+        dir.path(),
+        &[
+            "--verify",
+            "--verify-endpoint",
+            &format!("github={gh_url}/user"),
+            "--verify-endpoint",
+            &format!("slack={slack_url}/api/auth.test"),
+            "--verify-endpoint",
+            &format!("stripe={closed}"),
+        ],
+    );
+    assert_eq!(code, 1, "findings exit 1: {stderr}");
+    let findings = report["findings"].as_array().expect("findings");
+    let status_of = |rule: &str, path: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule_id"] == rule && f["path"].as_str().unwrap().ends_with(path))
+            .map(verification)
+            .unwrap_or_else(|| panic!("no {rule} finding in {path}: {report:#}"))
+    };
+    assert_eq!(status_of("github-pat", "b.env").0, "verified");
+    assert_eq!(status_of("github-pat", "c.env").0, "verified");
+    let (s, why) = status_of("github-pat", "a.env");
+    assert_eq!((s, why.contains("HTTP 401")), ("unverified", true), "{why}");
+    let (s, why) = status_of("slack-bot-token", "b.env");
+    assert_eq!(s, "unverified", "{why}");
+    let (s, why) = status_of("stripe-secret-key", "b.env");
+    assert_eq!(s, "unknown");
+    assert!(why.contains("could not reach stripe"), "{why}");
+    // Live ones first.
+    assert_eq!(verification(&findings[0]).0, "verified", "{report:#}");
+    assert_eq!(verification(&findings[1]).0, "verified", "{report:#}");
+
+    // One request per distinct secret, with the provider's method and auth header.
+    let gh = gh_seen.lock().unwrap().clone();
+    assert_eq!(gh.len(), 2, "{gh:?}");
+    assert!(
+        gh.iter().all(|(m, p, _)| m == "GET" && p == "/user"),
+        "{gh:?}"
+    );
+    let sl = slack_seen.lock().unwrap().clone();
+    assert_eq!(sl.len(), 1, "{sl:?}");
+    assert_eq!(sl[0].0, "POST");
+    assert!(sl[0].2.starts_with("Bearer xoxb-"), "{sl:?}");
+}
+
+#[test]
+fn without_verify_no_request_is_made_and_bad_endpoints_are_refused() {
+    let (url, seen) = mock(|_| (200, "{}".into()));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.env"),
+        format!(
+            "GH_TOKEN={}\n",
+            github("cqG8w99CR8wq3hHClXy1NvYCLnBFrLZ2GKtM")
+        ),
+    )
+    .unwrap();
+    let (code, report, _) = scan(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        report["findings"][0].get("verification").is_none(),
+        "{report:#}"
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    for (endpoint, says) in [
+        ("gihtub=http://127.0.0.1:9/user", "no verifier for provider"),
+        ("github", "PROVIDER=URL"),
+        ("github=file:///etc/passwd", "http:// or https://"),
+    ] {
+        let (code, _, stderr) = scan(dir.path(), &["--verify", "--verify-endpoint", endpoint]);
+        assert_eq!(code, 2, "{endpoint}: {stderr}");
+        assert!(stderr.contains(says), "{endpoint}: {stderr}");
+    }
+    assert!(seen.lock().unwrap().is_empty(), "{url}");
+}
