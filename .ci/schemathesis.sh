@@ -39,16 +39,13 @@ env -u PALISADE_DATABASE_URL -u PALISADE_EVIDENCE_STORE -u PALISADE_NOTIFY_URL -
   >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 
-# The first start prints its URL, then the admin token (`export PALISADE_TOKEN=pal_…`).
-for _ in $(seq 300); do
-  grep -q 'export PALISADE_TOKEN=' "$work/serve.out" && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "palisade serve exited:" >&2
-    cat "$work/serve.out" "$work/serve.err" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+# The first start prints its URL, then the admin token (`export PALISADE_TOKEN=pal_…`): wait for
+# that line itself (tail follows the file and ends if the server exits first).
+if ! timeout 120 grep -q -m1 'export PALISADE_TOKEN=' <(tail -n +1 --pid="$server_pid" -f "$work/serve.out"); then
+  echo "palisade serve exited or printed no admin token:" >&2
+  cat "$work/serve.out" "$work/serve.err" >&2
+  exit 1
+fi
 url=$(sed -n 's/.*serving at \(http[^ ]*\).*/\1/p' "$work/serve.out" | head -1)
 token=$(sed -n 's/^ *export PALISADE_TOKEN=//p' "$work/serve.out" | head -1)
 if [ -z "$url" ] || [ -z "$token" ]; then

@@ -226,8 +226,8 @@ mod tests {
 
     #[test]
     fn the_last_admin_token_is_kept_and_recoveries_need_a_reason() {
-        assert!(check_revoke(true, 2).is_ok());
-        assert!(check_revoke(false, 1).is_ok());
+        assert_eq!(check_revoke(true, 2), Ok(()));
+        assert_eq!(check_revoke(false, 1), Ok(()));
         assert_eq!(check_revoke(true, 1).unwrap_err().rule, rules::LAST_ADMIN);
         let op = Actor {
             user: UserName::parse("operator").unwrap(),

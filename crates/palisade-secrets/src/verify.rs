@@ -217,7 +217,33 @@ mod tests {
     #[test]
     fn endpoints_can_be_replaced_but_only_with_http_urls_of_known_providers() {
         let mut v = Verifiers::builtin();
-        assert!(v.with_endpoint("github", "http://127.0.0.1:9/user").is_ok());
+        let finding = Finding {
+            rule_id: "github-pat".into(),
+            description: String::new(),
+            severity: crate::Severity::Critical,
+            path: "a.env".into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            secret: "ghp_x".into(),
+            fingerprint: String::new(),
+            confidence: crate::Confidence::High,
+            flags: Vec::new(),
+            commit: None,
+            verification: None,
+        };
+        assert_eq!(
+            v.request(&finding).map(|r| r.url),
+            Some("https://api.github.com/user".to_string())
+        );
+        v.with_endpoint("github", "http://127.0.0.1:9/user")
+            .expect("an http URL for a known provider");
+        let req = v.request(&finding).expect("github-pat is covered");
+        assert_eq!(req.url, "http://127.0.0.1:9/user");
+        assert_eq!(
+            (req.header.as_str(), req.value.as_str()),
+            ("Authorization", "token ghp_x")
+        );
         assert!(v.with_endpoint("github", "file:///etc/passwd").is_err());
         let err = v.with_endpoint("gihtub", "http://x").unwrap_err();
         assert!(err.contains("known: github"), "{err}");

@@ -1174,7 +1174,11 @@ async fn an_append_refused_among_concurrent_ones_fails_alone() {
             results.push(h.await.unwrap());
         }
         for (i, r) in results[..10].iter().enumerate() {
-            assert!(r.is_ok(), "{}: note {i}: {:?}", b.name, r.as_ref().err());
+            let seqs: Vec<u64> = match r {
+                Ok(a) => a.rows.iter().map(|e| e.seq).collect(),
+                Err(e) => panic!("{}: note {i}: {e}", b.name),
+            };
+            assert_eq!(seqs, vec![states[i].last_seq + 1], "{}: note {i}", b.name);
         }
         assert!(
             matches!(results[10], Err(StoreError::Taken(_))),

@@ -15,7 +15,6 @@ use palisade_test_support::pg;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -56,21 +55,7 @@ fn start(db: &str, key_hex: &str, expect_admin: bool) -> (Node, Option<String>) 
         .stderr(log)
         .spawn()
         .expect("start palisade serve");
-    let stdout = child.stdout.take().unwrap();
-    let (mut url, mut admin) = (None, None);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("serving at ").nth(1) {
-            url = Some(rest.trim().to_string());
-            if !expect_admin {
-                break;
-            }
-        }
-        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
-            admin = Some(tok.to_string());
-            break;
-        }
-    }
+    let (url, admin) = common::read_banner(child.stdout.take().unwrap(), expect_admin);
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
     let url = url.unwrap_or_else(|| panic!("palisade serve did not start:\n{log}"));
     if expect_admin {

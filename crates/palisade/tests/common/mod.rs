@@ -52,22 +52,7 @@ pub fn start(mut cmd: Command, first_start: bool) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start palisade serve");
-    let stdout = child.stdout.take().unwrap();
-    let (mut url, mut admin) = (None, None);
-    // Read the start-up banner line by line until what this start prints has appeared.
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("serving at ").nth(1) {
-            url = Some(rest.trim().to_string());
-            if !first_start {
-                break;
-            }
-        }
-        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
-            admin = Some(tok.to_string());
-            break;
-        }
-    }
+    let (url, admin) = read_banner(child.stdout.take().unwrap(), first_start);
     Server {
         child,
         url: url.expect("serve printed its URL"),
@@ -125,4 +110,27 @@ pub fn refused(server: &Server, token: &str, args: &[&str], rule: &str) {
         "expected rule {rule}: {}",
         r.stderr
     );
+}
+
+/// Read `palisade serve`'s start-up banner line by line until what this start prints has
+/// appeared: the URL, and with `expect_admin` (a first start) the admin token after it.
+pub fn read_banner(
+    stdout: std::process::ChildStdout,
+    expect_admin: bool,
+) -> (Option<String>, Option<String>) {
+    let (mut url, mut admin) = (None, None);
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if let Some(rest) = line.split("serving at ").nth(1) {
+            url = Some(rest.trim().to_string());
+            if !expect_admin {
+                break;
+            }
+        }
+        if let Some(tok) = line.trim().strip_prefix("export PALISADE_TOKEN=") {
+            admin = Some(tok.to_string());
+            break;
+        }
+    }
+    (url, admin)
 }
