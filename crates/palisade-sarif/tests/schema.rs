@@ -3,59 +3,12 @@
 //! checked too). The scanners' own output is validated in `crates/palisade/tests/sarif.rs`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use palisade_sarif::{
     Configuration, Driver, Invocation, Level, Location, Log, Message, Notification, Region, Rule,
     Run, SarifResult,
 };
 use serde_json::{Map, Value, json};
-
-fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.join("schemas").is_dir() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "shared data not found at {} (required when CI=true)",
-            p.display()
-        );
-    }
-    eprintln!("SKIP: shared data not found at {}", p.display());
-    None
-}
-
-struct Validator {
-    schemas: boon::Schemas,
-    index: boon::SchemaIndex,
-}
-
-impl Validator {
-    fn sarif(data: &std::path::Path) -> Validator {
-        let text = std::fs::read_to_string(data.join("schemas/sarif-schema-2.1.0.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        let mut schemas = boon::Schemas::new();
-        let mut compiler = boon::Compiler::new();
-        compiler.enable_format_assertions();
-        let url = "file:///sarif-schema-2.1.0.json";
-        compiler
-            .add_resource(url, schema)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let index = compiler
-            .compile(url, &mut schemas)
-            .unwrap_or_else(|e| panic!("{e:#}"));
-        Validator { schemas, index }
-    }
-
-    fn errors(&self, doc: &Value) -> Option<String> {
-        self.schemas
-            .validate(doc, self.index)
-            .err()
-            .map(|e| format!("{e:#}"))
-    }
-}
 
 /// A log with every optional member set: rules with all their fields, results with regions,
 /// properties and fingerprints, and an invocation with notifications of each level.
@@ -120,8 +73,9 @@ fn full_log() -> Log {
 
 #[test]
 fn every_member_the_model_writes_is_valid_sarif_2_1_0() {
-    let Some(data) = shared_data() else { return };
-    let v = Validator::sarif(&data);
+    let Some(v) = palisade_test_support::SarifSchema::load() else {
+        return;
+    };
     let doc = full_log().to_value();
     if let Some(e) = v.errors(&doc) {
         panic!("SARIF does not validate: {e}\n{doc:#}");

@@ -47,6 +47,42 @@ pub fn shared_data(sub: &str) -> Option<PathBuf> {
     )
 }
 
+/// The OASIS SARIF 2.1.0 schema from `../shared/data/schemas`, compiled with format assertions
+/// on (so URIs are checked too).
+pub struct SarifSchema {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl SarifSchema {
+    /// The schema; `None` with a skip line when `../shared` is absent (a failure under CI).
+    pub fn load() -> Option<SarifSchema> {
+        let path = shared_data("schemas/sarif-schema-2.1.0.json")?;
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.enable_format_assertions();
+        let url = "file:///sarif-schema-2.1.0.json";
+        compiler
+            .add_resource(url, schema)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let index = compiler
+            .compile(url, &mut schemas)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        Some(SarifSchema { schemas, index })
+    }
+
+    /// Why `doc` is not valid SARIF 2.1.0, or `None` when it is.
+    pub fn errors(&self, doc: &Value) -> Option<String> {
+        self.schemas
+            .validate(doc, self.index)
+            .err()
+            .map(|e| format!("{e:#}"))
+    }
+}
+
 /// Whether a command-line tool is installed (skip-or-fail otherwise).
 pub fn tool(name: &str, install: &str) -> Option<()> {
     let found = std::process::Command::new(name)

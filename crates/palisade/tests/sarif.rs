@@ -5,63 +5,26 @@
 //! `palisade-sarif`, so they share the driver, URI encoding, rules with help text,
 //! `partialFingerprints`, and the invocation's notifications.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use palisade_test_support::SarifSchema;
 use serde_json::Value;
 
 // A synthetic token, split so this file itself does not contain a whole one.
 const GH: &str = concat!("gh", "p_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
 
-fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.join("schemas").is_dir() {
-        return Some(p);
+/// Valid SARIF 2.1.0, and the schema check is real: a document it forbids is rejected.
+fn check(v: &SarifSchema, what: &str, doc: &Value) {
+    if let Some(e) = v.errors(doc) {
+        panic!("{what}: SARIF does not validate: {e}\n{doc:#}");
     }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "shared data not found at {} (required when CI=true)",
-            p.display()
-        );
-    }
-    eprintln!("SKIP: shared data not found at {}", p.display());
-    None
-}
-
-struct Validator {
-    schemas: boon::Schemas,
-    index: boon::SchemaIndex,
-}
-
-impl Validator {
-    fn sarif(data: &Path) -> Validator {
-        let text = std::fs::read_to_string(data.join("schemas/sarif-schema-2.1.0.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        let mut schemas = boon::Schemas::new();
-        let mut compiler = boon::Compiler::new();
-        compiler.enable_format_assertions();
-        let url = "file:///sarif-schema-2.1.0.json";
-        compiler
-            .add_resource(url, schema)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let index = compiler
-            .compile(url, &mut schemas)
-            .unwrap_or_else(|e| panic!("{e:#}"));
-        Validator { schemas, index }
-    }
-
-    fn check(&self, what: &str, doc: &Value) {
-        if let Err(e) = self.schemas.validate(doc, self.index) {
-            panic!("{what}: SARIF does not validate: {e:#}\n{doc:#}");
-        }
-        let mut broken = doc.clone();
-        broken["runs"][0]["invocations"][0]["executionSuccessful"] = Value::from("yes");
-        assert!(
-            self.schemas.validate(&broken, self.index).is_err(),
-            "{what}: the schema check is real"
-        );
-    }
+    let mut broken = doc.clone();
+    broken["runs"][0]["invocations"][0]["executionSuccessful"] = Value::from("yes");
+    assert!(
+        v.errors(&broken).is_some(),
+        "{what}: the schema check is real"
+    );
 }
 
 fn palisade(cwd: &Path, data: &Path, args: &[&str]) -> Output {
@@ -161,8 +124,7 @@ fn notifications(doc: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn both_scanners_write_valid_sarif_with_help_fingerprints_and_notifications() {
-    let Some(shared) = shared_data() else { return };
-    let v = Validator::sarif(&shared);
+    let Some(v) = SarifSchema::load() else { return };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let root = dir.path();
     let data = root.join("data");
@@ -178,7 +140,7 @@ fn both_scanners_write_valid_sarif_with_help_fingerprints_and_notifications() {
     let o = palisade(root, &data, &["scan", "deps", "proj", "--format", "sarif"]);
     assert_eq!(o.status.code(), Some(2), "a lockfile could not be parsed");
     let deps = sarif_of("scan deps", &o);
-    v.check("scan deps", &deps);
+    check(&v, "scan deps", &deps);
     let rs = results(&deps);
     let ids: Vec<&str> = rs.iter().filter_map(|r| r["ruleId"].as_str()).collect();
     assert_eq!(ids, ["RUSTSEC-2099-0001", "RUSTSEC-2099-0002"]);
@@ -234,7 +196,7 @@ fn both_scanners_write_valid_sarif_with_help_fingerprints_and_notifications() {
     );
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     let secrets = sarif_of("scan secrets", &o);
-    v.check("scan secrets", &secrets);
+    check(&v, "scan secrets", &secrets);
     let rs = results(&secrets);
     assert_eq!(rs.len(), 1, "{rs:?}");
     assert_eq!(uri(&rs[0]), "dir%20with%20space/conf.yml");

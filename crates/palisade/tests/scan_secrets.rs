@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 // Synthetic tokens, split so this file itself does not contain a whole one.
@@ -76,22 +76,6 @@ fn rule_ids(v: &Value) -> Vec<String> {
         .flatten()
         .map(|f| f["rule_id"].as_str().unwrap_or("").to_string())
         .collect()
-}
-
-/// `../shared/data` relative to the workspace root; None (with a skip line) when absent,
-/// a failure when absent under CI.
-fn shared_data() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.is_dir() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared data missing at {} under CI",
-        p.display()
-    );
-    eprintln!("SKIP: shared data not found at {}", p.display());
-    None
 }
 
 #[test]
@@ -386,7 +370,9 @@ fn unreadable_input_is_reported_and_the_scan_goes_on() {
 
 #[test]
 fn sarif_validates_against_the_2_1_0_schema_and_has_partial_fingerprints() {
-    let Some(data) = shared_data() else { return };
+    let Some(v) = palisade_test_support::SarifSchema::load() else {
+        return;
+    };
     let d = tmp();
     write(
         d.path(),
@@ -396,26 +382,13 @@ fn sarif_validates_against_the_2_1_0_schema_and_has_partial_fingerprints() {
     let o = scan(d.path(), &[".", "--format", "sarif"]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     let sarif = json(&o);
-    let schema_text = std::fs::read_to_string(data.join("schemas/sarif-schema-2.1.0.json"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let schema: Value = serde_json::from_str(&schema_text).unwrap_or_else(|e| panic!("{e}"));
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.enable_format_assertions();
-    let url = "file:///sarif-schema-2.1.0.json";
-    compiler
-        .add_resource(url, schema)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let idx = compiler
-        .compile(url, &mut schemas)
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    if let Err(e) = schemas.validate(&sarif, idx) {
-        panic!("SARIF does not validate: {e:#}\n{sarif:#}");
+    if let Some(e) = v.errors(&sarif) {
+        panic!("SARIF does not validate: {e}\n{sarif:#}");
     }
     // And an invalid document is rejected, so the check is real.
     let mut broken = sarif.clone();
     broken["runs"][0]["results"][0]["level"] = Value::String("catastrophic".into());
-    assert!(schemas.validate(&broken, idx).is_err());
+    assert!(v.errors(&broken).is_some(), "the schema check is real");
 
     let results = sarif["runs"][0]["results"]
         .as_array()
