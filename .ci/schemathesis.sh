@@ -18,9 +18,16 @@ if [ "$(schemathesis --version 2>/dev/null || true)" != "schemathesis, version $
   python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build -p palisade --locked -q
-bin="$(cargo metadata --format-version 1 --no-deps \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/palisade"
+# .ci/run passes the binary its test run just built (PALISADE_BIN): building `-p palisade` alone
+# resolves features differently from the workspace, so it would compile and link a second copy.
+if [ -n "${PALISADE_BIN:-}" ]; then
+  bin="$PALISADE_BIN"
+else
+  cargo build -p palisade --locked -q
+  bin="$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/palisade"
+fi
+[ -x "$bin" ] || { echo "no palisade binary at $bin" >&2; exit 1; }
 
 work=$(mktemp -d)
 server_pid=
