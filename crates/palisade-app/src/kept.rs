@@ -3,11 +3,15 @@
 //! which other things (users) its commands refer to.
 
 use crate::{Inner, cache::StateCache};
+use palisade_core::alert::AlertState;
+use palisade_core::change::ChangeState;
 use palisade_core::deployment::{DEPLOYMENT_ID, DeploymentState};
 use palisade_core::incident::{Command, Declare};
 use palisade_core::service::ServiceState;
 use palisade_core::{Aggregate, IncidentState, UserName};
-use palisade_store::{IncidentProjection, Projection, ServiceProjection, Store};
+use palisade_store::{
+    IncidentProjection, Projection, RecordProjection, ServiceProjection, Store, StreamKey,
+};
 use std::future::Future;
 use uuid::Uuid;
 
@@ -37,6 +41,12 @@ pub trait Kept: Aggregate {
     /// incidents, whose existence is their members' to know.
     fn counted(&self) -> bool {
         true
+    }
+    /// Every unique key the stream holds in this state (an integration key's hash, an open
+    /// alert's deduplication key), written with its events; `None` for aggregates that hold
+    /// none.
+    fn keys(&self) -> Option<Vec<palisade_store::StreamKey>> {
+        None
     }
     /// Users a creation names, who must exist.
     fn users_named_at_creation(_create: &Self::Create) -> Vec<UserName> {
@@ -124,10 +134,96 @@ impl Kept for ServiceState {
     fn projection(&self) -> Option<Projection> {
         Some(Projection::Service(ServiceProjection::from_state(self)))
     }
+    /// Each active integration's routing key hash names the service.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(
+            self.active_integrations()
+                .map(|i| StreamKey::new(palisade_core::service::INTEGRATION_KEY, &i.key_hash))
+                .collect(),
+        )
+    }
     fn resolve<'a>(
         store: &'a Store,
         reference: &'a str,
     ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
         store.resolve_service(reference)
+    }
+}
+
+/// A stream found by its id in the records projection (aggregates without a table of their
+/// own are named by id).
+async fn record_id(store: &Store, reference: &str) -> palisade_store::Result<Option<Uuid>> {
+    let Ok(id) = Uuid::parse_str(reference) else {
+        return Ok(None);
+    };
+    Ok(store.record(id).await?.map(|r| r.id))
+}
+
+impl Kept for AlertState {
+    const NOUN: &'static str = "alert";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.alerts
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: Some(self.service),
+            status: self.status.as_str().to_string(),
+            sort_us: self.triggered_at.unix_micros(),
+            summary: crate::alerts::AlertSummary::of(self).to_json(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        record_id(store, reference)
+    }
+    /// An open alert holds its (service, dedup_key): one open alert per key.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(match self.status {
+            palisade_core::alert::AlertStatus::Resolved => Vec::new(),
+            _ => vec![StreamKey::new(
+                crate::alerts::ALERT_OPEN,
+                AlertState::open_key(self.service, &self.dedup_key),
+            )],
+        })
+    }
+}
+
+impl Kept for ChangeState {
+    const NOUN: &'static str = "change event";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.changes
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: Some(self.service),
+            status: "recorded".to_string(),
+            sort_us: self.recorded_at.unix_micros(),
+            summary: serde_json::json!({
+                "id": self.id,
+                "service": self.service,
+                "summary": self.details.summary,
+                "source": self.details.source,
+                "timestamp": self.details.timestamp,
+                "recorded_at": self.recorded_at.to_string(),
+                "integration": self.origin.as_ref().map(|o| &o.name),
+            })
+            .to_string(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        record_id(store, reference)
     }
 }

@@ -8,6 +8,7 @@
 //! layer joins them.
 
 pub mod accounts;
+pub mod alerts;
 pub mod cache;
 pub mod error;
 pub mod evidence;
@@ -57,6 +58,8 @@ pub struct AppConfig {
     pub notify: Option<notify::NotifyConfig>,
     /// Communications policy (`[comms]` in `palisade.toml`).
     pub comms: CommsPolicy,
+    /// Events API rate limit per routing key (`None`: the default; 0: no limit).
+    pub events_per_key_per_minute: Option<u32>,
 }
 
 /// Default largest evidence upload: 256 GiB.
@@ -92,6 +95,10 @@ pub struct Inner {
     pub(crate) metrics: metrics::Metrics,
     pub(crate) incidents: cache::StateCache<IncidentState>,
     pub(crate) services: cache::StateCache<ServiceState>,
+    pub(crate) alerts: cache::StateCache<palisade_core::alert::AlertState>,
+    pub(crate) changes: cache::StateCache<palisade_core::change::ChangeState>,
+    /// Events accepted per routing key, for the Events API's rate limit.
+    pub(crate) intake: alerts::RateLimiter,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
     pub(crate) locks: cache::StreamLocks,
     /// Wakes the external-witness forwarder after an append.
@@ -219,6 +226,9 @@ impl App {
             metrics: metrics::Metrics::default(),
             incidents: Default::default(),
             services: Default::default(),
+            alerts: Default::default(),
+            changes: Default::default(),
+            intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             deployment: Default::default(),
             locks: Default::default(),
             witness_wake,

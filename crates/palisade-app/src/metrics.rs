@@ -15,6 +15,8 @@ pub struct Metrics {
     refused: Mutex<BTreeMap<String, u64>>,
     events_appended: AtomicU64,
     incidents_declared: AtomicU64,
+    /// Alert events taken, by what became of them (opened, deduplicated, …).
+    alert_events: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -47,6 +49,20 @@ impl Metrics {
         if counted {
             self.incidents_declared.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// An alert event taken and placed.
+    pub fn alert_event(&self, placed: crate::alerts::Placed) {
+        let outcome = serde_json::to_value(placed)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        *self
+            .alert_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(outcome)
+            .or_default() += 1;
     }
 
     pub fn render(&self, backend: &str) -> String {
@@ -121,6 +137,22 @@ impl Metrics {
             "palisade_incidents_declared_total {}",
             self.incidents_declared.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP palisade_alert_events_total Alert events taken through integrations, by outcome (opened, deduplicated, acknowledged, resolved, dropped)."
+        );
+        let _ = writeln!(out, "# TYPE palisade_alert_events_total counter");
+        for (outcome, n) in self
+            .alert_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "palisade_alert_events_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
         out
     }
 }

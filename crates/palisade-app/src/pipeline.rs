@@ -494,6 +494,7 @@ impl App {
             projection: executed.state.projection(),
             outbox,
             idempotency,
+            keys: executed.state.keys(),
         };
         match self.inner.store.append(req).await {
             Ok(_) => {

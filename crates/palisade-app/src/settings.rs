@@ -53,6 +53,18 @@ pub struct FileSettings {
     /// Update cadences, notification deadlines, phrases to avoid (docs/communications.md).
     #[serde(default)]
     pub comms: Option<CommsPolicy>,
+    /// Alert intake (`[alerts]`).
+    #[serde(default)]
+    pub alerts: Option<AlertSettings>,
+}
+
+/// `[alerts]` in `palisade.toml`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Events accepted per routing key per minute before the Events API answers 429
+    /// (default [`crate::alerts::DEFAULT_EVENTS_PER_KEY_PER_MINUTE`]; 0 turns the limit off).
+    pub events_per_key_per_minute: Option<u32>,
 }
 
 /// What the command line and the environment gave (flags win over the environment; the binary
@@ -100,6 +112,7 @@ pub struct Settings {
     pub log: String,
     pub log_format: LogFormat,
     pub comms: CommsPolicy,
+    pub alerts: AlertSettings,
     /// Whether a `palisade.toml` was read.
     pub from_file: bool,
 }
@@ -172,6 +185,7 @@ impl Settings {
             log: given.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             log_format: given.log_format.or(file.log_format).unwrap_or_default(),
             comms: file.comms.unwrap_or_default(),
+            alerts: file.alerts.unwrap_or_default(),
             data_dir,
             from_file,
         })
@@ -195,6 +209,7 @@ impl Settings {
             evidence_max_bytes: self.evidence_max_bytes,
             notify: self.notify.clone(),
             comms: self.comms.clone(),
+            events_per_key_per_minute: self.alerts.events_per_key_per_minute,
         }
     }
 }

@@ -6,8 +6,10 @@
 //! in times, ids and random values, which keeps every rule testable as plain data in, data out.
 
 pub mod aggregate;
+pub mod alert;
 pub mod canonical;
 pub mod chain;
+pub mod change;
 pub mod codename;
 pub mod comms;
 pub mod custody;

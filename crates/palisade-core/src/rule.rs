@@ -100,6 +100,8 @@ pub const ALL: &[&[Rule]] = &[
     crate::custody::custody_rules::ALL,
     crate::service::rules::ALL,
     crate::deployment::rules::ALL,
+    crate::alert::rules::ALL,
+    crate::change::rules::ALL,
 ];
 
 /// Look a rule up by id.

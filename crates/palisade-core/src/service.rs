@@ -1,6 +1,7 @@
 //! The service aggregate: a system a team owns and runs, recorded on the ledger like an incident
-//! (its own stream, hash-chained and signed). For now a service has a name and a description;
-//! owners, tiers, on-call and integrations follow (issue 11) as more commands and events here.
+//! (its own stream, hash-chained and signed): a name, a description, and the integrations
+//! monitoring sends alerts through (each with a routing key, stored only as its SHA-256 hash).
+//! Owners, tiers and escalation follow as more commands and events here.
 
 use crate::Actor;
 use crate::aggregate::{Aggregate, Context, FoldError, check_first, check_next};
@@ -41,6 +42,18 @@ pub mod rules {
         Permission,
         "viewer accounts read services but do not change them",
     );
+    /// Integrations are named uniquely among a service's active ones, within a limit.
+    pub const INTEGRATION_NAME: Rule = Rule::new(
+        "integration-name",
+        InvalidInput,
+        "an integration's name is 1–64 characters of a-z, 0-9, '.', '_', '-', unique among the service's active integrations (at most 20)",
+    );
+    /// Only an active integration of the service can be revoked.
+    pub const INTEGRATION_UNKNOWN: Rule = Rule::new(
+        "integration-unknown",
+        InvalidInput,
+        "the service has no active integration by that name or id",
+    );
 
     /// Every service rule.
     pub const ALL: &[Rule] = &[
@@ -48,6 +61,8 @@ pub mod rules {
         SERVICE_INPUT,
         SERVICE_UNCHANGED,
         SERVICE_READ_ONLY,
+        INTEGRATION_NAME,
+        INTEGRATION_UNKNOWN,
     ];
 }
 
@@ -108,19 +123,94 @@ pub enum ServicePayload {
         from: ServiceName,
         to: ServiceName,
     },
+    /// An integration to send alerts through; its routing key is recorded only as its hash.
+    IntegrationAdded {
+        id: Uuid,
+        name: String,
+        kind: IntegrationKind,
+        /// SHA-256 (hex) of the routing key.
+        key_hash: String,
+    },
+    IntegrationRevoked {
+        id: Uuid,
+        name: String,
+    },
 }
+
+/// What an integration receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    /// The PagerDuty Events API v2 (`POST /v2/enqueue`, `/v2/change/enqueue`), which
+    /// Alertmanager's `pagerduty_configs` also speaks.
+    EventsV2,
+    /// Alertmanager's webhook (payload version 4): one alert per Alertmanager alert.
+    AlertmanagerAlert,
+    /// Alertmanager's webhook: one alert per Alertmanager group.
+    AlertmanagerGroup,
+}
+
+impl IntegrationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::EventsV2 => "events_v2",
+            IntegrationKind::AlertmanagerAlert => "alertmanager_alert",
+            IntegrationKind::AlertmanagerGroup => "alertmanager_group",
+        }
+    }
+    pub fn parse(s: &str) -> Option<IntegrationKind> {
+        Some(match s {
+            "events_v2" => IntegrationKind::EventsV2,
+            "alertmanager_alert" => IntegrationKind::AlertmanagerAlert,
+            "alertmanager_group" => IntegrationKind::AlertmanagerGroup,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for IntegrationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An integration of a service, as its events left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Integration {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: IntegrationKind,
+    pub key_hash: String,
+    pub added_by: UserName,
+    pub added_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The namespace of integration routing keys among stream keys: a key's hash names its service.
+pub const INTEGRATION_KEY: &str = "integration-key";
+/// Most active integrations of one service.
+pub const MAX_INTEGRATIONS: usize = 20;
 
 impl ServicePayload {
     pub fn kind(&self) -> &'static str {
         match self {
             ServicePayload::Created { .. } => "created",
             ServicePayload::Renamed { .. } => "renamed",
+            ServicePayload::IntegrationAdded { .. } => "integration_added",
+            ServicePayload::IntegrationRevoked { .. } => "integration_revoked",
         }
     }
     pub fn describe(&self) -> String {
         match self {
             ServicePayload::Created { name, .. } => format!("Service {name} created"),
             ServicePayload::Renamed { from, to } => format!("Renamed from {from} to {to}"),
+            ServicePayload::IntegrationAdded { name, kind, .. } => {
+                format!("Integration {name} ({kind}) added")
+            }
+            ServicePayload::IntegrationRevoked { name, .. } => {
+                format!("Integration {name} revoked")
+            }
         }
     }
 }
@@ -135,7 +225,20 @@ pub struct CreateService {
 /// A change to a service.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServiceCommand {
-    Rename { name: String },
+    Rename {
+        name: String,
+    },
+    /// Add an integration; the caller made its id and routing key, and passes the key's hash.
+    AddIntegration {
+        id: Uuid,
+        name: String,
+        kind: IntegrationKind,
+        key_hash: String,
+    },
+    /// Revoke an active integration, named by id or name.
+    RevokeIntegration {
+        integration: String,
+    },
 }
 
 /// One line of a service's history.
@@ -158,6 +261,8 @@ pub struct ServiceState {
     pub created_by: UserName,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    #[serde(default)]
+    pub integrations: Vec<Integration>,
     pub history: Vec<ServiceHistoryEntry>,
     pub last_seq: u64,
 }
@@ -179,6 +284,17 @@ fn writer(actor: &Actor) -> Result<(), Refusal> {
 }
 
 impl ServiceState {
+    /// The integrations that still accept events.
+    pub fn active_integrations(&self) -> impl Iterator<Item = &Integration> {
+        self.integrations.iter().filter(|i| i.revoked_at.is_none())
+    }
+
+    /// The active integration a reference (id or name) names.
+    pub fn active_integration(&self, reference: &str) -> Option<&Integration> {
+        self.active_integrations()
+            .find(|i| i.name == reference || i.id.to_string() == reference)
+    }
+
     fn record(&mut self, e: &Event<ServicePayload>) {
         self.history.push(ServiceHistoryEntry {
             seq: e.seq,
@@ -222,6 +338,7 @@ impl Aggregate for ServiceState {
             created_by: e.actor.clone(),
             created_at: e.occurred_at,
             updated_at: e.recorded_at,
+            integrations: Vec::new(),
             history: Vec::new(),
             last_seq: 0,
         };
@@ -239,6 +356,25 @@ impl Aggregate for ServiceState {
                 });
             }
             ServicePayload::Renamed { to, .. } => self.name = to.clone(),
+            ServicePayload::IntegrationAdded {
+                id,
+                name,
+                kind,
+                key_hash,
+            } => self.integrations.push(Integration {
+                id: *id,
+                name: name.clone(),
+                kind: *kind,
+                key_hash: key_hash.clone(),
+                added_by: e.actor.clone(),
+                added_at: e.recorded_at,
+                revoked_at: None,
+            }),
+            ServicePayload::IntegrationRevoked { id, .. } => {
+                if let Some(i) = self.integrations.iter_mut().find(|i| i.id == *id) {
+                    i.revoked_at = Some(e.recorded_at);
+                }
+            }
         }
         self.record(e);
         Ok(())
@@ -299,6 +435,61 @@ impl Aggregate for ServiceState {
                 Ok(vec![ServicePayload::Renamed {
                     from: self.name.clone(),
                     to,
+                }])
+            }
+            ServiceCommand::AddIntegration {
+                id,
+                name,
+                kind,
+                key_hash,
+            } => {
+                let name = UserName::parse(name.trim())
+                    .map_err(|e| Refusal::new(rules::INTEGRATION_NAME, e.to_string()))?
+                    .to_string();
+                if self.active_integration(&name).is_some() {
+                    return refuse(
+                        rules::INTEGRATION_NAME,
+                        format!(
+                            "{} already has an active integration called {name}",
+                            self.name
+                        ),
+                    );
+                }
+                if self.active_integrations().count() >= MAX_INTEGRATIONS {
+                    return refuse(
+                        rules::INTEGRATION_NAME,
+                        format!(
+                            "{} has {MAX_INTEGRATIONS} active integrations; revoke one first",
+                            self.name
+                        ),
+                    );
+                }
+                if key_hash.len() != 64 || !key_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return refuse(
+                        rules::SERVICE_INPUT,
+                        "an integration's key hash is 64 hexadecimal digits",
+                    );
+                }
+                Ok(vec![ServicePayload::IntegrationAdded {
+                    id: *id,
+                    name,
+                    kind: *kind,
+                    key_hash: key_hash.to_ascii_lowercase(),
+                }])
+            }
+            ServiceCommand::RevokeIntegration { integration } => {
+                let Some(i) = self.active_integration(integration) else {
+                    return refuse(
+                        rules::INTEGRATION_UNKNOWN,
+                        format!(
+                            "{} has no active integration {integration:?}; `palisade service show {}` lists them",
+                            self.name, self.name
+                        ),
+                    );
+                };
+                Ok(vec![ServicePayload::IntegrationRevoked {
+                    id: i.id,
+                    name: i.name.clone(),
                 }])
             }
         }
@@ -451,5 +642,55 @@ mod tests {
             ServiceState::fold(&incident_stream),
             Err(FoldError::WrongStream { .. })
         ));
+    }
+
+    #[test]
+    fn integrations_are_added_named_uniquely_and_revoked_by_name_or_id() {
+        let mut st = created("payments-api");
+        let a = actor(AccountRole::Responder);
+        let ctx = Context {
+            now: at(),
+            policy: &(),
+        };
+        let add = |name: &str, id: u128| ServiceCommand::AddIntegration {
+            id: Uuid::from_u128(id),
+            name: name.into(),
+            kind: IntegrationKind::EventsV2,
+            key_hash: "ab".repeat(32),
+        };
+        let apply = |st: &mut ServiceState, p: Vec<ServicePayload>| {
+            for e in numbered(st.stream(), st.last_seq, &a.user, at(), None, p) {
+                st.apply(&e).unwrap();
+            }
+        };
+        let p = st.decide(&a, &add("prometheus", 1), &ctx).unwrap();
+        apply(&mut st, p);
+        assert_eq!(st.active_integrations().count(), 1);
+        let dup = st.decide(&a, &add("prometheus", 2), &ctx).unwrap_err();
+        assert_eq!(dup.rule, rules::INTEGRATION_NAME);
+        let bad = st.decide(&a, &add("Prom Etheus", 2), &ctx).unwrap_err();
+        assert_eq!(bad.rule, rules::INTEGRATION_NAME);
+        let by_id = ServiceCommand::RevokeIntegration {
+            integration: Uuid::from_u128(1).to_string(),
+        };
+        let p = st.decide(&a, &by_id, &ctx).unwrap();
+        apply(&mut st, p);
+        assert_eq!(st.active_integrations().count(), 0);
+        assert!(st.integrations[0].revoked_at.is_some());
+        let again = st.decide(&a, &by_id, &ctx).unwrap_err();
+        assert_eq!(again.rule, rules::INTEGRATION_UNKNOWN);
+        // The name is free again once revoked; the limit counts active integrations only.
+        for n in 0..MAX_INTEGRATIONS {
+            let p = st
+                .decide(&a, &add(&format!("i{n}"), 10 + n as u128), &ctx)
+                .unwrap();
+            apply(&mut st, p);
+        }
+        let full = st.decide(&a, &add("prometheus", 99), &ctx).unwrap_err();
+        assert!(
+            full.message.contains("revoke one first"),
+            "{}",
+            full.message
+        );
     }
 }

@@ -14,6 +14,10 @@ pub enum StreamKind {
     Service,
     /// The deployment's own record (one stream): what operators did to the deployment itself.
     Deployment,
+    /// An alert, from its trigger to its resolution.
+    Alert,
+    /// A change event reported for a service (one event).
+    Change,
 }
 
 impl StreamKind {
@@ -22,6 +26,8 @@ impl StreamKind {
         StreamKind::Incident,
         StreamKind::Service,
         StreamKind::Deployment,
+        StreamKind::Alert,
+        StreamKind::Change,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +35,8 @@ impl StreamKind {
             StreamKind::Incident => "incident",
             StreamKind::Service => "service",
             StreamKind::Deployment => "deployment",
+            StreamKind::Alert => "alert",
+            StreamKind::Change => "change",
         }
     }
 }
@@ -49,7 +57,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service or deployment",
+                expected: "incident, service, deployment, alert or change",
             })
     }
 }

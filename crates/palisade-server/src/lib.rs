@@ -48,12 +48,17 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::evidence::transfer, routes::evidence::download, routes::evidence::export,
         routes::services::create, routes::services::list, routes::services::show_service,
         routes::services::docs::rename,
+        routes::alerts::enqueue, routes::alerts::enqueue_change,
+        routes::alerts::list, routes::alerts::show_alert,
+        routes::alerts::docs::acknowledge, routes::alerts::docs::resolve,
+        routes::alerts::add_integration, routes::alerts::revoke_integration,
+        routes::alerts::list_changes,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -190,12 +195,14 @@ pub fn router(app: App) -> Router {
         .merge(routes::comms::routes())
         .merge(routes::evidence::routes())
         .merge(routes::services::routes())
+        .merge(routes::alerts::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);
     let id_header = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .nest("/api/v1", api)
+        .merge(routes::alerts::events_routes())
         .merge(routes::ops::routes())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)

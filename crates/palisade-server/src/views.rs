@@ -525,7 +525,38 @@ pub struct ServiceView {
     pub updated_at: String,
     /// Number of ledger events.
     pub events: u64,
+    /// Integrations monitoring sends alerts through (revoked ones included; routing keys are
+    /// shown only when an integration is added).
+    pub integrations: Vec<IntegrationView>,
     pub history: Vec<ServiceHistoryView>,
+}
+
+/// An integration of a service.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationView {
+    pub id: Uuid,
+    pub name: String,
+    #[schema(value_type = String, example = "events_v2")]
+    pub kind: String,
+    #[schema(value_type = UserName)]
+    pub added_by: String,
+    #[schema(value_type = Timestamp)]
+    pub added_at: String,
+    #[schema(value_type = Option<Timestamp>)]
+    pub revoked_at: Option<String>,
+}
+
+impl From<&palisade_core::service::Integration> for IntegrationView {
+    fn from(i: &palisade_core::service::Integration) -> Self {
+        IntegrationView {
+            id: i.id,
+            name: i.name.clone(),
+            kind: i.kind.as_str().to_string(),
+            added_by: i.added_by.to_string(),
+            added_at: i.added_at.to_string(),
+            revoked_at: i.revoked_at.map(|t| t.to_string()),
+        }
+    }
 }
 
 impl From<&palisade_core::ServiceState> for ServiceView {
@@ -538,6 +569,7 @@ impl From<&palisade_core::ServiceState> for ServiceView {
             created_at: st.created_at.to_string(),
             updated_at: st.updated_at.to_string(),
             events: st.last_seq,
+            integrations: st.integrations.iter().map(IntegrationView::from).collect(),
             history: st
                 .history
                 .iter()

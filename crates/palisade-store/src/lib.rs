@@ -26,6 +26,7 @@ pub use ledger::HeadEvents;
 mod model;
 mod outbox;
 mod postgres;
+mod records;
 mod services;
 mod sqlite;
 
@@ -39,7 +40,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Latest schema version this build knows; migrations up to it are embedded and applied at start.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Errors from the store. Each says what to do next where a person can act.
 #[derive(Debug, thiserror::Error)]

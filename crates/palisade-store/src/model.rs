@@ -53,6 +53,10 @@ pub struct AppendRequest {
     pub outbox: Vec<OutboxMessage>,
     /// The answer to remember under an idempotency key, when the command carried one.
     pub idempotency: Option<IdempotencyRecord>,
+    /// Every unique key the stream holds after these events (`None`: unchanged). Keys it held
+    /// and no longer lists are released; a key another stream holds refuses the append
+    /// ([`crate::StoreError::Taken`]).
+    pub keys: Option<Vec<StreamKey>>,
 }
 
 impl AppendRequest {
@@ -70,6 +74,7 @@ impl AppendRequest {
             projection: Some(Projection::Incident(IncidentProjection::from_state(state))),
             outbox: Vec::new(),
             idempotency: None,
+            keys: None,
         })
     }
 
@@ -86,6 +91,65 @@ impl AppendRequest {
 pub enum Projection {
     Incident(IncidentProjection),
     Service(ServiceProjection),
+    /// Any other aggregate's row in the shared `records` table.
+    Record(RecordProjection),
+}
+
+/// The listing row of an aggregate with no table of its own (alerts, and those to come): what
+/// lists filter and sort on, and the row itself as JSON. Lists read it without folding streams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordProjection {
+    /// The stream it belongs to (an alert's service), if any.
+    pub parent: Option<Uuid>,
+    /// What lists filter on (`triggered`, `resolved`, …).
+    pub status: String,
+    /// Lists come newest first by this (µs since the Unix epoch).
+    pub sort_us: i64,
+    /// The listing row (JSON object).
+    pub summary: String,
+}
+
+/// One row of the `records` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub parent: Option<Uuid>,
+    pub status: String,
+    pub sort_us: i64,
+    /// The listing row (JSON object), as the aggregate wrote it.
+    pub summary: String,
+    /// Number of ledger events.
+    pub last_seq: u64,
+}
+
+/// Which records to list: of one kind, newest first, optionally of one parent and status, and
+/// before a sort key (the next page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFilter {
+    pub kind: palisade_core::StreamKind,
+    pub parent: Option<Uuid>,
+    pub status: Option<String>,
+    /// Only rows with `sort_us` below this (the last row of the previous page).
+    pub before_us: Option<i64>,
+    pub limit: u32,
+}
+
+/// A unique key held by one stream: (namespace, key). Namespaces are the aggregates' own
+/// (`integration-key`, `alert-open`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    pub namespace: String,
+    pub key: String,
+}
+
+impl StreamKey {
+    pub fn new(namespace: &str, key: impl Into<String>) -> StreamKey {
+        StreamKey {
+            namespace: namespace.to_string(),
+            key: key.into(),
+        }
+    }
 }
 
 /// A side effect (a notification) to deliver after its event is committed.

@@ -26,6 +26,7 @@ macro_rules! incident_command_doc {
     };
 }
 
+pub mod alerts;
 pub mod comms;
 pub mod evidence;
 pub mod incidents;

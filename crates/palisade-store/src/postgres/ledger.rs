@@ -181,6 +181,7 @@ impl PgStore {
                 projection: req.projection,
                 outbox: req.outbox,
                 idempotency: req.idempotency,
+                keys: req.keys,
             })
             .await
     }
@@ -288,6 +289,7 @@ impl PgStore {
                 projection: None,
                 outbox: Vec::new(),
                 idempotency: None,
+                keys: None,
             };
             match self.append(req).await {
                 // Another instance moved the stream on: number them again after its head.

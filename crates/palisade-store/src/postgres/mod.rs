@@ -13,6 +13,7 @@ mod idempotency;
 mod incidents;
 mod ledger;
 mod outbox;
+mod records;
 mod services;
 mod writer;
 
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_list_filter_index.sql"),
     include_str!("../../migrations/postgres/0004_streams.sql"),
     include_str!("../../migrations/postgres/0005_health.sql"),
+    include_str!("../../migrations/postgres/0006_records.sql"),
 ];
 /// Advisory lock key held while migrating ("palisade" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;

@@ -51,6 +51,7 @@ pub(crate) struct Signed {
     pub projection: Option<Projection>,
     pub outbox: Vec<OutboxMessage>,
     pub idempotency: Option<IdempotencyRecord>,
+    pub keys: Option<Vec<crate::StreamKey>>,
 }
 
 /// An append in the writer: what to write, and where its answer goes.
@@ -387,6 +388,10 @@ impl WriteError {
                     Some(Projection::Service(p)) => format!("service name {:?}", p.summary.name),
                     _ => "the service name".into(),
                 }),
+                Some("stream_keys_pkey") => StoreError::Taken(format!(
+                    "a unique key this {} claims ({text})",
+                    job.append.stream.kind
+                )),
                 Some("idempotency_pkey") => StoreError::IdempotencyKeyUsed(
                     job.append
                         .idempotency
@@ -464,6 +469,7 @@ struct Columns<'a> {
     e_recorded: Vec<i64>,
     incidents: super::incidents::Rows<'a>,
     services: super::services::Rows<'a>,
+    records: super::records::Rows<'a>,
     outbox: super::outbox::Rows<'a>,
     idempotency: super::idempotency::Rows<'a>,
 }
@@ -495,7 +501,11 @@ impl<'a> Columns<'a> {
             match &a.projection {
                 Some(Projection::Incident(p)) => c.incidents.push(id, p, first),
                 Some(Projection::Service(p)) => c.services.push(id, p, first),
+                Some(Projection::Record(p)) => c.records.push(id, a.stream, p),
                 None => {}
+            }
+            if let Some(keys) = &a.keys {
+                c.records.push_keys(id, keys);
             }
             c.outbox.push(id, &a.outbox);
             if let Some(r) = &a.idempotency {
@@ -510,6 +520,7 @@ impl<'a> Columns<'a> {
         Parts(
             self.incidents.parts().0
                 | self.services.parts().0
+                | self.records.parts().0
                 | self.outbox.parts().0
                 | self.idempotency.parts().0,
         )
@@ -535,6 +546,7 @@ impl<'a> Columns<'a> {
         ];
         self.incidents.params(&mut p, parts);
         self.services.params(&mut p, parts);
+        self.records.params(&mut p, parts);
         self.outbox.params(&mut p, parts);
         self.idempotency.params(&mut p, parts);
         p
@@ -545,23 +557,25 @@ impl<'a> Columns<'a> {
 /// (an empty part costs little to run, but each table it names is opened and locked, so a
 /// statement per shape of group is prepared instead of one with every part).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub(super) struct Parts(pub u8);
+pub(super) struct Parts(pub u16);
 
 impl Parts {
-    pub const INCIDENTS_NEW: u8 = 1;
-    pub const INCIDENTS_CHANGED: u8 = 1 << 1;
-    pub const MEMBERS: u8 = 1 << 2;
-    pub const SERVICES_NEW: u8 = 1 << 3;
-    pub const SERVICES_CHANGED: u8 = 1 << 4;
-    pub const OUTBOX: u8 = 1 << 5;
-    pub const IDEMPOTENCY: u8 = 1 << 6;
+    pub const INCIDENTS_NEW: u16 = 1;
+    pub const INCIDENTS_CHANGED: u16 = 1 << 1;
+    pub const MEMBERS: u16 = 1 << 2;
+    pub const SERVICES_NEW: u16 = 1 << 3;
+    pub const SERVICES_CHANGED: u16 = 1 << 4;
+    pub const OUTBOX: u16 = 1 << 5;
+    pub const IDEMPOTENCY: u16 = 1 << 6;
+    pub const RECORDS: u16 = 1 << 7;
+    pub const KEYS: u16 = 1 << 8;
 
     /// `bit` when `rows` is not empty.
-    pub fn when<T>(bit: u8, rows: &[T]) -> u8 {
+    pub fn when<T>(bit: u16, rows: &[T]) -> u16 {
         if rows.is_empty() { 0 } else { bit }
     }
 
-    pub fn has(self, bit: u8) -> bool {
+    pub fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
     }
 }
@@ -636,6 +650,7 @@ fn statement_sql(parts: Parts) -> String {
     );
     sql.push_str(&super::incidents::Rows::sql(&mut p, parts));
     sql.push_str(&super::services::Rows::sql(&mut p, parts));
+    sql.push_str(&super::records::Rows::sql(&mut p, parts));
     sql.push_str(&super::outbox::Rows::sql(&mut p, parts));
     sql.push_str(&super::idempotency::Rows::sql(&mut p, parts));
     sql.push_str(

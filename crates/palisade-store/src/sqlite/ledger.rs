@@ -49,6 +49,7 @@ impl SqliteStore {
                 projection: None,
                 outbox: Vec::new(),
                 idempotency: None,
+                keys: None,
             };
             let a = append_in(conn, heads, &signer, &req)?;
             let cp = a.checkpoint.clone();
@@ -233,7 +234,11 @@ fn append_in(
     match &req.projection {
         Some(Projection::Incident(p)) => super::incidents::write_projection(conn, p, first)?,
         Some(Projection::Service(p)) => super::services::write_projection(conn, p, first)?,
+        Some(Projection::Record(p)) => super::records::write_projection(conn, req.stream, p)?,
         None => {}
+    }
+    if let Some(keys) = &req.keys {
+        super::records::write_keys(conn, req.stream, keys)?;
     }
     super::outbox::insert(conn, Some(&id), &req.outbox)?;
     if let Some(rec) = &req.idempotency {

@@ -15,6 +15,7 @@ mod idempotency;
 mod incidents;
 pub(crate) mod ledger;
 mod outbox;
+mod records;
 mod services;
 
 pub use ledger::{feed_range, open_for_verify, split_points};
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_list_filter_index.sql"),
     include_str!("../../migrations/sqlite/0004_streams.sql"),
     include_str!("../../migrations/sqlite/0005_health.sql"),
+    include_str!("../../migrations/sqlite/0006_records.sql"),
 ];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;

@@ -1,0 +1,780 @@
+//! The alert aggregate: one stream per alert, from the trigger that opened it to its resolution.
+//!
+//! Alerts arrive from monitoring (the PagerDuty Events API v2, Alertmanager) through a service's
+//! integration, or from Palisade's own scanners. At most one alert of a service is open per
+//! deduplication key: a trigger whose key matches an open alert is recorded on that alert as
+//! `deduplicated`, with the rule and the fields that matched, so anyone can later see why two
+//! signals became one alert. A trigger after the alert was resolved opens a new alert.
+//!
+//! The limits are the Events API's: summary 1,024 characters, deduplication key 255, severity
+//! one of critical/error/warning/info, image sources over https.
+
+use crate::Actor;
+use crate::aggregate::{Aggregate, Context, FoldError, check_first, check_next};
+use crate::event::{Event, Timestamp};
+use crate::rule::{Refusal, refuse};
+use crate::stream::{StreamId, StreamKind};
+use crate::types::{AccountRole, UserName};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use uuid::Uuid;
+
+/// The alert's rules.
+pub mod rules {
+    use crate::rule::{RefusalKind::*, Rule};
+
+    /// An alert's fields are within the Events API's limits.
+    pub const ALERT_INPUT: Rule = Rule::new(
+        "alert-input",
+        InvalidInput,
+        "an alert's fields are within the Events API's limits (summary 1–1,024 characters, dedup_key up to 255, severity critical/error/warning/info, https image sources)",
+    );
+    /// A resolved alert stays resolved: a new trigger with its key opens a new alert.
+    pub const ALERT_RESOLVED: Rule = Rule::new(
+        "alert-resolved",
+        Conflict,
+        "a resolved alert stays resolved; a new trigger with its key opens a new alert",
+    );
+    /// Viewers read alerts but do not acknowledge or resolve them.
+    pub const ALERT_READ_ONLY: Rule = Rule::new(
+        "alert-read-only",
+        Permission,
+        "viewer accounts read alerts but do not acknowledge or resolve them",
+    );
+
+    /// Every alert rule.
+    pub const ALL: &[Rule] = &[ALERT_INPUT, ALERT_RESOLVED, ALERT_READ_ONLY];
+}
+
+/// The rule recorded when a trigger joins an open alert because their keys are equal.
+pub const SAME_DEDUP_KEY: &str = "same-dedup-key";
+
+/// Longest summary (characters), as the Events API.
+pub const MAX_SUMMARY: usize = 1024;
+/// Longest deduplication key (characters), as the Events API.
+pub const MAX_DEDUP_KEY: usize = 255;
+/// Longest source, component, group, class, client (characters).
+pub const MAX_FIELD: usize = 1024;
+/// Most links and images on one event.
+pub const MAX_LINKS: usize = 50;
+
+/// How bad it is, as the Events API says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    Critical,
+    Error,
+    Warning,
+    Info,
+}
+
+impl AlertSeverity {
+    pub fn parse(s: &str) -> Option<AlertSeverity> {
+        Some(match s {
+            "critical" => AlertSeverity::Critical,
+            "error" => AlertSeverity::Error,
+            "warning" => AlertSeverity::Warning,
+            "info" => AlertSeverity::Info,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Critical => "critical",
+            AlertSeverity::Error => "error",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for AlertSeverity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Triggered,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Triggered => "triggered",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        Some(match s {
+            "triggered" => AlertStatus::Triggered,
+            "acknowledged" => AlertStatus::Acknowledged,
+            "resolved" => AlertStatus::Resolved,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for AlertStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A link sent with an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AlertLink {
+    pub href: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// An image sent with an event (its source over https).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AlertImage {
+    pub src: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt: Option<String>,
+}
+
+/// Free-form details as the sender sent them (any JSON), kept as JSON text: the ledger's
+/// canonical encoding has no floating-point numbers and no integers beyond ±2^53, and monitoring
+/// data is full of both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct CustomDetails(pub String);
+
+impl CustomDetails {
+    pub fn from_value(v: &serde_json::Value) -> CustomDetails {
+        CustomDetails(v.to_string())
+    }
+    /// The details as JSON again (text that is not JSON, which only a hand-edited ledger could
+    /// hold, comes back as a string).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or_else(|_| serde_json::Value::String(self.0.clone()))
+    }
+}
+
+/// What one trigger said: the Events API's payload and its links, images and client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AlertDetails {
+    pub summary: String,
+    pub source: String,
+    pub severity: AlertSeverity,
+    /// When the monitoring tool saw it, as it said (not trusted as the record's time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// As JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_details: Option<CustomDetails>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<AlertLink>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<AlertImage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_url: Option<String>,
+}
+
+impl AlertDetails {
+    /// Everything wrong with these details, each as the Events API would say it (empty when
+    /// they are valid).
+    pub fn problems(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let n = self.summary.chars().count();
+        if self.summary.trim().is_empty() {
+            errors.push("'payload.summary' is missing or blank.".to_string());
+        } else if n > MAX_SUMMARY {
+            errors.push(format!(
+                "'payload.summary' is {n} characters; the limit is {MAX_SUMMARY}."
+            ));
+        }
+        if self.source.trim().is_empty() {
+            errors.push("'payload.source' is missing or blank.".to_string());
+        }
+        for (name, v) in [
+            ("payload.source", Some(&self.source)),
+            ("payload.component", self.component.as_ref()),
+            ("payload.group", self.group.as_ref()),
+            ("payload.class", self.class.as_ref()),
+            ("payload.timestamp", self.timestamp.as_ref()),
+            ("client", self.client.as_ref()),
+            ("client_url", self.client_url.as_ref()),
+        ] {
+            if let Some(v) = v
+                && v.chars().count() > MAX_FIELD
+            {
+                errors.push(format!("'{name}' is longer than {MAX_FIELD} characters."));
+            }
+        }
+        if self.links.len() > MAX_LINKS {
+            errors.push(format!("'links' has more than {MAX_LINKS} entries."));
+        }
+        if self.images.len() > MAX_LINKS {
+            errors.push(format!("'images' has more than {MAX_LINKS} entries."));
+        }
+        for (i, img) in self.images.iter().enumerate() {
+            if !img.src.starts_with("https://") {
+                errors.push(format!("'images[{i}].src' must be an https URL."));
+            }
+        }
+        errors
+    }
+}
+
+/// Which integration a signal came through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    pub integration: Uuid,
+    pub name: String,
+}
+
+/// What happened to an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AlertPayload {
+    /// The alert opened: no open alert of the service had this key.
+    Triggered {
+        service: Uuid,
+        dedup_key: String,
+        /// The sender gave no key; this one was made for it (and returned to it).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dedup_key_generated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
+        details: AlertDetails,
+        /// Why this is a new alert and not an occurrence of an open one.
+        reason: String,
+    },
+    /// Another trigger joined this open alert, by `rule` on the `matched` fields.
+    Deduplicated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
+        details: AlertDetails,
+        rule: String,
+        matched: BTreeMap<String, String>,
+        reason: String,
+    },
+    Acknowledged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
+    },
+    Resolved {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
+    },
+}
+
+impl AlertPayload {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AlertPayload::Triggered { .. } => "triggered",
+            AlertPayload::Deduplicated { .. } => "deduplicated",
+            AlertPayload::Acknowledged { .. } => "acknowledged",
+            AlertPayload::Resolved { .. } => "resolved",
+        }
+    }
+    pub fn describe(&self) -> String {
+        let via = |o: &Option<Origin>| {
+            o.as_ref()
+                .map(|o| format!(" via integration {}", o.name))
+                .unwrap_or_default()
+        };
+        match self {
+            AlertPayload::Triggered {
+                details,
+                origin,
+                reason,
+                ..
+            } => format!(
+                "Triggered ({}){}: {} — {reason}",
+                details.severity,
+                via(origin),
+                details.summary
+            ),
+            AlertPayload::Deduplicated {
+                details,
+                origin,
+                reason,
+                ..
+            } => format!(
+                "Deduplicated ({}){}: {} — {reason}",
+                details.severity,
+                via(origin),
+                details.summary
+            ),
+            AlertPayload::Acknowledged { origin } => format!("Acknowledged{}", via(origin)),
+            AlertPayload::Resolved { origin } => format!("Resolved{}", via(origin)),
+        }
+    }
+}
+
+/// Opening an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaiseAlert {
+    pub service: Uuid,
+    pub service_name: String,
+    pub dedup_key: String,
+    pub dedup_key_generated: bool,
+    pub origin: Option<Origin>,
+    pub details: AlertDetails,
+}
+
+/// A change to an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertCommand {
+    /// Another trigger with this alert's key.
+    Retrigger {
+        origin: Option<Origin>,
+        details: AlertDetails,
+    },
+    Acknowledge {
+        origin: Option<Origin>,
+    },
+    Resolve {
+        origin: Option<Origin>,
+    },
+}
+
+/// One line of an alert's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistoryEntry {
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: UserName,
+    pub recorded_at: Timestamp,
+    pub description: String,
+}
+
+/// An alert: a fold of its stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertState {
+    pub id: Uuid,
+    pub service: Uuid,
+    pub dedup_key: String,
+    pub status: AlertStatus,
+    /// The first trigger's details; later occurrences are in the history.
+    pub details: AlertDetails,
+    /// The highest severity any occurrence reported.
+    pub severity: AlertSeverity,
+    /// Triggers recorded on this alert (the first included).
+    pub occurrences: u32,
+    pub triggered_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<UserName>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<UserName>,
+    pub updated_at: Timestamp,
+    pub history: Vec<AlertHistoryEntry>,
+    pub last_seq: u64,
+}
+
+impl AlertState {
+    /// The unique key an open alert holds: one open alert per (service, dedup_key).
+    pub fn open_key(service: Uuid, dedup_key: &str) -> String {
+        format!("{}/{dedup_key}", service.as_hyphenated())
+    }
+
+    fn record(&mut self, e: &Event<AlertPayload>) {
+        self.history.push(AlertHistoryEntry {
+            seq: e.seq,
+            kind: e.data.kind().to_string(),
+            actor: e.actor.clone(),
+            recorded_at: e.recorded_at,
+            description: e.data.describe(),
+        });
+        self.last_seq = e.seq;
+        self.updated_at = e.recorded_at;
+    }
+}
+
+fn check_details(d: &AlertDetails) -> Result<(), Refusal> {
+    let problems = d.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        refuse(rules::ALERT_INPUT, problems.join(" "))
+    }
+}
+
+impl Aggregate for AlertState {
+    const KIND: StreamKind = StreamKind::Alert;
+    type Payload = AlertPayload;
+    type Command = AlertCommand;
+    type Create = RaiseAlert;
+    type Policy = ();
+
+    fn stream(&self) -> StreamId {
+        StreamId::new(StreamKind::Alert, self.id)
+    }
+    fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    fn from_first(e: &Event<AlertPayload>) -> Result<Self, FoldError> {
+        check_first(StreamKind::Alert, e)?;
+        let AlertPayload::Triggered {
+            service,
+            dedup_key,
+            details,
+            ..
+        } = &e.data
+        else {
+            return Err(FoldError::NotCreatedFirst {
+                seq: e.seq,
+                expected: "triggered",
+                found: e.data.kind(),
+            });
+        };
+        let mut st = AlertState {
+            id: e.stream.id,
+            service: *service,
+            dedup_key: dedup_key.clone(),
+            status: AlertStatus::Triggered,
+            severity: details.severity,
+            details: details.clone(),
+            occurrences: 1,
+            triggered_at: e.recorded_at,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            updated_at: e.recorded_at,
+            history: Vec::new(),
+            last_seq: 0,
+        };
+        st.record(e);
+        Ok(st)
+    }
+
+    fn apply(&mut self, e: &Event<AlertPayload>) -> Result<(), FoldError> {
+        check_next(self.stream(), self.last_seq, e)?;
+        match &e.data {
+            AlertPayload::Triggered { .. } => {
+                return Err(FoldError::CreatedAgain {
+                    seq: e.seq,
+                    what: "triggered",
+                });
+            }
+            AlertPayload::Deduplicated { details, .. } => {
+                self.occurrences += 1;
+                // Critical sorts first: the most severe occurrence is the alert's severity.
+                self.severity = self.severity.min(details.severity);
+            }
+            AlertPayload::Acknowledged { .. } => {
+                self.status = AlertStatus::Acknowledged;
+                self.acknowledged_at = Some(e.recorded_at);
+                self.acknowledged_by = Some(e.actor.clone());
+            }
+            AlertPayload::Resolved { .. } => {
+                self.status = AlertStatus::Resolved;
+                self.resolved_at = Some(e.recorded_at);
+                self.resolved_by = Some(e.actor.clone());
+            }
+        }
+        self.record(e);
+        Ok(())
+    }
+
+    fn create_role(_: &RaiseAlert) -> AccountRole {
+        AccountRole::Responder
+    }
+
+    fn decide_create(
+        _: &Actor,
+        c: &RaiseAlert,
+        _: &Context<'_, ()>,
+    ) -> Result<Vec<AlertPayload>, Refusal> {
+        check_details(&c.details)?;
+        let n = c.dedup_key.chars().count();
+        if n == 0 || n > MAX_DEDUP_KEY {
+            return refuse(
+                rules::ALERT_INPUT,
+                format!("a dedup_key is 1–{MAX_DEDUP_KEY} characters; this one is {n}"),
+            );
+        }
+        let reason = if c.dedup_key_generated {
+            "the event had no dedup_key, so a new one was made and the event opened a new alert"
+                .to_string()
+        } else {
+            format!(
+                "no open alert of service {} has dedup_key {:?}",
+                c.service_name, c.dedup_key
+            )
+        };
+        Ok(vec![AlertPayload::Triggered {
+            service: c.service,
+            dedup_key: c.dedup_key.clone(),
+            dedup_key_generated: c.dedup_key_generated,
+            origin: c.origin.clone(),
+            details: c.details.clone(),
+            reason,
+        }])
+    }
+
+    fn required_role(_: &AlertCommand) -> AccountRole {
+        AccountRole::Responder
+    }
+
+    /// Alerts belong to services, and every account sees every service.
+    fn visible_to(&self, _: &Actor, _: Option<&AlertCommand>, _: Timestamp) -> bool {
+        true
+    }
+
+    fn decide(
+        &self,
+        actor: &Actor,
+        cmd: &AlertCommand,
+        _: &Context<'_, ()>,
+    ) -> Result<Vec<AlertPayload>, Refusal> {
+        if actor.account_role == AccountRole::Viewer {
+            return refuse(
+                rules::ALERT_READ_ONLY,
+                "viewer accounts may read alerts but not change them",
+            );
+        }
+        match cmd {
+            AlertCommand::Retrigger { origin, details } => {
+                if self.status == AlertStatus::Resolved {
+                    return refuse(
+                        rules::ALERT_RESOLVED,
+                        "the alert with this key was resolved; the trigger opens a new one",
+                    );
+                }
+                check_details(details)?;
+                let matched = BTreeMap::from([("dedup_key".to_string(), self.dedup_key.clone())]);
+                Ok(vec![AlertPayload::Deduplicated {
+                    origin: origin.clone(),
+                    details: details.clone(),
+                    rule: SAME_DEDUP_KEY.to_string(),
+                    matched,
+                    reason: format!(
+                        "alert {} of this service is open ({}) with dedup_key {:?}",
+                        self.id, self.status, self.dedup_key
+                    ),
+                }])
+            }
+            // Acknowledging an acknowledged or resolved alert, or resolving a resolved one,
+            // changes nothing and is not an error (the Events API accepts and drops them).
+            AlertCommand::Acknowledge { origin } => Ok(match self.status {
+                AlertStatus::Triggered => vec![AlertPayload::Acknowledged {
+                    origin: origin.clone(),
+                }],
+                _ => Vec::new(),
+            }),
+            AlertCommand::Resolve { origin } => Ok(match self.status {
+                AlertStatus::Resolved => Vec::new(),
+                _ => vec![AlertPayload::Resolved {
+                    origin: origin.clone(),
+                }],
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::numbered;
+
+    fn actor(role: AccountRole) -> Actor {
+        Actor {
+            user: UserName::parse("integration").unwrap(),
+            account_role: role,
+        }
+    }
+    fn at() -> Timestamp {
+        Timestamp::parse("2026-12-07T03:00:00Z").unwrap()
+    }
+    fn ctx() -> Context<'static, ()> {
+        Context {
+            now: at(),
+            policy: &(),
+        }
+    }
+    fn details(summary: &str, severity: AlertSeverity) -> AlertDetails {
+        AlertDetails {
+            summary: summary.into(),
+            source: "web-1".into(),
+            severity,
+            timestamp: None,
+            component: None,
+            group: None,
+            class: None,
+            custom_details: None,
+            links: Vec::new(),
+            images: Vec::new(),
+            client: None,
+            client_url: None,
+        }
+    }
+    fn raise(key: &str) -> RaiseAlert {
+        RaiseAlert {
+            service: Uuid::nil(),
+            service_name: "payments-api".into(),
+            dedup_key: key.into(),
+            dedup_key_generated: false,
+            origin: None,
+            details: details("Disk full on web-1", AlertSeverity::Warning),
+        }
+    }
+    fn opened(key: &str) -> AlertState {
+        let a = actor(AccountRole::Responder);
+        let p = AlertState::decide_create(&a, &raise(key), &ctx()).unwrap();
+        let events = numbered(
+            StreamId::new(StreamKind::Alert, Uuid::nil()),
+            0,
+            &a.user,
+            at(),
+            None,
+            p,
+        );
+        AlertState::fold(&events).unwrap()
+    }
+    fn run(st: &mut AlertState, cmd: AlertCommand) -> Result<usize, Refusal> {
+        let a = actor(AccountRole::Responder);
+        let p = st.decide(&a, &cmd, &ctx())?;
+        let n = p.len();
+        for e in numbered(st.stream(), st.last_seq, &a.user, at(), None, p) {
+            st.apply(&e).unwrap();
+        }
+        Ok(n)
+    }
+
+    #[test]
+    fn a_trigger_with_an_open_alerts_key_is_recorded_with_the_rule_and_the_matched_key() {
+        let mut st = opened("disk/web-1");
+        assert_eq!(st.status, AlertStatus::Triggered);
+        assert!(
+            st.history[0]
+                .description
+                .contains("no open alert of service payments-api has dedup_key \"disk/web-1\""),
+            "{}",
+            st.history[0].description
+        );
+        let again = AlertCommand::Retrigger {
+            origin: None,
+            details: details("Disk full on web-1", AlertSeverity::Critical),
+        };
+        assert_eq!(run(&mut st, again.clone()), Ok(1));
+        assert_eq!(st.occurrences, 2);
+        assert_eq!(st.severity, AlertSeverity::Critical, "the worst occurrence");
+        let a = actor(AccountRole::Responder);
+        let p = st.decide(&a, &again, &ctx()).unwrap();
+        let AlertPayload::Deduplicated { rule, matched, .. } = &p[0] else {
+            panic!("{p:?}")
+        };
+        assert_eq!(rule, SAME_DEDUP_KEY);
+        assert_eq!(
+            matched.get("dedup_key").map(String::as_str),
+            Some("disk/web-1")
+        );
+    }
+
+    #[test]
+    fn acknowledge_and_resolve_move_once_and_repeats_change_nothing() {
+        let mut st = opened("k");
+        assert_eq!(
+            run(&mut st, AlertCommand::Acknowledge { origin: None }),
+            Ok(1)
+        );
+        assert_eq!(st.status, AlertStatus::Acknowledged);
+        assert_eq!(
+            run(&mut st, AlertCommand::Acknowledge { origin: None }),
+            Ok(0)
+        );
+        assert_eq!(run(&mut st, AlertCommand::Resolve { origin: None }), Ok(1));
+        assert_eq!(st.status, AlertStatus::Resolved);
+        assert_eq!(run(&mut st, AlertCommand::Resolve { origin: None }), Ok(0));
+        assert_eq!(
+            run(&mut st, AlertCommand::Acknowledge { origin: None }),
+            Ok(0)
+        );
+        let r = run(
+            &mut st,
+            AlertCommand::Retrigger {
+                origin: None,
+                details: details("again", AlertSeverity::Info),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(r.rule, rules::ALERT_RESOLVED);
+        assert_eq!(st.last_seq, 3);
+    }
+
+    #[test]
+    fn events_outside_the_limits_are_refused_with_every_problem_named() {
+        let a = actor(AccountRole::Responder);
+        let mut bad = raise("k");
+        bad.details.summary = "s".repeat(MAX_SUMMARY + 1);
+        bad.details.source = " ".into();
+        bad.details.images = vec![AlertImage {
+            src: "http://example.invalid/x.png".into(),
+            href: None,
+            alt: None,
+        }];
+        let r = AlertState::decide_create(&a, &bad, &ctx()).unwrap_err();
+        assert_eq!(r.rule, rules::ALERT_INPUT);
+        for needle in ["payload.summary", "payload.source", "images[0].src"] {
+            assert!(r.message.contains(needle), "{needle} in {}", r.message);
+        }
+        let long_key = raise(&"k".repeat(MAX_DEDUP_KEY + 1));
+        let r = AlertState::decide_create(&a, &long_key, &ctx()).unwrap_err();
+        assert_eq!(r.rule, rules::ALERT_INPUT);
+        let exactly = raise(&"k".repeat(MAX_DEDUP_KEY));
+        assert_eq!(
+            AlertState::decide_create(&a, &exactly, &ctx()).map(|p| p.len()),
+            Ok(1)
+        );
+    }
+
+    #[test]
+    fn viewers_cannot_change_alerts() {
+        let st = opened("k");
+        let r = st
+            .decide(
+                &actor(AccountRole::Viewer),
+                &AlertCommand::Resolve { origin: None },
+                &ctx(),
+            )
+            .unwrap_err();
+        assert_eq!(r.rule, rules::ALERT_READ_ONLY);
+    }
+
+    #[test]
+    fn the_open_key_names_service_and_dedup_key() {
+        assert_eq!(
+            AlertState::open_key(Uuid::nil(), "a/b"),
+            "00000000-0000-0000-0000-000000000000/a/b"
+        );
+    }
+}

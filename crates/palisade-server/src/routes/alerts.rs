@@ -1,0 +1,870 @@
+//! Alerts: the PagerDuty-compatible Events API v2 (`POST /v2/enqueue`, `POST /v2/change/enqueue`,
+//! authenticated by the routing key in the body, answered exactly as PagerDuty answers), the
+//! alert API under `/api/v1/alerts` (list, show, acknowledge, resolve), and a service's
+//! integrations (`/api/v1/services/{service}/integrations`) and change events.
+
+use super::{ApiStream, IntoCommand, PathArgs, command, show};
+use crate::extract::{Caller, CommandBody, StrictQuery};
+use crate::problem::Problem;
+use crate::views::ServiceView;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use palisade_app::alerts::{AlertFilter, EventAction, InboundEvent, Rejected};
+use palisade_app::{App, AppError};
+use palisade_core::alert::{
+    AlertCommand, AlertDetails, AlertImage, AlertLink, AlertSeverity, AlertState, AlertStatus,
+    CustomDetails, MAX_DEDUP_KEY,
+};
+use palisade_core::change::ChangeDetails;
+use palisade_core::service::{IntegrationKind, ServiceCommand, ServiceState};
+use palisade_core::{Timestamp, UserName};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Largest Events API body, as PagerDuty's (512 KB).
+pub const EVENT_BODY_LIMIT: usize = 512 * 1024;
+
+impl ApiStream for AlertState {
+    const PARAM: &'static str = "alert";
+    type View = AlertView;
+    fn view(_: &App, st: &AlertState) -> AlertView {
+        AlertView::from(st)
+    }
+}
+
+/// The Events API routes, at the server's root (where PagerDuty's clients post).
+pub fn events_routes() -> Router<App> {
+    Router::new()
+        .route("/v2/enqueue", post(enqueue))
+        .route("/v2/change/enqueue", post(enqueue_change))
+        .layer(DefaultBodyLimit::max(EVENT_BODY_LIMIT))
+}
+
+/// The routes of this module under `/api/v1`.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/alerts", get(list))
+        .route("/alerts/{alert}", get(show_alert))
+        .route(
+            "/alerts/{alert}/acknowledge",
+            post(command::<AlertState, AcknowledgeRequest>),
+        )
+        .route(
+            "/alerts/{alert}/resolve",
+            post(command::<AlertState, ResolveRequest>),
+        )
+        .route("/services/{service}/integrations", post(add_integration))
+        .route(
+            "/services/{service}/integrations/{integration}",
+            delete(revoke_integration),
+        )
+        .route("/services/{service}/changes", get(list_changes))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Events API v2
+
+/// The Events API's answer to an accepted event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventAccepted {
+    #[schema(example = "success")]
+    pub status: String,
+    #[schema(example = "Event processed")]
+    pub message: String,
+    /// The alert's key: the one sent, or the one made for a trigger without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
+}
+
+/// The Events API's answer to an event it did not take.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventRefused {
+    #[schema(example = "invalid event")]
+    pub status: String,
+    #[schema(example = "Event object is invalid")]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// An event, as PagerDuty's Events API v2 takes it (fields it does not know are ignored, as
+/// PagerDuty ignores them).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EventRequest {
+    /// The integration's 32-character routing key.
+    pub routing_key: String,
+    #[schema(example = "trigger")]
+    pub event_action: String,
+    /// Up to 255 characters; a trigger without one gets a new one.
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+    /// Required for a trigger: `summary`, `source`, `severity` (critical, error, warning,
+    /// info), and optionally `timestamp`, `component`, `group`, `class`, `custom_details`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub images: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub links: Option<Value>,
+    #[serde(default)]
+    pub client: Option<String>,
+    #[serde(default)]
+    pub client_url: Option<String>,
+}
+
+fn pd_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut r = (status, serde_json::to_string(body).unwrap_or_default()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn invalid(errors: Vec<String>) -> Response {
+    pd_json(
+        StatusCode::BAD_REQUEST,
+        &EventRefused {
+            status: "invalid event".into(),
+            message: "Event object is invalid".into(),
+            errors,
+        },
+    )
+}
+
+fn rejected(r: Rejected) -> Response {
+    match r {
+        Rejected::UnknownKey => invalid(vec![
+            "'routing_key' is not the key of an active integration.".into(),
+        ]),
+        Rejected::Invalid(errors) => invalid(errors),
+        Rejected::RateLimited(wait) => {
+            let mut resp = pd_json(
+                StatusCode::TOO_MANY_REQUESTS,
+                &EventRefused {
+                    status: "throttle event".into(),
+                    message: "Requests for this integration are arriving too quickly. Please retry later.".into(),
+                    errors: Vec::new(),
+                },
+            );
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            resp
+        }
+        Rejected::App(e) => {
+            let unavailable = matches!(e, AppError::Unavailable(_) | AppError::Conflict(_));
+            let status = if unavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            if !unavailable {
+                tracing::error!("an event could not be recorded: {e}");
+            }
+            let mut resp = pd_json(
+                status,
+                &EventRefused {
+                    status: "error".into(),
+                    message: if unavailable {
+                        "The event could not be recorded now; retry it.".into()
+                    } else {
+                        "The event could not be recorded.".into()
+                    },
+                    errors: Vec::new(),
+                },
+            );
+            if unavailable {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            resp
+        }
+    }
+}
+
+/// The body, or the Events API's answer to one it cannot read.
+fn read_event<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Response> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            pd_json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &EventRefused {
+                    status: "invalid event".into(),
+                    message: "Event object is too large".into(),
+                    errors: vec![format!("The body is larger than {EVENT_BODY_LIMIT} bytes.")],
+                },
+            )
+        } else {
+            invalid(vec![format!("The body could not be read: {e}")])
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| invalid(vec![format!("The body is not valid JSON: {e}")]))?;
+    if !value.is_object() {
+        return Err(invalid(vec!["The body is not a JSON object.".into()]));
+    }
+    serde_json::from_value(value).map_err(|e| invalid(vec![describe_shape_error(&e)]))
+}
+
+/// A serde error as the Events API would phrase it (which field, what was wrong).
+fn describe_shape_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.strip_prefix("missing field `") {
+        Some(rest) => format!(
+            "'{}' is missing.",
+            rest.split('`').next().unwrap_or_default()
+        ),
+        None => format!("The event has a field of the wrong type: {msg}."),
+    }
+}
+
+fn string_field(
+    obj: &Map<String, Value>,
+    name: &str,
+    path: &str,
+    errors: &mut Vec<String>,
+) -> Option<String> {
+    match obj.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        // Numbers and booleans are accepted as their text, as PagerDuty does for source and
+        // component (monitoring tools send them unquoted).
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(v.to_string()),
+        Some(_) => {
+            errors.push(format!("'{path}' must be a string."));
+            None
+        }
+    }
+}
+
+fn links(v: Option<&Value>, errors: &mut Vec<String>) -> Vec<AlertLink> {
+    let Some(Value::Array(items)) = v else {
+        if v.is_some_and(|v| !v.is_null()) {
+            errors.push("'links' must be an array.".into());
+        }
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::Object(o) => {
+                match string_field(o, "href", &format!("links[{i}].href"), errors) {
+                    Some(href) => out.push(AlertLink {
+                        href,
+                        text: string_field(o, "text", &format!("links[{i}].text"), errors),
+                    }),
+                    None => errors.push(format!("'links[{i}].href' is missing.")),
+                }
+            }
+            _ => errors.push(format!("'links[{i}]' must be an object.")),
+        }
+    }
+    out
+}
+
+fn images(v: Option<&Value>, errors: &mut Vec<String>) -> Vec<AlertImage> {
+    let Some(Value::Array(items)) = v else {
+        if v.is_some_and(|v| !v.is_null()) {
+            errors.push("'images' must be an array.".into());
+        }
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::Object(o) => match string_field(o, "src", &format!("images[{i}].src"), errors) {
+                Some(src) => out.push(AlertImage {
+                    src,
+                    href: string_field(o, "href", &format!("images[{i}].href"), errors),
+                    alt: string_field(o, "alt", &format!("images[{i}].alt"), errors),
+                }),
+                None => errors.push(format!("'images[{i}].src' is missing.")),
+            },
+            _ => errors.push(format!("'images[{i}]' must be an object.")),
+        }
+    }
+    out
+}
+
+/// The event an Events API request describes, or every problem with it.
+fn inbound(req: EventRequest) -> Result<InboundEvent, Vec<String>> {
+    let mut errors = Vec::new();
+    let action = match req.event_action.as_str() {
+        "trigger" => Some(EventAction::Trigger),
+        "acknowledge" => Some(EventAction::Acknowledge),
+        "resolve" => Some(EventAction::Resolve),
+        other => {
+            errors.push(format!(
+                "'event_action' is {other:?}; it must be trigger, acknowledge or resolve."
+            ));
+            None
+        }
+    };
+    let dedup_key = req.dedup_key.filter(|k| !k.is_empty());
+    if let Some(k) = &dedup_key
+        && k.chars().count() > MAX_DEDUP_KEY
+    {
+        errors.push(format!(
+            "'dedup_key' is longer than {MAX_DEDUP_KEY} characters."
+        ));
+    }
+    if matches!(
+        action,
+        Some(EventAction::Acknowledge | EventAction::Resolve)
+    ) && dedup_key.is_none()
+    {
+        errors.push("'dedup_key' is required for acknowledge and resolve events.".into());
+    }
+    let mut details = None;
+    if action == Some(EventAction::Trigger) {
+        match req.payload {
+            Some(Value::Object(p)) => {
+                let severity = match p.get("severity") {
+                    Some(Value::String(s)) => AlertSeverity::parse(s).or_else(|| {
+                        errors.push(format!(
+                            "'payload.severity' is {s:?}; it must be critical, error, warning or info."
+                        ));
+                        None
+                    }),
+                    _ => {
+                        errors.push("'payload.severity' is missing or not a string.".into());
+                        None
+                    }
+                };
+                let summary = string_field(&p, "summary", "payload.summary", &mut errors);
+                let source = string_field(&p, "source", "payload.source", &mut errors);
+                if summary.is_none() {
+                    errors.push("'payload.summary' is missing.".into());
+                }
+                if source.is_none() {
+                    errors.push("'payload.source' is missing.".into());
+                }
+                let d = AlertDetails {
+                    summary: summary.unwrap_or_default(),
+                    source: source.unwrap_or_default(),
+                    severity: severity.unwrap_or(AlertSeverity::Critical),
+                    timestamp: string_field(&p, "timestamp", "payload.timestamp", &mut errors),
+                    component: string_field(&p, "component", "payload.component", &mut errors),
+                    group: string_field(&p, "group", "payload.group", &mut errors),
+                    class: string_field(&p, "class", "payload.class", &mut errors),
+                    custom_details: p
+                        .get("custom_details")
+                        .filter(|v| !v.is_null())
+                        .map(CustomDetails::from_value),
+                    links: links(req.links.as_ref(), &mut errors),
+                    images: images(req.images.as_ref(), &mut errors),
+                    client: req.client,
+                    client_url: req.client_url,
+                };
+                if errors.is_empty() {
+                    errors.extend(d.problems());
+                }
+                details = Some(d);
+            }
+            Some(_) => errors.push("'payload' must be an object.".into()),
+            None => errors.push("'payload' is missing.".into()),
+        }
+    }
+    match action {
+        Some(action) if errors.is_empty() => Ok(InboundEvent {
+            action,
+            dedup_key,
+            details,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Send an alert event (PagerDuty Events API v2).
+///
+/// `trigger` opens an alert on the integration's service, or joins the open alert with the
+/// same `dedup_key` (recorded as deduplicated, with the key that matched); `acknowledge` and
+/// `resolve` act on the open alert with the key, and are accepted and dropped when there is
+/// none. The event is recorded durably before the answer.
+#[utoipa::path(post, path = "/v2/enqueue", tag = "alerts",
+    request_body = EventRequest,
+    responses((status = 202, body = EventAccepted, description = "Recorded"),
+        (status = 400, body = EventRefused, description = "Invalid event (each problem in `errors`), or an unknown routing key"),
+        (status = 413, body = EventRefused, description = "Body over 512 KB"),
+        (status = 429, body = EventRefused, description = "Over the routing key's rate; retry after `Retry-After` seconds"),
+        (status = 500, body = EventRefused, description = "Not recorded"),
+        (status = 503, body = EventRefused, description = "Not recorded now; retry after `Retry-After` seconds")))]
+pub async fn enqueue(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+    let req: EventRequest = match read_event(body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let routing_key = req.routing_key.clone();
+    let event = match inbound(req) {
+        Ok(e) => e,
+        Err(errors) => return invalid(errors),
+    };
+    match app.enqueue_event(&routing_key, event).await {
+        Ok(done) => pd_json(
+            StatusCode::ACCEPTED,
+            &EventAccepted {
+                status: "success".into(),
+                message: "Event processed".into(),
+                dedup_key: Some(done.dedup_key),
+            },
+        ),
+        Err(r) => rejected(r),
+    }
+}
+
+/// A change event, as the Events API's change endpoint takes it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangeRequest {
+    pub routing_key: String,
+    /// `summary` (required), `timestamp`, `source`, `custom_details`.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub links: Option<Value>,
+}
+
+/// Send a change event (a deploy, a configuration change) for the integration's service.
+#[utoipa::path(post, path = "/v2/change/enqueue", tag = "alerts",
+    request_body = ChangeRequest,
+    responses((status = 202, body = EventAccepted, description = "Recorded"),
+        (status = 400, body = EventRefused, description = "Invalid event, or an unknown routing key"),
+        (status = 413, body = EventRefused, description = "Body over 512 KB"),
+        (status = 429, body = EventRefused, description = "Over the routing key's rate; retry after `Retry-After` seconds"),
+        (status = 500, body = EventRefused, description = "Not recorded"),
+        (status = 503, body = EventRefused, description = "Not recorded now; retry after `Retry-After` seconds")))]
+pub async fn enqueue_change(
+    State(app): State<App>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req: ChangeRequest = match read_event(body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let mut errors = Vec::new();
+    let Value::Object(p) = &req.payload else {
+        return invalid(vec!["'payload' must be an object.".into()]);
+    };
+    let summary = string_field(p, "summary", "payload.summary", &mut errors);
+    if summary.is_none() {
+        errors.push("'payload.summary' is missing.".into());
+    }
+    let details = ChangeDetails {
+        summary: summary.unwrap_or_default(),
+        source: string_field(p, "source", "payload.source", &mut errors),
+        timestamp: string_field(p, "timestamp", "payload.timestamp", &mut errors),
+        custom_details: p
+            .get("custom_details")
+            .filter(|v| !v.is_null())
+            .map(CustomDetails::from_value),
+        links: links(req.links.as_ref(), &mut errors),
+    };
+    if errors.is_empty() {
+        errors.extend(details.problems());
+    }
+    if !errors.is_empty() {
+        return invalid(errors);
+    }
+    match app.enqueue_change(&req.routing_key, details).await {
+        Ok(_) => pd_json(
+            StatusCode::ACCEPTED,
+            &EventAccepted {
+                status: "success".into(),
+                message: "Change event processed".into(),
+                dedup_key: None,
+            },
+        ),
+        Err(r) => rejected(r),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The alert API
+
+/// One row of an alert listing.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertListItem {
+    pub id: Uuid,
+    pub service: Uuid,
+    pub dedup_key: String,
+    #[schema(value_type = AlertStatus)]
+    pub status: String,
+    #[schema(value_type = AlertSeverity)]
+    pub severity: String,
+    pub summary: String,
+    pub source: String,
+    /// Triggers recorded on the alert (the first included).
+    pub occurrences: u32,
+    #[schema(value_type = Timestamp)]
+    pub triggered_at: String,
+    #[schema(value_type = Timestamp)]
+    pub updated_at: String,
+}
+
+/// Alerts, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertList {
+    pub alerts: Vec<AlertListItem>,
+}
+
+/// One line of an alert's history: each trigger, deduplication (with its reason), acknowledgement
+/// and resolution.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertHistoryView {
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = UserName)]
+    pub actor: String,
+    #[schema(value_type = Timestamp)]
+    pub recorded_at: String,
+    pub description: String,
+}
+
+/// An alert with its history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertView {
+    pub id: Uuid,
+    pub service: Uuid,
+    pub dedup_key: String,
+    pub status: AlertStatus,
+    /// The most severe occurrence's.
+    pub severity: AlertSeverity,
+    /// The first trigger's details (`summary`, `source`, `severity`, `custom_details` as sent, …).
+    #[schema(value_type = Object)]
+    pub details: Value,
+    pub occurrences: u32,
+    #[schema(value_type = Timestamp)]
+    pub triggered_at: String,
+    #[schema(value_type = Option<Timestamp>)]
+    pub acknowledged_at: Option<String>,
+    #[schema(value_type = Option<UserName>)]
+    pub acknowledged_by: Option<String>,
+    #[schema(value_type = Option<Timestamp>)]
+    pub resolved_at: Option<String>,
+    #[schema(value_type = Option<UserName>)]
+    pub resolved_by: Option<String>,
+    /// Number of ledger events.
+    pub events: u64,
+    pub history: Vec<AlertHistoryView>,
+}
+
+/// An event's details as JSON, its custom details as they were sent (not as stored text).
+fn details_json(d: &AlertDetails) -> Value {
+    let mut v = serde_json::to_value(d).unwrap_or_default();
+    if let (Some(obj), Some(c)) = (v.as_object_mut(), &d.custom_details) {
+        obj.insert("custom_details".into(), c.to_value());
+    }
+    v
+}
+
+impl From<&AlertState> for AlertView {
+    fn from(a: &AlertState) -> Self {
+        AlertView {
+            id: a.id,
+            service: a.service,
+            dedup_key: a.dedup_key.clone(),
+            status: a.status,
+            severity: a.severity,
+            details: details_json(&a.details),
+            occurrences: a.occurrences,
+            triggered_at: a.triggered_at.to_string(),
+            acknowledged_at: a.acknowledged_at.map(|t| t.to_string()),
+            acknowledged_by: a.acknowledged_by.as_ref().map(|u| u.to_string()),
+            resolved_at: a.resolved_at.map(|t| t.to_string()),
+            resolved_by: a.resolved_by.as_ref().map(|u| u.to_string()),
+            events: a.last_seq,
+            history: a
+                .history
+                .iter()
+                .map(|h| AlertHistoryView {
+                    seq: h.seq,
+                    kind: h.kind.clone(),
+                    actor: h.actor.to_string(),
+                    recorded_at: h.recorded_at.to_string(),
+                    description: h.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn limit_of(q: &std::collections::HashMap<String, String>) -> Result<u32, Problem> {
+    match q.get("limit") {
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000")),
+        None => Ok(100),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
+    params(("service" = Option<String>, Query, description = "only this service's (id or name)"),
+           ("status" = Option<AlertStatus>, Query, description = "only alerts in this status"),
+           ("before" = Option<Uuid>, Query, description = "only alerts triggered before this one (the next page)"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many (default 100)")),
+    responses((status = 200, body = AlertList), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    _caller: Caller,
+    query: StrictQuery,
+) -> Result<Json<AlertList>, Problem> {
+    let q = query.only(&["service", "status", "before", "limit"])?;
+    let status = match q.get("status") {
+        Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
+            Problem::unprocessable("status is triggered, acknowledged or resolved")
+        })?),
+        None => None,
+    };
+    let before = match q.get("before") {
+        Some(b) => Some(
+            Uuid::parse_str(b)
+                .map_err(|_| Problem::unprocessable("before is an alert id (a UUID)"))?,
+        ),
+        None => None,
+    };
+    let alerts = app
+        .list_alerts(AlertFilter {
+            service: q.get("service").cloned(),
+            status,
+            before,
+            limit: limit_of(&q)?,
+        })
+        .await?;
+    Ok(Json(AlertList {
+        alerts: alerts
+            .into_iter()
+            .map(|a| AlertListItem {
+                id: a.id,
+                service: a.service,
+                dedup_key: a.dedup_key,
+                status: a.status,
+                severity: a.severity,
+                summary: a.summary,
+                source: a.source,
+                occurrences: a.occurrences,
+                triggered_at: a.triggered_at,
+                updated_at: a.updated_at,
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts/{alert}", tag = "alerts",
+    params(("alert" = String, Path, description = "the alert's id")),
+    responses((status = 200, body = AlertView), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn show_alert(
+    State(app): State<App>,
+    caller: Caller,
+    Path(alert): Path<String>,
+) -> Result<Json<AlertView>, Problem> {
+    show::<AlertState>(&app, &caller, &alert, "alert").await
+}
+
+/// Acknowledge an alert (nothing changes if it already is, or is resolved).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeRequest {}
+
+impl IntoCommand<AlertState> for AcknowledgeRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(AlertCommand, Option<Timestamp>), Problem> {
+        Ok((AlertCommand::Acknowledge { origin: None }, None))
+    }
+}
+
+/// Resolve an alert (nothing changes if it already is).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {}
+
+impl IntoCommand<AlertState> for ResolveRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(AlertCommand, Option<Timestamp>), Problem> {
+        Ok((AlertCommand::Resolve { origin: None }, None))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integrations and change events of a service
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddIntegrationRequest {
+    /// Unique among the service's active integrations (`a-z 0-9 . _ -`).
+    pub name: String,
+    /// `events_v2` (default: the PagerDuty Events API v2, also Alertmanager's
+    /// `pagerduty_configs`), `alertmanager_alert` or `alertmanager_group`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "events_v2")]
+    pub kind: Option<String>,
+}
+
+/// A new integration with its routing key, shown this once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationCreated {
+    pub id: Uuid,
+    pub service: Uuid,
+    pub name: String,
+    #[schema(example = "events_v2")]
+    pub kind: String,
+    /// The routing key (32 characters). It is not stored and cannot be shown again.
+    pub routing_key: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/services/{service}/integrations", tag = "services",
+    request_body = AddIntegrationRequest,
+    params(("service" = String, Path, description = "id or name")),
+    responses((status = 201, body = IntegrationCreated),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn add_integration(
+    State(app): State<App>,
+    caller: Caller,
+    Path(service): Path<String>,
+    req: CommandBody<AddIntegrationRequest>,
+) -> Result<Response, Problem> {
+    let kind = match req.body.kind.as_deref() {
+        None => IntegrationKind::EventsV2,
+        Some(k) => IntegrationKind::parse(k).ok_or_else(|| {
+            Problem::unprocessable("kind is events_v2, alertmanager_alert or alertmanager_group")
+        })?,
+    };
+    let (st, integration, routing_key) = app
+        .add_integration(caller.actor(), &service, &req.body.name, kind)
+        .await?;
+    let body = IntegrationCreated {
+        id: integration.id,
+        service: st.id,
+        name: integration.name,
+        kind: integration.kind.as_str().to_string(),
+        routing_key,
+    };
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[utoipa::path(delete, path = "/api/v1/services/{service}/integrations/{integration}", tag = "services",
+    params(("service" = String, Path, description = "id or name"),
+           ("integration" = String, Path, description = "the integration's id or name")),
+    responses((status = 200, body = ServiceView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn revoke_integration(
+    State(app): State<App>,
+    caller: Caller,
+    Path((service, integration)): Path<(String, String)>,
+) -> Result<Json<ServiceView>, Problem> {
+    let done = app
+        .execute::<ServiceState>(
+            caller.actor(),
+            &service,
+            ServiceCommand::RevokeIntegration { integration },
+            &palisade_app::Options::default(),
+            None,
+        )
+        .await?
+        .done()?;
+    Ok(Json(ServiceView::from(&done.state)))
+}
+
+/// One change event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChangeItem {
+    pub id: Uuid,
+    pub service: Uuid,
+    pub summary: String,
+    pub source: Option<String>,
+    /// When it happened, as the sender said.
+    pub timestamp: Option<String>,
+    #[schema(value_type = Timestamp)]
+    pub recorded_at: String,
+    pub integration: Option<String>,
+}
+
+/// A service's change events, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChangeList {
+    pub changes: Vec<ChangeItem>,
+}
+
+#[utoipa::path(get, path = "/api/v1/services/{service}/changes", tag = "services",
+    params(("service" = String, Path, description = "id or name"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many (default 100)")),
+    responses((status = 200, body = ChangeList),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list_changes(
+    State(app): State<App>,
+    _caller: Caller,
+    Path(service): Path<String>,
+    query: StrictQuery,
+) -> Result<Json<ChangeList>, Problem> {
+    let q = query.only(&["limit"])?;
+    let rows = app.list_changes(&service, limit_of(&q)?).await?;
+    let changes = rows
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<Vec<ChangeItem>, _>>()
+        .map_err(|e| Problem::from(AppError::internal("a change row does not parse", e)))?;
+    Ok(Json(ChangeList { changes }))
+}
+
+/// Documentation of the command routes, which share one handler ([`command`]).
+pub mod docs {
+    use super::*;
+
+    /// Acknowledge an alert: escalation stops; nothing changes if it already is acknowledged
+    /// or resolved.
+    #[utoipa::path(post, path = "/api/v1/alerts/{alert}/acknowledge", tag = "alerts",
+        request_body = AcknowledgeRequest,
+        params(("alert" = String, Path, description = "the alert's id"),
+               ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
+        responses((status = 200, body = AlertView),
+            (status = 403, body = Problem, content_type = "application/problem+json"),
+            (status = 404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, body = Problem, content_type = "application/problem+json")),
+        security(("bearer" = [])))]
+    #[allow(dead_code)]
+    pub fn acknowledge() {}
+
+    /// Resolve an alert; a later trigger with its key opens a new alert.
+    #[utoipa::path(post, path = "/api/v1/alerts/{alert}/resolve", tag = "alerts",
+        request_body = ResolveRequest,
+        params(("alert" = String, Path, description = "the alert's id"),
+               ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
+        responses((status = 200, body = AlertView),
+            (status = 403, body = Problem, content_type = "application/problem+json"),
+            (status = 404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, body = Problem, content_type = "application/problem+json")),
+        security(("bearer" = [])))]
+    #[allow(dead_code)]
+    pub fn resolve() {}
+}

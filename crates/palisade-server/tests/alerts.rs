@@ -1,0 +1,393 @@
+//! Alerts in through the PagerDuty-compatible Events API v2, on both backends: routing keys,
+//! deduplication per (service, dedup_key) with its recorded reason, acknowledge/resolve, the
+//! API's answers and limits, concurrency on one key, change events, and a ledger that verifies.
+
+use palisade_server::AppConfig;
+use palisade_test_support::{Resp, TestServer, backends};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn enqueue(srv: &TestServer, body: Value) -> Resp {
+    srv.send(srv.http.post(format!("{}/v2/enqueue", srv.url)).json(&body))
+        .await
+}
+
+fn trigger(key: &str, dedup: Option<&str>, summary: &str) -> Value {
+    let mut v = json!({
+        "routing_key": key,
+        "event_action": "trigger",
+        "payload": {"summary": summary, "source": "web-1", "severity": "warning",
+                    "custom_details": {"disk": "/var", "used": 0.97}},
+        "links": [{"href": "https://grafana.example/d/1", "text": "dashboard"}],
+        "client": "Prometheus"
+    });
+    if let Some(d) = dedup {
+        v["dedup_key"] = json!(d);
+    }
+    v
+}
+
+fn action(key: &str, action: &str, dedup: &str) -> Value {
+    json!({"routing_key": key, "event_action": action, "dedup_key": dedup})
+}
+
+/// A service with an events_v2 integration; its routing key.
+async fn service_with_key(srv: &TestServer, name: &str) -> String {
+    let r = srv
+        .post("/api/v1/services", &srv.admin, json!({"name": name}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = srv
+        .post(
+            &format!("/api/v1/services/{name}/integrations"),
+            &srv.admin,
+            json!({"name": "prometheus"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let key = r.body["routing_key"].as_str().unwrap().to_string();
+    assert_eq!(key.len(), 32);
+    key
+}
+
+async fn alerts(srv: &TestServer, query: &str) -> Vec<Value> {
+    let r = srv.get(&format!("/api/v1/alerts{query}"), &srv.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["alerts"].as_array().unwrap().clone()
+}
+
+async fn verify(srv: &TestServer, dir: &std::path::Path, name: &str) {
+    let report = palisade_store::verify(
+        &match &srv.config.store.database_url {
+            Some(u) => palisade_store::VerifyTarget::Postgres(u.clone()),
+            None => palisade_store::VerifyTarget::DataDir(dir.to_path_buf()),
+        },
+        palisade_store::keys::read_public_key(dir.join("ledger-signing.pub").to_str().unwrap())
+            .unwrap(),
+        &palisade_store::VerifyOptions {
+            witnesses: vec![dir.join("witness.log")],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.ok(), "{name}: {:?}", report.failures);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_opens_deduplicates_is_acknowledged_and_resolved_and_the_ledger_verifies() {
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let key = service_with_key(&srv, "payments-api").await;
+        let svc = srv.get("/api/v1/services/payments-api", &srv.admin).await;
+        let integrations = svc.body["integrations"].as_array().unwrap();
+        assert_eq!(integrations.len(), 1, "{name}");
+        assert_eq!(integrations[0]["kind"], "events_v2");
+        assert!(
+            !svc.text.contains(&key),
+            "{name}: the routing key is never shown again"
+        );
+
+        // A trigger without a key gets a new one, returned as PagerDuty returns it.
+        let r = enqueue(&srv, trigger(&key, None, "CPU high on web-1")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{name}: {}", r.text);
+        assert_eq!(r.content_type, "application/json");
+        assert_eq!(r.body["status"], "success");
+        assert_eq!(r.body["message"], "Event processed");
+        let generated = r.body["dedup_key"].as_str().unwrap();
+        assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
+
+        // Two triggers with one key: one alert, two occurrences, the reason recorded.
+        for _ in 0..2 {
+            let r = enqueue(
+                &srv,
+                trigger(&key, Some("disk/web-1"), "Disk full on web-1"),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{name}: {}", r.text);
+            assert_eq!(r.body["dedup_key"], "disk/web-1");
+        }
+        let open = alerts(&srv, "?service=payments-api&status=triggered").await;
+        assert_eq!(open.len(), 2, "{name}: {open:?}");
+        let disk = open
+            .iter()
+            .find(|a| a["dedup_key"] == "disk/web-1")
+            .unwrap();
+        assert_eq!(disk["occurrences"], 2);
+        let id = disk["id"].as_str().unwrap().to_string();
+        let view = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
+        assert_eq!(view.status, StatusCode::OK, "{}", view.text);
+        let history = view.body["history"].as_array().unwrap();
+        assert_eq!(history[0]["type"], "triggered");
+        assert_eq!(history[1]["type"], "deduplicated");
+        let why = history[1]["description"].as_str().unwrap();
+        assert!(
+            why.contains("dedup_key \"disk/web-1\"") && why.contains("via integration prometheus"),
+            "{name}: {why}"
+        );
+        assert_eq!(view.body["details"]["custom_details"]["used"], 0.97);
+        assert_eq!(view.body["details"]["links"][0]["text"], "dashboard");
+
+        // Acknowledge, then resolve; repeats and unknown keys are accepted and dropped.
+        for (act, status) in [
+            ("acknowledge", "acknowledged"),
+            ("acknowledge", "acknowledged"),
+            ("resolve", "resolved"),
+            ("resolve", "resolved"),
+            ("acknowledge", "resolved"),
+        ] {
+            let r = enqueue(&srv, action(&key, act, "disk/web-1")).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{name}: {}", r.text);
+            assert_eq!(r.body["dedup_key"], "disk/web-1");
+            let v = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
+            assert_eq!(v.body["status"], status, "{name} after {act}");
+        }
+        let v = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
+        assert_eq!(v.body["events"], 4, "{name}: repeats recorded nothing");
+        let r = enqueue(&srv, action(&key, "resolve", "never-seen")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert_eq!(r.body["dedup_key"], "never-seen");
+
+        // A trigger after the resolve opens a new alert with the same key.
+        let r = enqueue(&srv, trigger(&key, Some("disk/web-1"), "Disk full again")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let same_key: Vec<_> = alerts(&srv, "?service=payments-api")
+            .await
+            .into_iter()
+            .filter(|a| a["dedup_key"] == "disk/web-1")
+            .collect();
+        assert_eq!(same_key.len(), 2, "{name}");
+        assert_eq!(same_key[0]["status"], "triggered", "newest first");
+        assert_eq!(same_key[1]["status"], "resolved");
+        // Paging: the next page starts after the given alert.
+        let first = &same_key[0]["id"].as_str().unwrap();
+        let page = alerts(&srv, &format!("?limit=1&before={first}")).await;
+        assert_eq!(page.len(), 1);
+        assert_ne!(page[0]["id"], same_key[0]["id"]);
+
+        // People acknowledge through the API; viewers may not.
+        let new_id = same_key[0]["id"].as_str().unwrap();
+        let viewer = srv.token("vic", "viewer").await;
+        let r = srv
+            .post(
+                &format!("/api/v1/alerts/{new_id}/acknowledge"),
+                &viewer,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        let v = srv
+            .ok(
+                &format!("/api/v1/alerts/{new_id}/acknowledge"),
+                &srv.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(v["status"], "acknowledged");
+        assert_eq!(v["acknowledged_by"], "admin");
+
+        // Keys are scoped to their routing key: another service's key opens its own alert.
+        let other = service_with_key(&srv, "search").await;
+        let r = enqueue(
+            &srv,
+            trigger(&other, Some("disk/web-1"), "Disk full on search"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert_eq!(alerts(&srv, "?service=search").await.len(), 1);
+
+        // A revoked integration's key is refused.
+        let r = srv
+            .call(
+                "DELETE",
+                "/api/v1/services/search/integrations/prometheus",
+                Some(&srv.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(r.body["integrations"][0]["revoked_at"].is_string());
+        let r = enqueue(&srv, trigger(&other, Some("x"), "after revoke")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert_eq!(r.body["status"], "invalid event");
+
+        // Change events.
+        let r = srv
+            .send(
+                srv.http
+                    .post(format!("{}/v2/change/enqueue", srv.url))
+                    .json(&json!({
+                        "routing_key": key,
+                        "payload": {"summary": "Deployed payments-api v1.4.2", "source": "ci",
+                                    "timestamp": "2026-12-07T03:00:00Z"},
+                        "links": [{"href": "https://ci.example/run/7"}]
+                    })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let r = srv
+            .get("/api/v1/services/payments-api/changes", &srv.admin)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            r.body["changes"][0]["summary"],
+            "Deployed payments-api v1.4.2"
+        );
+        assert_eq!(r.body["changes"][0]["integration"], "prometheus");
+
+        let metrics = srv.get("/metrics", &srv.admin).await.text;
+        assert!(
+            metrics.contains("palisade_alert_events_total{outcome=\"deduplicated\"} 1"),
+            "{metrics}"
+        );
+        assert!(metrics.contains("palisade_alert_events_total{outcome=\"dropped\"} 4"));
+        verify(&srv, dir.path(), name).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_events_get_the_events_apis_answers_with_every_problem_named() {
+    let srv = TestServer::spawn().await;
+    let key = service_with_key(&srv, "api").await;
+    let cases: Vec<(Value, &[&str])> = vec![
+        (
+            json!({"routing_key": key, "event_action": "trigger"}),
+            &["'payload' is missing."],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "explode", "payload": {}}),
+            &["'event_action' is \"explode\""],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "trigger",
+                   "payload": {"summary": "x", "source": "y", "severity": "fatal"}}),
+            &["'payload.severity' is \"fatal\""],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "trigger",
+                   "payload": {"severity": "info"}}),
+            &[
+                "'payload.summary' is missing.",
+                "'payload.source' is missing.",
+            ],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "trigger",
+                   "payload": {"summary": "s".repeat(1025), "source": "y", "severity": "info"}}),
+            &["the limit is 1024"],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "trigger", "dedup_key": "k".repeat(256),
+                   "payload": {"summary": "x", "source": "y", "severity": "info"}}),
+            &["'dedup_key' is longer than 255"],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "trigger",
+                   "payload": {"summary": "x", "source": "y", "severity": "info"},
+                   "images": [{"src": "http://insecure.example/x.png"}]}),
+            &["'images[0].src' must be an https URL."],
+        ),
+        (
+            json!({"routing_key": key, "event_action": "resolve"}),
+            &["'dedup_key' is required for acknowledge and resolve events."],
+        ),
+        (
+            json!({"event_action": "trigger"}),
+            &["'routing_key' is missing."],
+        ),
+        (
+            json!({"routing_key": "0123456789abcdef0123456789abcdef", "event_action": "trigger",
+                   "payload": {"summary": "x", "source": "y", "severity": "info"}}),
+            &["'routing_key' is not the key of an active integration."],
+        ),
+        (json!([1, 2, 3]), &["not a JSON object"]),
+    ];
+    for (body, needles) in cases {
+        let r = enqueue(&srv, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert_eq!(r.body["status"], "invalid event");
+        assert_eq!(r.body["message"], "Event object is invalid");
+        let errors = r.body["errors"].to_string();
+        for n in needles {
+            assert!(errors.contains(&n.replace('"', "\\\"")), "{n} in {errors}");
+        }
+    }
+    // Not JSON at all.
+    let r = srv
+        .send(
+            srv.http
+                .post(format!("{}/v2/enqueue", srv.url))
+                .header("content-type", "application/json")
+                .body("{\"routing_key\": "),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.body["status"], "invalid event");
+    // Over 512 KB.
+    let mut big = trigger(&key, Some("big"), "big");
+    big["payload"]["custom_details"] = json!({"blob": "x".repeat(600 * 1024)});
+    let r = enqueue(&srv, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["status"], "invalid event");
+    // Just under it is taken.
+    let mut fits = trigger(&key, Some("fits"), "fits");
+    fits["payload"]["custom_details"] = json!({"blob": "x".repeat(500 * 1024)});
+    let r = enqueue(&srv, fits).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    // Nothing invalid was recorded.
+    let all = alerts(&srv, "").await;
+    assert_eq!(all.len(), 1, "{all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn over_the_keys_rate_the_answer_is_429_with_retry_after() {
+    let srv = TestServer::spawn_with(|c| c.events_per_key_per_minute = Some(3)).await;
+    let key = service_with_key(&srv, "api").await;
+    for i in 0..3 {
+        let r = enqueue(&srv, trigger(&key, Some(&format!("k{i}")), "x")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    }
+    let r = enqueue(&srv, trigger(&key, Some("k3"), "x")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.body["status"], "throttle event");
+    let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&after), "{after}");
+    assert_eq!(
+        alerts(&srv, "").await.len(),
+        3,
+        "the refused event was not recorded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_triggers_with_one_new_key_make_one_alert_with_every_occurrence() {
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let key = service_with_key(&srv, "api").await;
+        let sends =
+            (0..24).map(|i| {
+                let srv = &srv;
+                let key = key.clone();
+                async move {
+                    enqueue(srv, trigger(&key, Some("flap"), &format!("occurrence {i}"))).await
+                }
+            });
+        for r in futures_util::future::join_all(sends).await {
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{name}: {}", r.text);
+            assert_eq!(r.body["dedup_key"], "flap");
+        }
+        let all = alerts(&srv, "").await;
+        assert_eq!(all.len(), 1, "{name}: {all:?}");
+        assert_eq!(all[0]["occurrences"], 24, "{name}");
+        verify(&srv, dir.path(), name).await;
+    }
+}
