@@ -115,11 +115,12 @@ pub struct QueryLimits {
 }
 
 impl QueryLimits {
-    /// 400 days, and 20,000 shifts a layer (an hourly rotation of one-hour shifts makes 9,600 in
-    /// 400 days).
+    /// 400 days, and 25,000 shifts or windows a layer: above what any valid layer produces in
+    /// 400 days (an hourly rotation of one-hour shifts makes 9,600; 50 daily restrictions about
+    /// 20,000 windows), so only a smaller cap or a longer span reaches it.
     pub const DEFAULT: QueryLimits = QueryLimits {
         max_span: SignedDuration::from_hours(400 * 24),
-        max_shifts: 20_000,
+        max_shifts: 25_000,
     };
 }
 

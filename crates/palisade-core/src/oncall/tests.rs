@@ -1159,3 +1159,38 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_largest_valid_schedule_answers_a_400_day_query() {
+    // 20 layers of 100 participants on one-hour shifts, each with 50 restriction windows a day,
+    // and 1,000 overrides: every limit at its maximum, and the answer still comes.
+    let windows: Vec<Restriction> = (0..50)
+        .map(|i| Restriction::Daily {
+            from: Time::new(i / 3, (i % 3) * 20, 0, 0).unwrap(),
+            to: Time::new(i / 3, (i % 3) * 20 + 10, 0, 0).unwrap(),
+        })
+        .collect();
+    let names: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let layers: Vec<Layer> = (0..20)
+        .map(|i| {
+            let mut l = layer(&names, RotationUnit::Hourly, 1, "2026-01-01T00:00:00Z");
+            l.start += SignedDuration::from_mins(i);
+            l.restrictions = windows.clone();
+            l
+        })
+        .collect();
+    let from = ts("2026-01-01T00:00:00Z");
+    let overrides: Vec<Override> = (0..1000)
+        .map(|i| Override::Add {
+            user: u("cat"),
+            from: from + SignedDuration::from_hours(i * 9),
+            to: from + SignedDuration::from_hours(i * 9 + 2),
+        })
+        .collect();
+    let s = Schedule::new(zone("Europe/Berlin"), layers, overrides, vec![]).unwrap();
+    let to = from + QueryLimits::DEFAULT.max_span;
+    let shifts = s.shifts(from, to).unwrap();
+    assert!(shifts.len() > 20_000, "{}", shifts.len());
+    assert!(!s.gaps(from, to).unwrap().is_empty());
+}
