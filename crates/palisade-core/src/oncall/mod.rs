@@ -551,6 +551,11 @@ impl Schedule {
     pub fn temporary(&self) -> &[TemporarySchedule] {
         &self.temporary
     }
+    /// The definition's parts, to change one and check the whole again with [`Schedule::new`]
+    /// (as a fold applying "override added" would).
+    pub fn into_parts(self) -> (ZoneName, Vec<Layer>, Vec<Override>, Vec<TemporarySchedule>) {
+        (self.zone, self.layers, self.overrides, self.temporary)
+    }
 }
 
 impl Layer {

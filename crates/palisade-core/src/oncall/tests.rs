@@ -944,6 +944,15 @@ fn a_schedule_round_trips_through_json_and_is_checked_when_read() {
     let back: Schedule = serde_json::from_str(&text).unwrap();
     assert_eq!(back, s);
     assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    // Changed through its parts, it is checked again.
+    let (zone, layers, mut overrides, temporary) = back.into_parts();
+    overrides.push(Override::Add {
+        user: u("dan"),
+        from: ts("2026-03-08T00:00:00Z"),
+        to: ts("2026-03-07T00:00:00Z"),
+    });
+    let e = Schedule::new(zone, layers, overrides, temporary).unwrap_err();
+    assert!(e.message.contains("override 1"), "{}", e.message);
 
     let bad = |from: &str, to: &str| {
         let text = JSON.replacen(from, to, 1);
