@@ -1,6 +1,7 @@
 //! Palisade's domain core: the aggregates recorded on the ledger (incidents with their
 //! playbooks, process rules, roles, evidence custody and communications; services), and the
-//! ledger itself (the event envelope, canonical encoding, hash chain, signed checkpoints).
+//! ledger itself (the event envelope, canonical encoding, hash chain, signed checkpoints); and
+//! on-call schedules, computed from their definition.
 //!
 //! This crate does no I/O: no files, no network, no clock, no randomness of its own. Callers pass
 //! in times, ids and random values, which keeps every rule testable as plain data in, data out.
@@ -16,6 +17,7 @@ pub mod custody;
 pub mod deployment;
 pub mod event;
 pub mod incident;
+pub mod oncall;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod playbook;
@@ -28,6 +30,7 @@ pub mod types;
 pub use aggregate::{Aggregate, Context, FoldError, Notice, Recipient};
 pub use event::{Event, Payload, Timestamp};
 pub use incident::{Actor, Command, Declaration, IncidentState};
+pub use oncall::{Schedule, ScheduleError};
 pub use playbook::Playbook;
 pub use rule::{Refusal, RefusalKind, Rule};
 pub use service::ServiceState;
