@@ -125,7 +125,10 @@ impl utoipa::Modify for SharedResponses {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // The Events API answers as PagerDuty does, never with problem details, and
+            // documents its own errors (400, 413, 429, 500, 503).
+            let events_api = path.starts_with("/v2/");
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -150,7 +153,7 @@ impl utoipa::Modify for SharedResponses {
                 if authenticated {
                     add.extend(["401", "503"]);
                 }
-                if json {
+                if json && !events_api {
                     add.extend(["400", "413", "422"]);
                 }
                 if query {

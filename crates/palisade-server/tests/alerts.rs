@@ -210,8 +210,13 @@ async fn an_alert_opens_deduplicates_is_acknowledged_and_resolved_and_the_ledger
                 None,
             )
             .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert!(r.body["integrations"][0]["revoked_at"].is_string());
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let v = srv.get("/api/v1/services/search", &srv.admin).await;
+        assert!(
+            v.body["integrations"][0]["revoked_at"].is_string(),
+            "{}",
+            v.text
+        );
         let r = enqueue(&srv, trigger(&other, Some("x"), "after revoke")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
         assert_eq!(r.body["status"], "invalid event");

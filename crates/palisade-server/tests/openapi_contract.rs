@@ -282,7 +282,12 @@ async fn errors_are_problem_details_and_malformable_requests_document_400() {
         let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
         need(json_body, "400", "a JSON body can be malformed");
         need(json_body, "413", "a JSON body can be too large");
-        need(json_body, "422", "a JSON body can have the wrong shape");
+        // (The Events API answers a wrong shape with 400, as PagerDuty does.)
+        need(
+            json_body && !path.starts_with("/v2/"),
+            "422",
+            "a JSON body can have the wrong shape",
+        );
         need(
             query,
             "400",
@@ -300,6 +305,14 @@ async fn errors_are_problem_details_and_malformable_requests_document_400() {
                 // The HTTP server's own refusal of an over-long URI: no body at all.
                 if !types.is_empty() {
                     wrong.push(format!("{m} {path} 414: content types {types:?}"));
+                }
+            } else if path.starts_with("/v2/") {
+                // The Events API answers its errors as PagerDuty does (clients parse that).
+                if types != ["application/json"]
+                    || r["content"]["application/json"]["schema"]["$ref"]
+                        != "#/components/schemas/EventRefused"
+                {
+                    wrong.push(format!("{m} {path} {status}: not the Events API's error"));
                 }
             } else if types != ["application/problem+json"] {
                 wrong.push(format!("{m} {path} {status}: content types {types:?}"));

@@ -193,6 +193,11 @@ impl Client {
             .timeout(std::time::Duration::from_secs(7 * 24 * 3600))
     }
 
+    /// The server's URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         self.send(self.http.get(format!("{}{path}", self.base)), path)
             .await

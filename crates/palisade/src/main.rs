@@ -31,6 +31,7 @@ macro_rules! errln {
 }
 
 mod admin_cmd;
+mod alert_cmd;
 mod client;
 mod comms_cmd;
 mod deps_cmd;
@@ -83,9 +84,14 @@ enum Command {
     /// Verify the ledger (a data directory or PostgreSQL: hash chains, signatures, witness log),
     /// or an export bundle offline.
     Verify(verify_cmd::VerifyArgs),
-    /// Services the teams own: create, list, show (with their history), rename.
+    /// Services the teams own: create, list, show (with their history), rename; their
+    /// integrations (routing keys for the Events API) and change events.
     #[command(subcommand)]
     Service(service_cmd::ServiceCmd),
+    /// Alerts from monitoring: list, show (why each trigger was deduplicated), acknowledge,
+    /// resolve.
+    #[command(subcommand)]
+    Alert(alert_cmd::AlertCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -152,6 +158,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => verify_cmd::run(args).await,
             Command::Token(cmd) => incident_cmd::run_token(cmd).await,
             Command::Service(cmd) => service_cmd::run(cmd).await,
+            Command::Alert(cmd) => alert_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")

@@ -5,6 +5,7 @@ use crate::client::{Client, ClientArgs, seg};
 use crate::output::{json, table};
 use crate::{Format, Outcome};
 use clap::Subcommand;
+use palisade_server::routes::alerts::{ChangeList, IntegrationCreated};
 use palisade_server::views::{ServiceList, ServiceView};
 use serde_json::json;
 
@@ -32,12 +33,52 @@ pub enum ServiceCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Add or revoke an integration (a routing key monitoring sends alerts with).
+    #[command(subcommand)]
+    Integration(IntegrationCmd),
+    /// List a service's change events (deploys and other changes sent to /v2/change/enqueue).
+    Changes {
+        /// Name or id.
+        service: String,
+        /// At most this many (1–1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Rename a service (the new name must be free).
     Rename {
         /// Current name or id.
         service: String,
         /// The new name.
         name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IntegrationCmd {
+    /// Add an integration and print its routing key (shown this once; it is stored only as a
+    /// hash) with how to point PagerDuty clients and Alertmanager at it.
+    Add {
+        /// The service (name or id).
+        service: String,
+        /// The integration's name, e.g. prometheus.
+        name: String,
+        /// events_v2 (the PagerDuty Events API v2; also Alertmanager's pagerduty_configs),
+        /// alertmanager_alert or alertmanager_group.
+        #[arg(long, default_value = "events_v2")]
+        kind: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Revoke an integration: its routing key stops working at once.
+    Revoke {
+        /// The service (name or id).
+        service: String,
+        /// The integration (name or id).
+        integration: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -57,6 +98,20 @@ fn print_service(v: &ServiceView, format: Format) {
                 v.created_at,
                 v.events
             );
+            for i in &v.integrations {
+                let state = match &i.revoked_at {
+                    Some(t) => format!("revoked at {t}"),
+                    None => "active".to_string(),
+                };
+                outln!(
+                    "  integration {} ({}, {}) added by {} at {}; {state}",
+                    i.name,
+                    i.kind,
+                    i.id,
+                    i.added_by,
+                    i.added_at
+                );
+            }
             outln!();
             let rows: Vec<Vec<String>> = v
                 .history
@@ -122,6 +177,104 @@ pub async fn run(cmd: ServiceCmd) -> anyhow::Result<Outcome> {
                 .get(&format!("/api/v1/services/{}", seg(&service)))
                 .await?;
             print_service(&v, client.format);
+        }
+        ServiceCmd::Integration(IntegrationCmd::Add {
+            service,
+            name,
+            kind,
+            client,
+        }) => {
+            let c = Client::new(&client)?;
+            let v: IntegrationCreated = c
+                .post(
+                    &format!("/api/v1/services/{}/integrations", seg(&service)),
+                    &json!({"name": name, "kind": kind}),
+                )
+                .await?;
+            match client.format {
+                Format::Json => outln!("{}", json(&v)),
+                Format::Table => {
+                    let base = c.base().trim_end_matches('/');
+                    outln!("Integration {} ({}) added to {service}.", v.name, v.kind);
+                    outln!("Routing key (shown this once; it is stored only as a hash):");
+                    outln!();
+                    outln!("  {}", v.routing_key);
+                    outln!();
+                    if v.kind == "events_v2" {
+                        outln!(
+                            "PagerDuty Events API v2 clients: base URL {base} (events go to {base}/v2/enqueue)."
+                        );
+                        outln!("Alertmanager:");
+                        outln!("  receivers:");
+                        outln!("    - name: palisade");
+                        outln!("      pagerduty_configs:");
+                        outln!("        - routing_key: {}", v.routing_key);
+                        outln!("          url: {base}/v2/enqueue");
+                    } else {
+                        outln!(
+                            "Alertmanager webhook_configs url: {base}/v1/alertmanager/{}",
+                            v.routing_key
+                        );
+                    }
+                }
+            }
+        }
+        ServiceCmd::Integration(IntegrationCmd::Revoke {
+            service,
+            integration,
+            client,
+        }) => {
+            let c = Client::new(&client)?;
+            c.delete(&format!(
+                "/api/v1/services/{}/integrations/{}",
+                seg(&service),
+                seg(&integration)
+            ))
+            .await?;
+            if client.format == Format::Table {
+                outln!(
+                    "Integration {integration} of {service} revoked; its routing key no longer works."
+                );
+            } else {
+                outln!(
+                    "{}",
+                    json(&json!({"revoked": integration, "service": service}))
+                );
+            }
+        }
+        ServiceCmd::Changes {
+            service,
+            limit,
+            client,
+        } => {
+            let c = Client::new(&client)?;
+            let list: ChangeList = c
+                .get(&format!(
+                    "/api/v1/services/{}/changes?limit={limit}",
+                    seg(&service)
+                ))
+                .await?;
+            match client.format {
+                Format::Json => outln!("{}", json(&list)),
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = list
+                        .changes
+                        .iter()
+                        .map(|ch| {
+                            vec![
+                                ch.recorded_at.clone(),
+                                ch.timestamp.clone().unwrap_or_default(),
+                                ch.source.clone().unwrap_or_default(),
+                                ch.summary.clone(),
+                            ]
+                        })
+                        .collect();
+                    out!(
+                        "{}",
+                        table(&["RECORDED", "HAPPENED", "SOURCE", "SUMMARY"], &rows)
+                    );
+                }
+            }
         }
         ServiceCmd::Rename {
             service,

@@ -6,7 +6,6 @@
 use super::{ApiStream, IntoCommand, PathArgs, command, show};
 use crate::extract::{Caller, CommandBody, StrictQuery};
 use crate::problem::Problem;
-use crate::views::ServiceView;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -108,18 +107,89 @@ pub struct EventRequest {
     /// Required for a trigger: `summary`, `source`, `severity` (critical, error, warning,
     /// info), and optionally `timestamp`, `component`, `group`, `class`, `custom_details`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<EventPayloadDoc>)]
     pub payload: Option<Value>,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<AlertImage>>)]
     pub images: Option<Value>,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<AlertLink>>)]
     pub links: Option<Value>,
     #[serde(default)]
     pub client: Option<String>,
     #[serde(default)]
     pub client_url: Option<String>,
+}
+
+/// Any JSON value, as a sender's free-form details may be.
+pub struct AnyJson;
+
+impl utoipa::PartialSchema for AnyJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let of = |t: Type| ObjectBuilder::new().schema_type(t);
+        OneOfBuilder::new()
+            .description(Some("Any JSON value, kept as sent"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(AdditionalProperties::FreeForm(true))),
+            )
+            .item(of(Type::Array))
+            .item(of(Type::String))
+            .item(of(Type::Number))
+            .item(of(Type::Boolean))
+            .into()
+    }
+}
+impl ToSchema for AnyJson {}
+
+/// An event's `payload`, as the Events API takes it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventPayloadDoc {
+    /// 1–1,024 characters.
+    summary: String,
+    source: String,
+    severity: AlertSeverity,
+    /// When the monitoring tool saw it.
+    timestamp: Option<String>,
+    component: Option<String>,
+    group: Option<String>,
+    class: Option<String>,
+    #[schema(value_type = Option<AnyJson>)]
+    custom_details: Option<()>,
+}
+
+/// A change event's `payload`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChangePayloadDoc {
+    /// 1–1,024 characters.
+    summary: String,
+    source: Option<String>,
+    timestamp: Option<String>,
+    #[schema(value_type = Option<AnyJson>)]
+    custom_details: Option<()>,
+}
+
+/// What a trigger said.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AlertDetailsDoc {
+    summary: String,
+    source: String,
+    severity: AlertSeverity,
+    timestamp: Option<String>,
+    component: Option<String>,
+    group: Option<String>,
+    class: Option<String>,
+    #[schema(value_type = Option<AnyJson>)]
+    custom_details: Option<()>,
+    links: Option<Vec<AlertLink>>,
+    images: Option<Vec<AlertImage>>,
+    client: Option<String>,
+    client_url: Option<String>,
 }
 
 fn pd_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
@@ -429,11 +499,10 @@ pub async fn enqueue(State(app): State<App>, body: Result<Bytes, BytesRejection>
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangeRequest {
     pub routing_key: String,
-    /// `summary` (required), `timestamp`, `source`, `custom_details`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = ChangePayloadDoc)]
     pub payload: Value,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<AlertLink>>)]
     pub links: Option<Value>,
 }
 
@@ -543,8 +612,8 @@ pub struct AlertView {
     pub status: AlertStatus,
     /// The most severe occurrence's.
     pub severity: AlertSeverity,
-    /// The first trigger's details (`summary`, `source`, `severity`, `custom_details` as sent, …).
-    #[schema(value_type = Object)]
+    /// The first trigger's details.
+    #[schema(value_type = AlertDetailsDoc)]
     pub details: Value,
     pub occurrences: u32,
     #[schema(value_type = Timestamp)]
@@ -771,7 +840,7 @@ pub async fn add_integration(
 #[utoipa::path(delete, path = "/api/v1/services/{service}/integrations/{integration}", tag = "services",
     params(("service" = String, Path, description = "id or name"),
            ("integration" = String, Path, description = "the integration's id or name")),
-    responses((status = 200, body = ServiceView),
+    responses((status = 204, description = "Revoked: its routing key no longer works"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
@@ -780,18 +849,17 @@ pub async fn revoke_integration(
     State(app): State<App>,
     caller: Caller,
     Path((service, integration)): Path<(String, String)>,
-) -> Result<Json<ServiceView>, Problem> {
-    let done = app
-        .execute::<ServiceState>(
-            caller.actor(),
-            &service,
-            ServiceCommand::RevokeIntegration { integration },
-            &palisade_app::Options::default(),
-            None,
-        )
-        .await?
-        .done()?;
-    Ok(Json(ServiceView::from(&done.state)))
+) -> Result<StatusCode, Problem> {
+    app.execute::<ServiceState>(
+        caller.actor(),
+        &service,
+        ServiceCommand::RevokeIntegration { integration },
+        &palisade_app::Options::default(),
+        None,
+    )
+    .await?
+    .done()?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One change event.

@@ -1,0 +1,167 @@
+//! `palisade alert …`: alerts from monitoring (the Events API) — list, show with the reason for
+//! every deduplication, acknowledge, resolve. A thin client of the HTTP API.
+
+use crate::client::{Client, ClientArgs, seg};
+use crate::output::{json, table};
+use crate::{Format, Outcome};
+use clap::Subcommand;
+use palisade_server::routes::alerts::{AlertList, AlertView};
+use serde_json::json;
+
+#[derive(Subcommand, Debug)]
+pub enum AlertCmd {
+    /// List alerts, newest first.
+    List {
+        /// Only this service's (name or id).
+        #[arg(long)]
+        service: Option<String>,
+        /// Only alerts in this status: triggered, acknowledged or resolved.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many (1–1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show an alert and its history: each trigger, and why later ones were deduplicated into it.
+    Show {
+        /// The alert's id.
+        alert: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Acknowledge an alert (you are on it).
+    #[command(alias = "ack")]
+    Acknowledge {
+        alert: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Resolve an alert; a later trigger with its key opens a new one.
+    Resolve {
+        alert: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn print_alert(v: &AlertView, format: Format) {
+    match format {
+        Format::Json => outln!("{}", json(v)),
+        Format::Table => {
+            outln!(
+                "{} [{}] {}",
+                v.id,
+                v.status.as_str(),
+                v.details["summary"].as_str().unwrap_or_default()
+            );
+            outln!(
+                "  service {}  dedup_key {:?}  severity {}  occurrences {}",
+                v.service,
+                v.dedup_key,
+                v.severity,
+                v.occurrences
+            );
+            if let Some(by) = &v.acknowledged_by {
+                outln!(
+                    "  acknowledged by {by} at {}",
+                    v.acknowledged_at.clone().unwrap_or_default()
+                );
+            }
+            if let Some(by) = &v.resolved_by {
+                outln!(
+                    "  resolved by {by} at {}",
+                    v.resolved_at.clone().unwrap_or_default()
+                );
+            }
+            outln!();
+            let rows: Vec<Vec<String>> = v
+                .history
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.seq.to_string(),
+                        h.recorded_at.clone(),
+                        h.actor.clone(),
+                        h.description.clone(),
+                    ]
+                })
+                .collect();
+            out!("{}", table(&["#", "recorded", "by", "event"], &rows));
+        }
+    }
+}
+
+pub async fn run(cmd: AlertCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        AlertCmd::List {
+            service,
+            status,
+            limit,
+            client,
+        } => {
+            let c = Client::new(&client)?;
+            let mut q = vec![format!("limit={limit}")];
+            if let Some(s) = service {
+                q.push(format!("service={}", seg(&s)));
+            }
+            if let Some(s) = status {
+                q.push(format!("status={}", seg(&s)));
+            }
+            let list: AlertList = c.get(&format!("/api/v1/alerts?{}", q.join("&"))).await?;
+            match client.format {
+                Format::Json => outln!("{}", json(&list)),
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = list
+                        .alerts
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                a.id.to_string(),
+                                a.status.clone(),
+                                a.severity.clone(),
+                                a.occurrences.to_string(),
+                                a.triggered_at.clone(),
+                                a.summary.clone(),
+                            ]
+                        })
+                        .collect();
+                    out!(
+                        "{}",
+                        table(
+                            &["ID", "STATUS", "SEVERITY", "TIMES", "TRIGGERED", "SUMMARY"],
+                            &rows
+                        )
+                    );
+                }
+            }
+        }
+        AlertCmd::Show { alert, client } => {
+            let c = Client::new(&client)?;
+            let v: AlertView = c.get(&format!("/api/v1/alerts/{}", seg(&alert))).await?;
+            print_alert(&v, client.format);
+        }
+        AlertCmd::Acknowledge { alert, client } => {
+            let c = Client::new(&client)?;
+            let v: AlertView = c
+                .post(
+                    &format!("/api/v1/alerts/{}/acknowledge", seg(&alert)),
+                    &json!({}),
+                )
+                .await?;
+            print_alert(&v, client.format);
+        }
+        AlertCmd::Resolve { alert, client } => {
+            let c = Client::new(&client)?;
+            let v: AlertView = c
+                .post(
+                    &format!("/api/v1/alerts/{}/resolve", seg(&alert)),
+                    &json!({}),
+                )
+                .await?;
+            print_alert(&v, client.format);
+        }
+    }
+    Ok(Outcome::Ok)
+}
