@@ -47,6 +47,11 @@ pub struct FileSettings {
     pub evidence_max_bytes: Option<u64>,
     pub notify_url: Option<String>,
     pub notify_secret: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (and `tls_key`); relative to the data
+    /// directory.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    pub tls_key: Option<PathBuf>,
     /// A tracing filter, e.g. `info` or `palisade_app=debug,info`.
     pub log: Option<String>,
     pub log_format: Option<LogFormat>,
@@ -79,6 +84,8 @@ pub struct Given {
     pub evidence_max_bytes: Option<u64>,
     pub notify_url: Option<String>,
     pub notify_secret: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub log: Option<String>,
     pub log_format: Option<LogFormat>,
 }
@@ -109,6 +116,8 @@ pub struct Settings {
     pub evidence_store: Option<String>,
     pub evidence_max_bytes: Option<u64>,
     pub notify: Option<NotifyConfig>,
+    /// HTTPS: the certificate chain and key (both or neither).
+    pub tls: Option<(PathBuf, PathBuf)>,
     pub log: String,
     pub log_format: LogFormat,
     pub comms: CommsPolicy,
@@ -171,6 +180,18 @@ impl Settings {
             }
             (None, None) => None,
         };
+        let tls = match (
+            given.tls_cert.or(file.tls_cert.map(relative)),
+            given.tls_key.or(file.tls_key.map(relative)),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError::Invalid(
+                    "HTTPS needs both a certificate and its key: set tls_cert and tls_key (PALISADE_TLS_CERT and PALISADE_TLS_KEY, or --tls-cert and --tls-key)".into(),
+                ));
+            }
+        };
         Ok(Settings {
             listen: given
                 .listen
@@ -182,6 +203,7 @@ impl Settings {
             evidence_store: given.evidence_store.or(file.evidence_store),
             evidence_max_bytes: given.evidence_max_bytes.or(file.evidence_max_bytes),
             notify,
+            tls,
             log: given.log.or(file.log).unwrap_or_else(|| "info".to_string()),
             log_format: given.log_format.or(file.log_format).unwrap_or_default(),
             comms: file.comms.unwrap_or_default(),

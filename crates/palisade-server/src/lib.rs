@@ -6,6 +6,7 @@
 pub mod extract;
 pub mod problem;
 pub mod routes;
+pub mod tls;
 pub mod views;
 
 pub use palisade_app::{App, AppConfig, StartError, Started};

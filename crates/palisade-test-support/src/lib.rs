@@ -380,3 +380,43 @@ pub async fn incident_events(
         .map(|r| serde_json::from_str(&r.body).expect("an incident event"))
         .collect()
 }
+
+/// Test certificates for HTTPS: a CA, and a server certificate it signed for `127.0.0.1` and
+/// `localhost`, written as PEM files in `dir`.
+pub struct TestCerts {
+    /// The CA certificate, for clients to trust.
+    pub ca: PathBuf,
+    /// The server's certificate chain (leaf, then CA).
+    pub cert: PathBuf,
+    /// The server's private key (PKCS#8).
+    pub key: PathBuf,
+}
+
+impl TestCerts {
+    pub fn write(dir: &std::path::Path) -> TestCerts {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().expect("a CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Palisade test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("a CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().expect("a server key");
+        let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("server parameters");
+        let cert = params
+            .signed_by(&key, &issuer)
+            .expect("a server certificate");
+        let out = TestCerts {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        };
+        std::fs::write(&out.ca, ca_cert.pem()).unwrap();
+        std::fs::write(&out.cert, format!("{}{}", cert.pem(), ca_cert.pem())).unwrap();
+        std::fs::write(&out.key, key.serialize_pem()).unwrap();
+        out
+    }
+}

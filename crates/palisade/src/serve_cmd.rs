@@ -39,6 +39,12 @@ pub struct ServeArgs {
     /// or palisade.toml.
     #[arg(long, env = "PALISADE_NOTIFY_SECRET", hide_env_values = true)]
     pub notify_secret: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, env = "PALISADE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "PALISADE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// Log filter, e.g. `info` or `palisade_app=debug,info` [default: info]
     #[arg(long, env = "PALISADE_LOG")]
     pub log: Option<String>,
@@ -76,6 +82,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         evidence_max_bytes: args.evidence_max_bytes,
         notify_url: args.notify_url,
         notify_secret: args.notify_secret,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
         log: args.log,
         log_format: args
             .log_format
@@ -88,12 +96,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     init_logging(&settings);
     let config = settings.app_config();
     let listen = settings.listen.clone();
+    // Certificate problems are found before anything starts.
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(palisade_server::tls::server_config(cert, key)?),
+        None => None,
+    };
     let started = App::start(&config).await.context("starting the server")?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}; is another server running there? Use --listen to pick another address"))?;
     let addr = listener.local_addr()?;
-    let url = format!("http://{addr}");
+    let url = format!("{}://{addr}", if tls.is_some() { "https" } else { "http" });
     outln!("Palisade {} is serving at {url}", env!("CARGO_PKG_VERSION"));
     outln!(
         "  storage: {} ({})",
@@ -128,10 +141,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             "Then try: palisade incident declare --title \"Suspicious logins\" --severity SEV-2"
         );
     }
-    axum::serve(listener, palisade_server::router(started.app.clone()))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving HTTP")?;
+    let router = palisade_server::router(started.app.clone());
+    match tls {
+        Some(config) => palisade_server::tls::serve(listener, router, config, shutdown()).await,
+        None => axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("serving HTTP")?,
+    }
     Ok(Outcome::Ok)
 }
 
