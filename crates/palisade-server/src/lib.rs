@@ -49,7 +49,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::evidence::transfer, routes::evidence::download, routes::evidence::export,
         routes::services::create, routes::services::list, routes::services::show_service,
         routes::services::docs::rename,
-        routes::alerts::enqueue, routes::alerts::enqueue_change,
+        routes::alerts::enqueue, routes::alerts::enqueue_change, routes::alerts::alertmanager,
         routes::alerts::list, routes::alerts::show_alert,
         routes::alerts::docs::acknowledge, routes::alerts::docs::resolve,
         routes::alerts::add_integration, routes::alerts::revoke_integration,
@@ -129,7 +129,7 @@ impl utoipa::Modify for SharedResponses {
         for (path, item) in openapi.paths.paths.iter_mut() {
             // The Events API answers as PagerDuty does, never with problem details, and
             // documents its own errors (400, 413, 429, 500, 503).
-            let events_api = path.starts_with("/v2/");
+            let events_api = path.starts_with("/v2/") || path.starts_with("/v1/alertmanager/");
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -221,7 +221,10 @@ pub fn router(app: App) -> Router {
                         .get(REQUEST_ID_HEADER)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    // A routing key in a path (Alertmanager's webhook URL) is a secret: logged
+                    // redacted.
+                    let path = routes::alerts::redacted_path(req.uri().path());
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path)
                 })
                 .on_request(())
                 .on_response(

@@ -396,3 +396,153 @@ async fn concurrent_triggers_with_one_new_key_make_one_alert_with_every_occurren
         verify(&srv, dir.path(), name).await;
     }
 }
+
+/// An Alertmanager webhook message (version 4) as Alertmanager sends it.
+fn am_message(status: &str, alerts: &[(&str, &str, &str)]) -> Value {
+    let alerts: Vec<Value> = alerts
+        .iter()
+        .map(|(fingerprint, instance, alert_status)| {
+            json!({
+                "status": alert_status,
+                "labels": {"alertname": "DiskFull", "instance": instance, "severity": "critical", "job": "node"},
+                "annotations": {"summary": "Disk almost full"},
+                "startsAt": "2026-12-07T03:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph?g0.expr=disk",
+                "fingerprint": fingerprint
+            })
+        })
+        .collect();
+    json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"DiskFull\"}",
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "palisade",
+        "groupLabels": {"alertname": "DiskFull"},
+        "commonLabels": {"alertname": "DiskFull", "severity": "critical", "job": "node"},
+        "commonAnnotations": {"summary": "Disk almost full"},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": alerts
+    })
+}
+
+async fn am_post(srv: &TestServer, key: &str, body: &Value) -> Resp {
+    srv.send(
+        srv.http
+            .post(format!("{}/v1/alertmanager/{key}", srv.url))
+            .json(body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alertmanager_alerts_stay_distinct_per_fingerprint_or_become_one_per_group() {
+    for (name, store, _dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        for (service, kind) in [
+            ("per-alert", "alertmanager_alert"),
+            ("per-group", "alertmanager_group"),
+        ] {
+            let r = srv
+                .post("/api/v1/services", &srv.admin, json!({"name": service}))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            let r = srv
+                .post(
+                    &format!("/api/v1/services/{service}/integrations"),
+                    &srv.admin,
+                    json!({"name": "alertmanager", "kind": kind}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            let key = r.body["routing_key"].as_str().unwrap().to_string();
+            // Two alerts with the same summary on two hosts, sent twice (a repeat notification).
+            let firing = am_message(
+                "firing",
+                &[
+                    ("aa11", "web-1:9100", "firing"),
+                    ("bb22", "web-2:9100", "firing"),
+                ],
+            );
+            for _ in 0..2 {
+                let r = am_post(&srv, &key, &firing).await;
+                assert_eq!(r.status, StatusCode::OK, "{name} {kind}: {}", r.text);
+                assert_eq!(r.body["status"], "success");
+            }
+            let open = alerts(&srv, &format!("?service={service}&status=triggered")).await;
+            if kind == "alertmanager_alert" {
+                assert_eq!(open.len(), 2, "{name}: one alert per fingerprint: {open:?}");
+                let keys: Vec<&str> = open
+                    .iter()
+                    .map(|a| a["dedup_key"].as_str().unwrap())
+                    .collect();
+                assert!(keys.contains(&"aa11") && keys.contains(&"bb22"), "{keys:?}");
+                let a = open.iter().find(|a| a["dedup_key"] == "aa11").unwrap();
+                assert_eq!(a["occurrences"], 2);
+                assert_eq!(a["severity"], "critical");
+                assert_eq!(a["source"], "web-1:9100");
+                assert!(a["summary"].as_str().unwrap().contains("web-1:9100"), "{a}");
+            } else {
+                assert_eq!(open.len(), 1, "{name}: one alert per group: {open:?}");
+                assert_eq!(open[0]["summary"], "[FIRING:2] Disk almost full");
+                assert_eq!(open[0]["dedup_key"], "{}:{alertname=\"DiskFull\"}");
+            }
+            // One host recovers: per alert, that alert resolves; the group stays open.
+            let partly = am_message(
+                "firing",
+                &[
+                    ("aa11", "web-1:9100", "resolved"),
+                    ("bb22", "web-2:9100", "firing"),
+                ],
+            );
+            let r = am_post(&srv, &key, &partly).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let open = alerts(&srv, &format!("?service={service}&status=triggered")).await;
+            assert_eq!(open.len(), 1, "{name} {kind}: {open:?}");
+            // All recover.
+            let resolved = am_message(
+                "resolved",
+                &[
+                    ("aa11", "web-1:9100", "resolved"),
+                    ("bb22", "web-2:9100", "resolved"),
+                ],
+            );
+            let r = am_post(&srv, &key, &resolved).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let open = alerts(&srv, &format!("?service={service}&status=triggered")).await;
+            assert!(open.is_empty(), "{name} {kind}: {open:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_messages_that_are_not_version_4_or_not_for_a_key_are_refused() {
+    let srv = TestServer::spawn().await;
+    let key = service_with_key(&srv, "api").await;
+    let mut v3 = am_message("firing", &[("aa11", "web-1", "firing")]);
+    v3["version"] = json!("3");
+    let r = am_post(&srv, &key, &v3).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("version 4"), "{}", r.text);
+    let r = am_post(
+        &srv,
+        "0123456789abcdef0123456789abcdef",
+        &am_message("firing", &[("aa11", "web-1", "firing")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = am_post(&srv, &key, &json!({"version": "4"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("missing"), "{}", r.text);
+    assert!(alerts(&srv, "").await.is_empty());
+    // The routing key in the path never reaches the request log: it is redacted there.
+    assert_eq!(
+        palisade_server::routes::alerts::redacted_path(&format!("/v1/alertmanager/{key}")),
+        "/v1/alertmanager/[routing key]"
+    );
+}

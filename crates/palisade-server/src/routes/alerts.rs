@@ -38,12 +38,29 @@ impl ApiStream for AlertState {
     }
 }
 
-/// The Events API routes, at the server's root (where PagerDuty's clients post).
+/// Largest Alertmanager webhook body (a group of many alerts).
+pub const ALERTMANAGER_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The Events API routes, at the server's root (where PagerDuty's clients post), and
+/// Alertmanager's webhook receiver.
 pub fn events_routes() -> Router<App> {
     Router::new()
         .route("/v2/enqueue", post(enqueue))
         .route("/v2/change/enqueue", post(enqueue_change))
         .layer(DefaultBodyLimit::max(EVENT_BODY_LIMIT))
+        .merge(
+            Router::new()
+                .route("/v1/alertmanager/{key}", post(alertmanager))
+                .layer(DefaultBodyLimit::max(ALERTMANAGER_BODY_LIMIT)),
+        )
+}
+
+/// A request path with the routing key of an Alertmanager webhook URL replaced, for logs.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/v1/alertmanager/") {
+        Some(_) => "/v1/alertmanager/[routing key]".into(),
+        None => path.into(),
+    }
 }
 
 /// The routes of this module under `/api/v1`.
@@ -935,4 +952,281 @@ pub mod docs {
         security(("bearer" = [])))]
     #[allow(dead_code)]
     pub fn resolve() {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alertmanager's webhook (payload version 4)
+
+/// Alertmanager's webhook body (version 4). Fields it adds later are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertmanagerMessage {
+    #[schema(example = "4")]
+    pub version: String,
+    pub group_key: String,
+    #[schema(example = "firing")]
+    pub status: String,
+    #[serde(default)]
+    pub receiver: Option<String>,
+    #[serde(default)]
+    pub group_labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub common_labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub common_annotations: std::collections::BTreeMap<String, String>,
+    #[serde(default, rename = "externalURL")]
+    pub external_url: Option<String>,
+    #[serde(default)]
+    pub truncated_alerts: u64,
+    pub alerts: Vec<AlertmanagerAlert>,
+}
+
+/// One alert of an Alertmanager group.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertmanagerAlert {
+    #[schema(example = "firing")]
+    pub status: String,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    #[serde(default)]
+    pub ends_at: Option<String>,
+    #[serde(default, rename = "generatorURL")]
+    pub generator_url: Option<String>,
+    /// Alertmanager's identity of the alert (a hash of its labels).
+    pub fingerprint: String,
+}
+
+/// What became of each alert of the message.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertmanagerAccepted {
+    #[schema(example = "success")]
+    pub status: String,
+    pub placed: Vec<AlertmanagerPlaced>,
+}
+
+/// One alert (or the group) and what became of it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertmanagerPlaced {
+    pub dedup_key: String,
+    /// opened, deduplicated, acknowledged, resolved or dropped.
+    pub outcome: String,
+}
+
+/// Alertmanager's `severity` label as an Events API severity (Alertmanager's own PagerDuty
+/// receiver sends `error` when it has none).
+fn am_severity(labels: &std::collections::BTreeMap<String, String>) -> AlertSeverity {
+    match labels
+        .get("severity")
+        .map(|s| s.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("critical" | "page" | "emergency" | "fatal" | "p1") => AlertSeverity::Critical,
+        Some("warning" | "warn" | "medium" | "p3") => AlertSeverity::Warning,
+        Some("info" | "informational" | "low" | "none" | "notice" | "p4" | "p5") => {
+            AlertSeverity::Info
+        }
+        _ => AlertSeverity::Error,
+    }
+}
+
+fn truncate(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        s
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn am_labels(labels: &std::collections::BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The events one Alertmanager message makes: one per alert, or one for the group.
+fn am_events(msg: &AlertmanagerMessage, per_group: bool) -> Vec<(String, InboundEvent)> {
+    use palisade_core::alert::MAX_SUMMARY;
+    let links = |url: &Option<String>| -> Vec<AlertLink> {
+        url.iter()
+            .filter(|u| !u.is_empty())
+            .map(|u| AlertLink {
+                href: u.clone(),
+                text: Some("Source".into()),
+            })
+            .collect()
+    };
+    if per_group {
+        let firing: Vec<&AlertmanagerAlert> =
+            msg.alerts.iter().filter(|a| a.status == "firing").collect();
+        let key = truncate(msg.group_key.clone(), MAX_DEDUP_KEY);
+        let action = if msg.status == "resolved" {
+            EventAction::Resolve
+        } else {
+            EventAction::Trigger
+        };
+        let name = msg
+            .common_annotations
+            .get("summary")
+            .cloned()
+            .unwrap_or_else(|| am_labels(&msg.group_labels));
+        let summary = truncate(format!("[FIRING:{}] {name}", firing.len()), MAX_SUMMARY);
+        let details = AlertDetails {
+            summary,
+            source: msg
+                .external_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "alertmanager".into()),
+            severity: am_severity(&msg.common_labels),
+            timestamp: None,
+            component: msg.common_labels.get("job").cloned(),
+            group: msg.common_labels.get("alertname").cloned(),
+            class: None,
+            custom_details: Some(CustomDetails::from_value(&serde_json::json!({
+                "group_labels": msg.group_labels,
+                "common_labels": msg.common_labels,
+                "common_annotations": msg.common_annotations,
+                "firing": firing.iter().map(|a| &a.labels).collect::<Vec<_>>(),
+                "truncated_alerts": msg.truncated_alerts,
+            }))),
+            links: links(&msg.external_url),
+            images: Vec::new(),
+            client: Some("Alertmanager".into()),
+            client_url: msg.external_url.clone(),
+        };
+        return vec![(
+            key.clone(),
+            InboundEvent {
+                action,
+                dedup_key: Some(key),
+                details: Some(details),
+            },
+        )];
+    }
+    msg.alerts
+        .iter()
+        .map(|a| {
+            let key = truncate(a.fingerprint.clone(), MAX_DEDUP_KEY);
+            let action = if a.status == "resolved" {
+                EventAction::Resolve
+            } else {
+                EventAction::Trigger
+            };
+            let alertname = a.labels.get("alertname").cloned().unwrap_or_default();
+            let text = a
+                .annotations
+                .get("summary")
+                .or_else(|| a.annotations.get("description"))
+                .cloned()
+                .unwrap_or_else(|| am_labels(&a.labels));
+            let summary = match a.labels.get("instance") {
+                Some(i) if !text.contains(i.as_str()) => format!("{alertname}: {text} ({i})"),
+                _ if alertname.is_empty() || text.contains(&alertname) => text,
+                _ => format!("{alertname}: {text}"),
+            };
+            let details = AlertDetails {
+                summary: truncate(summary, MAX_SUMMARY),
+                source: a
+                    .labels
+                    .get("instance")
+                    .or_else(|| a.labels.get("job"))
+                    .cloned()
+                    .or_else(|| msg.external_url.clone().filter(|u| !u.is_empty()))
+                    .unwrap_or_else(|| "alertmanager".into()),
+                severity: am_severity(&a.labels),
+                timestamp: a.starts_at.clone(),
+                component: a.labels.get("job").cloned(),
+                group: (!alertname.is_empty()).then(|| alertname.clone()),
+                class: None,
+                custom_details: Some(CustomDetails::from_value(&serde_json::json!({
+                    "labels": a.labels,
+                    "annotations": a.annotations,
+                    "starts_at": a.starts_at,
+                    "fingerprint": a.fingerprint,
+                    "group_key": msg.group_key,
+                }))),
+                links: links(&a.generator_url),
+                images: Vec::new(),
+                client: Some("Alertmanager".into()),
+                client_url: msg.external_url.clone(),
+            };
+            (
+                key.clone(),
+                InboundEvent {
+                    action,
+                    dedup_key: Some(key),
+                    details: Some(details),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Receive Alertmanager's webhook (`webhook_configs`, payload version 4).
+///
+/// The integration chooses the grouping: `alertmanager_alert` (and `events_v2`) make one alert
+/// per Alertmanager alert, keyed by its fingerprint, so distinct alerts that share a summary
+/// stay distinct; `alertmanager_group` makes one alert per Alertmanager group, keyed by the
+/// group key. Firing triggers, resolved resolves. The routing key is the last path segment
+/// (it is never logged).
+#[utoipa::path(post, path = "/v1/alertmanager/{key}", tag = "alerts",
+    request_body = AlertmanagerMessage,
+    params(("key" = String, Path, description = "the integration's routing key")),
+    responses((status = 200, body = AlertmanagerAccepted, description = "Every alert recorded"),
+        (status = 400, body = EventRefused, description = "Not an Alertmanager version 4 message, or an unknown routing key"),
+        (status = 413, body = EventRefused, description = "Body over 1 MiB"),
+        (status = 429, body = EventRefused, description = "Over the routing key's rate; retry after `Retry-After` seconds"),
+        (status = 500, body = EventRefused, description = "Not recorded"),
+        (status = 503, body = EventRefused, description = "Not recorded now; retry after `Retry-After` seconds")))]
+pub async fn alertmanager(
+    State(app): State<App>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let msg: AlertmanagerMessage = match read_event(body) {
+        Ok(m) => m,
+        Err(resp) => return resp,
+    };
+    if msg.version != "4" {
+        return invalid(vec![format!(
+            "'version' is {:?}; this receiver takes Alertmanager's webhook version 4.",
+            msg.version
+        )]);
+    }
+    let per_group = match app.integration_for_key(&key).await {
+        Ok(Some((_, integration))) => integration.kind == IntegrationKind::AlertmanagerGroup,
+        Ok(None) => return rejected(Rejected::UnknownKey),
+        Err(e) => return rejected(Rejected::App(e)),
+    };
+    let mut placed = Vec::new();
+    for (dedup_key, event) in am_events(&msg, per_group) {
+        match app.enqueue_event(&key, event).await {
+            Ok(done) => placed.push(AlertmanagerPlaced {
+                dedup_key,
+                outcome: serde_json::to_value(done.placed)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            }),
+            // Alertmanager sends the whole message again on a 429 or 5xx: what was recorded
+            // already is deduplicated then.
+            Err(r) => return rejected(r),
+        }
+    }
+    pd_json(
+        StatusCode::OK,
+        &AlertmanagerAccepted {
+            status: "success".into(),
+            placed,
+        },
+    )
 }
