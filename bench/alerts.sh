@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Alerts through the Events API (`POST /v2/enqueue`), durable before 202: sustained alerts/s at
+# full speed, then p50/p99 at a fixed 5,000/s (open loop), on SQLite and, with PG set, on
+# PostgreSQL; the server's resident memory before and after each run.
+#
+#   bench/alerts.sh                                        # SQLite, fresh data directory
+#   PG=postgres://postgres@127.0.0.1:5432/test bench/alerts.sh   # also PostgreSQL (a new schema)
+#   SECONDS_MAX=20 SECONDS_RATE=30 RATE=5000 CONNECTIONS=64 bench/alerts.sh
+#   SECONDS_RATE=600 bench/alerts.sh                       # the 10-minute memory run
+#
+# The load generator is crates/palisade-server/benches/intake.rs (open loop: latency counted
+# from each request's scheduled time). Builds the release binary and the generator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_MAX=${SECONDS_MAX:-20}
+SECONDS_RATE=${SECONDS_RATE:-30}
+RATE=${RATE:-5000}
+CONNECTIONS=${CONNECTIONS:-64}
+PORT=${PORT:-7981}
+cargo build --release -p palisade -q
+cargo bench -p palisade-server --bench intake --no-run -q 2>/dev/null
+GEN=$(ls -t target/release/deps/intake-* | grep -v '\.d$' | head -1)
+echo "machine: $(nproc) cores, $(uname -r), $(grep MemTotal /proc/meminfo | tr -s ' '); load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+rss() { grep VmRSS "/proc/$1/status" | tr -s ' ' | cut -d' ' -f2; }
+
+run_backend() { # NAME [DATABASE_URL]
+  local name=$1 url=${2:-}
+  local data; data=$(mktemp -d)
+  # No per-key rate limit: this measures the server, not the limiter.
+  printf '[alerts]\nevents_per_key_per_minute = 0\n' > "$data/palisade.toml"
+  local db=()
+  [ -n "$url" ] && db=(--database-url "$url")
+  target/release/palisade serve --data-dir "$data" "${db[@]}" --listen "127.0.0.1:$PORT" >"$data/serve.out" 2>/dev/null &
+  local server=$!
+  trap 'kill $server 2>/dev/null || true' RETURN
+  timeout 60 grep -q -m1 'export PALISADE_TOKEN=' <(tail -n +1 --pid=$server -f "$data/serve.out")
+  local token; token=$(sed -n 's/^ *export PALISADE_TOKEN=//p' "$data/serve.out")
+  local api="http://127.0.0.1:$PORT/api/v1"
+  curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+    -d '{"name":"bench-svc"}' "$api/services"
+  local key; key=$(curl -fsS -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+    -d '{"name":"load"}' "$api/services/bench-svc/integrations" | python3 -c 'import json,sys; print(json.load(sys.stdin)["routing_key"])')
+  echo "== $name: full speed, $CONNECTIONS connections, ${SECONDS_MAX}s (100,000 distinct keys: new alerts, then deduplications)"
+  local before; before=$(rss $server)
+  "$GEN" --url "http://127.0.0.1:$PORT" --key "$key" --rate 0 --seconds "$SECONDS_MAX" --connections "$CONNECTIONS"
+  echo "   server RSS: ${before} kB before, $(rss $server) kB after"
+  echo "== $name: open loop at $RATE/s, ${SECONDS_RATE}s"
+  before=$(rss $server)
+  "$GEN" --url "http://127.0.0.1:$PORT" --key "$key" --rate "$RATE" --seconds "$SECONDS_RATE" --connections "$CONNECTIONS"
+  echo "   server RSS: ${before} kB before, $(rss $server) kB after"
+  kill $server; wait $server 2>/dev/null || true
+  rm -rf "$data"
+}
+
+run_backend sqlite
+if [ -n "${PG:-}" ]; then
+  schema="bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex)')"
+  psql "$PG" -qc "CREATE SCHEMA $schema"
+  sep='?'; case "$PG" in *\?*) sep='&';; esac
+  run_backend postgres "${PG}${sep}options=-c%20search_path%3D$schema"
+fi
