@@ -84,6 +84,21 @@ pub struct Args {
     /// GitLab, a proxy, a mock server. Example: --verify-endpoint gitlab=https://git.example.com/api/v4/user
     #[arg(long, value_name = "PROVIDER=URL", requires = "verify")]
     verify_endpoint: Vec<String>,
+    /// Raise an alert for each verified (live) secret through Palisade's Events API, with this
+    /// integration's routing key: the owning service's on-call hears of it at once. One alert
+    /// per secret (its fingerprint is the dedup_key), so scanning again adds an occurrence, not
+    /// an alert; the secret itself is never sent.
+    #[arg(
+        long,
+        value_name = "ROUTING_KEY",
+        env = "PALISADE_ALERT_ROUTING_KEY",
+        hide_env_values = true,
+        requires = "verify"
+    )]
+    alert: Option<String>,
+    /// The Palisade server alerts go to [default: $PALISADE_URL, or http://127.0.0.1:7878]
+    #[arg(long, value_name = "URL", requires = "alert")]
+    alert_url: Option<String>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -211,6 +226,70 @@ fn verify_findings(findings: &mut [Finding], verifiers: &Verifiers) -> anyhow::R
     Ok(())
 }
 
+/// The Events API trigger for a live secret: no secret value, only where it is and what it is.
+fn live_secret_event(f: &Finding, key: &str) -> serde_json::Value {
+    let place = format!("{}:{}", f.path, f.line);
+    serde_json::json!({
+        "routing_key": key,
+        "event_action": "trigger",
+        "dedup_key": format!("secret/{}", f.fingerprint),
+        "payload": {
+            "summary": format!("Live secret ({}) found in {place}: revoke and rotate it now", f.rule_id),
+            "source": place,
+            "severity": "critical",
+            "component": f.path,
+            "class": "live-secret",
+            "custom_details": {
+                "rule": f.rule_id,
+                "description": f.description,
+                "path": f.path,
+                "line": f.line,
+                "fingerprint": f.fingerprint,
+                "commit": f.commit.as_ref().map(|c| &c.commit),
+                "verification": f.verification.as_ref().map(|v| &v.reason),
+            }
+        },
+        "client": "palisade scan secrets"
+    })
+}
+
+/// Raise an alert for each verified finding; how many were raised. A refused or failed send is
+/// an error: a live secret nobody hears of is worse than a failed scan.
+fn raise_alerts(findings: &[Finding], base: &str, key: &str) -> anyhow::Result<usize> {
+    let live: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == VerifyStatus::Verified)
+        })
+        .collect();
+    if live.is_empty() {
+        return Ok(0);
+    }
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("palisade/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let url = format!("{}/v2/enqueue", base.trim_end_matches('/'));
+    for f in &live {
+        let resp = client
+            .post(&url)
+            .json(&live_secret_event(f, key))
+            .send()
+            .map_err(|e| anyhow::anyhow!("raising an alert at {url}: {}", error_chain(&e)))?;
+        let status = resp.status();
+        if status.as_u16() != 202 {
+            let body = resp.text().unwrap_or_default();
+            anyhow::bail!(
+                "raising an alert at {url}: {status}: {}",
+                body.chars().take(500).collect::<String>()
+            );
+        }
+    }
+    Ok(live.len())
+}
+
 /// An error with its causes ("error sending request: connection refused").
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -271,6 +350,17 @@ fn run_inner(args: &Args) -> anyhow::Result<i32> {
     };
     if let Some(v) = &verifiers {
         verify_findings(&mut outcome.findings, v)?;
+    }
+    if let Some(key) = &args.alert {
+        let base = args
+            .alert_url
+            .clone()
+            .or_else(|| std::env::var("PALISADE_URL").ok())
+            .unwrap_or_else(|| "http://127.0.0.1:7878".into());
+        let n = raise_alerts(&outcome.findings, &base, key)?;
+        if n > 0 {
+            eprintln!("palisade: raised {n} alert(s) for live secrets at {base}");
+        }
     }
 
     let mut out = std::io::stdout().lock();

@@ -196,3 +196,98 @@ fn without_verify_no_request_is_made_and_bad_endpoints_are_refused() {
     }
     assert!(seen.lock().unwrap().is_empty(), "{url}");
 }
+
+/// A live secret raises an alert through the Events API of a real server: one alert per secret
+/// (a second scan adds an occurrence), critical, and the secret itself is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_live_secret_raises_one_alert_and_never_sends_the_secret() {
+    let live = github("cqG8w99CR8wq3hHClXy1NvYCLnBFrLZ2GKtM");
+    let (gh_url, _) = mock(|_| (200, r#"{"login":"octo"}"#.into()));
+    let srv = palisade_test_support::TestServer::spawn().await;
+    let r = srv
+        .post(
+            "/api/v1/services",
+            &srv.admin,
+            serde_json::json!({"name": "repo-scan"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = srv
+        .post(
+            "/api/v1/services/repo-scan/integrations",
+            &srv.admin,
+            serde_json::json!({"name": "scanner"}),
+        )
+        .await;
+    let key = r.body["routing_key"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.env"), format!("GH_TOKEN={live}\n")).unwrap();
+    let endpoint = format!("github={gh_url}/user");
+    let args = [
+        "--verify",
+        "--verify-endpoint",
+        endpoint.as_str(),
+        "--alert",
+        key.as_str(),
+        "--alert-url",
+        srv.url.as_str(),
+    ];
+    for _ in 0..2 {
+        let dir = dir.path().to_path_buf();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            scan(&dir, &args)
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("raised 1 alert(s) for live secrets"),
+            "{stderr}"
+        );
+    }
+    let list = srv
+        .get("/api/v1/alerts?service=repo-scan", &srv.admin)
+        .await;
+    let alerts = list.body["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{}", list.text);
+    assert_eq!(alerts[0]["severity"], "critical");
+    assert_eq!(alerts[0]["occurrences"], 2);
+    assert!(
+        alerts[0]["dedup_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("secret/")
+    );
+    let id = alerts[0]["id"].as_str().unwrap();
+    let view = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
+    assert!(view.text.contains("deploy.env:1"), "{}", view.text);
+    assert!(
+        !view.text.contains(&live),
+        "the secret reached the alert: {}",
+        view.text
+    );
+
+    // A wrong routing key is an error, not a silent miss.
+    let dir2 = dir.path().to_path_buf();
+    let url = srv.url.clone();
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+        scan(
+            &dir2,
+            &[
+                "--verify",
+                "--verify-endpoint",
+                &endpoint,
+                "--alert",
+                "0123456789abcdef0123456789abcdef",
+                "--alert-url",
+                &url,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("400"), "{stderr}");
+}
