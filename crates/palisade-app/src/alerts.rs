@@ -496,6 +496,51 @@ impl App {
             .collect()
     }
 
+    /// Declare an incident from an alert and link the two. The alert records the incident's id;
+    /// the incident's summary names the alert. `input.title` and `input.summary` default to the
+    /// alert's. A second promotion of the same alert is refused before anything is declared.
+    pub async fn promote_alert(
+        &self,
+        actor: &Actor,
+        alert: &str,
+        mut input: crate::incidents::DeclareInput,
+    ) -> Result<(AlertState, palisade_core::IncidentState)> {
+        let probe = AlertCommand::Promote {
+            incident: Uuid::nil(),
+        };
+        let st = self.load_for::<AlertState>(actor, alert, &probe).await?;
+        self.check_rules(actor, &st, &probe)?;
+        if input.title.trim().is_empty() {
+            input.title = st.details.summary.chars().take(200).collect();
+        }
+        let from = format!(
+            "Declared from alert {} ({} from {}, dedup_key {:?}): {}",
+            st.id, st.severity, st.details.source, st.dedup_key, st.details.summary
+        );
+        input.summary = Some(match input.summary.take() {
+            Some(s) if !s.trim().is_empty() => format!("{s}\n\n{from}"),
+            _ => from,
+        });
+        let incident = self
+            .declare(actor, input, &Options::default(), None)
+            .await?
+            .done()?
+            .state;
+        let done = self
+            .execute::<AlertState>(
+                actor,
+                &st.id.to_string(),
+                AlertCommand::Promote {
+                    incident: incident.id,
+                },
+                &Options::default(),
+                None,
+            )
+            .await?
+            .done()?;
+        Ok((done.state, incident))
+    }
+
     /// Acknowledge or resolve an alert as a person.
     pub async fn alert_command(
         &self,

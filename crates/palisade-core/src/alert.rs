@@ -43,8 +43,15 @@ pub mod rules {
         "viewer accounts read alerts but do not acknowledge or resolve them",
     );
 
+    /// An alert is promoted to one incident at most.
+    pub const ALERT_PROMOTED: Rule = Rule::new(
+        "alert-promoted",
+        Conflict,
+        "an alert is promoted to an incident once; later work goes on that incident",
+    );
+
     /// Every alert rule.
-    pub const ALL: &[Rule] = &[ALERT_INPUT, ALERT_RESOLVED, ALERT_READ_ONLY];
+    pub const ALL: &[Rule] = &[ALERT_INPUT, ALERT_RESOLVED, ALERT_READ_ONLY, ALERT_PROMOTED];
 }
 
 /// The rule recorded when a trigger joins an open alert because their keys are equal.
@@ -291,6 +298,10 @@ pub enum AlertPayload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         origin: Option<Origin>,
     },
+    /// An incident was declared from this alert. Its id is recorded here; views name the
+    /// incident only to those who may see it (a restricted incident exists for its members
+    /// alone).
+    Promoted { incident: Uuid },
 }
 
 impl AlertPayload {
@@ -300,6 +311,7 @@ impl AlertPayload {
             AlertPayload::Deduplicated { .. } => "deduplicated",
             AlertPayload::Acknowledged { .. } => "acknowledged",
             AlertPayload::Resolved { .. } => "resolved",
+            AlertPayload::Promoted { .. } => "promoted",
         }
     }
     pub fn describe(&self) -> String {
@@ -333,6 +345,7 @@ impl AlertPayload {
             ),
             AlertPayload::Acknowledged { origin } => format!("Acknowledged{}", via(origin)),
             AlertPayload::Resolved { origin } => format!("Resolved{}", via(origin)),
+            AlertPayload::Promoted { .. } => "Promoted to an incident".to_string(),
         }
     }
 }
@@ -361,6 +374,10 @@ pub enum AlertCommand {
     },
     Resolve {
         origin: Option<Origin>,
+    },
+    /// Record that `incident` was declared from this alert.
+    Promote {
+        incident: Uuid,
     },
 }
 
@@ -393,6 +410,8 @@ pub struct AlertState {
     pub acknowledged_by: Option<UserName>,
     pub resolved_at: Option<Timestamp>,
     pub resolved_by: Option<UserName>,
+    /// The incident declared from it, if any.
+    pub incident: Option<Uuid>,
     pub updated_at: Timestamp,
     pub history: Vec<AlertHistoryEntry>,
     pub last_seq: u64,
@@ -468,6 +487,7 @@ impl Aggregate for AlertState {
             acknowledged_by: None,
             resolved_at: None,
             resolved_by: None,
+            incident: None,
             updated_at: e.recorded_at,
             history: Vec::new(),
             last_seq: 0,
@@ -500,6 +520,7 @@ impl Aggregate for AlertState {
                 self.resolved_at = Some(e.recorded_at);
                 self.resolved_by = Some(e.actor.clone());
             }
+            AlertPayload::Promoted { incident } => self.incident = Some(*incident),
         }
         self.record(e);
         Ok(())
@@ -597,6 +618,17 @@ impl Aggregate for AlertState {
                     origin: origin.clone(),
                 }],
             }),
+            AlertCommand::Promote { incident } => {
+                if self.incident.is_some() {
+                    return refuse(
+                        rules::ALERT_PROMOTED,
+                        "this alert was already promoted to an incident",
+                    );
+                }
+                Ok(vec![AlertPayload::Promoted {
+                    incident: *incident,
+                }])
+            }
         }
     }
 }
@@ -755,6 +787,23 @@ mod tests {
             AlertState::decide_create(&a, &exactly, &ctx()).map(|p| p.len()),
             Ok(1)
         );
+    }
+
+    #[test]
+    fn an_alert_is_promoted_once_and_its_history_does_not_name_the_incident() {
+        let mut st = opened("k");
+        let incident = Uuid::from_u128(7);
+        assert_eq!(run(&mut st, AlertCommand::Promote { incident }), Ok(1));
+        assert_eq!(st.incident, Some(incident));
+        assert_eq!(st.history[1].description, "Promoted to an incident");
+        let again = run(
+            &mut st,
+            AlertCommand::Promote {
+                incident: Uuid::from_u128(8),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(again.rule, rules::ALERT_PROMOTED);
     }
 
     #[test]

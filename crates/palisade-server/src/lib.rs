@@ -51,7 +51,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::services::docs::rename,
         routes::alerts::enqueue, routes::alerts::enqueue_change, routes::alerts::alertmanager,
         routes::alerts::list, routes::alerts::show_alert,
-        routes::alerts::docs::acknowledge, routes::alerts::docs::resolve,
+        routes::alerts::docs::acknowledge, routes::alerts::docs::resolve, routes::alerts::promote,
         routes::alerts::add_integration, routes::alerts::revoke_integration,
         routes::alerts::list_changes,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,

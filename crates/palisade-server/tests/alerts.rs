@@ -546,3 +546,97 @@ async fn alertmanager_messages_that_are_not_version_4_or_not_for_a_key_are_refus
         "/v1/alertmanager/[routing key]"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let key = service_with_key(&srv, "payments-api").await;
+        let r = enqueue(
+            &srv,
+            trigger(&key, Some("creds"), "Admin logins from a new country"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let id = alerts(&srv, "").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let dana = srv.token("dana", "responder").await;
+        let erin = srv.token("erin", "responder").await;
+        let r = srv
+            .post(&format!("/api/v1/alerts/{id}/promote"), &dana, json!({}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        let codename = r.body["codename"].as_str().unwrap().to_string();
+        assert_eq!(r.body["alert"]["incident"], codename.as_str());
+        // A security incident by default (restricted), its severity from the alert's (warning).
+        let inc = srv
+            .get(&format!("/api/v1/incidents/{codename}"), &dana)
+            .await;
+        assert_eq!(inc.status, StatusCode::OK, "{}", inc.text);
+        assert_eq!(inc.body["severity"], "SEV-3");
+        assert_eq!(inc.body["restricted"], true);
+        assert_eq!(inc.body["title"], "Admin logins from a new country");
+        assert!(
+            inc.text.contains(&format!("Declared from alert {id}")),
+            "{}",
+            inc.text
+        );
+        // The member sees the incident named on the alert; a non-member sees only that it was
+        // promoted: nothing names the restricted incident.
+        let v = srv.get(&format!("/api/v1/alerts/{id}"), &dana).await;
+        assert_eq!(v.body["incident"], codename.as_str());
+        let v = srv.get(&format!("/api/v1/alerts/{id}"), &erin).await;
+        assert_eq!(v.body["promoted"], true);
+        assert!(v.body.get("incident").is_none(), "{}", v.text);
+        assert!(!v.text.contains(&codename), "{}", v.text);
+        let inc_id = srv
+            .get(&format!("/api/v1/incidents/{codename}"), &dana)
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            !v.text.contains(&inc_id),
+            "the incident's id leaked: {}",
+            v.text
+        );
+        // Once only.
+        let again = srv
+            .post(
+                &format!("/api/v1/alerts/{id}/promote"),
+                &erin,
+                json!({"kind": "operational"}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+        assert!(again.text.contains("alert-promoted"), "{}", again.text);
+        // An operational promotion is open to everyone.
+        let r = enqueue(&srv, trigger(&key, Some("latency"), "p99 latency over 2 s")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        let other = alerts(&srv, "?status=triggered")
+            .await
+            .into_iter()
+            .find(|a| a["dedup_key"] == "latency")
+            .unwrap();
+        let oid = other["id"].as_str().unwrap();
+        let r = srv
+            .post(
+                &format!("/api/v1/alerts/{oid}/promote"),
+                &dana,
+                json!({"kind": "operational", "severity": "SEV-2", "title": "Checkout slow"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let open_codename = r.body["codename"].as_str().unwrap();
+        let v = srv.get(&format!("/api/v1/alerts/{oid}"), &erin).await;
+        assert_eq!(v.body["incident"], open_codename);
+        verify(&srv, dir.path(), name).await;
+    }
+}

@@ -707,6 +707,12 @@ fn routes() -> Vec<Route> {
         ),
         same(
             "POST",
+            "/api/v1/alerts/{a}/promote",
+            || Body::Json(json!({})),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "POST",
             "/api/v1/services/{s}/integrations",
             || Body::Json(json!({"name": "prometheus"})),
             [201, 201, 201, 403, 401, 401],
@@ -838,7 +844,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 49, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 50, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1042,6 +1048,10 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
         ("GET", "/api/v1/alerts/{a}") => assert_eq!(r.body["status"], "triggered", "{what}"),
         ("POST", "/api/v1/alerts/{a}/acknowledge") => {
             assert_eq!(r.body["status"], "acknowledged", "{what}")
+        }
+        ("POST", "/api/v1/alerts/{a}/promote") => {
+            assert!(r.body["codename"].is_string(), "{what}");
+            assert_eq!(r.body["alert"]["promoted"], true, "{what}");
         }
         ("POST", "/api/v1/alerts/{a}/resolve") => {
             assert_eq!(r.body["status"], "resolved", "{what}")

@@ -5,7 +5,7 @@ use crate::client::{Client, ClientArgs, seg};
 use crate::output::{json, table};
 use crate::{Format, Outcome};
 use clap::Subcommand;
-use palisade_server::routes::alerts::{AlertList, AlertView};
+use palisade_server::routes::alerts::{AlertList, AlertView, Promoted};
 use serde_json::json;
 
 #[derive(Subcommand, Debug)]
@@ -44,6 +44,28 @@ pub enum AlertCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Declare an incident from an alert, linking both. Title and summary default to the
+    /// alert's, the severity follows the alert's (critical → SEV-1 … info → SEV-4); a security
+    /// incident (restricted to its members) unless --kind operational.
+    Promote {
+        alert: String,
+        /// SEV-1 … SEV-5 [default: from the alert's severity]
+        #[arg(long)]
+        severity: Option<String>,
+        /// security or operational [default: security]
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        /// Make this user Incident Commander right away.
+        #[arg(long)]
+        commander: Option<String>,
+        /// Print only the incident's codename.
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 fn print_alert(v: &AlertView, format: Format) {
@@ -68,6 +90,11 @@ fn print_alert(v: &AlertView, format: Format) {
                     "  acknowledged by {by} at {}",
                     v.acknowledged_at.clone().unwrap_or_default()
                 );
+            }
+            if let Some(codename) = &v.incident {
+                outln!("  promoted to incident {codename}");
+            } else if v.promoted {
+                outln!("  promoted to an incident");
             }
             if let Some(by) = &v.resolved_by {
                 outln!(
@@ -151,6 +178,46 @@ pub async fn run(cmd: AlertCmd) -> anyhow::Result<Outcome> {
                 )
                 .await?;
             print_alert(&v, client.format);
+        }
+        AlertCmd::Promote {
+            alert,
+            severity,
+            kind,
+            title,
+            commander,
+            quiet,
+            client,
+        } => {
+            let c = Client::new(&client)?;
+            let mut body = serde_json::Map::new();
+            for (k, v) in [
+                ("severity", severity),
+                ("kind", kind),
+                ("title", title),
+                ("commander", commander),
+            ] {
+                if let Some(v) = v {
+                    body.insert(k.into(), v.into());
+                }
+            }
+            let p: Promoted = c
+                .post(
+                    &format!("/api/v1/alerts/{}/promote", seg(&alert)),
+                    &serde_json::Value::Object(body),
+                )
+                .await?;
+            if quiet {
+                outln!("{}", p.codename);
+            } else if client.format == Format::Json {
+                outln!("{}", json(&p));
+            } else {
+                outln!(
+                    "Incident {} declared from alert {}; `palisade incident show {}`",
+                    p.codename,
+                    p.alert.id,
+                    p.codename
+                );
+            }
         }
         AlertCmd::Resolve { alert, client } => {
             let c = Client::new(&client)?;

@@ -191,6 +191,19 @@ fn pagerdutys_own_client_sends_alerts_and_changes_unchanged() {
         &["alert", "ack", disk[0]["id"].as_str().unwrap()],
     );
     assert!(acked.contains("acknowledged by admin"), "{acked}");
+    let codename = ok(
+        &server,
+        ca,
+        &server.admin,
+        &["alert", "promote", disk[0]["id"].as_str().unwrap(), "-q"],
+    );
+    let shown = ok(
+        &server,
+        ca,
+        &server.admin,
+        &["incident", "show", codename.trim()],
+    );
+    assert!(shown.contains("Disk full on web-1"), "{shown}");
     let changes = ok(
         &server,
         ca,

@@ -3,7 +3,7 @@
 //! alert API under `/api/v1/alerts` (list, show, acknowledge, resolve), and a service's
 //! integrations (`/api/v1/services/{service}/integrations`) and change events.
 
-use super::{ApiStream, IntoCommand, PathArgs, command, show};
+use super::{ApiStream, IntoCommand, PathArgs, command};
 use crate::extract::{Caller, CommandBody, StrictQuery};
 use crate::problem::Problem;
 use axum::body::Bytes;
@@ -76,6 +76,7 @@ pub fn routes() -> Router<App> {
             "/alerts/{alert}/resolve",
             post(command::<AlertState, ResolveRequest>),
         )
+        .route("/alerts/{alert}/promote", post(promote))
         .route("/services/{service}/integrations", post(add_integration))
         .route(
             "/services/{service}/integrations/{integration}",
@@ -643,6 +644,12 @@ pub struct AlertView {
     pub resolved_at: Option<String>,
     #[schema(value_type = Option<UserName>)]
     pub resolved_by: Option<String>,
+    /// Whether an incident was declared from it.
+    pub promoted: bool,
+    /// That incident's codename, shown only to those who may see the incident (and only when
+    /// the alert is read, not in command answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
     /// Number of ledger events.
     pub events: u64,
     pub history: Vec<AlertHistoryView>,
@@ -672,6 +679,8 @@ impl From<&AlertState> for AlertView {
             acknowledged_by: a.acknowledged_by.as_ref().map(|u| u.to_string()),
             resolved_at: a.resolved_at.map(|t| t.to_string()),
             resolved_by: a.resolved_by.as_ref().map(|u| u.to_string()),
+            promoted: a.incident.is_some(),
+            incident: None,
             events: a.last_seq,
             history: a
                 .history
@@ -765,7 +774,104 @@ pub async fn show_alert(
     caller: Caller,
     Path(alert): Path<String>,
 ) -> Result<Json<AlertView>, Problem> {
-    show::<AlertState>(&app, &caller, &alert, "alert").await
+    let st = app
+        .read::<AlertState>(caller.actor(), &alert, "alert", "api")
+        .await?;
+    let mut view = AlertView::from(&st);
+    if let Some(id) = st.incident {
+        // Named only to those who may see it: a restricted incident exists for its members.
+        view.incident = app
+            .load_visible::<palisade_core::IncidentState>(caller.actor(), &id.to_string())
+            .await
+            .ok()
+            .map(|i| i.codename);
+    }
+    Ok(Json(view))
+}
+
+/// Declare an incident from an alert. Everything is optional: the title and summary default to
+/// the alert's, the severity follows the alert's (critical → SEV-1, error → SEV-2, warning →
+/// SEV-3, info → SEV-4), the kind is security unless said otherwise.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub kind: Option<palisade_core::Kind>,
+    #[serde(default)]
+    pub severity: Option<palisade_core::Severity>,
+    #[serde(default)]
+    pub restricted: Option<bool>,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub commander: Option<UserName>,
+}
+
+/// The alert, and the incident declared from it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Promoted {
+    pub alert: AlertView,
+    pub incident_id: Uuid,
+    pub codename: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{alert}/promote", tag = "alerts",
+    request_body = PromoteRequest,
+    params(("alert" = String, Path, description = "the alert's id")),
+    responses((status = 201, body = Promoted),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn promote(
+    State(app): State<App>,
+    caller: Caller,
+    Path(alert): Path<String>,
+    req: CommandBody<PromoteRequest>,
+) -> Result<Response, Problem> {
+    use palisade_core::Severity;
+    let b = req.body;
+    let severity = match b.severity {
+        Some(s) => s,
+        None => {
+            let a = app
+                .load_visible::<AlertState>(caller.actor(), &alert)
+                .await?;
+            match a.severity {
+                AlertSeverity::Critical => Severity::SEV1,
+                AlertSeverity::Error => Severity::SEV2,
+                AlertSeverity::Warning => Severity::SEV3,
+                AlertSeverity::Info => Severity::SEV4,
+            }
+        }
+    };
+    let input = palisade_app::incidents::DeclareInput {
+        title: b.title.unwrap_or_default(),
+        kind: b.kind,
+        severity,
+        restricted: b.restricted,
+        summary: b.summary,
+        playbook: None,
+        commander: b.commander,
+        aware_at: None,
+    };
+    let (st, incident) = app.promote_alert(caller.actor(), &alert, input).await?;
+    let mut view = AlertView::from(&st);
+    view.incident = Some(incident.codename.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(Promoted {
+            alert: view,
+            incident_id: incident.id,
+            codename: incident.codename,
+        }),
+    )
+        .into_response())
 }
 
 /// Acknowledge an alert (nothing changes if it already is, or is resolved).
