@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod cache;
+pub mod deliveries;
 pub mod error;
 pub mod evidence;
 pub mod health;

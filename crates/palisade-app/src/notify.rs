@@ -34,6 +34,9 @@ pub struct NotifyConfig {
     /// How often the outbox is read without a wake-up (for other servers' messages); a retry
     /// that is due sooner is attempted when it is due.
     pub poll: Duration,
+    /// After this many failed attempts a message is a dead letter: kept with its last error,
+    /// not tried again until someone resends it (`palisade delivery resend`).
+    pub max_attempts: u32,
 }
 
 /// The delay before attempt `attempts + 1` of a message tried `attempts` times: exponential
@@ -61,6 +64,8 @@ impl NotifyConfig {
             max_backoff: Duration::from_secs(600),
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(5),
+            // About a day and a half at the default backoff (1 s doubling to 10 minutes).
+            max_attempts: 200,
         }
     }
 }
@@ -153,6 +158,13 @@ async fn deliver_pass(
                     tracing::warn!(error = %e, id = %m.id, "delivered, but could not mark it; it will be sent again with the same webhook-id");
                 }
                 delivered += 1;
+            }
+            Err(why) if m.attempts >= cfg.max_attempts => {
+                tracing::error!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %why, "notification given up: a dead letter until someone resends it (palisade delivery list --state dead)");
+                let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+                if let Err(e) = store.outbox_dead(m.id, &why, &at.to_string()).await {
+                    tracing::warn!(error = %e, "could not record the dead letter");
+                }
             }
             Err(why) => {
                 let backoff = retry_delay(cfg, m.attempts);

@@ -57,6 +57,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
+        routes::deliveries::list, routes::deliveries::resend,
     ),
     modifiers(&BearerAuth, &SharedResponses),
     tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "tokens"), (name = "operations"))
@@ -200,6 +201,7 @@ pub fn router(app: App) -> Router {
         .merge(routes::evidence::routes())
         .merge(routes::services::routes())
         .merge(routes::alerts::routes())
+        .merge(routes::deliveries::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);

@@ -729,6 +729,19 @@ fn routes() -> Vec<Route> {
             no_body,
             [200, 200, 200, 200, 401, 401],
         ),
+        // The delivery log is deployment configuration: admins only, refused before any lookup.
+        same(
+            "GET",
+            "/api/v1/deliveries",
+            no_body,
+            [200, 403, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/deliveries/00000000-0000-4000-8000-000000000000/resend",
+            no_body,
+            [404, 403, 403, 403, 401, 401],
+        ),
         same("GET", "/metrics", no_body, [200, 200, 200, 200, 401, 401]),
         same("GET", "/healthz", no_body, [200, 200, 200, 200, 200, 200]),
         same(
@@ -834,6 +847,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("{s}", "{service}")
                 .replace("{int}", "{integration}")
                 .replace("{a}", "{alert}")
+                .replace("00000000-0000-4000-8000-000000000000", "{id}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
                 .replace("steps/3/waive", "steps/{step}/{action}")
@@ -844,7 +858,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 50, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 52, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1045,6 +1059,7 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
         }
         ("GET", "/api/v1/services") => assert!(r.body["services"].is_array(), "{what}"),
         ("GET", "/api/v1/alerts") => assert!(r.body["alerts"].is_array(), "{what}"),
+        ("GET", "/api/v1/deliveries") => assert!(r.body["deliveries"].is_array(), "{what}"),
         ("GET", "/api/v1/alerts/{a}") => assert_eq!(r.body["status"], "triggered", "{what}"),
         ("POST", "/api/v1/alerts/{a}/acknowledge") => {
             assert_eq!(r.body["status"], "acknowledged", "{what}")
@@ -2314,4 +2329,108 @@ async fn bad_input_to_evidence_break_glass_and_export_is_refused_and_writes_noth
     assert_eq!(st.evidence.len(), 1);
     assert_eq!(st.evidence[0].custodian.as_str(), "mia");
     assert_eq!(st.evidence[0].custody.len(), 1);
+}
+
+/// A message that fails its last allowed attempt is a dead letter: listed with its error (the
+/// receiver's host, never its URL), not tried again, and delivered under the same webhook-id
+/// once an admin resends it. The worker is driven pass by pass here, so each step is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_is_kept_listed_and_resent_under_the_same_id() {
+    for be in backends().await {
+        let (url, mut rx) = receiver(2).await;
+        // No worker of its own: this test delivers.
+        let srv = serve(&be.config(None)).await;
+        let cast = Cast::new(&srv).await;
+        let fx = fixture(&srv, &cast, true).await;
+        break_glass(&srv, &cast, &fx).await;
+        let mut cfg = NotifyConfig::new(url.clone(), SECRET.to_string());
+        cfg.initial_backoff = Duration::ZERO;
+        cfg.max_backoff = Duration::ZERO;
+        cfg.max_attempts = 2;
+        let http = reqwest::Client::new();
+        let store = srv.app.store().clone();
+        // Two passes, two refusals: the second was the last allowed attempt.
+        for _ in 0..2 {
+            assert_eq!(notify::deliver_due(&store, &http, &cfg).await, 0);
+            assert_eq!(next(&mut rx, be.name).await.answered, 500);
+        }
+        assert_eq!(notify::deliver_due(&store, &http, &cfg).await, 0);
+        assert!(
+            rx.try_recv().is_err(),
+            "{}: a dead letter was tried again",
+            be.name
+        );
+        let dead = srv.get("/api/v1/deliveries?state=dead", &cast.admin).await;
+        assert_eq!(dead.status, StatusCode::OK, "{}", dead.text());
+        let rows = dead.body["deliveries"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{}: {}", be.name, dead.text());
+        let d = &rows[0];
+        assert_eq!(d["kind"], "break_glass");
+        assert_eq!(d["attempts"], 2);
+        assert_eq!(d["channel"], "default");
+        assert!(d["last_error"].as_str().unwrap().contains("500"), "{d}");
+        assert!(d["dead_at"].is_string());
+        assert_eq!(
+            srv.pending().await,
+            0,
+            "{}: a dead letter is not pending",
+            be.name
+        );
+        let id = d["id"].as_str().unwrap().to_string();
+        // Only admins see the log and resend.
+        let r = srv.get("/api/v1/deliveries", &cast.member).await;
+        assert_problem(&r, StatusCode::FORBIDDEN, "member reads the delivery log");
+        let r = srv
+            .call(
+                "POST",
+                &format!("/api/v1/deliveries/{id}/resend"),
+                Some(&cast.member),
+                Body::None,
+            )
+            .await;
+        assert_problem(&r, StatusCode::FORBIDDEN, "member resends");
+        let r = srv
+            .call(
+                "POST",
+                "/api/v1/deliveries/00000000-0000-4000-8000-000000000000/resend",
+                Some(&cast.admin),
+                Body::None,
+            )
+            .await;
+        assert_problem(&r, StatusCode::NOT_FOUND, "unknown delivery");
+        let r = srv
+            .call(
+                "POST",
+                &format!("/api/v1/deliveries/{id}/resend"),
+                Some(&cast.admin),
+                Body::None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+        assert_eq!(notify::deliver_due(&store, &http, &cfg).await, 1);
+        let third = next(&mut rx, be.name).await;
+        assert_eq!(third.answered, 200);
+        assert_eq!(
+            third.id, id,
+            "{}: resent under the same webhook-id",
+            be.name
+        );
+        let log = srv
+            .get("/api/v1/deliveries?state=delivered", &cast.admin)
+            .await;
+        assert_eq!(
+            log.body["deliveries"][0]["id"],
+            id.as_str(),
+            "{}",
+            log.text()
+        );
+        assert!(
+            srv.get("/api/v1/deliveries?state=dead", &cast.admin)
+                .await
+                .body["deliveries"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

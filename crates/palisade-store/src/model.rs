@@ -193,6 +193,45 @@ impl Destination {
     }
 }
 
+/// Where a message stands in the delivery log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not delivered yet (first attempt or a retry to come).
+    Pending,
+    Delivered,
+    /// Given up after its last allowed attempt; waits for someone to resend it.
+    Dead,
+}
+
+/// One message of the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub stream: Option<Uuid>,
+    pub kind: String,
+    pub destination: Destination,
+    pub created_at: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+    pub dead_at: Option<String>,
+    /// Next attempt no earlier than this (µs since the Unix epoch), while pending.
+    pub next_attempt_us: i64,
+}
+
+impl DeliveryRow {
+    pub fn state(&self) -> DeliveryState {
+        if self.delivered_at.is_some() {
+            DeliveryState::Delivered
+        } else if self.dead_at.is_some() {
+            DeliveryState::Dead
+        } else {
+            DeliveryState::Pending
+        }
+    }
+}
+
 /// An outbox message claimed for delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {

@@ -1,6 +1,6 @@
 //! The outbox: side effects written with the events that cause them, delivered by a worker.
 
-use crate::{OutboxItem, Result, Store, dispatch};
+use crate::{DeliveryRow, DeliveryState, OutboxItem, Result, Store, dispatch};
 use uuid::Uuid;
 
 impl Store {
@@ -21,8 +21,40 @@ impl Store {
     pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
         dispatch!(self, s => s.outbox_retry(id, error, next_us).await)
     }
-    /// Messages not yet delivered.
+    /// Give a message up after its last allowed attempt (a dead letter).
+    pub async fn outbox_dead(&self, id: Uuid, error: &str, at: &str) -> Result<()> {
+        dispatch!(self, s => s.outbox_dead(id, error, at).await)
+    }
+    /// The delivery log: messages in `state` (all when `None`), newest first.
+    pub async fn outbox_list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>> {
+        dispatch!(self, s => s.outbox_list(state, limit).await)
+    }
+    /// Send a message again (dead or delivered): due now, attempts counted from zero. False
+    /// when there is no such message.
+    pub async fn outbox_resend(&self, id: Uuid, now_us: i64) -> Result<bool> {
+        dispatch!(self, s => s.outbox_resend(id, now_us).await)
+    }
+    /// Messages not yet delivered (dead letters left out).
     pub async fn outbox_pending(&self) -> Result<u64> {
         dispatch!(self, s => s.outbox_pending().await)
     }
+}
+
+/// The delivery log's statement for `state` (a statement per state, each with its index).
+pub(crate) fn list_sql(state: Option<DeliveryState>, limit_param: &str) -> String {
+    let filter = match state {
+        None => "",
+        Some(DeliveryState::Pending) => " WHERE delivered_at IS NULL AND dead_at IS NULL",
+        Some(DeliveryState::Delivered) => " WHERE delivered_at IS NOT NULL",
+        Some(DeliveryState::Dead) => " WHERE dead_at IS NOT NULL AND delivered_at IS NULL",
+    };
+    format!(
+        "SELECT id, stream_id, kind, destination, created_at, attempts, last_error, delivered_at,
+                dead_at, next_attempt_us
+         FROM outbox{filter} ORDER BY created_at DESC, id DESC LIMIT {limit_param}"
+    )
 }

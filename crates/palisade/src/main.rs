@@ -34,6 +34,7 @@ mod admin_cmd;
 mod alert_cmd;
 mod client;
 mod comms_cmd;
+mod delivery_cmd;
 mod deps_cmd;
 mod evidence_cmd;
 mod incident_cmd;
@@ -92,6 +93,9 @@ enum Command {
     /// resolve.
     #[command(subcommand)]
     Alert(alert_cmd::AlertCmd),
+    /// The notification delivery log (admins): pending, delivered and dead letters; resend.
+    #[command(subcommand)]
+    Delivery(delivery_cmd::DeliveryCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -159,6 +163,7 @@ fn main() -> ExitCode {
             Command::Token(cmd) => incident_cmd::run_token(cmd).await,
             Command::Service(cmd) => service_cmd::run(cmd).await,
             Command::Alert(cmd) => alert_cmd::run(cmd).await,
+            Command::Delivery(cmd) => delivery_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")

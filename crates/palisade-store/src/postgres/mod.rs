@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_streams.sql"),
     include_str!("../../migrations/postgres/0005_health.sql"),
     include_str!("../../migrations/postgres/0006_records.sql"),
+    include_str!("../../migrations/postgres/0007_dead_letters.sql"),
 ];
 /// Advisory lock key held while migrating ("palisade" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;

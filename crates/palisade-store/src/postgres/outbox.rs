@@ -90,7 +90,7 @@ impl PgStore {
         let rows = client
             .query(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2
-                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_us <= $1
+                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_us <= $1
                               ORDER BY next_attempt_us LIMIT $3 FOR UPDATE SKIP LOCKED)
                  RETURNING id, stream_id, kind, destination, payload, created_at, attempts",
                 &[&now_us, &(now_us + lease_us), &(limit as i64)],
@@ -141,10 +141,63 @@ impl PgStore {
         let client = self.pool.get().await?;
         Ok(client
             .query_one(
-                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL",
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL",
                 &[],
             )
             .await?
             .get::<_, i64>(0) as u64)
+    }
+
+    pub(crate) async fn outbox_dead(&self, id: Uuid, error: &str, at: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE outbox SET last_error = $2, dead_at = $3 WHERE id = $1",
+                &[&id.to_string(), &error, &at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn outbox_list(
+        &self,
+        state: Option<crate::DeliveryState>,
+        limit: u32,
+    ) -> Result<Vec<crate::DeliveryRow>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(&crate::outbox::list_sql(state, "$1"), &[&(limit as i64)])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::DeliveryRow {
+                    id: Uuid::parse_str(r.get::<_, &str>(0)).map_err(corrupt)?,
+                    stream: r
+                        .get::<_, Option<&str>>(1)
+                        .map(Uuid::parse_str)
+                        .transpose()
+                        .map_err(corrupt)?,
+                    kind: r.get(2),
+                    destination: Destination::from_json(r.get::<_, &str>(3))?,
+                    created_at: r.get(4),
+                    attempts: r.get::<_, i32>(5) as u32,
+                    last_error: r.get(6),
+                    delivered_at: r.get(7),
+                    dead_at: r.get(8),
+                    next_attempt_us: r.get(9),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn outbox_resend(&self, id: Uuid, now_us: i64) -> Result<bool> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "UPDATE outbox SET dead_at = NULL, delivered_at = NULL, attempts = 0, next_attempt_us = $2 WHERE id = $1",
+                &[&id.to_string(), &now_us],
+            )
+            .await?;
+        Ok(n > 0)
     }
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_streams.sql"),
     include_str!("../../migrations/sqlite/0005_health.sql"),
     include_str!("../../migrations/sqlite/0006_records.sql"),
+    include_str!("../../migrations/sqlite/0007_dead_letters.sql"),
 ];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;

@@ -2,7 +2,7 @@
 //! notification worker as leases.
 
 use super::{SqliteStore, bad};
-use crate::{Destination, OutboxItem, OutboxMessage, Result};
+use crate::{DeliveryRow, DeliveryState, Destination, OutboxItem, OutboxMessage, Result};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ impl SqliteStore {
         self.write(false, move |c, _| {
             let mut st = c.prepare_cached(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?2
-                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_us <= ?1 ORDER BY next_attempt_us LIMIT ?3)
+                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_us <= ?1 ORDER BY next_attempt_us LIMIT ?3)
                  RETURNING id, stream_id, kind, destination, payload, created_at, attempts",
             )?;
             let rows = st
@@ -107,10 +107,93 @@ impl SqliteStore {
     pub(crate) async fn outbox_pending(&self) -> Result<u64> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL",
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL",
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64)
+        })
+        .await
+    }
+
+    pub(crate) async fn outbox_dead(&self, id: Uuid, error: &str, at: &str) -> Result<()> {
+        let (e, a) = (error.to_string(), at.to_string());
+        self.write(false, move |c, _| {
+            c.execute(
+                "UPDATE outbox SET last_error = ?2, dead_at = ?3 WHERE id = ?1",
+                params![id.to_string(), e, a],
+            )?;
+            Ok(((), None))
+        })
+        .await
+    }
+
+    pub(crate) async fn outbox_list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&crate::outbox::list_sql(state, "?1"))?;
+            let rows = st
+                .query_map([limit as i64], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                        r.get::<_, i64>(9)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(
+                    |(
+                        id,
+                        stream,
+                        kind,
+                        dest,
+                        created_at,
+                        attempts,
+                        last_error,
+                        delivered_at,
+                        dead_at,
+                        next,
+                    )| {
+                        Ok(DeliveryRow {
+                            id: Uuid::parse_str(&id)
+                                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                            stream: stream
+                                .map(|s| Uuid::parse_str(&s))
+                                .transpose()
+                                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                            kind,
+                            destination: Destination::from_json(&dest)?,
+                            created_at,
+                            attempts: attempts as u32,
+                            last_error,
+                            delivered_at,
+                            dead_at,
+                            next_attempt_us: next,
+                        })
+                    },
+                )
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn outbox_resend(&self, id: Uuid, now_us: i64) -> Result<bool> {
+        self.write(false, move |c, _| {
+            let n = c.execute(
+                "UPDATE outbox SET dead_at = NULL, delivered_at = NULL, attempts = 0, next_attempt_us = ?2 WHERE id = ?1",
+                params![id.to_string(), now_us],
+            )?;
+            Ok((n > 0, None))
         })
         .await
     }
