@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod cache;
 pub mod deliveries;
 pub mod error;
+pub mod escalation;
 pub mod evidence;
 pub mod health;
 pub mod incidents;
@@ -35,6 +36,7 @@ use palisade_store::{Store, StoreConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The server clock, as events record it (UTC, microseconds).
 pub fn now() -> Timestamp {
@@ -61,6 +63,9 @@ pub struct AppConfig {
     pub comms: CommsPolicy,
     /// Events API rate limit per routing key (`None`: the default; 0: no limit).
     pub events_per_key_per_minute: Option<u32>,
+    /// Run no escalation worker: the caller takes due steps itself
+    /// ([`App::run_due_timers_at`]), at times it chooses. For tests.
+    pub manual_timers: bool,
 }
 
 /// Default largest evidence upload: 256 GiB.
@@ -106,6 +111,8 @@ pub struct Inner {
     pub(crate) witness_wake: Arc<tokio::sync::Notify>,
     /// Wakes the notification worker after an append that wrote to the outbox.
     pub(crate) notify_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the escalation worker after an append that set a timer.
+    pub(crate) timer_wake: Arc<tokio::sync::Notify>,
     /// The last readiness probe.
     pub(crate) probe: health::ProbeCache,
 }
@@ -120,6 +127,8 @@ pub struct Started {
     pub forwarder: Option<tokio::task::JoinHandle<()>>,
     /// The notification worker, when notifications are configured.
     pub notifier: Option<tokio::task::JoinHandle<()>>,
+    /// The escalation worker (unless `manual_timers`).
+    pub escalator: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Load the built-in playbooks and the custom ones in `dir` (`*.toml`).
@@ -234,16 +243,26 @@ impl App {
             locks: Default::default(),
             witness_wake,
             notify_wake,
+            timer_wake: Arc::new(tokio::sync::Notify::new()),
             probe: Default::default(),
         };
+        let app = App {
+            inner: Arc::new(inner),
+        };
+        let escalator = (!config.manual_timers).then(|| {
+            tokio::spawn(escalation::run(
+                Arc::downgrade(&app.inner),
+                app.inner.timer_wake.clone(),
+                Duration::from_secs(5),
+            ))
+        });
         Ok(Started {
-            app: App {
-                inner: Arc::new(inner),
-            },
+            app,
             bootstrap_token,
             key_created: opened.key_created,
             forwarder,
             notifier,
+            escalator,
         })
     }
 

@@ -119,6 +119,8 @@ async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> 
             .post(url)
             .header("content-type", "application/json")
             .body(slack_body(m)),
+        // Never claimed here (the timer worker acts on them).
+        Destination::Timer => return Err("a timer is not a message to send".into()),
     };
     let resp = request.send().await.map_err(|e| format!("sending: {e}"))?;
     if resp.status().is_success() {

@@ -474,7 +474,8 @@ impl App {
             .into_iter()
             .map(|n| outbox_message(n, at))
             .collect();
-        let wakes_notifier = !outbox.is_empty();
+        let wakes_notifier = outbox.iter().any(|m| m.destination != Destination::Timer);
+        let wakes_timers = outbox.iter().any(|m| m.destination == Destination::Timer);
         let executed = Executed { state: st, events };
         let idempotency = match (&opts.idempotency, render) {
             (Some(k), Some(render)) => Some(IdempotencyRecord {
@@ -505,6 +506,9 @@ impl App {
                 if wakes_notifier {
                     self.inner.notify_wake.notify_one();
                 }
+                if wakes_timers {
+                    self.inner.timer_wake.notify_one();
+                }
                 A::cache(&self.inner).remember(&executed.state);
                 Ok(executed)
             }
@@ -515,17 +519,20 @@ impl App {
 }
 
 /// The outbox row of a notice. Until people have contact methods of their own, a notice to a
-/// user goes to the operators' channel with the user named in its body (`to`).
+/// user goes to the operators' channel with the user named in its body (`to`). A timer is a row
+/// the timer worker acts on when it falls due.
 fn outbox_message(n: Notice, at: Timestamp) -> OutboxMessage {
     let destination = match n.to {
         Recipient::Operators | Recipient::User(_) => Destination::Default,
+        Recipient::Timer => Destination::Timer,
     };
+    let delay_us = i64::try_from(n.delay_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
     OutboxMessage {
         id: Uuid::now_v7(),
         kind: n.kind.to_string(),
         destination,
         payload: n.body.to_string(),
         created_at: at.to_string(),
-        due_us: at.unix_micros(),
+        due_us: at.unix_micros().saturating_add(delay_us),
     }
 }

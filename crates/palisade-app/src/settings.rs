@@ -232,6 +232,7 @@ impl Settings {
             notify: self.notify.clone(),
             comms: self.comms.clone(),
             events_per_key_per_minute: self.alerts.events_per_key_per_minute,
+            manual_timers: false,
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum Recipient {
     Operators,
     /// One person, through their contact methods.
     User(UserName),
+    /// Nobody outside: a timer the application acts on when it falls due (an escalation step).
+    /// Held in the database with the events that set it, so no timer is lost with a process.
+    Timer,
 }
 
 /// A notification owed because of events just recorded. The application layer writes it to the
@@ -42,6 +45,8 @@ pub struct Notice {
     pub kind: &'static str,
     /// The message body (JSON).
     pub body: serde_json::Value,
+    /// Not before this many seconds after it is recorded (0: at once).
+    pub delay_secs: u64,
 }
 
 /// Why a sequence of events cannot be folded into an aggregate's state.

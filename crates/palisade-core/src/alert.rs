@@ -10,7 +10,7 @@
 //! one of critical/error/warning/info, image sources over https.
 
 use crate::Actor;
-use crate::aggregate::{Aggregate, Context, FoldError, check_first, check_next};
+use crate::aggregate::{Aggregate, Context, FoldError, Notice, Recipient, check_first, check_next};
 use crate::event::{Event, Timestamp};
 use crate::rule::{Refusal, refuse};
 use crate::stream::{StreamId, StreamKind};
@@ -254,6 +254,29 @@ impl AlertDetails {
     }
 }
 
+/// The kind of timer notice that moves an alert's escalation on: `{"alert", "level", "round"}`.
+pub const ESCALATE: &str = "escalate";
+/// The kind of notice that pages a person.
+pub const PAGE: &str = "page";
+
+/// An escalation step: a level of the policy in a round (rounds repeat the levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub round: u32,
+    pub level: u32,
+}
+
+/// When the escalation moves on if nobody acknowledges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NextStep {
+    pub step: Step,
+    pub after_secs: u64,
+}
+
 /// Which integration a signal came through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -298,6 +321,16 @@ pub enum AlertPayload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         origin: Option<Origin>,
     },
+    /// An escalation step was taken: these people were paged (none when the level had nobody
+    /// to page, said in `reason`), and the next step, if any, is due `next.after_secs` later
+    /// unless the alert is acknowledged or resolved first.
+    Escalated {
+        step: Step,
+        users: Vec<UserName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<NextStep>,
+        reason: String,
+    },
     /// An incident was declared from this alert. Its id is recorded here; views name the
     /// incident only to those who may see it (a restricted incident exists for its members
     /// alone).
@@ -311,6 +344,7 @@ impl AlertPayload {
             AlertPayload::Deduplicated { .. } => "deduplicated",
             AlertPayload::Acknowledged { .. } => "acknowledged",
             AlertPayload::Resolved { .. } => "resolved",
+            AlertPayload::Escalated { .. } => "escalated",
             AlertPayload::Promoted { .. } => "promoted",
         }
     }
@@ -345,6 +379,33 @@ impl AlertPayload {
             ),
             AlertPayload::Acknowledged { origin } => format!("Acknowledged{}", via(origin)),
             AlertPayload::Resolved { origin } => format!("Resolved{}", via(origin)),
+            AlertPayload::Escalated {
+                step,
+                users,
+                next,
+                reason,
+            } => {
+                let then = match next {
+                    Some(n) => format!(
+                        "; level {} of round {} in {} s unless acknowledged",
+                        n.step.level + 1,
+                        n.step.round + 1,
+                        n.after_secs
+                    ),
+                    None => "; the last step".to_string(),
+                };
+                let who = if users.is_empty() {
+                    format!("Nobody paged ({reason})")
+                } else {
+                    let names: Vec<&str> = users.iter().map(UserName::as_str).collect();
+                    format!("Paged {} ({reason})", names.join(", "))
+                };
+                format!(
+                    "{who} at level {} of round {}{then}",
+                    step.level + 1,
+                    step.round + 1
+                )
+            }
             AlertPayload::Promoted { .. } => "Promoted to an incident".to_string(),
         }
     }
@@ -379,6 +440,13 @@ pub enum AlertCommand {
     Promote {
         incident: Uuid,
     },
+    /// Take an escalation step (the application resolved who is on call for it).
+    Escalate {
+        step: Step,
+        users: Vec<UserName>,
+        next: Option<NextStep>,
+        reason: String,
+    },
 }
 
 /// One line of an alert's history.
@@ -412,6 +480,9 @@ pub struct AlertState {
     pub resolved_by: Option<UserName>,
     /// The incident declared from it, if any.
     pub incident: Option<Uuid>,
+    /// The last escalation step taken.
+    #[serde(default)]
+    pub escalation: Option<Step>,
     pub updated_at: Timestamp,
     pub history: Vec<AlertHistoryEntry>,
     pub last_seq: u64,
@@ -488,6 +559,7 @@ impl Aggregate for AlertState {
             resolved_at: None,
             resolved_by: None,
             incident: None,
+            escalation: None,
             updated_at: e.recorded_at,
             history: Vec::new(),
             last_seq: 0,
@@ -521,6 +593,7 @@ impl Aggregate for AlertState {
                 self.resolved_by = Some(e.actor.clone());
             }
             AlertPayload::Promoted { incident } => self.incident = Some(*incident),
+            AlertPayload::Escalated { step, .. } => self.escalation = Some(*step),
         }
         self.record(e);
         Ok(())
@@ -618,6 +691,27 @@ impl Aggregate for AlertState {
                     origin: origin.clone(),
                 }],
             }),
+            // Acknowledging or resolving stops the escalation; a step already taken (a timer
+            // that fired twice after a crash) is not taken again.
+            AlertCommand::Escalate {
+                step,
+                users,
+                next,
+                reason,
+            } => Ok(
+                if self.status != AlertStatus::Triggered
+                    || self.escalation.is_some_and(|s| s >= *step)
+                {
+                    Vec::new()
+                } else {
+                    vec![AlertPayload::Escalated {
+                        step: *step,
+                        users: users.clone(),
+                        next: *next,
+                        reason: reason.clone(),
+                    }]
+                },
+            ),
             AlertCommand::Promote { incident } => {
                 if self.incident.is_some() {
                     return refuse(
@@ -630,6 +724,54 @@ impl Aggregate for AlertState {
                 }])
             }
         }
+    }
+    /// A new alert sets its first escalation timer (due at once); each step pages its people
+    /// and sets the timer of the next step. All are written with the event, so none is lost.
+    fn effects(&self, new: &[Event<AlertPayload>]) -> Vec<Notice> {
+        let timer = |step: Step, delay_secs: u64| Notice {
+            to: Recipient::Timer,
+            kind: ESCALATE,
+            body: serde_json::json!({"alert": self.id, "round": step.round, "level": step.level}),
+            delay_secs,
+        };
+        let mut out = Vec::new();
+        for e in new {
+            match &e.data {
+                AlertPayload::Triggered { .. } => out.push(timer(Step { round: 0, level: 0 }, 0)),
+                AlertPayload::Escalated {
+                    step, users, next, ..
+                } => {
+                    for u in users {
+                        out.push(Notice {
+                            to: Recipient::User(u.clone()),
+                            kind: PAGE,
+                            body: serde_json::json!({
+                                "type": PAGE,
+                                "to": u,
+                                "alert": self.id,
+                                "service": self.service,
+                                "severity": self.severity,
+                                "summary": self.details.summary,
+                                "dedup_key": self.dedup_key,
+                                "level": step.level + 1,
+                                "round": step.round + 1,
+                                "at": e.recorded_at.to_string(),
+                                "text": format!(
+                                    "[{}] {} (alert {}; acknowledge with `palisade alert ack {}`)",
+                                    self.severity, self.details.summary, self.id, self.id
+                                ),
+                            }),
+                            delay_secs: 0,
+                        });
+                    }
+                    if let Some(n) = next {
+                        out.push(timer(n.step, n.after_secs));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 }
 
@@ -804,6 +946,72 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(again.rule, rules::ALERT_PROMOTED);
+    }
+
+    #[test]
+    fn escalation_steps_page_once_set_the_next_timer_and_stop_at_acknowledgement() {
+        let mut st = opened("k");
+        let a = actor(AccountRole::Responder);
+        // The trigger set the first timer, due at once.
+        let first = numbered(
+            st.stream(),
+            0,
+            &a.user,
+            at(),
+            None,
+            vec![AlertPayload::Triggered {
+                service: Uuid::nil(),
+                dedup_key: "k".into(),
+                dedup_key_generated: false,
+                origin: None,
+                details: details("x", AlertSeverity::Error),
+                reason: "r".into(),
+            }],
+        );
+        let fx = st.effects(&first);
+        assert_eq!(fx.len(), 1);
+        assert_eq!(
+            (fx[0].to.clone(), fx[0].kind, fx[0].delay_secs),
+            (Recipient::Timer, ESCALATE, 0)
+        );
+        let alice = UserName::parse("alice").unwrap();
+        let step = |round, level| Step { round, level };
+        let page = |s: Step, next: Option<NextStep>| AlertCommand::Escalate {
+            step: s,
+            users: vec![alice.clone()],
+            next,
+            reason: "on call for primary".into(),
+        };
+        let next = NextStep {
+            step: step(0, 1),
+            after_secs: 300,
+        };
+        let p = st
+            .decide(&a, &page(step(0, 0), Some(next)), &ctx())
+            .unwrap();
+        let events = numbered(st.stream(), st.last_seq, &a.user, at(), None, p);
+        for e in &events {
+            st.apply(e).unwrap();
+        }
+        let fx = st.effects(&events);
+        assert_eq!(fx.len(), 2, "{fx:?}");
+        assert_eq!(fx[0].to, Recipient::User(alice.clone()));
+        assert_eq!(fx[0].kind, PAGE);
+        assert_eq!((fx[1].kind, fx[1].delay_secs), (ESCALATE, 300));
+        assert_eq!(fx[1].body["level"], 1);
+        assert!(
+            st.history.last().unwrap().description.starts_with("Paged alice (on call for primary) at level 1 of round 1; level 2 of round 1 in 300 s"),
+            "{}",
+            st.history.last().unwrap().description
+        );
+        // The same step again (a timer that fired twice) changes nothing.
+        assert_eq!(run(&mut st, page(step(0, 0), Some(next))), Ok(0));
+        // Acknowledged: the next step pages nobody.
+        assert_eq!(
+            run(&mut st, AlertCommand::Acknowledge { origin: None }),
+            Ok(1)
+        );
+        assert_eq!(run(&mut st, page(step(0, 1), None)), Ok(0));
     }
 
     #[test]

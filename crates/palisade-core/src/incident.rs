@@ -1351,6 +1351,7 @@ impl Aggregate for IncidentState {
                             e.actor, self.codename, until, reason
                         ),
                     }),
+                    delay_secs: 0,
                 }),
                 _ => None,
             })

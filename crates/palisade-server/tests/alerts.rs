@@ -148,7 +148,19 @@ async fn an_alert_opens_deduplicates_is_acknowledged_and_resolved_and_the_ledger
             assert_eq!(v.body["status"], status, "{name} after {act}");
         }
         let v = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
-        assert_eq!(v.body["events"], 4, "{name}: repeats recorded nothing");
+        // (The escalation worker records its own step beside these, whenever it runs.)
+        let changes: Vec<&str> = v.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["type"].as_str().unwrap())
+            .filter(|t| *t != "escalated")
+            .collect();
+        assert_eq!(
+            changes,
+            ["triggered", "deduplicated", "acknowledged", "resolved"],
+            "{name}: repeats recorded nothing"
+        );
         let r = enqueue(&srv, action(&key, "resolve", "never-seen")).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         assert_eq!(r.body["dedup_key"], "never-seen");
@@ -638,5 +650,46 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
         let v = srv.get(&format!("/api/v1/alerts/{oid}"), &erin).await;
         assert_eq!(v.body["incident"], open_codename);
         verify(&srv, dir.path(), name).await;
+    }
+}
+
+/// Without an escalation policy, the first step records that nobody could be paged, and why:
+/// "why did nobody get paged?" is answered on the alert itself. The step is taken once however
+/// often its timer fires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
+    for (name, store, _dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let key = service_with_key(&srv, "payments-api").await;
+        let r = enqueue(&srv, trigger(&key, Some("disk"), "Disk full")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert_eq!(
+            srv.app.run_due_timers().await,
+            1,
+            "{name}: the first step is due at once"
+        );
+        assert_eq!(srv.app.run_due_timers().await, 0, "{name}: and taken once");
+        let id = alerts(&srv, "").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
+        let last = v.body["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["type"], "escalated", "{name}: {}", v.text);
+        assert_eq!(last["actor"], "escalation");
+        assert_eq!(
+            last["description"],
+            "Nobody paged (service payments-api has no escalation policy) at level 1 of round 1; the last step"
+        );
     }
 }

@@ -181,6 +181,23 @@ pub enum Destination {
     Webhook { url: String },
     /// A Slack-compatible incoming webhook (`{"text": …}`).
     Slack { url: String },
+    /// Nobody outside: a timer the application acts on when it falls due (an escalation step).
+    /// Claimed by the timer worker only, never sent.
+    Timer,
+}
+
+/// Which outbox rows a worker claims: messages to send, or timers to act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxClass {
+    Messages,
+    Timers,
+}
+
+impl OutboxClass {
+    /// The stored destination of every timer row.
+    pub fn timer_destination() -> String {
+        Destination::Timer.to_json()
+    }
 }
 
 impl Destination {

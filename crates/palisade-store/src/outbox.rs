@@ -1,17 +1,32 @@
 //! The outbox: side effects written with the events that cause them, delivered by a worker.
 
-use crate::{DeliveryRow, DeliveryState, OutboxItem, Result, Store, dispatch};
+use crate::{DeliveryRow, DeliveryState, OutboxClass, OutboxItem, Result, Store, dispatch};
 use uuid::Uuid;
 
 impl Store {
-    /// Claim up to `limit` due outbox messages for `lease_us` microseconds.
+    /// Claim up to `limit` due outbox messages to send for `lease_us` microseconds.
     pub async fn outbox_claim(
         &self,
         now_us: i64,
         lease_us: i64,
         limit: u32,
     ) -> Result<Vec<OutboxItem>> {
-        dispatch!(self, s => s.outbox_claim(now_us, lease_us, limit).await)
+        self.outbox_claim_class(OutboxClass::Messages, now_us, lease_us, limit)
+            .await
+    }
+    /// Claim up to `limit` due rows of `class` for `lease_us` microseconds.
+    pub async fn outbox_claim_class(
+        &self,
+        class: OutboxClass,
+        now_us: i64,
+        lease_us: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>> {
+        dispatch!(self, s => s.outbox_claim(class, now_us, lease_us, limit).await)
+    }
+    /// When the earliest row of `class` not yet done falls due (µs since the Unix epoch).
+    pub async fn outbox_next_due(&self, class: OutboxClass) -> Result<Option<i64>> {
+        dispatch!(self, s => s.outbox_next_due(class).await)
     }
     /// Mark an outbox message delivered.
     pub async fn outbox_done(&self, id: Uuid, at: &str) -> Result<()> {
@@ -57,4 +72,12 @@ pub(crate) fn list_sql(state: Option<DeliveryState>, limit_param: &str) -> Strin
                 dead_at, next_attempt_us
          FROM outbox{filter} ORDER BY created_at DESC, id DESC LIMIT {limit_param}"
     )
+}
+
+/// The claim's filter on the destination for `class` (`?` / `$n` is the timer destination).
+pub(crate) fn class_filter(class: OutboxClass, param: &str) -> String {
+    match class {
+        OutboxClass::Messages => format!("destination <> {param}"),
+        OutboxClass::Timers => format!("destination = {param}"),
+    }
 }

@@ -65,6 +65,7 @@ impl From<DeliveryRow> for Delivery {
             Destination::Default => ("default", None),
             Destination::Webhook { url } => ("webhook", host(url)),
             Destination::Slack { url } => ("slack", host(url)),
+            Destination::Timer => ("timer", None),
         };
         Delivery {
             id: r.id,

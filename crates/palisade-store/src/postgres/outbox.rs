@@ -82,6 +82,7 @@ impl PgStore {
     /// is a lease: a message not marked delivered is due again after `lease_us`.
     pub(crate) async fn outbox_claim(
         &self,
+        class: crate::OutboxClass,
         now_us: i64,
         lease_us: i64,
         limit: u32,
@@ -89,11 +90,19 @@ impl PgStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2
-                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_us <= $1
-                              ORDER BY next_attempt_us LIMIT $3 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, stream_id, kind, destination, payload, created_at, attempts",
-                &[&now_us, &(now_us + lease_us), &(limit as i64)],
+                &format!(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2
+                     WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_us <= $1
+                                  AND {} ORDER BY next_attempt_us LIMIT $3 FOR UPDATE SKIP LOCKED)
+                     RETURNING id, stream_id, kind, destination, payload, created_at, attempts",
+                    crate::outbox::class_filter(class, "$4")
+                ),
+                &[
+                    &now_us,
+                    &(now_us + lease_us),
+                    &(limit as i64),
+                    &crate::OutboxClass::timer_destination(),
+                ],
             )
             .await?;
         rows.iter()
@@ -199,5 +208,19 @@ impl PgStore {
             )
             .await?;
         Ok(n > 0)
+    }
+
+    pub(crate) async fn outbox_next_due(&self, class: crate::OutboxClass) -> Result<Option<i64>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_one(
+                &format!(
+                    "SELECT min(next_attempt_us) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND {}",
+                    crate::outbox::class_filter(class, "$1")
+                ),
+                &[&crate::OutboxClass::timer_destination()],
+            )
+            .await?
+            .get::<_, Option<i64>>(0))
     }
 }

@@ -2,7 +2,9 @@
 //! notification worker as leases.
 
 use super::{SqliteStore, bad};
-use crate::{DeliveryRow, DeliveryState, Destination, OutboxItem, OutboxMessage, Result};
+use crate::{
+    DeliveryRow, DeliveryState, Destination, OutboxClass, OutboxItem, OutboxMessage, Result,
+};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
@@ -35,18 +37,20 @@ pub(super) fn insert(
 impl SqliteStore {
     pub(crate) async fn outbox_claim(
         &self,
+        class: OutboxClass,
         now_us: i64,
         lease_us: i64,
         limit: u32,
     ) -> Result<Vec<OutboxItem>> {
         self.write(false, move |c, _| {
-            let mut st = c.prepare_cached(
+            let mut st = c.prepare_cached(&format!(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?2
-                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_us <= ?1 ORDER BY next_attempt_us LIMIT ?3)
+                 WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_us <= ?1 AND {} ORDER BY next_attempt_us LIMIT ?3)
                  RETURNING id, stream_id, kind, destination, payload, created_at, attempts",
-            )?;
+                crate::outbox::class_filter(class, "?4")
+            ))?;
             let rows = st
-                .query_map(params![now_us, now_us + lease_us, limit as i64], |r| {
+                .query_map(params![now_us, now_us + lease_us, limit as i64, OutboxClass::timer_destination()], |r| {
                     Ok((
                         Uuid::parse_str(&r.get::<_, String>(0)?).map_err(bad(0))?,
                         r.get::<_, Option<String>>(1)?
@@ -194,6 +198,17 @@ impl SqliteStore {
                 params![id.to_string(), now_us],
             )?;
             Ok((n > 0, None))
+        })
+        .await
+    }
+
+    pub(crate) async fn outbox_next_due(&self, class: OutboxClass) -> Result<Option<i64>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT min(next_attempt_us) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND {}",
+                crate::outbox::class_filter(class, "?1")
+            ))?
+            .query_row([OutboxClass::timer_destination()], |r| r.get::<_, Option<i64>>(0))?)
         })
         .await
     }

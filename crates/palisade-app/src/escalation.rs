@@ -1,0 +1,264 @@
+//! Escalation: the timer worker that moves unacknowledged alerts up their service's escalation
+//! policy.
+//!
+//! Timers are outbox rows (destination `timer`), written in the same transaction as the event
+//! that sets them: a new alert's first step is due at once, each step sets the next one's. So a
+//! timer is never lost with a process, and any `palisade serve` on the same database takes it
+//! (claims are leases with `FOR UPDATE SKIP LOCKED`; a claimer that died is replaced once its
+//! lease ends). A step is an `escalated` event on the alert, recorded through the pipeline with
+//! the pages it sends (outbox messages, one per person); the alert refuses a step it has already
+//! taken, so a timer that fires twice pages nobody twice. Acknowledging or resolving the alert
+//! ends its escalation: a later timer finds it and does nothing.
+//!
+//! The worker is woken when an append writes a timer (a new alert pages within moments, not on
+//! a polling cycle), when its earliest timer falls due, and at least every `poll` (timers other
+//! servers wrote).
+
+use crate::error::Result;
+use crate::pipeline::Options;
+use crate::{App, now};
+use palisade_core::alert::{AlertCommand, AlertState, AlertStatus, NextStep, Step};
+use palisade_core::{AccountRole, Actor, ServiceState, UserName};
+use palisade_store::{OutboxClass, OutboxItem};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Who records escalation steps.
+fn escalation_actor() -> Actor {
+    Actor {
+        user: UserName::parse("escalation").expect("a valid user name"),
+        account_role: AccountRole::Responder,
+    }
+}
+
+/// One level of a service's escalation, resolved at a time: who to page, and how long until
+/// the next level if nobody acknowledges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanLevel {
+    pub users: Vec<UserName>,
+    /// Why these people (e.g. "on call in schedule primary").
+    pub reason: String,
+    pub delay_secs: u64,
+}
+
+/// A service's escalation, resolved at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub levels: Vec<PlanLevel>,
+    /// How many times the levels are gone through again after the last (0: once).
+    pub repeat: u32,
+}
+
+impl Plan {
+    /// The step after `step` (if any), and how long after `step` it falls due.
+    pub fn next(&self, step: Step) -> Option<NextStep> {
+        let level = self.levels.get(step.level as usize)?;
+        let after_secs = level.delay_secs;
+        if (step.level as usize) + 1 < self.levels.len() {
+            Some(NextStep {
+                step: Step {
+                    round: step.round,
+                    level: step.level + 1,
+                },
+                after_secs,
+            })
+        } else if step.round < self.repeat {
+            Some(NextStep {
+                step: Step {
+                    round: step.round + 1,
+                    level: 0,
+                },
+                after_secs,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// A timer's body.
+#[derive(serde::Deserialize)]
+struct Timer {
+    alert: Uuid,
+    round: u32,
+    level: u32,
+}
+
+impl App {
+    /// The escalation of `service` as it stands at `at` (who is on call now), or why there is
+    /// none.
+    pub async fn escalation_plan(
+        &self,
+        service: &ServiceState,
+    ) -> Result<std::result::Result<Plan, String>> {
+        Ok(Err(format!(
+            "service {} has no escalation policy",
+            service.name
+        )))
+    }
+
+    /// Take escalation step `step` of `alert`, unless it was taken already or the alert was
+    /// acknowledged or resolved.
+    pub async fn escalate(&self, alert: Uuid, step: Step) -> Result<()> {
+        let Some(st) = self.load::<AlertState>(alert).await? else {
+            return Ok(());
+        };
+        if st.status != AlertStatus::Triggered || st.escalation.is_some_and(|s| s >= step) {
+            return Ok(());
+        }
+        let Some(service) = self.load::<ServiceState>(st.service).await? else {
+            return Ok(());
+        };
+        let (users, next, reason) = match self.escalation_plan(&service).await? {
+            Err(why) => (Vec::new(), None, why),
+            Ok(plan) => match plan.levels.get(step.level as usize) {
+                Some(level) => (level.users.clone(), plan.next(step), level.reason.clone()),
+                None => (
+                    Vec::new(),
+                    None,
+                    format!("the escalation policy has no level {}", step.level + 1),
+                ),
+            },
+        };
+        self.execute::<AlertState>(
+            &escalation_actor(),
+            &alert.to_string(),
+            AlertCommand::Escalate {
+                step,
+                users,
+                next,
+                reason,
+            },
+            &Options::default(),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Act on the timers due now; how many were done.
+    pub async fn run_due_timers(&self) -> usize {
+        self.run_due_timers_at(now_us()).await
+    }
+
+    /// Act on the timers due at `at_us` (µs since the Unix epoch; tests pass a later time to
+    /// fire a step without waiting for it); how many were done.
+    pub async fn run_due_timers_at(&self, at_us: i64) -> usize {
+        let store = &self.inner.store;
+        let claimed = match store
+            .outbox_claim_class(OutboxClass::Timers, at_us, LEASE.as_micros() as i64, 32)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the escalation timers");
+                return 0;
+            }
+        };
+        let mut done = 0;
+        for t in claimed {
+            match self.timer(&t).await {
+                Ok(()) => {
+                    let at = now().to_string();
+                    if let Err(e) = store.outbox_done(t.id, &at).await {
+                        tracing::warn!(error = %e, id = %t.id, "escalation step taken, but its timer could not be marked done; it will fire again and find the step taken");
+                    }
+                    done += 1;
+                }
+                Err(e) => {
+                    let backoff = Duration::from_secs(u64::from(t.attempts.min(6)).pow(2));
+                    tracing::warn!(error = %e, id = %t.id, attempts = t.attempts, "escalation step failed; retrying");
+                    let next = now_us() + backoff.as_micros() as i64;
+                    if let Err(e) = store.outbox_retry(t.id, &e.to_string(), next).await {
+                        tracing::warn!(error = %e, "could not record the failed escalation step");
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    async fn timer(&self, t: &OutboxItem) -> Result<()> {
+        let timer: Timer = serde_json::from_str(&t.payload)
+            .map_err(|e| crate::AppError::internal("an escalation timer does not parse", e))?;
+        self.escalate(
+            timer.alert,
+            Step {
+                round: timer.round,
+                level: timer.level,
+            },
+        )
+        .await
+    }
+}
+
+/// How long a claimed timer is reserved for one worker.
+const LEASE: Duration = Duration::from_secs(30);
+
+fn now_us() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+/// Run while the application lives: take due escalation steps whenever woken (an append wrote
+/// a timer), when the earliest timer falls due, and at least every `poll`. It holds the
+/// application only while it works, so dropping the last handle to the application (and its
+/// store, with the data directory's lock) ends it.
+pub(crate) async fn run(
+    app: std::sync::Weak<crate::Inner>,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    poll: Duration,
+) {
+    loop {
+        let wait = {
+            let Some(inner) = app.upgrade() else {
+                return;
+            };
+            let app = App { inner };
+            while app.run_due_timers().await > 0 {}
+            match app.inner.store.outbox_next_due(OutboxClass::Timers).await {
+                Ok(Some(due)) => {
+                    Duration::from_micros(due.saturating_sub(now_us()).max(0) as u64).min(poll)
+                }
+                Ok(None) => poll,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the escalation timers");
+                    poll
+                }
+            }
+        };
+        let _ = tokio::time::timeout(wait, wake.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(delay_secs: u64) -> PlanLevel {
+        PlanLevel {
+            users: vec![UserName::parse("alice").unwrap()],
+            reason: "r".into(),
+            delay_secs,
+        }
+    }
+
+    #[test]
+    fn a_plan_goes_through_its_levels_then_repeats_then_ends() {
+        let plan = Plan {
+            levels: vec![level(300), level(600)],
+            repeat: 1,
+        };
+        let s = |round, level| Step { round, level };
+        let n = |round, level, after_secs| {
+            Some(NextStep {
+                step: s(round, level),
+                after_secs,
+            })
+        };
+        assert_eq!(plan.next(s(0, 0)), n(0, 1, 300));
+        assert_eq!(plan.next(s(0, 1)), n(1, 0, 600));
+        assert_eq!(plan.next(s(1, 0)), n(1, 1, 300));
+        assert_eq!(plan.next(s(1, 1)), None);
+        assert_eq!(plan.next(s(0, 5)), None, "a level the plan no longer has");
+    }
+}
