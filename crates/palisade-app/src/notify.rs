@@ -34,6 +34,8 @@ pub struct NotifyConfig {
     /// How often the outbox is read without a wake-up (for other servers' messages); a retry
     /// that is due sooner is attempted when it is due.
     pub poll: Duration,
+    /// Email over SMTP, when configured.
+    pub smtp: Option<SmtpConfig>,
     /// After this many failed attempts a message is a dead letter: kept with its last error,
     /// not tried again until someone resends it (`palisade delivery resend`).
     pub max_attempts: u32,
@@ -66,8 +68,73 @@ impl NotifyConfig {
             poll: Duration::from_secs(5),
             // About a day and a half at the default backoff (1 s doubling to 10 minutes).
             max_attempts: 200,
+            smtp: None,
         }
     }
+}
+
+/// The SMTP server email goes through.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// `smtp://host:25` (plain), `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465`
+    /// (implicit TLS); credentials as `smtps://user:password@host`.
+    pub url: String,
+    /// The sender, e.g. `Palisade <palisade@example.com>`.
+    pub from: String,
+}
+
+/// The subject and text of an email for a message: its own `text`, else its kind.
+fn email_text(m: &OutboxItem) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+    let text = v["text"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("Palisade notification: {}", m.kind));
+    let subject = match v["summary"].as_str() {
+        Some(s) => format!("[Palisade {}] {s}", m.kind),
+        None => format!(
+            "[Palisade {}] {}",
+            m.kind,
+            text.chars().take(120).collect::<String>()
+        ),
+    };
+    let body = format!(
+        "{text}\n\n-- \nPalisade notification {} ({}). The details as JSON:\n{}\n",
+        m.id,
+        m.kind,
+        serde_json::to_string_pretty(&v).unwrap_or_else(|_| m.payload.clone())
+    );
+    (subject, body)
+}
+
+async fn send_email(cfg: &NotifyConfig, m: &OutboxItem, to: &str) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let smtp = cfg
+        .smtp
+        .as_ref()
+        .ok_or("no SMTP server is configured (smtp_url, smtp_from)")?;
+    let (subject, body) = email_text(m);
+    let email = Message::builder()
+        .from(
+            smtp.from
+                .parse()
+                .map_err(|e| format!("smtp_from {:?}: {e}", smtp.from))?,
+        )
+        .to(to.parse().map_err(|e| format!("the address {to:?}: {e}"))?)
+        .subject(subject)
+        // The receiver's idempotency key, as webhook-id is for webhooks.
+        .message_id(Some(format!("<{}@palisade>", m.id)))
+        .body(body)
+        .map_err(|e| format!("building the email: {e}"))?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp.url)
+        .map_err(|e| format!("smtp_url: {e}"))?
+        .timeout(Some(Duration::from_secs(20)))
+        .build();
+    transport
+        .send(email)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("sending the email: {e}"))
 }
 
 fn secret_bytes(secret: &str) -> Vec<u8> {
@@ -101,7 +168,12 @@ fn slack_body(m: &OutboxItem) -> String {
     serde_json::json!({ "text": text }).to_string()
 }
 
-async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> Result<(), String> {
+/// Deliver one message to its destination.
+pub async fn deliver(
+    http: &reqwest::Client,
+    cfg: &NotifyConfig,
+    m: &OutboxItem,
+) -> Result<(), String> {
     let id = m.id.to_string();
     let ts = time::OffsetDateTime::now_utc().unix_timestamp();
     let signed = |url: &str| {
@@ -113,6 +185,9 @@ async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> 
             .body(m.payload.clone())
     };
     let request = match &m.destination {
+        Destination::Default if cfg.url.is_empty() => {
+            return Err("no notification webhook is configured (notify_url)".into());
+        }
         Destination::Default => signed(&cfg.url),
         Destination::Webhook { url } => signed(url),
         Destination::Slack { url } => http
@@ -121,6 +196,7 @@ async fn deliver(http: &reqwest::Client, cfg: &NotifyConfig, m: &OutboxItem) -> 
             .body(slack_body(m)),
         // Never claimed here (the timer worker acts on them).
         Destination::Timer => return Err("a timer is not a message to send".into()),
+        Destination::Email { to } => return send_email(cfg, m, to).await,
     };
     let resp = request.send().await.map_err(|e| format!("sending: {e}"))?;
     if resp.status().is_success() {
@@ -223,6 +299,111 @@ pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A minimal SMTP server on a free port: accepts one message per connection and hands its
+    /// envelope and data over.
+    async fn smtp_sink() -> (
+        String,
+        tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+    ) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                    let (mut rcpt, mut data, mut in_data) = (String::new(), String::new(), false);
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if in_data {
+                            if line == "." {
+                                in_data = false;
+                                let _ = tx.send((rcpt.clone(), data.clone()));
+                                w.write_all(b"250 queued\r\n").await.unwrap();
+                            } else {
+                                data.push_str(&line);
+                                data.push('\n');
+                            }
+                            continue;
+                        }
+                        let upper = line.to_ascii_uppercase();
+                        let answer: &[u8] = if upper.starts_with("EHLO") {
+                            b"250 sink\r\n"
+                        } else if upper.starts_with("RCPT TO:") {
+                            rcpt = line[8..].trim().to_string();
+                            b"250 ok\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            w.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        w.write_all(answer).await.unwrap();
+                    }
+                });
+            }
+        });
+        (format!("smtp://127.0.0.1:{port}"), rx)
+    }
+
+    fn item(destination: Destination) -> OutboxItem {
+        OutboxItem {
+            id: uuid::Uuid::from_u128(42),
+            stream: None,
+            kind: "page".into(),
+            destination,
+            payload: serde_json::json!({"summary": "Disk full on web-1", "text": "[critical] Disk full on web-1"}).to_string(),
+            created_at: "2026-12-07T03:00:00Z".into(),
+            attempts: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_email_goes_through_smtp_with_the_message_id_as_its_idempotency_key() {
+        let (url, mut rx) = smtp_sink().await;
+        let mut cfg = NotifyConfig::new("http://x.invalid".into(), "s".into());
+        cfg.smtp = Some(SmtpConfig {
+            url,
+            from: "Palisade <palisade@example.com>".into(),
+        });
+        let http = reqwest::Client::new();
+        let m = item(Destination::Email {
+            to: "dana@example.com".into(),
+        });
+        deliver(&http, &cfg, &m).await.unwrap();
+        let (rcpt, data) = rx.recv().await.unwrap();
+        assert_eq!(rcpt, "<dana@example.com>");
+        assert!(
+            data.contains("Subject: [Palisade page] Disk full on web-1"),
+            "{data}"
+        );
+        assert!(
+            data.contains("Message-ID: <00000000-0000-0000-0000-00000000002a@palisade>"),
+            "{data}"
+        );
+        assert!(data.contains("[critical] Disk full on web-1"), "{data}");
+        // Without an SMTP server, or to a malformed address, it fails with the reason (and is
+        // retried, then dead-lettered, like any failed delivery).
+        cfg.smtp = None;
+        let e = deliver(&http, &cfg, &m).await.unwrap_err();
+        assert!(e.contains("no SMTP server"), "{e}");
+        cfg.smtp = Some(SmtpConfig {
+            url: "smtp://127.0.0.1:9".into(),
+            from: "palisade@example.com".into(),
+        });
+        let bad = item(Destination::Email {
+            to: "not an address".into(),
+        });
+        let e = deliver(&http, &cfg, &bad).await.unwrap_err();
+        assert!(e.contains("not an address"), "{e}");
+    }
 
     #[test]
     fn retries_back_off_exponentially_with_jitter_and_never_beyond_the_maximum() {

@@ -47,6 +47,11 @@ pub struct FileSettings {
     pub evidence_max_bytes: Option<u64>,
     pub notify_url: Option<String>,
     pub notify_secret: Option<String>,
+    /// Email notifications through this SMTP server: `smtp://host:25`,
+    /// `smtp://host:587?tls=required`, `smtps://user:password@host:465`.
+    pub smtp_url: Option<String>,
+    /// The sender of email notifications, e.g. `Palisade <palisade@example.com>`.
+    pub smtp_from: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (and `tls_key`); relative to the data
     /// directory.
     pub tls_cert: Option<PathBuf>,
@@ -84,6 +89,8 @@ pub struct Given {
     pub evidence_max_bytes: Option<u64>,
     pub notify_url: Option<String>,
     pub notify_secret: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log: Option<String>,
@@ -163,7 +170,19 @@ impl Settings {
                 p
             }
         };
-        let notify = match (
+        let smtp = match (
+            given.smtp_url.or(file.smtp_url),
+            given.smtp_from.or(file.smtp_from),
+        ) {
+            (Some(url), Some(from)) => Some(crate::notify::SmtpConfig { url, from }),
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError::Invalid(
+                    "email needs both an SMTP server and a sender: set smtp_url and smtp_from (PALISADE_SMTP_URL and PALISADE_SMTP_FROM)".into(),
+                ));
+            }
+        };
+        let mut notify = match (
             given.notify_url.or(file.notify_url),
             given.notify_secret.or(file.notify_secret),
         ) {
@@ -178,8 +197,13 @@ impl Settings {
                     "notify_secret is set but no notify_url to deliver notifications to; set PALISADE_NOTIFY_URL or notify_url in palisade.toml".into(),
                 ));
             }
+            // Email alone: messages for the webhook wait until one is configured.
+            (None, None) if smtp.is_some() => Some(NotifyConfig::new(String::new(), String::new())),
             (None, None) => None,
         };
+        if let Some(n) = notify.as_mut() {
+            n.smtp = smtp;
+        }
         let tls = match (
             given.tls_cert.or(file.tls_cert.map(relative)),
             given.tls_key.or(file.tls_key.map(relative)),
@@ -278,6 +302,48 @@ mod tests {
         assert!(!defaults.from_file);
         assert_eq!(defaults.listen, DEFAULT_LISTEN);
         assert_eq!(defaults.log, "info");
+    }
+
+    #[test]
+    fn email_and_https_settings_come_in_pairs_and_email_alone_starts_the_worker() {
+        let (_t, d) = dir();
+        std::fs::write(
+            d.config_file(),
+            "smtp_url = \"smtps://mail.example.com\"\nsmtp_from = \"palisade@example.com\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n[alerts]\nevents_per_key_per_minute = 0\n",
+        )
+        .unwrap();
+        let s = Settings::load(d.clone(), Given::default()).unwrap();
+        let n = s
+            .notify
+            .clone()
+            .expect("email alone starts the notification worker");
+        assert_eq!(n.url, "", "no webhook configured");
+        assert_eq!(n.smtp.unwrap().url, "smtps://mail.example.com");
+        assert_eq!(
+            s.tls,
+            Some((d.path().join("cert.pem"), d.path().join("key.pem")))
+        );
+        assert_eq!(s.app_config().events_per_key_per_minute, Some(0));
+        for (given, says) in [
+            (
+                Given {
+                    smtp_url: Some("smtp://x".into()),
+                    ..Default::default()
+                },
+                "smtp_from",
+            ),
+            (
+                Given {
+                    tls_key: Some("k.pem".into()),
+                    ..Default::default()
+                },
+                "tls_cert",
+            ),
+        ] {
+            let (_t, empty) = dir();
+            let e = Settings::load(empty, given).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -181,6 +181,8 @@ pub enum Destination {
     Webhook { url: String },
     /// A Slack-compatible incoming webhook (`{"text": …}`).
     Slack { url: String },
+    /// An email over the deployment's SMTP server (`smtp_url`).
+    Email { to: String },
     /// Nobody outside: a timer the application acts on when it falls due (an escalation step).
     /// Claimed by the timer worker only, never sent.
     Timer,

@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// or palisade.toml.
     #[arg(long, env = "PALISADE_NOTIFY_SECRET", hide_env_values = true)]
     pub notify_secret: Option<String>,
+    /// Email notifications through this SMTP server: smtp://host:25, smtp://host:587?tls=required
+    /// (STARTTLS), smtps://user:password@host:465. Prefer the environment or palisade.toml.
+    #[arg(long, env = "PALISADE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of email notifications, e.g. "Palisade <palisade@example.com>".
+    #[arg(long, env = "PALISADE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
     #[arg(long, env = "PALISADE_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -82,6 +89,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         evidence_max_bytes: args.evidence_max_bytes,
         notify_url: args.notify_url,
         notify_secret: args.notify_secret,
+        smtp_url: args.smtp_url,
+        smtp_from: args.smtp_from,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         log: args.log,

@@ -66,6 +66,8 @@ impl From<DeliveryRow> for Delivery {
             Destination::Webhook { url } => ("webhook", host(url)),
             Destination::Slack { url } => ("slack", host(url)),
             Destination::Timer => ("timer", None),
+            // The domain only: an address is personal data.
+            Destination::Email { to } => ("email", to.rsplit_once('@').map(|(_, d)| d.to_string())),
         };
         Delivery {
             id: r.id,
