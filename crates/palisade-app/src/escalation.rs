@@ -120,19 +120,28 @@ impl App {
                 ),
             },
         };
-        self.execute::<AlertState>(
-            &escalation_actor(),
-            &alert.to_string(),
-            AlertCommand::Escalate {
-                step,
-                users,
-                next,
-                reason,
-            },
-            &Options::default(),
-            None,
-        )
-        .await?;
+        let done = self
+            .execute::<AlertState>(
+                &escalation_actor(),
+                &alert.to_string(),
+                AlertCommand::Escalate {
+                    step,
+                    users,
+                    next,
+                    reason,
+                },
+                &Options::default(),
+                None,
+            )
+            .await?
+            .done()?;
+        // This step paged someone for the first time: how long after the trigger.
+        if st.first_paged_at.is_none()
+            && let Some(at) = done.state.first_paged_at
+        {
+            let secs = (at.unix_micros() - done.state.triggered_at.unix_micros()) as f64 / 1e6;
+            self.inner.metrics.first_page(secs.max(0.0));
+        }
         Ok(())
     }
 

@@ -98,7 +98,7 @@ pub struct Inner {
     pub(crate) vault: Arc<Vault>,
     pub(crate) evidence_limit: u64,
     pub(crate) public_key_hex: String,
-    pub(crate) metrics: metrics::Metrics,
+    pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) incidents: cache::StateCache<IncidentState>,
     pub(crate) services: cache::StateCache<ServiceState>,
     pub(crate) alerts: cache::StateCache<palisade_core::alert::AlertState>,
@@ -210,12 +210,14 @@ impl App {
             }
         }
         let notify_wake = Arc::new(tokio::sync::Notify::new());
+        let metrics = Arc::new(metrics::Metrics::default());
         let notifier = match &config.notify {
             Some(cfg) => Some(tokio::spawn(notify::run(
                 store.clone(),
                 cfg.clone(),
                 notify_wake.clone(),
                 cfg.poll,
+                metrics.clone(),
             ))),
             None => {
                 if store.outbox_pending().await? > 0 {
@@ -233,7 +235,7 @@ impl App {
             vault,
             evidence_limit: config.evidence_max_bytes.unwrap_or(DEFAULT_EVIDENCE_LIMIT),
             public_key_hex: hex::encode(opened.signer.verifying_key().as_bytes()),
-            metrics: metrics::Metrics::default(),
+            metrics,
             incidents: Default::default(),
             services: Default::default(),
             alerts: Default::default(),

@@ -17,7 +17,14 @@ pub struct Metrics {
     incidents_declared: AtomicU64,
     /// Alert events taken, by what became of them (opened, deduplicated, …).
     alert_events: Mutex<BTreeMap<String, u64>>,
+    /// Deliveries by (kind, channel, outcome): pages and notices sent, failed, given up.
+    deliveries: Mutex<BTreeMap<(String, &'static str, &'static str), u64>>,
+    /// Seconds from an alert's trigger to its first page: bucket counts, sum, count.
+    to_first_page: Mutex<(Vec<u64>, f64, u64)>,
 }
+
+/// Upper bounds (seconds) of the trigger-to-first-page histogram's buckets.
+pub const PAGE_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
 impl Metrics {
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -63,6 +70,32 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(outcome)
             .or_default() += 1;
+    }
+
+    /// A delivery attempt of a message of `kind` through `channel`: `sent`, `failed` (to be
+    /// retried) or `dead` (given up).
+    pub fn delivery(&self, kind: &str, channel: &'static str, outcome: &'static str) {
+        *self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((kind.to_string(), channel, outcome))
+            .or_default() += 1;
+    }
+
+    /// An alert's first page went out `seconds` after its trigger was recorded.
+    pub fn first_page(&self, seconds: f64) {
+        let mut h = self.to_first_page.lock().unwrap_or_else(|p| p.into_inner());
+        if h.0.is_empty() {
+            h.0 = vec![0; PAGE_BUCKETS.len()];
+        }
+        for (i, le) in PAGE_BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                h.0[i] += 1;
+            }
+        }
+        h.1 += seconds;
+        h.2 += 1;
     }
 
     pub fn render(&self, backend: &str) -> String {
@@ -153,6 +186,42 @@ impl Metrics {
                 "palisade_alert_events_total{{outcome=\"{outcome}\"}} {n}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP palisade_deliveries_total Delivery attempts of pages and notices, by kind, channel (default, webhook, slack, email) and outcome (sent, failed, dead)."
+        );
+        let _ = writeln!(out, "# TYPE palisade_deliveries_total counter");
+        for ((kind, channel, outcome), n) in self
+            .deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "palisade_deliveries_total{{kind=\"{kind}\",channel=\"{channel}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP palisade_alert_first_page_seconds From an alert's trigger to its first page (the escalation step that paged someone)."
+        );
+        let _ = writeln!(out, "# TYPE palisade_alert_first_page_seconds histogram");
+        let h = self.to_first_page.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, le) in PAGE_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "palisade_alert_first_page_seconds_bucket{{le=\"{le}\"}} {}",
+                h.0.get(i).copied().unwrap_or(0)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "palisade_alert_first_page_seconds_bucket{{le=\"+Inf\"}} {}",
+            h.2
+        );
+        let _ = writeln!(out, "palisade_alert_first_page_seconds_sum {:.6}", h.1);
+        let _ = writeln!(out, "palisade_alert_first_page_seconds_count {}", h.2);
         out
     }
 }

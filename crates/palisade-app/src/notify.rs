@@ -208,7 +208,20 @@ pub async fn deliver(
 
 /// Deliver what is due now; returns how many were delivered.
 pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConfig) -> usize {
-    deliver_pass(store, http, cfg).await.0
+    deliver_pass(store, http, cfg, &crate::metrics::Metrics::default())
+        .await
+        .0
+}
+
+/// A destination's channel, for metric labels (never an address).
+fn channel(d: &Destination) -> &'static str {
+    match d {
+        Destination::Default => "default",
+        Destination::Webhook { .. } => "webhook",
+        Destination::Slack { .. } => "slack",
+        Destination::Email { .. } => "email",
+        Destination::Timer => "timer",
+    }
 }
 
 /// One pass over the due messages: how many were delivered, and how soon the earliest retry
@@ -217,6 +230,7 @@ async fn deliver_pass(
     store: &Store,
     http: &reqwest::Client,
     cfg: &NotifyConfig,
+    metrics: &crate::metrics::Metrics,
 ) -> (usize, Option<Duration>) {
     let lease = cfg.lease.as_micros() as i64;
     let claimed = match store.outbox_claim(now_us(), lease, 32).await {
@@ -229,7 +243,14 @@ async fn deliver_pass(
     let mut delivered = 0;
     let mut retry: Option<Duration> = None;
     for m in claimed {
-        match deliver(http, cfg, &m).await {
+        let result = deliver(http, cfg, &m).await;
+        let outcome = match &result {
+            Ok(()) => "sent",
+            Err(_) if m.attempts >= cfg.max_attempts => "dead",
+            Err(_) => "failed",
+        };
+        metrics.delivery(&m.kind, channel(&m.destination), outcome);
+        match result {
             Ok(()) => {
                 let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
                 if let Err(e) = store.outbox_done(m.id, &at.to_string()).await {
@@ -260,7 +281,13 @@ async fn deliver_pass(
 
 /// Run until dropped: deliver what is due whenever woken (after an append that wrote to the
 /// outbox), when a retry falls due, and at least every `poll` (for other servers' messages).
-pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Duration) {
+pub async fn run(
+    store: Store,
+    cfg: NotifyConfig,
+    wake: Arc<Notify>,
+    poll: Duration,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -278,7 +305,7 @@ pub async fn run(store: Store, cfg: NotifyConfig, wake: Arc<Notify>, poll: Durat
             retry_at = None; // due: this pass claims it (and reschedules it if it fails again)
         }
         loop {
-            let (delivered, retry) = deliver_pass(&store, &http, &cfg).await;
+            let (delivered, retry) = deliver_pass(&store, &http, &cfg, &metrics).await;
             if let Some(r) = retry {
                 let t = std::time::Instant::now() + r;
                 retry_at = Some(retry_at.map_or(t, |x| x.min(t)));

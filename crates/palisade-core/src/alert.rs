@@ -483,6 +483,9 @@ pub struct AlertState {
     /// The last escalation step taken.
     #[serde(default)]
     pub escalation: Option<Step>,
+    /// When someone was first paged for it.
+    #[serde(default)]
+    pub first_paged_at: Option<Timestamp>,
     pub updated_at: Timestamp,
     pub history: Vec<AlertHistoryEntry>,
     pub last_seq: u64,
@@ -560,6 +563,7 @@ impl Aggregate for AlertState {
             resolved_by: None,
             incident: None,
             escalation: None,
+            first_paged_at: None,
             updated_at: e.recorded_at,
             history: Vec::new(),
             last_seq: 0,
@@ -593,7 +597,12 @@ impl Aggregate for AlertState {
                 self.resolved_by = Some(e.actor.clone());
             }
             AlertPayload::Promoted { incident } => self.incident = Some(*incident),
-            AlertPayload::Escalated { step, .. } => self.escalation = Some(*step),
+            AlertPayload::Escalated { step, users, .. } => {
+                self.escalation = Some(*step);
+                if !users.is_empty() && self.first_paged_at.is_none() {
+                    self.first_paged_at = Some(e.recorded_at);
+                }
+            }
         }
         self.record(e);
         Ok(())

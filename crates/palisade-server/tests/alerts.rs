@@ -80,6 +80,8 @@ async fn an_alert_opens_deduplicates_is_acknowledged_and_resolved_and_the_ledger
     for (name, store, dir) in backends().await {
         let srv = TestServer::serve(AppConfig {
             store,
+            // Escalation steps are taken by the tests that are about them.
+            manual_timers: true,
             ..Default::default()
         })
         .await;
@@ -386,6 +388,8 @@ async fn concurrent_triggers_with_one_new_key_make_one_alert_with_every_occurren
     for (name, store, dir) in backends().await {
         let srv = TestServer::serve(AppConfig {
             store,
+            // Escalation steps are taken by the tests that are about them.
+            manual_timers: true,
             ..Default::default()
         })
         .await;
@@ -453,6 +457,8 @@ async fn alertmanager_alerts_stay_distinct_per_fingerprint_or_become_one_per_gro
     for (name, store, _dir) in backends().await {
         let srv = TestServer::serve(AppConfig {
             store,
+            // Escalation steps are taken by the tests that are about them.
+            manual_timers: true,
             ..Default::default()
         })
         .await;
@@ -564,6 +570,8 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
     for (name, store, dir) in backends().await {
         let srv = TestServer::serve(AppConfig {
             store,
+            // Escalation steps are taken by the tests that are about them.
+            manual_timers: true,
             ..Default::default()
         })
         .await;

@@ -1878,6 +1878,15 @@ async fn break_glass_notifies_the_commander_with_one_signed_webhook() {
             be.name
         );
         assert!(srv.pending().await <= 1, "{}", be.name);
+        // The first delivery was counted before the worker went on to the second; the metric
+        // names the kind and the channel, never an address.
+        let metrics = srv.get("/metrics", &cast.admin).await.text();
+        assert!(
+            metrics.contains(
+                "palisade_deliveries_total{kind=\"break_glass\",channel=\"default\",outcome=\"sent\"}"
+            ),
+            "{metrics}"
+        );
     }
 }
 

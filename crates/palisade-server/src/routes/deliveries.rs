@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use palisade_app::App;
+use palisade_core::Timestamp;
 use palisade_store::{DeliveryRow, DeliveryState, Destination};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,11 +36,14 @@ pub struct Delivery {
     pub channel: String,
     /// The receiver's host (never the full URL).
     pub host: Option<String>,
+    #[schema(value_type = Timestamp)]
     pub created_at: String,
     pub attempts: u32,
     pub last_error: Option<String>,
+    #[schema(value_type = Option<Timestamp>)]
     pub delivered_at: Option<String>,
     /// When it was given up (a dead letter).
+    #[schema(value_type = Option<Timestamp>)]
     pub dead_at: Option<String>,
 }
 
