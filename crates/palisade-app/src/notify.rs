@@ -64,7 +64,9 @@ impl NotifyConfig {
             secret,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(600),
-            lease: Duration::from_secs(60),
+            // Longer than a send may take (the client gives up after 5 s), short enough that
+            // another server takes over a crashed one's messages within 10 s.
+            lease: Duration::from_secs(10),
             poll: Duration::from_secs(5),
             // About a day and a half at the default backoff (1 s doubling to 10 minutes).
             max_attempts: 200,
@@ -289,7 +291,7 @@ pub async fn run(
     metrics: Arc<crate::metrics::Metrics>,
 ) {
     let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(5))
         .build()
     {
         Ok(h) => h,
