@@ -59,6 +59,41 @@ pub fn key_hash(routing_key: &str) -> String {
     hex::encode(Sha256::digest(routing_key.as_bytes()))
 }
 
+/// How long a routing key's service and integration are used without reading the service again.
+const KEY_FRESH: Duration = Duration::from_secs(1);
+
+/// Routing keys recently seen: key hash → the service and integration, and when they were read.
+/// A key belongs to one service for good (each integration gets a new key), so only whether it
+/// is still active can change: that is read again after [`KEY_FRESH`], and a revocation on this
+/// server drops the service's keys at once.
+#[derive(Default)]
+pub struct KeyCache {
+    map: Mutex<HashMap<String, (ServiceState, Integration, Instant)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<(ServiceState, Integration)> {
+        let m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(hash)
+            .filter(|(_, _, at)| at.elapsed() < KEY_FRESH)
+            .map(|(s, i, _)| (s.clone(), i.clone()))
+    }
+    fn put(&self, hash: String, service: &ServiceState, integration: &Integration) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= 10_000 {
+            m.clear();
+        }
+        m.insert(hash, (service.clone(), integration.clone(), Instant::now()));
+    }
+    /// Forget every key of `service`.
+    pub fn forget_service(&self, service: Uuid) {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (s, _, _)| s.id != service);
+    }
+}
+
 /// A per-key token bucket: a minute's budget, refilled continuously.
 pub struct RateLimiter {
     per_minute: u32,
@@ -223,6 +258,9 @@ impl App {
             return Ok(None);
         }
         let hash = key_hash(routing_key);
+        if let Some(hit) = self.inner.keys.get(&hash) {
+            return Ok(Some(hit));
+        }
         let Some(id) = self
             .inner
             .store
@@ -241,7 +279,32 @@ impl App {
         else {
             return Ok(None);
         };
+        self.inner.keys.put(hash, &service, &integration);
         Ok(Some((service, integration)))
+    }
+
+    /// Revoke an integration: its routing key stops working at once on this server (and
+    /// within a second on the others).
+    pub async fn revoke_integration(
+        &self,
+        actor: &Actor,
+        service: &str,
+        integration: &str,
+    ) -> Result<ServiceState> {
+        let done = self
+            .execute::<ServiceState>(
+                actor,
+                service,
+                ServiceCommand::RevokeIntegration {
+                    integration: integration.to_string(),
+                },
+                &Options::default(),
+                None,
+            )
+            .await?
+            .done()?;
+        self.inner.keys.forget_service(done.state.id);
+        Ok(done.state)
     }
 
     /// Take an event for the integration with `routing_key`: it is recorded (durably) before

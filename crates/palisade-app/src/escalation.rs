@@ -164,16 +164,10 @@ impl App {
                 return 0;
             }
         };
-        let mut done = 0;
+        let mut done = Vec::new();
         for t in claimed {
             match self.timer(&t).await {
-                Ok(()) => {
-                    let at = now().to_string();
-                    if let Err(e) = store.outbox_done(t.id, &at).await {
-                        tracing::warn!(error = %e, id = %t.id, "escalation step taken, but its timer could not be marked done; it will fire again and find the step taken");
-                    }
-                    done += 1;
-                }
+                Ok(()) => done.push(t.id),
                 Err(e) => {
                     let backoff = Duration::from_secs(u64::from(t.attempts.min(6)).pow(2));
                     tracing::warn!(error = %e, id = %t.id, attempts = t.attempts, "escalation step failed; retrying");
@@ -184,7 +178,13 @@ impl App {
                 }
             }
         }
-        done
+        // One write for the pass. A crash before it leaves the timers to fire again, and
+        // each finds its step taken.
+        let n = done.len();
+        if let Err(e) = store.outbox_done_many(done, &now().to_string()).await {
+            tracing::warn!(error = %e, "escalation steps taken, but their timers could not be marked done; they will fire again and find the steps taken");
+        }
+        n
     }
 
     async fn timer(&self, t: &OutboxItem) -> Result<()> {

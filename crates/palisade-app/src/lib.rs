@@ -105,6 +105,8 @@ pub struct Inner {
     pub(crate) changes: cache::StateCache<palisade_core::change::ChangeState>,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
+    /// Routing keys recently seen.
+    pub(crate) keys: alerts::KeyCache,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
     pub(crate) locks: cache::StreamLocks,
     /// Wakes the external-witness forwarder after an append.
@@ -241,6 +243,7 @@ impl App {
             alerts: Default::default(),
             changes: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
+            keys: Default::default(),
             deployment: Default::default(),
             locks: Default::default(),
             witness_wake,

@@ -32,6 +32,13 @@ impl Store {
     pub async fn outbox_done(&self, id: Uuid, at: &str) -> Result<()> {
         dispatch!(self, s => s.outbox_done(id, at).await)
     }
+    /// Mark several outbox rows done at once (one write).
+    pub async fn outbox_done_many(&self, ids: Vec<Uuid>, at: &str) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.outbox_done_many(ids, at).await)
+    }
     /// Record a failed delivery and when to try again.
     pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
         dispatch!(self, s => s.outbox_retry(id, error, next_us).await)

@@ -20,7 +20,7 @@ use palisade_core::alert::{
     CustomDetails, MAX_DEDUP_KEY,
 };
 use palisade_core::change::ChangeDetails;
-use palisade_core::service::{IntegrationKind, ServiceCommand, ServiceState};
+use palisade_core::service::IntegrationKind;
 use palisade_core::{Timestamp, UserName};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -973,15 +973,8 @@ pub async fn revoke_integration(
     caller: Caller,
     Path((service, integration)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    app.execute::<ServiceState>(
-        caller.actor(),
-        &service,
-        ServiceCommand::RevokeIntegration { integration },
-        &palisade_app::Options::default(),
-        None,
-    )
-    .await?
-    .done()?;
+    app.revoke_integration(caller.actor(), &service, &integration)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

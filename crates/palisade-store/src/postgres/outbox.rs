@@ -135,6 +135,18 @@ impl PgStore {
         Ok(())
     }
 
+    pub(crate) async fn outbox_done_many(&self, ids: Vec<Uuid>, at: &str) -> Result<()> {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = ANY($1)",
+                &[&ids, &at],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
         let client = self.pool.get().await?;
         client

@@ -96,6 +96,20 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn outbox_done_many(&self, ids: Vec<Uuid>, at: &str) -> Result<()> {
+        let a = at.to_string();
+        self.write(false, move |c, _| {
+            let mut st = c.prepare_cached(
+                "UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE id = ?1",
+            )?;
+            for id in &ids {
+                st.execute(params![id.to_string(), a])?;
+            }
+            Ok(((), None))
+        })
+        .await
+    }
+
     pub(crate) async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
         let e = error.to_string();
         self.write(false, move |c, _| {
