@@ -7,6 +7,7 @@ use palisade_core::alert::AlertState;
 use palisade_core::change::ChangeState;
 use palisade_core::deployment::{DEPLOYMENT_ID, DeploymentState};
 use palisade_core::incident::{Command, Declare};
+use palisade_core::schedule::{CreateSchedule, SCHEDULE_NAME_KEY, ScheduleCommand, ScheduleState};
 use palisade_core::service::ServiceState;
 use palisade_core::{Aggregate, IncidentState, UserName};
 use palisade_store::{
@@ -225,5 +226,59 @@ impl Kept for ChangeState {
         reference: &'a str,
     ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
         record_id(store, reference)
+    }
+}
+
+/// A stream named by its id, or by the unique name it holds under `namespace` in the stream keys.
+async fn named(
+    store: &Store,
+    namespace: &str,
+    reference: &str,
+) -> palisade_store::Result<Option<Uuid>> {
+    if Uuid::parse_str(reference).is_ok() {
+        return record_id(store, reference).await;
+    }
+    match palisade_core::types::ResourceName::parse(reference) {
+        Ok(name) => {
+            store
+                .stream_by_key(StreamKey::new(namespace, name.as_str()))
+                .await
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+impl Kept for ScheduleState {
+    const NOUN: &'static str = "schedule";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.schedules
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.created_at.unix_micros(),
+            summary: crate::schedules::ScheduleSummary::of(self).to_json(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(store, SCHEDULE_NAME_KEY, reference)
+    }
+    /// Its name, unique among schedules.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(SCHEDULE_NAME_KEY, self.name.as_str())])
+    }
+    fn users_named(cmd: &ScheduleCommand) -> Vec<UserName> {
+        cmd.users()
+    }
+    fn users_named_at_creation(create: &CreateSchedule) -> Vec<UserName> {
+        create.users()
     }
 }

@@ -1,6 +1,6 @@
 //! Palisade's application layer: the one command pipeline and read path every interface uses
 //! (the HTTP API, the CLI's local commands, background workers, the coming web UI), the use
-//! cases built on it (declaring incidents, evidence custody, exports, services, accounts), and
+//! cases built on it (declaring incidents, evidence custody, exports, services, schedules, accounts), and
 //! the background workers (notifications, the external witness).
 //!
 //! It knows nothing of HTTP: errors are [`AppError`]s, which each interface presents in its own
@@ -18,6 +18,7 @@ pub mod kept;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;
+pub mod schedules;
 pub mod services;
 pub mod settings;
 pub mod witness_forwarder;
@@ -97,6 +98,7 @@ pub struct Inner {
     pub(crate) services: cache::StateCache<ServiceState>,
     pub(crate) alerts: cache::StateCache<palisade_core::alert::AlertState>,
     pub(crate) changes: cache::StateCache<palisade_core::change::ChangeState>,
+    pub(crate) schedules: cache::StateCache<palisade_core::schedule::ScheduleState>,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
@@ -228,6 +230,7 @@ impl App {
             services: Default::default(),
             alerts: Default::default(),
             changes: Default::default(),
+            schedules: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             deployment: Default::default(),
             locks: Default::default(),

@@ -23,6 +23,7 @@ mod openapi;
 pub mod playbook;
 pub mod postmortem;
 pub mod rule;
+pub mod schedule;
 pub mod service;
 pub mod stream;
 pub mod types;

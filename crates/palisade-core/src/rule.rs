@@ -102,6 +102,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::deployment::rules::ALL,
     crate::alert::rules::ALL,
     crate::change::rules::ALL,
+    crate::schedule::rules::ALL,
 ];
 
 /// Look a rule up by id.

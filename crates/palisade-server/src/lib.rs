@@ -53,12 +53,18 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::alerts::docs::acknowledge, routes::alerts::docs::resolve,
         routes::alerts::add_integration, routes::alerts::revoke_integration,
         routes::alerts::list_changes,
+        routes::schedules::create, routes::schedules::list, routes::schedules::show_schedule,
+        routes::schedules::on_call, routes::schedules::shifts,
+        routes::schedules::docs::add_layer, routes::schedules::docs::replace_layer,
+        routes::schedules::docs::remove_layer, routes::schedules::docs::add_override,
+        routes::schedules::docs::remove_override, routes::schedules::docs::add_temporary,
+        routes::schedules::docs::remove_temporary,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -199,6 +205,7 @@ pub fn router(app: App) -> Router {
         .merge(routes::evidence::routes())
         .merge(routes::services::routes())
         .merge(routes::alerts::routes())
+        .merge(routes::schedules::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);

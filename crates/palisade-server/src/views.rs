@@ -559,6 +559,33 @@ impl From<&palisade_core::service::Integration> for IntegrationView {
     }
 }
 
+/// One line of a stream's history (schedules, and the aggregates after them).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryView {
+    #[schema(minimum = 1)]
+    pub seq: u64,
+    /// The event's `type`, as docs/ledger-format.md lists them.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = UserName)]
+    pub actor: String,
+    #[schema(value_type = Timestamp)]
+    pub recorded_at: String,
+    pub description: String,
+}
+
+impl From<&palisade_core::aggregate::HistoryEntry> for HistoryView {
+    fn from(h: &palisade_core::aggregate::HistoryEntry) -> Self {
+        HistoryView {
+            seq: h.seq,
+            kind: h.kind.clone(),
+            actor: h.actor.to_string(),
+            recorded_at: h.recorded_at.to_string(),
+            description: h.description.clone(),
+        }
+    }
+}
+
 impl From<&palisade_core::ServiceState> for ServiceView {
     fn from(st: &palisade_core::ServiceState) -> Self {
         ServiceView {

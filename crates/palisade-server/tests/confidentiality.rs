@@ -723,6 +723,85 @@ fn routes() -> Vec<Route> {
             no_body,
             [200, 200, 200, 200, 401, 401],
         ),
+        // Schedules are not restricted: every account sees who is on call, viewers change
+        // nothing. Each cell gets a schedule of its own (one layer, one override, one
+        // temporary schedule, all mia's).
+        same(
+            "GET",
+            "/api/v1/schedules",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules",
+            || Body::Json(schedule_body(&fresh_name("sched"))),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/schedules/{sch}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/schedules/{sch}/oncall?at=2026-12-01T12:00:00Z",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/schedules/{sch}/shifts?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/layers",
+            || Body::Json(json!({"layer": schedule_body("x")["layers"][0].clone()})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/layers/replace",
+            || {
+                let mut layer = schedule_body("x")["layers"][0].clone();
+                layer["rotation"]["unit"] = json!("daily");
+                Body::Json(json!({"index": 0, "layer": layer}))
+            },
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/layers/remove",
+            || Body::Json(json!({"index": 0})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/overrides",
+            || Body::Json(schedule_body("x")["overrides"][0].clone()),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/overrides/remove",
+            || Body::Json(json!({"index": 0})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/temporary",
+            || Body::Json(schedule_body("x")["temporary"][0].clone()),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/schedules/{sch}/temporary/remove",
+            || Body::Json(json!({"index": 0})),
+            [200, 200, 200, 403, 401, 401],
+        ),
         same("GET", "/metrics", no_body, [200, 200, 200, 200, 401, 401]),
         same("GET", "/healthz", no_body, [200, 200, 200, 200, 200, 200]),
         same(
@@ -771,6 +850,21 @@ async fn alert(srv: &Server, cast: &Cast) -> String {
         .get(&format!("/api/v1/alerts?service={service}"), &cast.admin)
         .await;
     r.body["alerts"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// A schedule `name` of mia's: a weekly layer, an override and a temporary schedule.
+fn schedule_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "time_zone": "Europe/Berlin",
+        "layers": [{"participants": ["mia"], "rotation": {"unit": "weekly", "length": 1},
+                    "start": "2026-11-30T09:00:00+01:00"}],
+        "overrides": [{"type": "add", "user": "mia", "from": "2026-12-01T00:00:00Z",
+                       "to": "2026-12-02T00:00:00Z"}],
+        "temporary": [{"from": "2026-12-24T00:00:00Z", "to": "2026-12-25T00:00:00Z",
+                       "shifts": [{"user": "mia", "from": "2026-12-24T00:00:00Z",
+                                   "to": "2026-12-25T00:00:00Z"}]}],
+    })
 }
 
 /// A name no other call of this test uses.
@@ -828,6 +922,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("{s}", "{service}")
                 .replace("{int}", "{integration}")
                 .replace("{a}", "{alert}")
+                .replace("{sch}", "{schedule}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
                 .replace("steps/3/waive", "steps/{step}/{action}")
@@ -838,7 +933,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 49, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 61, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -879,6 +974,17 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 }
                 if path.contains("{a}") {
                     path = path.replace("{a}", &alert(&srv, &cast).await);
+                }
+                if path.contains("{sch}") {
+                    let r = srv
+                        .post(
+                            "/api/v1/schedules",
+                            &cast.admin,
+                            schedule_body(&fresh_name("sched")),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+                    path = path.replace("{sch}", r.body["name"].as_str().unwrap());
                 }
                 let mut throwaway = None;
                 if path.contains("{tok}") {
@@ -1061,6 +1167,22 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
                 r.body["name"]
                     .as_str()
                     .is_some_and(|n| n.starts_with("svc-") || n.starts_with("renamed-")),
+                "{what}: {}",
+                r.text()
+            );
+        }
+        ("GET", "/api/v1/schedules") => assert!(r.body["schedules"].is_array(), "{what}"),
+        ("GET", "/api/v1/schedules/{sch}/oncall") => {
+            assert_eq!(r.body["users"], json!(["mia"]), "{what}")
+        }
+        ("GET", "/api/v1/schedules/{sch}/shifts") => {
+            assert!(!r.body["shifts"].as_array().unwrap().is_empty(), "{what}")
+        }
+        (_, p) if p.starts_with("/api/v1/schedules") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("sched-")),
                 "{what}: {}",
                 r.text()
             );

@@ -31,6 +31,7 @@ pub mod comms;
 pub mod evidence;
 pub mod incidents;
 pub mod ops;
+pub mod schedules;
 pub mod services;
 pub mod tokens;
 
