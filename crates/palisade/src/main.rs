@@ -40,6 +40,7 @@ mod incident_cmd;
 mod key_cmd;
 mod output;
 mod scan_secrets;
+mod schedule_cmd;
 mod serve_cmd;
 mod service_cmd;
 mod settings;
@@ -92,6 +93,10 @@ enum Command {
     /// resolve.
     #[command(subcommand)]
     Alert(alert_cmd::AlertCmd),
+    /// On-call schedules: create (from a YAML or JSON definition), show, list, who is on call,
+    /// shifts of a span; layers, overrides and temporary schedules.
+    #[command(subcommand)]
+    Schedule(schedule_cmd::ScheduleCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -159,6 +164,7 @@ fn main() -> ExitCode {
             Command::Token(cmd) => incident_cmd::run_token(cmd).await,
             Command::Service(cmd) => service_cmd::run(cmd).await,
             Command::Alert(cmd) => alert_cmd::run(cmd).await,
+            Command::Schedule(cmd) => schedule_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")
