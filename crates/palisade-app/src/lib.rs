@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod cache;
 pub mod error;
+pub mod escalations;
 pub mod evidence;
 pub mod health;
 pub mod incidents;
@@ -99,6 +100,7 @@ pub struct Inner {
     pub(crate) alerts: cache::StateCache<palisade_core::alert::AlertState>,
     pub(crate) changes: cache::StateCache<palisade_core::change::ChangeState>,
     pub(crate) schedules: cache::StateCache<palisade_core::schedule::ScheduleState>,
+    pub(crate) escalations: cache::StateCache<palisade_core::escalation::EscalationState>,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
@@ -231,6 +233,7 @@ impl App {
             alerts: Default::default(),
             changes: Default::default(),
             schedules: Default::default(),
+            escalations: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             deployment: Default::default(),
             locks: Default::default(),

@@ -103,6 +103,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::alert::rules::ALL,
     crate::change::rules::ALL,
     crate::schedule::rules::ALL,
+    crate::escalation::rules::ALL,
 ];
 
 /// Look a rule up by id.

@@ -20,6 +20,8 @@ pub enum StreamKind {
     Change,
     /// An on-call schedule.
     Schedule,
+    /// An escalation policy.
+    Escalation,
 }
 
 impl StreamKind {
@@ -31,6 +33,7 @@ impl StreamKind {
         StreamKind::Alert,
         StreamKind::Change,
         StreamKind::Schedule,
+        StreamKind::Escalation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl StreamKind {
             StreamKind::Alert => "alert",
             StreamKind::Change => "change",
             StreamKind::Schedule => "schedule",
+            StreamKind::Escalation => "escalation",
         }
     }
 }
@@ -61,7 +65,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert, change or schedule",
+                expected: "incident, service, deployment, alert, change, schedule or escalation",
             })
     }
 }

@@ -802,6 +802,46 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({"index": 0})),
             [200, 200, 200, 403, 401, 401],
         ),
+        // Escalation policies likewise: public inside the organisation, viewers read only.
+        same(
+            "GET",
+            "/api/v1/escalation-policies",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/escalation-policies",
+            || Body::Json(policy_body(&fresh_name("policy"))),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/escalation-policies/{esc}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/escalation-policies/{esc}/levels",
+            || {
+                Body::Json(json!({"levels": [{"delay_minutes": 30,
+                    "targets": [{"type": "user", "name": "sam"}]}]}))
+            },
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/escalation-policies/{esc}/rename",
+            || Body::Json(json!({"name": fresh_name("policy")})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/escalation-policies/{esc}/settings",
+            || Body::Json(json!({"repeat": 3})),
+            [200, 200, 200, 403, 401, 401],
+        ),
         same("GET", "/metrics", no_body, [200, 200, 200, 200, 401, 401]),
         same("GET", "/healthz", no_body, [200, 200, 200, 200, 200, 200]),
         same(
@@ -867,6 +907,12 @@ fn schedule_body(name: &str) -> Value {
     })
 }
 
+/// An escalation policy `name` paging mia after five minutes.
+fn policy_body(name: &str) -> Value {
+    json!({"name": name, "levels": [{"delay_minutes": 5,
+        "targets": [{"type": "user", "name": "mia"}]}]})
+}
+
 /// A name no other call of this test uses.
 fn fresh_name(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -923,6 +969,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("{int}", "{integration}")
                 .replace("{a}", "{alert}")
                 .replace("{sch}", "{schedule}")
+                .replace("{esc}", "{policy}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
                 .replace("steps/3/waive", "steps/{step}/{action}")
@@ -933,7 +980,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 61, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 67, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -974,6 +1021,17 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 }
                 if path.contains("{a}") {
                     path = path.replace("{a}", &alert(&srv, &cast).await);
+                }
+                if path.contains("{esc}") {
+                    let r = srv
+                        .post(
+                            "/api/v1/escalation-policies",
+                            &cast.admin,
+                            policy_body(&fresh_name("policy")),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+                    path = path.replace("{esc}", r.body["name"].as_str().unwrap());
                 }
                 if path.contains("{sch}") {
                     let r = srv
@@ -1177,6 +1235,18 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
         }
         ("GET", "/api/v1/schedules/{sch}/shifts") => {
             assert!(!r.body["shifts"].as_array().unwrap().is_empty(), "{what}")
+        }
+        ("GET", "/api/v1/escalation-policies") => {
+            assert!(r.body["escalation_policies"].is_array(), "{what}")
+        }
+        (_, p) if p.starts_with("/api/v1/escalation-policies") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("policy-")),
+                "{what}: {}",
+                r.text()
+            );
         }
         (_, p) if p.starts_with("/api/v1/schedules") => {
             assert!(

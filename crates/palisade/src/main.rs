@@ -35,6 +35,7 @@ mod alert_cmd;
 mod client;
 mod comms_cmd;
 mod deps_cmd;
+mod escalation_cmd;
 mod evidence_cmd;
 mod incident_cmd;
 mod key_cmd;
@@ -97,6 +98,9 @@ enum Command {
     /// shifts of a span; layers, overrides and temporary schedules.
     #[command(subcommand)]
     Schedule(schedule_cmd::ScheduleCmd),
+    /// Escalation policies: who is paged, in what order, how long after the previous level.
+    #[command(subcommand)]
+    Escalation(escalation_cmd::EscalationCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
             Command::Service(cmd) => service_cmd::run(cmd).await,
             Command::Alert(cmd) => alert_cmd::run(cmd).await,
             Command::Schedule(cmd) => schedule_cmd::run(cmd).await,
+            Command::Escalation(cmd) => escalation_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")

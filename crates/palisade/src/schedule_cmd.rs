@@ -146,10 +146,10 @@ pub enum TemporaryCmd {
 }
 
 /// Largest definition file read.
-const MAX_FILE: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE: u64 = 1024 * 1024;
 
 /// A YAML or JSON file (JSON is read as YAML, which it is) as a JSON object.
-fn read_object(path: &Path) -> anyhow::Result<serde_json::Map<String, Value>> {
+pub(crate) fn read_object(path: &Path) -> anyhow::Result<serde_json::Map<String, Value>> {
     let len = std::fs::metadata(path)
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
@@ -276,7 +276,7 @@ fn print_schedule(v: &ScheduleView, format: Format) {
 }
 
 /// A serialised value as text (an enum as its name).
-fn text<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn text<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(Value::String(s)) => s,
         Ok(v) => v.to_string(),

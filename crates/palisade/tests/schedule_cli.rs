@@ -1,7 +1,8 @@
 //! On-call schedules through the CLI, on the embedded SQLite database and on PostgreSQL (when
 //! `PALISADE_TEST_DATABASE_URL` is set; required under `CI=true`): created from a YAML file,
 //! changed by override and layer commands, asked who is on call and for the shifts of a span;
-//! refusals exit 1 naming their rule; `palisade verify` checks the events afterwards.
+//! refusals exit 1 naming their rule; an escalation policy paging the schedule; `palisade
+//! verify` checks the events afterwards.
 
 mod common;
 

@@ -28,6 +28,7 @@ macro_rules! incident_command_doc {
 
 pub mod alerts;
 pub mod comms;
+pub mod escalations;
 pub mod evidence;
 pub mod incidents;
 pub mod ops;
