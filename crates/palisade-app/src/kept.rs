@@ -12,6 +12,7 @@ use palisade_core::escalation::{
 use palisade_core::incident::{Command, Declare};
 use palisade_core::schedule::{CreateSchedule, SCHEDULE_NAME_KEY, ScheduleCommand, ScheduleState};
 use palisade_core::service::ServiceState;
+use palisade_core::team::{TEAM_NAME_KEY, TeamCommand, TeamState};
 use palisade_core::types::ResourceName;
 use palisade_core::{Aggregate, IncidentState, UserName};
 use palisade_store::{
@@ -72,6 +73,7 @@ pub trait Kept: Aggregate {
 pub enum Reference {
     Schedule(ResourceName),
     Escalation(ResourceName),
+    Team(ResourceName),
 }
 
 impl Kept for IncidentState {
@@ -360,5 +362,47 @@ impl Kept for EscalationState {
     }
     fn references_at_creation(create: &CreateEscalation) -> Vec<Reference> {
         schedules(&create.levels)
+    }
+}
+
+impl Kept for TeamState {
+    const NOUN: &'static str = "team";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.teams
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.created_at.unix_micros(),
+            summary: serde_json::json!({
+                "id": self.id,
+                "name": self.name,
+                "description": self.description,
+                "members": self.members.len(),
+                "updated_at": self.updated_at.to_string(),
+            })
+            .to_string(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(store, TEAM_NAME_KEY, reference)
+    }
+    /// Its name, unique among teams (a rename releases the old one).
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(TEAM_NAME_KEY, self.name.as_str())])
+    }
+    fn users_named(cmd: &TeamCommand) -> Vec<UserName> {
+        match cmd {
+            TeamCommand::SetMember { user, .. } => vec![user.clone()],
+            _ => Vec::new(),
+        }
     }
 }

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod schedules;
 pub mod services;
 pub mod settings;
+pub mod teams;
 pub mod witness_forwarder;
 
 pub use error::{AppError, Result};
@@ -101,6 +102,7 @@ pub struct Inner {
     pub(crate) changes: cache::StateCache<palisade_core::change::ChangeState>,
     pub(crate) schedules: cache::StateCache<palisade_core::schedule::ScheduleState>,
     pub(crate) escalations: cache::StateCache<palisade_core::escalation::EscalationState>,
+    pub(crate) teams: cache::StateCache<palisade_core::team::TeamState>,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
@@ -234,6 +236,7 @@ impl App {
             changes: Default::default(),
             schedules: Default::default(),
             escalations: Default::default(),
+            teams: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             deployment: Default::default(),
             locks: Default::default(),

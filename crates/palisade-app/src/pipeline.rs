@@ -225,6 +225,12 @@ impl App {
                     n,
                     "palisade escalation list",
                 ),
+                Reference::Team(n) => (
+                    palisade_core::team::TeamState::resolve(&self.inner.store, n.as_str()).await?,
+                    "team",
+                    n,
+                    "palisade team list",
+                ),
             };
             if found.is_none() {
                 return Err(AppError::Invalid(format!(

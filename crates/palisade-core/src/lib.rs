@@ -27,6 +27,7 @@ pub mod rule;
 pub mod schedule;
 pub mod service;
 pub mod stream;
+pub mod team;
 pub mod types;
 
 pub use aggregate::{Aggregate, Context, FoldError, Notice, Recipient};

@@ -104,6 +104,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::change::rules::ALL,
     crate::schedule::rules::ALL,
     crate::escalation::rules::ALL,
+    crate::team::rules::ALL,
 ];
 
 /// Look a rule up by id.

@@ -22,6 +22,8 @@ pub enum StreamKind {
     Schedule,
     /// An escalation policy.
     Escalation,
+    /// A team.
+    Team,
 }
 
 impl StreamKind {
@@ -34,6 +36,7 @@ impl StreamKind {
         StreamKind::Change,
         StreamKind::Schedule,
         StreamKind::Escalation,
+        StreamKind::Team,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl StreamKind {
             StreamKind::Change => "change",
             StreamKind::Schedule => "schedule",
             StreamKind::Escalation => "escalation",
+            StreamKind::Team => "team",
         }
     }
 }
@@ -65,7 +69,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert, change, schedule or escalation",
+                expected: "incident, service, deployment, alert, change, schedule, escalation or team",
             })
     }
 }

@@ -62,12 +62,15 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::escalations::create, routes::escalations::list, routes::escalations::show_policy,
         routes::escalations::docs::set_levels, routes::escalations::docs::rename,
         routes::escalations::docs::settings,
+        routes::teams::create, routes::teams::list, routes::teams::show_team,
+        routes::teams::docs::set_member, routes::teams::docs::remove_member,
+        routes::teams::docs::rename,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -210,6 +213,7 @@ pub fn router(app: App) -> Router {
         .merge(routes::alerts::routes())
         .merge(routes::schedules::routes())
         .merge(routes::escalations::routes())
+        .merge(routes::teams::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);

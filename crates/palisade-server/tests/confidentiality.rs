@@ -842,6 +842,43 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({"repeat": 3})),
             [200, 200, 200, 403, 401, 401],
         ),
+        // Teams likewise.
+        same(
+            "GET",
+            "/api/v1/teams",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/teams",
+            || Body::Json(json!({"name": fresh_name("team")})),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/teams/{team}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/teams/{team}/members",
+            || Body::Json(json!({"user": "sam", "role": "manager"})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/teams/{team}/members/remove",
+            || Body::Json(json!({"user": "mia"})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/teams/{team}/rename",
+            || Body::Json(json!({"name": fresh_name("team")})),
+            [200, 200, 200, 403, 401, 401],
+        ),
         same("GET", "/metrics", no_body, [200, 200, 200, 200, 401, 401]),
         same("GET", "/healthz", no_body, [200, 200, 200, 200, 200, 200]),
         same(
@@ -980,7 +1017,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 67, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 73, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1021,6 +1058,22 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 }
                 if path.contains("{a}") {
                     path = path.replace("{a}", &alert(&srv, &cast).await);
+                }
+                if path.contains("{team}") {
+                    let team = fresh_name("team");
+                    let r = srv
+                        .post("/api/v1/teams", &cast.admin, json!({"name": team}))
+                        .await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+                    let r = srv
+                        .post(
+                            &format!("/api/v1/teams/{team}/members"),
+                            &cast.admin,
+                            json!({"user": "mia"}),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+                    path = path.replace("{team}", &team);
                 }
                 if path.contains("{esc}") {
                     let r = srv
@@ -1238,6 +1291,16 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
         }
         ("GET", "/api/v1/escalation-policies") => {
             assert!(r.body["escalation_policies"].is_array(), "{what}")
+        }
+        ("GET", "/api/v1/teams") => assert!(r.body["teams"].is_array(), "{what}"),
+        (_, p) if p.starts_with("/api/v1/teams") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("team-")),
+                "{what}: {}",
+                r.text()
+            );
         }
         (_, p) if p.starts_with("/api/v1/escalation-policies") => {
             assert!(

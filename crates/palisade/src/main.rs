@@ -45,6 +45,7 @@ mod schedule_cmd;
 mod serve_cmd;
 mod service_cmd;
 mod settings;
+mod team_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -101,6 +102,9 @@ enum Command {
     /// Escalation policies: who is paged, in what order, how long after the previous level.
     #[command(subcommand)]
     Escalation(escalation_cmd::EscalationCmd),
+    /// Teams: members (member or manager), renames.
+    #[command(subcommand)]
+    Team(team_cmd::TeamCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
             Command::Alert(cmd) => alert_cmd::run(cmd).await,
             Command::Schedule(cmd) => schedule_cmd::run(cmd).await,
             Command::Escalation(cmd) => escalation_cmd::run(cmd).await,
+            Command::Team(cmd) => team_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")

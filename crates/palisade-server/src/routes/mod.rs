@@ -34,6 +34,7 @@ pub mod incidents;
 pub mod ops;
 pub mod schedules;
 pub mod services;
+pub mod teams;
 pub mod tokens;
 
 use crate::extract::{Caller, CommandBody};

@@ -1,8 +1,8 @@
-//! On-call schedules through the CLI, on the embedded SQLite database and on PostgreSQL (when
-//! `PALISADE_TEST_DATABASE_URL` is set; required under `CI=true`): created from a YAML file,
-//! changed by override and layer commands, asked who is on call and for the shifts of a span;
-//! refusals exit 1 naming their rule; an escalation policy paging the schedule; `palisade
-//! verify` checks the events afterwards.
+//! Service ownership through the CLI, on the embedded SQLite database and on PostgreSQL (when
+//! `PALISADE_TEST_DATABASE_URL` is set; required under `CI=true`): an on-call schedule created
+//! from a YAML file, changed by override and layer commands, asked who is on call and for the
+//! shifts of a span; an escalation policy paging it; a team; refusals exit 1 naming their rule;
+//! `palisade verify` checks the events afterwards.
 
 mod common;
 
@@ -24,7 +24,7 @@ const NIGHTS: &str = r#"{"participants": ["cy"], "rotation": {"unit": "daily", "
   "start": "2026-11-30T22:00:00+01:00",
   "restrictions": [{"type": "daily", "from": "22:00", "to": "06:00"}]}"#;
 
-fn run_schedules(server: &common::Server, dir: &Path) {
+fn run_ownership(server: &common::Server, dir: &Path) {
     for user in ["ana", "ben", "cy"] {
         ok(
             server,
@@ -235,18 +235,18 @@ fn verify(target: &str, extra: &[&str]) -> String {
 }
 
 #[test]
-fn a_schedule_is_made_changed_and_asked_through_the_cli_on_sqlite() {
+fn schedules_policies_and_teams_through_the_cli_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = serve_on(&data, None, true);
-    run_schedules(&server, dir.path());
+    run_ownership(&server, dir.path());
     drop(server);
     let out = verify(data.to_str().unwrap(), &[]);
     assert!(out.contains("OK: the ledger verifies"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_schedule_is_made_changed_and_asked_through_the_cli_on_postgres() {
+async fn schedules_policies_and_teams_through_the_cli_on_postgres() {
     let Some(base) = palisade_test_support::pg::base() else {
         return;
     };
@@ -254,7 +254,7 @@ async fn a_schedule_is_made_changed_and_asked_through_the_cli_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = serve_on(&data, Some(&url), true);
-    run_schedules(&server, dir.path());
+    run_ownership(&server, dir.path());
     drop(server);
     let key = data.join("ledger-signing.pub");
     let witness = data.join("witness.log");
