@@ -10,6 +10,7 @@ use palisade_core::escalation::{
     CreateEscalation, ESCALATION_NAME_KEY, EscalationCommand, EscalationState, targets_named,
 };
 use palisade_core::incident::{Command, Declare};
+use palisade_core::person::{CreatePerson, PERSON_KEY, PersonState};
 use palisade_core::schedule::{CreateSchedule, SCHEDULE_NAME_KEY, ScheduleCommand, ScheduleState};
 use palisade_core::service::ServiceState;
 use palisade_core::team::{TEAM_NAME_KEY, TeamCommand, TeamState};
@@ -404,5 +405,58 @@ impl Kept for TeamState {
             TeamCommand::SetMember { user, .. } => vec![user.clone()],
             _ => Vec::new(),
         }
+    }
+}
+
+impl Kept for PersonState {
+    const NOUN: &'static str = "person";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.people
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.updated_at.unix_micros(),
+            summary: serde_json::json!({
+                "id": self.id,
+                "user": self.user,
+                "contacts": self.contacts.len(),
+                "rules": self.rules.len(),
+            })
+            .to_string(),
+        }))
+    }
+    /// By id, or by the user's name.
+    // The trait promises `Send`, which an `async fn` here could not state.
+    #[allow(clippy::manual_async_fn)]
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        async move {
+            if Uuid::parse_str(reference).is_ok() {
+                return record_id(store, reference).await;
+            }
+            match UserName::parse(reference) {
+                Ok(u) => {
+                    store
+                        .stream_by_key(StreamKey::new(PERSON_KEY, u.as_str()))
+                        .await
+                }
+                Err(_) => Ok(None),
+            }
+        }
+    }
+    /// One stream per user.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(PERSON_KEY, self.user.as_str())])
+    }
+    fn users_named_at_creation(create: &CreatePerson) -> Vec<UserName> {
+        vec![create.user.clone()]
     }
 }

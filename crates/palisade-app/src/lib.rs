@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod kept;
 pub mod metrics;
 pub mod notify;
+pub mod people;
 pub mod pipeline;
 pub mod schedules;
 pub mod services;
@@ -103,6 +104,7 @@ pub struct Inner {
     pub(crate) schedules: cache::StateCache<palisade_core::schedule::ScheduleState>,
     pub(crate) escalations: cache::StateCache<palisade_core::escalation::EscalationState>,
     pub(crate) teams: cache::StateCache<palisade_core::team::TeamState>,
+    pub(crate) people: cache::StateCache<palisade_core::person::PersonState>,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
@@ -237,6 +239,7 @@ impl App {
             schedules: Default::default(),
             escalations: Default::default(),
             teams: Default::default(),
+            people: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             deployment: Default::default(),
             locks: Default::default(),

@@ -21,6 +21,7 @@ pub mod incident;
 pub mod oncall;
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod person;
 pub mod playbook;
 pub mod postmortem;
 pub mod rule;

@@ -105,6 +105,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::schedule::rules::ALL,
     crate::escalation::rules::ALL,
     crate::team::rules::ALL,
+    crate::person::rules::ALL,
 ];
 
 /// Look a rule up by id.

@@ -24,6 +24,8 @@ pub enum StreamKind {
     Escalation,
     /// A team.
     Team,
+    /// How one user is reached (contact methods, notification rules).
+    Person,
 }
 
 impl StreamKind {
@@ -37,6 +39,7 @@ impl StreamKind {
         StreamKind::Schedule,
         StreamKind::Escalation,
         StreamKind::Team,
+        StreamKind::Person,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl StreamKind {
             StreamKind::Schedule => "schedule",
             StreamKind::Escalation => "escalation",
             StreamKind::Team => "team",
+            StreamKind::Person => "person",
         }
     }
 }
@@ -69,7 +73,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert, change, schedule, escalation or team",
+                expected: "incident, service, deployment, alert, change, schedule, escalation, team or person",
             })
     }
 }

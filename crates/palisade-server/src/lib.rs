@@ -69,12 +69,15 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::teams::create, routes::teams::list, routes::teams::show_team,
         routes::teams::docs::set_member, routes::teams::docs::remove_member,
         routes::teams::docs::rename,
+        routes::people::show_person, routes::people::docs::add_contact,
+        routes::people::docs::remove_contact, routes::people::docs::add_rule,
+        routes::people::docs::remove_rule,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -218,6 +221,7 @@ pub fn router(app: App) -> Router {
         .merge(routes::schedules::routes())
         .merge(routes::escalations::routes())
         .merge(routes::teams::routes())
+        .merge(routes::people::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);

@@ -925,6 +925,44 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({"n": 1})),
             [422, 422, 422, 403, 401, 401],
         ),
+        // How mia is reached: she and admins change it, everyone reads it.
+        same(
+            "GET",
+            "/api/v1/people/mia",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/people/mia/contact-methods",
+            || {
+                Body::Json(json!({"type": "webhook",
+                    "address": format!("https://hooks.example/{}", fresh_name("mia"))}))
+            },
+            [200, 200, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/people/mia/contact-methods/remove",
+            || Body::Json(json!({"n": 999})),
+            [422, 422, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/people/mia/notification-rules",
+            || {
+                let n = fresh_name("m");
+                let minutes: u32 = n.trim_start_matches("m-").parse().unwrap();
+                Body::Json(json!({"contact": 1, "after_minutes": minutes % 1440}))
+            },
+            [200, 200, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/people/mia/notification-rules/remove",
+            || Body::Json(json!({"n": 999})),
+            [422, 422, 403, 403, 401, 401],
+        ),
         same("GET", "/metrics", no_body, [200, 200, 200, 200, 401, 401]),
         same("GET", "/healthz", no_body, [200, 200, 200, 200, 200, 200]),
         same(
@@ -1021,6 +1059,15 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
     let shared_restricted = fixture(&srv, &cast, true).await;
     let shared_open = fixture(&srv, &cast, false).await;
     // What services' ownership rows name.
+    // mia's first contact method, which the notification rules rows name.
+    let r = srv
+        .post(
+            "/api/v1/people/mia/contact-methods",
+            &cast.admin,
+            json!({"type": "email", "address": "mia@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = srv
         .post("/api/v1/teams", &cast.admin, json!({"name": "owners"}))
         .await;
@@ -1066,6 +1113,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("{a}", "{alert}")
                 .replace("{sch}", "{schedule}")
                 .replace("{esc}", "{policy}")
+                .replace("/people/mia", "/people/{user}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
                 .replace("steps/3/waive", "steps/{step}/{action}")
@@ -1076,7 +1124,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 80, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 85, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1352,6 +1400,18 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
             assert!(r.body["escalation_policies"].is_array(), "{what}")
         }
         ("GET", "/api/v1/teams") => assert!(r.body["teams"].is_array(), "{what}"),
+        (_, p) if p.starts_with("/api/v1/people/mia") => {
+            assert_eq!(r.body["user"], "mia", "{what}");
+            let addresses = r.body["contact_methods"].to_string();
+            if caller == "admin" || caller == "member" {
+                assert!(addresses.contains("mia@example.com"), "{what}: {addresses}");
+            } else {
+                assert!(
+                    !addresses.contains("hooks.example/mia"),
+                    "{what}: {addresses}"
+                );
+            }
+        }
         (_, p) if p.starts_with("/api/v1/teams") => {
             assert!(
                 r.body["name"]

@@ -40,6 +40,7 @@ mod evidence_cmd;
 mod incident_cmd;
 mod key_cmd;
 mod output;
+mod person_cmd;
 mod scan_secrets;
 mod schedule_cmd;
 mod serve_cmd;
@@ -105,6 +106,9 @@ enum Command {
     /// Teams: members (member or manager), renames.
     #[command(subcommand)]
     Team(team_cmd::TeamCmd),
+    /// How people are reached when paged: contact methods and notification rules.
+    #[command(subcommand)]
+    Person(person_cmd::PersonCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -175,6 +179,7 @@ fn main() -> ExitCode {
             Command::Schedule(cmd) => schedule_cmd::run(cmd).await,
             Command::Escalation(cmd) => escalation_cmd::run(cmd).await,
             Command::Team(cmd) => team_cmd::run(cmd).await,
+            Command::Person(cmd) => person_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")

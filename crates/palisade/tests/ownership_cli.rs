@@ -1,7 +1,8 @@
 //! Service ownership through the CLI, on the embedded SQLite database and on PostgreSQL (when
 //! `PALISADE_TEST_DATABASE_URL` is set; required under `CI=true`): an on-call schedule created
 //! from a YAML file, changed by override and layer commands, asked who is on call and for the
-//! shifts of a span; an escalation policy paging it; a team; refusals exit 1 naming their rule;
+//! shifts of a span; an escalation policy paging it; a team; a service they own; how a person is
+//! reached; refusals exit 1 naming their rule;
 //! `palisade verify` checks the events afterwards.
 
 mod common;
@@ -235,7 +236,7 @@ fn verify(target: &str, extra: &[&str]) -> String {
 }
 
 #[test]
-fn schedules_policies_and_teams_through_the_cli_on_sqlite() {
+fn service_ownership_through_the_cli_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = serve_on(&data, None, true);
@@ -246,7 +247,7 @@ fn schedules_policies_and_teams_through_the_cli_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn schedules_policies_and_teams_through_the_cli_on_postgres() {
+async fn service_ownership_through_the_cli_on_postgres() {
     let Some(base) = palisade_test_support::pg::base() else {
         return;
     };

@@ -32,6 +32,7 @@ pub mod escalations;
 pub mod evidence;
 pub mod incidents;
 pub mod ops;
+pub mod people;
 pub mod schedules;
 pub mod services;
 pub mod teams;
