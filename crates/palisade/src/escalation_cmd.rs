@@ -27,6 +27,7 @@ pub enum EscalationCmd {
         /// Keep paging everyone on a level after the first acknowledgement.
         #[arg(long)]
         keep_paging_after_ack: bool,
+        /// What it is, in a sentence.
         #[arg(long)]
         description: Option<String>,
         #[command(flatten)]
@@ -46,6 +47,7 @@ pub enum EscalationCmd {
     },
     /// Replace a policy's levels.
     SetLevels {
+        /// The escalation policy (name or id).
         policy: String,
         #[command(flatten)]
         levels: LevelArgs,
@@ -54,14 +56,18 @@ pub enum EscalationCmd {
     },
     /// Rename a policy (the new name must be free).
     Rename {
+        /// The escalation policy (name or id).
         policy: String,
+        /// The name: 1–64 characters of a-z, 0-9, '.', '_', '-'.
         name: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Set the repeat count and/or the keep-paging flag.
     Configure {
+        /// The escalation policy (name or id).
         policy: String,
+        /// Go through the levels again this many times (0–9).
         #[arg(long)]
         repeat: Option<u8>,
         /// true or false.

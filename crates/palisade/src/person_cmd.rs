@@ -13,6 +13,7 @@ use serde_json::json;
 pub enum PersonCmd {
     /// Show a user's contact methods and notification rules.
     Show {
+        /// The user (their name).
         user: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -29,11 +30,14 @@ pub enum PersonCmd {
 pub enum ContactCmd {
     /// Add a contact method: an https webhook, a Slack-compatible webhook, or an email address.
     Add {
+        /// The user (their name).
         user: String,
         /// webhook, slack or email.
         #[arg(long = "type")]
         kind: String,
+        /// An https URL (webhook, slack) or an email address.
         address: String,
+        /// A label to tell it apart.
         #[arg(long)]
         label: Option<String>,
         #[command(flatten)]
@@ -41,7 +45,9 @@ pub enum ContactCmd {
     },
     /// Remove a contact method (by number) that no rule uses.
     Remove {
+        /// The user (their name).
         user: String,
+        /// Its number (as `show` lists them).
         n: u32,
         #[command(flatten)]
         client: ClientArgs,
@@ -52,9 +58,12 @@ pub enum ContactCmd {
 pub enum RuleCmd {
     /// Use contact method `--contact` this many minutes after a page.
     Add {
+        /// The user (their name).
         user: String,
+        /// The contact method's number.
         #[arg(long)]
         contact: u32,
+        /// Minutes after the page (0–1440).
         #[arg(long, default_value_t = 0)]
         after: u32,
         #[command(flatten)]
@@ -62,7 +71,9 @@ pub enum RuleCmd {
     },
     /// Remove a notification rule (by number).
     Remove {
+        /// The user (their name).
         user: String,
+        /// Its number (as `show` lists them).
         n: u32,
         #[command(flatten)]
         client: ClientArgs,

@@ -24,6 +24,7 @@ pub enum ScheduleCmd {
         /// The IANA time zone (when there is no file, or to set the file's).
         #[arg(long)]
         time_zone: Option<String>,
+        /// What it is, in a sentence.
         #[arg(long)]
         description: Option<String>,
         #[command(flatten)]
@@ -43,6 +44,7 @@ pub enum ScheduleCmd {
     },
     /// Who is on call at a time (default now).
     Who {
+        /// The schedule (name or id).
         schedule: String,
         /// RFC 3339, e.g. 2026-12-24T18:00:00+01:00.
         #[arg(long)]
@@ -52,9 +54,12 @@ pub enum ScheduleCmd {
     },
     /// The shifts (and gaps) from one time to another (at most 400 days).
     Shifts {
+        /// The schedule (name or id).
         schedule: String,
+        /// RFC 3339, e.g. 2026-12-24T18:00:00+01:00.
         #[arg(long)]
         from: String,
+        /// RFC 3339, after --from.
         #[arg(long)]
         to: String,
         #[command(flatten)]
@@ -75,7 +80,9 @@ pub enum ScheduleCmd {
 pub enum LayerCmd {
     /// Add a layer on top, from a YAML or JSON file (participants, rotation, start, …).
     Add {
+        /// The schedule (name or id).
         schedule: String,
+        /// A YAML or JSON file.
         #[arg(long)]
         file: PathBuf,
         #[command(flatten)]
@@ -83,8 +90,11 @@ pub enum LayerCmd {
     },
     /// Replace the layer at a position (0 is the lowest) with a file's.
     Replace {
+        /// The schedule (name or id).
         schedule: String,
+        /// The position, from 0 (as `schedule show` lists them).
         index: usize,
+        /// A YAML or JSON file.
         #[arg(long)]
         file: PathBuf,
         #[command(flatten)]
@@ -92,7 +102,9 @@ pub enum LayerCmd {
     },
     /// Remove the layer at a position.
     Remove {
+        /// The schedule (name or id).
         schedule: String,
+        /// The position, from 0 (as `schedule show` lists them).
         index: usize,
         #[command(flatten)]
         client: ClientArgs,
@@ -104,11 +116,15 @@ pub enum OverrideCmd {
     /// Add an override after the others: replace (the user alone), add (the user too) or remove
     /// (not the user), from one time to another.
     Add {
+        /// The schedule (name or id).
         schedule: String,
+        /// The user (their name).
         #[arg(long)]
         user: String,
+        /// RFC 3339, e.g. 2026-12-24T18:00:00+01:00.
         #[arg(long)]
         from: String,
+        /// RFC 3339, after --from.
         #[arg(long)]
         to: String,
         /// replace, add or remove.
@@ -119,7 +135,9 @@ pub enum OverrideCmd {
     },
     /// Remove the override at a position (from 0, as `schedule show` lists them).
     Remove {
+        /// The schedule (name or id).
         schedule: String,
+        /// The position, from 0 (as `schedule show` lists them).
         index: usize,
         #[command(flatten)]
         client: ClientArgs,
@@ -130,7 +148,9 @@ pub enum OverrideCmd {
 pub enum TemporaryCmd {
     /// Add a temporary schedule from a YAML or JSON file (from, to, shifts).
     Add {
+        /// The schedule (name or id).
         schedule: String,
+        /// A YAML or JSON file.
         #[arg(long)]
         file: PathBuf,
         #[command(flatten)]
@@ -138,7 +158,9 @@ pub enum TemporaryCmd {
     },
     /// Remove the temporary schedule at a position.
     Remove {
+        /// The schedule (name or id).
         schedule: String,
+        /// The position, from 0 (as `schedule show` lists them).
         index: usize,
         #[command(flatten)]
         client: ClientArgs,

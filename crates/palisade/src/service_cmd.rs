@@ -58,9 +58,12 @@ pub enum ServiceCmd {
     },
     /// Set the owning team (name or id), or clear it with --clear.
     Owner {
+        /// The service (name or id).
         service: String,
+        /// The team (name or id).
         #[arg(required_unless_present = "clear")]
         team: Option<String>,
+        /// Clear it instead.
         #[arg(long, conflicts_with = "team")]
         clear: bool,
         #[command(flatten)]
@@ -68,9 +71,12 @@ pub enum ServiceCmd {
     },
     /// Set the escalation policy (name or id), or clear it with --clear.
     EscalationPolicy {
+        /// The service (name or id).
         service: String,
+        /// The escalation policy (name or id).
         #[arg(required_unless_present = "clear")]
         policy: Option<String>,
+        /// Clear it instead.
         #[arg(long, conflicts_with = "policy")]
         clear: bool,
         #[command(flatten)]
@@ -78,9 +84,12 @@ pub enum ServiceCmd {
     },
     /// Set the tier, 1 (most critical) to 4, or clear it with --clear.
     Tier {
+        /// The service (name or id).
         service: String,
+        /// 1 (most critical) to 4.
         #[arg(required_unless_present = "clear")]
         tier: Option<u8>,
+        /// Clear it instead.
         #[arg(long, conflicts_with = "tier")]
         clear: bool,
         #[command(flatten)]
@@ -98,8 +107,11 @@ pub enum ServiceCmd {
 pub enum RunbookCmd {
     /// Add a runbook link (http or https).
     Add {
+        /// The service (name or id).
         service: String,
+        /// An http or https URL.
         url: String,
+        /// What the link is, in a few words.
         #[arg(long)]
         title: Option<String>,
         #[command(flatten)]
@@ -107,7 +119,9 @@ pub enum RunbookCmd {
     },
     /// Remove a runbook link.
     Remove {
+        /// The service (name or id).
         service: String,
+        /// An http or https URL.
         url: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -118,11 +132,15 @@ pub enum RunbookCmd {
 pub enum MaintenanceCmd {
     /// Add a maintenance window (RFC 3339 times, at most 90 days) with its reason.
     Add {
+        /// The service (name or id).
         service: String,
+        /// RFC 3339, e.g. 2026-12-24T18:00:00+01:00.
         #[arg(long)]
         from: String,
+        /// RFC 3339, after --from.
         #[arg(long)]
         to: String,
+        /// Why, in a sentence.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -130,7 +148,9 @@ pub enum MaintenanceCmd {
     },
     /// Remove a maintenance window by its number (as `service show` lists them).
     Remove {
+        /// The service (name or id).
         service: String,
+        /// Its number (as `show` lists them).
         n: u32,
         #[command(flatten)]
         client: ClientArgs,

@@ -13,7 +13,9 @@ use serde_json::json;
 pub enum TeamCmd {
     /// Create a team. Its name is unique: 1–64 characters of a-z, 0-9, '.', '_', '-'.
     Create {
+        /// The name: 1–64 characters of a-z, 0-9, '.', '_', '-'.
         name: String,
+        /// What it is, in a sentence.
         #[arg(long)]
         description: Option<String>,
         #[command(flatten)]
@@ -33,7 +35,9 @@ pub enum TeamCmd {
     },
     /// Add a member, or change a member's role.
     AddMember {
+        /// The team (name or id).
         team: String,
+        /// The user (their name).
         user: String,
         /// member or manager.
         #[arg(long, default_value = "member")]
@@ -43,14 +47,18 @@ pub enum TeamCmd {
     },
     /// Remove a member.
     RemoveMember {
+        /// The team (name or id).
         team: String,
+        /// The user (their name).
         user: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Rename a team (the new name must be free).
     Rename {
+        /// The team (name or id).
         team: String,
+        /// The name: 1–64 characters of a-z, 0-9, '.', '_', '-'.
         name: String,
         #[command(flatten)]
         client: ClientArgs,
