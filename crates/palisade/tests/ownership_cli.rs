@@ -244,6 +244,24 @@ fn service_ownership_through_the_cli_on_sqlite() {
     drop(server);
     let out = verify(data.to_str().unwrap(), &[]);
     assert!(out.contains("OK: the ledger verifies"), "{out}");
+    // The independent verifier, written from docs/ledger-format.md alone, agrees: streams of
+    // the new kinds are checked like every other.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/verify_ledger.py");
+    match Command::new("python3").arg(script).arg(&data).output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(text.starts_with("OK"), "{text}");
+        }
+        Err(e) => {
+            palisade_test_support::skip_or_fail::<()>("the independent verifier", &e.to_string());
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
