@@ -484,3 +484,79 @@ async fn bad_and_hostile_schedules_are_refused_and_write_nothing() {
         verify(&srv, dir.path(), name).await;
     }
 }
+
+/// Overlapping overrides are allowed and ordered (a later one wins where they overlap, as the
+/// engine's semantics say); two requests racing for one name make one schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlapping_overrides_stack_in_order_and_a_name_race_makes_one_schedule() {
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        for u in ["ana", "ben", "cy"] {
+            srv.token(u, "responder").await;
+        }
+        let r = srv
+            .post("/api/v1/schedules", &srv.admin, definition("payments"))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        for (kind, user, from, to) in [
+            (
+                "replace",
+                "ben",
+                "2026-12-01T00:00:00Z",
+                "2026-12-03T00:00:00Z",
+            ),
+            ("add", "cy", "2026-12-02T00:00:00Z", "2026-12-04T00:00:00Z"),
+            (
+                "remove",
+                "ben",
+                "2026-12-02T12:00:00Z",
+                "2026-12-02T18:00:00Z",
+            ),
+        ] {
+            let r = srv
+                .post(
+                    "/api/v1/schedules/payments/overrides",
+                    &srv.admin,
+                    json!({"type": kind, "user": user, "from": from, "to": to}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        }
+        assert_eq!(who(&srv, "payments", "2026-12-01T12:00:00Z").await, ["ben"]);
+        assert_eq!(
+            who(&srv, "payments", "2026-12-02T06:00:00Z").await,
+            ["ben", "cy"]
+        );
+        assert_eq!(who(&srv, "payments", "2026-12-02T15:00:00Z").await, ["cy"]);
+        assert_eq!(
+            who(&srv, "payments", "2026-12-03T12:00:00Z").await,
+            ["ana", "cy"]
+        );
+        assert_eq!(who(&srv, "payments", "2026-12-04T12:00:00Z").await, ["ana"]);
+
+        let answers = futures_util::future::join_all(
+            (0..8).map(|_| srv.post("/api/v1/schedules", &srv.admin, definition("raced"))),
+        )
+        .await;
+        let created = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(
+            created,
+            1,
+            "{name}: {:?}",
+            answers.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+        for r in answers.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_problem(r, StatusCode::CONFLICT);
+        }
+        let r = srv.get("/api/v1/schedules", &srv.admin).await;
+        assert_eq!(r.body["schedules"].as_array().unwrap().len(), 2, "{name}");
+        verify(&srv, dir.path(), name).await;
+    }
+}
