@@ -6,8 +6,15 @@ use crate::{Inner, cache::StateCache};
 use palisade_core::alert::AlertState;
 use palisade_core::change::ChangeState;
 use palisade_core::deployment::{DEPLOYMENT_ID, DeploymentState};
+use palisade_core::escalation::{
+    CreateEscalation, ESCALATION_NAME_KEY, EscalationCommand, EscalationState, targets_named,
+};
 use palisade_core::incident::{Command, Declare};
+use palisade_core::person::{CreatePerson, PERSON_KEY, PersonState};
+use palisade_core::schedule::{CreateSchedule, SCHEDULE_NAME_KEY, ScheduleCommand, ScheduleState};
 use palisade_core::service::ServiceState;
+use palisade_core::team::{TEAM_NAME_KEY, TeamCommand, TeamState};
+use palisade_core::types::ResourceName;
 use palisade_core::{Aggregate, IncidentState, UserName};
 use palisade_store::{
     IncidentProjection, Projection, RecordProjection, ServiceProjection, Store, StreamKey,
@@ -52,6 +59,22 @@ pub trait Kept: Aggregate {
     fn users_named_at_creation(_create: &Self::Create) -> Vec<UserName> {
         Vec::new()
     }
+    /// Other streams (schedules, policies, …) a command names by name, which must exist.
+    fn references(_cmd: &Self::Command) -> Vec<Reference> {
+        Vec::new()
+    }
+    /// Other streams a creation names, which must exist.
+    fn references_at_creation(_create: &Self::Create) -> Vec<Reference> {
+        Vec::new()
+    }
+}
+
+/// A stream of another aggregate that a command names, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Schedule(ResourceName),
+    Escalation(ResourceName),
+    Team(ResourceName),
 }
 
 impl Kept for IncidentState {
@@ -225,5 +248,215 @@ impl Kept for ChangeState {
         reference: &'a str,
     ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
         record_id(store, reference)
+    }
+}
+
+/// A stream named by its id, or by the unique name it holds under `namespace` in the stream keys.
+async fn named(
+    store: &Store,
+    namespace: &str,
+    reference: &str,
+) -> palisade_store::Result<Option<Uuid>> {
+    if Uuid::parse_str(reference).is_ok() {
+        return record_id(store, reference).await;
+    }
+    match palisade_core::types::ResourceName::parse(reference) {
+        Ok(name) => {
+            store
+                .stream_by_key(StreamKey::new(namespace, name.as_str()))
+                .await
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+impl Kept for ScheduleState {
+    const NOUN: &'static str = "schedule";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.schedules
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.created_at.unix_micros(),
+            summary: crate::schedules::ScheduleSummary::of(self).to_json(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(store, SCHEDULE_NAME_KEY, reference)
+    }
+    /// Its name, unique among schedules.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(SCHEDULE_NAME_KEY, self.name.as_str())])
+    }
+    fn users_named(cmd: &ScheduleCommand) -> Vec<UserName> {
+        cmd.users()
+    }
+    fn users_named_at_creation(create: &CreateSchedule) -> Vec<UserName> {
+        create.users()
+    }
+}
+
+fn schedules(levels: &[palisade_core::escalation::Level]) -> Vec<Reference> {
+    targets_named(levels)
+        .1
+        .into_iter()
+        .map(Reference::Schedule)
+        .collect()
+}
+
+impl Kept for EscalationState {
+    const NOUN: &'static str = "escalation policy";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.escalations
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.created_at.unix_micros(),
+            summary: serde_json::json!({
+                "id": self.id,
+                "name": self.name,
+                "description": self.description,
+                "levels": self.levels.len(),
+                "repeat": self.repeat,
+                "keep_paging_after_ack": self.keep_paging_after_ack,
+                "updated_at": self.updated_at.to_string(),
+            })
+            .to_string(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(store, ESCALATION_NAME_KEY, reference)
+    }
+    /// Its name, unique among policies (a rename releases the old one).
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(
+            ESCALATION_NAME_KEY,
+            self.name.as_str(),
+        )])
+    }
+    fn users_named(cmd: &EscalationCommand) -> Vec<UserName> {
+        targets_named(cmd.levels()).0
+    }
+    fn users_named_at_creation(create: &CreateEscalation) -> Vec<UserName> {
+        targets_named(&create.levels).0
+    }
+    fn references(cmd: &EscalationCommand) -> Vec<Reference> {
+        schedules(cmd.levels())
+    }
+    fn references_at_creation(create: &CreateEscalation) -> Vec<Reference> {
+        schedules(&create.levels)
+    }
+}
+
+impl Kept for TeamState {
+    const NOUN: &'static str = "team";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.teams
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.created_at.unix_micros(),
+            summary: serde_json::json!({
+                "id": self.id,
+                "name": self.name,
+                "description": self.description,
+                "members": self.members.len(),
+                "updated_at": self.updated_at.to_string(),
+            })
+            .to_string(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(store, TEAM_NAME_KEY, reference)
+    }
+    /// Its name, unique among teams (a rename releases the old one).
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(TEAM_NAME_KEY, self.name.as_str())])
+    }
+    fn users_named(cmd: &TeamCommand) -> Vec<UserName> {
+        match cmd {
+            TeamCommand::SetMember { user, .. } => vec![user.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Kept for PersonState {
+    const NOUN: &'static str = "person";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.people
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.updated_at.unix_micros(),
+            summary: serde_json::json!({
+                "id": self.id,
+                "user": self.user,
+                "contacts": self.contacts.len(),
+                "rules": self.rules.len(),
+            })
+            .to_string(),
+        }))
+    }
+    /// By id, or by the user's name.
+    // The trait promises `Send`, which an `async fn` here could not state.
+    #[allow(clippy::manual_async_fn)]
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        async move {
+            if Uuid::parse_str(reference).is_ok() {
+                return record_id(store, reference).await;
+            }
+            match UserName::parse(reference) {
+                Ok(u) => {
+                    store
+                        .stream_by_key(StreamKey::new(PERSON_KEY, u.as_str()))
+                        .await
+                }
+                Err(_) => Ok(None),
+            }
+        }
+    }
+    /// One stream per user.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(PERSON_KEY, self.user.as_str())])
+    }
+    fn users_named_at_creation(create: &CreatePerson) -> Vec<UserName> {
+        vec![create.user.clone()]
     }
 }

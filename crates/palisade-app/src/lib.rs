@@ -1,6 +1,6 @@
 //! Palisade's application layer: the one command pipeline and read path every interface uses
 //! (the HTTP API, the CLI's local commands, background workers, the coming web UI), the use
-//! cases built on it (declaring incidents, evidence custody, exports, services, accounts), and
+//! cases built on it (declaring incidents, evidence custody, exports, services, schedules, accounts), and
 //! the background workers (notifications, the external witness).
 //!
 //! It knows nothing of HTTP: errors are [`AppError`]s, which each interface presents in its own
@@ -13,15 +13,19 @@ pub mod cache;
 pub mod deliveries;
 pub mod error;
 pub mod escalation;
+pub mod escalations;
 pub mod evidence;
 pub mod health;
 pub mod incidents;
 pub mod kept;
 pub mod metrics;
 pub mod notify;
+pub mod people;
 pub mod pipeline;
+pub mod schedules;
 pub mod services;
 pub mod settings;
+pub mod teams;
 pub mod witness_forwarder;
 
 pub use error::{AppError, Result};
@@ -103,6 +107,10 @@ pub struct Inner {
     pub(crate) services: cache::StateCache<ServiceState>,
     pub(crate) alerts: cache::StateCache<palisade_core::alert::AlertState>,
     pub(crate) changes: cache::StateCache<palisade_core::change::ChangeState>,
+    pub(crate) schedules: cache::StateCache<palisade_core::schedule::ScheduleState>,
+    pub(crate) escalations: cache::StateCache<palisade_core::escalation::EscalationState>,
+    pub(crate) teams: cache::StateCache<palisade_core::team::TeamState>,
+    pub(crate) people: cache::StateCache<palisade_core::person::PersonState>,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     /// Routing keys recently seen.
@@ -242,6 +250,10 @@ impl App {
             services: Default::default(),
             alerts: Default::default(),
             changes: Default::default(),
+            schedules: Default::default(),
+            escalations: Default::default(),
+            teams: Default::default(),
+            people: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
             deployment: Default::default(),

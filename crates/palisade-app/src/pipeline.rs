@@ -206,6 +206,42 @@ impl App {
         Ok(())
     }
 
+    /// Every stream `refs` name exists (by name, among its kind).
+    pub(crate) async fn require_references(&self, refs: Vec<crate::kept::Reference>) -> Result<()> {
+        use crate::kept::Reference;
+        use palisade_core::escalation::EscalationState;
+        use palisade_core::schedule::ScheduleState;
+        for r in refs {
+            let (found, noun, name, list) = match &r {
+                Reference::Schedule(n) => (
+                    ScheduleState::resolve(&self.inner.store, n.as_str()).await?,
+                    "schedule",
+                    n,
+                    "palisade schedule list",
+                ),
+                Reference::Escalation(n) => (
+                    EscalationState::resolve(&self.inner.store, n.as_str()).await?,
+                    "escalation policy",
+                    n,
+                    "palisade escalation list",
+                ),
+                Reference::Team(n) => (
+                    palisade_core::team::TeamState::resolve(&self.inner.store, n.as_str()).await?,
+                    "team",
+                    n,
+                    "palisade team list",
+                ),
+            };
+            if found.is_none() {
+                return Err(AppError::Invalid(format!(
+                    "there is no {noun} {:?}; `{list}` lists them",
+                    name.as_str()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Read a stream: it must be visible to `actor`; a read of an aggregate that records reads
     /// (restricted incidents) is appended to its ledger before the state is returned, and the
     /// state returned includes it.
@@ -279,6 +315,7 @@ impl App {
             }
             if !checked_users {
                 self.require_users(A::users_named(&cmd)).await?;
+                self.require_references(A::references(&cmd)).await?;
                 checked_users = true;
             }
             let ctx = Context {
@@ -360,6 +397,8 @@ impl App {
                 require_role(actor, A::create_role(&create))?;
                 self.require_users(A::users_named_at_creation(&create))
                     .await?;
+                self.require_references(A::references_at_creation(&create))
+                    .await?;
             }
             match self
                 .create_once(actor, Uuid::now_v7(), &create, opts, render)
@@ -383,6 +422,8 @@ impl App {
     ) -> Result<Executed<A>> {
         require_role(actor, A::create_role(&create))?;
         self.require_users(A::users_named_at_creation(&create))
+            .await?;
+        self.require_references(A::references_at_creation(&create))
             .await?;
         self.create_once(actor, id, &create, opts, None).await
     }

@@ -49,6 +49,30 @@ pub struct Notice {
     pub delay_secs: u64,
 }
 
+/// One line of a stream's history, as its views show it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct HistoryEntry {
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: UserName,
+    pub recorded_at: Timestamp,
+    pub description: String,
+}
+
+impl HistoryEntry {
+    /// The line of event `e`, of type `kind`, described as `description`.
+    pub fn of<P>(e: &Event<P>, kind: &str, description: String) -> HistoryEntry {
+        HistoryEntry {
+            seq: e.seq,
+            kind: kind.to_string(),
+            actor: e.actor.clone(),
+            recorded_at: e.recorded_at,
+            description,
+        }
+    }
+}
+
 /// Why a sequence of events cannot be folded into an aggregate's state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FoldError {
@@ -74,6 +98,8 @@ pub enum FoldError {
     UnknownStep { seq: u64, step: u32 },
     #[error("event {seq}: evidence E{evidence} is out of order")]
     EvidenceNumber { seq: u64, evidence: u32 },
+    #[error("event {seq}: {message}")]
+    Inconsistent { seq: u64, message: String },
 }
 
 /// An aggregate: a state folded from one stream's events, and its decisions.

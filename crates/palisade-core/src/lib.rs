@@ -15,16 +15,20 @@ pub mod codename;
 pub mod comms;
 pub mod custody;
 pub mod deployment;
+pub mod escalation;
 pub mod event;
 pub mod incident;
 pub mod oncall;
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod person;
 pub mod playbook;
 pub mod postmortem;
 pub mod rule;
+pub mod schedule;
 pub mod service;
 pub mod stream;
+pub mod team;
 pub mod types;
 
 pub use aggregate::{Aggregate, Context, FoldError, Notice, Recipient};

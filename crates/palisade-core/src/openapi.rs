@@ -8,7 +8,7 @@
 use crate::event::{Event, Payload, Timestamp};
 use crate::service::{ServiceName, ServicePayload};
 use crate::stream::StreamId;
-use crate::types::{AccountRole, Kind, Role, Severity, Status, UserName};
+use crate::types::{AccountRole, Kind, ResourceName, Role, Severity, Status, UserName};
 use std::borrow::Cow;
 use utoipa::openapi::schema::{
     AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
@@ -102,6 +102,17 @@ impl PartialSchema for ServiceName {
     }
 }
 impl ToSchema for ServiceName {}
+
+impl PartialSchema for ResourceName {
+    fn schema() -> RefOr<Schema> {
+        pattern(
+            "^[a-z0-9][a-z0-9._-]{0,63}$",
+            "A schedule's, escalation policy's or team's name: 1–64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit; unique among its kind.",
+            "payments-primary",
+        )
+    }
+}
+impl ToSchema for ResourceName {}
 
 /// An RFC 3339 date-time.
 fn date_time(description: &str) -> ObjectBuilder {

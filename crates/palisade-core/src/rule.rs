@@ -102,6 +102,10 @@ pub const ALL: &[&[Rule]] = &[
     crate::deployment::rules::ALL,
     crate::alert::rules::ALL,
     crate::change::rules::ALL,
+    crate::schedule::rules::ALL,
+    crate::escalation::rules::ALL,
+    crate::team::rules::ALL,
+    crate::person::rules::ALL,
 ];
 
 /// Look a rule up by id.

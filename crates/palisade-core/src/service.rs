@@ -1,7 +1,8 @@
 //! The service aggregate: a system a team owns and runs, recorded on the ledger like an incident
 //! (its own stream, hash-chained and signed): a name, a description, and the integrations
-//! monitoring sends alerts through (each with a routing key, stored only as its SHA-256 hash).
-//! Owners, tiers and escalation follow as more commands and events here.
+//! monitoring sends alerts through (each with a routing key, stored only as its SHA-256 hash);
+//! its ownership: the owning team and escalation policy (linked by id, with their names when
+//! linked), a tier, runbook links and maintenance windows.
 
 use crate::Actor;
 use crate::aggregate::{Aggregate, Context, FoldError, check_first, check_next};
@@ -55,6 +56,25 @@ pub mod rules {
         "the service has no active integration by that name or id",
     );
 
+    /// A tier is 1 (most critical) to 4.
+    pub const SERVICE_TIER: Rule = Rule::new(
+        "service-tier",
+        InvalidInput,
+        "a service's tier is 1 (most critical) to 4",
+    );
+    /// Runbook links are http(s) URLs, each once, at most 20.
+    pub const SERVICE_RUNBOOK: Rule = Rule::new(
+        "service-runbook",
+        InvalidInput,
+        "a runbook link is an http or https URL of at most 2,000 characters, listed once, at most 20 per service; only a listed one can be removed",
+    );
+    /// Maintenance windows end after they start, have a reason, and exist to be removed.
+    pub const SERVICE_MAINTENANCE: Rule = Rule::new(
+        "service-maintenance",
+        InvalidInput,
+        "a maintenance window ends after it starts, lasts at most 90 days and has a reason (1–500 characters); at most 100 per service; only a listed one can be removed",
+    );
+
     /// Every service rule.
     pub const ALL: &[Rule] = &[
         SERVICE_NAME,
@@ -63,6 +83,9 @@ pub mod rules {
         SERVICE_READ_ONLY,
         INTEGRATION_NAME,
         INTEGRATION_UNKNOWN,
+        SERVICE_TIER,
+        SERVICE_RUNBOOK,
+        SERVICE_MAINTENANCE,
     ];
 }
 
@@ -135,7 +158,75 @@ pub enum ServicePayload {
         id: Uuid,
         name: String,
     },
+    /// The owning team (`None`: no owner).
+    OwnerSet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<Link>,
+    },
+    /// The tier, 1 (most critical) to 4 (`None`: no tier).
+    TierSet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tier: Option<u8>,
+    },
+    RunbookAdded {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+    },
+    RunbookRemoved {
+        url: String,
+    },
+    /// The escalation policy alerts follow (`None`: none).
+    EscalationPolicySet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<Link>,
+    },
+    /// Maintenance window `n` (numbered from 1 in the service's stream).
+    MaintenanceAdded {
+        n: u32,
+        from: Timestamp,
+        to: Timestamp,
+        reason: String,
+    },
+    MaintenanceRemoved {
+        n: u32,
+    },
 }
+
+/// Another stream a service refers to: its id (which stays when it is renamed) and its name when
+/// the link was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::types::ResourceName))]
+    pub name: crate::types::ResourceName,
+}
+
+/// A runbook link of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runbook {
+    pub url: String,
+    pub title: Option<String>,
+}
+
+/// A maintenance window of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Maintenance {
+    pub n: u32,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub reason: String,
+    pub added_by: UserName,
+}
+
+/// Most runbook links of a service.
+pub const MAX_RUNBOOKS: usize = 20;
+/// Most maintenance windows of a service.
+pub const MAX_MAINTENANCE: usize = 100;
+/// The longest maintenance window.
+pub const MAX_MAINTENANCE_DAYS: i64 = 90;
 
 /// What an integration receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,6 +290,13 @@ impl ServicePayload {
             ServicePayload::Renamed { .. } => "renamed",
             ServicePayload::IntegrationAdded { .. } => "integration_added",
             ServicePayload::IntegrationRevoked { .. } => "integration_revoked",
+            ServicePayload::OwnerSet { .. } => "owner_set",
+            ServicePayload::TierSet { .. } => "tier_set",
+            ServicePayload::RunbookAdded { .. } => "runbook_added",
+            ServicePayload::RunbookRemoved { .. } => "runbook_removed",
+            ServicePayload::EscalationPolicySet { .. } => "escalation_policy_set",
+            ServicePayload::MaintenanceAdded { .. } => "maintenance_added",
+            ServicePayload::MaintenanceRemoved { .. } => "maintenance_removed",
         }
     }
     pub fn describe(&self) -> String {
@@ -211,6 +309,25 @@ impl ServicePayload {
             ServicePayload::IntegrationRevoked { name, .. } => {
                 format!("Integration {name} revoked")
             }
+            ServicePayload::OwnerSet { team: Some(t) } => format!("Owned by team {}", t.name),
+            ServicePayload::OwnerSet { team: None } => "No owning team".to_string(),
+            ServicePayload::TierSet { tier: Some(t) } => format!("Tier {t}"),
+            ServicePayload::TierSet { tier: None } => "No tier".to_string(),
+            ServicePayload::RunbookAdded { url, .. } => format!("Runbook {url} added"),
+            ServicePayload::RunbookRemoved { url } => format!("Runbook {url} removed"),
+            ServicePayload::EscalationPolicySet { policy: Some(p) } => {
+                format!("Escalates by policy {}", p.name)
+            }
+            ServicePayload::EscalationPolicySet { policy: None } => {
+                "No escalation policy".to_string()
+            }
+            ServicePayload::MaintenanceAdded {
+                n,
+                from,
+                to,
+                reason,
+            } => format!("Maintenance window {n} from {from} to {to}: {reason}"),
+            ServicePayload::MaintenanceRemoved { n } => format!("Maintenance window {n} removed"),
         }
     }
 }
@@ -239,6 +356,32 @@ pub enum ServiceCommand {
     RevokeIntegration {
         integration: String,
     },
+    /// Set or clear the owning team (the caller found it).
+    SetOwner {
+        team: Option<Link>,
+    },
+    SetTier {
+        tier: Option<u8>,
+    },
+    AddRunbook {
+        url: String,
+        title: Option<String>,
+    },
+    RemoveRunbook {
+        url: String,
+    },
+    /// Set or clear the escalation policy (the caller found it).
+    SetEscalationPolicy {
+        policy: Option<Link>,
+    },
+    AddMaintenance {
+        from: Timestamp,
+        to: Timestamp,
+        reason: String,
+    },
+    RemoveMaintenance {
+        n: u32,
+    },
 }
 
 /// One line of a service's history.
@@ -263,6 +406,19 @@ pub struct ServiceState {
     pub updated_at: Timestamp,
     #[serde(default)]
     pub integrations: Vec<Integration>,
+    #[serde(default)]
+    pub owner: Option<Link>,
+    #[serde(default)]
+    pub tier: Option<u8>,
+    #[serde(default)]
+    pub runbooks: Vec<Runbook>,
+    #[serde(default)]
+    pub escalation_policy: Option<Link>,
+    #[serde(default)]
+    pub maintenance: Vec<Maintenance>,
+    /// The number the next maintenance window gets.
+    #[serde(default)]
+    pub next_maintenance: u32,
     pub history: Vec<ServiceHistoryEntry>,
     pub last_seq: u64,
 }
@@ -339,6 +495,12 @@ impl Aggregate for ServiceState {
             created_at: e.occurred_at,
             updated_at: e.recorded_at,
             integrations: Vec::new(),
+            owner: None,
+            tier: None,
+            runbooks: Vec::new(),
+            escalation_policy: None,
+            maintenance: Vec::new(),
+            next_maintenance: 1,
             history: Vec::new(),
             last_seq: 0,
         };
@@ -375,6 +537,41 @@ impl Aggregate for ServiceState {
                     i.revoked_at = Some(e.recorded_at);
                 }
             }
+            ServicePayload::OwnerSet { team } => self.owner = team.clone(),
+            ServicePayload::TierSet { tier } => self.tier = *tier,
+            ServicePayload::RunbookAdded { url, title } => self.runbooks.push(Runbook {
+                url: url.clone(),
+                title: title.clone(),
+            }),
+            ServicePayload::RunbookRemoved { url } => self.runbooks.retain(|r| r.url != *url),
+            ServicePayload::EscalationPolicySet { policy } => {
+                self.escalation_policy = policy.clone()
+            }
+            ServicePayload::MaintenanceAdded {
+                n,
+                from,
+                to,
+                reason,
+            } => {
+                if *n != self.next_maintenance {
+                    return Err(FoldError::Inconsistent {
+                        seq: e.seq,
+                        message: format!(
+                            "maintenance window {n} out of order (expected {})",
+                            self.next_maintenance
+                        ),
+                    });
+                }
+                self.next_maintenance += 1;
+                self.maintenance.push(Maintenance {
+                    n: *n,
+                    from: *from,
+                    to: *to,
+                    reason: reason.clone(),
+                    added_by: e.actor.clone(),
+                });
+            }
+            ServicePayload::MaintenanceRemoved { n } => self.maintenance.retain(|m| m.n != *n),
         }
         self.record(e);
         Ok(())
@@ -491,6 +688,129 @@ impl Aggregate for ServiceState {
                     id: i.id,
                     name: i.name.clone(),
                 }])
+            }
+            ServiceCommand::SetOwner { team } => {
+                if self.owner.as_ref().map(|l| l.id) == team.as_ref().map(|l| l.id) {
+                    return refuse(
+                        rules::SERVICE_UNCHANGED,
+                        "the service already has that owner",
+                    );
+                }
+                Ok(vec![ServicePayload::OwnerSet { team: team.clone() }])
+            }
+            ServiceCommand::SetTier { tier } => {
+                if tier.is_some_and(|t| !(1..=4).contains(&t)) {
+                    return refuse(
+                        rules::SERVICE_TIER,
+                        format!("tier {} is not 1–4", tier.unwrap_or_default()),
+                    );
+                }
+                if *tier == self.tier {
+                    return refuse(
+                        rules::SERVICE_UNCHANGED,
+                        "the service already has that tier",
+                    );
+                }
+                Ok(vec![ServicePayload::TierSet { tier: *tier }])
+            }
+            ServiceCommand::AddRunbook { url, title } => {
+                let url = url.trim();
+                let lower = url.to_ascii_lowercase();
+                let host = lower
+                    .strip_prefix("https://")
+                    .or_else(|| lower.strip_prefix("http://"));
+                if host.is_none_or(|h| h.is_empty() || h.starts_with('/'))
+                    || url.chars().count() > 2_000
+                    || url.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return refuse(
+                        rules::SERVICE_RUNBOOK,
+                        format!("{url:?} is not an http or https URL of at most 2,000 characters"),
+                    );
+                }
+                if self.runbooks.iter().any(|r| r.url == url) {
+                    return refuse(rules::SERVICE_RUNBOOK, format!("{url} is listed already"));
+                }
+                if self.runbooks.len() >= MAX_RUNBOOKS {
+                    return refuse(
+                        rules::SERVICE_RUNBOOK,
+                        format!(
+                            "{} has {MAX_RUNBOOKS} runbooks; remove one first",
+                            self.name
+                        ),
+                    );
+                }
+                let title = title.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                if title.is_some_and(|t| t.chars().count() > 200) {
+                    return refuse(
+                        rules::SERVICE_RUNBOOK,
+                        "a runbook's title is at most 200 characters",
+                    );
+                }
+                Ok(vec![ServicePayload::RunbookAdded {
+                    url: url.to_string(),
+                    title: title.map(str::to_string),
+                }])
+            }
+            ServiceCommand::RemoveRunbook { url } => {
+                if !self.runbooks.iter().any(|r| r.url == url.trim()) {
+                    return refuse(
+                        rules::SERVICE_RUNBOOK,
+                        format!("{} lists no runbook {url:?}", self.name),
+                    );
+                }
+                Ok(vec![ServicePayload::RunbookRemoved {
+                    url: url.trim().to_string(),
+                }])
+            }
+            ServiceCommand::SetEscalationPolicy { policy } => {
+                if self.escalation_policy.as_ref().map(|l| l.id) == policy.as_ref().map(|l| l.id) {
+                    return refuse(
+                        rules::SERVICE_UNCHANGED,
+                        "the service already has that escalation policy",
+                    );
+                }
+                Ok(vec![ServicePayload::EscalationPolicySet {
+                    policy: policy.clone(),
+                }])
+            }
+            ServiceCommand::AddMaintenance { from, to, reason } => {
+                let bad = |m: String| refuse(rules::SERVICE_MAINTENANCE, m);
+                if to.unix_micros() <= from.unix_micros() {
+                    return bad(format!(
+                        "the window runs from {from} to {to}: it must end after it starts"
+                    ));
+                }
+                if to.unix_micros() - from.unix_micros() > MAX_MAINTENANCE_DAYS * 86_400_000_000 {
+                    return bad(format!(
+                        "a window lasts at most {MAX_MAINTENANCE_DAYS} days"
+                    ));
+                }
+                let reason = reason.trim();
+                if reason.is_empty() || reason.chars().count() > 500 {
+                    return bad("a window's reason is 1–500 characters".to_string());
+                }
+                if self.maintenance.len() >= MAX_MAINTENANCE {
+                    return bad(format!(
+                        "{} has {MAX_MAINTENANCE} maintenance windows; remove some first",
+                        self.name
+                    ));
+                }
+                Ok(vec![ServicePayload::MaintenanceAdded {
+                    n: self.next_maintenance,
+                    from: *from,
+                    to: *to,
+                    reason: reason.to_string(),
+                }])
+            }
+            ServiceCommand::RemoveMaintenance { n } => {
+                if !self.maintenance.iter().any(|m| m.n == *n) {
+                    return refuse(
+                        rules::SERVICE_MAINTENANCE,
+                        format!("{} has no maintenance window {n}", self.name),
+                    );
+                }
+                Ok(vec![ServicePayload::MaintenanceRemoved { n: *n }])
             }
         }
     }
@@ -642,6 +962,166 @@ mod tests {
             ServiceState::fold(&incident_stream),
             Err(FoldError::WrongStream { .. })
         ));
+    }
+
+    #[test]
+    fn ownership_tier_runbooks_policy_and_maintenance_are_recorded_and_checked() {
+        let mut st = created("payments-api");
+        let a = actor(AccountRole::Responder);
+        let ctx = Context {
+            now: at(),
+            policy: &(),
+        };
+        let run = |st: &mut ServiceState, cmd: ServiceCommand| -> Result<(), Refusal> {
+            let p = st.decide(&a, &cmd, &ctx)?;
+            for e in numbered(st.stream(), st.last_seq, &a.user, at(), None, p) {
+                st.apply(&e).unwrap();
+            }
+            Ok(())
+        };
+        let link = |n: u128, name: &str| Link {
+            id: Uuid::from_u128(n),
+            name: crate::types::ResourceName::parse(name).unwrap(),
+        };
+        run(
+            &mut st,
+            ServiceCommand::SetOwner {
+                team: Some(link(1, "payments")),
+            },
+        )
+        .unwrap();
+        run(&mut st, ServiceCommand::SetTier { tier: Some(1) }).unwrap();
+        run(
+            &mut st,
+            ServiceCommand::AddRunbook {
+                url: "https://wiki.example/payments".into(),
+                title: Some("Payments runbook".into()),
+            },
+        )
+        .unwrap();
+        run(
+            &mut st,
+            ServiceCommand::SetEscalationPolicy {
+                policy: Some(link(2, "payments")),
+            },
+        )
+        .unwrap();
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        run(
+            &mut st,
+            ServiceCommand::AddMaintenance {
+                from: t("2026-12-10T22:00:00+01:00"),
+                to: t("2026-12-11T02:00:00+01:00"),
+                reason: "Database upgrade".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(st.owner.as_ref().unwrap().name.as_str(), "payments");
+        assert_eq!(st.tier, Some(1));
+        assert_eq!(st.runbooks[0].title.as_deref(), Some("Payments runbook"));
+        assert_eq!(st.maintenance[0].n, 1);
+        assert_eq!(
+            st.history.last().unwrap().description,
+            "Maintenance window 1 from 2026-12-10T22:00:00+01:00 to 2026-12-11T02:00:00+01:00: Database upgrade"
+        );
+        run(&mut st, ServiceCommand::RemoveMaintenance { n: 1 }).unwrap();
+        run(
+            &mut st,
+            ServiceCommand::RemoveRunbook {
+                url: "https://wiki.example/payments".into(),
+            },
+        )
+        .unwrap();
+        run(&mut st, ServiceCommand::SetOwner { team: None }).unwrap();
+        assert!(st.owner.is_none() && st.runbooks.is_empty() && st.maintenance.is_empty());
+        // The next window is 2, never 1 again.
+        run(
+            &mut st,
+            ServiceCommand::AddMaintenance {
+                from: t("2026-12-12T00:00:00Z"),
+                to: t("2026-12-12T01:00:00Z"),
+                reason: "Again".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(st.maintenance[0].n, 2);
+
+        for (cmd, rule) in [
+            (
+                ServiceCommand::SetTier { tier: Some(0) },
+                rules::SERVICE_TIER,
+            ),
+            (
+                ServiceCommand::SetTier { tier: Some(5) },
+                rules::SERVICE_TIER,
+            ),
+            (
+                ServiceCommand::SetTier { tier: Some(1) },
+                rules::SERVICE_UNCHANGED,
+            ),
+            (
+                ServiceCommand::SetOwner { team: None },
+                rules::SERVICE_UNCHANGED,
+            ),
+            (
+                ServiceCommand::AddRunbook {
+                    url: "javascript:alert(1)".into(),
+                    title: None,
+                },
+                rules::SERVICE_RUNBOOK,
+            ),
+            (
+                ServiceCommand::AddRunbook {
+                    url: "https://".into(),
+                    title: None,
+                },
+                rules::SERVICE_RUNBOOK,
+            ),
+            (
+                ServiceCommand::AddRunbook {
+                    url: "https://a.example/x y".into(),
+                    title: None,
+                },
+                rules::SERVICE_RUNBOOK,
+            ),
+            (
+                ServiceCommand::RemoveRunbook {
+                    url: "https://nowhere.example".into(),
+                },
+                rules::SERVICE_RUNBOOK,
+            ),
+            (
+                ServiceCommand::AddMaintenance {
+                    from: t("2026-12-12T01:00:00Z"),
+                    to: t("2026-12-12T01:00:00Z"),
+                    reason: "x".into(),
+                },
+                rules::SERVICE_MAINTENANCE,
+            ),
+            (
+                ServiceCommand::AddMaintenance {
+                    from: t("2026-01-01T00:00:00Z"),
+                    to: t("2026-06-01T00:00:00Z"),
+                    reason: "x".into(),
+                },
+                rules::SERVICE_MAINTENANCE,
+            ),
+            (
+                ServiceCommand::AddMaintenance {
+                    from: t("2026-12-12T00:00:00Z"),
+                    to: t("2026-12-12T01:00:00Z"),
+                    reason: "  ".into(),
+                },
+                rules::SERVICE_MAINTENANCE,
+            ),
+            (
+                ServiceCommand::RemoveMaintenance { n: 1 },
+                rules::SERVICE_MAINTENANCE,
+            ),
+        ] {
+            let r = run(&mut st, cmd.clone()).unwrap_err();
+            assert_eq!(r.rule, rule, "{cmd:?}");
+        }
     }
 
     #[test]

@@ -18,6 +18,14 @@ pub enum StreamKind {
     Alert,
     /// A change event reported for a service (one event).
     Change,
+    /// An on-call schedule.
+    Schedule,
+    /// An escalation policy.
+    Escalation,
+    /// A team.
+    Team,
+    /// How one user is reached (contact methods, notification rules).
+    Person,
 }
 
 impl StreamKind {
@@ -28,6 +36,10 @@ impl StreamKind {
         StreamKind::Deployment,
         StreamKind::Alert,
         StreamKind::Change,
+        StreamKind::Schedule,
+        StreamKind::Escalation,
+        StreamKind::Team,
+        StreamKind::Person,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +49,10 @@ impl StreamKind {
             StreamKind::Deployment => "deployment",
             StreamKind::Alert => "alert",
             StreamKind::Change => "change",
+            StreamKind::Schedule => "schedule",
+            StreamKind::Escalation => "escalation",
+            StreamKind::Team => "team",
+            StreamKind::Person => "person",
         }
     }
 }
@@ -57,7 +73,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert or change",
+                expected: "incident, service, deployment, alert, change, schedule, escalation, team or person",
             })
     }
 }
@@ -138,7 +154,7 @@ mod tests {
             "service/0193F6A2-7C4E-7B1A-9D2E-4F5A6B7C8D9E",
             "service/0193f6a27c4e7b1a9d2e4f5a6b7c8d9e",
             "Service/0193f6a2-7c4e-7b1a-9d2e-4f5a6b7c8d9e",
-            "team/0193f6a2-7c4e-7b1a-9d2e-4f5a6b7c8d9e",
+            "squad/0193f6a2-7c4e-7b1a-9d2e-4f5a6b7c8d9e",
             "service:0193f6a2-7c4e-7b1a-9d2e-4f5a6b7c8d9e",
             "service/0193f6a2-7c4e-7b1a-9d2e-4f5a6b7c8d9e ",
             "",

@@ -229,6 +229,51 @@ impl FromStr for UserName {
     }
 }
 
+/// The name of a schedule, an escalation policy or a team: unique among its kind, in the alphabet
+/// of user names (safe in URLs, file names and shells): `payments-primary`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct ResourceName(String);
+
+impl ResourceName {
+    pub fn parse(s: &str) -> Result<ResourceName, ParseError> {
+        UserName::parse(s)
+            .map(|u| ResourceName(u.0))
+            .map_err(|_| ParseError {
+                what: "name",
+                value: s.to_string(),
+                expected: "1–64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit",
+            })
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl fmt::Display for ResourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl TryFrom<String> for ResourceName {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        ResourceName::parse(&s)
+    }
+}
+impl From<ResourceName> for String {
+    fn from(n: ResourceName) -> String {
+        n.0
+    }
+}
+impl FromStr for ResourceName {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ResourceName::parse(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

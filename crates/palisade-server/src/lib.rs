@@ -49,18 +49,37 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::evidence::transfer, routes::evidence::download, routes::evidence::export,
         routes::services::create, routes::services::list, routes::services::show_service,
         routes::services::docs::rename,
+        routes::services::set_owner, routes::services::set_escalation_policy,
+        routes::services::docs::tier, routes::services::docs::add_runbook,
+        routes::services::docs::remove_runbook, routes::services::docs::add_maintenance,
+        routes::services::docs::remove_maintenance,
         routes::alerts::enqueue, routes::alerts::enqueue_change, routes::alerts::alertmanager,
         routes::alerts::list, routes::alerts::show_alert,
         routes::alerts::docs::acknowledge, routes::alerts::docs::resolve, routes::alerts::promote,
         routes::alerts::add_integration, routes::alerts::revoke_integration,
         routes::alerts::list_changes,
+        routes::schedules::create, routes::schedules::list, routes::schedules::show_schedule,
+        routes::schedules::on_call, routes::schedules::shifts,
+        routes::schedules::docs::add_layer, routes::schedules::docs::replace_layer,
+        routes::schedules::docs::remove_layer, routes::schedules::docs::add_override,
+        routes::schedules::docs::remove_override, routes::schedules::docs::add_temporary,
+        routes::schedules::docs::remove_temporary,
+        routes::escalations::create, routes::escalations::list, routes::escalations::show_policy,
+        routes::escalations::docs::set_levels, routes::escalations::docs::rename,
+        routes::escalations::docs::settings,
+        routes::teams::create, routes::teams::list, routes::teams::show_team,
+        routes::teams::docs::set_member, routes::teams::docs::remove_member,
+        routes::teams::docs::rename,
+        routes::people::show_person, routes::people::docs::add_contact,
+        routes::people::docs::remove_contact, routes::people::docs::add_rule,
+        routes::people::docs::remove_rule,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
         routes::deliveries::list, routes::deliveries::resend,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -202,6 +221,10 @@ pub fn router(app: App) -> Router {
         .merge(routes::services::routes())
         .merge(routes::alerts::routes())
         .merge(routes::deliveries::routes())
+        .merge(routes::schedules::routes())
+        .merge(routes::escalations::routes())
+        .merge(routes::teams::routes())
+        .merge(routes::people::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);

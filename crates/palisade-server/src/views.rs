@@ -528,7 +528,38 @@ pub struct ServiceView {
     /// Integrations monitoring sends alerts through (revoked ones included; routing keys are
     /// shown only when an integration is added).
     pub integrations: Vec<IntegrationView>,
+    /// The owning team (its name as it is now on `show`).
+    pub owner: Option<palisade_core::service::Link>,
+    /// 1 (most critical) to 4.
+    #[schema(minimum = 1, maximum = 4)]
+    pub tier: Option<u8>,
+    pub runbooks: Vec<RunbookView>,
+    /// The escalation policy its alerts follow.
+    pub escalation_policy: Option<palisade_core::service::Link>,
+    /// Maintenance windows, past and future (removed ones are gone).
+    pub maintenance: Vec<MaintenanceView>,
     pub history: Vec<ServiceHistoryView>,
+}
+
+/// A runbook link.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunbookView {
+    pub url: String,
+    pub title: Option<String>,
+}
+
+/// A maintenance window.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MaintenanceView {
+    #[schema(minimum = 1)]
+    pub n: u32,
+    #[schema(value_type = Timestamp)]
+    pub from: String,
+    #[schema(value_type = Timestamp)]
+    pub to: String,
+    pub reason: String,
+    #[schema(value_type = UserName)]
+    pub added_by: String,
 }
 
 /// An integration of a service.
@@ -559,6 +590,33 @@ impl From<&palisade_core::service::Integration> for IntegrationView {
     }
 }
 
+/// One line of a stream's history (schedules, and the aggregates after them).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryView {
+    #[schema(minimum = 1)]
+    pub seq: u64,
+    /// The event's `type`, as docs/ledger-format.md lists them.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = UserName)]
+    pub actor: String,
+    #[schema(value_type = Timestamp)]
+    pub recorded_at: String,
+    pub description: String,
+}
+
+impl From<&palisade_core::aggregate::HistoryEntry> for HistoryView {
+    fn from(h: &palisade_core::aggregate::HistoryEntry) -> Self {
+        HistoryView {
+            seq: h.seq,
+            kind: h.kind.clone(),
+            actor: h.actor.to_string(),
+            recorded_at: h.recorded_at.to_string(),
+            description: h.description.clone(),
+        }
+    }
+}
+
 impl From<&palisade_core::ServiceState> for ServiceView {
     fn from(st: &palisade_core::ServiceState) -> Self {
         ServiceView {
@@ -570,6 +628,28 @@ impl From<&palisade_core::ServiceState> for ServiceView {
             updated_at: st.updated_at.to_string(),
             events: st.last_seq,
             integrations: st.integrations.iter().map(IntegrationView::from).collect(),
+            owner: st.owner.clone(),
+            tier: st.tier,
+            runbooks: st
+                .runbooks
+                .iter()
+                .map(|r| RunbookView {
+                    url: r.url.clone(),
+                    title: r.title.clone(),
+                })
+                .collect(),
+            escalation_policy: st.escalation_policy.clone(),
+            maintenance: st
+                .maintenance
+                .iter()
+                .map(|m| MaintenanceView {
+                    n: m.n,
+                    from: m.from.to_string(),
+                    to: m.to.to_string(),
+                    reason: m.reason.clone(),
+                    added_by: m.added_by.to_string(),
+                })
+                .collect(),
             history: st
                 .history
                 .iter()

@@ -34,12 +34,14 @@ pub enum AlertCmd {
     /// Acknowledge an alert (you are on it).
     #[command(alias = "ack")]
     Acknowledge {
+        /// The alert's id.
         alert: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Resolve an alert; a later trigger with its key opens a new one.
     Resolve {
+        /// The alert's id.
         alert: String,
         #[command(flatten)]
         client: ClientArgs,

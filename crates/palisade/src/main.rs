@@ -36,14 +36,18 @@ mod client;
 mod comms_cmd;
 mod delivery_cmd;
 mod deps_cmd;
+mod escalation_cmd;
 mod evidence_cmd;
 mod incident_cmd;
 mod key_cmd;
 mod output;
+mod person_cmd;
 mod scan_secrets;
+mod schedule_cmd;
 mod serve_cmd;
 mod service_cmd;
 mod settings;
+mod team_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -96,6 +100,19 @@ enum Command {
     /// The notification delivery log (admins): pending, delivered and dead letters; resend.
     #[command(subcommand)]
     Delivery(delivery_cmd::DeliveryCmd),
+    /// On-call schedules: create (from a YAML or JSON definition), show, list, who is on call,
+    /// shifts of a span; layers, overrides and temporary schedules.
+    #[command(subcommand)]
+    Schedule(schedule_cmd::ScheduleCmd),
+    /// Escalation policies: who is paged, in what order, how long after the previous level.
+    #[command(subcommand)]
+    Escalation(escalation_cmd::EscalationCmd),
+    /// Teams: members (member or manager), renames.
+    #[command(subcommand)]
+    Team(team_cmd::TeamCmd),
+    /// How people are reached when paged: contact methods and notification rules.
+    #[command(subcommand)]
+    Person(person_cmd::PersonCmd),
     /// Operator commands that need only the data directory or the database (no API):
     /// recover admin access.
     #[command(subcommand)]
@@ -164,6 +181,10 @@ fn main() -> ExitCode {
             Command::Service(cmd) => service_cmd::run(cmd).await,
             Command::Alert(cmd) => alert_cmd::run(cmd).await,
             Command::Delivery(cmd) => delivery_cmd::run(cmd).await,
+            Command::Schedule(cmd) => schedule_cmd::run(cmd).await,
+            Command::Escalation(cmd) => escalation_cmd::run(cmd).await,
+            Command::Team(cmd) => team_cmd::run(cmd).await,
+            Command::Person(cmd) => person_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")

@@ -1,4 +1,5 @@
-//! `palisade service …`: services, the systems teams own, recorded on the ledger like incidents.
+//! `palisade service …`: services, the systems teams own, recorded on the ledger like incidents:
+//! their owning team, escalation policy, tier, runbooks and maintenance windows too.
 //! A thin client of the HTTP API.
 
 use crate::client::{Client, ClientArgs, seg};
@@ -55,6 +56,105 @@ pub enum ServiceCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Set the owning team (name or id), or clear it with --clear.
+    Owner {
+        /// The service (name or id).
+        service: String,
+        /// The team (name or id).
+        #[arg(required_unless_present = "clear")]
+        team: Option<String>,
+        /// Clear it instead.
+        #[arg(long, conflicts_with = "team")]
+        clear: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Set the escalation policy (name or id), or clear it with --clear.
+    EscalationPolicy {
+        /// The service (name or id).
+        service: String,
+        /// The escalation policy (name or id).
+        #[arg(required_unless_present = "clear")]
+        policy: Option<String>,
+        /// Clear it instead.
+        #[arg(long, conflicts_with = "policy")]
+        clear: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Set the tier, 1 (most critical) to 4, or clear it with --clear.
+    Tier {
+        /// The service (name or id).
+        service: String,
+        /// 1 (most critical) to 4.
+        #[arg(required_unless_present = "clear")]
+        tier: Option<u8>,
+        /// Clear it instead.
+        #[arg(long, conflicts_with = "tier")]
+        clear: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Add or remove runbook links.
+    #[command(subcommand)]
+    Runbook(RunbookCmd),
+    /// Add or remove maintenance windows.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunbookCmd {
+    /// Add a runbook link (http or https).
+    Add {
+        /// The service (name or id).
+        service: String,
+        /// An http or https URL.
+        url: String,
+        /// What the link is, in a few words.
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a runbook link.
+    Remove {
+        /// The service (name or id).
+        service: String,
+        /// An http or https URL.
+        url: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MaintenanceCmd {
+    /// Add a maintenance window (RFC 3339 times, at most 90 days) with its reason.
+    Add {
+        /// The service (name or id).
+        service: String,
+        /// RFC 3339, e.g. 2026-12-24T18:00:00+01:00.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339, after --from.
+        #[arg(long)]
+        to: String,
+        /// Why, in a sentence.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a maintenance window by its number (as `service show` lists them).
+    Remove {
+        /// The service (name or id).
+        service: String,
+        /// Its number (as `show` lists them).
+        n: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +198,31 @@ fn print_service(v: &ServiceView, format: Format) {
                 v.created_at,
                 v.events
             );
+            if let Some(o) = &v.owner {
+                outln!("  owned by team {}", o.name);
+            }
+            if let Some(t) = v.tier {
+                outln!("  tier {t}");
+            }
+            if let Some(p) = &v.escalation_policy {
+                outln!("  escalation policy {}", p.name);
+            }
+            for r in &v.runbooks {
+                match &r.title {
+                    Some(t) => outln!("  runbook {} ({t})", r.url),
+                    None => outln!("  runbook {}", r.url),
+                }
+            }
+            for m in &v.maintenance {
+                outln!(
+                    "  maintenance {}: {} to {}, {} (by {})",
+                    m.n,
+                    m.from,
+                    m.to,
+                    m.reason,
+                    m.added_by
+                );
+            }
             for i in &v.integrations {
                 let state = match &i.revoked_at {
                     Some(t) => format!("revoked at {t}"),
@@ -130,8 +255,86 @@ fn print_service(v: &ServiceView, format: Format) {
     }
 }
 
+/// Post `body` to the service's `sub`-resource and print the service.
+async fn change(
+    client: &ClientArgs,
+    service: &str,
+    sub: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<Outcome> {
+    let c = Client::new(client)?;
+    let v: ServiceView = c
+        .post(&format!("/api/v1/services/{}/{sub}", seg(service)), &body)
+        .await?;
+    print_service(&v, client.format);
+    Ok(Outcome::Ok)
+}
+
 pub async fn run(cmd: ServiceCmd) -> anyhow::Result<Outcome> {
     match cmd {
+        ServiceCmd::Owner {
+            service,
+            team,
+            clear: _,
+            client,
+        } => return change(&client, &service, "owner", json!({"team": team})).await,
+        ServiceCmd::EscalationPolicy {
+            service,
+            policy,
+            clear: _,
+            client,
+        } => {
+            return change(
+                &client,
+                &service,
+                "escalation-policy",
+                json!({"policy": policy}),
+            )
+            .await;
+        }
+        ServiceCmd::Tier {
+            service,
+            tier,
+            clear: _,
+            client,
+        } => return change(&client, &service, "tier", json!({"tier": tier})).await,
+        ServiceCmd::Runbook(RunbookCmd::Add {
+            service,
+            url,
+            title,
+            client,
+        }) => {
+            return change(
+                &client,
+                &service,
+                "runbooks",
+                json!({"url": url, "title": title}),
+            )
+            .await;
+        }
+        ServiceCmd::Runbook(RunbookCmd::Remove {
+            service,
+            url,
+            client,
+        }) => return change(&client, &service, "runbooks/remove", json!({"url": url})).await,
+        ServiceCmd::Maintenance(MaintenanceCmd::Add {
+            service,
+            from,
+            to,
+            reason,
+            client,
+        }) => {
+            return change(
+                &client,
+                &service,
+                "maintenance",
+                json!({"from": from, "to": to, "reason": reason}),
+            )
+            .await;
+        }
+        ServiceCmd::Maintenance(MaintenanceCmd::Remove { service, n, client }) => {
+            return change(&client, &service, "maintenance/remove", json!({"n": n})).await;
+        }
         ServiceCmd::Create {
             name,
             description,

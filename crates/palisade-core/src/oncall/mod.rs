@@ -253,6 +253,7 @@ impl<'de> Deserialize<'de> for ZoneName {
 }
 
 /// The calendar unit of a rotation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RotationUnit {
@@ -278,6 +279,7 @@ impl RotationUnit {
 }
 
 /// How a layer passes from one participant to the next.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct Rotation {
@@ -287,10 +289,12 @@ pub struct Rotation {
     /// The local clock time of the handoff for daily, weekly and monthly rotations; `None` means
     /// the local time of the layer's start. Hourly rotations have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "09:00"))]
     pub handoff: Option<Time>,
 }
 
 /// A day of the week.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
@@ -322,23 +326,32 @@ impl Weekday {
 }
 
 /// A window of local time in which a layer has someone on call.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Restriction {
     /// Every day from `from` to `to`; a `to` at or before `from` ends the next day (22:00 to
     /// 06:00 covers the night).
-    Daily { from: Time, to: Time },
+    Daily {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "09:00"))]
+        from: Time,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "09:00"))]
+        to: Time,
+    },
     /// Every week from `from_day` at `from` to the next `to_day` at `to` (Friday 18:00 to Monday
     /// 08:00 covers the weekend; Monday 09:00 to Monday 08:00 all but one hour of the week).
     Weekly {
         from_day: Weekday,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "09:00"))]
         from: Time,
         to_day: Weekday,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "09:00"))]
         to: Time,
     },
 }
 
 /// One layer of a schedule: participants taking turns on a rotation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct Layer {
@@ -346,9 +359,11 @@ pub struct Layer {
     pub participants: Vec<UserName>,
     pub rotation: Rotation,
     /// The first handoff: `participants[0]` is on call from here.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub start: Timestamp,
     /// When the layer stops (exclusive); `None` for ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub end: Option<Timestamp>,
     /// Windows of local time outside of which the layer has nobody; empty means always.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -356,25 +371,32 @@ pub struct Layer {
 }
 
 /// A change to the final schedule within `[from, to)`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Override {
     /// `user` is on call instead of whoever is (alone).
     Replace {
         user: UserName,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         from: Timestamp,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         to: Timestamp,
     },
     /// `user` is on call alongside whoever is.
     Add {
         user: UserName,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         from: Timestamp,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         to: Timestamp,
     },
     /// `user` is not on call (whoever else is stays).
     Remove {
         user: UserName,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         from: Timestamp,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         to: Timestamp,
     },
 }
@@ -404,19 +426,25 @@ impl Override {
 }
 
 /// One shift of a temporary schedule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct TemporaryShift {
     pub user: UserName,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: Timestamp,
 }
 
 /// A span in which the given shifts replace the layers entirely.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct TemporarySchedule {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: Timestamp,
     /// Each within `[from, to)`; where none is, nobody is on call.
     pub shifts: Vec<TemporaryShift>,

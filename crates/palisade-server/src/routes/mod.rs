@@ -29,10 +29,14 @@ macro_rules! incident_command_doc {
 pub mod alerts;
 pub mod comms;
 pub mod deliveries;
+pub mod escalations;
 pub mod evidence;
 pub mod incidents;
 pub mod ops;
+pub mod people;
+pub mod schedules;
 pub mod services;
+pub mod teams;
 pub mod tokens;
 
 use crate::extract::{Caller, CommandBody};

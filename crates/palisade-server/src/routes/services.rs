@@ -14,6 +14,7 @@ use palisade_app::App;
 use palisade_core::Timestamp;
 use palisade_core::service::ServiceName;
 use palisade_core::service::{CreateService, ServiceCommand, ServiceState};
+use palisade_core::types::ResourceName;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -34,6 +35,199 @@ pub fn routes() -> Router<App> {
             "/services/{service}/rename",
             post(command::<ServiceState, RenameRequest>),
         )
+        .route("/services/{service}/owner", post(set_owner))
+        .route(
+            "/services/{service}/escalation-policy",
+            post(set_escalation_policy),
+        )
+        .route(
+            "/services/{service}/tier",
+            post(command::<ServiceState, TierRequest>),
+        )
+        .route(
+            "/services/{service}/runbooks",
+            post(command::<ServiceState, RunbookRequest>),
+        )
+        .route(
+            "/services/{service}/runbooks/remove",
+            post(command::<ServiceState, RemoveRunbookRequest>),
+        )
+        .route(
+            "/services/{service}/maintenance",
+            post(command::<ServiceState, MaintenanceRequest>),
+        )
+        .route(
+            "/services/{service}/maintenance/remove",
+            post(command::<ServiceState, RemoveMaintenanceRequest>),
+        )
+}
+
+/// The owning team, by name or id; `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRequest {
+    #[schema(value_type = Option<ResourceName>)]
+    pub team: Option<String>,
+}
+
+/// The escalation policy, by name or id; `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPolicyRequest {
+    #[schema(value_type = Option<ResourceName>)]
+    pub policy: Option<String>,
+}
+
+/// The tier, 1 (most critical) to 4; `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierRequest {
+    #[schema(minimum = 1, maximum = 4)]
+    pub tier: Option<u8>,
+}
+
+/// A runbook link (http or https).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookRequest {
+    #[schema(example = "https://wiki.example/runbooks/payments")]
+    pub url: String,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A runbook link to remove.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveRunbookRequest {
+    pub url: String,
+}
+
+/// A maintenance window: from, to (RFC 3339; at most 90 days) and why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceRequest {
+    #[schema(value_type = Timestamp)]
+    pub from: String,
+    #[schema(value_type = Timestamp)]
+    pub to: String,
+    pub reason: String,
+}
+
+/// The maintenance window to remove, by number.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveMaintenanceRequest {
+    #[schema(minimum = 1)]
+    pub n: u32,
+}
+
+impl IntoCommand<ServiceState> for TierRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(ServiceCommand, Option<Timestamp>), Problem> {
+        Ok((ServiceCommand::SetTier { tier: self.tier }, None))
+    }
+}
+impl IntoCommand<ServiceState> for RunbookRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(ServiceCommand, Option<Timestamp>), Problem> {
+        Ok((
+            ServiceCommand::AddRunbook {
+                url: self.url,
+                title: self.title,
+            },
+            None,
+        ))
+    }
+}
+impl IntoCommand<ServiceState> for RemoveRunbookRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(ServiceCommand, Option<Timestamp>), Problem> {
+        Ok((ServiceCommand::RemoveRunbook { url: self.url }, None))
+    }
+}
+impl IntoCommand<ServiceState> for MaintenanceRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(ServiceCommand, Option<Timestamp>), Problem> {
+        let time = |name: &str, v: &str| {
+            Timestamp::parse(v).map_err(|e| Problem::unprocessable(format!("`{name}`: {e}")))
+        };
+        Ok((
+            ServiceCommand::AddMaintenance {
+                from: time("from", &self.from)?,
+                to: time("to", &self.to)?,
+                reason: self.reason,
+            },
+            None,
+        ))
+    }
+}
+impl IntoCommand<ServiceState> for RemoveMaintenanceRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(ServiceCommand, Option<Timestamp>), Problem> {
+        Ok((ServiceCommand::RemoveMaintenance { n: self.n }, None))
+    }
+}
+
+fn render_service(e: &palisade_app::Executed<ServiceState>) -> String {
+    super::json_of(&ServiceView::from(&e.state))
+}
+
+#[utoipa::path(post, path = "/api/v1/services/{service}/owner", tag = "services",
+    request_body = OwnerRequest,
+    params(("service" = String, Path, description = "id or name"),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
+    responses((status = 200, body = ServiceView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn set_owner(
+    State(app): State<App>,
+    caller: Caller,
+    Path(service): Path<String>,
+    req: CommandBody<OwnerRequest>,
+) -> Result<Response, Problem> {
+    let opts = req.options(None);
+    let outcome = app
+        .set_service_owner(
+            caller.actor(),
+            &service,
+            req.body.team.as_deref(),
+            &opts,
+            Some(&render_service),
+        )
+        .await?;
+    Ok(answer(&app, StatusCode::OK, outcome))
+}
+
+#[utoipa::path(post, path = "/api/v1/services/{service}/escalation-policy", tag = "services",
+    request_body = EscalationPolicyRequest,
+    params(("service" = String, Path, description = "id or name"),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
+    responses((status = 200, body = ServiceView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn set_escalation_policy(
+    State(app): State<App>,
+    caller: Caller,
+    Path(service): Path<String>,
+    req: CommandBody<EscalationPolicyRequest>,
+) -> Result<Response, Problem> {
+    let opts = req.options(None);
+    let outcome = app
+        .set_service_escalation(
+            caller.actor(),
+            &service,
+            req.body.policy.as_deref(),
+            &opts,
+            Some(&render_service),
+        )
+        .await?;
+    Ok(answer(&app, StatusCode::OK, outcome))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,7 +304,19 @@ pub async fn show_service(
     caller: Caller,
     Path(service): Path<String>,
 ) -> Result<Json<ServiceView>, Problem> {
-    show::<ServiceState>(&app, &caller, &service, "service").await
+    let Json(mut view) = show::<ServiceState>(&app, &caller, &service, "service").await?;
+    // Linked by id: show the names they have now.
+    if let Some(l) = view.owner.as_mut()
+        && let Ok(n) = palisade_core::types::ResourceName::parse(&app.current_name(l, true).await?)
+    {
+        l.name = n;
+    }
+    if let Some(l) = view.escalation_policy.as_mut()
+        && let Ok(n) = palisade_core::types::ResourceName::parse(&app.current_name(l, false).await?)
+    {
+        l.name = n;
+    }
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -146,4 +352,54 @@ pub mod docs {
         security(("bearer" = [])))]
     #[allow(dead_code)]
     pub fn rename() {}
+
+    macro_rules! service_command_doc {
+        ($name:ident, $path:literal, $body:ty, $summary:literal) => {
+            #[doc = $summary]
+            #[utoipa::path(post, path = $path, tag = "services", request_body = $body,
+                params(("service" = String, Path, description = "id or name"),
+                       ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
+                responses((status = 200, body = ServiceView),
+                    (status = 400, body = Problem, content_type = "application/problem+json"),
+                    (status = 401, body = Problem, content_type = "application/problem+json"),
+                    (status = 403, body = Problem, content_type = "application/problem+json"),
+                    (status = 404, body = Problem, content_type = "application/problem+json"),
+                    (status = 409, body = Problem, content_type = "application/problem+json"),
+                    (status = 422, body = Problem, content_type = "application/problem+json")),
+                security(("bearer" = [])))]
+            #[allow(dead_code)]
+            pub fn $name() {}
+        };
+    }
+
+    service_command_doc!(
+        tier,
+        "/api/v1/services/{service}/tier",
+        TierRequest,
+        "Set (or with null clear) the tier: 1 (most critical) to 4."
+    );
+    service_command_doc!(
+        add_runbook,
+        "/api/v1/services/{service}/runbooks",
+        RunbookRequest,
+        "Add a runbook link (http or https)."
+    );
+    service_command_doc!(
+        remove_runbook,
+        "/api/v1/services/{service}/runbooks/remove",
+        RemoveRunbookRequest,
+        "Remove a runbook link."
+    );
+    service_command_doc!(
+        add_maintenance,
+        "/api/v1/services/{service}/maintenance",
+        MaintenanceRequest,
+        "Add a maintenance window with its reason."
+    );
+    service_command_doc!(
+        remove_maintenance,
+        "/api/v1/services/{service}/maintenance/remove",
+        RemoveMaintenanceRequest,
+        "Remove a maintenance window by its number."
+    );
 }
