@@ -85,16 +85,86 @@ struct Timer {
 }
 
 impl App {
-    /// The escalation of `service` as it stands at `at` (who is on call now), or why there is
-    /// none.
+    /// The escalation of `service` as it stands now (who is on call now), or why nobody is to
+    /// be paged (a maintenance window, no policy).
     pub async fn escalation_plan(
         &self,
         service: &ServiceState,
     ) -> Result<std::result::Result<Plan, String>> {
-        Ok(Err(format!(
-            "service {} has no escalation policy",
-            service.name
-        )))
+        use palisade_core::escalation::{EscalationState, Target};
+        use palisade_core::schedule::ScheduleState;
+        let at = now();
+        let at_us = at.unix_micros();
+        if let Some(m) = service
+            .maintenance
+            .iter()
+            .find(|m| m.from.unix_micros() <= at_us && at_us < m.to.unix_micros())
+        {
+            return Ok(Err(format!(
+                "service {} is in maintenance window {} until {} ({}): paging is suppressed",
+                service.name, m.n, m.to, m.reason
+            )));
+        }
+        let Some(link) = &service.escalation_policy else {
+            return Ok(Err(format!(
+                "service {} has no escalation policy",
+                service.name
+            )));
+        };
+        let Some(policy) = self.load::<EscalationState>(link.id).await? else {
+            return Ok(Err(format!(
+                "the escalation policy {} of service {} does not exist",
+                link.name, service.name
+            )));
+        };
+        let instant = palisade_core::schedule::Instant::from_microsecond(at_us)
+            .map_err(|e| crate::AppError::internal("the clock is out of range", e))?;
+        let mut levels = Vec::with_capacity(policy.levels.len());
+        for level in &policy.levels {
+            let mut users: Vec<UserName> = Vec::new();
+            let mut why = Vec::new();
+            for target in &level.targets {
+                let found = match target {
+                    Target::User { name } => {
+                        why.push(format!("{name} named"));
+                        vec![name.clone()]
+                    }
+                    Target::Schedule { name } => {
+                        let on_call = match self.resolve::<ScheduleState>(name.as_str()).await {
+                            Ok(id) => match self.load::<ScheduleState>(id).await? {
+                                Some(st) => st.schedule.on_call_at(instant).map_err(|e| {
+                                    crate::AppError::internal("a schedule could not be read", e)
+                                })?,
+                                None => Vec::new(),
+                            },
+                            Err(crate::AppError::NotFound(_)) => Vec::new(),
+                            Err(e) => return Err(e),
+                        };
+                        let names: Vec<&str> = on_call.iter().map(UserName::as_str).collect();
+                        why.push(if names.is_empty() {
+                            format!("nobody on call in schedule {name}")
+                        } else {
+                            format!("on call in schedule {name}: {}", names.join(", "))
+                        });
+                        on_call
+                    }
+                };
+                for u in found {
+                    if !users.contains(&u) {
+                        users.push(u);
+                    }
+                }
+            }
+            levels.push(PlanLevel {
+                users,
+                reason: format!("policy {}: {}", policy.name, why.join("; ")),
+                delay_secs: u64::from(level.delay_minutes) * 60,
+            });
+        }
+        Ok(Ok(Plan {
+            levels,
+            repeat: u32::from(policy.repeat),
+        }))
     }
 
     /// Take escalation step `step` of `alert`, unless it was taken already or the alert was

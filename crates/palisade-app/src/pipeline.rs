@@ -510,11 +510,10 @@ impl App {
         render: Option<Render<'_, A>>,
     ) -> Result<Executed<A>> {
         let at = now();
-        let outbox: Vec<OutboxMessage> = st
-            .effects(&events)
-            .into_iter()
-            .map(|n| outbox_message(n, at))
-            .collect();
+        let mut outbox: Vec<OutboxMessage> = Vec::new();
+        for n in st.effects(&events) {
+            outbox.extend(self.route(n, at).await?);
+        }
         let wakes_notifier = outbox.iter().any(|m| m.destination != Destination::Timer);
         let wakes_timers = outbox.iter().any(|m| m.destination == Destination::Timer);
         let executed = Executed { state: st, events };
@@ -556,6 +555,66 @@ impl App {
             Err(StoreError::Taken(what)) => Err(AppError::Taken(what)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl App {
+    /// The outbox rows of a notice. A notice to a person goes to their contact methods by
+    /// their notification rules (each rule: a method, so many minutes later), to each of their
+    /// methods at once when they have no rules, and to the deployment's channel (with the
+    /// person named in the body) when they have set nothing.
+    async fn route(&self, n: Notice, at: Timestamp) -> Result<Vec<OutboxMessage>> {
+        use palisade_core::person::{ContactKind, PersonState};
+        let Recipient::User(user) = &n.to else {
+            return Ok(vec![outbox_message(n, at)]);
+        };
+        let person = match self.resolve::<PersonState>(user.as_str()).await {
+            Ok(id) => self.load::<PersonState>(id).await?,
+            Err(AppError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let Some(person) = person.filter(|p| !p.contacts.is_empty()) else {
+            return Ok(vec![outbox_message(n, at)]);
+        };
+        let uses: Vec<(u32, u32)> = if person.rules.is_empty() {
+            person.contacts.iter().map(|c| (c.n, 0)).collect()
+        } else {
+            person
+                .rules
+                .iter()
+                .map(|r| (r.contact, r.after_minutes))
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (contact, after_minutes) in uses {
+            let Some(c) = person.contacts.iter().find(|c| c.n == contact) else {
+                continue;
+            };
+            let destination = match c.kind {
+                ContactKind::Webhook => Destination::Webhook {
+                    url: c.address.clone(),
+                },
+                ContactKind::Slack => Destination::Slack {
+                    url: c.address.clone(),
+                },
+                ContactKind::Email => Destination::Email {
+                    to: c.address.clone(),
+                },
+            };
+            let mut m = outbox_message(
+                Notice {
+                    delay_secs: n.delay_secs + u64::from(after_minutes) * 60,
+                    ..n.clone()
+                },
+                at,
+            );
+            m.destination = destination;
+            out.push(m);
+        }
+        if out.is_empty() {
+            out.push(outbox_message(n, at));
+        }
+        Ok(out)
     }
 }
 

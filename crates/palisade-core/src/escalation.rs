@@ -102,8 +102,9 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// One level: its targets are paged `delay_minutes` after the previous level was (the first
-/// level: after the alert opened).
+/// One level: its targets are paged when the alert reaches it (the first level: as soon as the
+/// alert opens), and if nobody acknowledges within `delay_minutes`, the next level is paged (or,
+/// after the last, the first again while rounds remain), as PagerDuty's escalation rules work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -420,3 +420,72 @@ impl TestCerts {
         out
     }
 }
+
+/// A minimal SMTP server on a free port, for email notifications: it accepts every message and
+/// hands over (recipient, message text) for each.
+pub struct SmtpSink {
+    /// `smtp://127.0.0.1:PORT` (no TLS).
+    pub url: String,
+    pub received: tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                    let (mut rcpt, mut data, mut in_data) = (String::new(), String::new(), false);
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if in_data {
+                            if line == "." {
+                                in_data = false;
+                                let _ = tx.send((rcpt.clone(), std::mem::take(&mut data)));
+                                let _ = w.write_all(b"250 queued\r\n").await;
+                            } else {
+                                data.push_str(&line);
+                                data.push('\n');
+                            }
+                            continue;
+                        }
+                        let upper = line.to_ascii_uppercase();
+                        let answer: &[u8] = if upper.starts_with("RCPT TO:") {
+                            rcpt = line[8..].trim().to_string();
+                            b"250 ok\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            break;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        if w.write_all(answer).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink {
+            url: format!("smtp://127.0.0.1:{port}"),
+            received: rx,
+        }
+    }
+
+    /// The next message (waits up to 30 s for the notification worker to send it).
+    pub async fn next(&mut self) -> (String, String) {
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.received.recv())
+            .await
+            .expect("an email within 30 s")
+            .expect("the sink is running")
+    }
+}

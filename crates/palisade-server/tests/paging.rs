@@ -1,0 +1,324 @@
+//! Paging end to end, on both backends: an alert pages whoever is on call by the service's
+//! escalation policy (a schedule, then a named person), through each person's contact methods
+//! (email over SMTP) or the deployment's webhook; an unacknowledged alert escalates after its
+//! level's delay; acknowledging stops it; a maintenance window suppresses it; each step says why.
+//! Time is the test's: steps are taken with `run_due_timers_at` (no worker, no sleeping).
+
+use palisade_app::notify::{NotifyConfig, SmtpConfig};
+use palisade_server::AppConfig;
+use palisade_test_support::{SmtpSink, TestServer, backends};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A webhook receiver (the deployment's `notify_url`): each body, in order.
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(serde_json::from_str(&body).unwrap_or(Value::Null));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("a webhook within 30 s")
+        .unwrap()
+}
+
+fn now_us() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+async fn ok(srv: &TestServer, path: &str, token: &str, body: Value) -> Value {
+    let r = srv.post(path, token, body).await;
+    assert!(r.status.is_success(), "{path}: {}", r.text);
+    r.body
+}
+
+async fn trigger(srv: &TestServer, key: &str, dedup: &str) -> String {
+    let r = srv
+        .send(srv.http.post(format!("{}/v2/enqueue", srv.url)).json(&json!({
+            "routing_key": key, "event_action": "trigger", "dedup_key": dedup,
+            "payload": {"summary": format!("Checkout failing ({dedup})"), "source": "web-1", "severity": "critical"}
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let list = srv
+        .get("/api/v1/alerts?service=payments-api", &srv.admin)
+        .await;
+    list.body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["dedup_key"] == dedup && a["status"] == "triggered")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Pages recorded for `alert` in the outbox (sent or not).
+async fn pages_of(srv: &TestServer, alert: &str) -> usize {
+    srv.app
+        .store()
+        .outbox_list(None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|d| d.kind == "page" && d.stream.map(|s| s.to_string()).as_deref() == Some(alert))
+        .count()
+}
+
+fn history(v: &Value) -> Vec<(String, String)> {
+    v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["type"].as_str().unwrap().to_string(),
+                h["description"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_pages_the_on_call_escalates_stops_when_acknowledged_and_is_suppressed_in_maintenance()
+ {
+    for (name, store, _dir) in backends().await {
+        let (hook, mut webhooks) = receiver().await;
+        let mut smtp = SmtpSink::start().await;
+        let mut notify = NotifyConfig::new(hook, "whsec_dGVzdA==".into());
+        notify.smtp = Some(SmtpConfig {
+            url: smtp.url.clone(),
+            from: "Palisade <palisade@example.com>".into(),
+        });
+        notify.initial_backoff = Duration::from_millis(20);
+        let srv = TestServer::serve(AppConfig {
+            store,
+            notify: Some(notify),
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let alice = srv.token("alice", "responder").await;
+        srv.token("bob", "responder").await;
+        // alice is reached by email; bob has set nothing (the deployment's webhook).
+        ok(
+            &srv,
+            "/api/v1/people/alice/contact-methods",
+            &alice,
+            json!({"type": "email", "address": "alice@example.com"}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/schedules",
+            &srv.admin,
+            json!({"name": "primary", "time_zone": "Europe/Berlin",
+                   "layers": [{"participants": ["alice"], "rotation": {"unit": "daily", "length": 1},
+                               "start": "2026-01-01T09:00:00+01:00"}]}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/escalation-policies",
+            &srv.admin,
+            json!({"name": "payments", "levels": [
+                {"delay_minutes": 5, "targets": [{"type": "schedule", "name": "primary"}]},
+                {"delay_minutes": 10, "targets": [{"type": "user", "name": "bob"}]}]}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/services",
+            &srv.admin,
+            json!({"name": "payments-api"}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/services/payments-api/escalation-policy",
+            &srv.admin,
+            json!({"policy": "payments"}),
+        )
+        .await;
+        let key = ok(
+            &srv,
+            "/api/v1/services/payments-api/integrations",
+            &srv.admin,
+            json!({"name": "prometheus"}),
+        )
+        .await["routing_key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // Level 1 at once: alice, on call in the schedule, by email.
+        let first = trigger(&srv, &key, "checkout").await;
+        let t0 = now_us();
+        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        let (to, mail) = smtp.next().await;
+        assert_eq!(to, "<alice@example.com>", "{name}");
+        assert!(mail.contains("Checkout failing (checkout)"), "{mail}");
+        // Nobody acknowledged within 5 minutes: level 2, bob, through the deployment's webhook.
+        assert_eq!(
+            srv.app.run_due_timers_at(t0 + 299_000_000).await,
+            0,
+            "{name}: not yet"
+        );
+        assert_eq!(
+            srv.app.run_due_timers_at(t0 + 301_000_000).await,
+            1,
+            "{name}"
+        );
+        let page = next(&mut webhooks).await;
+        assert_eq!(page["type"], "page");
+        assert_eq!(page["to"], "bob");
+        assert_eq!(page["level"], 2);
+        assert_eq!(page["alert"], first.as_str());
+        // That was the last step: nothing is due, however late.
+        assert_eq!(
+            srv.app.run_due_timers_at(t0 + 7_200_000_000).await,
+            0,
+            "{name}"
+        );
+        let v = srv
+            .get(&format!("/api/v1/alerts/{first}"), &srv.admin)
+            .await;
+        let steps: Vec<String> = history(&v.body)
+            .into_iter()
+            .filter(|(t, _)| t == "escalated")
+            .map(|(_, d)| d)
+            .collect();
+        assert_eq!(steps.len(), 2, "{name}: {steps:?}");
+        assert!(
+            steps[0].starts_with("Paged alice (policy payments: on call in schedule primary: alice) at level 1 of round 1; level 2 of round 1 in 300 s"),
+            "{}",
+            steps[0]
+        );
+        assert!(
+            steps[1].starts_with(
+                "Paged bob (policy payments: bob named) at level 2 of round 1; the last step"
+            ),
+            "{}",
+            steps[1]
+        );
+        assert_eq!(pages_of(&srv, &first).await, 2);
+
+        // A second alert: alice acknowledges after the first page, and nobody else is paged.
+        let second = trigger(&srv, &key, "payments-db").await;
+        let t1 = now_us();
+        assert_eq!(srv.app.run_due_timers().await, 1);
+        smtp.next().await;
+        let r = srv
+            .post(
+                &format!("/api/v1/alerts/{second}/acknowledge"),
+                &alice,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            srv.app.run_due_timers_at(t1 + 301_000_000).await,
+            1,
+            "the timer fires"
+        );
+        assert_eq!(
+            pages_of(&srv, &second).await,
+            1,
+            "{name}: acknowledged, nobody else paged"
+        );
+
+        // In a maintenance window nobody is paged, and the alert says so.
+        let from = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+        let to = from + time::Duration::hours(1);
+        let fmt = &time::format_description::well_known::Rfc3339;
+        ok(
+            &srv,
+            "/api/v1/services/payments-api/maintenance",
+            &srv.admin,
+            json!({"from": from.format(fmt).unwrap(), "to": to.format(fmt).unwrap(), "reason": "database upgrade"}),
+        )
+        .await;
+        let third = trigger(&srv, &key, "during-upgrade").await;
+        assert_eq!(srv.app.run_due_timers().await, 1);
+        assert_eq!(pages_of(&srv, &third).await, 0, "{name}");
+        let v = srv
+            .get(&format!("/api/v1/alerts/{third}"), &srv.admin)
+            .await;
+        let last = history(&v.body).pop().unwrap();
+        assert_eq!(last.0, "escalated");
+        assert!(
+            last.1.contains("is in maintenance window 1") && last.1.contains("database upgrade"),
+            "{}",
+            last.1
+        );
+        // Two alerts paged someone, each counted once.
+        let metrics = srv.get("/metrics", &srv.admin).await.text;
+        assert!(
+            metrics.contains("palisade_alert_first_page_seconds_count 2"),
+            "{metrics}"
+        );
+    }
+}
+
+/// Email through SMTP: the Message-ID is the delivery's id (the receiver's idempotency key); a
+/// malformed address fails with the reason, like any failed delivery.
+#[tokio::test]
+async fn an_email_carries_its_delivery_id_and_a_bad_address_is_an_error() {
+    use palisade_store::{Destination, OutboxItem};
+    let mut smtp = SmtpSink::start().await;
+    let mut cfg = NotifyConfig::new("http://x.invalid".into(), "s".into());
+    cfg.smtp = Some(SmtpConfig {
+        url: smtp.url.clone(),
+        from: "Palisade <palisade@example.com>".into(),
+    });
+    let item = |to: &str| OutboxItem {
+        id: uuid::Uuid::from_u128(42),
+        stream: None,
+        kind: "page".into(),
+        destination: Destination::Email { to: to.into() },
+        payload: json!({"summary": "Disk full on web-1", "text": "[critical] Disk full on web-1"})
+            .to_string(),
+        created_at: "2026-12-07T03:00:00Z".into(),
+        attempts: 1,
+    };
+    let http = reqwest::Client::new();
+    palisade_app::notify::deliver(&http, &cfg, &item("dana@example.com"))
+        .await
+        .unwrap();
+    let (rcpt, data) = smtp.next().await;
+    assert_eq!(rcpt, "<dana@example.com>");
+    assert!(
+        data.contains("Subject: [Palisade page] Disk full on web-1"),
+        "{data}"
+    );
+    assert!(
+        data.contains("Message-ID: <00000000-0000-0000-0000-00000000002a@palisade>"),
+        "{data}"
+    );
+    let e = palisade_app::notify::deliver(&http, &cfg, &item("not an address"))
+        .await
+        .unwrap_err();
+    assert!(e.contains("not an address"), "{e}");
+    cfg.smtp = None;
+    let e = palisade_app::notify::deliver(&http, &cfg, &item("dana@example.com"))
+        .await
+        .unwrap_err();
+    assert!(e.contains("no SMTP server"), "{e}");
+}
