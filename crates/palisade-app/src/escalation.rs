@@ -273,7 +273,7 @@ impl App {
 
 /// How long a claimed timer is reserved for one worker: a step takes milliseconds, and another
 /// server takes over a crashed one's timers within this.
-const LEASE: Duration = Duration::from_secs(10);
+const LEASE: Duration = Duration::from_secs(8);
 
 fn now_us() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64

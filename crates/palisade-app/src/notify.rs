@@ -66,7 +66,7 @@ impl NotifyConfig {
             max_backoff: Duration::from_secs(600),
             // Longer than a send may take (the client gives up after 5 s), short enough that
             // another server takes over a crashed one's messages within 10 s.
-            lease: Duration::from_secs(10),
+            lease: Duration::from_secs(8),
             poll: Duration::from_secs(5),
             // About a day and a half at the default backoff (1 s doubling to 10 minutes).
             max_attempts: 200,
@@ -316,11 +316,21 @@ pub async fn run(
                 break;
             }
         }
-        // Wait for a wake-up, the earliest retry or the poll interval, whichever comes first.
-        let wait = retry_at.map_or(poll, |t| {
+        // Wait for a wake-up, the earliest retry, the earliest message due in the outbox (a
+        // message another server claimed and never finished is due when its lease ends), or
+        // the poll interval, whichever comes first.
+        let mut wait = retry_at.map_or(poll, |t| {
             t.saturating_duration_since(std::time::Instant::now())
                 .min(poll)
         });
+        if let Ok(Some(due)) = store
+            .outbox_next_due(palisade_store::OutboxClass::Messages)
+            .await
+        {
+            wait = wait.min(Duration::from_micros(
+                due.saturating_sub(now_us()).max(0) as u64
+            ));
+        }
         let _ = tokio::time::timeout(wait, wake.notified()).await;
     }
 }

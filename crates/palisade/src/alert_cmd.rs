@@ -50,6 +50,7 @@ pub enum AlertCmd {
     /// alert's, the severity follows the alert's (critical → SEV-1 … info → SEV-4); a security
     /// incident (restricted to its members) unless --kind operational.
     Promote {
+        /// The alert's id.
         alert: String,
         /// SEV-1 … SEV-5 [default: from the alert's severity]
         #[arg(long)]
@@ -57,6 +58,7 @@ pub enum AlertCmd {
         /// security or operational [default: security]
         #[arg(long)]
         kind: Option<String>,
+        /// The incident's title [default: the alert's summary]
         #[arg(long)]
         title: Option<String>,
         /// Make this user Incident Commander right away.

@@ -23,6 +23,8 @@ pub enum DeliveryCmd {
     /// Send a delivery again now, under the same id (its webhook-id), e.g. a dead letter once
     /// the receiver is fixed.
     Resend {
+        /// The delivery's id (`palisade delivery list` shows it; receivers see it as the
+        /// webhook-id or the email's Message-ID).
         id: String,
         #[command(flatten)]
         client: ClientArgs,
