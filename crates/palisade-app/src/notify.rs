@@ -235,7 +235,7 @@ async fn deliver_pass(
     metrics: &crate::metrics::Metrics,
 ) -> (usize, Option<Duration>) {
     let lease = cfg.lease.as_micros() as i64;
-    let claimed = match store.outbox_claim(now_us(), lease, 32).await {
+    let claimed = match store.outbox_claim(now_us(), lease, 64).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the notification outbox");
@@ -244,8 +244,13 @@ async fn deliver_pass(
     };
     let mut delivered = 0;
     let mut retry: Option<Duration> = None;
-    for m in claimed {
+    // Sent together (each to its own receiver; one slow receiver does not hold up the rest
+    // of the pass for more than the send timeout).
+    let sends = claimed.into_iter().map(|m| async move {
         let result = deliver(http, cfg, &m).await;
+        (m, result)
+    });
+    for (m, result) in futures_util::future::join_all(sends).await {
         let outcome = match &result {
             Ok(()) => "sent",
             Err(_) if m.attempts >= cfg.max_attempts => "dead",

@@ -10,6 +10,11 @@
 //!     [--rate 5000] [--seconds 30] [--connections 64] [--distinct 100000]
 //! ```
 //! `--distinct N`: dedup keys cycle through N values (N new alerts, then deduplications).
+//!
+//! `--pages PORT`: trigger-to-page latency. Listen on PORT for the server's page webhooks
+//! (`PALISADE_NOTIFY_URL=http://127.0.0.1:PORT/hook`, the service's escalation policy paging
+//! someone with no contact methods of their own), send one new alert per request at `--rate`,
+//! and count from each trigger's send to its page's arrival (matched by `dedup_key`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +27,7 @@ struct Args {
     seconds: u64,
     connections: usize,
     distinct: u64,
+    pages: Option<u16>,
 }
 
 fn args() -> Args {
@@ -32,6 +38,7 @@ fn args() -> Args {
         seconds: 20,
         connections: 64,
         distinct: 100_000,
+        pages: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +50,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = value().parse().expect("--seconds N"),
             "--connections" => a.connections = value().parse().expect("--connections N"),
             "--distinct" => a.distinct = value().parse().expect("--distinct N"),
+            "--pages" => a.pages = Some(value().parse().expect("--pages PORT")),
             // cargo bench passes --bench.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
@@ -63,9 +71,98 @@ fn body(key: &str, n: u64, distinct: u64) -> String {
     .to_string()
 }
 
+/// Trigger-to-page latency: one new alert per request at `a.rate`, each page's arrival at the
+/// receiver matched to its trigger's send time by `dedup_key`.
+async fn pages(a: &Args, port: u16) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let tx = tx.clone();
+            async move {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                if let Some(k) = v["dedup_key"].as_str() {
+                    let _ = tx.send((k.to_string(), Instant::now()));
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the receiver's port");
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let url = format!("{}/v2/enqueue", a.url.trim_end_matches('/'));
+    let total = a.rate.max(1) * a.seconds;
+    let interval = Duration::from_secs_f64(1.0 / a.rate.max(1) as f64);
+    let run = uuid_like();
+    let start = Instant::now();
+    for n in 0..total {
+        tokio::time::sleep_until((start + interval * n as u32).into()).await;
+        let key = format!("page-{run}-{n}");
+        sent.lock().unwrap().insert(key.clone(), Instant::now());
+        let body =
+            serde_json::json!({"routing_key": a.key, "event_action": "trigger", "dedup_key": key,
+            "payload": {"summary": "latency probe", "source": "bench", "severity": "critical"}})
+            .to_string();
+        let client = client.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let _ = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+        });
+    }
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (latencies.len() as u64) < total {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(Some((key, at))) = tokio::time::timeout(left, rx.recv()).await else {
+            break;
+        };
+        if let Some(t) = sent.lock().unwrap().remove(&key) {
+            latencies.push(at.duration_since(t).as_micros() as u64);
+        }
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!(
+        "trigger-to-page: {} of {total} alerts paged at {}/s; latency ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        latencies.len(),
+        a.rate,
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
+}
+
+/// A value that differs between runs (no dependency on a random number crate).
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
+    if let Some(port) = a.pages {
+        return pages(&a, port).await;
+    }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections)
         .build()
