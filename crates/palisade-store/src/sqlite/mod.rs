@@ -29,6 +29,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+/// Pooled read connections (and reads at once).
+const READERS: usize = 8;
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_evidence_outbox.sql"),
@@ -74,6 +77,9 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
+    /// One per pooled reader: reads beyond the pool wait for a connection rather than open
+    /// one of their own (opening and configuring a connection costs more than most reads).
+    read_slots: tokio::sync::Semaphore,
     ctx: LedgerContext,
 }
 
@@ -118,6 +124,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(tx),
             readers: Mutex::new(Vec::new()),
+            read_slots: tokio::sync::Semaphore::new(READERS),
             ctx,
         };
         Ok(SqliteStore {
@@ -165,11 +172,17 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let this = self.clone();
+        let _slot = self
+            .inner
+            .read_slots
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("the read pool is closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let conn = this.reader()?;
             let r = f(&conn);
             let mut pool = this.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < 8 {
+            if pool.len() < READERS {
                 pool.push(conn);
             }
             r
