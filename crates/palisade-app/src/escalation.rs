@@ -47,6 +47,8 @@ pub struct Plan {
     pub levels: Vec<PlanLevel>,
     /// How many times the levels are gone through again after the last (0: once).
     pub repeat: u32,
+    /// An acknowledgement does not stop the pages of the level's people still to go out.
+    pub keep_paging_after_ack: bool,
 }
 
 impl Plan {
@@ -164,6 +166,7 @@ impl App {
         Ok(Ok(Plan {
             levels,
             repeat: u32::from(policy.repeat),
+            keep_paging_after_ack: policy.keep_paging_after_ack,
         }))
     }
 
@@ -179,17 +182,24 @@ impl App {
         let Some(service) = self.load::<ServiceState>(st.service).await? else {
             return Ok(());
         };
-        let (users, next, reason) = match self.escalation_plan(&service).await? {
-            Err(why) => (Vec::new(), None, why),
-            Ok(plan) => match plan.levels.get(step.level as usize) {
-                Some(level) => (level.users.clone(), plan.next(step), level.reason.clone()),
-                None => (
-                    Vec::new(),
-                    None,
-                    format!("the escalation policy has no level {}", step.level + 1),
-                ),
-            },
-        };
+        let (users, next, reason, keep_paging_after_ack) =
+            match self.escalation_plan(&service).await? {
+                Err(why) => (Vec::new(), None, why, false),
+                Ok(plan) => match plan.levels.get(step.level as usize) {
+                    Some(level) => (
+                        level.users.clone(),
+                        plan.next(step),
+                        level.reason.clone(),
+                        plan.keep_paging_after_ack,
+                    ),
+                    None => (
+                        Vec::new(),
+                        None,
+                        format!("the escalation policy has no level {}", step.level + 1),
+                        false,
+                    ),
+                },
+            };
         let done = self
             .execute::<AlertState>(
                 &escalation_actor(),
@@ -199,6 +209,7 @@ impl App {
                     users,
                     next,
                     reason,
+                    keep_paging_after_ack,
                 },
                 &Options::default(),
                 None,
@@ -345,6 +356,7 @@ mod tests {
         let plan = Plan {
             levels: vec![level(300), level(600)],
             repeat: 1,
+            keep_paging_after_ack: false,
         };
         let s = |round, level| Step { round, level };
         let n = |round, level, after_secs| {

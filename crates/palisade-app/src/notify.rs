@@ -170,6 +170,27 @@ fn slack_body(m: &OutboxItem) -> String {
     serde_json::json!({ "text": text }).to_string()
 }
 
+/// Whether `m` is a page whose alert no longer needs it: resolved, or acknowledged and its
+/// policy does not keep paging after an acknowledgement.
+async fn page_no_longer_needed(store: &Store, m: &OutboxItem) -> bool {
+    if m.kind != palisade_core::alert::PAGE {
+        return false;
+    }
+    let body: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+    let Some(alert) = body["alert"]
+        .as_str()
+        .and_then(|a| uuid::Uuid::parse_str(a).ok())
+    else {
+        return false;
+    };
+    let keep = body["keep_paging_after_ack"].as_bool().unwrap_or(false);
+    match store.record(alert).await {
+        Ok(Some(r)) => r.status == "resolved" || (r.status == "acknowledged" && !keep),
+        // Unknown, or the store cannot say: send it (a page too many beats one too few).
+        _ => false,
+    }
+}
+
 /// Deliver one message to its destination.
 pub async fn deliver(
     http: &reqwest::Client,
@@ -210,7 +231,18 @@ pub async fn deliver(
 
 /// Deliver what is due now; returns how many were delivered.
 pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConfig) -> usize {
-    deliver_pass(store, http, cfg, &crate::metrics::Metrics::default())
+    deliver_due_at(store, http, cfg, now_us()).await
+}
+
+/// Deliver what is due at `at_us` (µs since the Unix epoch: tests pass a later time to send a
+/// delayed message without waiting for it); returns how many were delivered.
+pub async fn deliver_due_at(
+    store: &Store,
+    http: &reqwest::Client,
+    cfg: &NotifyConfig,
+    at_us: i64,
+) -> usize {
+    deliver_pass_at(store, http, cfg, &crate::metrics::Metrics::default(), at_us)
         .await
         .0
 }
@@ -234,8 +266,18 @@ async fn deliver_pass(
     cfg: &NotifyConfig,
     metrics: &crate::metrics::Metrics,
 ) -> (usize, Option<Duration>) {
+    deliver_pass_at(store, http, cfg, metrics, now_us()).await
+}
+
+async fn deliver_pass_at(
+    store: &Store,
+    http: &reqwest::Client,
+    cfg: &NotifyConfig,
+    metrics: &crate::metrics::Metrics,
+    at_us: i64,
+) -> (usize, Option<Duration>) {
     let lease = cfg.lease.as_micros() as i64;
-    let claimed = match store.outbox_claim(now_us(), lease, 64).await {
+    let claimed = match store.outbox_claim(at_us, lease, 64).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the notification outbox");
@@ -244,9 +286,35 @@ async fn deliver_pass(
     };
     let mut delivered = 0;
     let mut retry: Option<Duration> = None;
+    // A page whose alert was acknowledged (unless its policy keeps paging) or resolved since
+    // it was written is not sent: a later notification rule, or a retry, after the responder
+    // is already on it.
+    let mut send = Vec::with_capacity(claimed.len());
+    let mut skipped = Vec::new();
+    for m in claimed {
+        if page_no_longer_needed(store, &m).await {
+            metrics.delivery(&m.kind, channel(&m.destination), "skipped");
+            skipped.push(m.id);
+        } else {
+            send.push(m);
+        }
+    }
+    if !skipped.is_empty() {
+        let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+        if let Err(e) = store
+            .outbox_skip(
+                skipped,
+                &at.to_string(),
+                "not sent: its alert was acknowledged or resolved before it was due",
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not mark pages no longer needed");
+        }
+    }
     // Sent together (each to its own receiver; one slow receiver does not hold up the rest
     // of the pass for more than the send timeout).
-    let sends = claimed.into_iter().map(|m| async move {
+    let sends = send.into_iter().map(|m| async move {
         let result = deliver(http, cfg, &m).await;
         (m, result)
     });

@@ -330,6 +330,10 @@ pub enum AlertPayload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next: Option<NextStep>,
         reason: String,
+        /// The policy keeps paging this level's people after an acknowledgement (their later
+        /// notification rules still go out); otherwise an acknowledgement stops them.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_paging_after_ack: bool,
     },
     /// An incident was declared from this alert. Its id is recorded here; views name the
     /// incident only to those who may see it (a restricted incident exists for its members
@@ -384,6 +388,7 @@ impl AlertPayload {
                 users,
                 next,
                 reason,
+                ..
             } => {
                 let then = match next {
                     Some(n) => format!(
@@ -446,6 +451,7 @@ pub enum AlertCommand {
         users: Vec<UserName>,
         next: Option<NextStep>,
         reason: String,
+        keep_paging_after_ack: bool,
     },
 }
 
@@ -707,6 +713,7 @@ impl Aggregate for AlertState {
                 users,
                 next,
                 reason,
+                keep_paging_after_ack,
             } => Ok(
                 if self.status != AlertStatus::Triggered
                     || self.escalation.is_some_and(|s| s >= *step)
@@ -718,6 +725,7 @@ impl Aggregate for AlertState {
                         users: users.clone(),
                         next: *next,
                         reason: reason.clone(),
+                        keep_paging_after_ack: *keep_paging_after_ack,
                     }]
                 },
             ),
@@ -748,7 +756,11 @@ impl Aggregate for AlertState {
             match &e.data {
                 AlertPayload::Triggered { .. } => out.push(timer(Step { round: 0, level: 0 }, 0)),
                 AlertPayload::Escalated {
-                    step, users, next, ..
+                    step,
+                    users,
+                    next,
+                    keep_paging_after_ack,
+                    ..
                 } => {
                     for u in users {
                         out.push(Notice {
@@ -764,6 +776,7 @@ impl Aggregate for AlertState {
                                 "dedup_key": self.dedup_key,
                                 "level": step.level + 1,
                                 "round": step.round + 1,
+                                "keep_paging_after_ack": keep_paging_after_ack,
                                 "at": e.recorded_at.to_string(),
                                 "text": format!(
                                     "[{}] {} (alert {}; acknowledge with `palisade alert ack {}`)",
@@ -990,6 +1003,7 @@ mod tests {
             users: vec![alice.clone()],
             next,
             reason: "on call for primary".into(),
+            keep_paging_after_ack: false,
         };
         let next = NextStep {
             step: step(0, 1),

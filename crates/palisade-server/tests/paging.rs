@@ -322,3 +322,117 @@ async fn an_email_carries_its_delivery_id_and_a_bad_address_is_an_error() {
         .unwrap_err();
     assert!(e.contains("no SMTP server"), "{e}");
 }
+
+/// A person's later notification rule does not go out once they acknowledged, unless the
+/// policy keeps paging after an acknowledgement; a resolved alert pages nobody more either way.
+/// No worker runs: the test takes steps and sends at the times it chooses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_notification_rules_stop_at_acknowledgement_unless_the_policy_keeps_paging() {
+    for (name, store, _dir) in backends().await {
+        let mut smtp = SmtpSink::start().await;
+        let srv = TestServer::serve(AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let mut cfg = NotifyConfig::new(String::new(), String::new());
+        cfg.smtp = Some(SmtpConfig {
+            url: smtp.url.clone(),
+            from: "palisade@example.com".into(),
+        });
+        let http = reqwest::Client::new();
+        let alice = srv.token("alice", "responder").await;
+        ok(
+            &srv,
+            "/api/v1/people/alice/contact-methods",
+            &alice,
+            json!({"type": "email", "address": "alice@example.com"}),
+        )
+        .await;
+        for after in [0, 5] {
+            ok(
+                &srv,
+                "/api/v1/people/alice/notification-rules",
+                &alice,
+                json!({"contact": 1, "after_minutes": after}),
+            )
+            .await;
+        }
+        for (policy, keep) in [("stops", false), ("keeps", true)] {
+            ok(
+                &srv,
+                "/api/v1/escalation-policies",
+                &srv.admin,
+                json!({"name": policy, "keep_paging_after_ack": keep, "levels": [
+                    {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
+            )
+            .await;
+        }
+        ok(
+            &srv,
+            "/api/v1/services",
+            &srv.admin,
+            json!({"name": "payments-api"}),
+        )
+        .await;
+        let key = ok(
+            &srv,
+            "/api/v1/services/payments-api/integrations",
+            &srv.admin,
+            json!({"name": "prometheus"}),
+        )
+        .await["routing_key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let store = srv.app.store().clone();
+        for (policy, keep) in [("stops", false), ("keeps", true)] {
+            ok(
+                &srv,
+                "/api/v1/services/payments-api/escalation-policy",
+                &srv.admin,
+                json!({"policy": policy}),
+            )
+            .await;
+            let alert = trigger(&srv, &key, policy).await;
+            let t0 = now_us();
+            assert_eq!(srv.app.run_due_timers().await, 1);
+            assert_eq!(pages_of(&srv, &alert).await, 2, "{name}: one page per rule");
+            // The first rule's email now; the second is not due yet.
+            assert_eq!(
+                palisade_app::notify::deliver_due_at(&store, &http, &cfg, t0 + 1_000_000).await,
+                1
+            );
+            smtp.next().await;
+            let r = srv
+                .post(
+                    &format!("/api/v1/alerts/{alert}/acknowledge"),
+                    &alice,
+                    json!({}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            // Five minutes on: the later rule's email goes out only if the policy keeps paging.
+            let sent =
+                palisade_app::notify::deliver_due_at(&store, &http, &cfg, t0 + 301_000_000).await;
+            assert_eq!(sent, usize::from(keep), "{name}: policy {policy}");
+            if keep {
+                smtp.next().await;
+            }
+        }
+        let skipped = srv
+            .get("/api/v1/deliveries?state=skipped", &srv.admin)
+            .await;
+        let rows = skipped.body["deliveries"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{name}: {}", skipped.text);
+        assert!(
+            rows[0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("acknowledged or resolved"),
+            "{}",
+            skipped.text
+        );
+    }
+}

@@ -221,6 +221,9 @@ pub enum DeliveryState {
     Delivered,
     /// Given up after its last allowed attempt; waits for someone to resend it.
     Dead,
+    /// Not sent because it was no longer needed when it fell due (a page whose alert was
+    /// acknowledged or resolved); `last_error` says why.
+    Skipped,
 }
 
 /// One message of the delivery log.
@@ -241,7 +244,9 @@ pub struct DeliveryRow {
 
 impl DeliveryRow {
     pub fn state(&self) -> DeliveryState {
-        if self.delivered_at.is_some() {
+        if self.delivered_at.is_some() && self.last_error.is_some() {
+            DeliveryState::Skipped
+        } else if self.delivered_at.is_some() {
             DeliveryState::Delivered
         } else if self.dead_at.is_some() {
             DeliveryState::Dead

@@ -37,7 +37,14 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        dispatch!(self, s => s.outbox_done_many(ids, at).await)
+        dispatch!(self, s => s.outbox_done_many(ids, at, None).await)
+    }
+    /// Mark messages done without sending them, saying why (they are listed as skipped).
+    pub async fn outbox_skip(&self, ids: Vec<Uuid>, at: &str, why: &str) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.outbox_done_many(ids, at, Some(why)).await)
     }
     /// Record a failed delivery and when to try again.
     pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
@@ -71,7 +78,10 @@ pub(crate) fn list_sql(state: Option<DeliveryState>, limit_param: &str) -> Strin
     let filter = match state {
         None => "",
         Some(DeliveryState::Pending) => " WHERE delivered_at IS NULL AND dead_at IS NULL",
-        Some(DeliveryState::Delivered) => " WHERE delivered_at IS NOT NULL",
+        Some(DeliveryState::Delivered) => " WHERE delivered_at IS NOT NULL AND last_error IS NULL",
+        Some(DeliveryState::Skipped) => {
+            " WHERE delivered_at IS NOT NULL AND last_error IS NOT NULL"
+        }
         Some(DeliveryState::Dead) => " WHERE dead_at IS NOT NULL AND delivered_at IS NULL",
     };
     format!(

@@ -11,7 +11,7 @@ use palisade_server::routes::deliveries::DeliveryList;
 pub enum DeliveryCmd {
     /// List deliveries, newest first.
     List {
-        /// pending, delivered or dead [default: all]
+        /// pending, delivered, dead or skipped (pages no longer needed) [default: all]
         #[arg(long)]
         state: Option<String>,
         /// At most this many (1–1000).

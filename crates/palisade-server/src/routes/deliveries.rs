@@ -93,7 +93,7 @@ impl From<DeliveryRow> for Delivery {
 }
 
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "operations",
-    params(("state" = Option<String>, Query, description = "pending, delivered or dead"),
+    params(("state" = Option<String>, Query, description = "pending, delivered, dead or skipped"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most this many (default 100)")),
     responses((status = 200, body = DeliveryList),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -110,6 +110,7 @@ pub async fn list(
         Some("pending") => Some(DeliveryState::Pending),
         Some("delivered") => Some(DeliveryState::Delivered),
         Some("dead") => Some(DeliveryState::Dead),
+        Some("skipped") => Some(DeliveryState::Skipped),
         Some(_) => {
             return Err(Problem::unprocessable(
                 "state is pending, delivered or dead",

@@ -135,13 +135,18 @@ impl PgStore {
         Ok(())
     }
 
-    pub(crate) async fn outbox_done_many(&self, ids: Vec<Uuid>, at: &str) -> Result<()> {
+    pub(crate) async fn outbox_done_many(
+        &self,
+        ids: Vec<Uuid>,
+        at: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let client = self.pool.get().await?;
         client
             .execute(
-                "UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = ANY($1)",
-                &[&ids, &at],
+                "UPDATE outbox SET delivered_at = $2, last_error = $3 WHERE id = ANY($1)",
+                &[&ids, &at, &note],
             )
             .await?;
         Ok(())

@@ -96,14 +96,20 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn outbox_done_many(&self, ids: Vec<Uuid>, at: &str) -> Result<()> {
+    pub(crate) async fn outbox_done_many(
+        &self,
+        ids: Vec<Uuid>,
+        at: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
         let a = at.to_string();
+        let note = note.map(str::to_string);
         self.write(false, move |c, _| {
             let mut st = c.prepare_cached(
-                "UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE id = ?1",
+                "UPDATE outbox SET delivered_at = ?2, last_error = ?3 WHERE id = ?1",
             )?;
             for id in &ids {
-                st.execute(params![id.to_string(), a])?;
+                st.execute(params![id.to_string(), a, note])?;
             }
             Ok(((), None))
         })
