@@ -641,7 +641,10 @@ mod tests {
             assert_eq!(r.rule, rules::CONTACT_ADDRESS, "{address:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));
-        assert!(check_address(Email, &long).is_err());
+        assert_eq!(
+            check_address(Email, &long).unwrap_err().rule,
+            rules::CONTACT_ADDRESS
+        );
     }
 
     #[test]

@@ -851,14 +851,16 @@ fn definitions_outside_the_limits_are_refused_with_what_to_do() {
     assert!(invalid(vec![many], vec![], vec![]).contains("(101 given)"));
     let mut hundred = ok();
     hundred.participants = (0..100).map(|i| u(&format!("u{i}"))).collect();
-    assert!(Schedule::new(zone("UTC"), vec![hundred], vec![], vec![]).is_ok());
+    let at_limit = Schedule::new(zone("UTC"), vec![hundred], vec![], vec![]).unwrap();
+    assert_eq!(at_limit.layers()[0].participants.len(), 100);
     for bad in [0, 1001] {
         let mut l = ok();
         l.rotation.length = bad;
         assert!(invalid(vec![l], vec![], vec![]).contains("1 to 1000 units"));
     }
     assert!(invalid(vec![ok(); 21], vec![], vec![]).contains("at most 20 layers"));
-    assert!(Schedule::new(zone("UTC"), vec![ok(); 20], vec![], vec![]).is_ok());
+    let twenty = Schedule::new(zone("UTC"), vec![ok(); 20], vec![], vec![]).unwrap();
+    assert_eq!(twenty.layers().len(), 20);
     let o = Override::Add {
         user: u("ann"),
         from: ts("2026-01-05T00:00:00Z"),
