@@ -222,7 +222,11 @@ fn streams_by_kind(report: &palisade_store::verify::Report) -> String {
     }
     kinds
         .iter()
-        .map(|(k, n)| format!("{n} {k}s"))
+        .map(|(k, n)| match k.as_str() {
+            "person" => format!("{n} people"),
+            "escalation" => format!("{n} escalation policies"),
+            _ => format!("{n} {k}s"),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
