@@ -230,3 +230,23 @@ fn streams_by_kind(report: &palisade_store::verify::Report) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kinds_are_named_as_people_say_them() {
+        let mut report = palisade_store::verify::Report::default();
+        for (k, n) in [
+            ("person", 2),
+            ("escalation", 1),
+            ("incident", 3),
+            ("alert", 4),
+        ] {
+            report.kinds.insert(k.to_string(), n);
+        }
+        assert_eq!(
+            super::streams_by_kind(&report),
+            "4 alerts, 1 escalation policies, 2 people, 3 incidents"
+        );
+    }
+}

@@ -244,11 +244,6 @@ fn service_ownership_through_the_cli_on_sqlite() {
     drop(server);
     let out = verify(data.to_str().unwrap(), &[]);
     assert!(out.contains("OK: the ledger verifies"), "{out}");
-    // Kinds are named as people say them.
-    assert!(
-        out.contains(" people") && out.contains(" escalation policies") && !out.contains("persons"),
-        "{out}"
-    );
     // The independent verifier, written from docs/ledger-format.md alone, agrees: streams of
     // the new kinds are checked like every other.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/verify_ledger.py");
