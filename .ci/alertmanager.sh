@@ -29,7 +29,9 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-env -u PALISADE_DATABASE_URL -u PALISADE_NOTIFY_URL -u PALISADE_WITNESS_URL PALISADE_LOG=warn \
+# Request lines at info: the script waits on Palisade's answers to Alertmanager in this log.
+env -u PALISADE_DATABASE_URL -u PALISADE_NOTIFY_URL -u PALISADE_WITNESS_URL NO_COLOR=1 \
+  PALISADE_LOG='warn,tower_http=info,palisade_server=info' \
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
 pids+=($!)
 timeout 120 grep -q -m1 'export PALISADE_TOKEN=' <(tail -n +1 --pid="${pids[0]}" -f "$work/serve.out")
@@ -82,23 +84,35 @@ PY
 }
 export AM_PORT=$am_port
 
-# Wait (up to 60 s) until Palisade's alerts of the service in STATUS number COUNT.
-wait_for() { # STATUS COUNT
-  for _ in $(seq 600); do
-    n=$(api GET "/alerts?service=web&status=$1" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["alerts"]))')
-    [ "$n" = "$2" ] && return 0
-    sleep 0.1
-  done
-  echo "Palisade has $n $1 alerts, expected $2" >&2
-  api GET "/alerts?service=web" >&2
-  cat "$work/am.log" >&2
-  return 1
+# Wait (up to 60 s) until Palisade has answered COUNT of Alertmanager's notifications in all
+# (each receiver sends one per group change), read from its request log as they are written.
+answered() { # COUNT
+  # (Into a file: with -q, or output to /dev/null, GNU grep ends at the first match whatever
+  # -m says.)
+  if ! timeout 60 grep -m"$1" -E 'path=/(v2/enqueue|v1/alertmanager/[^ ]*).*finished processing request.*status=2' \
+      <(tail -n +1 --pid="${pids[0]}" -f "$work/serve.err") >"$work/answered"; then
+    echo "Palisade answered fewer than $1 notifications in 60 s" >&2
+    cat "$work/am.log" >&2
+    exit 1
+  fi
+}
+# Palisade's alerts of the service in STATUS number COUNT.
+expect() { # STATUS COUNT
+  n=$(api GET "/alerts?service=web&status=$1" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["alerts"]))')
+  if [ "$n" != "$2" ]; then
+    echo "Palisade has $n $1 alerts, expected $2" >&2
+    api GET "/alerts?service=web" >&2
+    grep -v ' path=/api/v1' "$work/serve.err" >&2
+    exit 1
+  fi
 }
 
 post_alerts
-wait_for triggered 3
+answered 2 # the firing group through each receiver
+expect triggered 3
 echo "== Alertmanager fired two alerts: Palisade opened 3 (2 by fingerprint, 1 per group)"
 post_alerts "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-wait_for resolved 3
-wait_for triggered 0
+answered 4 # and its resolution through each
+expect resolved 3
+expect triggered 0
 echo "== Alertmanager resolved them: Palisade resolved all 3"
