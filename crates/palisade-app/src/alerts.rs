@@ -54,9 +54,9 @@ pub fn new_routing_key() -> Result<String> {
 }
 
 /// SHA-256 (hex) of a routing key: how it is stored and looked up.
+/// (The same digest as API tokens'.)
 pub fn key_hash(routing_key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(routing_key.as_bytes()))
+    crate::accounts::hash_token(routing_key)
 }
 
 /// How long a routing key's service and integration are used without reading the service again.

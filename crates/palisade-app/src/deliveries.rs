@@ -34,8 +34,12 @@ impl App {
     /// the same id, so a receiver that has it already can tell.
     pub async fn resend_delivery(&self, actor: &Actor, id: Uuid) -> Result<()> {
         admin(actor)?;
-        let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
-        if !self.inner.store.outbox_resend(id, now).await? {
+        if !self
+            .inner
+            .store
+            .outbox_resend(id, crate::now().unix_micros())
+            .await?
+        {
             return Err(AppError::NotFound(format!("no delivery {id}")));
         }
         tracing::info!(id = %id, by = %actor.user, "delivery resent");

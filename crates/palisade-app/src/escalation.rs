@@ -305,7 +305,7 @@ const BATCH: u32 = 256;
 const LEASE: Duration = Duration::from_secs(8);
 
 fn now_us() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+    now().unix_micros()
 }
 
 /// Run while the application lives: take due escalation steps whenever woken (an append wrote

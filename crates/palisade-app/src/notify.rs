@@ -158,7 +158,7 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
 }
 
 fn now_us() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+    crate::now().unix_micros()
 }
 
 /// The text a Slack-compatible receiver shows: the message's own `text`, else its kind.
@@ -300,7 +300,7 @@ async fn deliver_pass_at(
         }
     }
     if !skipped.is_empty() {
-        let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+        let at = crate::now();
         if let Err(e) = store
             .outbox_skip(
                 skipped,
@@ -327,7 +327,7 @@ async fn deliver_pass_at(
         metrics.delivery(&m.kind, channel(&m.destination), outcome);
         match result {
             Ok(()) => {
-                let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+                let at = crate::now();
                 if let Err(e) = store.outbox_done(m.id, &at.to_string()).await {
                     tracing::warn!(error = %e, id = %m.id, "delivered, but could not mark it; it will be sent again with the same webhook-id");
                 }
@@ -335,7 +335,7 @@ async fn deliver_pass_at(
             }
             Err(why) if m.attempts >= cfg.max_attempts => {
                 tracing::error!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %why, "notification given up: a dead letter until someone resends it (palisade delivery list --state dead)");
-                let at = palisade_core::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+                let at = crate::now();
                 if let Err(e) = store.outbox_dead(m.id, &why, &at.to_string()).await {
                     tracing::warn!(error = %e, "could not record the dead letter");
                 }

@@ -149,7 +149,7 @@ impl utoipa::Modify for SharedResponses {
         for (path, item) in openapi.paths.paths.iter_mut() {
             // The Events API answers as PagerDuty does, never with problem details, and
             // documents its own errors (400, 413, 429, 500, 503).
-            let events_api = path.starts_with("/v2/") || path.starts_with("/v1/alertmanager/");
+            let events_api = routes::alerts::is_intake_path(path);
             let ops = [
                 &mut item.get,
                 &mut item.put,

@@ -5,6 +5,7 @@
 mod common;
 
 use common::spawn;
+use palisade_server::routes::alerts::is_intake_path;
 use serde_json::Value;
 
 async fn document() -> Value {
@@ -284,7 +285,7 @@ async fn errors_are_problem_details_and_malformable_requests_document_400() {
         need(json_body, "413", "a JSON body can be too large");
         // (The Events API answers a wrong shape with 400, as PagerDuty does.)
         need(
-            json_body && !path.starts_with("/v2/") && !path.starts_with("/v1/alertmanager/"),
+            json_body && !is_intake_path(path),
             "422",
             "a JSON body can have the wrong shape",
         );
@@ -306,7 +307,7 @@ async fn errors_are_problem_details_and_malformable_requests_document_400() {
                 if !types.is_empty() {
                     wrong.push(format!("{m} {path} 414: content types {types:?}"));
                 }
-            } else if path.starts_with("/v2/") || path.starts_with("/v1/alertmanager/") {
+            } else if is_intake_path(path) {
                 // The Events API answers its errors as PagerDuty does (clients parse that).
                 if types != ["application/json"]
                     || r["content"]["application/json"]["schema"]["$ref"]

@@ -55,6 +55,13 @@ pub fn events_routes() -> Router<App> {
         )
 }
 
+/// Whether `path` (a route template or a request path) is one of the intake endpoints: the
+/// Events API and Alertmanager's webhook, authenticated by a routing key rather than a caller's
+/// token, and answering as PagerDuty does rather than with problem details.
+pub fn is_intake_path(path: &str) -> bool {
+    path.starts_with("/v2/") || path.starts_with("/v1/alertmanager/")
+}
+
 /// A request path with the routing key of an Alertmanager webhook URL replaced, for logs.
 pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
     match path.strip_prefix("/v1/alertmanager/") {
