@@ -46,6 +46,16 @@ pub enum AppError {
     /// Too large (evidence beyond the configured limit).
     #[error("{0}")]
     TooLarge(String),
+    /// The credentials (a password, a sign-in token, a link) are wrong, unknown, used or
+    /// expired; the text does not say which.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many failed attempts in a short time: try again after `retry_after_secs`.
+    #[error("{detail}")]
+    TooManyAttempts {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// Something that should not happen. The details went to the log; this text is safe to show.
     #[error("{0}")]
     Internal(String),

@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod schedules;
 pub mod services;
 pub mod settings;
+pub mod signin;
 pub mod teams;
 pub mod witness_forwarder;
 
@@ -115,6 +116,10 @@ pub struct Inner {
     pub(crate) intake: alerts::RateLimiter,
     /// Routing keys recently seen.
     pub(crate) keys: alerts::KeyCache,
+    /// Streams changed on this instance (for live pages).
+    pub(crate) changed: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// Failed web sign-ins per user name.
+    pub(crate) sign_in_failures: signin::Failures,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
     pub(crate) locks: cache::StreamLocks,
     /// Wakes the external-witness forwarder after an append.
@@ -256,6 +261,8 @@ impl App {
             people: Default::default(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
+            sign_in_failures: Default::default(),
+            changed: tokio::sync::broadcast::channel(1024).0,
             deployment: Default::default(),
             locks: Default::default(),
             witness_wake,

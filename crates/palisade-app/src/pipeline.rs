@@ -179,6 +179,31 @@ impl App {
             .await
     }
 
+    /// The refusal `actor` would get for `cmd` on `st` now, if any: the account's role, then
+    /// the rules. Nothing is written or counted; for showing an action disabled with its
+    /// reason before anyone tries it (the pipeline checks again when it is tried).
+    pub fn would_refuse<A: Kept>(
+        &self,
+        actor: &Actor,
+        st: &A,
+        cmd: &A::Command,
+    ) -> Option<AppError> {
+        if let Err(e) = require_role_for::<A>(actor, cmd) {
+            return Some(e);
+        }
+        let ctx = Context {
+            now: now(),
+            policy: A::policy(&self.inner),
+        };
+        st.decide(actor, cmd, &ctx).err().map(AppError::Refused)
+    }
+
+    /// Streams changed on this instance, as they commit (their ids). A receiver that falls
+    /// behind misses ids (`RecvError::Lagged`) and should reload what it shows.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Uuid> {
+        self.inner.changed.subscribe()
+    }
+
     /// Would the rules refuse `cmd` on `st` now? Nothing is written; a refusal is counted.
     pub(crate) fn check_rules<A: Kept>(
         &self,
@@ -279,6 +304,7 @@ impl App {
         });
         self.inner.store.append_at_head(stream, make).await?;
         self.inner.witness_wake.notify_one();
+        let _ = self.inner.changed.send(stream.id);
         Ok(())
     }
 
@@ -550,6 +576,7 @@ impl App {
                     self.inner.timer_wake.notify_one();
                 }
                 A::cache(&self.inner).remember(&executed.state);
+                let _ = self.inner.changed.send(executed.state.stream().id);
                 Ok(executed)
             }
             Err(StoreError::Taken(what)) => Err(AppError::Taken(what)),

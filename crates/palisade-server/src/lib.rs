@@ -212,8 +212,14 @@ impl utoipa::Modify for SharedResponses {
     }
 }
 
-/// The router with every route, limit and middleware.
+/// The router with every route, limit and middleware (the web UI's cookies without `Secure`:
+/// plain HTTP).
 pub fn router(app: App) -> Router {
+    router_with(app, palisade_web::WebOptions::default())
+}
+
+/// The router, with the web UI served as `web` says (`Secure` cookies under TLS).
+pub fn router_with(app: App, web: palisade_web::WebOptions) -> Router {
     let api = Router::new()
         .merge(routes::incidents::routes())
         .merge(routes::comms::routes())
@@ -233,7 +239,8 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api)
         .merge(routes::alerts::events_routes())
         .merge(routes::ops::routes())
-        .fallback(api_not_found)
+        .merge(palisade_web::router(web))
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .layer(middleware::from_fn(scope_request_id))
@@ -270,6 +277,15 @@ async fn scope_request_id(req: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_string();
     REQUEST_ID.scope(id, next.run(req)).await
+}
+
+/// An unknown path: a page for a browser, a problem detail for anything else.
+async fn not_found(req: Request) -> Response {
+    if palisade_web::wants_html(&req) {
+        palisade_web::not_found_page()
+    } else {
+        axum::response::IntoResponse::into_response(api_not_found().await)
+    }
 }
 
 async fn api_not_found() -> Problem {

@@ -169,6 +169,13 @@ impl From<AppError> for Problem {
                 "Too large",
                 detail,
             ),
+            AppError::Unauthenticated(_) => Problem::unauthorized(detail),
+            AppError::TooManyAttempts { .. } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+                detail,
+            ),
             AppError::Internal(_) => Problem::internal(detail),
         }
     }

@@ -405,6 +405,8 @@ pub struct ListFilter {
     pub status: Option<Status>,
     pub severity: Option<Severity>,
     pub kind: Option<Kind>,
+    /// Only incidents `viewer` is a member of.
+    pub mine: bool,
     pub limit: u32,
 }
 

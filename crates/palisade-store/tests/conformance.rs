@@ -341,6 +341,7 @@ async fn listing_hides_restricted_incidents_from_non_members_and_filters() {
             status: None,
             severity: None,
             kind: None,
+            mine: false,
             limit: 100,
         };
         let seen: Vec<Uuid> = b

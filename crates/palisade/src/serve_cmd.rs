@@ -150,7 +150,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             "Then try: palisade incident declare --title \"Suspicious logins\" --severity SEV-2"
         );
     }
-    let router = palisade_server::router(started.app.clone());
+    let router = palisade_server::router_with(
+        started.app.clone(),
+        palisade_web::WebOptions {
+            secure_cookies: tls.is_some(),
+        },
+    );
     match tls {
         Some(config) => palisade_server::tls::serve(listener, router, config, shutdown()).await,
         None => axum::serve(listener, router)

@@ -168,6 +168,8 @@ pub struct ListQuery {
     pub status: Option<Status>,
     pub severity: Option<Severity>,
     pub kind: Option<Kind>,
+    /// Only incidents the caller is a member of.
+    pub mine: Option<bool>,
     /// At most this many (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
@@ -189,7 +191,7 @@ pub async fn list(
     caller: Caller,
     query: StrictQuery,
 ) -> Result<Json<IncidentList>, Problem> {
-    let q = query.only(&["status", "severity", "kind", "limit"])?;
+    let q = query.only(&["status", "severity", "kind", "mine", "limit"])?;
     let filter = ListFilter {
         viewer: caller.actor().user.clone(),
         status: q.get("status").map(|s| parse::<Status>(s)).transpose()?,
@@ -198,6 +200,11 @@ pub async fn list(
             .map(|s| parse::<Severity>(s))
             .transpose()?,
         kind: q.get("kind").map(|s| parse::<Kind>(s)).transpose()?,
+        mine: match q.get("mine").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(Problem::unprocessable("mine must be true or false")),
+        },
         limit: match q.get("limit") {
             Some(l) => l
                 .parse::<u32>()

@@ -251,6 +251,9 @@ impl PgStore {
             params.push(v);
             filters.push_str(&format!(" AND i.kind = ${}", params.len()));
         }
+        if f.mine {
+            filters.push_str(" AND m.incident_id IS NOT NULL");
+        }
         let sql = format!(
             "SELECT {SUMMARY_COLS} FROM incidents i JOIN streams s ON s.id = i.id
              LEFT JOIN incident_members m ON m.incident_id = i.id AND m.user_name = $1

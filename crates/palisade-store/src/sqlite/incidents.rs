@@ -122,6 +122,9 @@ impl SqliteStore {
                 filters.push_str(" AND i.kind = :kind");
                 args.push((":kind", k));
             }
+            if f.mine {
+                filters.push_str(" AND EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = i.id AND m.user_name = :viewer)");
+            }
             let sql = format!(
                 "SELECT {SUMMARY_COLS} FROM incidents i JOIN streams s ON s.id = i.id
                  WHERE (i.restricted = 0 OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = i.id AND m.user_name = :viewer))

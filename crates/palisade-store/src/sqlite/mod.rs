@@ -17,6 +17,7 @@ pub(crate) mod ledger;
 mod outbox;
 mod records;
 mod services;
+mod signin;
 
 pub use ledger::{feed_range, open_for_verify, split_points};
 
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_health.sql"),
     include_str!("../../migrations/sqlite/0006_records.sql"),
     include_str!("../../migrations/sqlite/0007_dead_letters.sql"),
+    include_str!("../../migrations/sqlite/0008_web_sign_in.sql"),
 ];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;

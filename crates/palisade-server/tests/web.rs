@@ -1,0 +1,725 @@
+//! The web UI over HTTP, as a browser speaks to it (forms, cookies, redirects): sign-in and
+//! sessions, CSRF, security headers and caching, the incident pages running the same rules as
+//! the API, confidentiality, live updates. The same pages in a real browser are tested by
+//! `crates/palisade/tests/web_browser.rs`.
+
+use palisade_test_support::{TestServer, backends};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+/// A browser's view of the server: no automatic redirects, one session cookie.
+struct Web<'a> {
+    s: &'a TestServer,
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    /// The value of the hidden CSRF field of the page's forms.
+    fn csrf(&self) -> String {
+        let at = self
+            .text
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no CSRF field in the page: {}", self.text));
+        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+impl<'a> Web<'a> {
+    fn new(s: &'a TestServer) -> Web<'a> {
+        Web {
+            s,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", format!("palisade_session={c}")),
+            None => req,
+        };
+        let r = req.header("accept", "text/html").send().await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        if let Some(set) = headers.get(SET_COOKIE) {
+            let v = set.to_str().unwrap();
+            let value = v
+                .strip_prefix("palisade_session=")
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap();
+            self.cookie = (!value.is_empty()).then(|| value.to_string());
+        }
+        Page {
+            status,
+            headers,
+            text: r.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.s.url));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.s.url)).form(form);
+        self.send(req).await
+    }
+
+    /// POST a form with the CSRF token of the page at `from`.
+    async fn submit(&mut self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(from).await.csrf();
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(path, &fields).await
+    }
+
+    async fn sign_in_token(&mut self, token: &str) -> Page {
+        let p = self
+            .post(
+                "/login",
+                &[
+                    ("method", "token"),
+                    ("token", token),
+                    ("next", "/incidents"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+        p
+    }
+}
+
+#[tokio::test]
+async fn every_page_carries_a_strict_policy_and_assets_are_cached_by_content() {
+    let s = TestServer::spawn().await;
+    let mut w = Web::new(&s);
+    let login = w.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert_eq!(login.headers[CONTENT_TYPE], "text/html; charset=utf-8");
+    let csp = login.headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    assert_eq!(login.headers["x-content-type-options"], "nosniff");
+    assert_eq!(login.headers["referrer-policy"], "no-referrer");
+    assert_eq!(login.headers[CACHE_CONTROL], "no-store");
+    // No inline script or style for the policy to block: every script and sheet is a file.
+    assert!(
+        !login.text.contains("<script>") && !login.text.contains("style="),
+        "{}",
+        login.text
+    );
+    for (ext, ctype) in [("css", "text/css"), ("js", "text/javascript")] {
+        let at = login.text.find(&format!(".{ext}\"")).unwrap();
+        let start = login.text[..at].rfind("/assets/").unwrap();
+        let url = format!("{}.{ext}", &login.text[start..at]);
+        let a = w.get(&url).await;
+        assert_eq!(a.status, StatusCode::OK, "{url}");
+        assert!(a.headers[CONTENT_TYPE].to_str().unwrap().starts_with(ctype));
+        assert_eq!(
+            a.headers[CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(a.text.len() > 1000);
+    }
+    assert_eq!(
+        w.get("/assets/app-000000000000.css").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // An unknown page is a page for a browser, a problem detail for an API client.
+    let missing = w.get("/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text.contains("<h1>Not found</h1>"));
+    let api = s.call("GET", "/no/such/page", None, None).await;
+    assert_eq!(api.content_type, "application/problem+json");
+}
+
+#[tokio::test]
+async fn signing_in_with_a_token_opens_a_strict_http_only_session_and_signing_out_ends_it() {
+    let s = TestServer::spawn().await;
+    let mut w = Web::new(&s);
+    // Not signed in: every page sends to the sign-in page, which comes back afterwards.
+    let p = w.get("/incidents?status=declared").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.location(), "/login?next=%2Fincidents%3Fstatus%3Ddeclared");
+
+    let bad = w
+        .post("/login", &[("method", "token"), ("token", "pal_wrong")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        bad.text
+            .contains("the token is unknown or has been revoked")
+    );
+    assert!(w.cookie.is_none());
+
+    let req = w.http.post(format!("{}/login", s.url)).form(&[
+        ("method", "token"),
+        ("token", s.admin.as_str()),
+        ("next", "/incidents?status=declared"),
+    ]);
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/incidents?status=declared");
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("palisade_session=pws_"), "{cookie}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    // The token itself is not the cookie.
+    assert!(!cookie.contains(&s.admin));
+    w.cookie = Some(cookie["palisade_session=".len()..cookie.find(';').unwrap()].to_string());
+
+    let list = w.get("/incidents").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("admin (admin)"), "{}", list.text);
+    let account = w.get("/account").await;
+    assert!(account.text.contains("this session"));
+    assert!(account.text.contains("with a token"));
+
+    let old = w.cookie.clone();
+    let out = w.submit("/incidents", "/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/login");
+    assert!(w.cookie.is_none(), "the cookie is cleared");
+    // The old cookie opens nothing any more.
+    w.cookie = old;
+    assert_eq!(w.get("/incidents").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_password_link_works_once_and_passwords_are_checked_and_guessing_is_stopped() {
+    for (backend, store, _dir) in backends().await {
+        let s = TestServer::spawn_with(|c| c.store = store).await;
+        let mut admin = Web::new(&s);
+        admin.sign_in_token(&s.admin).await;
+        let page = admin
+            .submit(
+                "/account",
+                "/account/password-links",
+                &[("user", "dana"), ("role", "responder")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.text);
+        let at = page.text.find("/welcome/").expect("the link is shown");
+        let link: String = page.text[at..]
+            .chars()
+            .take_while(|c| *c != '<' && *c != '"')
+            .collect();
+        assert!(link.starts_with("/welcome/pwl_"), "{link}");
+
+        let mut dana = Web::new(&s);
+        let form = dana.get(&link).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.text.contains("<strong>dana</strong>"));
+        let differ = dana
+            .post(
+                &link,
+                &[
+                    ("password", "a long enough one"),
+                    ("confirm", "another one entirely"),
+                ],
+            )
+            .await;
+        assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(differ.text.contains("the two passwords differ"));
+        let short = dana
+            .post(&link, &[("password", "short"), ("confirm", "short")])
+            .await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(short.text.contains("at least 12 characters"));
+        let pw = "correct horse battery staple";
+        let set = dana.post(&link, &[("password", pw), ("confirm", pw)]).await;
+        assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text);
+        assert_eq!(set.location(), "/login?done=password");
+        // Once only.
+        let again = dana.post(&link, &[("password", pw), ("confirm", pw)]).await;
+        assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+        assert!(again.text.contains("unknown, used or expired"));
+        assert_eq!(dana.get(&link).await.status, StatusCode::UNAUTHORIZED);
+
+        let wrong = dana
+            .post(
+                "/login",
+                &[
+                    ("method", "password"),
+                    ("user", "dana"),
+                    ("password", "not it at all"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.text.contains("the user name or password is wrong"));
+        let unknown = dana
+            .post(
+                "/login",
+                &[("method", "password"), ("user", "nobody"), ("password", pw)],
+            )
+            .await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            unknown.text.contains("the user name or password is wrong"),
+            "same answer for an unknown user"
+        );
+        let ok = dana
+            .post(
+                "/login",
+                &[("method", "password"), ("user", "dana"), ("password", pw)],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{backend}: {}", ok.text);
+        assert!(
+            dana.get("/incidents")
+                .await
+                .text
+                .contains("dana (responder)")
+        );
+
+        // Guessing: after 10 failures in the window, even the right password is refused.
+        let mut guesser = Web::new(&s);
+        for _ in 0..10 {
+            let r = guesser
+                .post(
+                    "/login",
+                    &[
+                        ("method", "password"),
+                        ("user", "dana"),
+                        ("password", "guess guess guess"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let locked = guesser
+            .post(
+                "/login",
+                &[("method", "password"), ("user", "dana"), ("password", pw)],
+            )
+            .await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(locked.text.contains("too many failed sign-ins"));
+        assert!(guesser.cookie.is_none());
+        // The session opened before is unaffected.
+        assert_eq!(dana.get("/incidents").await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_form_without_the_session_csrf_token_or_from_another_site_changes_nothing() {
+    let s = TestServer::spawn().await;
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let declare = [
+        ("title", "CSRF probe"),
+        ("kind", "security"),
+        ("severity", "SEV-2"),
+    ];
+    let none = w.post("/incidents", &declare).await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN);
+    assert!(none.text.contains("Form refused"));
+    let mut forged = vec![("csrf", "not-the-token")];
+    forged.extend_from_slice(&declare);
+    assert_eq!(
+        w.post("/incidents", &forged).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Another session's token does not work in this one.
+    let mut other = Web::new(&s);
+    other.sign_in_token(&s.admin).await;
+    let theirs = other.get("/incidents/new").await.csrf();
+    let mut wrong = vec![("csrf", theirs.as_str())];
+    wrong.extend_from_slice(&declare);
+    assert_eq!(
+        w.post("/incidents", &wrong).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The right token from another origin.
+    let mine = w.get("/incidents/new").await.csrf();
+    let mut fields = vec![("csrf", mine.as_str())];
+    fields.extend_from_slice(&declare);
+    let cross = w
+        .send(
+            w.http
+                .post(format!("{}/incidents", s.url))
+                .header("origin", "https://evil.example")
+                .form(&fields),
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let list = s.get("/api/v1/incidents", &s.admin).await;
+    assert_eq!(
+        list.body["incidents"].as_array().unwrap().len(),
+        0,
+        "nothing was declared"
+    );
+
+    // With it, from this site: declared.
+    let ok = w.post("/incidents", &fields).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    let list = s.get("/api/v1/incidents", &s.admin).await;
+    assert_eq!(list.body["incidents"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_board_shows_a_forbidden_step_disabled_with_its_rule_and_the_server_refuses_it_too() {
+    let s = TestServer::spawn().await;
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let declared = w
+        .submit(
+            "/incidents/new",
+            "/incidents",
+            &[
+                ("title", "Exfiltration from the billing database"),
+                ("kind", "security"),
+                ("severity", "SEV-1"),
+                ("summary", "Outbound traffic to an unknown host."),
+                ("commander_me", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(declared.status, StatusCode::SEE_OTHER, "{}", declared.text);
+    let path = declared.location().to_string();
+    let codename = path.trim_start_matches("/incidents/").to_string();
+    let page = w.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Exfiltration from the billing database"));
+    assert!(page.text.contains("restricted to members"));
+    assert_eq!(
+        page.text.matches("class=\"step ").count(),
+        14,
+        "the 14 steps"
+    );
+    assert!(
+        page.text.contains("incident_commander"),
+        "the declarer is IC"
+    );
+    // Step 10 (forensics) needs steps 1–9 first: its button is disabled, the rule says why.
+    let ten = &page.text[page.text.find("Forensic analysis").unwrap()..];
+    let ten = &ten[..ten.find("</li>").unwrap()];
+    assert!(ten.contains("disabled"), "{ten}");
+    assert!(ten.contains("rule <code>"), "{ten}");
+    let before = s.events(&codename, &s.admin).await;
+    let refused = w.submit(&path, &format!("{path}/steps/10/done"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(refused.text.contains("Refused by a process rule"));
+    assert!(refused.text.contains("role=\"alert\""));
+    assert_eq!(
+        s.events(&codename, &s.admin).await,
+        before,
+        "nothing recorded"
+    );
+
+    // Allowed actions run through the same pipeline as the API.
+    let started = w.submit(&path, &format!("{path}/steps/1/start"), &[]).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let done = w.submit(&path, &format!("{path}/steps/1/done"), &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let waived = w
+        .submit(
+            &path,
+            &format!("{path}/steps/2/waive"),
+            &[("reason", "vector already closed by the provider")],
+        )
+        .await;
+    assert_eq!(waived.status, StatusCode::SEE_OTHER);
+    let note = w
+        .submit(
+            &path,
+            &format!("{path}/notes"),
+            &[("text", "Disk images taken <b>read-only</b>")],
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER);
+    let role = w
+        .submit(
+            &path,
+            &format!("{path}/roles"),
+            &[("user", "admin"), ("role", "scribe")],
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::SEE_OTHER);
+    let update = w
+        .submit(
+            &path,
+            &format!("{path}/status"),
+            &[("message", "Contained the host"), ("status", "contained")],
+        )
+        .await;
+    assert_eq!(update.status, StatusCode::SEE_OTHER);
+    let api = s
+        .get(&format!("/api/v1/incidents/{codename}"), &s.admin)
+        .await
+        .body;
+    assert_eq!(api["steps"][0]["status"], "done");
+    assert_eq!(api["steps"][1]["status"], "waived");
+    assert_eq!(api["status"], "contained");
+    let page = w.get(&path).await;
+    // Text from people is escaped, never markup.
+    assert!(
+        page.text
+            .contains("Disk images taken &lt;b&gt;read-only&lt;/b&gt;")
+    );
+    assert!(page.text.contains("vector already closed by the provider"));
+    // A bad role is a clear error on the page, not a crash.
+    let bad = w
+        .submit(
+            &path,
+            &format!("{path}/roles"),
+            &[("user", "admin"), ("role", "janitor")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("janitor"));
+}
+
+#[tokio::test]
+async fn a_non_member_sees_no_trace_of_a_restricted_incident() {
+    let s = TestServer::spawn().await;
+    let v = s
+        .declare(
+            &s.admin,
+            json!({"title": "Insider copying customer exports", "severity": "SEV-2"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    let open = s
+        .declare(
+            &s.admin,
+            json!({"title": "Slow checkout", "severity": "SEV-3", "kind": "operational"}),
+        )
+        .await;
+    let eve = s.token("eve", "responder").await;
+    let mut w = Web::new(&s);
+    w.sign_in_token(&eve).await;
+    let list = w.get("/incidents").await;
+    assert!(list.text.contains("Slow checkout"));
+    assert!(
+        !list.text.contains(&codename) && !list.text.contains("Insider"),
+        "absent, not greyed"
+    );
+    for path in [
+        format!("/incidents/{codename}"),
+        format!("/incidents/{}", v["id"].as_str().unwrap()),
+        format!("/incidents/{codename}/live"),
+    ] {
+        let p = w.get(&path).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!p.text.contains("Insider"), "{path}");
+    }
+    let nonexistent = w.get("/incidents/quiet-nonexistent").await;
+    assert_eq!(nonexistent.status, StatusCode::NOT_FOUND);
+    // Forms on it are refused the same way, and record nothing.
+    let before = s.events(&codename, &s.admin).await;
+    let p = w
+        .submit(
+            "/incidents",
+            &format!("/incidents/{codename}/notes"),
+            &[("text", "hello")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(s.events(&codename, &s.admin).await, before);
+    // "Mine" lists what the viewer is a member of.
+    let mut admin = Web::new(&s);
+    admin.sign_in_token(&s.admin).await;
+    let mine = admin.get("/incidents?mine=1").await;
+    assert!(mine.text.contains(&codename));
+    assert!(
+        mine.text.contains(open["codename"].as_str().unwrap()),
+        "the declarer is a member"
+    );
+    let eves = w.get("/incidents?mine=1").await;
+    assert!(
+        !eves.text.contains("Slow checkout"),
+        "eve is a member of nothing"
+    );
+}
+
+/// The ids of the sessions listed on an account page: this session's, or the others'.
+fn session_ids(page: &str, this: bool) -> Vec<String> {
+    page.split("<tr>")
+        .filter(|row| row.contains("/account/sessions/") && row.contains("this session") == this)
+        .map(|row| {
+            let i = row.find("/account/sessions/").unwrap() + "/account/sessions/".len();
+            row[i..i + row[i..].find('/').unwrap()].to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_one_revoked_elsewhere_stops_working() {
+    let s = TestServer::spawn().await;
+    let dana = s.token("dana", "responder").await;
+    let mut laptop = Web::new(&s);
+    laptop.sign_in_token(&dana).await;
+    let mut phone = Web::new(&s);
+    phone.sign_in_token(&dana).await;
+    let page = laptop.get("/account").await;
+    assert_eq!(page.text.matches("/revoke\"").count(), 2, "{}", page.text);
+    // Revoke the phone's session (the row that is not "this session").
+    let phone_id = session_ids(&page.text, false).pop().unwrap();
+    let r = laptop
+        .submit(
+            "/account",
+            &format!("/account/sessions/{phone_id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(phone.get("/incidents").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(laptop.get("/incidents").await.status, StatusCode::OK);
+    // A responder cannot revoke someone else's session.
+    let mut admin = Web::new(&s);
+    admin.sign_in_token(&s.admin).await;
+    let admin_page = admin.get("/account").await;
+    let admin_id = session_ids(&admin_page.text, true).pop().unwrap();
+    let r = laptop
+        .submit(
+            "/account",
+            &format!("/account/sessions/{admin_id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(admin.get("/incidents").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_forms_get_a_clear_answer() {
+    let s = TestServer::spawn().await;
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let csrf = w.get("/incidents/new").await.csrf();
+    let huge = "x".repeat(70 * 1024);
+    let big = w
+        .post(
+            "/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", huge.as_str()),
+                ("severity", "SEV-1"),
+            ],
+        )
+        .await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(big.text.contains("a form is at most 64 KiB"));
+    let no_sev = w
+        .post(
+            "/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "t"),
+                ("severity", "SEV-9"),
+            ],
+        )
+        .await;
+    assert_eq!(no_sev.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_sev.text.contains("choose a severity"));
+    let empty_title = w
+        .post(
+            "/incidents",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "  "),
+                ("severity", "SEV-1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        empty_title.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty_title.text
+    );
+    let garbage = w
+        .send(
+            w.http
+                .post(format!("{}/login", s.url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("%%%\u{0}&&=="),
+        )
+        .await;
+    assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_open_incident_page_hears_of_each_change_but_not_of_reads() {
+    use futures_util::StreamExt;
+    let s = TestServer::spawn().await;
+    let v = s
+        .declare(&s.admin, json!({"title": "Live page", "severity": "SEV-2"}))
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let resp = w
+        .http
+        .get(format!("{}/incidents/{codename}/live", s.url))
+        .header(
+            "cookie",
+            format!("palisade_session={}", w.cookie.clone().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[CONTENT_TYPE], "text/event-stream");
+    let mut body = resp.bytes_stream();
+    // A read (which a restricted incident records) is not a change to show …
+    s.get(&format!("/api/v1/incidents/{codename}"), &s.admin)
+        .await;
+    // … a note is.
+    s.ok(
+        &format!("/api/v1/incidents/{codename}/notes"),
+        &s.admin,
+        json!({"text": "new fact"}),
+    )
+    .await;
+    let want = s.events(&codename, &s.admin).await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen.contains("event: changed") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("a change event within 30 s")
+            .unwrap()
+            .unwrap();
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(
+        seen.contains(&format!("event: changed\ndata: {want}\n")),
+        "{seen}"
+    );
+}

@@ -1,0 +1,803 @@
+//! Incident pages: the list with filters, the declare form, and the incident page (the step
+//! board, roles, communications, timeline, evidence, resolution), its forms, and its live
+//! updates. Every form runs the same command the API runs, through the same pipeline; an action
+//! the rules would refuse is shown disabled with the rule's reason, and refused again if sent.
+
+use crate::page::{self, MainAttrs, Problem, csrf_field, frame, respond, time};
+use crate::session::{Posted, Signed};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use maud::{Markup, html};
+use palisade_app::incidents::DeclareInput;
+use palisade_app::signin::WebCaller;
+use palisade_app::{App, Options};
+use palisade_core::incident::{Command, StepStatus};
+use palisade_core::{IncidentState, Kind, Role, Severity, Status, UserName};
+use palisade_store::ListFilter;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::time::Duration;
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new()
+        .route("/incidents", get(list).post(declare))
+        .route("/incidents/new", get(declare_page))
+        .route("/incidents/{incident}", get(show))
+        .route("/incidents/{incident}/live", get(live))
+        .route("/incidents/{incident}/steps/{step}/{action}", post(step))
+        .route("/incidents/{incident}/roles", post(assign_role))
+        .route("/incidents/{incident}/roles/unassign", post(unassign_role))
+        .route("/incidents/{incident}/notes", post(note))
+        .route("/incidents/{incident}/status", post(status_update))
+        .route("/incidents/{incident}/resolve", post(resolve))
+        .route("/incidents/{incident}/close", post(close))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    mine: Option<String>,
+}
+
+fn pick<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() { None } else { s.parse().ok() }
+}
+
+async fn list(
+    State(app): State<App>,
+    Signed(caller): Signed,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let filter = ListFilter {
+        viewer: caller.actor.user.clone(),
+        status: pick::<Status>(&q.status),
+        severity: pick::<Severity>(&q.severity),
+        kind: pick::<Kind>(&q.kind),
+        mine: q.mine.is_some(),
+        limit: 200,
+    };
+    let rows = match app.list_incidents(&filter).await {
+        Ok(r) => r,
+        Err(e) => return Problem::from(e).page(Some(&caller)),
+    };
+    let body = html! {
+        div.heading {
+            h1 { "Incidents" }
+            a.button href="/incidents/new" { "Declare an incident" }
+        }
+        form.filters method="get" action="/incidents" aria-label="Filter incidents" {
+            label { "Status "
+                select name="status" {
+                    option value="" { "any" }
+                    @for s in Status::ALL { option value=(s.as_str()) selected[filter.status == Some(*s)] { (s.as_str()) } }
+                }
+            }
+            label { "Severity "
+                select name="severity" {
+                    option value="" { "any" }
+                    @for n in 1..=5u8 {
+                        @let s = Severity::new(n).expect("1..=5");
+                        option value=(s.to_string()) selected[filter.severity == Some(s)] { (s) }
+                    }
+                }
+            }
+            label { "Kind "
+                select name="kind" {
+                    option value="" { "any" }
+                    @for k in Kind::ALL { option value=(k.as_str()) selected[filter.kind == Some(*k)] { (k.as_str()) } }
+                }
+            }
+            label.check { input type="checkbox" name="mine" value="1" checked[filter.mine]; " Mine only" }
+            button type="submit" { "Filter" }
+        }
+        @if rows.is_empty() {
+            p.empty { "No incident matches. " a href="/incidents/new" { "Declare one" } " when something is wrong." }
+        } @else {
+            div.scroll {
+                table.list {
+                    caption.visually-hidden { "Incidents, most recently changed first" }
+                    thead { tr { th scope="col" { "Incident" } th scope="col" { "Severity" } th scope="col" { "Status" } th scope="col" { "Kind" } th scope="col" { "Commander" } th scope="col" { "Updated" } } }
+                    tbody {
+                        @for r in &rows {
+                            tr {
+                                td {
+                                    a href=(format!("/incidents/{}", r.codename)) { strong { (r.codename) } }
+                                    br; span.title { (r.title) }
+                                    @if r.restricted { " " span.badge.restricted { "restricted" } }
+                                }
+                                td { (page::severity(r.severity)) }
+                                td { (page::status(r.status)) }
+                                td { (r.kind.as_str()) }
+                                td { (r.commander.as_deref().unwrap_or("—")) }
+                                td { (page::time_text(&r.updated_at)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    respond(
+        StatusCode::OK,
+        frame("Incidents", Some(&caller), MainAttrs::default(), body),
+    )
+}
+
+fn declare_form(caller: &WebCaller, problem: Option<&Problem>, f: &DeclareForm) -> Markup {
+    frame(
+        "Declare an incident",
+        Some(caller),
+        MainAttrs::default(),
+        html! {
+            h1 { "Declare an incident" }
+            @if let Some(p) = problem { (p.banner()) }
+            form.stack method="post" action="/incidents" {
+                (csrf_field(caller))
+                label for="title" { "Title" }
+                input id="title" name="title" type="text" required maxlength="200" value=(f.title) aria-describedby="title-hint";
+                p.hint id="title-hint" { "Short and factual. Security incidents are listed by their codename; the title is seen by members only." }
+                fieldset {
+                    legend { "Kind" }
+                    label.check { input type="radio" name="kind" value="security" checked[f.kind != "operational"]; " Security incident" }
+                    label.check { input type="radio" name="kind" value="operational" checked[f.kind == "operational"]; " Operational incident" }
+                    p.hint { "When unsure whether it is a security incident, declare it as one: it is restricted to its members and follows the 14-step process." }
+                }
+                label for="severity" { "Severity" }
+                select id="severity" name="severity" required aria-describedby="sev-hint" {
+                    @for n in 1..=5u8 {
+                        @let s = Severity::new(n).expect("1..=5");
+                        option value=(s.to_string()) selected[f.severity == s.to_string()] {
+                            (s) (match n { 1 => " — critical: major harm now", 2 => " — major: serious harm likely", 3 => " — moderate", 4 => " — minor", _ => " — low" })
+                        }
+                    }
+                }
+                p.hint id="sev-hint" { strong { "When unsure, pick the higher severity." } " It can be lowered later, with a reason on the record." }
+                label for="summary" { "What is known (optional)" }
+                textarea id="summary" name="summary" rows="4" maxlength="10000" { (f.summary) }
+                label.check { input type="checkbox" name="commander_me" value="1" checked[f.commander_me || f.title.is_empty()]; " I am the Incident Commander" }
+                button type="submit" { "Declare" }
+            }
+        },
+    )
+}
+
+async fn declare_page(Signed(caller): Signed) -> Response {
+    respond(
+        StatusCode::OK,
+        declare_form(&caller, None, &DeclareForm::default()),
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct DeclareForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default, deserialize_with = "checkbox")]
+    commander_me: bool,
+}
+
+fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(!String::deserialize(d)?.is_empty())
+}
+
+async fn declare(State(app): State<App>, posted: Posted<DeclareForm>) -> Response {
+    let (caller, f) = (posted.caller, posted.form);
+    let bad = |p: Problem| respond(p.status, declare_form(&caller, Some(&p), &f));
+    let Ok(severity) = f.severity.parse::<Severity>() else {
+        return bad(Problem::bad("choose a severity"));
+    };
+    let kind = match f.kind.as_str() {
+        "operational" => Kind::Operational,
+        _ => Kind::Security,
+    };
+    let input = DeclareInput {
+        title: f.title.trim().to_string(),
+        kind: Some(kind),
+        severity,
+        restricted: None,
+        summary: Some(f.summary.trim().to_string()).filter(|s| !s.is_empty()),
+        playbook: None,
+        commander: f.commander_me.then(|| caller.actor.user.clone()),
+        aware_at: None,
+    };
+    match app
+        .declare(&caller.actor, input, &Options::default(), None)
+        .await
+    {
+        Ok(outcome) => match outcome.done() {
+            Ok(e) => Redirect::to(&format!("/incidents/{}", e.state.codename)).into_response(),
+            Err(e) => bad(e.into()),
+        },
+        Err(e) => bad(e.into()),
+    }
+}
+
+/// What a page shows as the incident's version: events other than recorded reads, so a read
+/// (which a page view of a restricted incident records) does not make every open page reload.
+fn version(st: &IncidentState) -> u64 {
+    st.last_seq - st.reads
+}
+
+async fn show(
+    State(app): State<App>,
+    Signed(caller): Signed,
+    Path(incident): Path<String>,
+) -> Response {
+    incident_page(&app, &caller, &incident, None).await
+}
+
+/// The incident page, with `problem` (a refused form) at the top.
+async fn incident_page(
+    app: &App,
+    caller: &WebCaller,
+    reference: &str,
+    problem: Option<Problem>,
+) -> Response {
+    let st = match app
+        .read::<IncidentState>(&caller.actor, reference, "incident page", "web")
+        .await
+    {
+        Ok(st) => st,
+        Err(e) => return Problem::from(e).page(Some(caller)),
+    };
+    let status = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
+    let attrs = MainAttrs {
+        live: Some(format!("/incidents/{}/live", st.codename)),
+        version: Some(version(&st)),
+    };
+    let title = format!("{} — {}", st.codename, st.title);
+    respond(
+        status,
+        frame(
+            &title,
+            Some(caller),
+            attrs,
+            incident_body(app, caller, &st, problem.as_ref()),
+        ),
+    )
+}
+
+fn base(st: &IncidentState) -> String {
+    format!("/incidents/{}", st.codename)
+}
+
+/// A button that posts `fields` to `action`, or, when the rules would refuse `cmd`, the same
+/// button disabled with the reason beside it.
+fn action_button(
+    app: &App,
+    caller: &WebCaller,
+    st: &IncidentState,
+    cmd: Command,
+    action: &str,
+    label: &str,
+    id: &str,
+) -> Markup {
+    let refusal = app.would_refuse(&caller.actor, st, &cmd);
+    html! {
+        form.inline method="post" action=(action) {
+            (csrf_field(caller))
+            @match &refusal {
+                None => button type="submit" { (label) },
+                Some(e) => {
+                    button type="submit" disabled aria-describedby=(id) { (label) }
+                    span.refusal id=(id) {
+                        (e.to_string())
+                        @if let palisade_app::AppError::Refused(r) = e { " (rule " code { (r.rule.id) } ")" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn incident_body(
+    app: &App,
+    caller: &WebCaller,
+    st: &IncidentState,
+    problem: Option<&Problem>,
+) -> Markup {
+    let now = palisade_app::now();
+    let comms = palisade_core::comms::status(st, app.comms_policy(), now);
+    let base = base(st);
+    let roles_of = |u: &UserName| -> String {
+        st.members
+            .get(u)
+            .map(|r| r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    html! {
+        @if let Some(p) = problem { (p.banner()) }
+        p.live-status role="status" aria-live="polite" {}
+        section data-region="head" aria-labelledby="incident-title" {
+            p.crumbs { a href="/incidents" { "Incidents" } " / " (st.codename) }
+            h1 id="incident-title" { (st.codename) ": " (st.title) }
+            p.badges {
+                (page::severity(st.severity)) " " (page::status(st.status)) " "
+                span.badge { (st.kind.as_str()) }
+                @if st.restricted { " " span.badge.restricted { "restricted to members" } }
+            }
+            p.meta { "Declared by " (st.declared_by) " at " (time(st.declared_at)) ". Last change " (time(st.updated_at)) ". "
+                span.ledger { "Ledger: " (st.last_seq) " signed events." } }
+            @if let Some(s) = &st.summary { p.summary { (page::prose(s)) } }
+        }
+
+        section data-region="board" aria-labelledby="board-title" {
+            h2 id="board-title" { "Steps: " (st.playbook.name) }
+            ol.board {
+                @for step in &st.steps {
+                    @let n = step.n;
+                    li class=(format!("step {}", step.status.as_str())) {
+                        div.step-head {
+                            span.num { (n) }
+                            span.step-title { (step.title) }
+                            span class=(format!("badge step-{}", step.status.as_str())) { (step_label(step.status)) }
+                        }
+                        p.step-meta {
+                            @if let Some(o) = &step.owner { "Owner: " (o) ". " }
+                            @if let (Some(at), Some(by)) = (step.started_at, &step.started_by) { "Started " (time(at)) " by " (by) ". " }
+                            @if let (Some(at), Some(by)) = (step.settled_at, &step.settled_by) {
+                                (if step.status == StepStatus::Waived { "Waived " } else { "Done " }) (time(at)) " by " (by) ". "
+                            }
+                            @if let Some(r) = &step.waiver_reason { "Reason: " (r) }
+                        }
+                        @if !step.status.settled() && st.status.is_open() {
+                            div.actions {
+                                @if step.status == StepStatus::Pending {
+                                    (action_button(app, caller, st, Command::StartStep { step: n }, &format!("{base}/steps/{n}/start"), "Start", &format!("why-start-{n}")))
+                                }
+                                (action_button(app, caller, st, Command::CompleteStep { step: n, note: None }, &format!("{base}/steps/{n}/done"), "Mark done", &format!("why-done-{n}")))
+                                @let waive = app.would_refuse(&caller.actor, st, &Command::WaiveStep { step: n, reason: "-".into() });
+                                @if waive.is_none() {
+                                    details.waive {
+                                        summary { "Waive…" }
+                                        form.inline method="post" action=(format!("{base}/steps/{n}/waive")) {
+                                            (csrf_field(caller))
+                                            label for=(format!("waive-{n}")) { "Why is step " (n) " waived?" }
+                                            input id=(format!("waive-{n}")) name="reason" type="text" required maxlength="10000";
+                                            button type="submit" { "Waive" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        section data-region="roles" aria-labelledby="roles-title" {
+            h2 id="roles-title" { "People and roles" }
+            ul.members {
+                @for (user, roles) in &st.members {
+                    li {
+                        strong { (user) }
+                        @if roles.is_empty() { " — member" } @else { " — " (roles_of(user)) }
+                        @for r in roles {
+                            form.inline method="post" action=(format!("{base}/roles/unassign")) {
+                                (csrf_field(caller))
+                                input type="hidden" name="user" value=(user);
+                                input type="hidden" name="role" value=(r.as_str());
+                                button.small type="submit" aria-label=(format!("Remove {} as {}", user, r.as_str())) { "Remove " (r.as_str()) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if st.status.is_open() {
+                form.row method="post" action=(format!("{base}/roles")) {
+                    (csrf_field(caller))
+                    label for="role-user" { "User" }
+                    input id="role-user" name="user" type="text" required autocapitalize="none" spellcheck="false";
+                    label for="role-role" { "Role" }
+                    select id="role-role" name="role" {
+                        @for r in Role::ALL { option value=(r.as_str()) { (r.as_str().replace('_', " ")) } }
+                    }
+                    button type="submit" { "Assign" }
+                }
+            }
+        }
+
+        section data-region="comms" aria-labelledby="comms-title" {
+            h2 id="comms-title" { "Status updates and deadlines" }
+            ul.cadence {
+                @for c in [&comms.internal, &comms.external] {
+                    li class=(if c.overdue { "overdue" } else { "" }) {
+                        strong { (format!("{:?}", c.audience).to_lowercase()) " updates" }
+                        @match (c.every_minutes, c.next_due, c.seconds_remaining) {
+                            (Some(every), Some(due), Some(secs)) => {
+                                ": every " (every) " min; next " (page::countdown(secs, due))
+                                @if c.overdue { " " span.badge.overdue { "OVERDUE" } }
+                            }
+                            _ => { ": no cadence now" }
+                        }
+                        @if let Some(l) = c.last_update { " (last " (time(l)) ")" }
+                    }
+                }
+                @for d in &comms.deadlines {
+                    li class=(if d.overdue { "overdue" } else { "" }) {
+                        strong { (d.name) } " (" (d.hours) " h): due " (time(d.due))
+                        @if let Some(secs) = d.seconds_remaining { " — " (page::countdown(secs, d.due)) }
+                        @if d.overdue { " " span.badge.overdue { "OVERDUE" } }
+                        @if d.met.is_some() { " " span.badge.ok { (if d.met_late { "met late" } else { "met" }) } }
+                    }
+                }
+                @if comms.aware_at.is_none() && !comms.pending_deadlines.is_empty() {
+                    li.hint { "Notification deadlines (" (comms.pending_deadlines.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")) ") start when awareness is recorded." }
+                }
+            }
+            @if st.status.is_open() {
+                form.stack method="post" action=(format!("{base}/status")) {
+                    (csrf_field(caller))
+                    label for="status-message" { "Internal status update" }
+                    textarea id="status-message" name="message" rows="2" maxlength="10000" required {}
+                    label for="status-status" { "Status" }
+                    select id="status-status" name="status" {
+                        option value="" { "unchanged (" (st.status.as_str()) ")" }
+                        @for s in [Status::Investigating, Status::Contained] { option value=(s.as_str()) { (s.as_str()) } }
+                    }
+                    button type="submit" { "Post update" }
+                }
+            }
+        }
+
+        section data-region="evidence" aria-labelledby="evidence-title" {
+            h2 id="evidence-title" { "Evidence" }
+            @if st.evidence.is_empty() {
+                p.empty { "No evidence yet." }
+            } @else {
+                div.scroll {
+                    table.list {
+                        thead { tr { th scope="col" { "#" } th scope="col" { "Name" } th scope="col" { "SHA-256" } th scope="col" { "Size" } th scope="col" { "Custodian" } th scope="col" { "Custody" } } }
+                        tbody {
+                            @for e in &st.evidence {
+                                tr {
+                                    td { "E" (e.n) }
+                                    td { (e.name) @if e.integrity_failed { " " span.badge.overdue { "INTEGRITY FAILED" } } }
+                                    td { code title=(e.sha256) { (&e.sha256[..12]) "…" } }
+                                    td { (e.size) " bytes" }
+                                    td { (e.custodian) }
+                                    td { (e.custody.len()) " entries" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        section data-region="timeline" aria-labelledby="timeline-title" {
+            h2 id="timeline-title" { "Timeline" }
+            @if st.status.is_open() || st.status == Status::Resolved {
+                form.stack method="post" action=(format!("{base}/notes")) {
+                    (csrf_field(caller))
+                    label for="note" { "Add a note" }
+                    textarea id="note" name="text" rows="2" maxlength="10000" required {}
+                    button type="submit" { "Add note" }
+                }
+            }
+            div.scroll {
+                table.list.timeline {
+                    thead { tr { th scope="col" { "#" } th scope="col" { "Occurred" } th scope="col" { "Recorded" } th scope="col" { "By" } th scope="col" { "What" } } }
+                    tbody {
+                        @for t in st.timeline.iter().rev() {
+                            tr {
+                                td { (t.seq) }
+                                td { (time(t.effective_occurred_at())) @if t.effective_occurred_at() != t.occurred_at { br; del { (time(t.occurred_at)) } } }
+                                td { (time(t.recorded_at)) }
+                                td { (t.actor) }
+                                td {
+                                    (page::prose(&t.description))
+                                    @for c in &t.corrections { br; span.correction { "Corrected (#" (c.seq) "): " (c.reason) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        section data-region="resolution" aria-labelledby="resolution-title" {
+            h2 id="resolution-title" { "Resolution" }
+            @if let Some(r) = &st.resolution { p { "Resolved" @if let Some(at) = st.resolved_at { " " (time(at)) } ": " (page::prose(r)) } }
+            @if let Some(at) = st.closed_at { p { "Closed " (time(at)) "." } }
+            @if st.status.is_open() {
+                @let refusal = app.would_refuse(&caller.actor, st, &Command::Resolve { summary: "-".into() });
+                form.stack method="post" action=(format!("{base}/resolve")) {
+                    (csrf_field(caller))
+                    label for="resolve-summary" { "Resolution summary" }
+                    textarea id="resolve-summary" name="summary" rows="2" maxlength="10000" required disabled[refusal.is_some()] {}
+                    @match &refusal {
+                        None => button type="submit" { "Resolve" },
+                        Some(e) => {
+                            button type="submit" disabled aria-describedby="why-resolve" { "Resolve" }
+                            span.refusal id="why-resolve" { (e.to_string()) @if let palisade_app::AppError::Refused(r) = e { " (rule " code { (r.rule.id) } ")" } }
+                        }
+                    }
+                }
+            }
+            @if st.status == Status::Resolved {
+                (action_button(app, caller, st, Command::Close { note: None }, &format!("{base}/close"), "Close the incident", "why-close"))
+            }
+        }
+    }
+}
+
+fn step_label(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Pending => "to do",
+        StepStatus::InProgress => "in progress",
+        StepStatus::Done => "done",
+        StepStatus::Waived => "waived",
+    }
+}
+
+/// Run `cmd` on the incident for the form's caller: back to the page when done (303, so a
+/// reload does not post again), or the page with the refusal at the top.
+async fn run(app: &App, caller: &WebCaller, incident: &str, cmd: Command) -> Response {
+    match app
+        .execute::<IncidentState>(&caller.actor, incident, cmd, &Options::default(), None)
+        .await
+    {
+        Ok(outcome) => match outcome.done() {
+            Ok(e) => Redirect::to(&base(&e.state)).into_response(),
+            Err(e) => incident_page(app, caller, incident, Some(e.into())).await,
+        },
+        Err(e) => incident_page(app, caller, incident, Some(e.into())).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct StepForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn step(
+    State(app): State<App>,
+    Path((incident, n, action)): Path<(String, String, String)>,
+    posted: Posted<StepForm>,
+) -> Response {
+    let caller = &posted.caller;
+    let Some(step) = n.parse::<u32>().ok().filter(|n| *n >= 1) else {
+        return Problem {
+            status: StatusCode::NOT_FOUND,
+            headline: "Not found",
+            detail: format!("no step {n:?}"),
+            rule: None,
+        }
+        .page(Some(caller));
+    };
+    let f = posted.form;
+    let cmd = match action.as_str() {
+        "start" => Command::StartStep { step },
+        "done" => Command::CompleteStep {
+            step,
+            note: Some(f.note.trim().to_string()).filter(|s| !s.is_empty()),
+        },
+        "waive" => Command::WaiveStep {
+            step,
+            reason: f.reason.trim().to_string(),
+        },
+        _ => {
+            return Problem {
+                status: StatusCode::NOT_FOUND,
+                headline: "Not found",
+                detail: format!("no step action {action:?}"),
+                rule: None,
+            }
+            .page(Some(caller));
+        }
+    };
+    run(&app, caller, &incident, cmd).await
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    user: String,
+    role: String,
+}
+
+fn role_command(f: &RoleForm, assign: bool) -> Result<Command, Problem> {
+    let user = UserName::parse(f.user.trim()).map_err(|e| Problem::bad(e.to_string()))?;
+    let role = f
+        .role
+        .parse::<Role>()
+        .map_err(|e| Problem::bad(e.to_string()))?;
+    Ok(if assign {
+        Command::AssignRole { user, role }
+    } else {
+        Command::UnassignRole { user, role }
+    })
+}
+
+async fn assign_role(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<RoleForm>,
+) -> Response {
+    match role_command(&posted.form, true) {
+        Ok(cmd) => run(&app, &posted.caller, &incident, cmd).await,
+        Err(p) => incident_page(&app, &posted.caller, &incident, Some(p)).await,
+    }
+}
+
+async fn unassign_role(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<RoleForm>,
+) -> Response {
+    match role_command(&posted.form, false) {
+        Ok(cmd) => run(&app, &posted.caller, &incident, cmd).await,
+        Err(p) => incident_page(&app, &posted.caller, &incident, Some(p)).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct TextForm {
+    #[serde(default)]
+    text: String,
+}
+
+async fn note(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<TextForm>,
+) -> Response {
+    let cmd = Command::AddNote {
+        text: posted.form.text.trim().to_string(),
+    };
+    run(&app, &posted.caller, &incident, cmd).await
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn status_update(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<StatusForm>,
+) -> Response {
+    let f = &posted.form;
+    let status = match f.status.as_str() {
+        "" => None,
+        s => match s.parse::<Status>() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                return incident_page(
+                    &app,
+                    &posted.caller,
+                    &incident,
+                    Some(Problem::bad(e.to_string())),
+                )
+                .await;
+            }
+        },
+    };
+    let cmd = Command::UpdateStatus {
+        status,
+        message: Some(f.message.trim().to_string()).filter(|m| !m.is_empty()),
+    };
+    run(&app, &posted.caller, &incident, cmd).await
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    #[serde(default)]
+    summary: String,
+}
+
+async fn resolve(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<ResolveForm>,
+) -> Response {
+    let cmd = Command::Resolve {
+        summary: posted.form.summary.trim().to_string(),
+    };
+    run(&app, &posted.caller, &incident, cmd).await
+}
+
+#[derive(Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    note: String,
+}
+
+async fn close(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<CloseForm>,
+) -> Response {
+    let cmd = Command::Close {
+        note: Some(posted.form.note.trim().to_string()).filter(|n| !n.is_empty()),
+    };
+    run(&app, &posted.caller, &incident, cmd).await
+}
+
+/// Server-sent events for an open incident page: `changed` with the incident's version each
+/// time it moves (on this instance as it commits; every 10 seconds otherwise, for changes made
+/// through other instances). The stream ends when the caller may no longer see the incident.
+async fn live(
+    State(app): State<App>,
+    Signed(caller): Signed,
+    Path(incident): Path<String>,
+) -> Response {
+    let st = match app
+        .load_visible::<IncidentState>(&caller.actor, &incident)
+        .await
+    {
+        Ok(st) => st,
+        Err(e) => return Problem::from(e).page(Some(&caller)),
+    };
+    Sse::new(changes(app, caller, st))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+fn changes(
+    app: App,
+    caller: WebCaller,
+    st: IncidentState,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let rx = app.subscribe_changes();
+    let id = st.id;
+    let shown = version(&st);
+    futures_util::stream::unfold(
+        (app, caller, rx, shown, false),
+        move |(app, caller, mut rx, shown, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                let woke = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+                match woke {
+                    Ok(Ok(changed)) if changed != id => continue,
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+                    _ => {}
+                }
+                let now = match app
+                    .load_visible::<IncidentState>(&caller.actor, &id.to_string())
+                    .await
+                {
+                    Ok(st) => version(&st),
+                    // Gone from view (membership removed, break-glass over): tell the page, stop.
+                    Err(palisade_app::AppError::NotFound(_)) => {
+                        return Some((
+                            Ok(Event::default().event("gone").data("")),
+                            (app, caller, rx, shown, true),
+                        ));
+                    }
+                    Err(_) => continue,
+                };
+                if now != shown {
+                    let ev = Event::default().event("changed").data(now.to_string());
+                    return Some((Ok(ev), (app, caller, rx, now, false)));
+                }
+            }
+        },
+    )
+}
