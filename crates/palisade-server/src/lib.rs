@@ -74,6 +74,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::people::docs::remove_contact, routes::people::docs::add_rule,
         routes::people::docs::remove_rule,
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
+        routes::tokens::create_password_link,
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
         routes::deliveries::list, routes::deliveries::resend,

@@ -234,7 +234,7 @@ fn login_form(
                     }
                 }
             }
-            p.hint { "No password yet? An admin creates a one-time link for you (" code { "palisade user password-link NAME" } ")." }
+            p.hint { "No password yet? An admin creates a one-time link for you (" code { "palisade token password-link --user NAME" } ")." }
         },
     )
 }

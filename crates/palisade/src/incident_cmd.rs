@@ -250,6 +250,19 @@ pub enum TokenCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Create a one-time link for a user to set a web UI password (admins only; the user is
+    /// created with --role if new). The link works once, for 72 hours, and is printed once;
+    /// using it ends the user's web sessions.
+    PasswordLink {
+        /// The user who sets a password.
+        #[arg(long)]
+        user: String,
+        /// admin, responder or viewer (for a new user).
+        #[arg(long)]
+        role: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Show who the current token belongs to.
     Whoami {
         #[command(flatten)]
@@ -732,6 +745,32 @@ pub async fn run_token(cmd: TokenCmd) -> anyhow::Result<Outcome> {
                 outln!("{}", json(&json!({"revoked": id})));
             } else {
                 outln!("Revoked {id}.");
+            }
+            Ok(Outcome::Ok)
+        }
+        TokenCmd::PasswordLink { user, role, client } => {
+            let c = Client::new(&client)?;
+            let link: Value = c
+                .post("/api/v1/password-links", &json!({"user": user, "role": role}))
+                .await?;
+            let url = format!(
+                "{}{}",
+                c.base().trim_end_matches('/'),
+                link["path"].as_str().unwrap_or("?")
+            );
+            match client.format {
+                Format::Json => outln!(
+                    "{}",
+                    json(&json!({"user": link["user"], "url": url, "expires_at": link["expires_at"]}))
+                ),
+                Format::Table => {
+                    outln!(
+                        "Send this link to {}. It works once, until {}, and is shown only now:",
+                        link["user"].as_str().unwrap_or("?"),
+                        link["expires_at"].as_str().unwrap_or("?")
+                    );
+                    outln!("{url}");
+                }
             }
             Ok(Outcome::Ok)
         }
