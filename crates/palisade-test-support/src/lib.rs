@@ -7,13 +7,16 @@
 //! - [`shared_data`]: `../shared/data` beside the workspace;
 //! - [`backends`]: a fresh store configuration per backend (SQLite always, PostgreSQL when set);
 //! - [`TestServer`]: the application started on a fresh data directory and served on port 0,
-//!   with a small HTTP client for it.
+//!   with a small HTTP client for it;
+//! - [`browser`]: headless Chromium over WebDriver, with an accessibility check (axe-core).
 
 use palisade_app::{App, AppConfig, Started};
 use palisade_store::StoreConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+
+pub mod browser;
 
 /// Whether this run is CI (`CI=true`), where nothing optional may be skipped.
 pub fn in_ci() -> bool {
