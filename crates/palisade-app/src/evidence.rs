@@ -424,6 +424,27 @@ impl App {
     /// bytes, `evidence_access_incomplete` with how many it took. If the outcome cannot be
     /// recorded the last byte is held back too: a download is complete only with its
     /// verification on record.
+    /// Deliver an open download as a stream of chunks (on a blocking thread): what
+    /// [`App::deliver_download`] writes, ending in an error when the delivery broke off.
+    pub fn stream_download(
+        &self,
+        actor: &Actor,
+        dl: Download,
+    ) -> impl futures_util::Stream<Item = crate::streaming::Chunk> + Send + 'static {
+        let (mut w, stream) = crate::streaming::channel();
+        let app = self.clone();
+        let actor = actor.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            // The outcome is recorded before the last byte goes out; a download that is not
+            // verified ends with an error, so the client never holds it whole.
+            if let Delivery::BrokenOff { why } = app.deliver_download(&handle, &actor, dl, &mut w) {
+                w.abort(why);
+            }
+        });
+        stream
+    }
+
     pub fn deliver_download(
         &self,
         rt: &tokio::runtime::Handle,
@@ -668,5 +689,27 @@ impl App {
     /// The vault, to stream a planned export's evidence content from.
     pub fn vault(&self) -> &std::sync::Arc<palisade_store::evidence::Vault> {
         &self.inner.vault
+    }
+}
+
+/// A file name for evidence as downloaded: its recorded name with anything but ASCII letters,
+/// digits and `._-` replaced, so it is safe in a `Content-Disposition` header and on any disk.
+pub fn download_name(item: &EvidenceState) -> String {
+    let safe: String = item
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.chars().all(|c| c == '.') {
+        // `.` or `..`, recorded before names had to be file names.
+        format!("E{}", item.n)
+    } else {
+        safe
     }
 }

@@ -26,6 +26,7 @@ pub mod schedules;
 pub mod services;
 pub mod settings;
 pub mod signin;
+pub mod streaming;
 pub mod teams;
 pub mod witness_forwarder;
 

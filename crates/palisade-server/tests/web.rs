@@ -129,7 +129,7 @@ async fn every_page_carries_a_strict_policy_and_assets_are_cached_by_content() {
         "{csp}"
     );
     assert_eq!(login.headers["x-content-type-options"], "nosniff");
-    assert_eq!(login.headers["referrer-policy"], "no-referrer");
+    assert_eq!(login.headers["referrer-policy"], "same-origin");
     assert_eq!(login.headers[CACHE_CONTROL], "no-store");
     // No inline script or style for the policy to block: every script and sheet is a file.
     assert!(

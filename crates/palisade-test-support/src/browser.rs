@@ -20,6 +20,7 @@
 //! ```
 
 use crate::skip_or_fail;
+pub use fantoccini;
 use fantoccini::{Client, ClientBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -34,6 +34,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/incidents/{incident}/roles/unassign", post(unassign_role))
         .route("/incidents/{incident}/notes", post(note))
         .route("/incidents/{incident}/status", post(status_update))
+        .route("/incidents/{incident}/approvals/{approval}", post(approve))
         .route("/incidents/{incident}/resolve", post(resolve))
         .route("/incidents/{incident}/close", post(close))
 }
@@ -244,7 +245,7 @@ async fn show(
 }
 
 /// The incident page, with `problem` (a refused form) at the top.
-async fn incident_page(
+pub(crate) async fn incident_page(
     app: &App,
     caller: &WebCaller,
     reference: &str,
@@ -340,6 +341,23 @@ fn incident_body(
 
         section data-region="board" aria-labelledby="board-title" {
             h2 id="board-title" { "Steps: " (st.playbook.name) }
+            @if !st.playbook.approvals.is_empty() {
+                ul.approvals aria-label="Approvals" {
+                    @for a in &st.playbook.approvals {
+                        li {
+                            strong { "Approval: " (a.id) } " (by the " (a.role.as_str().replace('_', " ")) ")"
+                            @if let Some(d) = &a.description { br; span.hint { (d) } }
+                            br;
+                            @match st.approvals.get(&a.id) {
+                                Some(r) => { span.badge.ok { "approved" } " by " (r.by) " " (time(r.at)) }
+                                None => @if st.status.is_open() {
+                                    (action_button(app, caller, st, Command::Approve { approval: a.id.clone(), note: None }, &format!("{base}/approvals/{}", a.id), "Approve", &format!("why-approve-{}", a.id)))
+                                } @else { span.badge { "not given" } },
+                            }
+                        }
+                    }
+                }
+            }
             ol.board {
                 @for step in &st.steps {
                     @let n = step.n;
@@ -394,7 +412,7 @@ fn incident_body(
                                 (csrf_field(caller))
                                 input type="hidden" name="user" value=(user);
                                 input type="hidden" name="role" value=(r.as_str());
-                                button.small type="submit" aria-label=(format!("Remove {} as {}", user, r.as_str())) { "Remove " (r.as_str()) }
+                                button.small type="submit" aria-label=(format!("Remove {} from {}", r.as_str(), user)) { "Remove " (r.as_str()) }
                             }
                         }
                     }
@@ -457,30 +475,7 @@ fn incident_body(
             }
         }
 
-        section data-region="evidence" aria-labelledby="evidence-title" {
-            h2 id="evidence-title" { "Evidence" }
-            @if st.evidence.is_empty() {
-                p.empty { "No evidence yet." }
-            } @else {
-                div.scroll {
-                    table.list {
-                        thead { tr { th scope="col" { "#" } th scope="col" { "Name" } th scope="col" { "SHA-256" } th scope="col" { "Size" } th scope="col" { "Custodian" } th scope="col" { "Custody" } } }
-                        tbody {
-                            @for e in &st.evidence {
-                                tr {
-                                    td { "E" (e.n) }
-                                    td { (e.name) @if e.integrity_failed { " " span.badge.overdue { "INTEGRITY FAILED" } } }
-                                    td { code title=(e.sha256) { (&e.sha256[..12]) "…" } }
-                                    td { (e.size) " bytes" }
-                                    td { (e.custodian) }
-                                    td { (e.custody.len()) " entries" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        (crate::evidence::section(caller, st))
 
         section data-region="timeline" aria-labelledby="timeline-title" {
             h2 id="timeline-title" { "Timeline" }
@@ -700,6 +695,18 @@ async fn status_update(
     let cmd = Command::UpdateStatus {
         status,
         message: Some(f.message.trim().to_string()).filter(|m| !m.is_empty()),
+    };
+    run(&app, &posted.caller, &incident, cmd).await
+}
+
+async fn approve(
+    State(app): State<App>,
+    Path((incident, approval)): Path<(String, String)>,
+    posted: Posted<CloseForm>,
+) -> Response {
+    let cmd = Command::Approve {
+        approval,
+        note: Some(posted.form.note.trim().to_string()).filter(|n| !n.is_empty()),
     };
     run(&app, &posted.caller, &incident, cmd).await
 }

@@ -11,6 +11,7 @@
 
 mod account;
 mod assets;
+mod evidence;
 mod incidents;
 mod page;
 mod session;
@@ -43,6 +44,7 @@ pub fn router(options: WebOptions) -> Router<App> {
         .route("/", get(|| async { Redirect::to("/incidents") }))
         .merge(session::routes())
         .merge(incidents::routes())
+        .merge(evidence::routes())
         .merge(account::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))
@@ -75,7 +77,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
     };
     set(h, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    // Same-origin only: nothing (a password link's path, an incident's codename) leaks to another
+    // site, and the browser still sends this site's own `Origin` with its forms.
+    set(h, header::REFERRER_POLICY, "same-origin");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(
         h,

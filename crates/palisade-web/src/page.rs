@@ -22,7 +22,6 @@ pub(crate) fn frame(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " · Palisade" }
                 link rel="stylesheet" href=(assets::css_url());
                 script src=(assets::js_url()) defer {}

@@ -95,14 +95,12 @@ impl FromRequestParts<App> for Signed {
     }
 }
 
-/// A cross-site request (by the browser's own `Sec-Fetch-Site`, or an `Origin` that is not
-/// this host) is refused before any form is read.
-fn cross_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return true;
+/// A request from another site is refused before any form is read: by the browser's own
+/// `Sec-Fetch-Site` when it sends one (only `same-origin` and `none`, a user's own navigation,
+/// pass), else by an `Origin` that is not this host.
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
@@ -116,7 +114,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn forbidden_form() -> Response {
+pub(crate) fn forbidden_form() -> Response {
     page::error_page(
         StatusCode::FORBIDDEN,
         "Form refused",
@@ -125,7 +123,7 @@ fn forbidden_form() -> Response {
 }
 
 /// Compare two tokens in constant time.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -433,6 +431,12 @@ mod tests {
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(cross_site(&h), "a sibling subdomain is another site's page");
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        // The browser's word wins over an Origin it hides (`null` under some policies).
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!cross_site(&h));
     }
 
     #[test]

@@ -751,7 +751,10 @@ pub async fn run_token(cmd: TokenCmd) -> anyhow::Result<Outcome> {
         TokenCmd::PasswordLink { user, role, client } => {
             let c = Client::new(&client)?;
             let link: Value = c
-                .post("/api/v1/password-links", &json!({"user": user, "role": role}))
+                .post(
+                    "/api/v1/password-links",
+                    &json!({"user": user, "role": role}),
+                )
                 .await?;
             let url = format!(
                 "{}{}",
@@ -761,7 +764,9 @@ pub async fn run_token(cmd: TokenCmd) -> anyhow::Result<Outcome> {
             match client.format {
                 Format::Json => outln!(
                     "{}",
-                    json(&json!({"user": link["user"], "url": url, "expires_at": link["expires_at"]}))
+                    json(
+                        &json!({"user": link["user"], "url": url, "expires_at": link["expires_at"]})
+                    )
                 ),
                 Format::Table => {
                     outln!(

@@ -4,14 +4,14 @@
 
 use crate::extract::{Caller, StrictQuery, evidence_number};
 use crate::problem::Problem;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use palisade_app::App;
-use palisade_app::evidence::{AcquireInput, Delivery};
+use palisade_app::evidence::AcquireInput;
 use palisade_core::custody::{EvidenceName, EvidenceState};
 use palisade_core::{IncidentState, UserName};
 use serde::{Deserialize, Serialize};
@@ -229,70 +229,6 @@ pub async fn transfer(
     Ok(Json(EvidenceView::new(&st, &item)))
 }
 
-/// A `Write` that sends what is written as `Bytes` chunks to a response body.
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: Vec<u8>,
-}
-
-const OUT_CHUNK: usize = 256 * 1024;
-
-impl ChannelWriter {
-    fn new(tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>) -> ChannelWriter {
-        ChannelWriter {
-            tx,
-            buf: Vec::with_capacity(OUT_CHUNK),
-        }
-    }
-    fn send_buf(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(OUT_CHUNK),
-        ));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
-    }
-    /// End the body with an error: the client sees an incomplete transfer, never a silent pass.
-    fn abort(&mut self, why: String) {
-        let _ = self.tx.blocking_send(Err(std::io::Error::other(why)));
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() > OUT_CHUNK {
-            // Hold the last byte back until `flush`: a body whose check fails at the very end
-            // must never reach the client complete (it has a Content-Length).
-            let last = self.buf.split_off(self.buf.len() - 1);
-            self.send_buf()?;
-            self.buf = last;
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send_buf()
-    }
-}
-
-fn streaming_body() -> (ChannelWriter, Body) {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    (
-        ChannelWriter::new(tx),
-        Body::from_stream(tokio_stream_from(rx)),
-    )
-}
-
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
 fn repr_digest(sha256_hex: &str) -> Option<HeaderValue> {
     use base64::Engine;
     let raw = hex::decode(sha256_hex).ok()?;
@@ -332,16 +268,7 @@ pub async fn download(
         .open_evidence(caller.actor(), &incident, n, purpose)
         .await?;
     let item = dl.item.clone();
-    let (mut w, body) = streaming_body();
-    let actor = caller.actor().clone();
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        // The outcome is recorded before the last byte goes out; a download that is not
-        // verified ends with an error, so the client never holds it whole.
-        if let Delivery::BrokenOff { why } = app.deliver_download(&handle, &actor, dl, &mut w) {
-            w.abort(why);
-        }
-    });
+    let body = Body::from_stream(app.stream_download(caller.actor(), dl));
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -354,21 +281,7 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&item.sha256) {
         headers.insert("x-palisade-sha256", v);
     }
-    let mut safe: String = item
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if safe.chars().all(|c| c == '.') {
-        // `.` or `..`, recorded before names had to be file names.
-        safe = format!("E{n}");
-    }
+    let safe = palisade_app::evidence::download_name(&item);
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -418,7 +331,8 @@ pub async fn export(
         .export_incident(caller.actor(), &incident, purpose, with_evidence)
         .await?;
     let codename = plan.state.codename.clone();
-    let (mut w, body) = streaming_body();
+    let (mut w, stream) = palisade_app::streaming::channel();
+    let body = Body::from_stream(stream);
     tokio::task::spawn_blocking(move || match plan.write_to(&mut w) {
         Ok(_) => {
             let _ = w.flush();

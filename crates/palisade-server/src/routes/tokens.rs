@@ -140,7 +140,10 @@ pub async fn create_password_link(
         .await?;
     let expires_at = time::OffsetDateTime::from_unix_timestamp(link.expires_s)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     Ok((
         StatusCode::CREATED,
