@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod health;
 pub mod incidents;
 pub mod kept;
+pub mod ledger_check;
 pub mod metrics;
 pub mod notify;
 pub mod people;
@@ -72,6 +73,9 @@ pub struct AppConfig {
     /// Run no escalation worker: the caller takes due steps itself
     /// ([`App::run_due_timers_at`]), at times it chooses. For tests.
     pub manual_timers: bool,
+    /// How long a stream's ledger check is reused by the web UI's badge (`None`: 30 s; 0:
+    /// every page view checks again).
+    pub ledger_recheck_secs: Option<u32>,
 }
 
 /// Default largest evidence upload: 256 GiB.
@@ -119,6 +123,8 @@ pub struct Inner {
     pub(crate) keys: alerts::KeyCache,
     /// Streams changed on this instance (for live pages).
     pub(crate) changed: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// The last check of each stream's ledger (the web UI's badge).
+    pub(crate) ledger_checks: ledger_check::LedgerChecks,
     /// Failed web sign-ins per user name.
     pub(crate) sign_in_failures: signin::Failures,
     pub(crate) deployment: cache::StateCache<palisade_core::deployment::DeploymentState>,
@@ -263,6 +269,11 @@ impl App {
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
             sign_in_failures: Default::default(),
+            ledger_checks: ledger_check::LedgerChecks::new(
+                config
+                    .ledger_recheck_secs
+                    .map_or(ledger_check::RECHECK_SECS, i64::from),
+            ),
             changed: tokio::sync::broadcast::channel(1024).0,
             deployment: Default::default(),
             locks: Default::default(),

@@ -257,6 +257,7 @@ impl Settings {
             comms: self.comms.clone(),
             events_per_key_per_minute: self.alerts.events_per_key_per_minute,
             manual_timers: false,
+            ledger_recheck_secs: None,
         }
     }
 }

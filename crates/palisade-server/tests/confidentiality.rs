@@ -653,6 +653,12 @@ fn routes() -> Vec<Route> {
             no_body,
             [204, 403, 403, 403, 401, 401],
         ),
+        same(
+            "POST",
+            "/api/v1/password-links",
+            || Body::Json(json!({"user": "newcomer", "role": "viewer"})),
+            [201, 403, 403, 403, 401, 401],
+        ),
         same("GET", "/api/v1/me", no_body, [200, 200, 200, 200, 401, 401]),
         // Services are not restricted: every account sees them, viewers do not change them.
         same(
@@ -1144,7 +1150,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 88, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 89, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1350,6 +1356,15 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
         ("POST", "/api/v1/tokens") => {
             assert!(
                 r.body["token"].as_str().unwrap().starts_with("pal_"),
+                "{what}"
+            )
+        }
+        ("POST", "/api/v1/password-links") => {
+            assert!(
+                r.body["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/welcome/pwl_"),
                 "{what}"
             )
         }

@@ -723,3 +723,72 @@ async fn an_open_incident_page_hears_of_each_change_but_not_of_reads() {
         "{seen}"
     );
 }
+
+#[tokio::test]
+async fn the_ledger_badge_says_verified_and_turns_red_when_a_row_is_altered() {
+    let s = TestServer::spawn_with(|c| c.ledger_recheck_secs = Some(0)).await;
+    let v = s
+        .declare(&s.admin, json!({"title": "Badge", "severity": "SEV-3"}))
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    s.ok(
+        &format!("/api/v1/incidents/{codename}/notes"),
+        &s.admin,
+        json!({"text": "the attacker used a VPN exit"}),
+    )
+    .await;
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let page = w.get(&format!("/incidents/{codename}")).await;
+    assert!(page.text.contains("✓ ledger verified"), "{}", page.text);
+    assert!(
+        page.text.contains("last signed checkpoint #"),
+        "{}",
+        page.text
+    );
+
+    // Someone with the database file rewrites history.
+    let db = rusqlite::Connection::open(s.config.store.data_dir.join("palisade.db")).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER ledger_events_no_update;
+         UPDATE ledger_events SET body = replace(body, 'a VPN exit', 'a coffee shop') WHERE body LIKE '%a VPN exit%';",
+    )
+    .unwrap();
+    drop(db);
+    let page = w.get(&format!("/incidents/{codename}")).await;
+    assert!(page.text.contains("✗ LEDGER CHECK FAILED"), "{}", page.text);
+    assert!(!page.text.contains("✓ ledger verified"));
+}
+
+#[tokio::test]
+async fn a_long_timeline_is_shown_a_page_at_a_time() {
+    let s = TestServer::spawn().await;
+    let v = s
+        .declare(
+            &s.admin,
+            json!({"title": "Chatty", "severity": "SEV-4", "kind": "operational"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    for i in 0..150 {
+        s.ok(
+            &format!("/api/v1/incidents/{codename}/notes"),
+            &s.admin,
+            json!({"text": format!("note number {i}")}),
+        )
+        .await;
+    }
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let first = w.get(&format!("/incidents/{codename}")).await;
+    assert!(first.text.contains("note number 149") && !first.text.contains("note number 20<"));
+    let at = first
+        .text
+        .find("?before=")
+        .expect("a link to earlier entries");
+    let link: String = first.text[at..].chars().take_while(|c| *c != '"').collect();
+    let older = w.get(&format!("/incidents/{codename}{link}")).await;
+    assert!(older.text.contains("note number 20<"), "{link}");
+    assert!(!older.text.contains("note number 149"));
+    assert!(older.text.contains("Newest entries"));
+}

@@ -69,6 +69,7 @@ fn every_source_file_of_the_layers_is_named() {
         "crates/palisade-store/src",
         "crates/palisade-app/src",
         "crates/palisade-server/src",
+        "crates/palisade-web/src",
         "crates/palisade/src",
     ] {
         let mut stack = vec![root.join(dir)];

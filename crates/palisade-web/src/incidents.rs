@@ -236,12 +236,23 @@ fn version(st: &IncidentState) -> u64 {
     st.last_seq - st.reads
 }
 
+/// Timeline entries shown at once (newest first); older ones a page at a time.
+const TIMELINE_PAGE: usize = 100;
+
+#[derive(Deserialize, Default)]
+struct ShowQuery {
+    /// Show timeline entries before this sequence number.
+    #[serde(default)]
+    before: Option<u64>,
+}
+
 async fn show(
     State(app): State<App>,
     Signed(caller): Signed,
     Path(incident): Path<String>,
+    Query(q): Query<ShowQuery>,
 ) -> Response {
-    incident_page(&app, &caller, &incident, None).await
+    incident_page_at(&app, &caller, &incident, None, q.before).await
 }
 
 /// The incident page, with `problem` (a refused form) at the top.
@@ -250,6 +261,16 @@ pub(crate) async fn incident_page(
     caller: &WebCaller,
     reference: &str,
     problem: Option<Problem>,
+) -> Response {
+    incident_page_at(app, caller, reference, problem, None).await
+}
+
+async fn incident_page_at(
+    app: &App,
+    caller: &WebCaller,
+    reference: &str,
+    problem: Option<Problem>,
+    before: Option<u64>,
 ) -> Response {
     let st = match app
         .read::<IncidentState>(&caller.actor, reference, "incident page", "web")
@@ -264,13 +285,18 @@ pub(crate) async fn incident_page(
         version: Some(version(&st)),
     };
     let title = format!("{} — {}", st.codename, st.title);
+    let check = match app.check_ledger(st.id).await {
+        Ok(c) => c,
+        Err(e) => return Problem::from(e).page(Some(caller)),
+    };
+    let shown = Shown { before, check };
     respond(
         status,
         frame(
             &title,
             Some(caller),
             attrs,
-            incident_body(app, caller, &st, problem.as_ref()),
+            incident_body(app, caller, &st, problem.as_ref(), &shown),
         ),
     )
 }
@@ -299,11 +325,31 @@ fn action_button(
                 Some(e) => {
                     button type="submit" disabled aria-describedby=(id) { (label) }
                     span.refusal id=(id) {
-                        (e.to_string())
+                        (page::reason(e))
                         @if let palisade_app::AppError::Refused(r) = e { " (rule " code { (r.rule.id) } ")" }
                     }
                 }
             }
+        }
+    }
+}
+
+/// What the page shows besides the state: where the timeline starts, the ledger's check.
+struct Shown {
+    before: Option<u64>,
+    check: palisade_app::ledger_check::LedgerCheck,
+}
+
+fn ledger_badge(c: &palisade_app::ledger_check::LedgerCheck) -> Markup {
+    html! {
+        @if c.ok {
+            span.badge.ok { "✓ ledger verified" }
+            " through event " (c.through) " ("  (c.signatures_verified) " signatures; last signed checkpoint "
+            @match c.last_checkpoint { Some(n) => { "#" (n) }, None => "none" }
+            ", checked " (time(c.checked_at)) ")"
+        } @else {
+            span.badge.overdue { "✗ LEDGER CHECK FAILED" }
+            " " (c.failure.as_deref().unwrap_or("")) " — run " code { "palisade verify" } " and see docs/ledger-format.md"
         }
     }
 }
@@ -313,7 +359,17 @@ fn incident_body(
     caller: &WebCaller,
     st: &IncidentState,
     problem: Option<&Problem>,
+    shown: &Shown,
 ) -> Markup {
+    let entries: Vec<_> = st
+        .timeline
+        .iter()
+        .rev()
+        .filter(|t| shown.before.is_none_or(|b| t.seq < b))
+        .take(TIMELINE_PAGE + 1)
+        .collect();
+    let more = entries.len() > TIMELINE_PAGE;
+    let entries = &entries[..entries.len().min(TIMELINE_PAGE)];
     let now = palisade_app::now();
     let comms = palisade_core::comms::status(st, app.comms_policy(), now);
     let base = base(st);
@@ -334,8 +390,8 @@ fn incident_body(
                 span.badge { (st.kind.as_str()) }
                 @if st.restricted { " " span.badge.restricted { "restricted to members" } }
             }
-            p.meta { "Declared by " (st.declared_by) " at " (time(st.declared_at)) ". Last change " (time(st.updated_at)) ". "
-                span.ledger { "Ledger: " (st.last_seq) " signed events." } }
+            p.meta { "Declared by " (st.declared_by) " at " (time(st.declared_at)) ". Last change " (time(st.updated_at)) "." }
+            p.ledger { (ledger_badge(&shown.check)) }
             @if let Some(s) = &st.summary { p.summary { (page::prose(s)) } }
         }
 
@@ -491,7 +547,7 @@ fn incident_body(
                 table.list.timeline {
                     thead { tr { th scope="col" { "#" } th scope="col" { "Occurred" } th scope="col" { "Recorded" } th scope="col" { "By" } th scope="col" { "What" } } }
                     tbody {
-                        @for t in st.timeline.iter().rev() {
+                        @for t in entries {
                             tr {
                                 td { (t.seq) }
                                 td { (time(t.effective_occurred_at())) @if t.effective_occurred_at() != t.occurred_at { br; del { (time(t.occurred_at)) } } }
@@ -506,6 +562,10 @@ fn incident_body(
                     }
                 }
             }
+            @if shown.before.is_some() { p { a href=(base) { "Newest entries" } } }
+            @if more { @if let Some(last) = entries.last() {
+                p { a href=(format!("{base}?before={}", last.seq)) { "Earlier entries" } }
+            } }
         }
 
         section data-region="resolution" aria-labelledby="resolution-title" {
@@ -522,7 +582,7 @@ fn incident_body(
                         None => button type="submit" { "Resolve" },
                         Some(e) => {
                             button type="submit" disabled aria-describedby="why-resolve" { "Resolve" }
-                            span.refusal id="why-resolve" { (e.to_string()) @if let palisade_app::AppError::Refused(r) = e { " (rule " code { (r.rule.id) } ")" } }
+                            span.refusal id="why-resolve" { (page::reason(e)) @if let palisade_app::AppError::Refused(r) = e { " (rule " code { (r.rule.id) } ")" } }
                         }
                     }
                 }

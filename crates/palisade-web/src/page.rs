@@ -98,7 +98,7 @@ pub(crate) struct Problem {
 
 impl From<AppError> for Problem {
     fn from(e: AppError) -> Problem {
-        let detail = e.to_string();
+        let detail = reason(&e);
         let (status, headline, rule) = match &e {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found", None),
             AppError::Refused(r) => (
@@ -178,6 +178,15 @@ impl Problem {
                 },
             ),
         )
+    }
+}
+
+/// Why something was refused, as a sentence: a rule's own message (its id is shown beside it),
+/// else the error's text.
+pub(crate) fn reason(e: &AppError) -> String {
+    match e {
+        AppError::Refused(r) => r.message.clone(),
+        other => other.to_string(),
     }
 }
 

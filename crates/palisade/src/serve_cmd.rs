@@ -149,6 +149,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         outln!(
             "Then try: palisade incident declare --title \"Suspicious logins\" --severity SEV-2"
         );
+        outln!("Or open {url}/ in a browser and sign in with the token.");
     }
     let router = palisade_server::router_with(
         started.app.clone(),
