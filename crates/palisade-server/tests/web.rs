@@ -792,3 +792,349 @@ async fn a_long_timeline_is_shown_a_page_at_a_time() {
     assert!(!older.text.contains("note number 149"));
     assert!(older.text.contains("Newest entries"));
 }
+
+#[tokio::test]
+async fn statements_are_drafted_refused_for_spin_approved_by_the_commander_and_published() {
+    let s = TestServer::spawn().await;
+    let sam = s.token("sam", "responder").await;
+    let v = s
+        .declare(
+            &s.admin,
+            json!({"title": "Customer data exposed", "severity": "SEV-1", "commander": "admin"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    s.ok(
+        &format!("/api/v1/incidents/{codename}/roles"),
+        &s.admin,
+        json!({"user": "sam", "role": "customer_liaison"}),
+    )
+    .await;
+    let path = format!("/incidents/{codename}");
+    let mut liaison = Web::new(&s);
+    liaison.sign_in_token(&sam).await;
+    let spin = liaison
+        .submit(
+            &path,
+            &format!("{path}/statements"),
+            &[
+                ("title", "Update"),
+                ("body", "We take security very seriously."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        spin.status,
+        StatusCode::SEE_OTHER,
+        "a draft may say anything: {}",
+        spin.text
+    );
+    let page = liaison.get(&path).await;
+    assert!(page.text.contains("awaiting the IC"), "{}", page.text);
+    // Only the IC approves: the liaison sees the button disabled with the reason.
+    let approve = &page.text[page.text.find("/statements/1/approve").unwrap()..];
+    let approve = &approve[..approve.find("</form>").unwrap()];
+    assert!(
+        approve.contains("disabled") && approve.contains("rule <code>"),
+        "{approve}"
+    );
+    let refused = liaison
+        .submit(&path, &format!("{path}/statements/1/approve"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    // The IC cannot approve spin either: the phrase is named.
+    let mut ic = Web::new(&s);
+    ic.sign_in_token(&s.admin).await;
+    let spun = ic
+        .submit(&path, &format!("{path}/statements/1/approve"), &[])
+        .await;
+    assert_eq!(spun.status, StatusCode::CONFLICT, "{}", spun.text);
+    assert!(
+        spun.text
+            .to_lowercase()
+            .contains("we take security very seriously")
+    );
+    let revised = liaison
+        .submit(
+            &path,
+            &format!("{path}/statements/1/revise"),
+            &[
+                ("title", "Service notice"),
+                (
+                    "body",
+                    "On 6 December some exports were readable by other customers.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(revised.status, StatusCode::SEE_OTHER, "{}", revised.text);
+    let approved = ic
+        .submit(&path, &format!("{path}/statements/1/approve"), &[])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.text);
+    let bad_date = liaison
+        .submit(
+            &path,
+            &format!("{path}/statements/1/publish"),
+            &[("date", "6 Dec")],
+        )
+        .await;
+    assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_date.text.contains("YYYY-MM-DD"));
+    let published = liaison
+        .submit(
+            &path,
+            &format!("{path}/statements/1/publish"),
+            &[("date", "2026-12-07")],
+        )
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.text
+    );
+    let comms = s
+        .get(
+            &format!("/api/v1/incidents/{codename}/communications"),
+            &s.admin,
+        )
+        .await
+        .body;
+    assert!(comms.to_string().contains("2026-12-07"), "{comms}");
+    assert!(liaison.get(&path).await.text.contains(">published<"));
+}
+
+#[tokio::test]
+async fn awareness_starts_the_deadlines_and_one_is_marked_met() {
+    let s = TestServer::spawn().await;
+    let v = s
+        .declare(
+            &s.admin,
+            json!({"title": "Breach", "severity": "SEV-2", "commander": "admin"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    let path = format!("/incidents/{codename}");
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let before = w.get(&path).await;
+    assert!(before.text.contains("start when awareness is recorded"));
+    let bad = w
+        .submit(
+            &path,
+            &format!("{path}/awareness"),
+            &[("aware_at", "last night")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w
+        .submit(
+            &path,
+            &format!("{path}/awareness"),
+            &[("aware_at", "2026-12-06T22:30")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = w.get(&path).await;
+    assert!(page.text.contains("GDPR Art. 33"), "{}", page.text);
+    assert!(
+        page.text.contains("2026-12-09 22:30 UTC"),
+        "due 72 h after awareness"
+    );
+    let met = page.text.find("/deadlines/").unwrap();
+    let action: String = page.text[met..].chars().take_while(|c| *c != '"').collect();
+    let r = w.submit(&path, &format!("{path}{action}"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text);
+    let comms = s
+        .get(
+            &format!("/api/v1/incidents/{codename}/communications"),
+            &s.admin,
+        )
+        .await
+        .body;
+    assert!(
+        comms["status"]["deadlines"][0]["met"].is_object(),
+        "{comms}"
+    );
+}
+
+#[tokio::test]
+async fn the_postmortem_follows_resolution_with_action_items_and_a_markdown_draft() {
+    let s = TestServer::spawn().await;
+    let v = s
+        .declare(
+            &s.admin,
+            json!({"title": "Checkout down", "severity": "SEV-2", "kind": "operational", "commander": "admin"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    let path = format!("/incidents/{codename}");
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    assert!(
+        w.get(&path)
+            .await
+            .text
+            .contains("Starts when the incident is resolved")
+    );
+    for n in 1..=3 {
+        let r = w
+            .submit(&path, &format!("{path}/steps/{n}/done"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let r = w
+        .submit(
+            &path,
+            &format!("{path}/resolve"),
+            &[("summary", "rolled back release 4.2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = w.get(&path).await;
+    assert!(
+        page.text
+            .contains("Status: <span class=\"badge\">draft</span>"),
+        "{}",
+        page.text
+    );
+    let unknown = w
+        .submit(
+            &path,
+            &format!("{path}/action-items"),
+            &[("title", "Canary releases"), ("owner", "nobody")],
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.text
+    );
+    let r = w
+        .submit(
+            &path,
+            &format!("{path}/action-items"),
+            &[
+                ("title", "Canary releases"),
+                ("owner", "admin"),
+                ("due", "2027-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = w
+        .submit(&path, &format!("{path}/action-items/1/done"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = w
+        .submit(
+            &path,
+            &format!("{path}/postmortem/status"),
+            &[("status", "in_review")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = w.get(&path).await;
+    assert!(page.text.contains("in review"));
+    assert!(page.text.contains("1 done, 0 open"));
+    let md = w.get(&format!("{path}/postmortem.md")).await;
+    assert_eq!(md.status, StatusCode::OK);
+    assert!(
+        md.headers[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    assert!(md.text.contains("Canary releases") && md.text.contains("rolled back release 4.2"));
+}
+
+#[tokio::test]
+async fn break_glass_opens_a_restricted_incident_to_an_admin_with_a_reason_and_a_banner() {
+    let s = TestServer::spawn().await;
+    let dana = s.token("dana", "responder").await;
+    let root = s.token("root2", "admin").await;
+    let v = s
+        .declare(
+            &dana,
+            json!({"title": "Payroll tampering", "severity": "SEV-1", "commander": "dana"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    let path = format!("/incidents/{codename}");
+    let mut admin = Web::new(&s);
+    admin.sign_in_token(&root).await;
+    assert_eq!(
+        admin.get(&path).await.status,
+        StatusCode::NOT_FOUND,
+        "admins are not exempt"
+    );
+    let no_reason = admin
+        .submit(
+            "/break-glass",
+            "/break-glass",
+            &[("incident", &codename), ("reason", " "), ("minutes", "30")],
+        )
+        .await;
+    assert_eq!(
+        no_reason.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_reason.text
+    );
+    let too_long = admin
+        .submit(
+            "/break-glass",
+            "/break-glass",
+            &[
+                ("incident", &codename),
+                ("reason", "audit"),
+                ("minutes", "forever"),
+            ],
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = admin
+        .submit(
+            "/break-glass",
+            "/break-glass",
+            &[
+                ("incident", &codename),
+                ("reason", "dana is unreachable; payroll runs tonight"),
+                ("minutes", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Break-glass access."), "{}", page.text);
+    assert!(
+        page.text
+            .contains("dana is unreachable; payroll runs tonight")
+    );
+    // Read-only: a note from the break-glass reader is refused by the rule.
+    let note = admin
+        .submit(&path, &format!("{path}/notes"), &[("text", "looking")])
+        .await;
+    assert_eq!(note.status, StatusCode::FORBIDDEN, "{}", note.text);
+    assert!(note.text.contains("members-only"), "{}", note.text);
+    // A responder cannot break glass.
+    let mut eve = Web::new(&s);
+    eve.sign_in_token(&s.token("eve", "responder").await).await;
+    let r = eve
+        .submit(
+            "/incidents",
+            "/break-glass",
+            &[("incident", &codename), ("reason", "curious")],
+        )
+        .await;
+    assert!(
+        r.status == StatusCode::FORBIDDEN || r.status == StatusCode::NOT_FOUND,
+        "{}",
+        r.status
+    );
+    assert!(!r.text.contains("Payroll"));
+}

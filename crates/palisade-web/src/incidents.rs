@@ -301,13 +301,13 @@ async fn incident_page_at(
     )
 }
 
-fn base(st: &IncidentState) -> String {
+pub(crate) fn base(st: &IncidentState) -> String {
     format!("/incidents/{}", st.codename)
 }
 
 /// A button that posts `fields` to `action`, or, when the rules would refuse `cmd`, the same
 /// button disabled with the reason beside it.
-fn action_button(
+pub(crate) fn action_button(
     app: &App,
     caller: &WebCaller,
     st: &IncidentState,
@@ -381,6 +381,13 @@ fn incident_body(
     };
     html! {
         @if let Some(p) = problem { (p.banner()) }
+        @if let Some(g) = break_glass_grant(caller, st) {
+            div.banner.warn role="alert" {
+                strong { "Break-glass access. " }
+                "You are not a member of this incident; you may read it until " (time(g.until))
+                " because: “" (g.reason) "”. Every read is recorded and the Incident Commander was told."
+            }
+        }
         p.live-status role="status" aria-live="polite" {}
         section data-region="head" aria-labelledby="incident-title" {
             p.crumbs { a href="/incidents" { "Incidents" } " / " (st.codename) }
@@ -516,6 +523,7 @@ fn incident_body(
                     li.hint { "Notification deadlines (" (comms.pending_deadlines.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")) ") start when awareness is recorded." }
                 }
             }
+            (crate::comms::awareness_and_deadlines(app, caller, st))
             @if st.status.is_open() {
                 form.stack method="post" action=(format!("{base}/status")) {
                     (csrf_field(caller))
@@ -532,6 +540,7 @@ fn incident_body(
         }
 
         (crate::evidence::section(caller, st))
+        (crate::comms::statements(app, caller, st))
 
         section data-region="timeline" aria-labelledby="timeline-title" {
             h2 id="timeline-title" { "Timeline" }
@@ -591,7 +600,23 @@ fn incident_body(
                 (action_button(app, caller, st, Command::Close { note: None }, &format!("{base}/close"), "Close the incident", "why-close"))
             }
         }
+        (crate::comms::postmortem(app, caller, st))
     }
+}
+
+/// The caller's live break-glass grant, when they read the incident through one (not a member).
+fn break_glass_grant<'a>(
+    caller: &WebCaller,
+    st: &'a IncidentState,
+) -> Option<&'a palisade_core::custody::BreakGlassGrant> {
+    if st.members.contains_key(&caller.actor.user) {
+        return None;
+    }
+    let now = palisade_app::now();
+    st.break_glass
+        .iter()
+        .rev()
+        .find(|g| g.user == caller.actor.user && g.until > now)
 }
 
 fn step_label(s: StepStatus) -> &'static str {
@@ -605,7 +630,7 @@ fn step_label(s: StepStatus) -> &'static str {
 
 /// Run `cmd` on the incident for the form's caller: back to the page when done (303, so a
 /// reload does not post again), or the page with the refusal at the top.
-async fn run(app: &App, caller: &WebCaller, incident: &str, cmd: Command) -> Response {
+pub(crate) async fn run(app: &App, caller: &WebCaller, incident: &str, cmd: Command) -> Response {
     match app
         .execute::<IncidentState>(&caller.actor, incident, cmd, &Options::default(), None)
         .await

@@ -11,6 +11,8 @@
 
 mod account;
 mod assets;
+mod break_glass;
+mod comms;
 mod evidence;
 mod incidents;
 mod page;
@@ -45,6 +47,8 @@ pub fn router(options: WebOptions) -> Router<App> {
         .merge(session::routes())
         .merge(incidents::routes())
         .merge(evidence::routes())
+        .merge(comms::routes())
+        .merge(break_glass::routes())
         .merge(account::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))

@@ -35,6 +35,9 @@ pub(crate) fn frame(
                             a href="/incidents" { "Incidents" }
                             a href="/incidents/new" { "Declare" }
                             a href="/account" { "Account" }
+                            @if c.actor.account_role == palisade_core::AccountRole::Admin {
+                                a href="/break-glass" { "Break-glass" }
+                            }
                         }
                         form.signout method="post" action="/logout" {
                             (csrf_field(c))
