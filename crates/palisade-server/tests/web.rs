@@ -1138,3 +1138,88 @@ async fn break_glass_opens_a_restricted_incident_to_an_admin_with_a_reason_and_a
     );
     assert!(!r.text.contains("Payroll"));
 }
+
+#[tokio::test]
+async fn a_correction_is_a_new_entry_and_a_severity_change_needs_a_reason() {
+    let s = TestServer::spawn().await;
+    let v = s
+        .declare(
+            &s.admin,
+            json!({"title": "Phish", "severity": "SEV-3", "commander": "admin"}),
+        )
+        .await;
+    let codename = v["codename"].as_str().unwrap().to_string();
+    let path = format!("/incidents/{codename}");
+    s.ok(
+        &format!("/api/v1/incidents/{codename}/notes"),
+        &s.admin,
+        json!({"text": "user clicked at 09:10"}),
+    )
+    .await;
+    let shown = s
+        .get(&format!("/api/v1/incidents/{codename}"), &s.admin)
+        .await
+        .body;
+    let seq = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["description"].as_str().unwrap().contains("09:10"))
+        .unwrap_or_else(|| panic!("{shown}"))["seq"]
+        .as_u64()
+        .unwrap();
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    let bad = w
+        .submit(
+            &path,
+            &format!("{path}/corrections"),
+            &[("supersedes", "x"), ("reason", "typo")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w
+        .submit(
+            &path,
+            &format!("{path}/corrections"),
+            &[
+                ("supersedes", &seq.to_string()),
+                ("reason", "proxy logs say 09:01"),
+                ("occurred_at", "2026-12-07T09:01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = w.get(&path).await;
+    assert!(page.text.contains("proxy logs say 09:01"));
+    assert!(
+        page.text.contains("<del>"),
+        "the old time is shown struck out"
+    );
+    assert!(
+        page.text.contains("user clicked at 09:10"),
+        "the entry itself is unchanged"
+    );
+
+    let r = w
+        .submit(
+            &path,
+            &format!("{path}/severity"),
+            &[("to", "SEV-1"), ("reason", "payroll data involved")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let api = s
+        .get(&format!("/api/v1/incidents/{codename}"), &s.admin)
+        .await
+        .body;
+    assert_eq!(api["severity"], "SEV-1");
+    let bad = w
+        .submit(
+            &path,
+            &format!("{path}/severity"),
+            &[("to", "SEV-0"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

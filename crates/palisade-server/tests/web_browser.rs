@@ -164,6 +164,25 @@ async fn a_responder_runs_a_security_incident_start_to_close_in_the_browser() {
     click(&b, "form[action$='/roles'] button[type=submit]").await;
     wait_for(&b, "button[aria-label='Remove scribe from sam']").await;
 
+    // Live: a note recorded elsewhere (the API) appears on the open page without a reload.
+    s.ok(
+        &format!("/api/v1/incidents/{codename}/notes"),
+        &s.admin,
+        json!({"text": "GuardDuty flagged the key from 203.0.113.7"}),
+    )
+    .await;
+    let live = wait_for(&b, "section[data-region=timeline] tbody tr:first-child").await;
+    b.wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::XPath(
+            "//section[@data-region='timeline']//td[contains(., 'GuardDuty flagged the key')]",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("the note did not appear live: {e}"));
+    let _ = live;
+    let status = text_of(&b, ".live-status").await;
+    assert!(status.starts_with("Updated"), "{status}");
+
     // Walk the steps: 1–13 in order.
     for n in 1..=13 {
         click(&b, &format!("form[action$='/steps/{n}/done'] button")).await;

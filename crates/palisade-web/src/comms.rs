@@ -244,7 +244,7 @@ struct AwarenessForm {
 }
 
 /// A `datetime-local` value (`YYYY-MM-DDTHH:MM[:SS]`), read as UTC.
-fn local_utc(s: &str) -> Option<Timestamp> {
+pub(crate) fn local_utc(s: &str) -> Option<Timestamp> {
     let with_seconds = if s.len() == 16 {
         format!("{s}:00Z")
     } else {

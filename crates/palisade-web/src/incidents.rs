@@ -33,6 +33,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/incidents/{incident}/roles", post(assign_role))
         .route("/incidents/{incident}/roles/unassign", post(unassign_role))
         .route("/incidents/{incident}/notes", post(note))
+        .route("/incidents/{incident}/severity", post(severity))
+        .route("/incidents/{incident}/corrections", post(correct))
         .route("/incidents/{incident}/status", post(status_update))
         .route("/incidents/{incident}/approvals/{approval}", post(approve))
         .route("/incidents/{incident}/resolve", post(resolve))
@@ -398,6 +400,24 @@ fn incident_body(
                 @if st.restricted { " " span.badge.restricted { "restricted to members" } }
             }
             p.meta { "Declared by " (st.declared_by) " at " (time(st.declared_at)) ". Last change " (time(st.updated_at)) "." }
+            @if st.status.is_open() {
+                details.severity {
+                    summary { "Change severity…" }
+                    form.row method="post" action=(format!("{base}/severity")) {
+                        (csrf_field(caller))
+                        label for="sev-to" { "New severity" }
+                        select id="sev-to" name="to" {
+                            @for n in 1..=5u8 {
+                                @let sv = Severity::new(n).expect("1..=5");
+                                option value=(sv.to_string()) selected[sv == st.severity] { (sv) }
+                            }
+                        }
+                        label for="sev-reason" { "Why" }
+                        input id="sev-reason" name="reason" type="text" required maxlength="10000";
+                        button type="submit" { "Change" }
+                    }
+                }
+            }
             p.ledger { (ledger_badge(&shown.check)) }
             @if let Some(s) = &st.summary { p.summary { (page::prose(s)) } }
         }
@@ -568,6 +588,24 @@ fn incident_body(
                                 }
                             }
                         }
+                    }
+                }
+            }
+            @if st.status != Status::Closed {
+                details.correct {
+                    summary { "Correct an entry…" }
+                    form.stack method="post" action=(format!("{base}/corrections")) {
+                        (csrf_field(caller))
+                        p.hint { "Entries are never changed: a correction is a new entry that says which one it corrects, and why." }
+                        label for="corr-seq" { "Entry #" }
+                        input id="corr-seq" name="supersedes" type="number" min="1" required;
+                        label for="corr-reason" { "Why it is corrected" }
+                        input id="corr-reason" name="reason" type="text" required maxlength="10000";
+                        label for="corr-at" { "When it really happened (UTC, optional)" }
+                        input id="corr-at" name="occurred_at" type="datetime-local";
+                        label for="corr-text" { "Corrected text (optional)" }
+                        input id="corr-text" name="text" type="text" maxlength="10000";
+                        button type="submit" { "Record correction" }
                     }
                 }
             }
@@ -744,6 +782,85 @@ async fn note(
 ) -> Response {
     let cmd = Command::AddNote {
         text: posted.form.text.trim().to_string(),
+    };
+    run(&app, &posted.caller, &incident, cmd).await
+}
+
+#[derive(Deserialize)]
+struct SeverityForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn severity(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<SeverityForm>,
+) -> Response {
+    let Ok(to) = posted.form.to.parse::<Severity>() else {
+        let p = Problem::bad("choose a severity, SEV-1 to SEV-5");
+        return incident_page(&app, &posted.caller, &incident, Some(p)).await;
+    };
+    let reason = Some(posted.form.reason.trim().to_string()).filter(|r| !r.is_empty());
+    run(
+        &app,
+        &posted.caller,
+        &incident,
+        Command::ChangeSeverity { to, reason },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct CorrectionForm {
+    #[serde(default)]
+    supersedes: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    occurred_at: String,
+    #[serde(default)]
+    text: String,
+}
+
+async fn correct(
+    State(app): State<App>,
+    Path(incident): Path<String>,
+    posted: Posted<CorrectionForm>,
+) -> Response {
+    let f = &posted.form;
+    let bad = |msg: &str| Some(Problem::bad(msg));
+    let Ok(supersedes) = f.supersedes.trim().parse::<u64>() else {
+        return incident_page(
+            &app,
+            &posted.caller,
+            &incident,
+            bad("give the number (#) of the entry to correct"),
+        )
+        .await;
+    };
+    let occurred_at = match f.occurred_at.trim() {
+        "" => None,
+        t => match crate::comms::local_utc(t) {
+            Some(at) => Some(at),
+            None => {
+                return incident_page(
+                    &app,
+                    &posted.caller,
+                    &incident,
+                    bad("give the time as a date and time (UTC)"),
+                )
+                .await;
+            }
+        },
+    };
+    let cmd = Command::Correct {
+        supersedes,
+        reason: f.reason.trim().to_string(),
+        occurred_at,
+        text: Some(f.text.trim().to_string()).filter(|t| !t.is_empty()),
     };
     run(&app, &posted.caller, &incident, cmd).await
 }
