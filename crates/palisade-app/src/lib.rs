@@ -21,6 +21,7 @@ pub mod kept;
 pub mod ledger_check;
 pub mod metrics;
 pub mod notify;
+pub mod oidc;
 pub mod people;
 pub mod pipeline;
 pub mod schedules;
@@ -76,6 +77,8 @@ pub struct AppConfig {
     /// How long a stream's ledger check is reused by the web UI's badge (`None`: 30 s; 0:
     /// every page view checks again).
     pub ledger_recheck_secs: Option<u32>,
+    /// Single sign-on for the web UI through an OpenID Connect provider.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 /// Default largest evidence upload: 256 GiB.
@@ -123,6 +126,10 @@ pub struct Inner {
     pub(crate) keys: alerts::KeyCache,
     /// Streams changed on this instance (for live pages).
     pub(crate) changed: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// Single sign-on, when configured.
+    pub(crate) oidc: Option<oidc::OidcConfig>,
+    /// For calls the application makes itself (the OpenID Connect provider).
+    pub(crate) http: reqwest::Client,
     /// The last check of each stream's ledger (the web UI's badge).
     pub(crate) ledger_checks: ledger_check::LedgerChecks,
     /// Failed web sign-ins per user name.
@@ -269,6 +276,11 @@ impl App {
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
             sign_in_failures: Default::default(),
+            oidc: config.oidc.clone(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .map_err(|e| StartError::Bootstrap(format!("an HTTP client: {e}")))?,
             ledger_checks: ledger_check::LedgerChecks::new(
                 config
                     .ledger_recheck_secs

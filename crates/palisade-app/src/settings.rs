@@ -66,6 +66,10 @@ pub struct FileSettings {
     /// Alert intake (`[alerts]`).
     #[serde(default)]
     pub alerts: Option<AlertSettings>,
+    /// Single sign-on for the web UI (`[oidc]`; the client secret may come from
+    /// `PALISADE_OIDC_CLIENT_SECRET` instead).
+    #[serde(default)]
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// `[alerts]` in `palisade.toml`.
@@ -129,6 +133,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub comms: CommsPolicy,
     pub alerts: AlertSettings,
+    pub oidc: Option<crate::oidc::OidcConfig>,
     /// Whether a `palisade.toml` was read.
     pub from_file: bool,
 }
@@ -232,6 +237,14 @@ impl Settings {
             log_format: given.log_format.or(file.log_format).unwrap_or_default(),
             comms: file.comms.unwrap_or_default(),
             alerts: file.alerts.unwrap_or_default(),
+            oidc: file.oidc.map(|mut o| {
+                if let Ok(secret) = std::env::var("PALISADE_OIDC_CLIENT_SECRET")
+                    && !secret.is_empty()
+                {
+                    o.client_secret = Some(secret);
+                }
+                o
+            }),
             data_dir,
             from_file,
         })
@@ -258,6 +271,7 @@ impl Settings {
             events_per_key_per_minute: self.alerts.events_per_key_per_minute,
             manual_timers: false,
             ledger_recheck_secs: None,
+            oidc: self.oidc.clone(),
         }
     }
 }

@@ -239,7 +239,7 @@ impl App {
             .await
     }
 
-    async fn open_web_session(
+    pub(crate) async fn open_web_session(
         &self,
         user: UserName,
         method: &str,

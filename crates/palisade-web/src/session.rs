@@ -26,19 +26,14 @@ const FORM_LIMIT: usize = 64 * 1024;
 pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/login", get(login_page).post(login))
+        .route("/login/oidc", get(oidc_begin))
+        .route("/login/oidc/callback", get(oidc_callback))
         .route("/logout", axum::routing::post(logout))
         .route("/welcome/{link}", get(welcome_page).post(welcome))
 }
 
 fn cookie_secret(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+    cookie_value(headers, SESSION_COOKIE)
 }
 
 /// Where to go after signing in: a path on this site only.
@@ -194,6 +189,7 @@ struct LoginQuery {
 }
 
 fn login_form(
+    sso: Option<&str>,
     next: &str,
     user: &str,
     problem: Option<&Problem>,
@@ -207,6 +203,9 @@ fn login_form(
             h1 { "Sign in" }
             @if let Some(p) = problem { (p.banner()) }
             @if let Some(n) = notice { div.banner.ok role="status" { (n) } }
+            @if let Some(label) = sso {
+                p { a.button href=(format!("/login/oidc?{}", serde_urlencoded::to_string([("next", next)]).unwrap_or_default())) { "Sign in with " (label) } }
+            }
             div.cards {
                 section.card aria-labelledby="with-password" {
                     h2 id="with-password" { "With your password" }
@@ -237,14 +236,17 @@ fn login_form(
     )
 }
 
-async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+async fn login_page(State(app): State<App>, Query(q): Query<LoginQuery>) -> Response {
     let next = safe_next(q.next.as_deref());
     let notice = q
         .done
         .as_deref()
         .filter(|d| *d == "password")
         .map(|_| "Your password is set. Sign in with it.");
-    respond(StatusCode::OK, login_form(&next, "", None, notice))
+    respond(
+        StatusCode::OK,
+        login_form(app.oidc_label(), &next, "", None, notice),
+    )
 }
 
 #[derive(Deserialize)]
@@ -273,6 +275,7 @@ async fn login(
         return respond(
             StatusCode::UNPROCESSABLE_ENTITY,
             login_form(
+                app.oidc_label(),
                 "/incidents",
                 "",
                 Some(&Problem::bad(
@@ -305,8 +308,130 @@ async fn login(
         }
         Err(e) => {
             let p = Problem::from(e);
-            respond(p.status, login_form(&next, &form.user, Some(&p), None))
+            respond(
+                p.status,
+                login_form(app.oidc_label(), &next, &form.user, Some(&p), None),
+            )
         }
+    }
+}
+
+/// The pending single sign-on, kept from leaving for the provider until coming back. Lax, not
+/// Strict: the provider's redirect back is a navigation from another site.
+const OIDC_COOKIE: &str = "palisade_oidc";
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn oidc_cookie(value: &str, max_age: i64, options: WebOptions) -> HeaderValue {
+    let secure = if options.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{OIDC_COOKIE}={value}; Path=/login/oidc; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+async fn oidc_begin(
+    State(app): State<App>,
+    axum::Extension(options): axum::Extension<WebOptions>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    match app.oidc_begin(&next).await {
+        Ok(start) => {
+            let mut resp = Redirect::to(&start.authorize_url).into_response();
+            resp.headers_mut().insert(
+                header::SET_COOKIE,
+                oidc_cookie(&start.pending, 600, options),
+            );
+            resp
+        }
+        Err(e) => {
+            let p = Problem::from(e);
+            respond(p.status, login_form(None, &next, "", Some(&p), None))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+async fn oidc_callback(
+    State(app): State<App>,
+    axum::Extension(options): axum::Extension<WebOptions>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let fail = |p: Problem| {
+        let mut resp = respond(
+            p.status,
+            login_form(app.oidc_label(), "/incidents", "", Some(&p), None),
+        );
+        resp.headers_mut()
+            .insert(header::SET_COOKIE, oidc_cookie("", 0, options));
+        resp
+    };
+    if let Some(error) = q.error {
+        let said = q.error_description.unwrap_or(error);
+        return fail(Problem {
+            status: StatusCode::UNAUTHORIZED,
+            headline: "Not signed in",
+            detail: format!("the provider did not sign you in: {said}"),
+            rule: None,
+        });
+    }
+    let pending = cookie_value(&headers, OIDC_COOKIE).unwrap_or_default();
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match app.oidc_finish(&q.code, &q.state, &pending, agent).await {
+        Ok((signed, next)) => {
+            let next = safe_next(Some(&next));
+            // A page, not a redirect: the browser arrived from the provider's site, and a
+            // redirect chain that began there would not carry the SameSite=Strict session
+            // cookie. Moving on from this page is a same-site navigation.
+            let page = frame(
+                "Signed in",
+                None,
+                MainAttrs::default(),
+                html! {
+                    meta http-equiv="refresh" content=(format!("0;url={next}"));
+                    h1 { "Signed in" }
+                    p { "Signed in as " strong { (signed.session.user) } ". " a href=(next) { "Continue" } }
+                },
+            );
+            let mut resp = respond(StatusCode::OK, page);
+            let h = resp.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                session_cookie(&signed.secret, SESSION_LIFETIME_SECS, options),
+            );
+            h.append(header::SET_COOKIE, oidc_cookie("", 0, options));
+            resp
+        }
+        Err(e) => fail(Problem::from(e)),
     }
 }
 
