@@ -306,6 +306,10 @@ async fn a_responder_runs_a_security_incident_start_to_close_in_the_browser() {
             .all(|st| st["status"] == "done")
     );
 
+    b.goto(&format!("{}/break-glass", s.url)).await.unwrap();
+    wait_for(&b, "#bg-reason").await;
+    accessible(&b, "break-glass").await;
+
     // The account page lists this session.
     b.goto(&format!("{}/account", s.url)).await.unwrap();
     wait_for(&b, "#sessions-title").await;
