@@ -70,7 +70,7 @@ pub async fn bootstrap_admin(
     Ok(Some(token))
 }
 
-fn require_admin(actor: &Actor) -> Result<()> {
+pub(crate) fn require_admin(actor: &Actor) -> Result<()> {
     if actor.account_role == AccountRole::Admin {
         Ok(())
     } else {

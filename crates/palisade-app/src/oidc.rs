@@ -191,7 +191,7 @@ impl App {
                 "no pending sign-in",
             ));
         };
-        if want_state.is_empty() || !constant_eq(want_state, state) {
+        if want_state.is_empty() || !crate::signin::same_secret(want_state, state) {
             return Err(refused(
                 "the sign-in was not begun in this browser",
                 "state mismatch",
@@ -300,12 +300,4 @@ impl App {
         let signed = self.open_web_session(user, "oidc", user_agent).await?;
         Ok((signed, next))
     }
-}
-
-fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }

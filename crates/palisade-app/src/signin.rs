@@ -3,7 +3,7 @@
 //! creates for a user to set a password; sessions listed and revoked; the CSRF token of a
 //! session. The HTTP details (cookie attributes, forms) are the web edge's.
 
-use crate::accounts::hash_token;
+use crate::accounts::{hash_token, require_admin};
 use crate::error::{AppError, Result};
 use crate::{App, now};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -62,15 +62,18 @@ pub fn csrf_token(secret: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..24])
 }
 
+/// Whether two secrets (tokens, states) are equal, compared in constant time (for equal lengths).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// Whether `given` is the CSRF token of `secret`, compared in constant time.
 pub fn csrf_matches(secret: &str, given: &str) -> bool {
-    let want = csrf_token(secret);
-    want.len() == given.len()
-        && want
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    same_secret(&csrf_token(secret), given)
 }
 
 /// Whether a password is acceptable; the reason when not.
@@ -420,17 +423,6 @@ impl App {
                 "this link is unknown, used or expired; ask an admin for a new one".into(),
             )),
         }
-    }
-}
-
-fn require_admin(actor: &Actor) -> Result<()> {
-    if actor.account_role == AccountRole::Admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "this needs an admin account; {} is a {}",
-            actor.user, actor.account_role
-        )))
     }
 }
 
