@@ -10,10 +10,13 @@
 //!   and a POST without it is refused before anything is read.
 
 mod account;
+mod alerts;
 mod assets;
 mod evidence;
 mod incidents;
+mod oncall;
 mod page;
+mod services;
 mod session;
 
 use axum::Router;
@@ -46,6 +49,9 @@ pub fn router(options: WebOptions) -> Router<App> {
         .merge(incidents::routes())
         .merge(evidence::routes())
         .merge(account::routes())
+        .merge(services::routes())
+        .merge(oncall::routes())
+        .merge(alerts::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))
         .layer(middleware::from_fn(security_headers))
