@@ -6,7 +6,9 @@
 use crate::App;
 use crate::error::{AppError, Result};
 use crate::pipeline::{Options, Outcome};
-use palisade_core::alert::{AlertCommand, AlertDetails, AlertState, Origin, RaiseAlert};
+use palisade_core::alert::{
+    AlertCommand, AlertDetails, AlertPayload, AlertState, DedupMatch, Origin, RaiseAlert,
+};
 use palisade_core::change::{ChangeDetails, ChangeState, RecordChange};
 use palisade_core::service::{INTEGRATION_KEY, Integration, IntegrationKind, ServiceCommand};
 use palisade_core::{AccountRole, Actor, ServiceState, StreamKind, UserName};
@@ -209,6 +211,10 @@ pub struct AlertSummary {
     pub summary: String,
     pub source: String,
     pub occurrences: u32,
+    /// Why later triggers joined it: the rule and the matched fields of the last one (absent
+    /// until one did, and in rows written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deduplicated_by: Option<DedupMatch>,
     pub triggered_at: String,
     pub updated_at: String,
 }
@@ -224,6 +230,7 @@ impl AlertSummary {
             summary: a.details.summary.clone(),
             source: a.details.source.clone(),
             occurrences: a.occurrences,
+            deduplicated_by: a.deduplicated_by.clone(),
             triggered_at: a.triggered_at.to_string(),
             updated_at: a.updated_at.to_string(),
         }
@@ -535,6 +542,32 @@ impl App {
             })
             .await?;
         rows.iter().map(AlertSummary::from_row).collect()
+    }
+
+    /// An alert and up to `limit` of its ledger events after sequence number `after`, as
+    /// recorded (every account sees every alert, and reading one is not recorded): what a
+    /// page shows of each step, such as a deduplication's rule and matched fields.
+    pub async fn alert_events(
+        &self,
+        actor: &Actor,
+        alert: &str,
+        after: u64,
+        limit: u64,
+    ) -> Result<(AlertState, Vec<palisade_core::Event<AlertPayload>>)> {
+        let st = self.load_visible::<AlertState>(actor, alert).await?;
+        let rows = self
+            .inner
+            .store
+            .stored_events_page(st.id, after, limit)
+            .await?;
+        let events = rows
+            .iter()
+            .map(|r| serde_json::from_str(&r.body))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| {
+                AppError::internal("an alert event cannot be read; run `palisade verify`", e)
+            })?;
+        Ok((st, events))
     }
 
     /// Change events of a service, newest first.

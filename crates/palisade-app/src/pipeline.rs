@@ -188,14 +188,21 @@ impl App {
         st: &A,
         cmd: &A::Command,
     ) -> Option<AppError> {
-        if let Err(e) = require_role_for::<A>(actor, cmd) {
-            return Some(e);
-        }
+        self.would_change(actor, st, cmd).err()
+    }
+
+    /// What `cmd` would do to `st` now, decided as the pipeline decides it, with nothing
+    /// written: `Ok(true)` when it would record something, `Ok(false)` when it would change
+    /// nothing (it already is so: acknowledging a resolved alert), or the refusal.
+    pub fn would_change<A: Kept>(&self, actor: &Actor, st: &A, cmd: &A::Command) -> Result<bool> {
+        require_role_for::<A>(actor, cmd)?;
         let ctx = Context {
             now: now(),
             policy: A::policy(&self.inner),
         };
-        st.decide(actor, cmd, &ctx).err().map(AppError::Refused)
+        st.decide(actor, cmd, &ctx)
+            .map(|events| !events.is_empty())
+            .map_err(AppError::Refused)
     }
 
     /// Streams changed on this instance, as they commit (their ids). A receiver that falls

@@ -1,6 +1,6 @@
 //! Schedule use cases beyond the generic pipeline: creating one (its name must be free), listing
-//! them, and what the on-call engine answers about one: who is on call at a time, the shifts
-//! and the gaps of a span.
+//! them, and what the on-call engine answers about one: who is on call at a time (and who
+//! next), the shifts and the gaps of a span, and the span drawn layer by layer.
 
 use crate::App;
 use crate::error::{AppError, Result};
@@ -49,6 +49,34 @@ impl ScheduleSummary {
 
 fn query_error(e: palisade_core::ScheduleError) -> AppError {
     AppError::Invalid(e.message)
+}
+
+/// A schedule over a span, as drawn: each layer on its own and the final schedule, each a list
+/// of spans covering the span exactly, in order, with nobody's spans (empty `users`) included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleTimeline {
+    /// Layer by layer (index 0 the lowest), before the layers above, temporary schedules and
+    /// overrides (`Schedule::layer_timeline`).
+    pub layers: Vec<Vec<Shift>>,
+    /// Who is on call (`Schedule::timeline`): what paging uses.
+    pub on_call: Vec<Shift>,
+}
+
+/// A change of who is on call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handoff {
+    pub at: Instant,
+    /// Who takes over (empty: nobody, a gap).
+    pub users: Vec<UserName>,
+}
+
+/// Who is on call at a time, and the next change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnCallNext {
+    /// Sorted by name; empty in a gap.
+    pub now: Vec<UserName>,
+    /// The first change after it within the span asked about (`None`: the same all along).
+    pub next: Option<Handoff>,
 }
 
 impl App {
@@ -101,6 +129,42 @@ impl App {
         let st = self.load_visible::<ScheduleState>(actor, schedule).await?;
         let users = st.schedule.on_call_at(at).map_err(query_error)?;
         Ok((st, users))
+    }
+
+    /// Who is on call on a schedule at `at`, and the first time after it, before `until`, that
+    /// someone else is (or nobody).
+    pub async fn on_call_next(
+        &self,
+        actor: &Actor,
+        schedule: &str,
+        at: Instant,
+        until: Instant,
+    ) -> Result<(ScheduleState, OnCallNext)> {
+        let st = self.load_visible::<ScheduleState>(actor, schedule).await?;
+        let spans = st.schedule.timeline(at, until).map_err(query_error)?;
+        let now = spans.first().map(|s| s.users.clone()).unwrap_or_default();
+        let next = spans.iter().find(|s| s.users != now).map(|s| Handoff {
+            at: s.start,
+            users: s.users.clone(),
+        });
+        Ok((st, OnCallNext { now, next }))
+    }
+
+    /// A schedule in `[from, to)`, layer by layer and final, gaps included.
+    pub async fn schedule_timeline(
+        &self,
+        actor: &Actor,
+        schedule: &str,
+        from: Instant,
+        to: Instant,
+    ) -> Result<(ScheduleState, ScheduleTimeline)> {
+        let st = self.load_visible::<ScheduleState>(actor, schedule).await?;
+        let on_call = st.schedule.timeline(from, to).map_err(query_error)?;
+        let layers = (0..st.schedule.layers().len())
+            .map(|i| st.schedule.layer_timeline(i, from, to))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(query_error)?;
+        Ok((st, ScheduleTimeline { layers, on_call }))
     }
 
     /// The final shifts of a schedule in `[from, to)` (spans with nobody on call left out).

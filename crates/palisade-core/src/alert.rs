@@ -455,6 +455,14 @@ pub enum AlertCommand {
     },
 }
 
+/// How later triggers were joined to an alert: the rule and the fields it matched, as a
+/// `deduplicated` event recorded them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupMatch {
+    pub rule: String,
+    pub matched: BTreeMap<String, String>,
+}
+
 /// One line of an alert's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertHistoryEntry {
@@ -475,6 +483,10 @@ pub struct AlertState {
     pub status: AlertStatus,
     /// The first trigger's details; later occurrences are in the history.
     pub details: AlertDetails,
+    /// The rule and matched fields of the last trigger deduplicated into it (`None` until one
+    /// was), so a listing can say why occurrences became one alert.
+    #[serde(default)]
+    pub deduplicated_by: Option<DedupMatch>,
     /// The highest severity any occurrence reported.
     pub severity: AlertSeverity,
     /// Triggers recorded on this alert (the first included).
@@ -561,6 +573,7 @@ impl Aggregate for AlertState {
             status: AlertStatus::Triggered,
             severity: details.severity,
             details: details.clone(),
+            deduplicated_by: None,
             occurrences: 1,
             triggered_at: e.recorded_at,
             acknowledged_at: None,
@@ -587,8 +600,17 @@ impl Aggregate for AlertState {
                     what: "triggered",
                 });
             }
-            AlertPayload::Deduplicated { details, .. } => {
+            AlertPayload::Deduplicated {
+                details,
+                rule,
+                matched,
+                ..
+            } => {
                 self.occurrences += 1;
+                self.deduplicated_by = Some(DedupMatch {
+                    rule: rule.clone(),
+                    matched: matched.clone(),
+                });
                 // Critical sorts first: the most severe occurrence is the alert's severity.
                 self.severity = self.severity.min(details.severity);
             }
@@ -884,6 +906,14 @@ mod tests {
         assert_eq!(run(&mut st, again.clone()), Ok(1));
         assert_eq!(st.occurrences, 2);
         assert_eq!(st.severity, AlertSeverity::Critical, "the worst occurrence");
+        assert_eq!(
+            st.deduplicated_by,
+            Some(DedupMatch {
+                rule: SAME_DEDUP_KEY.into(),
+                matched: BTreeMap::from([("dedup_key".into(), "disk/web-1".into())]),
+            }),
+            "the state says why, as the event recorded it"
+        );
         let a = actor(AccountRole::Responder);
         let p = st.decide(&a, &again, &ctx()).unwrap();
         let AlertPayload::Deduplicated { rule, matched, .. } = &p[0] else {

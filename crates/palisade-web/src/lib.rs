@@ -10,12 +10,15 @@
 //!   and a POST without it is refused before anything is read.
 
 mod account;
+mod alerts;
 mod assets;
 mod break_glass;
 mod comms;
 mod evidence;
 mod incidents;
+mod oncall;
 mod page;
+mod services;
 mod session;
 
 use axum::Router;
@@ -50,6 +53,9 @@ pub fn router(options: WebOptions) -> Router<App> {
         .merge(comms::routes())
         .merge(break_glass::routes())
         .merge(account::routes())
+        .merge(services::routes())
+        .merge(oncall::routes())
+        .merge(alerts::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))
         .layer(middleware::from_fn(security_headers))

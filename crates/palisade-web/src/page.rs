@@ -7,7 +7,9 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use palisade_app::AppError;
 use palisade_app::signin::WebCaller;
-use palisade_core::{Severity, Status, Timestamp};
+use palisade_core::alert::{AlertSeverity, AlertStatus};
+use palisade_core::schedule::Instant;
+use palisade_core::{Severity, Status, Timestamp, UserName};
 
 /// A whole page: `title` in the tab, `body` in `<main>`; `caller` when signed in.
 pub(crate) fn frame(
@@ -34,6 +36,9 @@ pub(crate) fn frame(
                         nav aria-label="Main" {
                             a href="/incidents" { "Incidents" }
                             a href="/incidents/new" { "Declare" }
+                            a href="/services" { "Services" }
+                            a href="/oncall" { "On call" }
+                            a href="/alerts" { "Alerts" }
                             a href="/account" { "Account" }
                             @if c.actor.account_role == palisade_core::AccountRole::Admin {
                                 a href="/break-glass" { "Break-glass" }
@@ -195,12 +200,56 @@ pub(crate) fn reason(e: &AppError) -> String {
 
 /// A time as people read it (UTC, to the minute), machine-readable in `datetime`.
 pub(crate) fn time(t: Timestamp) -> Markup {
-    let utc = t.utc();
     html! {
-        time datetime=(t.to_string()) {
-            (format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", utc.year(), utc.month() as u8, utc.day(), utc.hour(), utc.minute()))
+        time datetime=(t.to_string()) { (time_words(t)) }
+    }
+}
+
+/// A time as [`time`] shows it, as plain text (for SVG titles and attributes).
+pub(crate) fn time_words(t: Timestamp) -> String {
+    let utc = t.utc();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        utc.year(),
+        utc.month() as u8,
+        utc.day(),
+        utc.hour(),
+        utc.minute()
+    )
+}
+
+/// An instant of the on-call engine as a [`Timestamp`].
+pub(crate) fn timestamp_of(t: Instant) -> Timestamp {
+    Timestamp::from_datetime(
+        time::OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    )
+}
+
+/// An instant of the on-call engine, shown as [`time`].
+pub(crate) fn instant(t: Instant) -> Markup {
+    time(timestamp_of(t))
+}
+
+/// People named in a list ("ana, ben"), or the words for nobody: a gap is said, not coloured.
+pub(crate) fn people(users: &[UserName]) -> Markup {
+    html! {
+        @if users.is_empty() {
+            span.badge.gap { "no one on call" }
+        } @else {
+            (users.iter().map(UserName::as_str).collect::<Vec<_>>().join(", "))
         }
     }
+}
+
+/// An alert's status in words (the colour only repeats it).
+pub(crate) fn alert_status(s: AlertStatus) -> Markup {
+    html! { span class=(format!("badge alert-{}", s.as_str())) { (s.as_str()) } }
+}
+
+/// An alert's severity in words (the colour only repeats it).
+pub(crate) fn alert_severity(s: AlertSeverity) -> Markup {
+    html! { span class=(format!("badge asev-{}", s.as_str())) { (s.as_str()) } }
 }
 
 /// A time given as RFC 3339 text (listing rows), shown as [`time`] when it parses.

@@ -230,6 +230,56 @@ impl Schedule {
         Ok(out)
     }
 
+    /// Layer `index` on its own from `from` to `to`, before the layers above it, temporary
+    /// schedules and overrides: each of its rotation shifts within its restriction windows (one
+    /// span per shift and window, so handoffs to the same person stay visible), and the spans in
+    /// which the layer has nobody (empty `users`, origin [`Origin::Nobody`]). The spans cover
+    /// `[from, to)` exactly, in order.
+    pub fn layer_timeline(
+        &self,
+        index: usize,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Shift>, ScheduleError> {
+        let limits = QueryLimits::DEFAULT;
+        check_query(from, to, &limits)?;
+        let layer = self.layers.get(index).ok_or_else(|| {
+            ScheduleError::new(
+                ScheduleErrorKind::Query,
+                format!(
+                    "the schedule has {} layers; there is no layer {index}",
+                    self.layers.len()
+                ),
+            )
+        })?;
+        let nobody = |start, end| Shift {
+            start,
+            end,
+            users: Vec::new(),
+            origin: Origin::Nobody,
+            overrides: Vec::new(),
+        };
+        let mut out = Vec::new();
+        let mut at = from;
+        for (s, e, user) in segments(layer, &self.zone, from, to, &limits)? {
+            if at < s {
+                out.push(nobody(at, s));
+            }
+            out.push(Shift {
+                start: s,
+                end: e,
+                users: vec![user],
+                origin: Origin::Layer { index },
+                overrides: Vec::new(),
+            });
+            at = e;
+        }
+        if at < to {
+            out.push(nobody(at, to));
+        }
+        Ok(out)
+    }
+
     /// The final shifts from `from` to `to` (cut to the query): who is on call, from when to
     /// when, and why; sorted, non-overlapping, and merged where adjacent and identical. Spans
     /// with nobody on call are left out (see [`Schedule::gaps`]).

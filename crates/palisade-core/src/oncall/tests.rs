@@ -458,6 +458,62 @@ fn a_restricted_weekday_layer_wins_over_a_24_7_layer_only_in_its_hours() {
 }
 
 #[test]
+fn one_layer_on_its_own_shows_each_handoff_its_windows_and_the_spans_it_has_nobody() {
+    // Europe/London, winter (UTC+0). Monday 5 January 2026: a daily 09:00 rotation, weekdays
+    // 9 to 5, under nothing.
+    let mut day = layer(
+        &["ann", "bob"],
+        RotationUnit::Daily,
+        1,
+        "2026-01-05T09:00:00Z",
+    );
+    day.restrictions = weekdays_9_to_5();
+    let base = layer(&["nia"], RotationUnit::Weekly, 1, "2026-01-05T00:00:00Z");
+    let s = schedule("Europe/London", vec![base, day]);
+    let spans: Vec<(String, String, Vec<String>)> = s
+        .layer_timeline(1, ts("2026-01-05T00:00:00Z"), ts("2026-01-07T00:00:00Z"))
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.start.to_string(),
+                s.end.to_string(),
+                s.users.iter().map(|u| u.to_string()).collect(),
+            )
+        })
+        .collect();
+    let span = |a: &str, b: &str, who: &[&str]| {
+        (
+            a.to_string(),
+            b.to_string(),
+            who.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        spans,
+        vec![
+            span("2026-01-05T00:00:00Z", "2026-01-05T09:00:00Z", &[]),
+            span("2026-01-05T09:00:00Z", "2026-01-05T17:00:00Z", &["ann"]),
+            span("2026-01-05T17:00:00Z", "2026-01-06T09:00:00Z", &[]),
+            span("2026-01-06T09:00:00Z", "2026-01-06T17:00:00Z", &["bob"]),
+            span("2026-01-06T17:00:00Z", "2026-01-07T00:00:00Z", &[]),
+        ]
+    );
+    // The lowest layer hands a one-person rotation to the same person each week: both shifts.
+    let weeks = s
+        .layer_timeline(0, ts("2026-01-05T00:00:00Z"), ts("2026-01-19T00:00:00Z"))
+        .unwrap();
+    assert_eq!(weeks.len(), 2, "{weeks:?}");
+    assert!(weeks.iter().all(|w| w.users == users(&["nia"])));
+    assert_eq!(weeks[1].start, ts("2026-01-12T00:00:00Z"));
+    let err = s
+        .layer_timeline(2, ts("2026-01-05T00:00:00Z"), ts("2026-01-06T00:00:00Z"))
+        .unwrap_err();
+    assert_eq!(err.kind, ScheduleErrorKind::Query);
+    assert!(err.message.contains("no layer 2"), "{}", err.message);
+}
+
+#[test]
 fn restrictions_may_wrap_midnight_and_the_week_and_leave_reported_gaps() {
     // Only a night layer (22:00–06:00) and a weekend layer (Friday 18:00 – Monday 08:00).
     let mut night = layer(&["ann"], RotationUnit::Daily, 1, "2026-01-05T00:00:00Z");
