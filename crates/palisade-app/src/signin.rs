@@ -118,6 +118,23 @@ fn verify_password(password: &str, stored: &str) -> bool {
     })
 }
 
+/// Password hashes computed at once, at most: each takes 19 MiB and tens of milliseconds of a
+/// core, so a flood of sign-ins (many user names, each under its own failure limit) queues here
+/// instead of taking every core and all memory from the rest of the server.
+const HASHING_AT_ONCE: usize = 2;
+
+/// Run `f` (an argon2 computation) on a blocking thread, [`HASHING_AT_ONCE`] at a time.
+async fn hashing<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal("waiting to hash a password", e))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::internal("hashing a password", e))
+}
+
 /// A hash of a password nobody has, verified when the user does not exist or has no password,
 /// so the answer takes as long either way and does not tell which names exist.
 fn decoy_hash() -> &'static str {
@@ -210,11 +227,12 @@ impl App {
             None => None,
         };
         let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| decoy_hash().to_string());
         let given = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&given, &stored))
-            .await
-            .map_err(|e| AppError::internal("verifying a password", e))?;
+        // The decoy is made (once) on the blocking thread too.
+        let ok = hashing(move || {
+            verify_password(&given, stored.as_deref().unwrap_or_else(|| decoy_hash()))
+        })
+        .await?;
         match name {
             Some(n) if ok && known && password.chars().count() <= PASSWORD_MAX_CHARS => {
                 self.inner.sign_in_failures.succeeded(&key);
@@ -409,9 +427,7 @@ impl App {
         check_password(password).map_err(AppError::Invalid)?;
         self.password_link_user(secret).await?;
         let given = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&given))
-            .await
-            .map_err(|e| AppError::internal("hashing a password", e))??;
+        let hash = hashing(move || hash_password(&given)).await??;
         match self
             .inner
             .store
