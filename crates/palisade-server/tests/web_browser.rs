@@ -102,6 +102,27 @@ async fn a_responder_runs_a_security_incident_start_to_close_in_the_browser() {
     let s = TestServer::spawn().await;
     let dir = shots();
 
+    // Setting a password through a one-time link.
+    let link = s
+        .post(
+            "/api/v1/password-links",
+            &s.admin,
+            json!({"user": "dana", "role": "responder"}),
+        )
+        .await
+        .body["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.goto(&format!("{}{link}", s.url)).await.unwrap();
+    wait_for(&b, "#confirm").await;
+    accessible(&b, "set a password").await;
+    fill(&b, "#password", "four random words here").await;
+    fill(&b, "#confirm", "four random words here").await;
+    click(&b, "form button[type=submit]").await;
+    wait_for(&b, ".banner.ok").await;
+    assert_eq!(b.current_url().await.unwrap().path(), "/login");
+
     // Not signed in: the sign-in page.
     b.goto(&format!("{}/incidents", s.url)).await.unwrap();
     wait_for(&b, "#token").await;
