@@ -536,15 +536,27 @@ impl Latencies {
     }
 }
 
+/// One view of an incident page.
+struct View {
+    size: usize,
+    took: Duration,
+    /// A restricted incident's page (its view appended a recorded read).
+    restricted: bool,
+}
+
 /// The incident page of `codename`, checked to be that incident's page.
-async fn incident_page(web: &Web, codename: &str) -> Result<(usize, Duration), String> {
+async fn incident_page(web: &Web, codename: &str) -> Result<View, String> {
     let (text, took) = web.get(&format!("/incidents/{codename}")).await?;
     if !text.contains(codename) || !text.contains("data-region=\"timeline\"") {
         return Err(format!(
             "GET /incidents/{codename} is not the incident's page"
         ));
     }
-    Ok((text.len(), took))
+    Ok(View {
+        size: text.len(),
+        took,
+        restricted: text.contains("restricted to members"),
+    })
 }
 
 fn asset_urls(html: &str) -> Vec<String> {
@@ -722,14 +734,24 @@ async fn measure(
     let mut sizes = Vec::new();
     let mut largest = (0, String::new());
     let mut seq = Vec::new();
-    for _ in 0..a.requests {
+    let (mut restricted, mut open) = (Vec::new(), Vec::new());
+    let start = Instant::now();
+    let mut slowest = Vec::new();
+    for n in 0..a.requests {
         let c = pick();
-        let (size, took) = incident_page(&web, &c).await?;
-        seq.push(took);
-        if size > largest.0 {
-            largest = (size, c);
+        let sent = start.elapsed();
+        let v = incident_page(&web, &c).await?;
+        seq.push(v.took);
+        slowest.push((v.took, n, sent));
+        if v.restricted {
+            restricted.push(v.took);
+        } else {
+            open.push(v.took);
         }
-        sizes.push(size);
+        if v.size > largest.0 {
+            largest = (v.size, c);
+        }
+        sizes.push(v.size);
     }
     let seq = Latencies(seq);
     println!(
@@ -737,6 +759,24 @@ async fn measure(
         a.requests,
         seq.line()
     );
+    for (name, l) in [("restricted (read recorded)", restricted), ("open", open)] {
+        if !l.is_empty() {
+            println!("  of which {name}: {}", Latencies(l).line());
+        }
+    }
+    slowest.sort_unstable_by_key(|v| std::cmp::Reverse(v.0));
+    let slow: Vec<String> = slowest
+        .iter()
+        .take(5)
+        .map(|(t, n, at)| {
+            format!(
+                "{:.1} ms (request {n}, at {:.1} s)",
+                t.as_secs_f64() * 1e3,
+                at.as_secs_f64()
+            )
+        })
+        .collect();
+    println!("  slowest: {}", slow.join(", "));
 
     let per_client = a.requests.div_ceil(a.clients);
     let mut tasks = Vec::new();
@@ -754,9 +794,9 @@ async fn measure(
     }
     let mut conc = Vec::new();
     for t in tasks {
-        for (size, took) in t.await.map_err(|e| e.to_string())?? {
-            conc.push(took);
-            sizes.push(size);
+        for v in t.await.map_err(|e| e.to_string())?? {
+            conc.push(v.took);
+            sizes.push(v.size);
         }
     }
     let wall = start.elapsed().as_secs_f64();
