@@ -671,9 +671,14 @@ async fn measure(
         },
         ..Default::default()
     };
+    let started = Instant::now();
     let Started { app, .. } = App::start(&config)
         .await
         .map_err(|e| format!("starting the application: {e}"))?;
+    println!(
+        "App::start: {:.2} s (store opened, migrations checked)",
+        started.elapsed().as_secs_f64()
+    );
     let codenames = if reuse {
         let text = std::fs::read_to_string(codenames_file).map_err(|e| e.to_string())?;
         let c: Vec<String> = text.lines().map(str::to_string).collect();
