@@ -21,7 +21,7 @@
 # Arguments are passed through to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench -p palisade-server --bench web_page --no-run -q 2>/dev/null
+cargo bench -p palisade-server --bench web_page --no-run -q
 target=${CARGO_TARGET_DIR:-target}
 BIN=$(ls -t "$target"/release/deps/web_page-* | grep -v '\.d$' | head -1)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r), $(grep MemTotal /proc/meminfo | tr -s ' '); load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
