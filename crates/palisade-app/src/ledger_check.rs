@@ -1,8 +1,14 @@
-//! One stream's ledger checked as `palisade verify` checks it (the hash chain, every checkpoint's
-//! Ed25519 signature, the head covered by a signed checkpoint), for the incident page's "ledger
-//! verified" badge. A result is reused for [`RECHECK_SECS`] (a page view of a restricted incident
-//! appends a recorded read, so "until the stream moves on" would mean every view): the badge says
-//! which event it was checked through, and when.
+//! One stream's ledger checked as `palisade verify` checks it by default (the hash chain, every
+//! checkpoint's head and link to the checkpoint before, the newest checkpoint's Ed25519 signature,
+//! the head covered by a signed checkpoint), for the incident page's "ledger verified" badge. The
+//! newest signature vouches for every earlier checkpoint, signatures included, through the links
+//! (docs/ledger-format.md), so an altered old signature or checkpoint fails the check as it
+//! fails `palisade verify`. Checking every signature on its own (`--all-signatures`) would cost an
+//! Ed25519 verification per append, and every view of a restricted incident is an append: it was
+//! about half of a page view's CPU at 100 events per incident (BENCHMARKS.md, "Web UI: incident page").
+//! A result is reused for [`RECHECK_SECS`] (a page view of a restricted incident appends a
+//! recorded read, so "until the stream moves on" would mean every view): the badge says which
+//! event it was checked through, and when.
 
 use crate::error::{AppError, Result};
 use crate::{App, now};
@@ -15,9 +21,11 @@ use uuid::Uuid;
 /// What checking one stream's ledger found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerCheck {
-    /// Every event chains and every checkpoint's signature verifies.
+    /// Every event chains, every checkpoint links to the one before, and the newest checkpoint's
+    /// signature verifies.
     pub ok: bool,
     pub events: u64,
+    /// Signatures checked: the newest checkpoint's (the links vouch for the others).
     pub signatures_verified: u64,
     /// Checked through this event.
     pub through: u64,
@@ -67,7 +75,7 @@ impl App {
         let through = events.last().map_or(0, |e| e.seq);
         let check = tokio::task::spawn_blocking(move || {
             let stream = id.to_string();
-            let mut v = Verifier::new(key, true);
+            let mut v = Verifier::new(key, false);
             for e in &events {
                 v.event(
                     stream.as_bytes(),

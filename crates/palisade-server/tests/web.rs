@@ -760,6 +760,78 @@ async fn the_ledger_badge_says_verified_and_turns_red_when_a_row_is_altered() {
     assert!(!page.text.contains("✓ ledger verified"));
 }
 
+/// Signatures are what the badge's check leans on: an altered signature, old or newest, and a
+/// rewritten checkpoint body each turn it red, and an untouched incident beside them stays green.
+#[tokio::test]
+async fn the_ledger_badge_turns_red_when_any_checkpoint_signature_or_body_is_altered() {
+    let s = TestServer::spawn_with(|c| c.ledger_recheck_secs = Some(0)).await;
+    let mut w = Web::new(&s);
+    w.sign_in_token(&s.admin).await;
+    // Restricted (security), operational (no recorded reads), and one left alone.
+    let mut incidents = Vec::new();
+    for kind in ["security", "operational", "operational", "security"] {
+        let v = s
+            .declare(
+                &s.admin,
+                json!({"title": "Signed", "severity": "SEV-3", "kind": kind}),
+            )
+            .await;
+        let codename = v["codename"].as_str().unwrap().to_string();
+        for i in 0..4 {
+            s.ok(
+                &format!("/api/v1/incidents/{codename}/notes"),
+                &s.admin,
+                json!({"text": format!("note {i}")}),
+            )
+            .await;
+        }
+        let page = w.get(&format!("/incidents/{codename}")).await;
+        assert!(page.text.contains("✓ ledger verified"), "{}", page.text);
+        incidents.push((codename, v["id"].as_str().unwrap().to_string()));
+    }
+    let db = rusqlite::Connection::open(s.config.store.data_dir.join("palisade.db")).unwrap();
+    db.execute_batch("DROP TRIGGER ledger_checkpoints_no_update;")
+        .unwrap();
+    let flip = "signature = (CASE WHEN substr(signature, 1, 1) = '0' THEN '1' ELSE '0' END) || substr(signature, 2)";
+    let tamper = |sql: String, id: &str| {
+        let changed = db.execute(&sql, [id]).unwrap();
+        assert_eq!(changed, 1, "{sql}");
+    };
+    // An old checkpoint's signature (event 3 of 5 or more).
+    tamper(
+        format!("UPDATE ledger_checkpoints SET {flip} WHERE stream_id = ?1 AND seq = 3"),
+        &incidents[0].1,
+    );
+    // The newest checkpoint's signature (an operational incident records no read on view, so it
+    // stays the newest).
+    tamper(
+        format!(
+            "UPDATE ledger_checkpoints SET {flip} WHERE stream_id = ?1
+             AND seq = (SELECT max(seq) FROM ledger_checkpoints WHERE stream_id = ?1)"
+        ),
+        &incidents[1].1,
+    );
+    // An old checkpoint's body, in a field only its signature vouches for (when it was signed).
+    tamper(
+        "UPDATE ledger_checkpoints SET body = replace(body, '\"signed_at\":\"20', '\"signed_at\":\"19')
+         WHERE stream_id = ?1 AND seq = 3"
+            .to_string(),
+        &incidents[2].1,
+    );
+    drop(db);
+    for (codename, _) in &incidents[..3] {
+        let page = w.get(&format!("/incidents/{codename}")).await;
+        assert!(
+            page.text.contains("✗ LEDGER CHECK FAILED"),
+            "{codename}: {}",
+            page.text
+        );
+        assert!(!page.text.contains("✓ ledger verified"));
+    }
+    let page = w.get(&format!("/incidents/{}", incidents[3].0)).await;
+    assert!(page.text.contains("✓ ledger verified"), "{}", page.text);
+}
+
 #[tokio::test]
 async fn a_long_timeline_is_shown_a_page_at_a_time() {
     let s = TestServer::spawn().await;

@@ -346,9 +346,9 @@ fn ledger_badge(c: &palisade_app::ledger_check::LedgerCheck) -> Markup {
     html! {
         @if c.ok {
             span.badge.ok { "✓ ledger verified" }
-            " through event " (c.through) " ("  (c.signatures_verified) " signatures; last signed checkpoint "
+            " through event " (c.through) " (hash chain and checkpoint links; last signed checkpoint "
             @match c.last_checkpoint { Some(n) => { "#" (n) }, None => "none" }
-            ", checked " (time(c.checked_at)) ")"
+            ", its signature verified; checked " (time(c.checked_at)) ")"
         } @else {
             span.badge.overdue { "✗ LEDGER CHECK FAILED" }
             " " (c.failure.as_deref().unwrap_or("")) " — run " code { "palisade verify" } " and see docs/ledger-format.md"
