@@ -41,6 +41,9 @@ pub(crate) fn routes() -> Router<App> {
         .route("/incidents/{incident}/close", post(close))
 }
 
+/// Incidents listed at most (the most recently changed): a page stays well under 100 KB.
+const LIST_LIMIT: u32 = 100;
+
 #[derive(Deserialize, Default)]
 struct ListQuery {
     #[serde(default)]
@@ -68,7 +71,7 @@ async fn list(
         severity: pick::<Severity>(&q.severity),
         kind: pick::<Kind>(&q.kind),
         mine: q.mine.is_some(),
-        limit: 200,
+        limit: LIST_LIMIT,
     };
     let rows = match app.list_incidents(&filter).await {
         Ok(r) => r,
@@ -107,6 +110,9 @@ async fn list(
         @if rows.is_empty() {
             p.empty { "No incident matches. " a href="/incidents/new" { "Declare one" } " when something is wrong." }
         } @else {
+            @if rows.len() as u32 == LIST_LIMIT {
+                p.hint { "Showing the " (LIST_LIMIT) " most recently changed; filter to find older ones." }
+            }
             div.scroll {
                 table.list {
                     caption.visually-hidden { "Incidents, most recently changed first" }
