@@ -1,115 +1,13 @@
 //! The web UI over HTTP, as a browser speaks to it (forms, cookies, redirects): sign-in and
 //! sessions, CSRF, security headers and caching, the incident pages running the same rules as
 //! the API, confidentiality, live updates. The same pages in a real browser are tested by
-//! `crates/palisade/tests/web_browser.rs`.
+//! `crates/palisade-server/tests/web_browser.rs`.
 
+use palisade_test_support::web::Web;
 use palisade_test_support::{TestServer, backends};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::json;
-
-/// A browser's view of the server: no automatic redirects, one session cookie.
-struct Web<'a> {
-    s: &'a TestServer,
-    http: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-
-    /// The value of the hidden CSRF field of the page's forms.
-    fn csrf(&self) -> String {
-        let at = self
-            .text
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in the page: {}", self.text));
-        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-}
-
-impl<'a> Web<'a> {
-    fn new(s: &'a TestServer) -> Web<'a> {
-        Web {
-            s,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", format!("palisade_session={c}")),
-            None => req,
-        };
-        let r = req.header("accept", "text/html").send().await.unwrap();
-        let status = r.status();
-        let headers = r.headers().clone();
-        if let Some(set) = headers.get(SET_COOKIE) {
-            let v = set.to_str().unwrap();
-            let value = v
-                .strip_prefix("palisade_session=")
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap();
-            self.cookie = (!value.is_empty()).then(|| value.to_string());
-        }
-        Page {
-            status,
-            headers,
-            text: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.s.url));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.http.post(format!("{}{path}", self.s.url)).form(form);
-        self.send(req).await
-    }
-
-    /// POST a form with the CSRF token of the page at `from`.
-    async fn submit(&mut self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(from).await.csrf();
-        let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(form);
-        self.post(path, &fields).await
-    }
-
-    async fn sign_in_token(&mut self, token: &str) -> Page {
-        let p = self
-            .post(
-                "/login",
-                &[
-                    ("method", "token"),
-                    ("token", token),
-                    ("next", "/incidents"),
-                ],
-            )
-            .await;
-        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
-        p
-    }
-}
 
 #[tokio::test]
 async fn every_page_carries_a_strict_policy_and_assets_are_cached_by_content() {

@@ -7,50 +7,26 @@
 //! and long lists are capped. The same pages in a browser: `web_browser_services.rs`.
 
 use palisade_test_support::TestServer;
+use palisade_test_support::web::{Page, Web};
 use reqwest::StatusCode;
-use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-/// A browser's view of the server: no automatic redirects, one session cookie.
-struct Web<'a> {
-    s: &'a TestServer,
-    http: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-
-    /// The value of the hidden CSRF field of the page's forms.
-    fn csrf(&self) -> String {
-        let at = self
-            .text
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in the page: {}", self.text));
-        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-
+/// What these pages' tests look for in a page.
+trait Parts {
     /// The inline SVG timeline.
+    fn svg(&self) -> &str;
+    /// The table row that links to `href` (from `<tr` to `</tr>`).
+    fn row(&self, href: &str) -> &str;
+}
+
+impl Parts for Page {
     fn svg(&self) -> &str {
         let start = self.text.find("<svg").expect("an inline SVG");
         let end = self.text[start..].find("</svg>").expect("the SVG ends") + start;
         &self.text[start..end]
     }
 
-    /// The table row that links to `href` (from `<tr` to `</tr>`).
     fn row(&self, href: &str) -> &str {
         let at = self
             .text
@@ -59,84 +35,6 @@ impl Page {
         let start = self.text[..at].rfind("<tr").unwrap();
         let end = self.text[at..].find("</tr>").unwrap() + at;
         &self.text[start..end]
-    }
-}
-
-impl<'a> Web<'a> {
-    fn new(s: &'a TestServer) -> Web<'a> {
-        Web {
-            s,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", format!("palisade_session={c}")),
-            None => req,
-        };
-        let r = req.header("accept", "text/html").send().await.unwrap();
-        let status = r.status();
-        let headers = r.headers().clone();
-        if let Some(set) = headers.get(SET_COOKIE) {
-            let v = set.to_str().unwrap();
-            let value = v
-                .strip_prefix("palisade_session=")
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap();
-            self.cookie = (!value.is_empty()).then(|| value.to_string());
-        }
-        Page {
-            status,
-            headers,
-            text: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.s.url));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.http.post(format!("{}{path}", self.s.url)).form(form);
-        self.send(req).await
-    }
-
-    /// POST a form with the CSRF token of the page at `from`.
-    async fn submit(&mut self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(from).await.csrf();
-        let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(form);
-        self.post(path, &fields).await
-    }
-
-    async fn sign_in_token(&mut self, token: &str) -> Page {
-        let p = self
-            .post(
-                "/login",
-                &[
-                    ("method", "token"),
-                    ("token", token),
-                    ("next", "/incidents"),
-                ],
-            )
-            .await;
-        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
-        p
-    }
-
-    /// A page that must answer 200.
-    async fn ok(&mut self, path: &str) -> Page {
-        let p = self.get(path).await;
-        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.text);
-        p
     }
 }
 

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 pub mod browser;
+pub mod web;
 
 /// Whether this run is CI (`CI=true`), where nothing optional may be skipped.
 pub fn in_ci() -> bool {
