@@ -342,12 +342,17 @@ pub(crate) fn check_version(conn: &Connection) -> Result<i64> {
 
 /// Bring the schema up to [`SCHEMA_VERSION`], in one transaction. Foreign keys are off while
 /// migrating (SQLite rebuilds a table to change its keys, and checks are no-ops inside a
-/// transaction anyway) and checked in full before the commit.
+/// transaction anyway) and checked in full before the commit — when a migration ran: on a
+/// database already current, rows were written with foreign keys on, and a full check of a
+/// large database took seconds at every start.
 fn migrate(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let result = (|| {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let current = check_version(&tx)?;
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate() {
             let version = i as i64 + 1;
             if version > current {
