@@ -1224,3 +1224,61 @@ async fn an_append_refused_among_concurrent_ones_fails_alone() {
         assert!(report.ok(), "{}: {:?}", b.name, report.failures);
     }
 }
+
+/// An upgrade checks every reference before it commits: a database whose rows point at nothing
+/// is refused with the count, and is left as it was (at its old version). A database already
+/// at the current version opens without that full check.
+#[tokio::test]
+async fn an_upgrade_over_dangling_references_changes_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+    };
+    drop(Store::open(&config).await.unwrap());
+    // Back to schema 7 (before the web sign-in tables), with a token of a user who does not
+    // exist, written with foreign keys off.
+    let db = dir.path().join("palisade.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         DROP TABLE web_sessions; DROP TABLE password_links; DROP TABLE passwords;
+         INSERT INTO api_tokens (id, user_name, label, token_hash, created_at)
+           VALUES ('tok_ghost', 'ghost', '', 'ff', '2026-01-01T00:00:00Z');
+         PRAGMA user_version = 7;",
+    )
+    .unwrap();
+    drop(c);
+    let err = Store::open(&config)
+        .await
+        .err()
+        .expect("the upgrade is refused")
+        .to_string();
+    assert!(
+        err.contains("1 rows whose references do not resolve"),
+        "{err}"
+    );
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 7, "nothing was changed");
+    let tables: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'passwords'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "the migration was rolled back");
+    // Repaired, it upgrades.
+    c.execute("DELETE FROM api_tokens WHERE id = 'tok_ghost'", [])
+        .unwrap();
+    drop(c);
+    drop(Store::open(&config).await.unwrap());
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, palisade_store::SCHEMA_VERSION);
+}
