@@ -381,8 +381,11 @@ async fn seed(app: &App, a: &Args) -> Result<Vec<String>, String> {
         let (done, events) = (done.clone(), events.clone());
         tokio::spawn(async move {
             let mut last = (Instant::now(), 0u64);
+            // A progress line every 15 s (a period, not a wait for anything).
+            let mut every = tokio::time::interval(Duration::from_secs(15));
+            every.tick().await;
             loop {
-                tokio::time::sleep(Duration::from_secs(15)).await;
+                every.tick().await;
                 let e = events.load(Ordering::Relaxed);
                 let now = Instant::now();
                 println!(

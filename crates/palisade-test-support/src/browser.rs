@@ -245,27 +245,26 @@ fn announced_port(line: &str) -> Option<u16> {
     rest.trim_end_matches('.').trim().parse().ok()
 }
 
-/// Poll chromedriver's `/status` until it says it is ready (bounded by [`DRIVER_START`]).
+/// Ask chromedriver's `/status` whether it is ready. It announces its port once it listens, so
+/// the first answer is the one that counts: there is nothing to wait for.
 async fn wait_until_ready(url: &str, driver: &mut Child) {
-    let http = reqwest::Client::new();
-    let status = format!("{url}/status");
-    let deadline = tokio::time::Instant::now() + DRIVER_START;
-    let mut last = String::new();
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(Some(exit)) = driver.try_wait() {
-            panic!("chromedriver exited ({exit}) before it was ready");
-        }
-        match http.get(&status).send().await {
-            Ok(r) => match r.json::<Value>().await {
-                Ok(v) if v["value"]["ready"] == json!(true) => return,
-                Ok(v) => last = v.to_string(),
-                Err(e) => last = e.to_string(),
-            },
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    if let Ok(Some(exit)) = driver.try_wait() {
+        panic!("chromedriver exited ({exit}) before it was ready");
     }
-    panic!("chromedriver was not ready within {DRIVER_START:?}: {last}");
+    let status: Value = reqwest::Client::new()
+        .get(format!("{url}/status"))
+        .timeout(DRIVER_START)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver announced {url} but does not answer: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver's /status is not JSON: {e}"));
+    assert_eq!(
+        status["value"]["ready"],
+        json!(true),
+        "chromedriver is not ready: {status}"
+    );
 }
 
 /// The executable `name` in a directory of `PATH`.

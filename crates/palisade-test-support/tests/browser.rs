@@ -230,11 +230,27 @@ async fn a_browser_dropped_without_close_leaves_no_chromium_running() {
     assert!(!processes_naming(&profile).is_empty(), "Chromium runs");
 
     drop(browser);
-    // SIGKILL is delivered asynchronously: wait (bounded) for the processes to be gone.
+    // SIGKILL is delivered asynchronously: wait on the processes themselves (a pidfd becomes
+    // readable when its process ends), bounded, until none of the session's is left.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut left = processes_naming(&profile);
-    while !left.is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    while !left.is_empty() {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!remaining.is_zero(), "still running after drop: {left:?}");
+        for pid in &left {
+            // Gone already (ESRCH) is what we wait for.
+            let Some(fd) = rustix::process::Pid::from_raw(*pid as i32).and_then(|p| {
+                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+            }) else {
+                continue;
+            };
+            let mut fds = [rustix::event::PollFd::new(
+                &fd,
+                rustix::event::PollFlags::IN,
+            )];
+            let timeout = rustix::event::Timespec::try_from(remaining).unwrap();
+            rustix::event::poll(&mut fds, Some(&timeout)).unwrap();
+        }
         left = processes_naming(&profile);
     }
     assert!(left.is_empty(), "still running after drop: {left:?}");
