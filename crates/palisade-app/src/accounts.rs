@@ -3,7 +3,6 @@
 
 use crate::error::{AppError, Result};
 use crate::{App, now};
-use base64::Engine;
 use palisade_core::{AccountRole, Actor, UserName};
 use palisade_store::{NewToken, Revoked, Store, StoreError, TokenInfo};
 use sha2::{Digest, Sha256};
@@ -12,13 +11,7 @@ pub const TOKEN_PREFIX: &str = "pal_";
 
 /// A new random token: `pal_` + 32 random bytes, base64url without padding.
 pub fn generate_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AppError::internal("the random number generator failed", e))?;
-    Ok(format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    crate::signin::random_secret(TOKEN_PREFIX)
 }
 
 /// The stored form of a token.

@@ -35,7 +35,8 @@ fn now_s() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn random_secret(prefix: &str) -> Result<String> {
+/// `prefix` + 32 random bytes, base64url without padding (tokens, session secrets, links).
+pub(crate) fn random_secret(prefix: &str) -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| AppError::internal("the random number generator failed", e))?;

@@ -2,7 +2,7 @@
 //! people to set a password.
 
 use crate::page::{MainAttrs, Problem, csrf_field, frame, respond, time_text};
-use crate::session::{Posted, Signed};
+use crate::session::{Nothing, Posted, Signed};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -132,9 +132,6 @@ async fn account_page(
         frame("Account", Some(caller), MainAttrs::default(), body),
     )
 }
-
-#[derive(Deserialize)]
-struct Nothing {}
 
 async fn revoke_session(
     State(app): State<App>,

@@ -6,7 +6,7 @@
 //! nothing, is shown disabled with the reason.
 
 use crate::page::{self, MainAttrs, Problem, csrf_field, frame, respond, time};
-use crate::session::{Posted, Signed};
+use crate::session::{Nothing, Posted, Signed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -456,9 +456,6 @@ fn alert_body(
         }
     }
 }
-
-#[derive(Deserialize)]
-struct Nothing {}
 
 async fn acknowledge(
     State(app): State<App>,

@@ -435,8 +435,9 @@ async fn oidc_callback(
     }
 }
 
+/// A form with nothing in it but its CSRF token.
 #[derive(Deserialize)]
-struct Nothing {}
+pub(crate) struct Nothing {}
 
 async fn logout(
     State(app): State<App>,
