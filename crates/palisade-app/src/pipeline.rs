@@ -486,7 +486,7 @@ impl App {
     }
 
     /// The stored answer to this key, if it was used by this account for this same request.
-    async fn replay(&self, actor: &Actor, opts: &Options) -> Result<Option<String>> {
+    pub(crate) async fn replay(&self, actor: &Actor, opts: &Options) -> Result<Option<String>> {
         let Some(k) = &opts.idempotency else {
             return Ok(None);
         };

@@ -791,6 +791,9 @@ pub struct ScanState {
     pub runs: u64,
     pub last_run_at: Option<Timestamp>,
     pub last_counts: Option<RunCounts>,
+    /// The last run's report format.
+    #[serde(default)]
+    pub last_format: Option<String>,
     pub created_at: Timestamp,
     pub history: Vec<HistoryEntry>,
     pub last_seq: u64,
@@ -849,6 +852,7 @@ impl Aggregate for ScanState {
             runs: 0,
             last_run_at: None,
             last_counts: None,
+            last_format: None,
             created_at: e.recorded_at,
             history: vec![HistoryEntry::of(e, e.data.kind(), e.data.describe())],
             last_seq: e.seq,
@@ -863,7 +867,12 @@ impl Aggregate for ScanState {
                     what: "created",
                 });
             }
-            ScanPayload::Ran { run, counts, .. } => {
+            ScanPayload::Ran {
+                run,
+                counts,
+                format,
+                ..
+            } => {
                 if *run != self.runs + 1 {
                     return Err(FoldError::Inconsistent {
                         seq: e.seq,
@@ -873,6 +882,7 @@ impl Aggregate for ScanState {
                 self.runs = *run;
                 self.last_run_at = Some(e.recorded_at);
                 self.last_counts = Some(*counts);
+                self.last_format = Some(format.clone());
             }
         }
         self.history

@@ -1,0 +1,400 @@
+//! Findings through the API, on both backends: reports uploaded run after run open, keep, fix
+//! and reopen findings by fingerprint; due dates by severity; risk acceptance and false-positive
+//! marks with reasons and expiries, each on the ledger; bad reports and bad requests refused
+//! with nothing written; a repeated upload with the same key answered once.
+
+use palisade_server::AppConfig;
+use palisade_test_support::{Resp, TestServer, assert_problem, backends};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn sarif(results: &[(&str, &str, &str)]) -> Value {
+    // (rule, severity word, file)
+    json!({
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "semgrep", "rules": results.iter().map(|(r, sev, _)| json!({
+                "id": r, "shortDescription": {"text": format!("rule {r}")},
+                "properties": {"severity": sev}
+            })).collect::<Vec<_>>()}},
+            "results": results.iter().map(|(r, _, file)| json!({
+                "ruleId": r, "message": {"text": format!("{r} in {file}")},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": file}, "region": {"startLine": 3}}}]
+            })).collect::<Vec<_>>()
+        }]
+    })
+}
+
+async fn upload(srv: &TestServer, token: &str, query: &str, body: Vec<u8>) -> Resp {
+    srv.send(
+        srv.http
+            .post(format!(
+                "{}/api/v1/services/payments-api/findings/uploads?{query}",
+                srv.url
+            ))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await
+}
+
+async fn up(srv: &TestServer, results: &[(&str, &str, &str)]) -> Value {
+    let r = upload(
+        srv,
+        &srv.admin,
+        "phase=code",
+        serde_json::to_vec(&sarif(results)).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body
+}
+
+fn counts(v: &Value) -> [u64; 5] {
+    ["results", "new", "fixed", "reopened", "unchanged"].map(|k| v[k].as_u64().unwrap())
+}
+
+async fn findings(srv: &TestServer, query: &str) -> Vec<Value> {
+    let r = srv
+        .get(
+            &format!("/api/v1/findings?service=payments-api&{query}"),
+            &srv.admin,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["findings"].as_array().unwrap().clone()
+}
+
+fn by_rule<'a>(list: &'a [Value], rule: &str) -> &'a Value {
+    list.iter().find(|f| f["rule"] == rule).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_open_keep_fix_and_reopen_findings_and_triage_is_recorded() {
+    for (name, store, _dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let r = srv
+            .post(
+                "/api/v1/services",
+                &srv.admin,
+                json!({"name": "payments-api"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+
+        let first = up(
+            &srv,
+            &[
+                ("R1", "critical", "a.py"),
+                ("R2", "high", "b.py"),
+                ("R3", "low", "c.py"),
+            ],
+        )
+        .await;
+        assert_eq!(counts(&first), [3, 3, 0, 0, 0], "{name}: {first}");
+        assert_eq!(
+            (first["run"].as_u64(), first["format"].as_str()),
+            (Some(1), Some("sarif"))
+        );
+        let list = findings(&srv, "").await;
+        assert_eq!(
+            list.iter()
+                .map(|f| f["rule"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["R1", "R2", "R3"],
+            "{name}: most severe first"
+        );
+        let r1 = by_rule(&list, "R1");
+        assert_eq!(
+            (r1["status"].as_str(), r1["kind"].as_str()),
+            (Some("open"), Some("code"))
+        );
+        // Critical: due 7 days after first seen.
+        let first_seen =
+            palisade_core::Timestamp::parse(r1["first_seen"].as_str().unwrap()).unwrap();
+        let due = palisade_core::Timestamp::parse(r1["due_at"].as_str().unwrap()).unwrap();
+        assert_eq!(due.0 - first_seen.0, time::Duration::days(7), "{name}");
+
+        // The same report again: nothing changes but the run count.
+        let again = up(
+            &srv,
+            &[
+                ("R1", "critical", "a.py"),
+                ("R2", "high", "b.py"),
+                ("R3", "low", "c.py"),
+            ],
+        )
+        .await;
+        assert_eq!(counts(&again), [3, 0, 0, 0, 3], "{name}");
+        assert_eq!(again["run"], 2);
+        // R3 is fixed, R4 is new.
+        let third = up(
+            &srv,
+            &[
+                ("R1", "critical", "a.py"),
+                ("R2", "high", "b.py"),
+                ("R4", "medium", "d.py"),
+            ],
+        )
+        .await;
+        assert_eq!(counts(&third), [3, 1, 1, 0, 2], "{name}");
+        let fixed = findings(&srv, "status=fixed").await;
+        assert_eq!(fixed.len(), 1);
+        assert_eq!(fixed[0]["rule"], "R3");
+        // R3 comes back: reopened, the same finding.
+        let fourth = up(
+            &srv,
+            &[
+                ("R1", "critical", "a.py"),
+                ("R2", "high", "b.py"),
+                ("R3", "low", "c.py"),
+                ("R4", "medium", "d.py"),
+            ],
+        )
+        .await;
+        assert_eq!(counts(&fourth), [4, 0, 0, 1, 3], "{name}");
+        let r3 = by_rule(&findings(&srv, "").await, "R3").clone();
+        assert_eq!(
+            (r3["status"].as_str(), r3["reopened"].as_u64()),
+            (Some("open"), Some(1))
+        );
+        assert_eq!(r3["id"], fixed[0]["id"]);
+
+        // Accept R1 until next month: accepted, on the ledger with who and why.
+        let id = by_rule(&findings(&srv, "").await, "R1")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let expires = palisade_core::Timestamp::from_datetime(
+            time::OffsetDateTime::now_utc() + time::Duration::days(30),
+        );
+        let r = srv
+            .post(
+                &format!("/api/v1/findings/{id}/accept"),
+                &srv.admin,
+                json!({"reason": "compensating WAF rule until the rewrite ships", "expires_at": expires.to_string()}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        assert_eq!(r.body["status"], "accepted");
+        assert_eq!(r.body["triage"]["by"], "admin");
+        assert_eq!(r.body["triage"]["in_force"], true);
+        let shown = srv.get(&format!("/api/v1/findings/{id}"), &srv.admin).await;
+        let history: Vec<&str> = shown.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(history, ["opened", "accepted"], "{name}");
+        assert_eq!(findings(&srv, "status=accepted").await.len(), 1);
+
+        // Refusals write nothing.
+        let viewer = srv.token("vera", "viewer").await;
+        for (token, body, status) in [
+            (
+                &srv.admin,
+                json!({"reason": "short", "expires_at": expires.to_string()}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                &srv.admin,
+                json!({"reason": "long enough reason here", "expires_at": "2001-01-01T00:00:00Z"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                &srv.admin,
+                json!({"reason": "long enough reason here", "expires_at": "2099-01-01T00:00:00Z"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                &viewer,
+                json!({"reason": "long enough reason here", "expires_at": expires.to_string()}),
+                StatusCode::FORBIDDEN,
+            ),
+        ] {
+            let r = srv
+                .post(&format!("/api/v1/findings/{id}/accept"), token, body)
+                .await;
+            assert_problem(&r, status);
+        }
+        let fixed_id = fixed[0]["id"].as_str().unwrap();
+        let r = srv
+            .get(&format!("/api/v1/findings/{fixed_id}"), &srv.admin)
+            .await;
+        assert_eq!(r.body["status"], "open", "R3 was reopened");
+        // Reopening withdraws the mark.
+        let r = srv
+            .post(
+                &format!("/api/v1/findings/{id}/reopen"),
+                &srv.admin,
+                json!({"reason": "the WAF rule was removed"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        assert_eq!(r.body["status"], "open");
+        let r = srv
+            .post(
+                &format!("/api/v1/findings/{id}/reopen"),
+                &srv.admin,
+                json!({"reason": "the WAF rule was removed"}),
+            )
+            .await;
+        assert_problem(&r, StatusCode::CONFLICT);
+        let r = srv
+            .post(
+                &format!("/api/v1/findings/{id}/false-positive"),
+                &srv.admin,
+                json!({"reason": "the input is a constant, not user data"}),
+            )
+            .await;
+        assert_eq!(r.body["status"], "false_positive", "{name}: {}", r.text);
+        let shown = srv.get(&format!("/api/v1/findings/{id}"), &srv.admin).await;
+        assert_eq!(
+            shown.body["events"], 4,
+            "{name}: the refusals wrote nothing"
+        );
+
+        // The service's scan shows its runs.
+        let r = srv
+            .get("/api/v1/services/payments-api/scans", &srv.admin)
+            .await;
+        assert_eq!(r.body["scans"][0]["runs"], 4, "{name}: {}", r.text);
+        assert_eq!(r.body["scans"][0]["tool"], "semgrep");
+        assert_eq!(r.body["scans"][0]["last_format"], "sarif");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_reports_and_requests_are_refused_and_a_repeat_is_answered_once() {
+    let srv = TestServer::spawn().await;
+    let r = srv
+        .post(
+            "/api/v1/services",
+            &srv.admin,
+            json!({"name": "payments-api"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    for (query, body, status, needle) in [
+        (
+            "phase=code",
+            b"not json".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not JSON",
+        ),
+        (
+            "phase=code",
+            b"{\"hello\": 1}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SARIF",
+        ),
+        (
+            "phase=code",
+            format!("{{\"runs\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not JSON",
+        ),
+        (
+            "",
+            b"{}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "phase is required",
+        ),
+        (
+            "phase=ship",
+            b"{}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "phase",
+        ),
+        (
+            "phase=code&colour=red",
+            b"{}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "colour",
+        ),
+        (
+            "phase=code&kind=binary",
+            b"{}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+        ),
+        (
+            "phase=code&tool=%07bell",
+            serde_json::to_vec(&sarif(&[("R1", "high", "a")])).unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "scan",
+        ),
+    ] {
+        let r = upload(&srv, &srv.admin, query, body).await;
+        assert_problem(&r, status);
+        assert!(r.text.contains(needle), "{query}: {}", r.text);
+    }
+    // Over the limit: 413 naming the limit.
+    let big = vec![b' '; palisade_findings::MAX_REPORT_BYTES + 10];
+    let r = upload(&srv, &srv.admin, "phase=code", big).await;
+    assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE);
+    // Unknown service, viewer, no token.
+    let body = serde_json::to_vec(&sarif(&[("R1", "high", "a")])).unwrap();
+    let r = srv
+        .send(
+            srv.http
+                .post(format!(
+                    "{}/api/v1/services/nope/findings/uploads?phase=code",
+                    srv.url
+                ))
+                .bearer_auth(&srv.admin)
+                .body(body.clone()),
+        )
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND);
+    let viewer = srv.token("vera", "viewer").await;
+    assert_problem(
+        &upload(&srv, &viewer, "phase=code", body.clone()).await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_eq!(
+        srv.get("/api/v1/findings", &srv.admin).await.body["total"],
+        0,
+        "nothing was written"
+    );
+
+    // The same upload twice with one key: one run, the same answer.
+    let send = |key: &'static str| {
+        srv.send(
+            srv.http
+                .post(format!(
+                    "{}/api/v1/services/payments-api/findings/uploads?phase=build",
+                    srv.url
+                ))
+                .bearer_auth(&srv.admin)
+                .header("idempotency-key", key)
+                .body(body.clone()),
+        )
+    };
+    let a = send("ci-run-77").await;
+    let b = send("ci-run-77").await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!((b.status, &b.body), (StatusCode::CREATED, &a.body));
+    let r = srv
+        .get("/api/v1/services/payments-api/scans", &srv.admin)
+        .await;
+    assert_eq!(r.body["scans"][0]["runs"], 1, "{}", r.text);
+    // List parameters are checked.
+    for (q, status) in [
+        ("status=maybe", StatusCode::UNPROCESSABLE_ENTITY),
+        ("limit=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("min_severity=huge", StatusCode::UNPROCESSABLE_ENTITY),
+        ("sort=asc", StatusCode::BAD_REQUEST),
+    ] {
+        assert_problem(
+            &srv.get(&format!("/api/v1/findings?{q}"), &srv.admin).await,
+            status,
+        );
+    }
+}
