@@ -151,8 +151,14 @@ impl App {
             .load_visible::<ServiceState>(actor, &up.service)
             .await?;
         let tool = up.tool.clone().unwrap_or_else(|| report.tool.clone());
+        // A kind given for the whole report makes it its own scan (an SBOM read as an image's
+        // packages is not the same scan as one read as dependencies).
+        let name = up
+            .name
+            .clone()
+            .or_else(|| up.kind.map(|k| k.as_str().to_string()));
         let scan = self
-            .scan_for(actor, service.id, up.phase, &tool, up.name.clone())
+            .scan_for(actor, service.id, up.phase, &tool, name)
             .await?;
         // One upload of a scan at a time on this instance; another instance's is a conflict
         // below, and compared again.

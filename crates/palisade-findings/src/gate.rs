@@ -365,7 +365,8 @@ fn apply(
     Ok(out)
 }
 
-fn parse_expiry(s: &str) -> Option<Timestamp> {
+/// A date (`2027-03-01`, meaning the end of that day, UTC) or an RFC 3339 time.
+pub fn parse_expiry(s: &str) -> Option<Timestamp> {
     let s = s.trim();
     if let Ok(t) = Timestamp::parse(s) {
         return Some(t);

@@ -15,18 +15,26 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         return Err(ReadError::TooManyResults);
     }
     if let Some(lockfiles) = v.get("lockfiles") {
+        // An image's package databases, as `scan image` names them.
         let image = lockfiles
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|l| l.get("kind"))
-            .any(|k| k.to_string().to_ascii_lowercase().contains("image"));
+            .filter_map(|l| text(l, "kind"))
+            .any(|k| matches!(k, "dpkg-status" | "apk-installed" | "python-metadata"));
         let kind = hint.unwrap_or(if image {
             FindingKind::Image
         } else {
             FindingKind::Dependency
         });
-        return Ok(deps(findings, kind));
+        let mut r = deps(findings, kind);
+        r.tool = if image {
+            "palisade/image"
+        } else {
+            "palisade/deps"
+        }
+        .into();
+        return Ok(r);
     }
     Ok(secrets(findings, hint.unwrap_or(FindingKind::Secret)))
 }
@@ -34,7 +42,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
 fn report(format: Format) -> Report {
     Report {
         format,
-        tool: "palisade".into(),
+        tool: "palisade/secrets".into(),
         findings: Vec::new(),
         skipped: Vec::new(),
         is_sbom: false,
@@ -54,9 +62,9 @@ fn secrets(findings: &[Value], kind: FindingKind) -> Report {
             None => p.to_string(),
         });
         r.findings.push(Observed {
-            // The scanner's fingerprint hashes the secret itself; hash it again with the rule
-            // so ours never equals a value someone could look up.
-            fingerprint: fingerprint(&[rule, fp]),
+            // As the scanner's SARIF names it (`partialFingerprints`), so its JSON and its SARIF
+            // are the same findings; hashed again with the rule.
+            fingerprint: fingerprint(&[rule, &format!("palisadeSecret/v1={fp}")]),
             kind,
             rule: clip(rule, 200),
             title: clip(text(f, "description").unwrap_or(rule), 1000),
@@ -94,8 +102,14 @@ fn deps(findings: &[Value], kind: FindingKind) -> Report {
             Some(l) if l > 0 => format!("{p}:{l}"),
             _ => p.to_string(),
         });
+        // As the scanner's SARIF names it: purl, advisory and lockfile.
+        let fp = format!(
+            "palisadeDeps/v1={}|{id}|{}",
+            text(f, "purl").unwrap_or(&package),
+            text(f, "path").unwrap_or("")
+        );
         r.findings.push(Observed {
-            fingerprint: fingerprint(&[id, &package]),
+            fingerprint: fingerprint(&[id, &fp]),
             kind,
             rule: clip(id, 200),
             title: clip(text(f, "summary").unwrap_or(id), 1000),

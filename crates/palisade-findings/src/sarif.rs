@@ -55,7 +55,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
             .and_then(|d| text(d, "name"))
             .unwrap_or("unknown tool");
         if report.tool.is_empty() {
-            report.tool = clip(tool, 100);
+            report.tool = clip(&analysis(run, tool), 100);
         }
         let rules: Vec<&Value> = driver
             .and_then(|d| d.get("rules"))
@@ -82,6 +82,39 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         report.tool = "unknown tool".into();
     }
     Ok(report)
+}
+
+/// Which analysis a run is, so two analyses by one tool are two scans: the tool, with the
+/// category of `automationDetails.id` (`category/run-id`, as GitHub code scanning reads it).
+/// Palisade's SARIF before it wrote a category is told apart by its fingerprints.
+fn analysis(run: &Value, tool: &str) -> String {
+    let category = run
+        .pointer("/automationDetails/id")
+        .and_then(Value::as_str)
+        .map(|id| id.rsplit_once('/').map_or("", |(c, _)| c))
+        .unwrap_or("")
+        .trim_matches('/');
+    if !category.is_empty() {
+        return if category.starts_with(tool) {
+            category.to_string()
+        } else {
+            format!("{tool} {category}")
+        };
+    }
+    if tool == "palisade" {
+        let key = run
+            .pointer("/results/0/partialFingerprints")
+            .and_then(Value::as_object)
+            .and_then(|m| m.keys().next().cloned())
+            .unwrap_or_default();
+        if key.starts_with("palisadeSecret") {
+            return "palisade/secrets".into();
+        }
+        if key.starts_with("palisadeDeps") {
+            return "palisade/deps".into();
+        }
+    }
+    tool.to_string()
 }
 
 fn result(

@@ -46,7 +46,8 @@ fn sarif_results_become_findings_with_severity_kind_and_location() {
     )
     .unwrap();
     assert_eq!(report.format, Format::Sarif);
-    assert_eq!(report.tool, "palisade");
+    // Palisade's SARIF without a category is told apart by its fingerprints.
+    assert_eq!(report.tool, "palisade/deps");
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     let by_rule = |r: &str| report.findings.iter().find(|f| f.rule == r).unwrap();
     let dep = by_rule("GHSA-aaaa");
@@ -322,4 +323,36 @@ fn bad_reports_are_refused_with_what_to_do_and_bad_results_are_skipped_not_fatal
             .all(|f| f.check() == Ok(()) && !f.rule.chars().any(char::is_control)),
         "control characters are removed from what is kept"
     );
+}
+
+#[test]
+fn palisade_sarif_and_json_of_one_scan_are_the_same_scan_and_the_same_findings() {
+    let sarif = bytes(json!({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "palisade", "rules": [{"id": "github-pat", "properties": {"tags": ["secret"], "severity": "high"}}]}},
+        "automationDetails": {"id": "palisade/secrets/"},
+        "results": [{"ruleId": "github-pat", "message": {"text": "token"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "ci.yml"}, "region": {"startLine": 7}}}],
+            "partialFingerprints": {"palisadeSecret/v1": "f00"}}]}]}));
+    let json_report = bytes(json!({
+        "findings": [{"rule_id": "github-pat", "description": "GitHub token", "severity": "high",
+                      "path": "ci.yml", "line": 7, "fingerprint": "f00"}],
+        "issues": [], "stats": {}
+    }));
+    let a = read(&sarif, None).unwrap();
+    let b = read(&json_report, None).unwrap();
+    assert_eq!(
+        (a.tool.as_str(), b.tool.as_str()),
+        ("palisade/secrets", "palisade/secrets")
+    );
+    assert_eq!(a.findings[0].fingerprint, b.findings[0].fingerprint);
+    // A clean run (no results) is still the same analysis, so it can fix what was found.
+    let clean = bytes(json!({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "palisade"}}, "automationDetails": {"id": "palisade/secrets/"},
+        "results": []}]}));
+    assert_eq!(read(&clean, None).unwrap().tool, "palisade/secrets");
+    // Another tool's category is kept beside its name.
+    let codeql = bytes(json!({"version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "CodeQL"}}, "automationDetails": {"id": "/language:python/run-42"},
+        "results": []}]}));
+    assert_eq!(read(&codeql, None).unwrap().tool, "CodeQL language:python");
 }

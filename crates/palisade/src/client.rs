@@ -215,6 +215,22 @@ impl Client {
         .await
     }
 
+    /// POST a JSON document given as bytes (a report read from a file).
+    pub async fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body),
+            path,
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send::<serde_json::Value>(self.http.delete(format!("{}{path}", self.base)), path)
             .await
