@@ -68,7 +68,10 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--results" {
-            results = args.next().and_then(|v| v.parse().ok()).expect("--results N");
+            results = args
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("--results N");
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -84,7 +87,11 @@ async fn main() {
     };
     println!(
         "backend: {}; {} results per report",
-        if base.is_some() { "PostgreSQL" } else { "SQLite" },
+        if base.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         results
     );
     let config = AppConfig {
@@ -144,10 +151,17 @@ async fn main() {
             v["new"], v["fixed"], v["reopened"], v["unchanged"]
         );
     }
-    println!("peak RSS (server and client in one process): {:.0} MiB", rss_mib());
+    println!(
+        "peak RSS (server and client in one process): {:.0} MiB",
+        rss_mib()
+    );
     println!(
         "target ≤ {TARGET_SECS} s per {results}-result upload: {}",
-        if worst <= TARGET_SECS { "met" } else { "NOT met" }
+        if worst <= TARGET_SECS {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     drop(app);
     if let Some(b) = &base {
