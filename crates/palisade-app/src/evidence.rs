@@ -67,6 +67,15 @@ pub struct ExportPlan {
     pub content: Option<Staged>,
 }
 
+/// An export recorded, its bundle not read yet.
+struct RecordedExport {
+    /// The incident as the export left it (its last event is the export's `exported`).
+    state: IncidentState,
+    purpose: String,
+    with_evidence: bool,
+    content: Option<Staged>,
+}
+
 impl ExportPlan {
     /// Write the bundle to `out` (blocking I/O). Its content was read back and checked before
     /// the export was recorded, so what can still fail is the local spool or the way out.
@@ -587,6 +596,20 @@ impl App {
         purpose: String,
         with_evidence: bool,
     ) -> Result<ExportPlan> {
+        let recorded = self
+            .record_export(actor, reference, purpose, with_evidence)
+            .await?;
+        self.plan_export(actor, recorded).await
+    }
+
+    /// Check, stage and record an export: everything but reading its ledger back.
+    async fn record_export(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        purpose: String,
+        with_evidence: bool,
+    ) -> Result<RecordedExport> {
         // What is checked before any content is read (role, visibility, purpose); the evidence
         // is checked once it is staged.
         let probe = Command::Export {
@@ -621,9 +644,48 @@ impl App {
             )
             .await?
             .done()?;
-        let st = done.state;
-        let events = self.inner.store.stored_events(st.id).await?;
-        let checkpoints = self.inner.store.stored_checkpoints(st.id).await?;
+        Ok(RecordedExport {
+            state: done.state,
+            purpose,
+            with_evidence,
+            content,
+        })
+    }
+
+    /// The bundle of a recorded export: its ledger read back up to the export's own events and
+    /// their checkpoint. Whatever was appended since (a recorded read of a restricted incident,
+    /// a note) is left out: the bundle ends with its own `exported` event, as its verifier
+    /// requires.
+    async fn plan_export(&self, actor: &Actor, recorded: RecordedExport) -> Result<ExportPlan> {
+        let RecordedExport {
+            state: st,
+            purpose,
+            with_evidence,
+            content,
+        } = recorded;
+        // The state the export left: its last event is the export's `exported`, and the
+        // export's append was signed at that number.
+        let exported = st.last_seq;
+        let events = self
+            .inner
+            .store
+            .stored_events_page(st.id, 0, exported)
+            .await?;
+        let mut checkpoints = self.inner.store.stored_checkpoints(st.id).await?;
+        checkpoints.retain(|c| c.seq <= exported);
+        if events.last().map(|e| e.seq) != Some(exported)
+            || checkpoints.last().map(|c| c.seq) != Some(exported)
+        {
+            return Err(AppError::internal(
+                "the export's own events could not be read back",
+                format!(
+                    "incident {}: the export is event {exported}, but the ledger read back ends at event {:?} and checkpoint {:?}",
+                    st.id,
+                    events.last().map(|e| e.seq),
+                    checkpoints.last().map(|c| c.seq)
+                ),
+            ));
+        }
         let header = BundleHeader {
             format: palisade_store::bundle::BUNDLE_FORMAT.to_string(),
             incident: st.id,
@@ -711,5 +773,90 @@ pub fn download_name(item: &EvidenceState) -> String {
         format!("E{}", item.n)
     } else {
         safe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incidents::DeclareInput;
+    use crate::{AppConfig, Started};
+    use palisade_core::{AccountRole, Severity};
+    use palisade_store::StoreConfig;
+
+    #[tokio::test]
+    async fn an_export_bundle_ends_with_its_own_export_whatever_was_appended_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let Started { app, .. } = App::start(&AppConfig {
+            store: StoreConfig {
+                data_dir: dir.path().to_path_buf(),
+                database_url: None,
+            },
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let admin = Actor {
+            user: UserName::parse("admin").unwrap(),
+            account_role: AccountRole::Admin,
+        };
+        // A restricted incident: every read of it is appended to its ledger.
+        let st = app
+            .declare(
+                &admin,
+                DeclareInput {
+                    title: "Exported while read".into(),
+                    kind: None,
+                    severity: Severity::SEV2,
+                    restricted: Some(true),
+                    summary: None,
+                    playbook: None,
+                    commander: None,
+                    aware_at: None,
+                },
+                &Options::default(),
+                None,
+            )
+            .await
+            .unwrap()
+            .done()
+            .unwrap()
+            .state;
+        let id = st.id.to_string();
+        let recorded = app
+            .record_export(&admin, &id, "for the auditors".into(), false)
+            .await
+            .unwrap();
+        let exported = recorded.state.last_seq;
+        // Between the export's record and the reading of its ledger: a recorded read and a note.
+        app.read::<IncidentState>(&admin, &id, "incident", "api")
+            .await
+            .unwrap();
+        app.execute::<IncidentState>(
+            &admin,
+            &id,
+            Command::AddNote {
+                text: "written while the bundle was being made".into(),
+            },
+            &Options::default(),
+            None,
+        )
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+        let head = app.store().stream(st.id).await.unwrap().unwrap().1;
+        assert_eq!(head, exported + 2, "both landed after the export");
+
+        let plan = app.plan_export(&admin, recorded).await.unwrap();
+        let bundle = plan.write_to(Vec::new()).unwrap();
+        let report = palisade_store::bundle::verify_bundle(&bundle[..], None).unwrap();
+        assert!(report.ok(), "{:#?}", report.failures);
+        assert_eq!(report.events, exported);
+        assert_eq!(report.exported_by.as_deref(), Some("admin"));
+        // The declaration's checkpoint and the export's, both signatures checked.
+        assert_eq!(report.checkpoints, 2, "{report:#?}");
+        assert_eq!(report.signatures_verified, 2, "{report:#?}");
     }
 }
