@@ -4,7 +4,7 @@
 //! integrity failure, recorded before it is reported.
 
 use crate::error::{AppError, Result};
-use crate::pipeline::Options;
+use crate::pipeline::{Executed, Options, Outcome, Render, require_role_for};
 use crate::{App, now};
 use palisade_core::custody::{EvidenceCommand, EvidenceName, EvidenceState, custody_rules};
 use palisade_core::incident::Command;
@@ -27,6 +27,17 @@ pub struct AcquireInput {
     /// The hash computed at acquisition; the content is refused if it differs.
     pub sha256: Option<String>,
     pub note: Option<String>,
+}
+
+/// A hand-over of custody someone asks for.
+#[derive(Debug, Clone)]
+pub struct TransferInput {
+    /// The evidence number (E<n>).
+    pub evidence: u32,
+    /// Who takes custody.
+    pub to: UserName,
+    /// Why.
+    pub purpose: String,
 }
 
 /// An open download: the item, its recorded access, and its decrypted content, which
@@ -222,6 +233,41 @@ impl App {
         input: AcquireInput,
         content: impl Read + Send + 'static,
     ) -> Result<(IncidentState, EvidenceState)> {
+        let done = self
+            .acquire_evidence_with(actor, reference, input, content, &Options::default(), None)
+            .await?
+            .done()?;
+        let item = App::acquired(&done)?;
+        Ok((done.state, item))
+    }
+
+    /// The evidence an acquisition recorded.
+    pub fn acquired(done: &Executed<IncidentState>) -> Result<EvidenceState> {
+        let n = done
+            .events
+            .iter()
+            .find_map(|e| match &e.data {
+                Payload::EvidenceAcquired { evidence, .. } => Some(*evidence),
+                _ => None,
+            })
+            .ok_or_else(|| AppError::internal("evidence was not recorded", "no acquired event"))?;
+        App::item(&done.state, n)
+    }
+
+    /// [`App::acquire_evidence`] with an idempotency key and the answer to store with it. The
+    /// key's digest (`opts.idempotency`: the request without its content) is extended with the
+    /// content's SHA-256 once it is read, so a repeat with other content is refused as a reused
+    /// key. A repeat of an upload that was recorded is answered with the first answer, whatever
+    /// happened to the incident since (its content is read and hashed, not stored again).
+    pub async fn acquire_evidence_with(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        input: AcquireInput,
+        content: impl Read + Send + 'static,
+        opts: &Options,
+        render: Option<Render<'_, IncidentState>>,
+    ) -> Result<Outcome<IncidentState>> {
         let probe = EvidenceCommand::Acquire {
             name: input.name.clone(),
             sha256: "0".repeat(64),
@@ -232,6 +278,25 @@ impl App {
             note: input.note.clone(),
         };
         let probe_cmd = evidence_cmd(probe);
+        require_role_for::<IncidentState>(actor, &probe_cmd)?;
+        if let Some(k) = &opts.idempotency
+            && let Some(r) = self
+                .inner
+                .store
+                .idempotency_record(actor.user.as_str(), &k.key)
+                .await?
+        {
+            // Used before: the same request only if the content is the same too.
+            let sha = self.hash_upload(content).await?;
+            return if r.request_hash == k.covering(&sha).request_hash {
+                Ok(Outcome::Replayed(r.response))
+            } else {
+                Err(AppError::IdempotencyMismatch(format!(
+                    "idempotency key {:?} was already used for a different request; use a new key for a new request",
+                    k.key
+                )))
+            };
+        }
         let st = self
             .load_for::<IncidentState>(actor, reference, &probe_cmd)
             .await?;
@@ -271,46 +336,75 @@ impl App {
             }
             Err(e) => return Err(vault_error(e)),
         };
-        let done = self
-            .execute::<IncidentState>(
-                actor,
-                &id.to_string(),
-                evidence_cmd(EvidenceCommand::Acquire {
-                    name: input.name,
-                    sha256: stored.sha256,
-                    size: stored.size,
-                    source: input.source,
-                    tool: input.tool,
-                    original_sha256: input.sha256,
-                    note: input.note,
-                }),
-                &Options::default(),
-                None,
-            )
-            .await?
-            .done()?;
-        let n = done
-            .events
-            .iter()
-            .find_map(|e| match &e.data {
-                Payload::EvidenceAcquired { evidence, .. } => Some(*evidence),
-                _ => None,
-            })
-            .ok_or_else(|| AppError::internal("evidence was not recorded", "no acquired event"))?;
-        let item = App::item(&done.state, n)?;
-        Ok((done.state, item))
+        let opts = Options {
+            idempotency: opts
+                .idempotency
+                .as_ref()
+                .map(|k| k.covering(&stored.sha256)),
+            ..opts.clone()
+        };
+        self.execute::<IncidentState>(
+            actor,
+            &id.to_string(),
+            evidence_cmd(EvidenceCommand::Acquire {
+                name: input.name,
+                sha256: stored.sha256,
+                size: stored.size,
+                source: input.source,
+                tool: input.tool,
+                original_sha256: input.sha256,
+                note: input.note,
+            }),
+            &opts,
+            render,
+        )
+        .await
+    }
+
+    /// The SHA-256 of an upload's content, read to its end (at most the evidence limit) and not
+    /// stored: the repeat of an upload already recorded.
+    async fn hash_upload(&self, mut content: impl Read + Send + 'static) -> Result<String> {
+        let limit = self.inner.evidence_limit;
+        tokio::task::spawn_blocking(move || {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; DELIVERY_CHUNK];
+            let mut total = 0u64;
+            loop {
+                let k = match content.read(&mut buf) {
+                    Ok(0) => return Ok(hex::encode(h.finalize())),
+                    Ok(k) => k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(vault_error(VaultError::Source(e))),
+                };
+                total += k as u64;
+                if total > limit {
+                    return Err(vault_error(VaultError::TooLarge { limit }));
+                }
+                h.update(&buf[..k]);
+            }
+        })
+        .await
+        .map_err(|e| AppError::internal("the upload task failed", e))?
     }
 
     /// Hand evidence to someone else. Who may is checked before the stored content is
     /// re-hashed; a mismatch is recorded as an integrity failure and custody does not move.
+    /// With `opts.idempotency`, the answer `render` gives is stored with the transfer, and a
+    /// repeat gets it back ([`Outcome::Replayed`]) before anything is checked or re-hashed.
     pub async fn transfer_evidence(
         &self,
         actor: &Actor,
         reference: &str,
-        n: u32,
-        to: UserName,
-        purpose: String,
-    ) -> Result<(IncidentState, EvidenceState)> {
+        transfer: TransferInput,
+        opts: &Options,
+        render: Option<Render<'_, IncidentState>>,
+    ) -> Result<Outcome<IncidentState>> {
+        let TransferInput {
+            evidence: n,
+            to,
+            purpose,
+        } = transfer;
         // The account's role is checked before anything is looked up.
         let mut probe = evidence_cmd(EvidenceCommand::Transfer {
             evidence: n,
@@ -318,6 +412,10 @@ impl App {
             purpose: purpose.clone(),
             verified_sha256: String::new(),
         });
+        require_role_for::<IncidentState>(actor, &probe)?;
+        if let Some(replay) = self.replay(actor, opts).await? {
+            return Ok(Outcome::Replayed(replay));
+        }
         let st = self
             .load_for::<IncidentState>(actor, reference, &probe)
             .await?;
@@ -331,39 +429,40 @@ impl App {
         self.require_users(vec![to.clone()]).await?;
         self.check_rules(actor, &st, &probe)?;
         let measured = self.recheck(st.id, &item.sha256).await?;
-        let cmd = match &measured {
-            Ok(sha) => EvidenceCommand::Transfer {
-                evidence: n,
-                to,
-                purpose,
-                verified_sha256: sha.clone(),
-            },
-            Err((found, detail)) => EvidenceCommand::IntegrityFailed {
-                evidence: n,
-                found_sha256: found.clone(),
-                during: "transfer".into(),
-                detail: detail.clone(),
-                access: None,
-            },
-        };
-        let done = self
-            .execute::<IncidentState>(
-                actor,
-                &st.id.to_string(),
-                evidence_cmd(cmd),
-                &Options::default(),
+        let (cmd, opts, render) = match &measured {
+            Ok(sha) => (
+                EvidenceCommand::Transfer {
+                    evidence: n,
+                    to,
+                    purpose,
+                    verified_sha256: sha.clone(),
+                },
+                opts.clone(),
+                render,
+            ),
+            // An error answer: nothing to give a repeat, which re-hashes again.
+            Err((found, detail)) => (
+                EvidenceCommand::IntegrityFailed {
+                    evidence: n,
+                    found_sha256: found.clone(),
+                    during: "transfer".into(),
+                    detail: detail.clone(),
+                    access: None,
+                },
+                Options::default(),
                 None,
-            )
-            .await?
-            .done()?;
+            ),
+        };
+        let outcome = self
+            .execute::<IncidentState>(actor, &st.id.to_string(), evidence_cmd(cmd), &opts, render)
+            .await?;
         if let Err((_, detail)) = measured {
             return Err(AppError::Integrity {
                 evidence: n,
                 detail,
             });
         }
-        let item = App::item(&done.state, n)?;
-        Ok((done.state, item))
+        Ok(outcome)
     }
 
     /// Open evidence content for download by `actor`, for `purpose`. The access is recorded
