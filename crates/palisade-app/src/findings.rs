@@ -290,7 +290,8 @@ impl App {
                 steps.push(Step::Tell(*id, FindingCommand::Missing { run }));
             }
         }
-        let sla = self.inner.finding_sla;
+        // The service's own days to fix, else the deployment's.
+        let sla = service.finding_sla.unwrap_or(self.inner.finding_sla);
         let results: Vec<Result<Option<Uuid>>> = futures_util::stream::iter(steps)
             .map(|step| async move {
                 match step {

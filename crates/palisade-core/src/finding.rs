@@ -96,6 +96,7 @@ pub const MAX_ACCEPT_DAYS: i64 = 366;
 
 /// Days to fix a finding, by severity: its due date is when it was first seen plus these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaDays {
     pub critical: u32,

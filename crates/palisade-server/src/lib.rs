@@ -50,7 +50,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::services::create, routes::services::list, routes::services::show_service,
         routes::services::docs::rename,
         routes::services::set_owner, routes::services::set_escalation_policy,
-        routes::services::docs::tier, routes::services::docs::add_runbook,
+        routes::services::docs::tier, routes::services::docs::finding_sla, routes::services::docs::add_runbook,
         routes::services::docs::remove_runbook, routes::services::docs::add_maintenance,
         routes::services::docs::remove_maintenance,
         routes::alerts::enqueue, routes::alerts::enqueue_change, routes::alerts::alertmanager,

@@ -398,3 +398,50 @@ async fn bad_reports_and_requests_are_refused_and_a_repeat_is_answered_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_services_own_days_to_fix_set_the_due_dates_of_its_new_findings() {
+    let srv = TestServer::spawn().await;
+    let r = srv
+        .post(
+            "/api/v1/services",
+            &srv.admin,
+            json!({"name": "payments-api"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let path = "/api/v1/services/payments-api/finding-sla";
+    let sla = json!({"sla": {"critical": 2, "high": 10, "medium": 30, "low": 60, "info": 365}});
+    let r = srv.post(path, &srv.admin, sla.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["finding_sla"]["critical"], 2);
+    assert_problem(&srv.post(path, &srv.admin, sla).await, StatusCode::CONFLICT);
+    let bad = json!({"sla": {"critical": 0, "high": 10, "medium": 30, "low": 60}});
+    let r = srv.post(path, &srv.admin, bad).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("service-finding-sla"), "{}", r.text);
+
+    up(&srv, &[("R1", "critical", "a.py"), ("R2", "info", "b.py")]).await;
+    let list = findings(&srv, "").await;
+    let days = |rule: &str| {
+        let f = by_rule(&list, rule);
+        let first = palisade_core::Timestamp::parse(f["first_seen"].as_str().unwrap()).unwrap();
+        let due = palisade_core::Timestamp::parse(f["due_at"].as_str().unwrap()).unwrap();
+        (due.0 - first.0).whole_days()
+    };
+    assert_eq!((days("R1"), days("R2")), (2, 365));
+    // Back to the deployment's: informational findings have no due date again.
+    let r = srv.post(path, &srv.admin, json!({"sla": null})).await;
+    assert_eq!(r.body["finding_sla"], Value::Null, "{}", r.text);
+    up(
+        &srv,
+        &[
+            ("R1", "critical", "a.py"),
+            ("R2", "info", "b.py"),
+            ("R3", "info", "c.py"),
+        ],
+    )
+    .await;
+    let r3 = by_rule(&findings(&srv, "").await, "R3").clone();
+    assert_eq!(r3["due_at"], Value::Null);
+}
