@@ -12,8 +12,8 @@ use crate::error::{AppError, Result};
 use crate::pipeline::{Options, Outcome};
 use futures_util::StreamExt;
 use palisade_core::finding::{
-    CreateScan, FINDING_KEY, FindingCommand, FindingState, FindingStatus, OpenFinding, Presence,
-    RunCounts, SCAN_KEY, ScanCommand, ScanState, scan_key,
+    CreateScan, Deployed, FINDING_KEY, FindingCommand, FindingState, FindingStatus, Observed,
+    OpenFinding, Presence, RunCounts, SCAN_KEY, ScanCommand, ScanState, scan_key,
 };
 use palisade_core::service::ServiceState;
 use palisade_core::types::{FindingKind, FindingSeverity, Phase};
@@ -66,6 +66,11 @@ pub struct Upload {
     pub name: Option<String>,
     /// The kind of every finding, for reports that do not say.
     pub kind: Option<FindingKind>,
+    /// The environment this SBOM is what runs in (`production`): kept and matched again
+    /// whenever the vulnerability data changes.
+    pub environment: Option<String>,
+    /// The release deployed (a version or tag), with `environment`.
+    pub release: Option<String>,
     pub report: Vec<u8>,
 }
 
@@ -85,6 +90,10 @@ pub struct Uploaded {
     /// Findings opened by this run.
     pub opened: Vec<Uuid>,
     pub is_sbom: bool,
+    /// For an environment's SBOM: what matching it against the vulnerability index found
+    /// (none without an index).
+    #[serde(default)]
+    pub monitored: Option<RunCounts>,
 }
 
 /// The answer to an upload: done now, or the first answer to a repeat with the same
@@ -92,6 +101,17 @@ pub struct Uploaded {
 #[derive(Debug, Clone)]
 pub enum UploadAnswer {
     Done(Uploaded),
+    Replayed(String),
+}
+
+/// A run recorded, or the first answer to a repeated key.
+enum Ran {
+    Done {
+        run: u64,
+        counts: RunCounts,
+        opened: Vec<Uuid>,
+        state: Box<ScanState>,
+    },
     Replayed(String),
 }
 
@@ -146,22 +166,162 @@ impl App {
         for f in &report.findings {
             f.check()?;
         }
+        if let Some(r) = &up.release
+            && (r.is_empty() || r.chars().count() > 100 || r.chars().any(char::is_control))
+        {
+            return Err(AppError::Invalid(
+                "a release is 1–100 printable characters (a version or a tag)".into(),
+            ));
+        }
+        let deployed = match &up.environment {
+            None if up.release.is_some() => {
+                return Err(AppError::Invalid(
+                    "a release is deployed to an environment: give the environment too".into(),
+                ));
+            }
+            None => None,
+            Some(_) if !report.is_sbom => {
+                return Err(AppError::Invalid(format!(
+                    "what an environment runs is an SBOM (CycloneDX or SPDX); this report is {}",
+                    report.format.as_str()
+                )));
+            }
+            Some(_) => Some(Deployed {
+                release: up.release.clone(),
+                components: report.components.clone(),
+            }),
+        };
         let sha256 = hex::encode(Sha256::digest(&up.report));
         let service = self
             .load_visible::<ServiceState>(actor, &up.service)
             .await?;
         let tool = up.tool.clone().unwrap_or_else(|| report.tool.clone());
-        // A kind given for the whole report makes it its own scan (an SBOM read as an image's
-        // packages is not the same scan as one read as dependencies).
+        // An environment's SBOM is that environment's scan; a kind given for the whole report
+        // makes it its own scan (an SBOM read as an image's packages is not the same scan as
+        // one read as dependencies).
         let name = up
             .name
             .clone()
+            .or_else(|| up.environment.clone())
             .or_else(|| up.kind.map(|k| k.as_str().to_string()));
         let scan = self
             .scan_for(actor, service.id, up.phase, &tool, name)
             .await?;
-        // One upload of a scan at a time on this instance; another instance's is a conflict
-        // below, and compared again.
+        let format = report.format.as_str();
+        let make = |run, counts, opened: &[Uuid]| Uploaded {
+            service: service.id,
+            scan,
+            tool: tool.clone(),
+            phase: up.phase,
+            run,
+            format: format.to_string(),
+            sha256: sha256.clone(),
+            counts,
+            skipped: report.skipped.clone(),
+            opened: opened.to_vec(),
+            is_sbom: report.is_sbom,
+            monitored: None,
+        };
+        let answer = |run, counts, opened: &[Uuid]| {
+            serde_json::to_string(&make(run, counts, opened)).unwrap_or_default()
+        };
+        let ran = self
+            .run_scan(
+                actor,
+                &service,
+                scan,
+                format,
+                &sha256,
+                &report.findings,
+                deployed.clone(),
+                opts,
+                &answer,
+            )
+            .await?;
+        let (run, counts, opened, state) = match ran {
+            Ran::Done {
+                run,
+                counts,
+                opened,
+                state,
+            } => (run, counts, opened, state),
+            Ran::Replayed(text) => return Ok(UploadAnswer::Replayed(text)),
+        };
+        let mut uploaded = make(run, counts, &opened);
+        // A newly deployed release is matched at once, not at the next index update.
+        if deployed.is_some() {
+            let r = self.monitor(vec![*state]).await?;
+            uploaded.monitored = r.index.then_some(RunCounts {
+                results: 0,
+                new: r.new,
+                fixed: r.fixed,
+                reopened: r.reopened,
+                unchanged: 0,
+            });
+        }
+        Ok(UploadAnswer::Done(uploaded))
+    }
+
+    /// Record findings as a run of the scan of this service, phase, tool and name (started if
+    /// new), without an idempotency key: the monitor's runs.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn record_findings(
+        &self,
+        actor: &Actor,
+        service: &ServiceState,
+        phase: Phase,
+        tool: &str,
+        name: Option<String>,
+        format: &str,
+        findings: &[Observed],
+        deployed: Option<Deployed>,
+    ) -> Result<(RunCounts, Vec<Uuid>)> {
+        let scan = self.scan_for(actor, service.id, phase, tool, name).await?;
+        let sha256 = hex::encode(Sha256::digest(
+            findings
+                .iter()
+                .map(|f| f.fingerprint.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+        let none = |_, _, _: &[Uuid]| String::new();
+        match self
+            .run_scan(
+                actor,
+                service,
+                scan,
+                format,
+                &sha256,
+                findings,
+                deployed,
+                &Options::default(),
+                &none,
+            )
+            .await?
+        {
+            Ran::Done { counts, opened, .. } => Ok((counts, opened)),
+            Ran::Replayed(_) => Err(AppError::internal(
+                "a run without an idempotency key was replayed",
+                "replay without key",
+            )),
+        }
+    }
+
+    /// Compare `findings` with the scan and record the run: uploads of one scan at a time on
+    /// this instance; a run number another instance took first is compared again.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_scan(
+        &self,
+        actor: &Actor,
+        service: &ServiceState,
+        scan: Uuid,
+        format: &str,
+        sha256: &str,
+        findings: &[Observed],
+        deployed: Option<Deployed>,
+        opts: &Options,
+        answer: &(dyn Fn(u64, RunCounts, &[Uuid]) -> String + Send + Sync),
+    ) -> Result<Ran> {
         let _serial = self.inner.locks.lock(upload_lock(scan)).await;
         let mut attempt = 0;
         loop {
@@ -171,36 +331,29 @@ impl App {
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("scan {scan}")))?;
             let run = st.runs + 1;
-            let (counts, opened) = self
-                .compare(actor, &service, &st, run, &report.findings)
-                .await?;
+            let (counts, opened) = self.compare(actor, service, &st, run, findings).await?;
             let cmd = ScanCommand::Ran {
                 run,
-                format: report.format.as_str().to_string(),
-                sha256: sha256.clone(),
+                format: format.to_string(),
+                sha256: sha256.to_string(),
                 counts,
+                deployed: deployed.clone(),
             };
-            let uploaded = Uploaded {
-                service: service.id,
-                scan,
-                tool: tool.clone(),
-                phase: up.phase,
-                run,
-                format: report.format.as_str().to_string(),
-                sha256: sha256.clone(),
-                counts,
-                skipped: report.skipped.clone(),
-                opened,
-                is_sbom: report.is_sbom,
-            };
-            let answer = serde_json::to_string(&uploaded).unwrap_or_default();
-            let render = |_: &crate::Executed<ScanState>| answer.clone();
+            let text = answer(run, counts, &opened);
+            let render = |_: &crate::Executed<ScanState>| text.clone();
             match self
                 .execute::<ScanState>(actor, &scan.to_string(), cmd, opts, Some(&render))
                 .await
             {
-                Ok(Outcome::Done(_)) => return Ok(UploadAnswer::Done(uploaded)),
-                Ok(Outcome::Replayed(text)) => return Ok(UploadAnswer::Replayed(text)),
+                Ok(Outcome::Done(e)) => {
+                    return Ok(Ran::Done {
+                        run,
+                        counts,
+                        opened,
+                        state: Box::new(e.state),
+                    });
+                }
+                Ok(Outcome::Replayed(text)) => return Ok(Ran::Replayed(text)),
                 Err(AppError::Refused(r))
                     if r.rule == palisade_core::finding::rules::FINDING_UNCHANGED
                         && attempt < UPLOAD_ATTEMPTS => {}
@@ -254,7 +407,7 @@ impl App {
         service: &ServiceState,
         scan: &ScanState,
         run: u64,
-        reported: &[palisade_core::finding::Observed],
+        reported: &[Observed],
     ) -> Result<(RunCounts, Vec<Uuid>)> {
         let held: HashMap<String, (Uuid, Presence)> = self
             .finding_states(Some(service.id))
@@ -268,7 +421,7 @@ impl App {
             ..RunCounts::default()
         };
         enum Step {
-            Open(Box<palisade_core::finding::Observed>),
+            Open(Box<Observed>),
             Tell(Uuid, FindingCommand),
         }
         let mut steps = Vec::new();

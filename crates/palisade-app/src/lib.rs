@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod kept;
 pub mod ledger_check;
 pub mod metrics;
+pub mod monitor;
 pub mod notify;
 pub mod oidc;
 pub mod people;
@@ -126,6 +127,8 @@ pub struct Inner {
     pub(crate) findings: cache::StateCache<palisade_core::finding::FindingState>,
     pub(crate) scans: cache::StateCache<palisade_core::finding::ScanState>,
     pub(crate) finding_sla: palisade_core::finding::SlaDays,
+    /// The offline vulnerability index deployed SBOMs are matched against.
+    pub(crate) vulns_index: PathBuf,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     /// Routing keys recently seen.
@@ -282,6 +285,7 @@ impl App {
             findings: Default::default(),
             scans: Default::default(),
             finding_sla: config.finding_sla,
+            vulns_index: config.store.dir().vulns_index(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
             sign_in_failures: Default::default(),
@@ -313,6 +317,14 @@ impl App {
                 Duration::from_secs(5),
             ))
         });
+        // Deployed SBOMs matched again when the vulnerability index changes (checked each
+        // minute; tests call `rematch_deployed` themselves).
+        if !config.manual_timers {
+            tokio::spawn(monitor::run(
+                Arc::downgrade(&app.inner),
+                Duration::from_secs(60),
+            ));
+        }
         Ok(Started {
             app,
             bootstrap_token,

@@ -693,6 +693,17 @@ pub struct RunCounts {
     pub unchanged: u32,
 }
 
+/// What an environment runs: an SBOM uploaded for it, kept to be matched again whenever the
+/// vulnerability data changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployed {
+    /// The release it is (a version, a tag), as the uploader named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// Its components by package URL (sorted, distinct).
+    pub components: Vec<String>,
+}
+
 /// What happened to a scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -712,6 +723,9 @@ pub enum ScanPayload {
         /// SHA-256 of the uploaded bytes (hex), so the report can be matched to its file.
         sha256: String,
         counts: RunCounts,
+        /// An SBOM uploaded as what an environment runs (the scan's name is the environment).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deployed: Option<Deployed>,
     },
 }
 
@@ -777,6 +791,7 @@ pub enum ScanCommand {
         format: String,
         sha256: String,
         counts: RunCounts,
+        deployed: Option<Deployed>,
     },
 }
 
@@ -795,6 +810,9 @@ pub struct ScanState {
     /// The last run's report format.
     #[serde(default)]
     pub last_format: Option<String>,
+    /// What the environment (the scan's name) runs, from the last SBOM uploaded for it.
+    #[serde(default)]
+    pub deployed: Option<Deployed>,
     pub created_at: Timestamp,
     pub history: Vec<HistoryEntry>,
     pub last_seq: u64,
@@ -854,6 +872,7 @@ impl Aggregate for ScanState {
             last_run_at: None,
             last_counts: None,
             last_format: None,
+            deployed: None,
             created_at: e.recorded_at,
             history: vec![HistoryEntry::of(e, e.data.kind(), e.data.describe())],
             last_seq: e.seq,
@@ -872,6 +891,7 @@ impl Aggregate for ScanState {
                 run,
                 counts,
                 format,
+                deployed,
                 ..
             } => {
                 if *run != self.runs + 1 {
@@ -884,6 +904,9 @@ impl Aggregate for ScanState {
                 self.last_run_at = Some(e.recorded_at);
                 self.last_counts = Some(*counts);
                 self.last_format = Some(format.clone());
+                if deployed.is_some() {
+                    self.deployed = deployed.clone();
+                }
             }
         }
         self.history
@@ -931,6 +954,7 @@ impl Aggregate for ScanState {
             format,
             sha256,
             counts,
+            deployed,
         } = cmd;
         if *run != self.runs + 1 {
             // Another upload of this scan was recorded since this one was compared: the
@@ -949,6 +973,7 @@ impl Aggregate for ScanState {
             format: format.clone(),
             sha256: sha256.clone(),
             counts: *counts,
+            deployed: deployed.clone(),
         }])
     }
 }

@@ -37,8 +37,8 @@ pub enum ReadError {
     NotJson(String),
     #[error(
         "the report's format is not recognised: expected SARIF 2.1.0 (`runs`), CycloneDX JSON \
-         (`bomFormat`), OSV-Scanner JSON (`results` with `packages`) or Palisade's JSON \
-         (`findings`)"
+         (`bomFormat`), SPDX JSON (`spdxVersion`), OSV-Scanner JSON (`results` with `packages`) \
+         or Palisade's JSON (`findings`)"
     )]
     UnknownFormat,
     #[error("the report is malformed: {0}")]
@@ -52,6 +52,7 @@ pub enum ReadError {
 pub enum Format {
     Sarif,
     CycloneDx,
+    Spdx,
     Osv,
     PalisadeSecrets,
     PalisadeDeps,
@@ -62,6 +63,7 @@ impl Format {
         match self {
             Format::Sarif => "sarif",
             Format::CycloneDx => "cyclonedx",
+            Format::Spdx => "spdx",
             Format::Osv => "osv-scanner",
             Format::PalisadeSecrets => "palisade-secrets",
             Format::PalisadeDeps => "palisade-deps",
@@ -79,8 +81,12 @@ pub struct Report {
     pub findings: Vec<Observed>,
     /// Results that could not be read, with why (the rest were read).
     pub skipped: Vec<String>,
-    /// Whether the report is an SBOM (CycloneDX with components): the gate's `require_sbom`.
+    /// Whether the report is an SBOM (CycloneDX with components, or SPDX): the gate's
+    /// `require_sbom`.
     pub is_sbom: bool,
+    /// An SBOM's components by package URL (sorted, distinct; those without one are left out):
+    /// what is deployed, matched again when the vulnerability data changes.
+    pub components: Vec<String>,
 }
 
 /// Read a report. `kind` overrides the kind of every finding (for formats that do not say,
@@ -97,6 +103,8 @@ pub fn read(bytes: &[u8], kind: Option<FindingKind>) -> Result<Report, ReadError
         sarif::read(&v, kind)?
     } else if top.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
         sbom::read(&v, kind)?
+    } else if top.contains_key("spdxVersion") {
+        sbom::read_spdx(&v)?
     } else if top
         .get("results")
         .and_then(Value::as_array)
@@ -123,6 +131,8 @@ pub fn read(bytes: &[u8], kind: Option<FindingKind>) -> Result<Report, ReadError
         }
     }
     report.findings = by_fp.into_values().collect();
+    report.components.sort();
+    report.components.dedup();
     Ok(report)
 }
 
@@ -136,6 +146,12 @@ pub fn fingerprint(parts: &[&str]) -> String {
         h.update(p.as_bytes());
     }
     hex::encode(h.finalize())
+}
+
+/// The fingerprint of a dependency finding, as Palisade's dependency SARIF names it
+/// (`palisadeDeps/v1`: purl, advisory, where it was found), hashed with the advisory.
+pub fn dependency_fingerprint(id: &str, purl: &str, path: &str) -> String {
+    fingerprint(&[id, &format!("palisadeDeps/v1={purl}|{id}|{path}")])
 }
 
 /// A severity from a CVSS base score (FIRST's bands).

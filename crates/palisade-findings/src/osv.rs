@@ -15,6 +15,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         findings: Vec::new(),
         skipped: Vec::new(),
         is_sbom: false,
+        components: Vec::new(),
     };
     let results = v
         .get("results")

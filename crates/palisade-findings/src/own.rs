@@ -46,6 +46,7 @@ fn report(format: Format) -> Report {
         findings: Vec::new(),
         skipped: Vec::new(),
         is_sbom: false,
+        components: Vec::new(),
     }
 }
 
@@ -103,13 +104,12 @@ fn deps(findings: &[Value], kind: FindingKind) -> Report {
             _ => p.to_string(),
         });
         // As the scanner's SARIF names it: purl, advisory and lockfile.
-        let fp = format!(
-            "palisadeDeps/v1={}|{id}|{}",
-            text(f, "purl").unwrap_or(&package),
-            text(f, "path").unwrap_or("")
-        );
         r.findings.push(Observed {
-            fingerprint: fingerprint(&[id, &fp]),
+            fingerprint: crate::dependency_fingerprint(
+                id,
+                text(f, "purl").unwrap_or(&package),
+                text(f, "path").unwrap_or(""),
+            ),
             kind,
             rule: clip(id, 200),
             title: clip(text(f, "summary").unwrap_or(id), 1000),

@@ -48,6 +48,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         findings: Vec::new(),
         skipped: Vec::new(),
         is_sbom: false,
+        components: Vec::new(),
     };
     for (ri, run) in runs.iter().enumerate() {
         let driver = run.pointer("/tool/driver");

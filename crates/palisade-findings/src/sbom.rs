@@ -18,6 +18,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         stack.extend(cs);
     }
     let mut seen = 0usize;
+    let mut purls = Vec::new();
     while let Some(c) = stack.pop() {
         seen += 1;
         if seen > crate::MAX_RESULTS * 4 {
@@ -29,6 +30,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         }
         if let Some(p) = text(c, "purl") {
             components.entry(p).or_insert_with(|| p.to_string());
+            purls.push(clip(p, 1000));
         }
         if let Some(cs) = c.get("components").and_then(Value::as_array) {
             stack.extend(cs);
@@ -45,6 +47,7 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
         findings: Vec::new(),
         skipped: Vec::new(),
         is_sbom: v.get("components").is_some(),
+        components: purls,
     };
     let vulns = match v.get("vulnerabilities") {
         None | Some(Value::Null) => return Ok(report),
@@ -114,5 +117,39 @@ fn package_of(c: &Value) -> Option<String> {
     Some(match text(c, "version") {
         Some(v) => format!("{name}@{v}"),
         None => name.to_string(),
+    })
+}
+
+/// SPDX 2.x JSON: an SBOM (its packages' `purl` external references); it holds no findings.
+pub(crate) fn read_spdx(v: &Value) -> Result<Report, ReadError> {
+    let packages = match v.get("packages") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => return Err(ReadError::Malformed("`packages` is not an array".into())),
+    };
+    if packages.len() > crate::MAX_RESULTS * 4 {
+        return Err(ReadError::TooManyResults);
+    }
+    let components = packages
+        .iter()
+        .flat_map(|p| {
+            p.get("externalRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter(|r| text(r, "referenceType") == Some("purl"))
+        .filter_map(|r| text(r, "referenceLocator"))
+        .map(|p| clip(p, 1000))
+        .collect();
+    // Not the creator tool: SPDX writes it with its version (`Tool: palisade-0.1.0`), and an
+    // upgrade must not make a new scan.
+    Ok(Report {
+        format: Format::Spdx,
+        tool: "spdx".into(),
+        findings: Vec::new(),
+        skipped: Vec::new(),
+        is_sbom: true,
+        components,
     })
 }

@@ -79,7 +79,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::ops::healthz, routes::ops::metrics_text,
         routes::deliveries::list, routes::deliveries::resend,
         routes::findings::upload, routes::findings::list, routes::findings::show_finding,
-        routes::findings::scans, routes::findings::docs::accept,
+        routes::findings::scans, routes::findings::rematch, routes::findings::docs::accept,
         routes::findings::docs::false_positive, routes::findings::docs::reopen,
     ),
     modifiers(&BearerAuth, &SharedResponses),

@@ -886,6 +886,13 @@ fn routes() -> Vec<Route> {
             no_body,
             [200, 200, 200, 200, 401, 401],
         ),
+        // Matching every deployed SBOM again is an operator's act.
+        same(
+            "POST",
+            "/api/v1/findings/rematch",
+            no_body,
+            [200, 403, 403, 403, 401, 401],
+        ),
         same(
             "GET",
             "/api/v1/findings/{f}",
@@ -1250,7 +1257,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 97, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 98, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1587,6 +1594,12 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
         }
         ("GET", "/api/v1/services/{s}/scans") => assert!(r.body["scans"].is_array(), "{what}"),
         ("GET", "/api/v1/findings") => assert!(r.body["total"].as_u64() > Some(0), "{what}"),
+        ("POST", "/api/v1/findings/rematch") => {
+            assert_eq!(
+                r.body["index"], false,
+                "{what}: no index in this data directory"
+            )
+        }
         (_, p) if p.starts_with("/api/v1/findings/{f}") => {
             assert_eq!(r.body["rule"], "R1", "{what}: {}", r.text())
         }

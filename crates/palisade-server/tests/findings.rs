@@ -445,3 +445,159 @@ async fn a_services_own_days_to_fix_set_the_due_dates_of_its_new_findings() {
     let r3 = by_rule(&findings(&srv, "").await, "R3").clone();
     assert_eq!(r3["due_at"], Value::Null);
 }
+
+/// An OSV advisory for lodash before 4.17.21 (CVSS 9.8: critical), in the data directory's index.
+fn import_lodash_advisory(data_dir: &std::path::Path) {
+    let osv = tempfile::tempdir().unwrap();
+    std::fs::write(
+        osv.path().join("GHSA-test-lodash.json"),
+        serde_json::to_vec(&json!({
+            "id": "GHSA-test-lodash", "modified": "2026-12-01T00:00:00Z",
+            "summary": "Prototype pollution in lodash",
+            "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}],
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut index =
+        palisade_deps::index::Index::open(&data_dir.join("vulns.sqlite3")).expect("an index");
+    index
+        .import_paths(&[osv.path().to_path_buf()])
+        .expect("imported");
+}
+
+fn sbom(components: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(&json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+        "components": components.iter().enumerate().map(|(i, p)| json!({"bom-ref": format!("c{i}"), "name": format!("c{i}"), "purl": p})).collect::<Vec<_>>()}))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_advisory_for_a_deployed_sbom_opens_a_finding_and_alerts_the_service_once() {
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let r = srv
+            .post(
+                "/api/v1/services",
+                &srv.admin,
+                json!({"name": "payments-api"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        let deploy = "phase=deploy&environment=production&release=1.4.2";
+        let components = ["pkg:npm/lodash@4.17.20", "pkg:cargo/serde@1.0.200"];
+        let r = upload(&srv, &srv.admin, deploy, sbom(&components)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        assert_eq!(r.body["monitored"], Value::Null, "{name}: no index yet");
+
+        // The advisory arrives (`palisade db import`); the deployed SBOM is matched again.
+        import_lodash_advisory(dir.path());
+        let viewer = srv.token("vera", "viewer").await;
+        assert_problem(
+            &srv.post("/api/v1/findings/rematch", &viewer, json!({}))
+                .await,
+            StatusCode::FORBIDDEN,
+        );
+        let r = srv
+            .post("/api/v1/findings/rematch", &srv.admin, json!({}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        assert_eq!(
+            (
+                r.body["sboms"].as_u64(),
+                r.body["components"].as_u64(),
+                r.body["new"].as_u64(),
+                r.body["alerts"].as_u64()
+            ),
+            (Some(1), Some(2), Some(1), Some(1)),
+            "{name}: {}",
+            r.text
+        );
+        let list = findings(&srv, "phase=deploy").await;
+        assert_eq!(list.len(), 1, "{name}: {list:?}");
+        let f = &list[0];
+        assert_eq!(
+            (
+                f["rule"].as_str(),
+                f["severity"].as_str(),
+                f["package"].as_str(),
+                f["kind"].as_str()
+            ),
+            (
+                Some("GHSA-test-lodash"),
+                Some("critical"),
+                Some("pkg:npm/lodash@4.17.20"),
+                Some("dependency")
+            )
+        );
+        let alerts = srv
+            .get("/api/v1/alerts?service=payments-api", &srv.admin)
+            .await;
+        let alerts = alerts.body["alerts"].as_array().unwrap().clone();
+        assert_eq!(alerts.len(), 1, "{name}: {alerts:?}");
+        let summary = alerts[0]["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("GHSA-test-lodash")
+                && summary.contains("production")
+                && summary.contains("1.4.2"),
+            "{summary}"
+        );
+
+        // Matched again: nothing new, no second alert.
+        let r = srv
+            .post("/api/v1/findings/rematch", &srv.admin, json!({}))
+            .await;
+        assert_eq!(
+            (r.body["new"].as_u64(), r.body["alerts"].as_u64()),
+            (Some(0), Some(0)),
+            "{name}"
+        );
+        let alerts = srv
+            .get("/api/v1/alerts?service=payments-api", &srv.admin)
+            .await;
+        assert_eq!(
+            alerts.body["alerts"].as_array().unwrap().len(),
+            1,
+            "{name}: once"
+        );
+
+        // The fixed release is deployed: matched at once, the finding fixed.
+        let r = upload(
+            &srv,
+            &srv.admin,
+            "phase=deploy&environment=production&release=1.4.3",
+            sbom(&["pkg:npm/lodash@4.17.21", "pkg:cargo/serde@1.0.200"]),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        assert_eq!(r.body["monitored"]["fixed"], 1, "{name}: {}", r.text);
+        assert_eq!(findings(&srv, "phase=deploy&status=fixed").await.len(), 1);
+
+        // What an environment runs is an SBOM; a release needs its environment.
+        let sarif_body = serde_json::to_vec(&sarif(&[("R1", "high", "a")])).unwrap();
+        let r = upload(
+            &srv,
+            &srv.admin,
+            "phase=deploy&environment=production",
+            sarif_body,
+        )
+        .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text.contains("SBOM"), "{}", r.text);
+        let r = upload(
+            &srv,
+            &srv.admin,
+            "phase=deploy&release=2.0",
+            sbom(&components),
+        )
+        .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

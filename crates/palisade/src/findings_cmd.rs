@@ -11,7 +11,9 @@ use palisade_core::Timestamp;
 use palisade_core::finding::{FindingStatus, Observed};
 use palisade_core::types::{FindingKind, FindingSeverity, Phase};
 use palisade_findings::gate::{Candidate, Policy, Verdict, evaluate, parse_expiry};
-use palisade_server::routes::findings::{FindingList, FindingView, ScanList, UploadView};
+use palisade_server::routes::findings::{
+    FindingList, FindingView, RematchView, ScanList, UploadView,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +37,16 @@ pub struct UploadArgs {
     /// config or code.
     #[arg(long)]
     kind: Option<FindingKind>,
-    /// Reports: SARIF 2.1.0 (any tool), CycloneDX JSON, OSV-Scanner JSON, or Palisade's JSON.
+    /// For an SBOM (CycloneDX or SPDX): the environment it is what runs in. The server keeps
+    /// it and matches it again whenever the vulnerability index changes; a new critical or high
+    /// finding pages the service's on-call.
+    #[arg(long)]
+    environment: Option<String>,
+    /// With --environment: the release deployed (a version or tag).
+    #[arg(long, requires = "environment")]
+    release: Option<String>,
+    /// Reports: SARIF 2.1.0 (any tool), CycloneDX JSON, SPDX JSON, OSV-Scanner JSON, or
+    /// Palisade's JSON.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     #[command(flatten)]
@@ -104,6 +115,12 @@ pub enum FindingsCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Match every deployed SBOM against the server's vulnerability index now (admins; the
+    /// server also does it by itself within a minute of `palisade db import|update`).
+    Rematch {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Withdraw an acceptance or false-positive mark: the finding counts as open again.
     Reopen {
         /// The finding's id.
@@ -164,22 +181,32 @@ fn read_report(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}", path.display()))
 }
 
+/// Which scan reports go to, beyond service and phase.
+#[derive(Default)]
+struct ScanOptions<'a> {
+    tool: Option<&'a str>,
+    name: Option<&'a str>,
+    kind: Option<FindingKind>,
+    environment: Option<&'a str>,
+    release: Option<&'a str>,
+}
+
 /// Upload each file; the uploads' answers. A file that cannot be read or is refused is
 /// reported and the others still go.
 async fn upload_all(
     c: &Client,
     service: &str,
     phase: Phase,
-    tool: Option<&str>,
-    name: Option<&str>,
-    kind: Option<FindingKind>,
+    scan: &ScanOptions<'_>,
     files: &[PathBuf],
 ) -> (Vec<(PathBuf, UploadView)>, usize) {
     let mut query = format!("phase={phase}");
     for (k, v) in [
-        ("tool", tool),
-        ("name", name),
-        ("kind", kind.map(|k| k.as_str())),
+        ("tool", scan.tool),
+        ("name", scan.name),
+        ("kind", scan.kind.map(|k| k.as_str())),
+        ("environment", scan.environment),
+        ("release", scan.release),
     ] {
         if let Some(v) = v {
             query.push_str(&format!("&{k}={}", seg(v)));
@@ -206,16 +233,14 @@ async fn upload_all(
 
 pub async fn run_upload(a: UploadArgs) -> anyhow::Result<Outcome> {
     let c = Client::new(&a.client)?;
-    let (done, failed) = upload_all(
-        &c,
-        &a.service,
-        a.phase,
-        a.tool.as_deref(),
-        a.name.as_deref(),
-        a.kind,
-        &a.files,
-    )
-    .await;
+    let scan = ScanOptions {
+        tool: a.tool.as_deref(),
+        name: a.name.as_deref(),
+        kind: a.kind,
+        environment: a.environment.as_deref(),
+        release: a.release.as_deref(),
+    };
+    let (done, failed) = upload_all(&c, &a.service, a.phase, &scan, &a.files).await;
     match a.client.format {
         Format::Json => outln!("{}", json(&done.iter().map(|(_, v)| v).collect::<Vec<_>>())),
         Format::Table => {
@@ -235,6 +260,14 @@ pub async fn run_upload(a: UploadArgs) -> anyhow::Result<Outcome> {
                 );
                 for s in &v.skipped {
                     outln!("  skipped {s}");
+                }
+                if let Some(m) = &v.monitored {
+                    outln!(
+                        "  matched against the vulnerability index: {} new, {} fixed, {} reopened",
+                        m.new,
+                        m.fixed,
+                        m.reopened
+                    );
                 }
             }
         }
@@ -406,6 +439,26 @@ pub async fn run_findings(cmd: FindingsCmd) -> anyhow::Result<Outcome> {
                 json!({"reason": reason, "expires_at": e.map(|e| e.to_string())}),
             )
         }
+        FindingsCmd::Rematch { client } => {
+            let c = Client::new(&client)?;
+            let r: RematchView = c.post("/api/v1/findings/rematch", &json!({})).await?;
+            match client.format {
+                Format::Json => outln!("{}", json(&r)),
+                Format::Table if !r.index => outln!(
+                    "no vulnerability index on the server yet: import one with `palisade db import` in its data directory"
+                ),
+                Format::Table => outln!(
+                    "{} deployed SBOMs ({} components) matched: {} new findings, {} fixed, {} reopened; {} alerts raised",
+                    r.sboms,
+                    r.components,
+                    r.new,
+                    r.fixed,
+                    r.reopened,
+                    r.alerts
+                ),
+            }
+            return Ok(Outcome::Ok);
+        }
         FindingsCmd::Reopen { id, reason, client } => (
             client,
             format!("/api/v1/findings/{}/reopen", seg(&id)),
@@ -498,8 +551,11 @@ pub async fn run_gate(a: GateArgs) -> anyhow::Result<Outcome> {
         }
         Some(service) => {
             let c = Client::new(&a.client)?;
-            let (done, failed) =
-                upload_all(&c, service, a.phase, None, None, a.kind, &a.files).await;
+            let scan = ScanOptions {
+                kind: a.kind,
+                ..ScanOptions::default()
+            };
+            let (done, failed) = upload_all(&c, service, a.phase, &scan, &a.files).await;
             if failed > 0 {
                 return Err(anyhow!(
                     "{failed} reports were not uploaded; the gate did not decide"

@@ -33,6 +33,7 @@ pub fn routes() -> Router<App> {
             post(upload).layer(DefaultBodyLimit::max(REPORT_LIMIT)),
         )
         .route("/services/{service}/scans", get(scans))
+        .route("/findings/rematch", post(rematch))
         .route("/findings", get(list))
         .route("/findings/{finding}", get(show_finding))
         .route(
@@ -198,6 +199,33 @@ pub struct UploadView {
     pub opened: Vec<Uuid>,
     /// Whether the report is an SBOM.
     pub is_sbom: bool,
+    /// For an environment's SBOM: what matching it against the vulnerability index found
+    /// (null without an index).
+    pub monitored: Option<MonitoredView>,
+}
+
+/// Findings a match of deployed components opened, fixed and reopened.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MonitoredView {
+    pub new: u32,
+    pub fixed: u32,
+    pub reopened: u32,
+}
+
+/// What matching every deployed SBOM again did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RematchView {
+    /// Deployed SBOMs matched.
+    pub sboms: usize,
+    /// Their components, in all.
+    pub components: usize,
+    pub new: u32,
+    pub fixed: u32,
+    pub reopened: u32,
+    /// Alerts raised on services for new critical and high findings.
+    pub alerts: usize,
+    /// Whether there is a vulnerability index (`palisade db import`) to match against.
+    pub index: bool,
 }
 
 impl From<Uploaded> for UploadView {
@@ -218,6 +246,11 @@ impl From<Uploaded> for UploadView {
             skipped: u.skipped,
             opened: u.opened,
             is_sbom: u.is_sbom,
+            monitored: u.monitored.map(|c| MonitoredView {
+                new: c.new,
+                fixed: c.fixed,
+                reopened: c.reopened,
+            }),
         }
     }
 }
@@ -264,6 +297,8 @@ where
         ("tool" = Option<String>, Query, description = "the scan's tool (default: as the report names itself)"),
         ("name" = Option<String>, Query, description = "one of several scans of a tool in a phase (a monorepo's part)"),
         ("kind" = Option<String>, Query, pattern = "^(secret|dependency|image|config|code)$", description = "the kind of every finding, for reports that do not say"),
+        ("environment" = Option<String>, Query, description = "for an SBOM: the environment it is what runs in; kept and matched again whenever the vulnerability data changes"),
+        ("release" = Option<String>, Query, description = "with environment: the release deployed (a version or tag)"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
     responses((status = 201, body = UploadView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -283,7 +318,7 @@ pub async fn upload(
     query: StrictQuery,
     req: Request,
 ) -> Result<Response, Problem> {
-    let q = query.only(&["phase", "tool", "name", "kind"])?;
+    let q = query.only(&["phase", "tool", "name", "kind", "environment", "release"])?;
     let phase: Phase = parse(&q, "phase")?.ok_or_else(|| {
         Problem::unprocessable("phase is required: code, build, release or deploy")
     })?;
@@ -326,6 +361,8 @@ pub async fn upload(
         tool: q.get("tool").cloned(),
         name: q.get("name").cloned(),
         kind,
+        environment: q.get("environment").cloned(),
+        release: q.get("release").cloned(),
         report: bytes.to_vec(),
     };
     let text = match app.upload_report(caller.actor(), up, &opts).await? {
@@ -406,6 +443,26 @@ pub async fn show_finding(
     Path(finding): Path<String>,
 ) -> Result<Json<FindingView>, Problem> {
     show::<FindingState>(&app, &caller, &finding, "finding").await
+}
+
+#[utoipa::path(post, path = "/api/v1/findings/rematch", tag = "findings",
+    responses((status = 200, body = RematchView), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+/// Match every deployed SBOM against the vulnerability index now (admins; the server also does
+/// it by itself within a minute of the index changing).
+pub async fn rematch(State(app): State<App>, caller: Caller) -> Result<Json<RematchView>, Problem> {
+    let r = app.rematch_as(caller.actor()).await?;
+    Ok(Json(RematchView {
+        sboms: r.sboms,
+        components: r.components,
+        new: r.new,
+        fixed: r.fixed,
+        reopened: r.reopened,
+        alerts: r.alerts,
+        index: r.index,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/services/{service}/scans", tag = "findings",
