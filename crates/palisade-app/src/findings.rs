@@ -410,10 +410,9 @@ impl App {
         reported: &[Observed],
     ) -> Result<(RunCounts, Vec<Uuid>)> {
         let held: HashMap<String, (Uuid, Presence)> = self
-            .finding_states(Some(service.id))
+            .scan_findings(Some(scan.id))
             .await?
             .into_iter()
-            .filter(|f| f.scan == scan.id)
             .map(|f| (f.observed.fingerprint.clone(), (f.id, f.presence)))
             .collect();
         let mut counts = RunCounts {
@@ -520,14 +519,15 @@ impl App {
         Ok((counts, opened))
     }
 
-    /// Every finding of a service (or of all services), as stored.
-    async fn finding_states(&self, service: Option<Uuid>) -> Result<Vec<FindingState>> {
+    /// Every finding of a scan (or of all scans), as stored: findings are listed under their
+    /// scan, so comparing a run reads only its own scan's.
+    async fn scan_findings(&self, scan: Option<Uuid>) -> Result<Vec<FindingState>> {
         let rows = self
             .inner
             .store
             .list_records(RecordFilter {
                 kind: StreamKind::Finding,
-                parent: service,
+                parent: scan,
                 status: None,
                 before_us: None,
                 limit: MAX_LISTED,
@@ -539,6 +539,18 @@ impl App {
                     .map_err(|e| AppError::internal("a finding's listing row does not parse", e))
             })
             .collect()
+    }
+
+    /// Every finding of a service (its scans'), or of all services.
+    async fn finding_states(&self, service: Option<Uuid>) -> Result<Vec<FindingState>> {
+        let Some(service) = service else {
+            return self.scan_findings(None).await;
+        };
+        let mut all = Vec::new();
+        for scan in self.scans_of(service).await? {
+            all.extend(self.scan_findings(Some(scan.id)).await?);
+        }
+        Ok(all)
     }
 
     /// Findings as they stand now, most severe first, then oldest first.
@@ -573,15 +585,19 @@ impl App {
     /// A service's scans, most recently run first.
     pub async fn list_scans(&self, actor: &Actor, service: &str) -> Result<Vec<ScanState>> {
         let service = self.load_visible::<ServiceState>(actor, service).await?;
+        self.scans_of(service.id).await
+    }
+
+    async fn scans_of(&self, service: Uuid) -> Result<Vec<ScanState>> {
         let rows = self
             .inner
             .store
             .list_records(RecordFilter {
                 kind: StreamKind::Scan,
-                parent: Some(service.id),
+                parent: Some(service),
                 status: None,
                 before_us: None,
-                limit: 10_000,
+                limit: MAX_LISTED,
             })
             .await?;
         rows.iter()

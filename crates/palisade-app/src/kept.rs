@@ -471,11 +471,12 @@ impl Kept for FindingState {
     fn policy(_: &Inner) -> &Self::Policy {
         &()
     }
-    /// Listed under its service, by whether its scan still reports it; the row is the state
-    /// without its history (the gate and lists read status, dates and marks from it).
+    /// Listed under its scan (a run compares with its own scan's findings only; a service's
+    /// are its scans'), by whether the scan still reports it; the row is the state without its
+    /// history (the gate and lists read status, dates and marks from it).
     fn projection(&self) -> Option<Projection> {
         Some(Projection::Record(RecordProjection {
-            parent: Some(self.service),
+            parent: Some(self.scan),
             status: match self.presence {
                 Presence::Open => "open",
                 Presence::Fixed => "fixed",

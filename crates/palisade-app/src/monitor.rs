@@ -10,16 +10,21 @@
 use crate::App;
 use crate::error::{AppError, Result};
 use crate::findings::finding_key;
+use futures_util::StreamExt;
 use palisade_core::alert::{AlertDetails, AlertSeverity, AlertState, RaiseAlert};
 use palisade_core::finding::{Observed, RunCounts, ScanState};
 use palisade_core::service::ServiceState;
 use palisade_core::types::{AccountRole, FindingKind, FindingSeverity, Phase};
 use palisade_core::{Actor, StreamKind, UserName};
 use palisade_store::RecordFilter;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Weak;
 use std::time::{Duration, SystemTime};
 use uuid::Uuid;
+
+/// SBOMs recorded at once.
+const PARALLEL_SBOMS: usize = 16;
 
 /// The monitor scans' tool.
 pub const MONITOR_TOOL: &str = "palisade/monitor";
@@ -55,36 +60,51 @@ struct Matched {
     findings: Vec<Observed>,
 }
 
-/// Match deployed SBOMs against the index at `path` (blocking: the index is SQLite).
+/// Match deployed SBOMs against the index at `path` (blocking: the index is SQLite). Each
+/// distinct package is matched once, however many SBOMs list it: one index query per ecosystem
+/// for all of them.
 fn match_all(path: &Path, deployed: Vec<ScanState>) -> Result<Option<Vec<Matched>>> {
+    use palisade_deps::lockfile::{Package, package_of_purl};
     if !path.exists() {
         return Ok(None);
     }
     let index = palisade_deps::index::Index::open_read(path)
         .map_err(|e| AppError::Unavailable(format!("the vulnerability index: {e}")))?;
+    // Every SBOM's packages, and the distinct ones across all of them (by their purl as the
+    // scanner writes it, which is what its findings carry).
+    let sbom_packages: Vec<Vec<Package>> = deployed
+        .iter()
+        .map(|deploy| {
+            let label = PathBuf::from("sbom");
+            deploy
+                .deployed
+                .iter()
+                .flat_map(|d| d.components.iter())
+                .filter_map(|p| package_of_purl(p, &label))
+                .collect()
+        })
+        .collect();
+    let mut distinct: HashMap<String, Package> = HashMap::new();
+    for p in sbom_packages.iter().flatten() {
+        distinct.entry(p.purl()).or_insert_with(|| p.clone());
+    }
+    let packages: Vec<Package> = distinct.into_values().collect();
+    let result = palisade_deps::scan::scan_packages(&index, &packages)
+        .map_err(|e| AppError::Unavailable(format!("the vulnerability index: {e}")))?;
+    let mut by_purl: HashMap<&str, Vec<&palisade_deps::scan::Finding>> = HashMap::new();
+    for f in &result.findings {
+        by_purl.entry(f.purl.as_str()).or_default().push(f);
+    }
     let mut out = Vec::with_capacity(deployed.len());
-    for deploy in deployed {
-        let Some(d) = &deploy.deployed else { continue };
-        let label = PathBuf::from(format!(
-            "sbom:{}",
-            deploy.name.as_deref().unwrap_or("default")
-        ));
-        let packages: Vec<palisade_deps::lockfile::Package> = d
-            .components
+    for (deploy, packages) in deployed.into_iter().zip(sbom_packages) {
+        let label = format!("sbom:{}", deploy.name.as_deref().unwrap_or("default"));
+        let mut seen = std::collections::HashSet::new();
+        let findings = packages
             .iter()
-            .filter_map(|p| palisade_deps::lockfile::package_of_purl(p, &label))
-            .collect();
-        let result = palisade_deps::scan::scan_packages(&index, &packages)
-            .map_err(|e| AppError::Unavailable(format!("the vulnerability index: {e}")))?;
-        let findings = result
-            .findings
-            .iter()
+            .filter(|p| seen.insert(p.purl()))
+            .flat_map(|p| by_purl.get(p.purl().as_str()).into_iter().flatten())
             .map(|f| Observed {
-                fingerprint: palisade_findings::dependency_fingerprint(
-                    &f.id,
-                    &f.purl,
-                    &label.to_string_lossy(),
-                ),
+                fingerprint: palisade_findings::dependency_fingerprint(&f.id, &f.purl, &label),
                 kind: if f.purl.starts_with("pkg:deb/") || f.purl.starts_with("pkg:apk/") {
                     FindingKind::Image
                 } else {
@@ -97,7 +117,7 @@ fn match_all(path: &Path, deployed: Vec<ScanState>) -> Result<Option<Vec<Matched
                     f.summary.chars().take(1000).collect()
                 },
                 severity: f.severity.as_str().parse().unwrap_or(FindingSeverity::High),
-                location: Some(label.to_string_lossy().into_owned()),
+                location: Some(label.clone()),
                 package: Some(f.purl.chars().take(1000).collect()),
             })
             .collect();
@@ -167,40 +187,47 @@ impl App {
             return Ok(report);
         };
         report.index = true;
-        let actor = monitor_actor();
-        for m in matched {
-            let Some(service) = self.load::<ServiceState>(m.deploy.service).await? else {
-                continue;
-            };
-            let env = m.deploy.name.clone().unwrap_or_else(|| "default".into());
-            let release = m.deploy.deployed.as_ref().and_then(|d| d.release.clone());
-            let (counts, opened) = self
-                .record_findings(
-                    &actor,
-                    &service,
-                    Phase::Deploy,
-                    MONITOR_TOOL,
-                    Some(env.clone()),
-                    "rematch",
-                    &m.findings,
-                    None,
-                )
-                .await?;
+        // SBOMs are independent (a scan each): recorded together, so their appends share the
+        // store's group commits.
+        let results: Vec<Result<(RunCounts, usize)>> = futures_util::stream::iter(matched)
+            .map(|m| async move { self.monitor_one(m).await })
+            .buffer_unordered(PARALLEL_SBOMS)
+            .collect()
+            .await;
+        for r in results {
+            let (counts, alerts) = r?;
             report.new += counts.new;
             report.fixed += counts.fixed;
             report.reopened += counts.reopened;
-            report.alerts += self
-                .alert_new(
-                    &service,
-                    &env,
-                    release.as_deref(),
-                    &m.findings,
-                    &opened,
-                    counts,
-                )
-                .await?;
+            report.alerts += alerts;
         }
         Ok(report)
+    }
+
+    /// Record one SBOM's matches as a run of its environment's monitor scan, and alert on what
+    /// is new and severe.
+    async fn monitor_one(&self, m: Matched) -> Result<(RunCounts, usize)> {
+        let Some(service) = self.load::<ServiceState>(m.deploy.service).await? else {
+            return Ok((RunCounts::default(), 0));
+        };
+        let env = m.deploy.name.clone().unwrap_or_else(|| "default".into());
+        let release = m.deploy.deployed.as_ref().and_then(|d| d.release.clone());
+        let (counts, opened) = self
+            .record_findings(
+                &monitor_actor(),
+                &service,
+                Phase::Deploy,
+                MONITOR_TOOL,
+                Some(env.clone()),
+                "rematch",
+                &m.findings,
+                None,
+            )
+            .await?;
+        let alerts = self
+            .alert_new(&service, &env, release.as_deref(), &m.findings, &opened, counts)
+            .await?;
+        Ok((counts, alerts))
     }
 
     /// Raise an alert on the service for each new critical or high finding; how many.
