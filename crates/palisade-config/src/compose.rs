@@ -10,8 +10,22 @@ use crate::yaml::Node;
 
 /// Host paths whose bind mount gives a container the host (or a good part of it).
 const SENSITIVE_PATHS: &[&str] = &[
-    "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/home", "/run", "/var/run",
-    "/var/lib/docker", "/var/lib/kubelet", "/usr", "/lib", "/bin", "/sbin",
+    "/",
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/root",
+    "/home",
+    "/run",
+    "/var/run",
+    "/var/lib/docker",
+    "/var/lib/kubelet",
+    "/usr",
+    "/lib",
+    "/bin",
+    "/sbin",
 ];
 
 /// Does this document look like a compose file: a `services` mapping whose entries have an
@@ -80,21 +94,40 @@ impl Service {
     }
 
     fn check(&self, svc: &Node, out: &mut Vec<Hit>) {
-        if let Some((k, v)) = svc.entry("privileged") {
-            if v.is_true() {
-                self.hit(out, "PAL-DC-001", k, "privileged: true: the container has every capability and the host's devices".into());
-            }
+        if let Some((k, v)) = svc.entry("privileged")
+            && v.is_true()
+        {
+            self.hit(
+                out,
+                "PAL-DC-001",
+                k,
+                "privileged: true: the container has every capability and the host's devices"
+                    .into(),
+            );
         }
-        if let Some((k, v)) = svc.entry("network_mode") {
-            if v.str() == Some("host") {
-                self.hit(out, "PAL-DC-002", k, "network_mode: host: the container shares the host's network namespace".into());
-            }
+        if let Some((k, v)) = svc.entry("network_mode")
+            && v.str() == Some("host")
+        {
+            self.hit(
+                out,
+                "PAL-DC-002",
+                k,
+                "network_mode: host: the container shares the host's network namespace".into(),
+            );
         }
         for key in ["pid", "ipc"] {
-            if let Some((k, v)) = svc.entry(key) {
-                if v.str() == Some("host") {
-                    self.hit(out, "PAL-DC-003", k, format!("{key}: host: the container shares the host's {} namespace", key.to_uppercase()));
-                }
+            if let Some((k, v)) = svc.entry(key)
+                && v.str() == Some("host")
+            {
+                self.hit(
+                    out,
+                    "PAL-DC-003",
+                    k,
+                    format!(
+                        "{key}: host: the container shares the host's {} namespace",
+                        key.to_uppercase()
+                    ),
+                );
             }
         }
         if let Some((k, v)) = svc.entry("cap_add") {
@@ -102,10 +135,18 @@ impl Service {
                 .seq()
                 .iter()
                 .filter_map(|n| n.str())
-                .filter(|c| c.trim_start_matches("CAP_").to_ascii_uppercase() != "NET_BIND_SERVICE")
+                .filter(|c| {
+                    !c.trim_start_matches("CAP_")
+                        .eq_ignore_ascii_case("NET_BIND_SERVICE")
+                })
                 .collect();
             if !added.is_empty() {
-                self.hit(out, "PAL-DC-004", k, format!("capabilities added: {}", added.join(", ")));
+                self.hit(
+                    out,
+                    "PAL-DC-004",
+                    k,
+                    format!("capabilities added: {}", added.join(", ")),
+                );
             }
         }
         if let Some(vols) = svc.get("volumes") {
@@ -113,37 +154,64 @@ impl Service {
                 let source = match v.str() {
                     Some(s) => short_source(s),
                     None => match v.get("type").and_then(|n| n.str()) {
-                        Some("bind") | None => v.get("source").and_then(|n| n.str()).map(String::from),
+                        Some("bind") | None => {
+                            v.get("source").and_then(|n| n.str()).map(String::from)
+                        }
                         _ => None,
                     },
                 };
                 let Some(src) = source else { continue };
                 let norm = src.trim_end_matches('/');
                 let norm = if norm.is_empty() { "/" } else { norm };
-                if norm.ends_with("docker.sock") || norm.ends_with("containerd.sock") || norm.ends_with("podman.sock") {
+                if norm.ends_with("docker.sock")
+                    || norm.ends_with("containerd.sock")
+                    || norm.ends_with("podman.sock")
+                {
                     self.hit(out, "PAL-DC-005", v, format!("the container runtime socket {src} is mounted: whoever runs in the container controls the host"));
                 } else if SENSITIVE_PATHS.contains(&norm) {
-                    self.hit(out, "PAL-DC-006", v, format!("the host directory {src} is mounted"));
+                    self.hit(
+                        out,
+                        "PAL-DC-006",
+                        v,
+                        format!("the host directory {src} is mounted"),
+                    );
                 }
             }
         }
-        if svc.get("build").is_none() {
-            if let Some((k, img)) = svc.entry("image") {
-                if let Some(reference) = img.str().filter(|r| !r.contains("${")) {
-                    match image::pin(reference) {
-                        Pin::Latest => self.hit(out, "PAL-DC-007", k, format!("image {reference} is not pinned to a version (no tag, or `latest`)")),
-                        Pin::Tag(tag) => self.hit(out, "PAL-DC-008", k, format!("image {reference} is pinned by the tag {tag}, not by a digest")),
-                        Pin::Digest => {}
-                    }
-                }
+        if svc.get("build").is_none()
+            && let Some((k, img)) = svc.entry("image")
+            && let Some(reference) = img.str().filter(|r| !r.contains("${"))
+        {
+            match image::pin(reference) {
+                Pin::Latest => self.hit(
+                    out,
+                    "PAL-DC-007",
+                    k,
+                    format!("image {reference} is not pinned to a version (no tag, or `latest`)"),
+                ),
+                Pin::Tag(tag) => self.hit(
+                    out,
+                    "PAL-DC-008",
+                    k,
+                    format!("image {reference} is pinned by the tag {tag}, not by a digest"),
+                ),
+                Pin::Digest => {}
             }
         }
         if let Some((k, u)) = svc.entry("user") {
-            let user = u.str().map(String::from).or_else(|| u.int().map(|i| i.to_string()));
+            let user = u
+                .str()
+                .map(String::from)
+                .or_else(|| u.int().map(|i| i.to_string()));
             if let Some(user) = user {
                 let who = user.split(':').next().unwrap_or("");
                 if who == "root" || who == "0" {
-                    self.hit(out, "PAL-DC-009", k, format!("user: {user}: the container runs as root"));
+                    self.hit(
+                        out,
+                        "PAL-DC-009",
+                        k,
+                        format!("user: {user}: the container runs as root"),
+                    );
                 }
             }
         }
@@ -163,7 +231,10 @@ impl Service {
                 }
             }
             for (name, value, at) in pairs {
-                if image::secret_name(&name) && image::literal_secret_value(&value) && !value.contains("${") {
+                if image::secret_name(&name)
+                    && image::literal_secret_value(&value)
+                    && !value.contains("${")
+                {
                     self.hit(out, "PAL-DC-010", at, format!("environment variable {name} has a literal value in the compose file (use secrets: or an env_file kept out of the repository)"));
                 }
             }
@@ -172,8 +243,19 @@ impl Service {
             for o in opts.seq() {
                 let Some(s) = o.str() else { continue };
                 let norm = s.replace('=', ":").to_ascii_lowercase();
-                if matches!(norm.as_str(), "seccomp:unconfined" | "apparmor:unconfined" | "label:disable" | "no-new-privileges:false") {
-                    self.hit(out, "PAL-DC-011", o, format!("security_opt {s} turns a confinement off"));
+                if matches!(
+                    norm.as_str(),
+                    "seccomp:unconfined"
+                        | "apparmor:unconfined"
+                        | "label:disable"
+                        | "no-new-privileges:false"
+                ) {
+                    self.hit(
+                        out,
+                        "PAL-DC-011",
+                        o,
+                        format!("security_opt {s} turns a confinement off"),
+                    );
                 }
             }
         }

@@ -17,10 +17,10 @@ pub enum Pin {
 /// (so a registry port is not a tag).
 pub fn pin(reference: &str) -> Pin {
     let reference = reference.trim();
-    if let Some((_, digest)) = reference.split_once('@') {
-        if !digest.is_empty() {
-            return Pin::Digest;
-        }
+    if let Some((_, digest)) = reference.split_once('@')
+        && !digest.is_empty()
+    {
+        return Pin::Digest;
     }
     let last = reference.rsplit('/').next().unwrap_or(reference);
     match last.rsplit_once(':') {
@@ -82,7 +82,10 @@ pub fn secret_name(name: &str) -> bool {
         return false;
     }
     // Joined neighbours: API_KEY → APIKEY, PRIVATE_KEY, ACCESS_KEY.
-    let joined: Vec<String> = words.windows(2).map(|w| format!("{}{}", w[0], w[1])).collect();
+    let joined: Vec<String> = words
+        .windows(2)
+        .map(|w| format!("{}{}", w[0], w[1]))
+        .collect();
     words
         .iter()
         .chain(joined.iter())
@@ -99,7 +102,9 @@ pub fn literal_secret_value(value: &str) -> bool {
     let only_reference = (v.starts_with("${") && v.ends_with('}') && !v[2..].contains('$'))
         || (v.starts_with('$')
             && v.len() > 1
-            && v[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'));
     if only_reference {
         return false;
     }

@@ -37,10 +37,9 @@ pub fn service_accounts_without_token(roots: &[&Node]) -> HashSet<String> {
                 && obj
                     .get("automountServiceAccountToken")
                     .is_some_and(|n| n.is_false())
+                && let Some(name) = obj.path(&["metadata", "name"]).and_then(|n| n.str())
             {
-                if let Some(name) = obj.path(&["metadata", "name"]).and_then(|n| n.str()) {
-                    out.insert(name.to_string());
-                }
+                out.insert(name.to_string());
             }
         }
     }
@@ -50,15 +49,15 @@ pub fn service_accounts_without_token(roots: &[&Node]) -> HashSet<String> {
 /// The objects of a document: itself, or the items of a `List` (`kind: List`, `…List`).
 fn objects(root: &Node) -> Vec<&Node> {
     let kind = root.get("kind").and_then(|n| n.str()).unwrap_or("");
-    if kind.ends_with("List") {
-        if let Some(items) = root.get("items") {
-            return items
-                .seq()
-                .iter()
-                .map(|n| n.as_ref())
-                .filter(|n| is_object(n))
-                .collect();
-        }
+    if kind.ends_with("List")
+        && let Some(items) = root.get("items")
+    {
+        return items
+            .seq()
+            .iter()
+            .map(|n| n.as_ref())
+            .filter(|n| is_object(n))
+            .collect();
     }
     vec![root]
 }
@@ -135,7 +134,11 @@ fn check_object(
     };
     let template_path: &[&str] = match kind {
         "Pod" => &[],
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController"
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
         | "Job" => &["spec", "template"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template"],
         "Service" => {
@@ -160,7 +163,13 @@ fn check_object(
     let Some((spec_key, spec)) = pod.entry("spec") else {
         return;
     };
-    let long_running = !matches!(kind, "Job" | "CronJob");
+    // Probes matter for what runs until stopped: not Jobs, CronJobs, or one-shot pods
+    // (`restartPolicy: Never` or `OnFailure`, such as Helm test hooks).
+    let one_shot = spec
+        .get("restartPolicy")
+        .and_then(|n| n.str())
+        .is_some_and(|p| p == "Never" || p == "OnFailure");
+    let long_running = !matches!(kind, "Job" | "CronJob") && !one_shot;
     check_pod(spec_key, spec, &ctx, long_running, no_token_accounts, out);
 }
 
@@ -177,10 +186,10 @@ fn check_pod(
         ("hostPID", "PAL-K8S-006", "the host's process namespace"),
         ("hostIPC", "PAL-K8S-007", "the host's IPC namespace"),
     ] {
-        if let Some((k, v)) = spec.entry(key) {
-            if v.is_true() {
-                ctx.hit(out, rule, k, format!("{key}: true: the pod shares {what}"));
-            }
+        if let Some((k, v)) = spec.entry(key)
+            && v.is_true()
+        {
+            ctx.hit(out, rule, k, format!("{key}: true: the pod shares {what}"));
         }
     }
     if let Some(volumes) = spec.get("volumes") {
@@ -250,15 +259,15 @@ fn check_container(
     let missing_at: &Node = sc_entry.map_or(c, |(k, _)| k);
     let get = |key: &str| sc.and_then(|s| s.entry(key));
 
-    if let Some((k, v)) = get("privileged") {
-        if v.is_true() {
-            ctx.hit(
-                out,
-                "PAL-K8S-001",
-                k,
-                "privileged: true: the container has every capability and the host's devices".into(),
-            );
-        }
+    if let Some((k, v)) = get("privileged")
+        && v.is_true()
+    {
+        ctx.hit(
+            out,
+            "PAL-K8S-001",
+            k,
+            "privileged: true: the container has every capability and the host's devices".into(),
+        );
     }
     match get("allowPrivilegeEscalation") {
         Some((_, v)) if v.is_false() => {}
@@ -295,9 +304,11 @@ fn check_container(
             );
         }
     }
-    let drops_all = caps
-        .and_then(|(_, c)| c.get("drop"))
-        .is_some_and(|d| d.seq().iter().any(|n| n.str().is_some_and(|s| s.eq_ignore_ascii_case("ALL"))));
+    let drops_all = caps.and_then(|(_, c)| c.get("drop")).is_some_and(|d| {
+        d.seq()
+            .iter()
+            .any(|n| n.str().is_some_and(|s| s.eq_ignore_ascii_case("ALL")))
+    });
     if !drops_all {
         let at: &Node = caps.map_or(missing_at, |(k, _)| k);
         ctx.hit(
@@ -323,9 +334,7 @@ fn check_container(
         ),
     }
     // Root: the container's settings override the pod's.
-    let setting = |key: &str| {
-        get(key).or_else(|| pod_sc.and_then(|s| s.entry(key)))
-    };
+    let setting = |key: &str| get(key).or_else(|| pod_sc.and_then(|s| s.entry(key)));
     match (setting("runAsUser"), setting("runAsNonRoot")) {
         (Some((k, v)), _) if v.int() == Some(0) => ctx.hit(
             out,
@@ -339,13 +348,15 @@ fn check_container(
             out,
             "PAL-K8S-010",
             k,
-            "runAsNonRoot is not true and no non-zero runAsUser: the container may run as root".into(),
+            "runAsNonRoot is not true and no non-zero runAsUser: the container may run as root"
+                .into(),
         ),
         _ => ctx.hit(
             out,
             "PAL-K8S-010",
             missing_at,
-            "neither runAsNonRoot: true nor a non-zero runAsUser: the container may run as root".into(),
+            "neither runAsNonRoot: true nor a non-zero runAsUser: the container may run as root"
+                .into(),
         ),
     }
     // Resource limits.
@@ -374,28 +385,29 @@ fn check_container(
             }
         }
     }
-    if let Some((k, img)) = c.entry("image") {
-        if let Some(reference) = img.str() {
-            match image::pin(reference) {
-                Pin::Latest => ctx.hit(
-                    out,
-                    "PAL-K8S-015",
-                    k,
-                    format!("image {reference} is not pinned to a version (no tag, or `latest`)"),
-                ),
-                Pin::Tag(tag) => ctx.hit(
-                    out,
-                    "PAL-K8S-016",
-                    k,
-                    format!("image {reference} is pinned by the tag {tag}, not by a digest"),
-                ),
-                Pin::Digest => {}
-            }
+    if let Some((k, img)) = c.entry("image")
+        && let Some(reference) = img.str()
+    {
+        match image::pin(reference) {
+            Pin::Latest => ctx.hit(
+                out,
+                "PAL-K8S-015",
+                k,
+                format!("image {reference} is not pinned to a version (no tag, or `latest`)"),
+            ),
+            Pin::Tag(tag) => ctx.hit(
+                out,
+                "PAL-K8S-016",
+                k,
+                format!("image {reference} is pinned by the tag {tag}, not by a digest"),
+            ),
+            Pin::Digest => {}
         }
     }
     if let Some(env) = c.get("env") {
         for e in env.seq() {
-            let (Some(name), Some((_, v))) = (e.get("name").and_then(|n| n.str()), e.entry("value"))
+            let (Some(name), Some((_, v))) =
+                (e.get("name").and_then(|n| n.str()), e.entry("value"))
             else {
                 continue;
             };

@@ -90,7 +90,8 @@ pub fn check_text(path: &str, text: &str, kind: InputKind) -> Outcome {
                 finish(path, hits, Vec::new(), &sup, &mut out);
             }
             Err(e) => out.issues.push(
-                Issue::error(path, format!("not a valid Dockerfile: {}", e.message)).at(e.line, e.column),
+                Issue::error(path, format!("not a valid Dockerfile: {}", e.message))
+                    .at(e.line, e.column),
             ),
         },
         InputKind::Compose | InputKind::Yaml => check_yaml(path, text, kind, &mut out),
@@ -154,7 +155,10 @@ fn check_yaml(path: &str, text: &str, kind: InputKind, out: &mut Outcome) {
     // Helm's `# Source: chart/templates/x.yaml` comments, by line.
     let sources: Vec<(usize, String)> = comments
         .iter()
-        .filter_map(|(l, t, _)| t.strip_prefix("Source:").map(|s| (*l, s.trim().to_string())))
+        .filter_map(|(l, t, _)| {
+            t.strip_prefix("Source:")
+                .map(|s| (*l, s.trim().to_string()))
+        })
         .collect();
     let mut sup = Suppressions::from_comments(&comments, &lines);
     let roots: Vec<&yaml::Node> = docs
@@ -177,7 +181,8 @@ fn check_yaml(path: &str, text: &str, kind: InputKind, out: &mut Outcome) {
         prev_root_line = root.line;
         let before = hits.len();
         if k8s::is_object(root) {
-            out.stats.kubernetes_objects += k8s::check_document(root, &no_token, &mut sup, &mut hits);
+            out.stats.kubernetes_objects +=
+                k8s::check_document(root, &no_token, &mut sup, &mut hits);
         } else if kind == InputKind::Compose || compose::is_compose(root) {
             compose_docs += 1;
             compose::check_document(root, &mut sup, &mut hits);

@@ -98,8 +98,10 @@ fn sarif_rule(r: &rules::Rule) -> palisade_sarif::Rule {
         r.fix.trim(),
         r.id,
         match r.kind {
-            rules::FileKind::Kubernetes => ", or the annotation `palisade.dev/ignore: \"ID: reason\"`",
-            rules::FileKind::Compose => ", or the service label `palisade.dev/ignore: \"ID: reason\"`",
+            rules::FileKind::Kubernetes =>
+                ", or the annotation `palisade.dev/ignore: \"ID: reason\"`",
+            rules::FileKind::Compose =>
+                ", or the service label `palisade.dev/ignore: \"ID: reason\"`",
             _ => "",
         }
     )));

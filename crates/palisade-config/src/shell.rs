@@ -114,7 +114,9 @@ pub fn pipelines(script: &str) -> Vec<Pipeline> {
                     k += 1;
                 }
             }
-            ';' | '\n' | '&' | '|' | '(' | ')' | '{' | '}' if !(c == '{' || c == '}') || !in_word => {
+            ';' | '\n' | '&' | '|' | '(' | ')' | '{' | '}'
+                if !(c == '{' || c == '}') || !in_word =>
+            {
                 end_word(&mut word, &mut in_word, &mut command);
                 end_command(&mut command, &mut pipeline);
                 if !pipeline.is_empty() {
@@ -148,9 +150,9 @@ pub fn effective(command: &[String]) -> &[String] {
         let Some(w) = command.get(k) else {
             return &command[k..];
         };
-        let assignment = w
-            .split_once('=')
-            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let assignment = w.split_once('=').is_some_and(|(n, _)| {
+            !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
         if assignment {
             k += 1;
             continue;
@@ -160,7 +162,8 @@ pub fn effective(command: &[String]) -> &[String] {
                 k += 1;
                 while command.get(k).is_some_and(|w| w.starts_with('-')) {
                     // sudo -u USER: the option's value.
-                    let takes_value = matches!(command[k].as_str(), "-u" | "-g" | "-C" | "-h" | "-p");
+                    let takes_value =
+                        matches!(command[k].as_str(), "-u" | "-g" | "-C" | "-h" | "-p");
                     k += if takes_value { 2 } else { 1 };
                 }
             }
@@ -211,10 +214,11 @@ mod tests {
 
     #[test]
     fn effective_command_skips_assignments_sudo_and_env() {
-        let words: Vec<String> = "DEBIAN_FRONTEND=noninteractive sudo -u root env -i A=1 /usr/bin/apt-get install x"
-            .split(' ')
-            .map(String::from)
-            .collect();
+        let words: Vec<String> =
+            "DEBIAN_FRONTEND=noninteractive sudo -u root env -i A=1 /usr/bin/apt-get install x"
+                .split(' ')
+                .map(String::from)
+                .collect();
         assert_eq!(effective(&words).join(" "), "/usr/bin/apt-get install x");
         assert_eq!(basename(&effective(&words)[0]), "apt-get");
     }

@@ -218,7 +218,11 @@ mod tests {
 
     #[test]
     fn comments_need_the_keyword_and_may_name_several_rules() {
-        let d = parse_comment(" palisade:ignore PAL-DF-001, PAL-DF-002 reason: root on purpose", 3, 1);
+        let d = parse_comment(
+            " palisade:ignore PAL-DF-001, PAL-DF-002 reason: root on purpose",
+            3,
+            1,
+        );
         assert_eq!(
             d.map(|d| (d.rules, d.reason)),
             Some((

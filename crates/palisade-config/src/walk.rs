@@ -75,7 +75,11 @@ pub fn check_bytes(name: &str, bytes: &[u8], kind: Option<InputKind>, max_size: 
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
             out.issues.push(
                 Issue::error(
                     name,
@@ -127,20 +131,21 @@ fn check_file(path: &Path, kind: Option<InputKind>, opts: &WalkOptions) -> Outco
         }
     };
     // Do not read a file known to be over the cap.
-    if let Ok(m) = file.metadata() {
-        if m.is_file() && m.len() > opts.max_file_size {
-            let mut out = Outcome::default();
-            out.stats.skipped_too_large = 1;
-            out.issues.push(Issue::skipped(
-                &name,
-                format!(
-                    "skipped: {} bytes is over the size cap of {} bytes",
-                    m.len(),
-                    opts.max_file_size
-                ),
-            ));
-            return out;
-        }
+    if let Ok(m) = file.metadata()
+        && m.is_file()
+        && m.len() > opts.max_file_size
+    {
+        let mut out = Outcome::default();
+        out.stats.skipped_too_large = 1;
+        out.issues.push(Issue::skipped(
+            &name,
+            format!(
+                "skipped: {} bytes is over the size cap of {} bytes",
+                m.len(),
+                opts.max_file_size
+            ),
+        ));
+        return out;
     }
     match read_capped(file, opts.max_file_size) {
         Ok(b) => check_bytes(&name, &b, kind, opts.max_file_size),
@@ -167,7 +172,9 @@ pub fn check_paths(paths: &[&Path], opts: &WalkOptions) -> Outcome {
                 let o = check_file(p, kind, opts);
                 lock(&total).merge(o);
             }
-            Err(e) => lock(&total).issues.push(Issue::error(&display_path(p), e.to_string())),
+            Err(e) => lock(&total)
+                .issues
+                .push(Issue::error(&display_path(p), e.to_string())),
         }
     }
     if let Some((first, rest)) = dirs.split_first() {
@@ -192,7 +199,12 @@ pub fn check_paths(paths: &[&Path], opts: &WalkOptions) -> Outcome {
                 match entry {
                     Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                         let kind = e.file_name().to_str().and_then(kind_by_name);
-                        if let Some(kind) = kind {
+                        if kind.is_some() && in_helm_templates(e.path()) {
+                            lock(total).issues.push(Issue::warning(
+                                &display_path(e.path()),
+                                "not checked: a Helm chart template; check the rendered chart (`helm template … | palisade scan config -`)",
+                            ));
+                        } else if let Some(kind) = kind {
                             let o = check_file(e.path(), Some(kind), opts);
                             lock(total).merge(o);
                         }
@@ -212,6 +224,15 @@ pub fn check_paths(paths: &[&Path], opts: &WalkOptions) -> Outcome {
     let mut out = total.into_inner().unwrap_or_else(|p| p.into_inner());
     out.finish();
     out
+}
+
+/// Is `path` in the `templates/` directory (or below) of a Helm chart (a directory holding
+/// `Chart.yaml`)? Such files are Go templates, not YAML.
+fn in_helm_templates(path: &Path) -> bool {
+    path.ancestors().skip(1).any(|a| {
+        a.file_name().is_some_and(|n| n == "templates")
+            && a.parent().is_some_and(|c| c.join("Chart.yaml").is_file())
+    })
 }
 
 fn lock(m: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {

@@ -31,7 +31,10 @@ pub struct Node {
 pub enum Value {
     /// A scalar; `plain` when written without quotes or block style (only plain scalars are
     /// booleans, numbers or null).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Rc<Node>>),
     Map(Vec<(Rc<Node>, Rc<Node>)>),
 }
@@ -144,7 +147,10 @@ impl Node {
             };
             for map in maps {
                 for (k, v) in map.all_entries() {
-                    if !out.iter().any(|(ok, _)| ok.str().is_some() && ok.str() == k.str()) {
+                    if !out
+                        .iter()
+                        .any(|(ok, _)| ok.str().is_some() && ok.str() == k.str())
+                    {
                         out.push((k, v));
                     }
                 }
@@ -359,7 +365,10 @@ mod tests {
     #[test]
     fn positions_are_one_based_and_keys_have_theirs() {
         let root = one("a:\n  b: [1, two]\n  c: \"true\"\n  d: true\n");
-        let (k, v) = root.path(&["a"]).and_then(|a| a.entry("b")).unwrap_or_else(|| panic!("b"));
+        let (k, v) = root
+            .path(&["a"])
+            .and_then(|a| a.entry("b"))
+            .unwrap_or_else(|| panic!("b"));
         assert_eq!((k.line, k.column), (2, 3));
         assert_eq!(v.seq().len(), 2);
         assert_eq!(v.seq()[1].str(), Some("two"));
@@ -370,7 +379,8 @@ mod tests {
 
     #[test]
     fn documents_and_their_start_lines() {
-        let docs = parse_stream("---\n# Source: x\na: 1\n---\n---\nb: 2\n").unwrap_or_else(|e| panic!("{e}"));
+        let docs = parse_stream("---\n# Source: x\na: 1\n---\n---\nb: 2\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         let starts: Vec<usize> = docs.iter().map(|d| d.start_line).collect();
         assert_eq!(starts, [1, 5]);
         assert_eq!(docs[1].root.get("b").and_then(|n| n.int()), Some(2));
@@ -382,7 +392,11 @@ mod tests {
         let svc = root.get("svc").unwrap_or_else(|| panic!("svc"));
         assert_eq!(svc.get("image").and_then(|n| n.str()), Some("y"));
         assert_eq!(svc.get("user").and_then(|n| n.str()), Some("root"));
-        let keys: Vec<&str> = svc.all_entries().iter().filter_map(|(k, _)| k.str()).collect();
+        let keys: Vec<&str> = svc
+            .all_entries()
+            .iter()
+            .filter_map(|(k, _)| k.str())
+            .collect();
         assert_eq!(keys, ["image", "user"]);
     }
 
@@ -395,7 +409,9 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let e = parse_stream(&text).err().unwrap_or_else(|| panic!("accepted"));
+        let e = parse_stream(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
         assert!(e.message.contains("alias bomb"), "{e}");
         assert_eq!(e.line, 6, "{e}"); // a5 has 1,111,111 nodes: the first over the limit
     }
@@ -403,7 +419,9 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused() {
         let text = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
-        let e = parse_stream(&text).err().unwrap_or_else(|| panic!("accepted"));
+        let e = parse_stream(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
         assert!(e.message.contains("nested deeper"), "{e}");
         let text = "[".repeat(50) + &"]".repeat(50);
         assert_eq!(parse_stream(&text).map(|d| d.len()), Ok(1));
@@ -411,9 +429,13 @@ mod tests {
 
     #[test]
     fn malformed_yaml_has_a_position() {
-        let e = parse_stream("a: [1, 2\nb: 3\n").err().unwrap_or_else(|| panic!("accepted"));
+        let e = parse_stream("a: [1, 2\nb: 3\n")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
         assert!(e.line >= 1 && e.column >= 1, "{e}");
-        let e = parse_stream("a: *nothing\n").err().unwrap_or_else(|| panic!("accepted"));
+        let e = parse_stream("a: *nothing\n")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
         assert!(e.message.contains("unknown anchor") || e.line == 1, "{e}");
     }
 }

@@ -26,7 +26,12 @@ fn every_rule_is_raised_by_its_positive_examples_and_not_by_its_negative_ones() 
         );
         for (n, e) in r.positive.iter().enumerate() {
             let kind = e.file_kind(r);
-            assert_ne!(kind, FileKind::Any, "{} positive {n}: give its `kind`", r.id);
+            assert_ne!(
+                kind,
+                FileKind::Any,
+                "{} positive {n}: give its `kind`",
+                r.id
+            );
             let o = check_text("example", &e.input, input_kind(kind));
             assert!(o.issues.is_empty(), "{} positive {n}: {:?}", r.id, o.issues);
             let lines: Vec<usize> = o
@@ -35,7 +40,9 @@ fn every_rule_is_raised_by_its_positive_examples_and_not_by_its_negative_ones() 
                 .filter(|f| f.rule_id == r.id && !f.suppressed)
                 .map(|f| f.line)
                 .collect();
-            let want = e.line.unwrap_or_else(|| panic!("{} positive {n}: no `line`", r.id));
+            let want = e
+                .line
+                .unwrap_or_else(|| panic!("{} positive {n}: no `line`", r.id));
             if !lines.contains(&want) {
                 failures.push(format!(
                     "{} positive {n}: wanted on line {want}, found on {lines:?}; all: {:#?}",
@@ -49,7 +56,12 @@ fn every_rule_is_raised_by_its_positive_examples_and_not_by_its_negative_ones() 
         }
         for (n, e) in r.negative.iter().enumerate() {
             let kind = e.file_kind(r);
-            assert_ne!(kind, FileKind::Any, "{} negative {n}: give its `kind`", r.id);
+            assert_ne!(
+                kind,
+                FileKind::Any,
+                "{} negative {n}: give its `kind`",
+                r.id
+            );
             let o = check_text("example", &e.input, input_kind(kind));
             assert!(o.issues.is_empty(), "{} negative {n}: {:?}", r.id, o.issues);
             let raised: Vec<String> = o
@@ -77,9 +89,9 @@ fn ids_are_unique_well_formed_and_match_their_kind() {
             FileKind::Compose => ("PAL-DC-", "compose"),
             FileKind::Any => ("PAL-CFG-", "any"),
         };
-        let num = r.id.strip_prefix(prefix).unwrap_or_else(|| {
-            panic!("{}: a {kind} rule's id starts with {prefix}", r.id)
-        });
+        let num =
+            r.id.strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("{}: a {kind} rule's id starts with {prefix}", r.id));
         assert!(
             num.len() == 3 && num.chars().all(|c| c.is_ascii_digit()),
             "{}: three digits",
@@ -116,7 +128,10 @@ fn every_id_in_the_code_is_a_rule_and_every_rule_has_code() {
         }
     }
     for id in &used {
-        assert!(rules::get(id).is_some(), "{id} is used in the code but not in rules.toml");
+        assert!(
+            rules::get(id).is_some(),
+            "{id} is used in the code but not in rules.toml"
+        );
     }
     for r in rules::builtin() {
         assert!(used.contains(&r.id), "{} has no check in the code", r.id);
@@ -129,7 +144,9 @@ fn a_broken_rules_file_is_refused_with_its_line() {
         .err()
         .unwrap_or_default();
     assert!(e.contains("line 4"), "{e}");
-    let e = rules::parse("[[rule]]\nid = \"X\"\nunknown = 1\n").err().unwrap_or_default();
+    let e = rules::parse("[[rule]]\nid = \"X\"\nunknown = 1\n")
+        .err()
+        .unwrap_or_default();
     assert!(e.contains("unknown field"), "{e}");
 }
 

@@ -207,7 +207,7 @@ impl<'a> Checker<'a> {
                 None => (w.raw.clone(), None),
             };
             let expanded = value.as_ref().map(|v| self.expand(v));
-            if let (Some(raw), Some(e)) = (&value, &expanded) {
+            if let Some(raw) = &value {
                 let literal = parse::unquote(raw, self.df.escape);
                 if image::secret_name(&name) && image::literal_secret_value(&literal) {
                     self.hit(
@@ -218,7 +218,6 @@ impl<'a> Checker<'a> {
                         ),
                     );
                 }
-                let _ = e;
             }
             if self.stages.is_empty() {
                 self.global_args
@@ -317,9 +316,9 @@ impl<'a> Checker<'a> {
                 || lower.starts_with("git://")
                 || (remote && lower.split('#').next().is_some_and(|u| u.ends_with(".git")));
             if git {
-                let commit = src
-                    .rsplit_once('#')
-                    .is_some_and(|(_, r)| r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit()));
+                let commit = src.rsplit_once('#').is_some_and(|(_, r)| {
+                    r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit())
+                });
                 if !commit {
                     self.hit(
                         "PAL-DF-006",
@@ -331,7 +330,9 @@ impl<'a> Checker<'a> {
                 self.hit(
                     "PAL-DF-006",
                     ins,
-                    format!("ADD of the URL {src} without --checksum: the download is not verified"),
+                    format!(
+                        "ADD of the URL {src} without --checksum: the download is not verified"
+                    ),
                 );
             }
         }
@@ -350,7 +351,12 @@ impl<'a> Checker<'a> {
             .any(|s| s.name.as_deref() == Some(lower.as_str()))
             || lower.chars().all(|c| c.is_ascii_digit());
         if !is_stage && !e.unresolved && !lower.is_empty() {
-            self.image_pin(ins, &e.text, &format!("{} --from image", ins.keyword), false);
+            self.image_pin(
+                ins,
+                &e.text,
+                &format!("{} --from image", ins.keyword),
+                false,
+            );
         }
     }
 
@@ -367,9 +373,9 @@ impl<'a> Checker<'a> {
             script.push('\n');
             script.push_str(&h.body);
         }
-        let apt_cache = flags.iter().any(|(n, v)| {
-            n == "mount" && v.contains("type=cache") && v.contains("/var/lib/apt")
-        });
+        let apt_cache = flags
+            .iter()
+            .any(|(n, v)| n == "mount" && v.contains("type=cache") && v.contains("/var/lib/apt"));
         let pipelines = shell::pipelines(&script);
         let mut installs = false;
         let mut cleaned = false;
@@ -390,10 +396,8 @@ impl<'a> Checker<'a> {
                             _ => {}
                         }
                     }
-                    "rm" => {
-                        if cmd.iter().any(|w| w.starts_with("/var/lib/apt/lists")) {
-                            cleaned = true;
-                        }
+                    "rm" if cmd.iter().any(|w| w.starts_with("/var/lib/apt/lists")) => {
+                        cleaned = true;
                     }
                     _ => {}
                 }
@@ -424,12 +428,14 @@ impl<'a> Checker<'a> {
             if w == "--no-install-recommends" {
                 no_recommends = true;
             } else if w == "-o" || w == "-t" || w == "--target-release" || w == "-c" {
-                if let Some(v) = cmd.get(k) {
-                    if v.replace(' ', "").eq_ignore_ascii_case("APT::Install-Recommends=false")
-                        || v.replace(' ', "").eq_ignore_ascii_case("APT::Install-Recommends=0")
-                    {
-                        no_recommends = true;
-                    }
+                if let Some(v) = cmd.get(k)
+                    && (v
+                        .replace(' ', "")
+                        .eq_ignore_ascii_case("APT::Install-Recommends=false")
+                        || v.replace(' ', "")
+                            .eq_ignore_ascii_case("APT::Install-Recommends=0"))
+                {
+                    no_recommends = true;
                 }
                 k += 1;
             } else if let Some(v) = w.strip_prefix("-o") {
@@ -439,7 +445,10 @@ impl<'a> Checker<'a> {
             } else if w.starts_with('-') {
             } else if !seen_install {
                 seen_install = w == "install";
-            } else if !(w.contains('=') || w.contains('$') || w.ends_with(".deb") || w.contains('/'))
+            } else if !(w.contains('=')
+                || w.contains('$')
+                || w.ends_with(".deb")
+                || w.contains('/'))
             {
                 unpinned.push(w.clone());
             }
@@ -496,9 +505,7 @@ impl<'a> Checker<'a> {
                     ["$(", "<(", "`"].iter().find_map(|open| {
                         let p = w.find(open)?;
                         let inner = w[p + open.len()..].trim_start();
-                        ["curl", "wget"]
-                            .into_iter()
-                            .find(|f| inner.starts_with(f))
+                        ["curl", "wget"].into_iter().find(|f| inner.starts_with(f))
                     })
                 });
                 if let Some(f) = substituted {
@@ -557,7 +564,9 @@ impl<'a> Checker<'a> {
                         "PAL-DF-002",
                         ins.line,
                         ins.column,
-                        format!("the final stage's last USER is {name}: the container runs as root"),
+                        format!(
+                            "the final stage's last USER is {name}: the container runs as root"
+                        ),
                     );
                     h.object = object;
                     self.hits.push(h);

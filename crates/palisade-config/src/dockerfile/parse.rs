@@ -355,8 +355,7 @@ fn heredoc_markers(args: &str, escape: char) -> Vec<Marker> {
 }
 
 /// A word of an instruction's arguments (`ENV`, `ARG`, `LABEL`, `USER`, `FROM`, `COPY` …):
-/// `raw` as written (quotes kept) and the column where it starts (0-based, in characters of the
-/// arguments).
+/// `raw` as written (quotes and escapes kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub raw: String,
@@ -628,7 +627,9 @@ mod tests {
             "FROM debian:12\nRUN <<EOF\napt-get update\nEOF\nCOPY <<-\"A\" <<B /dst/\n\t\tfirst\n\tA\nsecond\nB\nUSER app\n",
             "1-1:1 FROM debian:12\n2-4:1 RUN <<EOF\n  <<EOF@3 \"apt-get update\"\n5-9:1 COPY <<-\"A\" <<B /dst/\n  <<A@6 \"first\"\n  <<B@8 \"second\"\n10-10:1 USER app",
         );
-        let e = parse("FROM x\nRUN <<EOF\necho\n").err().map(|e| e.to_string());
+        let e = parse("FROM x\nRUN <<EOF\necho\n")
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
             Some("2:1: here-document <<EOF is not closed (no line `EOF` after line 2)")
@@ -642,14 +643,20 @@ mod tests {
 
     #[test]
     fn keywords_are_case_insensitive_and_unknown_ones_are_errors() {
-        check("from x AS b\n  user 1000", "1-1:1 FROM x AS b\n2-2:3 USER 1000");
+        check(
+            "from x AS b\n  user 1000",
+            "1-1:1 FROM x AS b\n2-2:3 USER 1000",
+        );
         let e = parse("FROM x\nFOO bar\n").err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("2:1: unknown instruction: FOO"));
     }
 
     #[test]
     fn crlf_and_bom_are_read() {
-        check("\u{feff}FROM x\r\nRUN a \\\r\n b\r\n", "1-1:1 FROM x\n2-3:1 RUN a  b");
+        check(
+            "\u{feff}FROM x\r\nRUN a \\\r\n b\r\n",
+            "1-1:1 FROM x\n2-3:1 RUN a  b",
+        );
     }
 
     #[test]
