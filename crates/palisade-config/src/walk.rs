@@ -94,7 +94,14 @@ pub fn check_bytes(name: &str, bytes: &[u8], kind: Option<InputKind>, max_size: 
         }
     };
     let kind = kind.unwrap_or_else(|| sniff(text));
-    check_text(name, text, kind)
+    // A bug in a check must not end the scan of the other files: it becomes this file's error.
+    std::panic::catch_unwind(|| check_text(name, text, kind)).unwrap_or_else(|_| Outcome {
+        issues: vec![Issue::error(
+            name,
+            "internal error while checking this file (a bug in palisade; please report it)",
+        )],
+        ..Outcome::default()
+    })
 }
 
 fn memchr_nul(b: &[u8]) -> bool {

@@ -240,3 +240,45 @@ fn stdin_is_one_input_with_the_same_limits() {
             .any(|f| f.rule_id == "PAL-K8S-005" && f.path == "<stdin>")
     );
 }
+
+mod never_panics {
+    use palisade_config::{InputKind, check_text};
+    use proptest::prelude::*;
+
+    const SEEDS: &[&str] = &[
+        include_str!("../../../bench/config/fixtures/Dockerfile.node"),
+        include_str!("../../../bench/config/fixtures/Dockerfile.python"),
+        include_str!("../../../bench/config/fixtures/k8s/daemonset.yaml"),
+        include_str!("../../../bench/config/fixtures/compose.yaml"),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Arbitrary text, and real files cut and spliced with arbitrary text: an issue or
+        /// findings, never a panic, with every finding on a line of the file.
+        #[test]
+        fn on_any_text(
+            seed in 0..SEEDS.len(),
+            cut in 0usize..4000,
+            noise in "[ -~\\t\\n{}\\[\\]:&*!|>$\\\\`\"'#-]{0,200}",
+        ) {
+            let s = SEEDS[seed];
+            let mut at = cut.min(s.len());
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            let text = format!("{}{noise}{}", &s[..at], &s[at..]);
+            for kind in [InputKind::Dockerfile, InputKind::Yaml, InputKind::Compose] {
+                for input in [text.as_str(), noise.as_str()] {
+                    let o = check_text("p", input, kind);
+                    let lines = input.split('\n').count().max(1);
+                    for f in &o.findings {
+                        prop_assert!(f.line >= 1 && f.line <= lines, "{f:?} in {lines} lines");
+                        prop_assert!(f.column >= 1, "{f:?}");
+                    }
+                }
+            }
+        }
+    }
+}
