@@ -20,6 +20,7 @@ CORPUS=$(cd "${1:-$HERE/fixtures}" && pwd)
 PALISADE=${2:-${CARGO_TARGET_DIR:-$HERE/../../target}/release/palisade}
 BENCH_VENV=${BENCH_VENV:-$HOME/.cache/palisade-bench-config/venv}
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 RUNS=${RUNS:-10}
 
 if [ ! -x "$BENCH_VENV/bin/checkov" ] || [ ! -x "$BENCH_VENV/bin/hadolint" ]; then
