@@ -34,11 +34,15 @@ pub enum InputKind {
     Compose,
     /// YAML: Kubernetes objects, and compose files recognised by their content.
     Yaml,
+    /// A `.json` file met while walking: read as YAML (JSON is YAML) when it names an
+    /// `apiVersion` and a `kind`, left alone otherwise (`package.json`, `tsconfig.json`, …).
+    Json,
 }
 
 /// The kind of a file by its name, as the walk finds them: `Dockerfile`, `Dockerfile.*`,
 /// `*.Dockerfile`, `Containerfile`, `Containerfile.*`; `docker-compose*.y[a]ml`,
-/// `compose*.y[a]ml`; other `*.yaml`/`*.yml`. `None`: not a configuration file.
+/// `compose*.y[a]ml`; other `*.yaml`/`*.yml`; `*.json` (Kubernetes objects only). `None`: not
+/// a configuration file.
 pub fn kind_by_name(file_name: &str) -> Option<InputKind> {
     let lower = file_name.to_ascii_lowercase();
     if lower == "dockerfile"
@@ -53,6 +57,9 @@ pub fn kind_by_name(file_name: &str) -> Option<InputKind> {
     let yaml = lower.ends_with(".yaml") || lower.ends_with(".yml");
     if yaml && (lower.starts_with("docker-compose") || lower.starts_with("compose")) {
         return Some(InputKind::Compose);
+    }
+    if lower.ends_with(".json") {
+        return Some(InputKind::Json);
     }
     yaml.then_some(InputKind::Yaml)
 }
@@ -82,6 +89,9 @@ pub fn sniff(text: &str) -> InputKind {
 /// issues (a file that cannot be parsed) and counts.
 pub fn check_text(path: &str, text: &str, kind: InputKind) -> Outcome {
     let mut out = Outcome::default();
+    if kind == InputKind::Json && !(text.contains("\"apiVersion\"") && text.contains("\"kind\"")) {
+        return out;
+    }
     out.stats.files_checked = 1;
     match kind {
         InputKind::Dockerfile => match dockerfile::check(text) {
@@ -94,7 +104,9 @@ pub fn check_text(path: &str, text: &str, kind: InputKind) -> Outcome {
                     .at(e.line, e.column),
             ),
         },
-        InputKind::Compose | InputKind::Yaml => check_yaml(path, text, kind, &mut out),
+        InputKind::Compose | InputKind::Yaml | InputKind::Json => {
+            check_yaml(path, text, kind, &mut out)
+        }
     }
     out.finish();
     out

@@ -53,6 +53,20 @@ fn every_kind_of_bad_file_is_reported_and_the_good_ones_are_checked() {
     write(d, "bad/big.yaml", &big);
     // Not configuration by name: never read.
     write(d, "notes.txt", b"\0\0\0");
+    // JSON that is not a Kubernetes object is left alone, whatever it holds; one that is, is
+    // checked.
+    write(
+        d,
+        "web/package.json",
+        "{\"name\": \"web\", \"version\": \"1.0.0\"",
+    );
+    write(d, "web/data.json", b"\xff\x00 binary");
+    write(d, "web/big.json", "[".repeat(3000));
+    write(
+        d,
+        "good/pod.json",
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"}, "spec": {"hostPID": true, "containers": []}}"#,
+    );
     let opts = WalkOptions {
         max_file_size: 2048,
         ..WalkOptions::default()
@@ -101,6 +115,11 @@ fn every_kind_of_bad_file_is_reported_and_the_good_ones_are_checked() {
         o.findings
             .iter()
             .any(|f| f.path.ends_with("good/pod.yaml") && f.rule_id == "PAL-K8S-005")
+    );
+    assert!(
+        o.findings.iter().any(|f| f.path.ends_with("good/pod.json")
+            && f.rule_id == "PAL-K8S-006"
+            && f.line == 1)
     );
     assert!(
         o.findings

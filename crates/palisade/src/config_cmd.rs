@@ -18,8 +18,8 @@ use crate::deps_cmd::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, FailOn, ReportForma
 pub struct Args {
     /// Files or directories to check; `-` reads stdin (e.g. `helm template … | palisade scan
     /// config -`). In directories: Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile,
-    /// docker-compose*.y[a]ml, compose*.y[a]ml and every other *.yaml/*.yml (Kubernetes objects
-    /// and compose files are recognised by their content).
+    /// docker-compose*.y[a]ml, compose*.y[a]ml, every other *.yaml/*.yml (Kubernetes objects
+    /// and compose files are recognised by their content) and *.json holding Kubernetes objects.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
     /// Output: `table` for people, `json` for scripts, `sarif` (2.1.0) for code-scanning tools.
