@@ -539,7 +539,15 @@ impl<'a> Checker<'a> {
         let user = chain.iter().find_map(|&s| self.stages[s].user.clone());
         let final_from = &self.df.instructions[self.stages[last].from];
         let object = self.stages[last].label(last);
+        // An image that says in its name or tag that it runs as non-root (distroless
+        // `:nonroot`, `…-rootless`) sets its own unprivileged user.
+        let root_base = &self.stages[*chain.last().unwrap_or(&last)].base;
+        let nonroot_image = matches!(root_base, Base::Image(i) if {
+            let i = i.to_ascii_lowercase();
+            i.contains("nonroot") || i.contains("non-root") || i.contains("rootless")
+        });
         match user {
+            None if nonroot_image => {}
             None => {
                 let base = match &self.stages[*chain.last().unwrap_or(&last)].base {
                     Base::Image(i) => format!("{i}'s default user (root in most images)"),
