@@ -5,7 +5,7 @@
 
 use crate::App;
 use crate::error::{AppError, Result};
-use crate::pipeline::{Options, Outcome};
+use crate::pipeline::{Executed, Options, Outcome, Render, require_role_for};
 use palisade_core::alert::{
     AlertCommand, AlertDetails, AlertPayload, AlertState, DedupMatch, Origin, RaiseAlert,
 };
@@ -595,15 +595,24 @@ impl App {
     /// Declare an incident from an alert and link the two. The alert records the incident's id;
     /// the incident's summary names the alert. `input.title` and `input.summary` default to the
     /// alert's. A second promotion of the same alert is refused before anything is declared.
+    /// With `opts.idempotency`, the answer `render` gives (from the alert and the incident) is
+    /// stored with the alert's `promoted` event, and a repeat gets it back before anything is
+    /// checked ([`Promotion::Replayed`]).
     pub async fn promote_alert(
         &self,
         actor: &Actor,
         alert: &str,
         mut input: crate::incidents::DeclareInput,
-    ) -> Result<(AlertState, palisade_core::IncidentState)> {
+        opts: &Options,
+        render: Option<PromotionRender<'_>>,
+    ) -> Result<Promotion> {
         let probe = AlertCommand::Promote {
             incident: Uuid::nil(),
         };
+        require_role_for::<AlertState>(actor, &probe)?;
+        if let Some(replay) = self.replay(actor, opts).await? {
+            return Ok(Promotion::Replayed(replay));
+        }
         let st = self.load_for::<AlertState>(actor, alert, &probe).await?;
         self.check_rules(actor, &st, &probe)?;
         if input.title.trim().is_empty() {
@@ -622,19 +631,26 @@ impl App {
             .await?
             .done()?
             .state;
-        let done = self
+        let answer = render.map(|r| {
+            let incident = incident.clone();
+            move |e: &Executed<AlertState>| r(&e.state, &incident)
+        });
+        let outcome = self
             .execute::<AlertState>(
                 actor,
                 &st.id.to_string(),
                 AlertCommand::Promote {
                     incident: incident.id,
                 },
-                &Options::default(),
-                None,
+                opts,
+                answer.as_ref().map(|a| a as Render<'_, AlertState>),
             )
-            .await?
-            .done()?;
-        Ok((done.state, incident))
+            .await?;
+        Ok(match outcome {
+            Outcome::Done(done) => Promotion::Done(done.state, incident),
+            // The same key committed concurrently: its answer.
+            Outcome::Replayed(text) => Promotion::Replayed(text),
+        })
     }
 
     /// Acknowledge or resolve an alert as a person.
@@ -647,6 +663,19 @@ impl App {
         self.execute::<AlertState>(actor, alert, cmd, &Options::default(), None)
             .await
     }
+}
+
+/// How an interface renders a promotion's answer (from the alert and the incident declared), so
+/// a repeat can be given the same one.
+pub type PromotionRender<'a> =
+    &'a (dyn Fn(&AlertState, &palisade_core::IncidentState) -> String + Send + Sync);
+
+/// An alert promoted now (the alert and the incident declared from it), or the answer given
+/// the first time for a repeated idempotency key.
+#[derive(Debug)]
+pub enum Promotion {
+    Done(AlertState, palisade_core::IncidentState),
+    Replayed(String),
 }
 
 #[cfg(test)]

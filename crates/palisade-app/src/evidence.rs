@@ -4,7 +4,7 @@
 //! integrity failure, recorded before it is reported.
 
 use crate::error::{AppError, Result};
-use crate::pipeline::Options;
+use crate::pipeline::{Executed, Options, Outcome, Render, require_role_for};
 use crate::{App, now};
 use palisade_core::custody::{EvidenceCommand, EvidenceName, EvidenceState, custody_rules};
 use palisade_core::incident::Command;
@@ -27,6 +27,17 @@ pub struct AcquireInput {
     /// The hash computed at acquisition; the content is refused if it differs.
     pub sha256: Option<String>,
     pub note: Option<String>,
+}
+
+/// A hand-over of custody someone asks for.
+#[derive(Debug, Clone)]
+pub struct TransferInput {
+    /// The evidence number (E<n>).
+    pub evidence: u32,
+    /// Who takes custody.
+    pub to: UserName,
+    /// Why.
+    pub purpose: String,
 }
 
 /// An open download: the item, its recorded access, and its decrypted content, which
@@ -65,6 +76,15 @@ pub struct ExportPlan {
     pub manifest: Manifest,
     /// The evidence content, staged in manifest order (when it is included).
     pub content: Option<Staged>,
+}
+
+/// An export recorded, its bundle not read yet.
+struct RecordedExport {
+    /// The incident as the export left it (its last event is the export's `exported`).
+    state: IncidentState,
+    purpose: String,
+    with_evidence: bool,
+    content: Option<Staged>,
 }
 
 impl ExportPlan {
@@ -213,6 +233,41 @@ impl App {
         input: AcquireInput,
         content: impl Read + Send + 'static,
     ) -> Result<(IncidentState, EvidenceState)> {
+        let done = self
+            .acquire_evidence_with(actor, reference, input, content, &Options::default(), None)
+            .await?
+            .done()?;
+        let item = App::acquired(&done)?;
+        Ok((done.state, item))
+    }
+
+    /// The evidence an acquisition recorded.
+    pub fn acquired(done: &Executed<IncidentState>) -> Result<EvidenceState> {
+        let n = done
+            .events
+            .iter()
+            .find_map(|e| match &e.data {
+                Payload::EvidenceAcquired { evidence, .. } => Some(*evidence),
+                _ => None,
+            })
+            .ok_or_else(|| AppError::internal("evidence was not recorded", "no acquired event"))?;
+        App::item(&done.state, n)
+    }
+
+    /// [`App::acquire_evidence`] with an idempotency key and the answer to store with it. The
+    /// key's digest (`opts.idempotency`: the request without its content) is extended with the
+    /// content's SHA-256 once it is read, so a repeat with other content is refused as a reused
+    /// key. A repeat of an upload that was recorded is answered with the first answer, whatever
+    /// happened to the incident since (its content is read and hashed, not stored again).
+    pub async fn acquire_evidence_with(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        input: AcquireInput,
+        content: impl Read + Send + 'static,
+        opts: &Options,
+        render: Option<Render<'_, IncidentState>>,
+    ) -> Result<Outcome<IncidentState>> {
         let probe = EvidenceCommand::Acquire {
             name: input.name.clone(),
             sha256: "0".repeat(64),
@@ -223,6 +278,25 @@ impl App {
             note: input.note.clone(),
         };
         let probe_cmd = evidence_cmd(probe);
+        require_role_for::<IncidentState>(actor, &probe_cmd)?;
+        if let Some(k) = &opts.idempotency
+            && let Some(r) = self
+                .inner
+                .store
+                .idempotency_record(actor.user.as_str(), &k.key)
+                .await?
+        {
+            // Used before: the same request only if the content is the same too.
+            let sha = self.hash_upload(content).await?;
+            return if r.request_hash == k.covering(&sha).request_hash {
+                Ok(Outcome::Replayed(r.response))
+            } else {
+                Err(AppError::IdempotencyMismatch(format!(
+                    "idempotency key {:?} was already used for a different request; use a new key for a new request",
+                    k.key
+                )))
+            };
+        }
         let st = self
             .load_for::<IncidentState>(actor, reference, &probe_cmd)
             .await?;
@@ -262,46 +336,75 @@ impl App {
             }
             Err(e) => return Err(vault_error(e)),
         };
-        let done = self
-            .execute::<IncidentState>(
-                actor,
-                &id.to_string(),
-                evidence_cmd(EvidenceCommand::Acquire {
-                    name: input.name,
-                    sha256: stored.sha256,
-                    size: stored.size,
-                    source: input.source,
-                    tool: input.tool,
-                    original_sha256: input.sha256,
-                    note: input.note,
-                }),
-                &Options::default(),
-                None,
-            )
-            .await?
-            .done()?;
-        let n = done
-            .events
-            .iter()
-            .find_map(|e| match &e.data {
-                Payload::EvidenceAcquired { evidence, .. } => Some(*evidence),
-                _ => None,
-            })
-            .ok_or_else(|| AppError::internal("evidence was not recorded", "no acquired event"))?;
-        let item = App::item(&done.state, n)?;
-        Ok((done.state, item))
+        let opts = Options {
+            idempotency: opts
+                .idempotency
+                .as_ref()
+                .map(|k| k.covering(&stored.sha256)),
+            ..opts.clone()
+        };
+        self.execute::<IncidentState>(
+            actor,
+            &id.to_string(),
+            evidence_cmd(EvidenceCommand::Acquire {
+                name: input.name,
+                sha256: stored.sha256,
+                size: stored.size,
+                source: input.source,
+                tool: input.tool,
+                original_sha256: input.sha256,
+                note: input.note,
+            }),
+            &opts,
+            render,
+        )
+        .await
+    }
+
+    /// The SHA-256 of an upload's content, read to its end (at most the evidence limit) and not
+    /// stored: the repeat of an upload already recorded.
+    async fn hash_upload(&self, mut content: impl Read + Send + 'static) -> Result<String> {
+        let limit = self.inner.evidence_limit;
+        tokio::task::spawn_blocking(move || {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; DELIVERY_CHUNK];
+            let mut total = 0u64;
+            loop {
+                let k = match content.read(&mut buf) {
+                    Ok(0) => return Ok(hex::encode(h.finalize())),
+                    Ok(k) => k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(vault_error(VaultError::Source(e))),
+                };
+                total += k as u64;
+                if total > limit {
+                    return Err(vault_error(VaultError::TooLarge { limit }));
+                }
+                h.update(&buf[..k]);
+            }
+        })
+        .await
+        .map_err(|e| AppError::internal("the upload task failed", e))?
     }
 
     /// Hand evidence to someone else. Who may is checked before the stored content is
     /// re-hashed; a mismatch is recorded as an integrity failure and custody does not move.
+    /// With `opts.idempotency`, the answer `render` gives is stored with the transfer, and a
+    /// repeat gets it back ([`Outcome::Replayed`]) before anything is checked or re-hashed.
     pub async fn transfer_evidence(
         &self,
         actor: &Actor,
         reference: &str,
-        n: u32,
-        to: UserName,
-        purpose: String,
-    ) -> Result<(IncidentState, EvidenceState)> {
+        transfer: TransferInput,
+        opts: &Options,
+        render: Option<Render<'_, IncidentState>>,
+    ) -> Result<Outcome<IncidentState>> {
+        let TransferInput {
+            evidence: n,
+            to,
+            purpose,
+        } = transfer;
         // The account's role is checked before anything is looked up.
         let mut probe = evidence_cmd(EvidenceCommand::Transfer {
             evidence: n,
@@ -309,6 +412,10 @@ impl App {
             purpose: purpose.clone(),
             verified_sha256: String::new(),
         });
+        require_role_for::<IncidentState>(actor, &probe)?;
+        if let Some(replay) = self.replay(actor, opts).await? {
+            return Ok(Outcome::Replayed(replay));
+        }
         let st = self
             .load_for::<IncidentState>(actor, reference, &probe)
             .await?;
@@ -322,39 +429,40 @@ impl App {
         self.require_users(vec![to.clone()]).await?;
         self.check_rules(actor, &st, &probe)?;
         let measured = self.recheck(st.id, &item.sha256).await?;
-        let cmd = match &measured {
-            Ok(sha) => EvidenceCommand::Transfer {
-                evidence: n,
-                to,
-                purpose,
-                verified_sha256: sha.clone(),
-            },
-            Err((found, detail)) => EvidenceCommand::IntegrityFailed {
-                evidence: n,
-                found_sha256: found.clone(),
-                during: "transfer".into(),
-                detail: detail.clone(),
-                access: None,
-            },
-        };
-        let done = self
-            .execute::<IncidentState>(
-                actor,
-                &st.id.to_string(),
-                evidence_cmd(cmd),
-                &Options::default(),
+        let (cmd, opts, render) = match &measured {
+            Ok(sha) => (
+                EvidenceCommand::Transfer {
+                    evidence: n,
+                    to,
+                    purpose,
+                    verified_sha256: sha.clone(),
+                },
+                opts.clone(),
+                render,
+            ),
+            // An error answer: nothing to give a repeat, which re-hashes again.
+            Err((found, detail)) => (
+                EvidenceCommand::IntegrityFailed {
+                    evidence: n,
+                    found_sha256: found.clone(),
+                    during: "transfer".into(),
+                    detail: detail.clone(),
+                    access: None,
+                },
+                Options::default(),
                 None,
-            )
-            .await?
-            .done()?;
+            ),
+        };
+        let outcome = self
+            .execute::<IncidentState>(actor, &st.id.to_string(), evidence_cmd(cmd), &opts, render)
+            .await?;
         if let Err((_, detail)) = measured {
             return Err(AppError::Integrity {
                 evidence: n,
                 detail,
             });
         }
-        let item = App::item(&done.state, n)?;
-        Ok((done.state, item))
+        Ok(outcome)
     }
 
     /// Open evidence content for download by `actor`, for `purpose`. The access is recorded
@@ -587,6 +695,20 @@ impl App {
         purpose: String,
         with_evidence: bool,
     ) -> Result<ExportPlan> {
+        let recorded = self
+            .record_export(actor, reference, purpose, with_evidence)
+            .await?;
+        self.plan_export(actor, recorded).await
+    }
+
+    /// Check, stage and record an export: everything but reading its ledger back.
+    async fn record_export(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        purpose: String,
+        with_evidence: bool,
+    ) -> Result<RecordedExport> {
         // What is checked before any content is read (role, visibility, purpose); the evidence
         // is checked once it is staged.
         let probe = Command::Export {
@@ -621,9 +743,48 @@ impl App {
             )
             .await?
             .done()?;
-        let st = done.state;
-        let events = self.inner.store.stored_events(st.id).await?;
-        let checkpoints = self.inner.store.stored_checkpoints(st.id).await?;
+        Ok(RecordedExport {
+            state: done.state,
+            purpose,
+            with_evidence,
+            content,
+        })
+    }
+
+    /// The bundle of a recorded export: its ledger read back up to the export's own events and
+    /// their checkpoint. Whatever was appended since (a recorded read of a restricted incident,
+    /// a note) is left out: the bundle ends with its own `exported` event, as its verifier
+    /// requires.
+    async fn plan_export(&self, actor: &Actor, recorded: RecordedExport) -> Result<ExportPlan> {
+        let RecordedExport {
+            state: st,
+            purpose,
+            with_evidence,
+            content,
+        } = recorded;
+        // The state the export left: its last event is the export's `exported`, and the
+        // export's append was signed at that number.
+        let exported = st.last_seq;
+        let events = self
+            .inner
+            .store
+            .stored_events_page(st.id, 0, exported)
+            .await?;
+        let mut checkpoints = self.inner.store.stored_checkpoints(st.id).await?;
+        checkpoints.retain(|c| c.seq <= exported);
+        if events.last().map(|e| e.seq) != Some(exported)
+            || checkpoints.last().map(|c| c.seq) != Some(exported)
+        {
+            return Err(AppError::internal(
+                "the export's own events could not be read back",
+                format!(
+                    "incident {}: the export is event {exported}, but the ledger read back ends at event {:?} and checkpoint {:?}",
+                    st.id,
+                    events.last().map(|e| e.seq),
+                    checkpoints.last().map(|c| c.seq)
+                ),
+            ));
+        }
         let header = BundleHeader {
             format: palisade_store::bundle::BUNDLE_FORMAT.to_string(),
             incident: st.id,
@@ -711,5 +872,90 @@ pub fn download_name(item: &EvidenceState) -> String {
         format!("E{}", item.n)
     } else {
         safe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incidents::DeclareInput;
+    use crate::{AppConfig, Started};
+    use palisade_core::{AccountRole, Severity};
+    use palisade_store::StoreConfig;
+
+    #[tokio::test]
+    async fn an_export_bundle_ends_with_its_own_export_whatever_was_appended_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let Started { app, .. } = App::start(&AppConfig {
+            store: StoreConfig {
+                data_dir: dir.path().to_path_buf(),
+                database_url: None,
+            },
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let admin = Actor {
+            user: UserName::parse("admin").unwrap(),
+            account_role: AccountRole::Admin,
+        };
+        // A restricted incident: every read of it is appended to its ledger.
+        let st = app
+            .declare(
+                &admin,
+                DeclareInput {
+                    title: "Exported while read".into(),
+                    kind: None,
+                    severity: Severity::SEV2,
+                    restricted: Some(true),
+                    summary: None,
+                    playbook: None,
+                    commander: None,
+                    aware_at: None,
+                },
+                &Options::default(),
+                None,
+            )
+            .await
+            .unwrap()
+            .done()
+            .unwrap()
+            .state;
+        let id = st.id.to_string();
+        let recorded = app
+            .record_export(&admin, &id, "for the auditors".into(), false)
+            .await
+            .unwrap();
+        let exported = recorded.state.last_seq;
+        // Between the export's record and the reading of its ledger: a recorded read and a note.
+        app.read::<IncidentState>(&admin, &id, "incident", "api")
+            .await
+            .unwrap();
+        app.execute::<IncidentState>(
+            &admin,
+            &id,
+            Command::AddNote {
+                text: "written while the bundle was being made".into(),
+            },
+            &Options::default(),
+            None,
+        )
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+        let head = app.store().stream(st.id).await.unwrap().unwrap().1;
+        assert_eq!(head, exported + 2, "both landed after the export");
+
+        let plan = app.plan_export(&admin, recorded).await.unwrap();
+        let bundle = plan.write_to(Vec::new()).unwrap();
+        let report = palisade_store::bundle::verify_bundle(&bundle[..], None).unwrap();
+        assert!(report.ok(), "{:#?}", report.failures);
+        assert_eq!(report.events, exported);
+        assert_eq!(report.exported_by.as_deref(), Some("admin"));
+        // The declaration's checkpoint and the export's, both signatures checked.
+        assert_eq!(report.checkpoints, 2, "{report:#?}");
+        assert_eq!(report.signatures_verified, 2, "{report:#?}");
     }
 }

@@ -9,6 +9,7 @@ use palisade_core::deployment::{DEPLOYMENT_ID, DeploymentState};
 use palisade_core::escalation::{
     CreateEscalation, ESCALATION_NAME_KEY, EscalationCommand, EscalationState, targets_named,
 };
+use palisade_core::finding::{FINDING_KEY, FindingState, Presence, SCAN_KEY, ScanState};
 use palisade_core::incident::{Command, Declare};
 use palisade_core::person::{CreatePerson, PERSON_KEY, PersonState};
 use palisade_core::schedule::{CreateSchedule, SCHEDULE_NAME_KEY, ScheduleCommand, ScheduleState};
@@ -458,5 +459,71 @@ impl Kept for PersonState {
     }
     fn users_named_at_creation(create: &CreatePerson) -> Vec<UserName> {
         vec![create.user.clone()]
+    }
+}
+
+impl Kept for FindingState {
+    const NOUN: &'static str = "finding";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.findings
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    /// Listed under its service, by whether its scan still reports it; the row is the state
+    /// without its history (the gate and lists read status, dates and marks from it).
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: Some(self.service),
+            status: match self.presence {
+                Presence::Open => "open",
+                Presence::Fixed => "fixed",
+            }
+            .to_string(),
+            sort_us: self.first_seen.unix_micros(),
+            summary: crate::findings::row_of(self),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        record_id(store, reference)
+    }
+    /// One finding per scan and fingerprint, for good (a fixed finding that returns reopens).
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(
+            FINDING_KEY,
+            crate::findings::finding_key(self.scan, &self.observed.fingerprint),
+        )])
+    }
+}
+
+impl Kept for ScanState {
+    const NOUN: &'static str = "scan";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.scans
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: Some(self.service),
+            status: self.phase.as_str().to_string(),
+            sort_us: self.last_run_at.unwrap_or(self.created_at).unix_micros(),
+            summary: crate::findings::scan_row_of(self),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        record_id(store, reference)
+    }
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(SCAN_KEY, self.key())])
     }
 }

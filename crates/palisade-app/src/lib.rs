@@ -15,11 +15,13 @@ pub mod error;
 pub mod escalation;
 pub mod escalations;
 pub mod evidence;
+pub mod findings;
 pub mod health;
 pub mod incidents;
 pub mod kept;
 pub mod ledger_check;
 pub mod metrics;
+pub mod monitor;
 pub mod notify;
 pub mod oidc;
 pub mod people;
@@ -79,6 +81,8 @@ pub struct AppConfig {
     pub ledger_recheck_secs: Option<u32>,
     /// Single sign-on for the web UI through an OpenID Connect provider.
     pub oidc: Option<oidc::OidcConfig>,
+    /// Days to fix a finding, by severity (`[findings.sla]`).
+    pub finding_sla: palisade_core::finding::SlaDays,
 }
 
 /// Default largest evidence upload: 256 GiB.
@@ -120,6 +124,11 @@ pub struct Inner {
     pub(crate) escalations: cache::StateCache<palisade_core::escalation::EscalationState>,
     pub(crate) teams: cache::StateCache<palisade_core::team::TeamState>,
     pub(crate) people: cache::StateCache<palisade_core::person::PersonState>,
+    pub(crate) findings: cache::StateCache<palisade_core::finding::FindingState>,
+    pub(crate) scans: cache::StateCache<palisade_core::finding::ScanState>,
+    pub(crate) finding_sla: palisade_core::finding::SlaDays,
+    /// The offline vulnerability index deployed SBOMs are matched against.
+    pub(crate) vulns_index: PathBuf,
     /// Events accepted per routing key, for the Events API's rate limit.
     pub(crate) intake: alerts::RateLimiter,
     /// Routing keys recently seen.
@@ -273,6 +282,10 @@ impl App {
             escalations: Default::default(),
             teams: Default::default(),
             people: Default::default(),
+            findings: Default::default(),
+            scans: Default::default(),
+            finding_sla: config.finding_sla,
+            vulns_index: config.store.dir().vulns_index(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
             sign_in_failures: Default::default(),
@@ -304,6 +317,14 @@ impl App {
                 Duration::from_secs(5),
             ))
         });
+        // Deployed SBOMs matched again when the vulnerability index changes (checked each
+        // minute; tests call `rematch_deployed` themselves).
+        if !config.manual_timers {
+            tokio::spawn(monitor::run(
+                Arc::downgrade(&app.inner),
+                Duration::from_secs(60),
+            ));
+        }
         Ok(Started {
             app,
             bootstrap_token,

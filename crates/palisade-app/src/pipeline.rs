@@ -61,6 +61,21 @@ impl IdempotencyKey {
             request_hash: hex::encode(h.finalize()),
         })
     }
+
+    /// This key for a request whose input goes on in content known only once it is read (an
+    /// upload): its digest also covers the content's SHA-256, so the same key with other
+    /// content is a different request.
+    pub fn covering(&self, content_sha256: &str) -> IdempotencyKey {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.request_hash.as_bytes());
+        h.update([0]);
+        h.update(content_sha256.as_bytes());
+        IdempotencyKey {
+            key: self.key.clone(),
+            request_hash: hex::encode(h.finalize()),
+        }
+    }
 }
 
 /// What a command did.
@@ -486,7 +501,7 @@ impl App {
     }
 
     /// The stored answer to this key, if it was used by this account for this same request.
-    async fn replay(&self, actor: &Actor, opts: &Options) -> Result<Option<String>> {
+    pub(crate) async fn replay(&self, actor: &Actor, opts: &Options) -> Result<Option<String>> {
         let Some(k) = &opts.idempotency else {
             return Ok(None);
         };

@@ -70,6 +70,19 @@ pub struct FileSettings {
     /// `PALISADE_OIDC_CLIENT_SECRET` instead).
     #[serde(default)]
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// Findings (`[findings]`): days to fix by severity.
+    #[serde(default)]
+    pub findings: Option<FindingSettings>,
+}
+
+/// `[findings]` in `palisade.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSettings {
+    /// Days to fix a finding by severity (`[findings.sla]`: critical, high, medium, low, info);
+    /// default 7, 30, 90 and 120 days, none for informational findings.
+    #[serde(default)]
+    pub sla: palisade_core::finding::SlaDays,
 }
 
 /// `[alerts]` in `palisade.toml`.
@@ -134,6 +147,7 @@ pub struct Settings {
     pub comms: CommsPolicy,
     pub alerts: AlertSettings,
     pub oidc: Option<crate::oidc::OidcConfig>,
+    pub findings: FindingSettings,
     /// Whether a `palisade.toml` was read.
     pub from_file: bool,
 }
@@ -245,6 +259,7 @@ impl Settings {
                 }
                 o
             }),
+            findings: file.findings.unwrap_or_default(),
             data_dir,
             from_file,
         })
@@ -272,6 +287,7 @@ impl Settings {
             manual_timers: false,
             ledger_recheck_secs: None,
             oidc: self.oidc.clone(),
+            finding_sla: self.findings.sla,
         }
     }
 }

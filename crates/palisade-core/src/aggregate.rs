@@ -145,8 +145,11 @@ pub trait Aggregate: Sized + Clone + Send + Sync + 'static {
         cmd: &Self::Command,
         ctx: &Context<'_, Self::Policy>,
     ) -> Result<Vec<Self::Payload>, Refusal>;
-    /// True when `cmd`'s decision does not depend on the state (a recorded read, a note): it is
-    /// appended after whatever the stream holds when it is written, and never conflicts.
+    /// True when `cmd`'s decision does not depend on the state (a recorded read): it is
+    /// appended after whatever the stream holds when it is written, with no check against that
+    /// head, and never conflicts. Only for a command that no later event of the stream could make
+    /// the rules refuse: an incident's note is not one (a `closed` event landing first would
+    /// refuse it), nor does an at-head append write the projection or an idempotency record.
     fn independent_of_state(_cmd: &Self::Command) -> bool {
         false
     }

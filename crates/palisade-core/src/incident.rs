@@ -1318,6 +1318,9 @@ impl Aggregate for IncidentState {
         IncidentState::decide(self, actor, cmd, ctx)
     }
 
+    /// Recorded reads only. A note is decided on the latest state like any other command: it
+    /// is refused once the incident is closed, and closing can land between a note's decision
+    /// and an append at the head (ARCHITECTURE.md, "Notes are decided on the state").
     fn independent_of_state(cmd: &Command) -> bool {
         matches!(cmd, Command::RecordRead { .. })
     }

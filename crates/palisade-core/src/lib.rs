@@ -17,6 +17,7 @@ pub mod custody;
 pub mod deployment;
 pub mod escalation;
 pub mod event;
+pub mod finding;
 pub mod incident;
 pub mod oncall;
 #[cfg(feature = "openapi")]

@@ -106,6 +106,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::escalation::rules::ALL,
     crate::team::rules::ALL,
     crate::person::rules::ALL,
+    crate::finding::rules::ALL,
 ];
 
 /// Look a rule up by id.

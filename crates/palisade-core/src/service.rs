@@ -62,6 +62,12 @@ pub mod rules {
         InvalidInput,
         "a service's tier is 1 (most critical) to 4",
     );
+    /// A service's own days to fix findings are 1–3,650 each.
+    pub const SERVICE_FINDING_SLA: Rule = Rule::new(
+        "service-finding-sla",
+        InvalidInput,
+        "a service's days to fix a finding are 1–3,650 for each severity",
+    );
     /// Runbook links are http(s) URLs, each once, at most 20.
     pub const SERVICE_RUNBOOK: Rule = Rule::new(
         "service-runbook",
@@ -84,6 +90,7 @@ pub mod rules {
         INTEGRATION_NAME,
         INTEGRATION_UNKNOWN,
         SERVICE_TIER,
+        SERVICE_FINDING_SLA,
         SERVICE_RUNBOOK,
         SERVICE_MAINTENANCE,
     ];
@@ -167,6 +174,11 @@ pub enum ServicePayload {
     TierSet {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tier: Option<u8>,
+    },
+    /// The service's own days to fix findings (`None`: the deployment's).
+    FindingSlaSet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sla: Option<crate::finding::SlaDays>,
     },
     RunbookAdded {
         url: String,
@@ -292,6 +304,7 @@ impl ServicePayload {
             ServicePayload::IntegrationRevoked { .. } => "integration_revoked",
             ServicePayload::OwnerSet { .. } => "owner_set",
             ServicePayload::TierSet { .. } => "tier_set",
+            ServicePayload::FindingSlaSet { .. } => "finding_sla_set",
             ServicePayload::RunbookAdded { .. } => "runbook_added",
             ServicePayload::RunbookRemoved { .. } => "runbook_removed",
             ServicePayload::EscalationPolicySet { .. } => "escalation_policy_set",
@@ -313,6 +326,17 @@ impl ServicePayload {
             ServicePayload::OwnerSet { team: None } => "No owning team".to_string(),
             ServicePayload::TierSet { tier: Some(t) } => format!("Tier {t}"),
             ServicePayload::TierSet { tier: None } => "No tier".to_string(),
+            ServicePayload::FindingSlaSet { sla: Some(d) } => format!(
+                "Days to fix findings: critical {}, high {}, medium {}, low {}{}",
+                d.critical,
+                d.high,
+                d.medium,
+                d.low,
+                d.info.map(|i| format!(", info {i}")).unwrap_or_default()
+            ),
+            ServicePayload::FindingSlaSet { sla: None } => {
+                "Days to fix findings: the deployment's".to_string()
+            }
             ServicePayload::RunbookAdded { url, .. } => format!("Runbook {url} added"),
             ServicePayload::RunbookRemoved { url } => format!("Runbook {url} removed"),
             ServicePayload::EscalationPolicySet { policy: Some(p) } => {
@@ -363,6 +387,10 @@ pub enum ServiceCommand {
     SetTier {
         tier: Option<u8>,
     },
+    /// Set or clear (back to the deployment's) the days to fix findings.
+    SetFindingSla {
+        sla: Option<crate::finding::SlaDays>,
+    },
     AddRunbook {
         url: String,
         title: Option<String>,
@@ -410,6 +438,9 @@ pub struct ServiceState {
     pub owner: Option<Link>,
     #[serde(default)]
     pub tier: Option<u8>,
+    /// Its own days to fix findings, when they differ from the deployment's.
+    #[serde(default)]
+    pub finding_sla: Option<crate::finding::SlaDays>,
     #[serde(default)]
     pub runbooks: Vec<Runbook>,
     #[serde(default)]
@@ -497,6 +528,7 @@ impl Aggregate for ServiceState {
             integrations: Vec::new(),
             owner: None,
             tier: None,
+            finding_sla: None,
             runbooks: Vec::new(),
             escalation_policy: None,
             maintenance: Vec::new(),
@@ -539,6 +571,7 @@ impl Aggregate for ServiceState {
             }
             ServicePayload::OwnerSet { team } => self.owner = team.clone(),
             ServicePayload::TierSet { tier } => self.tier = *tier,
+            ServicePayload::FindingSlaSet { sla } => self.finding_sla = *sla,
             ServicePayload::RunbookAdded { url, title } => self.runbooks.push(Runbook {
                 url: url.clone(),
                 title: title.clone(),
@@ -712,6 +745,30 @@ impl Aggregate for ServiceState {
                     );
                 }
                 Ok(vec![ServicePayload::TierSet { tier: *tier }])
+            }
+            ServiceCommand::SetFindingSla { sla } => {
+                if let Some(d) = sla {
+                    let days = [
+                        Some(d.critical),
+                        Some(d.high),
+                        Some(d.medium),
+                        Some(d.low),
+                        d.info,
+                    ];
+                    if days.into_iter().flatten().any(|n| !(1..=3650).contains(&n)) {
+                        return refuse(
+                            rules::SERVICE_FINDING_SLA,
+                            "days to fix a finding are 1–3,650 for each severity",
+                        );
+                    }
+                }
+                if *sla == self.finding_sla {
+                    return refuse(
+                        rules::SERVICE_UNCHANGED,
+                        "the service already has those days to fix findings",
+                    );
+                }
+                Ok(vec![ServicePayload::FindingSlaSet { sla: *sla }])
             }
             ServiceCommand::AddRunbook { url, title } => {
                 let url = url.trim();

@@ -26,6 +26,10 @@ pub enum StreamKind {
     Team,
     /// How one user is reached (contact methods, notification rules).
     Person,
+    /// A security finding of a service, from its first report to its fix.
+    Finding,
+    /// One service's uploads of one tool's reports in one phase (its runs).
+    Scan,
 }
 
 impl StreamKind {
@@ -40,6 +44,8 @@ impl StreamKind {
         StreamKind::Escalation,
         StreamKind::Team,
         StreamKind::Person,
+        StreamKind::Finding,
+        StreamKind::Scan,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +59,8 @@ impl StreamKind {
             StreamKind::Escalation => "escalation",
             StreamKind::Team => "team",
             StreamKind::Person => "person",
+            StreamKind::Finding => "finding",
+            StreamKind::Scan => "scan",
         }
     }
 }
@@ -73,7 +81,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert, change, schedule, escalation, team or person",
+                expected: "incident, service, deployment, alert, change, schedule, escalation, team, person, finding or scan",
             })
     }
 }

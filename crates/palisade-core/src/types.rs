@@ -312,3 +312,37 @@ mod tests {
         }
     }
 }
+
+string_enum!(
+    /// How much a security finding matters, `info` (least) to `critical`. Ordered: a threshold
+    /// "high" is met by high and critical.
+    FindingSeverity, "finding severity", "critical, high, medium, low or info", {
+        Info => "info" | "informational" | "none" | "note",
+        Low => "low",
+        Medium => "medium" | "moderate",
+        High => "high" | "error",
+        Critical => "critical",
+    }
+);
+
+string_enum!(
+    /// What found a security finding: a secret, a vulnerable dependency or image package, a
+    /// configuration check, or code analysis (any other SARIF producer).
+    FindingKind, "finding kind", "secret, dependency, image, config or code", {
+        Secret => "secret" | "secrets",
+        Dependency => "dependency" | "deps" | "dependencies",
+        Image => "image",
+        Config => "config" | "configuration" | "iac",
+        Code => "code" | "sast",
+    }
+);
+
+string_enum!(
+    /// The lifecycle phase a scan ran in; the gate decides per phase.
+    Phase, "phase", "code, build, release or deploy", {
+        Code => "code",
+        Build => "build",
+        Release => "release",
+        Deploy => "deploy",
+    }
+);

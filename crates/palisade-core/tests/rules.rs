@@ -446,3 +446,65 @@ fn declarations_are_validated() {
     .unwrap_err();
     assert!(mismatch.message.contains("operational"), "{mismatch}");
 }
+
+/// Why a note is decided on the latest state, like any other command, and not appended at the
+/// head as a recorded read is (ARCHITECTURE.md, "Notes are decided on the state"): what a note's
+/// decision reads of the state only widens as the stream grows — a member stays a member (a
+/// role taken away leaves the membership), and whether the incident is restricted never changes
+/// — but a note allowed on the open incident is refused once it is closed, and closing is
+/// final. A note checked against an older state and written after a `closed` event would put on
+/// the ledger what the rules refuse.
+#[test]
+fn a_note_depends_on_the_state_it_is_decided_on_only_through_closing() {
+    use palisade_core::Aggregate;
+    let note = || Command::AddNote {
+        text: "seen from the firewall logs".into(),
+    };
+    assert!(!IncidentState::independent_of_state(&note()));
+    assert!(IncidentState::independent_of_state(&Command::RecordRead {
+        what: "incident".into(),
+        via: "api".into(),
+    }));
+
+    let (mut h, ic) = Harness::with_commander();
+    let sam = responder("sam");
+    assert!(
+        !h.state.visible_to(&sam.user),
+        "restricted, and sam is no member"
+    );
+    // Membership only grows: a role taken away leaves a member who may still write notes.
+    let (u, role) = (user("sam"), Role::Scribe);
+    h.ok(
+        &ic,
+        Command::AssignRole {
+            user: u.clone(),
+            role,
+        },
+    );
+    h.ok(&ic, Command::UnassignRole { user: u, role });
+    assert!(h.state.is_member(&sam.user) && h.state.visible_to(&sam.user));
+    h.ok(&sam, note());
+
+    // Closing is what a note depends on.
+    for s in 1..=9 {
+        h.ok(&ic, done(s));
+    }
+    h.ok(&ic, waive(10, "handled by the vendor's forensics team"));
+    h.ok(
+        &ic,
+        Command::Resolve {
+            summary: "credential stuffing stopped".into(),
+        },
+    );
+    let open = h.state.clone();
+    h.ok(&ic, Command::Close { note: None });
+    let ctx = Context {
+        now: Timestamp::parse("2026-11-26T04:00:00Z").unwrap(),
+        policy: &CommsPolicy::default(),
+    };
+    assert!(
+        open.decide(&sam, &note(), &ctx).is_ok(),
+        "allowed on the state before the close"
+    );
+    h.refused(&sam, note(), rules::INCIDENT_CLOSED);
+}

@@ -150,6 +150,20 @@ fn sarif_rule(f: &Finding) -> Rule {
 /// and the files that could not be scanned as error notifications of the invocation.
 pub fn sarif(r: &ScanResult) -> String {
     let mut run = Run::new(Driver::palisade(env!("CARGO_PKG_VERSION")));
+    // An image's packages and a repository's lockfiles are two analyses.
+    let image = r.lockfiles.iter().any(|l| {
+        matches!(
+            l.kind,
+            crate::lockfile::Kind::DpkgStatus
+                | crate::lockfile::Kind::ApkInstalled
+                | crate::lockfile::Kind::PythonMetadata
+        )
+    });
+    run.automation_details = Some(palisade_sarif::AutomationDetails::category(if image {
+        "palisade/image"
+    } else {
+        "palisade/deps"
+    }));
     for f in r.findings.iter().chain(r.warnings.iter()) {
         let idx = run.rule_index_or_add(&f.id, || sarif_rule(f));
         run.results.push(SarifResult {

@@ -230,9 +230,20 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
             seen.insert(p, set);
         }
     }
-    // Pass 2: one query per ecosystem for the records of all its names (sorted, distinct).
+    match_packages(index, &todo, &mut result)?;
+    Ok(result)
+}
+
+/// Match packages (with their normalised names) against the index: pass 2, one query per
+/// ecosystem for the records of all its names (sorted, distinct); pass 3, each package matched,
+/// in order, vulnerabilities into `findings` and other advisories into `warnings`.
+fn match_packages(
+    index: &Index,
+    todo: &[(&Package, std::borrow::Cow<'_, str>)],
+    result: &mut ScanResult,
+) -> Result<()> {
     let mut wanted: Vec<(&Ecosystem, Vec<&str>)> = Vec::new();
-    for (pkg, name) in &todo {
+    for (pkg, name) in todo {
         match wanted.iter_mut().find(|(e, _)| *e == &pkg.ecosystem) {
             Some((_, names)) => names.push(name.as_ref()),
             None => wanted.push((&pkg.ecosystem, vec![name.as_ref()])),
@@ -245,7 +256,7 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
         records.insert(eco, index.scan_records(eco, &names)?);
     }
     // Pass 3: match, in lockfile order.
-    for (pkg, name) in &todo {
+    for (pkg, name) in todo {
         let Some(candidates) = records
             .get(&pkg.ecosystem)
             .and_then(|m| m.get(name.as_ref()))
@@ -260,7 +271,26 @@ fn scan_lockfiles_in(index: &Index, lockfiles: &[Lockfile]) -> Result<ScanResult
             }
         }
     }
-    Ok(result)
+    Ok(())
+}
+
+/// Match packages that are not from a lockfile (an SBOM's components, by package URL).
+pub fn scan_packages(index: &Index, packages: &[Package]) -> Result<ScanResult> {
+    index.read_snapshot(|index| {
+        let mut result = ScanResult::default();
+        let todo: Vec<(&Package, std::borrow::Cow<'_, str>)> = packages
+            .iter()
+            .filter(|p| is_published(p))
+            .map(|p| {
+                let name =
+                    p.os.as_ref()
+                        .map_or(p.name.as_str(), |o| o.source_name.as_str());
+                (p, p.ecosystem.normalize_name(name))
+            })
+            .collect();
+        match_packages(index, &todo, &mut result)?;
+        Ok(result)
+    })
 }
 
 /// Can advisories about the registry's releases apply? A `Cargo.lock` package without a

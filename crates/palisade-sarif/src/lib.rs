@@ -50,11 +50,31 @@ impl Log {
     }
 }
 
+/// A run's identity (§3.17): `id` is `category/run-id`; Palisade writes the category only
+/// (`palisade/secrets/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutomationDetails {
+    pub id: String,
+}
+
+impl AutomationDetails {
+    /// The analysis `category` (written with its trailing `/`).
+    pub fn category(category: &str) -> AutomationDetails {
+        AutomationDetails {
+            id: format!("{}/", category.trim_end_matches('/')),
+        }
+    }
+}
+
 /// One run of one tool (§3.14).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     pub tool: Tool,
+    /// Which analysis this run is (§3.17; GitHub's `category`): uploads of the same analysis
+    /// are compared with each other, not with another analysis by the same tool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automation_details: Option<AutomationDetails>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invocations: Vec<Invocation>,
     pub results: Vec<SarifResult>,
@@ -73,6 +93,7 @@ impl Run {
                     ..driver
                 },
             },
+            automation_details: None,
             invocations: Vec::new(),
             results: Vec::new(),
             rule_ids: HashMap::new(),

@@ -163,6 +163,9 @@ fn sarif_rule(r: &Rule) -> palisade_sarif::Rule {
 /// input that could not be read, warnings for skipped files).
 pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secrets: bool) -> Value {
     let mut run = Run::new(Driver::palisade(tool_version));
+    run.automation_details = Some(palisade_sarif::AutomationDetails::category(
+        "palisade/secrets",
+    ));
     for r in &rules.rules {
         run.add_rule(sarif_rule(r));
     }

@@ -122,16 +122,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CommandBody<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let key = match req.headers().get(IDEMPOTENCY_HEADER) {
-            Some(v) => Some(
-                v.to_str()
-                    .map_err(|_| {
-                        Problem::bad_request("the Idempotency-Key header is not printable ASCII")
-                    })?
-                    .to_string(),
-            ),
-            None => None,
-        };
+        let key = idempotency_header(req.headers())?;
         let operation = format!("{} {}", req.method(), req.uri().path());
         let bytes = body_bytes(req, state).await?;
         let body = parse_json(&bytes)?;
@@ -140,6 +131,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CommandBody<T> {
             None => None,
         };
         Ok(CommandBody { body, idempotency })
+    }
+}
+
+/// The `Idempotency-Key` a request carries, if any (not yet checked as a key).
+fn idempotency_header(headers: &axum::http::HeaderMap) -> Result<Option<String>, Problem> {
+    headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|v| {
+            v.to_str().map(str::to_string).map_err(|_| {
+                Problem::bad_request("the Idempotency-Key header is not printable ASCII")
+            })
+        })
+        .transpose()
+}
+
+/// The idempotency key of a request whose body is not JSON (a streamed upload), with a digest
+/// of its method, path and query string; the application extends it with the content's hash
+/// once the content is read ([`IdempotencyKey::covering`]).
+pub struct UploadKey(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for UploadKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(k) = idempotency_header(&parts.headers)? else {
+            return Ok(UploadKey(None));
+        };
+        let operation = format!("{} {}", parts.method, parts.uri.path());
+        let query = parts.uri.query().unwrap_or_default();
+        IdempotencyKey::new(&k, &operation, query.as_bytes())
+            .map(|k| UploadKey(Some(k)))
+            .map_err(Problem::from)
     }
 }
 

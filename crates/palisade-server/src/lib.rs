@@ -50,7 +50,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::services::create, routes::services::list, routes::services::show_service,
         routes::services::docs::rename,
         routes::services::set_owner, routes::services::set_escalation_policy,
-        routes::services::docs::tier, routes::services::docs::add_runbook,
+        routes::services::docs::tier, routes::services::docs::finding_sla, routes::services::docs::add_runbook,
         routes::services::docs::remove_runbook, routes::services::docs::add_maintenance,
         routes::services::docs::remove_maintenance,
         routes::alerts::enqueue, routes::alerts::enqueue_change, routes::alerts::alertmanager,
@@ -78,9 +78,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::tokens::me,
         routes::ops::healthz, routes::ops::metrics_text,
         routes::deliveries::list, routes::deliveries::resend,
+        routes::findings::upload, routes::findings::list, routes::findings::show_finding,
+        routes::findings::scans, routes::findings::rematch, routes::findings::docs::accept,
+        routes::findings::docs::false_positive, routes::findings::docs::reopen,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -232,6 +235,7 @@ pub fn router_with(app: App, web: palisade_web::WebOptions) -> Router {
         .merge(routes::escalations::routes())
         .merge(routes::teams::routes())
         .merge(routes::people::routes())
+        .merge(routes::findings::routes())
         .merge(routes::tokens::routes())
         .route("/openapi.json", get(routes::ops::openapi_json))
         .fallback(api_not_found);

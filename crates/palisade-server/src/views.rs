@@ -533,12 +533,56 @@ pub struct ServiceView {
     /// 1 (most critical) to 4.
     #[schema(minimum = 1, maximum = 4)]
     pub tier: Option<u8>,
+    /// Its own days to fix findings by severity (`null`: the deployment's).
+    pub finding_sla: Option<FindingSlaView>,
     pub runbooks: Vec<RunbookView>,
     /// The escalation policy its alerts follow.
     pub escalation_policy: Option<palisade_core::service::Link>,
     /// Maintenance windows, past and future (removed ones are gone).
     pub maintenance: Vec<MaintenanceView>,
     pub history: Vec<ServiceHistoryView>,
+}
+
+/// Days to fix a finding by severity, counted from when it was first seen.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSlaView {
+    #[schema(minimum = 1, maximum = 3650)]
+    pub critical: u32,
+    #[schema(minimum = 1, maximum = 3650)]
+    pub high: u32,
+    #[schema(minimum = 1, maximum = 3650)]
+    pub medium: u32,
+    #[schema(minimum = 1, maximum = 3650)]
+    pub low: u32,
+    /// Informational findings have no due date unless this is set.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub info: Option<u32>,
+}
+
+impl From<palisade_core::finding::SlaDays> for FindingSlaView {
+    fn from(d: palisade_core::finding::SlaDays) -> Self {
+        FindingSlaView {
+            critical: d.critical,
+            high: d.high,
+            medium: d.medium,
+            low: d.low,
+            info: d.info,
+        }
+    }
+}
+
+impl From<FindingSlaView> for palisade_core::finding::SlaDays {
+    fn from(d: FindingSlaView) -> Self {
+        palisade_core::finding::SlaDays {
+            critical: d.critical,
+            high: d.high,
+            medium: d.medium,
+            low: d.low,
+            info: d.info,
+        }
+    }
 }
 
 /// A runbook link.
@@ -630,6 +674,7 @@ impl From<&palisade_core::ServiceState> for ServiceView {
             integrations: st.integrations.iter().map(IntegrationView::from).collect(),
             owner: st.owner.clone(),
             tier: st.tier,
+            finding_sla: st.finding_sla.map(FindingSlaView::from),
             runbooks: st
                 .runbooks
                 .iter()

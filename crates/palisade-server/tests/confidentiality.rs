@@ -867,6 +867,60 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({"repeat": 3})),
             [200, 200, 200, 403, 401, 401],
         ),
+        // Findings: every account reads them; viewers do not upload or triage.
+        same(
+            "POST",
+            "/api/v1/services/{s}/findings/uploads?phase=code",
+            || Body::Raw("application/json", finding_report()),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/services/{s}/scans",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/findings",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        // Matching every deployed SBOM again is an operator's act.
+        same(
+            "POST",
+            "/api/v1/findings/rematch",
+            no_body,
+            [200, 403, 403, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/findings/{f}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/findings/{f}/accept",
+            || {
+                Body::Json(
+                    json!({"reason": "behind the VPN until the fix ships", "expires_at": in_a_month()}),
+                )
+            },
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/findings/{f}/false-positive",
+            || Body::Json(json!({"reason": "the value is a documented example key"})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/findings/{f}/reopen",
+            || Body::Json(json!({"reason": "the compensating control was removed"})),
+            [200, 200, 200, 403, 401, 401],
+        ),
         // Teams likewise.
         same(
             "GET",
@@ -921,6 +975,12 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/services/{s}/tier",
             || Body::Json(json!({"tier": 2})),
+            [200, 200, 200, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/services/{s}/finding-sla",
+            || Body::Json(json!({"sla": {"critical": 3, "high": 14, "medium": 60, "low": 90}})),
             [200, 200, 200, 403, 401, 401],
         ),
         same(
@@ -1060,6 +1120,52 @@ fn policy_body(name: &str) -> Value {
 }
 
 /// A name no other call of this test uses.
+/// A SARIF report with one result (rule R1).
+fn finding_report() -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "semgrep"}},
+        "results": [{"ruleId": "R1", "level": "error", "message": {"text": "injection"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "app.py"}}}]}]}]}),
+    )
+    .unwrap()
+}
+
+/// A time thirty days ahead.
+fn in_a_month() -> String {
+    palisade_core::Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc() + time::Duration::days(30),
+    )
+    .to_string()
+}
+
+/// A finding (rule R1) of a new service, its risk accepted: every triage command applies.
+async fn accepted_finding(srv: &Server, cast: &Cast) -> String {
+    let service = fresh_name("findings");
+    let r = srv
+        .post("/api/v1/services", &cast.admin, json!({"name": service}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = srv
+        .call(
+            "POST",
+            &format!("/api/v1/services/{service}/findings/uploads?phase=code"),
+            Some(&cast.admin),
+            Body::Raw("application/json", finding_report()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.body["opened"][0].as_str().unwrap().to_string();
+    let r = srv
+        .post(
+            &format!("/api/v1/findings/{id}/accept"),
+            &cast.admin,
+            json!({"reason": "accepted for the matrix's commands", "expires_at": in_a_month()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    id
+}
+
 fn fresh_name(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     format!("{prefix}-{}", N.fetch_add(1, Ordering::Relaxed))
@@ -1139,6 +1245,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("00000000-0000-4000-8000-000000000000", "{id}")
                 .replace("{sch}", "{schedule}")
                 .replace("{esc}", "{policy}")
+                .replace("{f}", "{finding}")
                 .replace("/people/mia", "/people/{user}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
@@ -1150,7 +1257,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 89, "routes were added: extend the matrix");
+    assert_eq!(documented.len(), 98, "routes were added: extend the matrix");
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1188,6 +1295,9 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                         integration(&srv, &cast, &service).await;
                         path = path.replace("{int}", "prometheus");
                     }
+                }
+                if path.contains("{f}") {
+                    path = path.replace("{f}", &accepted_finding(&srv, &cast).await);
                 }
                 if path.contains("{a}") {
                     path = path.replace("{a}", &alert(&srv, &cast).await);
@@ -1478,6 +1588,20 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
                 "{what}: {}",
                 r.text()
             );
+        }
+        ("POST", "/api/v1/services/{s}/findings/uploads") => {
+            assert_eq!(r.body["new"], 1, "{what}: {}", r.text())
+        }
+        ("GET", "/api/v1/services/{s}/scans") => assert!(r.body["scans"].is_array(), "{what}"),
+        ("GET", "/api/v1/findings") => assert!(r.body["total"].as_u64() > Some(0), "{what}"),
+        ("POST", "/api/v1/findings/rematch") => {
+            assert_eq!(
+                r.body["index"], false,
+                "{what}: no index in this data directory"
+            )
+        }
+        (_, p) if p.starts_with("/api/v1/findings/{f}") => {
+            assert_eq!(r.body["rule"], "R1", "{what}: {}", r.text())
         }
         ("POST", p) if p.starts_with("/api/v1/services/{s}/") => {
             assert!(

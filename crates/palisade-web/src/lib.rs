@@ -15,6 +15,7 @@ mod assets;
 mod break_glass;
 mod comms;
 mod evidence;
+mod findings;
 mod incidents;
 mod oncall;
 mod page;
@@ -56,6 +57,7 @@ pub fn router(options: WebOptions) -> Router<App> {
         .merge(services::routes())
         .merge(oncall::routes())
         .merge(alerts::routes())
+        .merge(findings::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))
         .layer(middleware::from_fn(security_headers))

@@ -39,6 +39,7 @@ pub(crate) fn frame(
                             a href="/services" { "Services" }
                             a href="/oncall" { "On call" }
                             a href="/alerts" { "Alerts" }
+                            a href="/findings" { "Findings" }
                             a href="/account" { "Account" }
                             @if c.actor.account_role == palisade_core::AccountRole::Admin {
                                 a href="/break-glass" { "Break-glass" }

@@ -159,29 +159,7 @@ impl Client {
                 })
                 .map_err(Failure::Final);
         }
-        let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let detail = problem["detail"]
-            .as_str()
-            .unwrap_or("(no detail)")
-            .to_string();
-        let kind = problem["type"].as_str().unwrap_or_default();
-        let msg = match problem["rule"].as_str() {
-            Some(rule) => format!("rule `{rule}`: {detail}"),
-            None => detail,
-        };
-        match (status.as_u16(), kind) {
-            // Nothing was decided (the incident kept changing, the database was down, the
-            // commit's fate is unknown): asking again with the same key is safe.
-            (409, "urn:palisade:problem:concurrent-change")
-            | (503, _)
-            | (500, "urn:palisade:problem:unknown-outcome") => Err(Failure::Retryable(anyhow!(
-                "{what}: {msg} (HTTP {}); nothing was refused: try again",
-                status.as_u16()
-            ))),
-            (403 | 409 | 422, _) => Err(Failure::Final(Refused(msg).into())),
-            (401, _) => Err(Failure::Final(anyhow!("{msg} (HTTP 401)"))),
-            (code, _) => Err(Failure::Final(anyhow!("{what}: {msg} (HTTP {code})"))),
-        }
+        Err(classify(status, &bytes, what))
     }
 
     /// A request with the token, for streaming bodies: no overall timeout (evidence may be many
@@ -215,6 +193,22 @@ impl Client {
         .await
     }
 
+    /// POST a JSON document given as bytes (a report read from a file).
+    pub async fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body),
+            path,
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send::<serde_json::Value>(self.http.delete(format!("{}{path}", self.base)), path)
             .await
@@ -226,6 +220,56 @@ impl Client {
 enum Failure {
     Retryable(anyhow::Error),
     Final(anyhow::Error),
+}
+
+/// What a problem answer means, from its status and problem type. Nothing was decided (the
+/// stream kept changing, storage was unavailable, the commit's fate is unknown): worth asking
+/// again, and never a refusal. A process rule, a permission or invalid input: a refusal (exit
+/// code 1). Anything else: an error (exit code 2).
+fn classify(status: reqwest::StatusCode, body: &[u8], what: &str) -> Failure {
+    let problem: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let detail = problem["detail"]
+        .as_str()
+        .unwrap_or("(no detail)")
+        .to_string();
+    let kind = problem["type"].as_str().unwrap_or_default();
+    let msg = match problem["rule"].as_str() {
+        Some(rule) => format!("rule `{rule}`: {detail}"),
+        None => detail,
+    };
+    match (status.as_u16(), kind) {
+        // Nothing was decided (the incident kept changing, the database was down, the
+        // commit's fate is unknown): asking again with the same key is safe.
+        (409, "urn:palisade:problem:concurrent-change")
+        | (503, _)
+        | (500, "urn:palisade:problem:unknown-outcome") => Failure::Retryable(anyhow!(
+            "{what}: {msg} (HTTP {}); nothing was refused: try again",
+            status.as_u16()
+        )),
+        (403 | 409 | 422, _) => Failure::Final(Refused(msg).into()),
+        (401, _) => Failure::Final(anyhow!("{msg} (HTTP 401)")),
+        (code, _) => Failure::Final(anyhow!("{what}: {msg} (HTTP {code})")),
+    }
+}
+
+/// The error of a request that was not answered with success, for requests sent outside
+/// [`Client`]'s own methods (streamed uploads and downloads), classified as those are: a
+/// refusal is [`Refused`] (exit code 1); a conflict with a concurrent change, an unavailable
+/// server or an unknown outcome says "try again" (exit code 2), never "refused".
+pub async fn problem_error(resp: reqwest::Response, what: &str) -> anyhow::Error {
+    let status = resp.status();
+    let bytes = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            return anyhow::Error::new(e).context(format!(
+                "{what}: reading the server's answer (HTTP {})",
+                status.as_u16()
+            ));
+        }
+    };
+    match classify(status, &bytes, what) {
+        Failure::Retryable(e) | Failure::Final(e) => e,
+    }
 }
 
 /// What [`seg`] escapes: everything but RFC 3986's unreserved characters.

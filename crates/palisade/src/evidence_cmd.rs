@@ -276,24 +276,13 @@ async fn why_broke_off(c: &Client, inc: &str, ev: &str, e: anyhow::Error) -> any
     }
 }
 
+/// `resp` if it succeeded; else its problem, classified as every other request's (a
+/// concurrent change is "try again", exit code 2; a rule's refusal exit code 1).
 async fn check_response(resp: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
     if resp.status().is_success() {
         return Ok(resp);
     }
-    let status = resp.status();
-    let problem: serde_json::Value = resp.json().await.unwrap_or_default();
-    let detail = problem["detail"]
-        .as_str()
-        .unwrap_or("(no detail)")
-        .to_string();
-    let msg = match problem["rule"].as_str() {
-        Some(rule) => format!("rule `{rule}`: {detail}"),
-        None => detail,
-    };
-    match status.as_u16() {
-        403 | 409 | 422 => Err(crate::client::Refused(msg).into()),
-        code => Err(anyhow!("{what}: {msg} (HTTP {code})")),
-    }
+    Err(crate::client::problem_error(resp, what).await)
 }
 
 pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {

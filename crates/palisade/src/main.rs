@@ -39,6 +39,7 @@ mod delivery_cmd;
 mod deps_cmd;
 mod escalation_cmd;
 mod evidence_cmd;
+mod findings_cmd;
 mod incident_cmd;
 mod key_cmd;
 mod output;
@@ -131,6 +132,16 @@ enum Command {
     Scan(deps_cmd::ScanArgs),
     /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of lockfiles or an image.
     Sbom(deps_cmd::SbomArgs),
+    /// Upload scan reports (SARIF, CycloneDX, OSV-Scanner, Palisade JSON) to a service's
+    /// findings: new ones are opened, missing ones fixed, returning ones reopened.
+    Upload(findings_cmd::UploadArgs),
+    /// A service's findings over time: list, show, accept a risk, mark a false positive,
+    /// reopen.
+    #[command(subcommand)]
+    Findings(findings_cmd::FindingsCmd),
+    /// The CI gate: pass (exit 0) or fail (exit 1) a phase by the service's policy file, on
+    /// local reports or the server's findings; each failure names the policy line.
+    Gate(findings_cmd::GateArgs),
 }
 
 /// An exit code from a scanner (0 clean, 1 findings, 2 error).
@@ -188,6 +199,9 @@ fn main() -> ExitCode {
             Command::Team(cmd) => team_cmd::run(cmd).await,
             Command::Person(cmd) => person_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
+            Command::Upload(a) => findings_cmd::run_upload(a).await,
+            Command::Findings(cmd) => findings_cmd::run_findings(cmd).await,
+            Command::Gate(a) => findings_cmd::run_gate(a).await,
             Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
                 unreachable!("handled above")
             }

@@ -95,6 +95,32 @@ pub enum ServiceCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Set the service's own days to fix findings by severity (its findings opened from now on
+    /// are due by them), or go back to the deployment's with --clear.
+    FindingSla {
+        /// The service (name or id).
+        service: String,
+        /// Days to fix a critical finding.
+        #[arg(long, required_unless_present = "clear")]
+        critical: Option<u32>,
+        /// Days to fix a high finding.
+        #[arg(long, required_unless_present = "clear")]
+        high: Option<u32>,
+        /// Days to fix a medium finding.
+        #[arg(long, required_unless_present = "clear")]
+        medium: Option<u32>,
+        /// Days to fix a low finding.
+        #[arg(long, required_unless_present = "clear")]
+        low: Option<u32>,
+        /// Days to fix an informational finding (default: no due date).
+        #[arg(long)]
+        info: Option<u32>,
+        /// Use the deployment's days instead (`[findings.sla]` in palisade.toml).
+        #[arg(long, conflicts_with_all = ["critical", "high", "medium", "low", "info"])]
+        clear: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Add or remove runbook links.
     #[command(subcommand)]
     Runbook(RunbookCmd),
@@ -298,6 +324,21 @@ pub async fn run(cmd: ServiceCmd) -> anyhow::Result<Outcome> {
             clear: _,
             client,
         } => return change(&client, &service, "tier", json!({"tier": tier})).await,
+        ServiceCmd::FindingSla {
+            service,
+            critical,
+            high,
+            medium,
+            low,
+            info,
+            clear,
+            client,
+        } => {
+            let sla = (!clear).then(|| {
+                json!({"critical": critical, "high": high, "medium": medium, "low": low, "info": info})
+            });
+            return change(&client, &service, "finding-sla", json!({"sla": sla})).await;
+        }
         ServiceCmd::Runbook(RunbookCmd::Add {
             service,
             url,

@@ -322,8 +322,11 @@ async fn two_serve_processes_on_one_database_keep_one_ledger() {
     }
     let sent = incidents.len() * 2 * WRITERS * NOTES;
     assert_eq!(acked.len() + gave_up.len(), sent);
-    // Contention may make a command give up (rarely, and only with recorded reads appended
-    // between its decision and its append each time), but it must stay rare.
+    // Contention may make a note give up: a note is decided on the state and appended at its
+    // number (it is refused once the incident is closed, so it cannot be appended at the head
+    // unchecked; ARCHITECTURE.md, "Notes are decided on the state"), and the other node's notes
+    // and recorded reads can land between its decision and its append on every retry. It must
+    // stay rare.
     assert!(
         acked.len() * 10 >= sent * 9,
         "only {} of {sent} notes were acknowledged",

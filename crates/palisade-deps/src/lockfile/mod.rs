@@ -94,6 +94,116 @@ impl Package {
     }
 }
 
+/// A package from its package URL (as [`Package::purl`] writes them, and SBOMs carry them):
+/// `pkg:TYPE/[NAMESPACE/]NAME@VERSION[?QUALIFIERS]`. Debian and Alpine packages need the
+/// `distro` qualifier (the release their advisories name). `None` for a purl without a
+/// version or of a type no index ecosystem has.
+pub fn package_of_purl(purl: &str, path: &Path) -> Option<Package> {
+    let rest = purl.strip_prefix("pkg:")?;
+    let rest = rest.split('#').next()?;
+    let (rest, qualifiers) = match rest.split_once('?') {
+        Some((r, q)) => (r, q),
+        None => (rest, ""),
+    };
+    let (ty, rest) = rest.split_once('/')?;
+    let (path_part, version) = rest.rsplit_once('@')?;
+    let decode = |s: &str| percent_decode(s);
+    let version = decode(version)?;
+    if version.is_empty() {
+        return None;
+    }
+    let (namespace, name) = match path_part.rsplit_once('/') {
+        Some((ns, n)) => (Some(decode(ns)?), decode(n)?),
+        None => (None, decode(path_part)?),
+    };
+    let qualifier = |key: &str| {
+        qualifiers
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| decode(v))
+    };
+    let ecosystem = match ty.to_ascii_lowercase().as_str() {
+        "cargo" => Ecosystem::CratesIo,
+        "pypi" => Ecosystem::PyPI,
+        "npm" => Ecosystem::Npm,
+        "golang" => Ecosystem::Go,
+        "maven" => Ecosystem::Maven,
+        "gem" => Ecosystem::RubyGems,
+        "composer" => Ecosystem::Packagist,
+        "deb" => Ecosystem::Debian,
+        "apk" => Ecosystem::Alpine,
+        _ => return None,
+    };
+    let name = match (&ecosystem, namespace) {
+        (Ecosystem::Maven, Some(ns)) => format!("{ns}:{name}"),
+        (Ecosystem::Npm | Ecosystem::Go | Ecosystem::Packagist, Some(ns)) => format!("{ns}/{name}"),
+        // The vendor (`debian`, `alpine`) is not part of the name.
+        (_, _) => name,
+    };
+    let os = match ecosystem {
+        Ecosystem::Debian => {
+            let distro = qualifier("distro")?;
+            let release = distro
+                .strip_prefix("debian-")
+                .unwrap_or(&distro)
+                .to_string();
+            Some(Box::new(OsPackage {
+                release,
+                source_name: qualifier("upstream")
+                    .map(|u| u.split('@').next().unwrap_or(&u).to_string())
+                    .unwrap_or_else(|| name.clone()),
+                source_version: version.clone(),
+            }))
+        }
+        Ecosystem::Alpine => {
+            let distro = qualifier("distro")?;
+            let release = distro.strip_prefix("alpine-").unwrap_or(&distro);
+            let release = if release.starts_with('v') {
+                release.to_string()
+            } else {
+                // `3.19.1` → `v3.19` as Alpine's advisories name releases.
+                let mut parts = release.split('.');
+                format!("v{}.{}", parts.next()?, parts.next()?)
+            };
+            Some(Box::new(OsPackage {
+                release,
+                source_name: name.clone(),
+                source_version: version.clone(),
+            }))
+        }
+        _ => None,
+    };
+    Some(Package {
+        name,
+        version,
+        ecosystem,
+        path: path.to_path_buf(),
+        line: 0,
+        // Registry packages: an SBOM's purl names a published release.
+        source: Some("purl".to_string()),
+        dependencies: Vec::new(),
+        os,
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The lockfile formats Palisade reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -290,6 +400,76 @@ mod tests {
         ];
         for (p, want) in cases {
             assert_eq!(Kind::detect(Path::new(p)), want, "{p}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod purl_tests {
+    use super::*;
+
+    fn pkg(name: &str, version: &str, ecosystem: Ecosystem, os: Option<(&str, &str)>) -> Package {
+        Package {
+            name: name.into(),
+            version: version.into(),
+            ecosystem,
+            path: PathBuf::from("sbom"),
+            line: 0,
+            source: Some("purl".into()),
+            dependencies: Vec::new(),
+            os: os.map(|(release, source)| {
+                Box::new(OsPackage {
+                    release: release.into(),
+                    source_name: source.into(),
+                    source_version: version.into(),
+                })
+            }),
+        }
+    }
+
+    /// A package written as a purl reads back as the same package, for every ecosystem.
+    #[test]
+    fn purls_read_back_as_the_packages_that_wrote_them() {
+        for p in [
+            pkg("serde", "1.0.200", Ecosystem::CratesIo, None),
+            pkg("@scope/left-pad", "1.3.0-rc.1", Ecosystem::Npm, None),
+            pkg("lodash", "4.17.20", Ecosystem::Npm, None),
+            pkg("django", "4.2.1", Ecosystem::PyPI, None),
+            pkg("golang.org/x/net", "v0.17.0", Ecosystem::Go, None),
+            pkg(
+                "org.apache.logging.log4j:log4j-core",
+                "2.14.1",
+                Ecosystem::Maven,
+                None,
+            ),
+            pkg("rack", "2.2.3", Ecosystem::RubyGems, None),
+            pkg("symfony/http-kernel", "5.4.0", Ecosystem::Packagist, None),
+            pkg(
+                "openssl",
+                "1:3.0.11-1~deb12u2",
+                Ecosystem::Debian,
+                Some(("12", "openssl")),
+            ),
+            pkg(
+                "busybox",
+                "1.36.1-r15",
+                Ecosystem::Alpine,
+                Some(("v3.19", "busybox")),
+            ),
+        ] {
+            let back = package_of_purl(&p.purl(), Path::new("sbom"));
+            assert_eq!(back.as_ref(), Some(&p), "{}", p.purl());
+        }
+        for bad in [
+            "",
+            "pkg:npm/lodash",
+            "pkg:npm/lodash@",
+            "pkg:unknown/x@1",
+            "pkg:deb/debian/openssl@3.0",
+            "pkg:npm/%zz@1",
+            "npm/lodash@1",
+        ] {
+            assert_eq!(package_of_purl(bad, Path::new("sbom")), None, "{bad}");
         }
     }
 }

@@ -3,7 +3,7 @@
 //! alert API under `/api/v1/alerts` (list, show, acknowledge, resolve), and a service's
 //! integrations (`/api/v1/services/{service}/integrations`) and change events.
 
-use super::{ApiStream, IntoCommand, PathArgs, command};
+use super::{ApiStream, IntoCommand, PathArgs, command, json_of, json_text};
 use crate::extract::{Caller, CommandBody, StrictQuery};
 use crate::problem::Problem;
 use axum::body::Bytes;
@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use palisade_app::alerts::{AlertFilter, EventAction, InboundEvent, Rejected};
+use palisade_app::alerts::{AlertFilter, EventAction, InboundEvent, Promotion, Rejected};
 use palisade_app::{App, AppError};
 use palisade_core::alert::{
     AlertCommand, AlertDetails, AlertImage, AlertLink, AlertSeverity, AlertState, AlertStatus,
@@ -21,7 +21,7 @@ use palisade_core::alert::{
 };
 use palisade_core::change::ChangeDetails;
 use palisade_core::service::IntegrationKind;
-use palisade_core::{Timestamp, UserName};
+use palisade_core::{IncidentState, Timestamp, UserName};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -828,7 +828,8 @@ pub struct Promoted {
 
 #[utoipa::path(post, path = "/api/v1/alerts/{alert}/promote", tag = "alerts",
     request_body = PromoteRequest,
-    params(("alert" = String, Path, description = "the alert's id")),
+    params(("alert" = String, Path, description = "the alert's id"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
     responses((status = 201, body = Promoted),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -842,6 +843,7 @@ pub async fn promote(
     req: CommandBody<PromoteRequest>,
 ) -> Result<Response, Problem> {
     use palisade_core::Severity;
+    let opts = req.options(None);
     let b = req.body;
     let severity = match b.severity {
         Some(s) => s,
@@ -867,18 +869,23 @@ pub async fn promote(
         commander: b.commander,
         aware_at: None,
     };
-    let (st, incident) = app.promote_alert(caller.actor(), &alert, input).await?;
-    let mut view = AlertView::from(&st);
-    view.incident = Some(incident.codename.clone());
-    Ok((
-        StatusCode::CREATED,
-        Json(Promoted {
+    let render = |st: &AlertState, incident: &IncidentState| {
+        let mut view = AlertView::from(st);
+        view.incident = Some(incident.codename.clone());
+        json_of(&Promoted {
             alert: view,
             incident_id: incident.id,
-            codename: incident.codename,
-        }),
-    )
-        .into_response())
+            codename: incident.codename.clone(),
+        })
+    };
+    let text = match app
+        .promote_alert(caller.actor(), &alert, input, &opts, Some(&render))
+        .await?
+    {
+        Promotion::Done(st, incident) => render(&st, &incident),
+        Promotion::Replayed(text) => text,
+    };
+    Ok(json_text(StatusCode::CREATED, text))
 }
 
 /// Acknowledge an alert (nothing changes if it already is, or is resolved).
@@ -932,7 +939,8 @@ pub struct IntegrationCreated {
 
 #[utoipa::path(post, path = "/api/v1/services/{service}/integrations", tag = "services",
     request_body = AddIntegrationRequest,
-    params(("service" = String, Path, description = "id or name")),
+    params(("service" = String, Path, description = "id or name"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "accepted and checked (1–200 printable ASCII characters, no spaces), but the first answer is not kept: it holds the routing key, which is stored only as a hash. A repeat is refused by the `integration-name` rule (422: an active integration of that name exists), so nothing is added twice; if the first answer was lost, revoke that integration and add another")),
     responses((status = 201, body = IntegrationCreated),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -2,16 +2,17 @@
 //! custody transfers and reports, downloads (streamed back, re-hashed as they go) and signed
 //! export bundles. Content never sits whole in memory.
 
-use crate::extract::{Caller, StrictQuery, evidence_number};
+use crate::extract::{Caller, CommandBody, StrictQuery, UploadKey, evidence_number};
 use crate::problem::Problem;
+use crate::routes::{json_of, json_text};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use palisade_app::App;
-use palisade_app::evidence::AcquireInput;
+use palisade_app::evidence::{AcquireInput, TransferInput};
+use palisade_app::{App, Executed, Outcome};
 use palisade_core::custody::{EvidenceName, EvidenceState};
 use palisade_core::{IncidentState, UserName};
 use serde::{Deserialize, Serialize};
@@ -103,7 +104,8 @@ pub struct UploadQuery {
 
 /// Add evidence: the request body is the raw content (streamed; any size up to the limit).
 #[utoipa::path(post, path = "/api/v1/incidents/{incident}/evidence", tag = "evidence",
-    params(("incident" = String, Path, description = "id or codename"), UploadQuery),
+    params(("incident" = String, Path, description = "id or codename"), UploadQuery,
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key and the same content returns the first answer, and records nothing; with other content it is refused (1–200 printable ASCII characters, no spaces)")),
     request_body(content = Binary, content_type = "application/octet-stream", description = "the evidence content, as acquired"),
     responses((status = 201, body = EvidenceView), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -115,8 +117,9 @@ pub async fn upload(
     caller: Caller,
     Path(incident): Path<String>,
     query: StrictQuery,
+    UploadKey(idempotency): UploadKey,
     body: Body,
-) -> Result<(StatusCode, Json<EvidenceView>), Problem> {
+) -> Result<Response, Problem> {
     let q = query.only(&["name", "source", "tool", "sha256", "note"])?;
     let need = |k: &str| {
         q.get(k)
@@ -137,10 +140,42 @@ pub async fn upload(
         std::io::Error::other(e.to_string())
     });
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let (st, item) = app
-        .acquire_evidence(caller.actor(), &incident, input, reader)
+    let opts = palisade_app::Options {
+        occurred_at: None,
+        idempotency,
+    };
+    let render = |e: &Executed<IncidentState>| {
+        App::acquired(e)
+            .map(|item| json_of(&EvidenceView::new(&e.state, &item)))
+            .unwrap_or_default()
+    };
+    let outcome = app
+        .acquire_evidence_with(
+            caller.actor(),
+            &incident,
+            input,
+            reader,
+            &opts,
+            Some(&render),
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(EvidenceView::new(&st, &item))))
+    if let Outcome::Done(e) = &outcome {
+        // Only a recorded acquisition renders (`acquired` finds it).
+        App::acquired(e)?;
+    }
+    Ok(answer_with(outcome, StatusCode::CREATED, &render))
+}
+
+/// The answer to an evidence command: rendered now, or as first given for a repeated key.
+fn answer_with(
+    outcome: Outcome<IncidentState>,
+    status: StatusCode,
+    render: &dyn Fn(&Executed<IncidentState>) -> String,
+) -> Response {
+    match outcome {
+        Outcome::Done(e) => json_text(status, render(&e)),
+        Outcome::Replayed(text) => json_text(status, text),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{incident}/evidence", tag = "evidence",
@@ -209,7 +244,8 @@ pub struct TransferRequest {
 /// Hand evidence to someone else. The stored content is re-hashed first; a mismatch is recorded
 /// as an integrity failure and custody does not move.
 #[utoipa::path(post, path = "/api/v1/incidents/{incident}/evidence/{evidence}/transfer", tag = "evidence",
-    params(("incident" = String, Path, description = "id or codename"), ("evidence" = String, Path, pattern = "^[Ee]?[1-9][0-9]{0,8}$", example = "E1", description = "evidence number: E1, E2, … (e1 and 1 are accepted too)")),
+    params(("incident" = String, Path, description = "id or codename"), ("evidence" = String, Path, pattern = "^[Ee]?[1-9][0-9]{0,8}$", example = "E1", description = "evidence number: E1, E2, … (e1 and 1 are accepted too)"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
     request_body = TransferRequest,
     responses((status = 200, body = EvidenceView), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -220,13 +256,30 @@ pub async fn transfer(
     State(app): State<App>,
     caller: Caller,
     Path((incident, evidence)): Path<(String, String)>,
-    crate::extract::ApiJson(req): crate::extract::ApiJson<TransferRequest>,
-) -> Result<Json<EvidenceView>, Problem> {
+    req: CommandBody<TransferRequest>,
+) -> Result<Response, Problem> {
     let n = evidence_number(&evidence)?;
-    let (st, item) = app
-        .transfer_evidence(caller.actor(), &incident, n, req.to, req.purpose)
+    let opts = req.options(None);
+    let render = |e: &Executed<IncidentState>| {
+        e.state
+            .evidence_item(n)
+            .map(|item| json_of(&EvidenceView::new(&e.state, item)))
+            .unwrap_or_default()
+    };
+    let outcome = app
+        .transfer_evidence(
+            caller.actor(),
+            &incident,
+            TransferInput {
+                evidence: n,
+                to: req.body.to,
+                purpose: req.body.purpose,
+            },
+            &opts,
+            Some(&render),
+        )
         .await?;
-    Ok(Json(EvidenceView::new(&st, &item)))
+    Ok(answer_with(outcome, StatusCode::OK, &render))
 }
 
 fn repr_digest(sha256_hex: &str) -> Option<HeaderValue> {

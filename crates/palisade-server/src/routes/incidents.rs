@@ -1,17 +1,17 @@
 //! `/incidents`: declare, list, show, the ledger, the process commands (roles, steps, notes,
 //! status, severity, approvals, resolution, corrections) and break-glass.
 
-use super::{ApiStream, IntoCommand, PathArgs, answer, command};
+use super::{ApiStream, IntoCommand, PathArgs, answer, command, json_of, json_text};
 use crate::extract::{Caller, CommandBody, StrictQuery, path_number};
 use crate::problem::Problem;
 use crate::views::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use palisade_app::App;
 use palisade_app::incidents::DeclareInput;
+use palisade_app::{App, Executed, Outcome};
 use palisade_core::incident::Command;
 use palisade_core::{
     IncidentState, Kind, Payload, Role, Severity, Status, Timestamp, UserName, comms, postmortem,
@@ -589,7 +589,8 @@ pub struct BreakGlassView {
 /// written reason. It is recorded in the ledger and the Incident Commander is notified (through
 /// the outbox, written in the same transaction).
 #[utoipa::path(post, path = "/api/v1/incidents/{incident}/break-glass", tag = "incidents",
-    params(("incident" = String, Path, description = "id or codename")),
+    params(("incident" = String, Path, description = "id or codename"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "repeat-safe: a repeat with the same key returns the first answer (1–200 printable ASCII characters, no spaces)")),
     request_body = BreakGlassRequest,
     responses((status = 200, body = BreakGlassView), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -601,16 +602,25 @@ pub async fn break_glass(
     caller: Caller,
     Path(incident): Path<String>,
     req: CommandBody<BreakGlassRequest>,
-) -> Result<Json<BreakGlassView>, Problem> {
+) -> Result<Response, Problem> {
     let opts = req.options(None);
     let cmd = Command::BreakGlass {
         reason: req.body.reason,
         minutes: req.body.minutes,
     };
-    let done = app
-        .execute::<IncidentState>(caller.actor(), &incident, cmd, &opts, None)
+    let render =
+        |e: &Executed<IncidentState>| break_glass_view(e).map(|v| json_of(&v)).unwrap_or_default();
+    match app
+        .execute::<IncidentState>(caller.actor(), &incident, cmd, &opts, Some(&render))
         .await?
-        .done()?;
+    {
+        Outcome::Done(done) => Ok(Json(break_glass_view(&done)?).into_response()),
+        Outcome::Replayed(text) => Ok(json_text(StatusCode::OK, text)),
+    }
+}
+
+/// What a break-glass command recorded.
+fn break_glass_view(done: &Executed<IncidentState>) -> Result<BreakGlassView, Problem> {
     let st = &done.state;
     let (reason, until) = done
         .events
@@ -620,13 +630,13 @@ pub async fn break_glass(
             _ => None,
         })
         .ok_or_else(|| Problem::internal("break-glass was not recorded"))?;
-    Ok(Json(BreakGlassView {
+    Ok(BreakGlassView {
         incident: st.id,
         codename: st.codename.clone(),
         until,
         reason,
         notified: st.commander().map(|c| c.to_string()),
-    }))
+    })
 }
 
 /// Documentation of the command routes, which share one handler ([`command`]).

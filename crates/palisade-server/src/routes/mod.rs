@@ -31,6 +31,7 @@ pub mod comms;
 pub mod deliveries;
 pub mod escalations;
 pub mod evidence;
+pub mod findings;
 pub mod incidents;
 pub mod ops;
 pub mod people;

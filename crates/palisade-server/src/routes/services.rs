@@ -45,6 +45,10 @@ pub fn routes() -> Router<App> {
             post(command::<ServiceState, TierRequest>),
         )
         .route(
+            "/services/{service}/finding-sla",
+            post(command::<ServiceState, FindingSlaRequest>),
+        )
+        .route(
             "/services/{service}/runbooks",
             post(command::<ServiceState, RunbookRequest>),
         )
@@ -84,6 +88,25 @@ pub struct EscalationPolicyRequest {
 pub struct TierRequest {
     #[schema(minimum = 1, maximum = 4)]
     pub tier: Option<u8>,
+}
+
+/// The service's own days to fix findings; `null` goes back to the deployment's
+/// (`[findings.sla]` in palisade.toml).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSlaRequest {
+    pub sla: Option<crate::views::FindingSlaView>,
+}
+
+impl IntoCommand<ServiceState> for FindingSlaRequest {
+    fn into_command(self, _: &PathArgs) -> Result<(ServiceCommand, Option<Timestamp>), Problem> {
+        Ok((
+            ServiceCommand::SetFindingSla {
+                sla: self.sla.map(Into::into),
+            },
+            None,
+        ))
+    }
 }
 
 /// A runbook link (http or https).
@@ -377,6 +400,12 @@ pub mod docs {
         "/api/v1/services/{service}/tier",
         TierRequest,
         "Set (or with null clear) the tier: 1 (most critical) to 4."
+    );
+    service_command_doc!(
+        finding_sla,
+        "/api/v1/services/{service}/finding-sla",
+        FindingSlaRequest,
+        "Set the service's own days to fix findings by severity (or with null, the deployment's); findings opened afterwards are due by them."
     );
     service_command_doc!(
         add_runbook,

@@ -186,7 +186,7 @@ impl PgStore {
             .await
     }
 
-    /// Append events numbered after whatever the stream holds now (recorded reads, notes).
+    /// Append events numbered after whatever the stream holds now (recorded reads).
     ///
     /// Concurrent at-head appends to one stream are combined: the first starts a combiner task
     /// for the stream, and everything that arrives while its append is out is written by the
