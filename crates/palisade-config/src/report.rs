@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use palisade_sarif::{
-    Configuration, Driver, Invocation, Level, Location, Log, Message, Notification, Region, Run,
-    SarifResult, Suppression, SuppressionKind,
+    AutomationDetails, Configuration, Driver, Invocation, Level, Location, Log, Message,
+    Notification, Region, Run, SarifResult, Suppression, SuppressionKind,
 };
 use serde_json::{Map, Value, json};
 
@@ -69,10 +69,15 @@ pub fn table(outcome: &Outcome, color: bool, show_suppressed: bool) -> String {
     s
 }
 
-/// JSON: `{"findings": [...], "issues": [...], "stats": {...}}`; suppressed findings included,
-/// with `"suppressed": true` and their `suppression` (kind, reason, line).
+/// The analysis this scanner's reports are (SARIF `automationDetails`, JSON `tool`).
+pub const ANALYSIS: &str = "palisade/config";
+
+/// JSON: `{"tool": "palisade/config", "findings": [...], "issues": [...], "stats": {...}}`;
+/// suppressed findings included, with `"suppressed": true` and their `suppression` (kind,
+/// reason, line).
 pub fn json(outcome: &Outcome) -> Value {
     json!({
+        "tool": ANALYSIS,
         "findings": outcome.findings,
         "issues": outcome.issues,
         "stats": outcome.stats,
@@ -125,6 +130,9 @@ fn sarif_rule(r: &rules::Rule) -> palisade_sarif::Rule {
 /// suppression and its reason), the issues as notifications of the invocation.
 pub fn sarif(outcome: &Outcome, tool_version: &str) -> Log {
     let mut run = Run::new(Driver::palisade(tool_version));
+    // The analysis, as the other scanners name theirs: uploads of config scans are compared
+    // with each other (a clean run fixes what the last one found), not with secrets or deps.
+    run.automation_details = Some(AutomationDetails::category(ANALYSIS));
     for r in rules::builtin() {
         run.add_rule(sarif_rule(r));
     }

@@ -183,6 +183,7 @@ fn json_lists_findings_with_positions_suppressions_and_stats() {
     assert_eq!(f["fingerprint"].as_str().map(str::len), Some(64));
     assert_eq!(findings[1]["suppression"]["kind"], "comment");
     assert_eq!(findings[1]["suppression"]["line"], 16);
+    assert_eq!(v["tool"], "palisade/config");
     assert_eq!(v["stats"]["kubernetes_objects"], 1);
     assert_eq!(v["stats"]["files_checked"], 1);
     assert_eq!(v["issues"], Value::Array(vec![]));
@@ -216,6 +217,7 @@ fn sarif_is_valid_and_carries_suppressions_rules_and_notifications() {
     assert!(schema.errors(&broken).is_some(), "the schema check is real");
 
     let run = &v["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "palisade/config/");
     let rules = run["tool"]["driver"]["rules"]
         .as_array()
         .cloned()
