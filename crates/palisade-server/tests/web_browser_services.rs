@@ -225,5 +225,34 @@ async fn services_on_call_and_alert_pages_are_accessible_in_the_browser() {
     assert_eq!(v["status"], "acknowledged");
     let serious = serious_or_worse(&b.axe().await);
     assert!(serious.is_empty(), "acknowledged alert: {}", list(&serious));
+
+    // The findings a build uploaded: the list and a finding's page with its triage forms.
+    let report = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "semgrep"}}, "results": [
+        {"ruleId": "python.sql-injection", "level": "error", "message": {"text": "query built from request data"},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "checkout/db.py"}, "region": {"startLine": 41}}}]},
+        {"ruleId": "python.weak-hash", "level": "warning", "message": {"text": "MD5 used for a token"},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "checkout/tokens.py"}, "region": {"startLine": 9}}}]}]}]});
+    let r = s
+        .send(
+            s.http
+                .post(format!(
+                    "{}/api/v1/services/payments-api/findings/uploads?phase=build",
+                    s.url
+                ))
+                .bearer_auth(&s.admin)
+                .json(&report),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let finding = r.body["opened"][0].as_str().unwrap().to_string();
+    visit(&b, &format!("{}/findings", s.url), "form.filters").await;
+    b.screenshot(dir.join("findings.png")).await;
+    visit(
+        &b,
+        &format!("{}/findings/{finding}", s.url),
+        "#triage-title",
+    )
+    .await;
+    b.screenshot(dir.join("finding.png")).await;
     b.close().await;
 }
