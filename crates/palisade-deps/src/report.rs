@@ -186,6 +186,7 @@ pub fn sarif(r: &ScanResult) -> String {
                 "palisadeDeps/v1".to_string(),
                 format!("{}|{}|{}", f.purl, f.id, f.path.display()),
             )]),
+            suppressions: Vec::new(),
             properties: Map::new(),
         });
     }

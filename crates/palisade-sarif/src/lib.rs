@@ -238,8 +238,32 @@ pub struct SarifResult {
     pub locations: Vec<Location>,
     /// Stable identities that do not move with line numbers (§3.27.17), keyed `name/vN`.
     pub partial_fingerprints: BTreeMap<String, String>,
+    /// Why the result is not to be acted on (§3.27.23): an inline suppression with its reason.
+    /// A suppressed result is still a result, so code-scanning UIs can show it as dismissed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<Suppression>,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub properties: Map<String, Value>,
+}
+
+/// A suppression of a result (§3.34).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    /// The reason given with the suppression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+}
+
+/// Where a suppression is kept (§3.34.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SuppressionKind {
+    /// In the analysed file itself (a comment, an annotation).
+    InSource,
+    /// Outside it (a baseline, a waiver).
+    External,
 }
 
 /// A location (§3.28); Palisade's are all physical.
@@ -429,6 +453,7 @@ mod tests {
             message: Message::text("found"),
             locations: vec![Location::file("src/a b.rs", Some(Region::line(0)))],
             partial_fingerprints: BTreeMap::from([("x/v1".to_string(), "f".to_string())]),
+            suppressions: Vec::new(),
             properties: Map::new(),
         });
         let v = Log::new(run).to_value();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use palisade_sarif::{
     Configuration, Driver, Invocation, Level, Location, Log, Message, Notification, Region, Rule,
-    Run, SarifResult,
+    Run, SarifResult, Suppression, SuppressionKind,
 };
 use serde_json::{Map, Value, json};
 
@@ -51,6 +51,10 @@ fn full_log() -> Log {
             message: Message::text("demo 1.1.0 is affected"),
             locations: vec![Location::file(path, Some(region))],
             partial_fingerprints: BTreeMap::from([("palisadeDeps/v1".into(), "fp".into())]),
+            suppressions: vec![Suppression {
+                kind: SuppressionKind::InSource,
+                justification: Some("accepted: not reachable".into()),
+            }],
             properties: properties.clone(),
         });
     }
@@ -61,6 +65,10 @@ fn full_log() -> Log {
         message: Message::text("no region"),
         locations: vec![Location::file("a", None)],
         partial_fingerprints: BTreeMap::new(),
+        suppressions: vec![Suppression {
+            kind: SuppressionKind::External,
+            justification: None,
+        }],
         properties: Map::new(),
     });
     run.invocations.push(Invocation::new(vec![

@@ -204,6 +204,7 @@ pub fn sarif(outcome: &Outcome, rules: &RuleSet, tool_version: &str, show_secret
                 "palisadeSecret/v1".to_string(),
                 f.fingerprint.clone(),
             )]),
+            suppressions: Vec::new(),
             properties,
         };
         run.results.push(result);

@@ -87,6 +87,9 @@ pub enum ScanCommand {
     /// Scan a container image (`docker save` tarball, OCI layout tar or directory): OS packages
     /// (dpkg, apk), lockfiles and Python packages inside it.
     Image(ScanImageArgs),
+    /// Check Dockerfiles, Kubernetes manifests (Helm output included) and docker-compose files
+    /// for insecure configuration (rules with stable ids: docs/config-rules.md).
+    Config(crate::config_cmd::Args),
 }
 
 #[derive(Args, Debug)]
@@ -279,6 +282,7 @@ pub fn run_scan(args: ScanArgs) -> i32 {
     match args.command {
         ScanCommand::Secrets(a) => crate::scan_secrets::run(a),
         ScanCommand::Deps(a) => run_scan_deps(a),
+        ScanCommand::Config(a) => crate::config_cmd::run(a),
         ScanCommand::Image(a) => {
             let index = match open_existing(&a.data.index_path()) {
                 Ok(i) => i,

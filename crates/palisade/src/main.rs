@@ -34,6 +34,7 @@ mod admin_cmd;
 mod alert_cmd;
 mod client;
 mod comms_cmd;
+mod config_cmd;
 mod delivery_cmd;
 mod deps_cmd;
 mod escalation_cmd;
@@ -126,7 +127,8 @@ enum Command {
     Token(incident_cmd::TokenCmd),
     /// The offline vulnerability database: OSV import, update, status.
     Db(deps_cmd::DbArgs),
-    /// Scan for secrets (files, git history) and for known-vulnerable dependencies and images.
+    /// Scan for secrets (files, git history), known-vulnerable dependencies and images, and
+    /// insecure configuration (Dockerfiles, Kubernetes manifests, compose files).
     Scan(deps_cmd::ScanArgs),
     /// Write a CycloneDX 1.6 (default) or SPDX 2.3 SBOM of lockfiles or an image.
     Sbom(deps_cmd::SbomArgs),

@@ -101,7 +101,8 @@ pub struct Args {
     alert_url: Option<String>,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+/// A size with an optional K, M or G suffix (`64M`); also `scan config`'s `--max-file-size`.
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
