@@ -225,7 +225,14 @@ impl App {
             )
             .await?;
         let alerts = self
-            .alert_new(&service, &env, release.as_deref(), &m.findings, &opened, counts)
+            .alert_new(
+                &service,
+                &env,
+                release.as_deref(),
+                &m.findings,
+                &opened,
+                counts,
+            )
             .await?;
         Ok((counts, alerts))
     }

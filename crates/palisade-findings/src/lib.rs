@@ -56,6 +56,7 @@ pub enum Format {
     Osv,
     PalisadeSecrets,
     PalisadeDeps,
+    PalisadeConfig,
 }
 
 impl Format {
@@ -67,6 +68,7 @@ impl Format {
             Format::Osv => "osv-scanner",
             Format::PalisadeSecrets => "palisade-secrets",
             Format::PalisadeDeps => "palisade-deps",
+            Format::PalisadeConfig => "palisade-config",
         }
     }
 }

@@ -14,6 +14,9 @@ pub(crate) fn read(v: &Value, hint: Option<FindingKind>) -> Result<Report, ReadE
     if findings.len() > crate::MAX_RESULTS {
         return Err(ReadError::TooManyResults);
     }
+    if text(v, "tool") == Some("palisade/config") {
+        return Ok(config(findings, hint.unwrap_or(FindingKind::Config)));
+    }
     if let Some(lockfiles) = v.get("lockfiles") {
         // An image's package databases, as `scan image` names them.
         let image = lockfiles
@@ -69,6 +72,40 @@ fn secrets(findings: &[Value], kind: FindingKind) -> Report {
             kind,
             rule: clip(rule, 200),
             title: clip(text(f, "description").unwrap_or(rule), 1000),
+            severity: f
+                .get("severity")
+                .and_then(severity_of)
+                .unwrap_or(FindingSeverity::High),
+            location: location.map(|l| clip(&l, 1000)),
+            package: None,
+        });
+    }
+    r
+}
+
+/// `scan config --format json`: suppressed findings (with their reason) are not findings.
+fn config(findings: &[Value], kind: FindingKind) -> Report {
+    let mut r = report(Format::PalisadeConfig);
+    r.tool = "palisade/config".into();
+    for (i, f) in findings.iter().enumerate() {
+        if f.get("suppressed").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        let (Some(rule), Some(fp)) = (text(f, "rule_id"), text(f, "fingerprint")) else {
+            r.skipped
+                .push(format!("findings[{i}]: no rule_id or fingerprint"));
+            continue;
+        };
+        let location = text(f, "path").map(|p| match f.get("line").and_then(Value::as_u64) {
+            Some(l) if l > 0 => format!("{p}:{l}"),
+            _ => p.to_string(),
+        });
+        r.findings.push(Observed {
+            // As the scanner's SARIF names it (`palisadeConfig/v1`).
+            fingerprint: fingerprint(&[rule, &format!("palisadeConfig/v1={fp}")]),
+            kind,
+            rule: clip(rule, 200),
+            title: clip(text(f, "title").unwrap_or(rule), 1000),
             severity: f
                 .get("severity")
                 .and_then(severity_of)

@@ -114,6 +114,9 @@ fn analysis(run: &Value, tool: &str) -> String {
         if key.starts_with("palisadeDeps") {
             return "palisade/deps".into();
         }
+        if key.starts_with("palisadeConfig") {
+            return "palisade/config".into();
+        }
     }
     tool.to_string()
 }

@@ -356,3 +356,29 @@ fn palisade_sarif_and_json_of_one_scan_are_the_same_scan_and_the_same_findings()
         "results": []}]}));
     assert_eq!(read(&codeql, None).unwrap().tool, "CodeQL language:python");
 }
+
+#[test]
+fn palisade_config_json_is_config_findings_without_the_suppressed_ones() {
+    let report = bytes(json!({"tool": "palisade/config", "findings": [
+        {"rule_id": "PAL-DF-001", "severity": "high", "title": "Runs as root", "path": "Dockerfile",
+         "line": 1, "column": 1, "message": "no USER", "object": "", "fingerprint": "aa", "suppressed": false},
+        {"rule_id": "PAL-DF-002", "severity": "medium", "title": "latest", "path": "Dockerfile",
+         "line": 1, "column": 1, "message": "m", "object": "", "fingerprint": "bb", "suppressed": true,
+         "suppression": {"kind": "comment", "reason": "pinned by digest upstream", "line": 1}}
+    ], "issues": [], "stats": {}}));
+    let r = read(&report, None).unwrap();
+    assert_eq!(
+        (r.format, r.tool.as_str()),
+        (Format::PalisadeConfig, "palisade/config")
+    );
+    assert_eq!(r.findings.len(), 1);
+    let f = &r.findings[0];
+    assert_eq!(
+        (f.kind, f.rule.as_str(), f.location.as_deref()),
+        (FindingKind::Config, "PAL-DF-001", Some("Dockerfile:1"))
+    );
+    assert_eq!(
+        f.fingerprint,
+        palisade_findings::fingerprint(&["PAL-DF-001", "palisadeConfig/v1=aa"])
+    );
+}
