@@ -41,7 +41,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Latest schema version this build knows; migrations up to it are embedded and applied at start.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Errors from the store. Each says what to do next where a person can act.
 #[derive(Debug, thiserror::Error)]

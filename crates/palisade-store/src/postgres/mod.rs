@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0006_records.sql"),
     include_str!("../../migrations/postgres/0007_dead_letters.sql"),
     include_str!("../../migrations/postgres/0008_web_sign_in.sql"),
+    include_str!("../../migrations/postgres/0009_records_by_parent.sql"),
 ];
 /// Advisory lock key held while migrating ("palisade" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_records.sql"),
     include_str!("../../migrations/sqlite/0007_dead_letters.sql"),
     include_str!("../../migrations/sqlite/0008_web_sign_in.sql"),
+    include_str!("../../migrations/sqlite/0009_records_by_parent.sql"),
 ];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;
