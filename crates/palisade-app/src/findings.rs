@@ -137,14 +137,22 @@ pub struct FindingRow {
     pub status: FindingStatus,
     pub overdue: bool,
     pub acceptance_expired: bool,
+    /// When a run of its scan last reported it.
+    pub last_seen: Option<Timestamp>,
 }
 
 impl FindingRow {
-    fn of(finding: FindingState, now: Timestamp) -> FindingRow {
+    /// The row of `finding` at `now`, its scan's latest run at `scan_last_run`.
+    pub fn of(
+        finding: FindingState,
+        now: Timestamp,
+        scan_last_run: Option<Timestamp>,
+    ) -> FindingRow {
         FindingRow {
             status: finding.status_at(now),
             overdue: finding.overdue_at(now),
             acceptance_expired: finding.acceptance_expired_at(now),
+            last_seen: finding.last_seen_with(scan_last_run),
             finding,
         }
     }
@@ -439,7 +447,13 @@ impl App {
         for (fp, (id, presence)) in &held {
             if *presence == Presence::Open && !seen.contains(fp.as_str()) {
                 counts.fixed += 1;
-                steps.push(Step::Tell(*id, FindingCommand::Missing { run }));
+                steps.push(Step::Tell(
+                    *id,
+                    FindingCommand::Missing {
+                        run,
+                        last_seen: scan.last_run_at,
+                    },
+                ));
             }
         }
         // The service's own days to fix, else the deployment's.
@@ -560,6 +574,7 @@ impl App {
             None => None,
         };
         let now = crate::now();
+        let last_runs = self.last_runs(service).await?;
         let mut rows: Vec<FindingRow> = self
             .finding_states(service)
             .await?
@@ -567,7 +582,10 @@ impl App {
             .filter(|s| f.phase.is_none_or(|p| s.phase == p))
             .filter(|s| f.kind.is_none_or(|k| s.observed.kind == k))
             .filter(|s| f.min_severity.is_none_or(|m| s.observed.severity >= m))
-            .map(|s| FindingRow::of(s, now))
+            .map(|s| {
+                let last = last_runs.get(&s.scan).copied().flatten();
+                FindingRow::of(s, now, last)
+            })
             .filter(|r| f.status.is_none_or(|st| r.status == st))
             .filter(|r| !f.overdue || r.overdue)
             .collect();
@@ -580,6 +598,43 @@ impl App {
                 .then(a.finding.id.cmp(&b.finding.id))
         });
         Ok(rows)
+    }
+
+    /// Each scan's latest run, for a service's scans or all of them.
+    async fn last_runs(&self, service: Option<Uuid>) -> Result<HashMap<Uuid, Option<Timestamp>>> {
+        let scans = match service {
+            Some(s) => self.scans_of(s).await?,
+            None => {
+                let rows = self
+                    .inner
+                    .store
+                    .list_records(RecordFilter {
+                        kind: StreamKind::Scan,
+                        parent: None,
+                        status: None,
+                        before_us: None,
+                        limit: MAX_LISTED,
+                    })
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        serde_json::from_str::<ScanState>(&r.summary).map_err(|e| {
+                            AppError::internal("a scan's listing row does not parse", e)
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        Ok(scans.into_iter().map(|s| (s.id, s.last_run_at)).collect())
+    }
+
+    /// A finding as it stands now, with when its scan last reported it (as the API shows it).
+    pub async fn finding_row(&self, st: FindingState) -> Result<FindingRow> {
+        let last = self
+            .load::<ScanState>(st.scan)
+            .await?
+            .and_then(|s| s.last_run_at);
+        Ok(FindingRow::of(st, crate::now(), last))
     }
 
     /// A service's scans, most recently run first.

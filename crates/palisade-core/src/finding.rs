@@ -236,7 +236,12 @@ pub enum FindingPayload {
         due_at: Option<Timestamp>,
     },
     /// Run `run` of its scan no longer reports it.
-    Fixed { run: u64 },
+    Fixed {
+        run: u64,
+        /// When its scan last reported it (the run before).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<Timestamp>,
+    },
     /// Run `run` of its scan reports it again after it was fixed.
     Reopened { run: u64 },
     /// Its risk was accepted until `expires_at`.
@@ -279,7 +284,7 @@ impl FindingPayload {
                     observed.severity, observed.rule, observed.title
                 )
             }
-            FindingPayload::Fixed { run } => format!("Fixed: run {run} no longer reports it"),
+            FindingPayload::Fixed { run, .. } => format!("Fixed: run {run} no longer reports it"),
             FindingPayload::Reopened { run } => format!("Reopened: run {run} reports it again"),
             FindingPayload::Accepted { reason, expires_at } => {
                 format!("Risk accepted until {expires_at}: {reason}")
@@ -308,8 +313,11 @@ pub struct OpenFinding {
 /// A change to a finding.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FindingCommand {
-    /// Run `run` of its scan did not report it.
-    Missing { run: u64 },
+    /// Run `run` of its scan did not report it; `last_seen` is when the scan last ran before.
+    Missing {
+        run: u64,
+        last_seen: Option<Timestamp>,
+    },
     /// Run `run` of its scan reported it.
     Reported { run: u64 },
     Accept {
@@ -342,6 +350,11 @@ pub struct FindingState {
     pub observed: Observed,
     pub presence: Presence,
     pub first_seen: Timestamp,
+    /// When a run last reported it, as far as its own events say (opened, reopened, or the run
+    /// before the one that fixed it); while open, its scan's latest run is later
+    /// ([`FindingState::last_seen_with`]).
+    #[serde(default)]
+    pub last_seen: Option<Timestamp>,
     /// When it was last fixed (while fixed).
     pub fixed_at: Option<Timestamp>,
     pub due_at: Option<Timestamp>,
@@ -406,6 +419,15 @@ impl FindingState {
             _ => FindingStatus::Open,
         }
     }
+    /// When a run last reported it, given its scan's latest run: while its scan still reports
+    /// it, that run; once fixed, the run before the fix.
+    pub fn last_seen_with(&self, scan_last_run: Option<Timestamp>) -> Option<Timestamp> {
+        match self.presence {
+            Presence::Open => self.last_seen.max(scan_last_run),
+            Presence::Fixed => self.last_seen,
+        }
+    }
+
     /// Open at `now` and past its due date.
     pub fn overdue_at(&self, now: Timestamp) -> bool {
         self.status_at(now) == FindingStatus::Open && self.due_at.is_some_and(|d| d <= now)
@@ -495,6 +517,7 @@ impl Aggregate for FindingState {
             observed: observed.clone(),
             presence: Presence::Open,
             first_seen: e.recorded_at,
+            last_seen: Some(e.recorded_at),
             fixed_at: None,
             due_at: *due_at,
             triage: None,
@@ -516,14 +539,18 @@ impl Aggregate for FindingState {
                     what: "opened",
                 });
             }
-            FindingPayload::Fixed { .. } => {
+            FindingPayload::Fixed { last_seen, .. } => {
                 self.presence = Presence::Fixed;
                 self.fixed_at = Some(e.recorded_at);
+                if last_seen.is_some() {
+                    self.last_seen = *last_seen;
+                }
             }
             FindingPayload::Reopened { .. } => {
                 self.presence = Presence::Open;
                 self.fixed_at = None;
                 self.reopened += 1;
+                self.last_seen = Some(e.recorded_at);
             }
             FindingPayload::Accepted { reason, expires_at } => {
                 self.triage = Some(Triage {
@@ -593,8 +620,11 @@ impl Aggregate for FindingState {
         match cmd {
             // A run's report decides presence; repeating it changes nothing (an upload retried
             // after a crash converges).
-            FindingCommand::Missing { run } => Ok(match self.presence {
-                Presence::Open => vec![FindingPayload::Fixed { run: *run }],
+            FindingCommand::Missing { run, last_seen } => Ok(match self.presence {
+                Presence::Open => vec![FindingPayload::Fixed {
+                    run: *run,
+                    last_seen: *last_seen,
+                }],
                 Presence::Fixed => Vec::new(),
             }),
             FindingCommand::Reported { run } => Ok(match self.presence {

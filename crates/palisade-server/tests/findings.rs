@@ -146,6 +146,21 @@ async fn runs_open_keep_fix_and_reopen_findings_and_triage_is_recorded() {
         let fixed = findings(&srv, "status=fixed").await;
         assert_eq!(fixed.len(), 1);
         assert_eq!(fixed[0]["rule"], "R3");
+        // Last seen: R3 by run 2 (before the fix), R1 by run 3 (the scan's latest), as the list
+        // and the finding's own page say.
+        let ts = |v: &Value| palisade_core::Timestamp::parse(v.as_str().unwrap()).unwrap();
+        let r3_seen = ts(&fixed[0]["last_seen"]);
+        assert!(r3_seen < ts(&fixed[0]["fixed_at"]), "{name}: {}", fixed[0]);
+        let open_now = findings(&srv, "status=open").await;
+        let r1 = by_rule(&open_now, "R1");
+        assert!(ts(&r1["last_seen"]) > r3_seen, "{name}: {r1}");
+        let shown = srv
+            .get(
+                &format!("/api/v1/findings/{}", r1["id"].as_str().unwrap()),
+                &srv.admin,
+            )
+            .await;
+        assert_eq!(shown.body["last_seen"], r1["last_seen"], "{name}");
         // R3 comes back: reopened, the same finding.
         let fourth = up(
             &srv,

@@ -196,9 +196,20 @@ async fn finding_page(
         Ok(s) => s.map(|s| s.name.to_string()),
         Err(e) => return Problem::from(e).page(Some(caller)),
     };
+    let scan_last_run = match app.load::<palisade_core::finding::ScanState>(st.scan).await {
+        Ok(s) => s.and_then(|s| s.last_run_at),
+        Err(e) => return Problem::from(e).page(Some(caller)),
+    };
     let status_code = problem.as_ref().map_or(StatusCode::OK, |p| p.status);
     let title = format!("Finding: {}", st.observed.rule);
-    let body = finding_body(app, caller, &st, service.as_deref(), problem.as_ref());
+    let body = finding_body(
+        app,
+        caller,
+        &st,
+        service.as_deref(),
+        scan_last_run,
+        problem.as_ref(),
+    );
     respond(
         status_code,
         frame(&title, Some(caller), MainAttrs::default(), body),
@@ -221,15 +232,11 @@ fn finding_body(
     caller: &WebCaller,
     st: &FindingState,
     service: Option<&str>,
+    scan_last_run: Option<Timestamp>,
     problem: Option<&Problem>,
 ) -> Markup {
     let now = palisade_app::now();
-    let row = FindingRow {
-        status: st.status_at(now),
-        overdue: st.overdue_at(now),
-        acceptance_expired: st.acceptance_expired_at(now),
-        finding: st.clone(),
-    };
+    let row = FindingRow::of(st.clone(), now, scan_last_run);
     let o = &st.observed;
     let in_a_month = Timestamp::from_datetime(now.0 + time::Duration::days(30));
     let date = |t: Timestamp| {
@@ -272,6 +279,7 @@ fn finding_body(
             @if let Some(l) = &o.location { dt { "Where" } dd { code { (l) } } }
             @if let Some(p) = &o.package { dt { "Package" } dd { code { (p) } } }
             dt { "First seen" } dd { (time(st.first_seen)) }
+            @if let Some(l) = row.last_seen { dt { "Last seen" } dd { (time(l)) } }
             dt { "Due" } dd { @match st.due_at { Some(d) => { (time(d)) @if row.overdue { " (overdue)" } }, None => "no due date (informational)" } }
             @if let Some(f) = st.fixed_at { dt { "Fixed" } dd { (time(f)) } }
             @if st.reopened > 0 { dt { "Reopened" } dd { (st.reopened) " times" } }

@@ -2,7 +2,7 @@
 //! each compared with its scan; findings listed as they stand now, shown with their history,
 //! accepted, marked false positives and reopened; a service's scans.
 
-use super::{ApiStream, IntoCommand, PathArgs, command, show};
+use super::{ApiStream, IntoCommand, PathArgs, command};
 use crate::extract::{Caller, StrictQuery};
 use crate::problem::Problem;
 use crate::views::HistoryView;
@@ -104,6 +104,9 @@ pub struct FindingView {
     pub acceptance_expired: bool,
     #[schema(value_type = Timestamp)]
     pub first_seen: String,
+    /// When a run of its scan last reported it (while open, its scan's latest run).
+    #[schema(value_type = Option<Timestamp>)]
+    pub last_seen: Option<String>,
     #[schema(value_type = Option<Timestamp>)]
     pub fixed_at: Option<String>,
     #[schema(value_type = Option<Timestamp>)]
@@ -138,6 +141,7 @@ impl FindingView {
             overdue: r.overdue,
             acceptance_expired: r.acceptance_expired,
             first_seen: f.first_seen.to_string(),
+            last_seen: r.last_seen.map(|t| t.to_string()),
             fixed_at: f.fixed_at.map(|t| t.to_string()),
             due_at: f.due_at.map(|t| t.to_string()),
             triage: f.triage.as_ref().map(|t| TriageView::of(t, now)),
@@ -147,15 +151,10 @@ impl FindingView {
             history: f.history.iter().map(HistoryView::from).collect(),
         }
     }
+    /// A command's answer: the state as its own events say (the scan's latest run is not read).
     fn of_state(st: &FindingState) -> FindingView {
         let now = palisade_app::now();
-        let row = FindingRow {
-            status: st.status_at(now),
-            overdue: st.overdue_at(now),
-            acceptance_expired: st.acceptance_expired_at(now),
-            finding: st.clone(),
-        };
-        FindingView::of(&row, now)
+        FindingView::of(&FindingRow::of(st.clone(), now, None), now)
     }
 }
 
@@ -442,7 +441,11 @@ pub async fn show_finding(
     caller: Caller,
     Path(finding): Path<String>,
 ) -> Result<Json<FindingView>, Problem> {
-    show::<FindingState>(&app, &caller, &finding, "finding").await
+    let st = app
+        .read::<FindingState>(caller.actor(), &finding, "finding", "api")
+        .await?;
+    let row = app.finding_row(st).await?;
+    Ok(Json(FindingView::of(&row, palisade_app::now())))
 }
 
 #[utoipa::path(post, path = "/api/v1/findings/rematch", tag = "findings",
