@@ -1236,13 +1236,14 @@ async fn an_upgrade_over_dangling_references_changes_nothing_and_says_so() {
         database_url: None,
     };
     drop(Store::open(&config).await.unwrap());
-    // Back to schema 7 (before the web sign-in tables), with a token of a user who does not
-    // exist, written with foreign keys off.
+    // Back to schema 7 (before the web sign-in tables and schema 9's index), with a token of a
+    // user who does not exist, written with foreign keys off.
     let db = dir.path().join("palisade.db");
     let c = rusqlite::Connection::open(&db).unwrap();
     c.execute_batch(
         "PRAGMA foreign_keys = OFF;
          DROP TABLE web_sessions; DROP TABLE password_links; DROP TABLE passwords;
+         DROP INDEX records_kind_parent;
          INSERT INTO api_tokens (id, user_name, label, token_hash, created_at)
            VALUES ('tok_ghost', 'ghost', '', 'ff', '2026-01-01T00:00:00Z');
          PRAGMA user_version = 7;",
