@@ -109,7 +109,7 @@ enum Ran {
     Done {
         run: u64,
         counts: RunCounts,
-        opened: Vec<Uuid>,
+        opened: Vec<(Uuid, usize)>,
         state: Box<ScanState>,
     },
     Replayed(String),
@@ -255,7 +255,8 @@ impl App {
             } => (run, counts, opened, state),
             Ran::Replayed(text) => return Ok(UploadAnswer::Replayed(text)),
         };
-        let mut uploaded = make(run, counts, &opened);
+        let ids: Vec<Uuid> = opened.iter().map(|(id, _)| *id).collect();
+        let mut uploaded = make(run, counts, &ids);
         // A newly deployed release is matched at once, not at the next index update.
         if deployed.is_some() {
             let r = self.monitor(vec![*state]).await?;
@@ -283,7 +284,7 @@ impl App {
         format: &str,
         findings: &[Observed],
         deployed: Option<Deployed>,
-    ) -> Result<(RunCounts, Vec<Uuid>)> {
+    ) -> Result<(RunCounts, Vec<(Uuid, usize)>)> {
         let scan = self.scan_for(actor, service.id, phase, tool, name).await?;
         let sha256 = hex::encode(Sha256::digest(
             findings
@@ -347,7 +348,8 @@ impl App {
                 counts,
                 deployed: deployed.clone(),
             };
-            let text = answer(run, counts, &opened);
+            let ids: Vec<Uuid> = opened.iter().map(|(id, _)| *id).collect();
+            let text = answer(run, counts, &ids);
             let render = |_: &crate::Executed<ScanState>| text.clone();
             match self
                 .execute::<ScanState>(actor, &scan.to_string(), cmd, opts, Some(&render))
@@ -408,7 +410,7 @@ impl App {
     }
 
     /// Open, fix and reopen the scan's findings after `reported`; the run's counts and the
-    /// findings it opened.
+    /// findings it opened (with the index of the result that opened each).
     async fn compare(
         &self,
         actor: &Actor,
@@ -416,7 +418,7 @@ impl App {
         scan: &ScanState,
         run: u64,
         reported: &[Observed],
-    ) -> Result<(RunCounts, Vec<Uuid>)> {
+    ) -> Result<(RunCounts, Vec<(Uuid, usize)>)> {
         let held: HashMap<String, (Uuid, Presence)> = self
             .scan_findings(Some(scan.id))
             .await?
@@ -428,15 +430,16 @@ impl App {
             ..RunCounts::default()
         };
         enum Step {
-            Open(Box<Observed>),
+            /// A result of the report (by its index) seen for the first time.
+            Open(usize),
             Tell(Uuid, FindingCommand),
         }
         let mut steps = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for o in reported {
+        for (i, o) in reported.iter().enumerate() {
             seen.insert(o.fingerprint.as_str());
             match held.get(&o.fingerprint) {
-                None => steps.push(Step::Open(Box::new(o.clone()))),
+                None => steps.push(Step::Open(i)),
                 Some((id, Presence::Fixed)) => {
                     counts.reopened += 1;
                     steps.push(Step::Tell(*id, FindingCommand::Reported { run }));
@@ -458,16 +461,17 @@ impl App {
         }
         // The service's own days to fix, else the deployment's.
         let sla = service.finding_sla.unwrap_or(self.inner.finding_sla);
-        let results: Vec<Result<Option<Uuid>>> = futures_util::stream::iter(steps)
+        let results: Vec<Result<Option<(Uuid, usize)>>> = futures_util::stream::iter(steps)
             .map(|step| async move {
                 match step {
-                    Step::Open(o) => {
+                    Step::Open(i) => {
+                        let o = &reported[i];
                         let open = OpenFinding {
                             service: service.id,
                             scan: scan.id,
                             phase: scan.phase,
                             run,
-                            observed: (*o).clone(),
+                            observed: o.clone(),
                             sla,
                         };
                         match self
@@ -479,7 +483,7 @@ impl App {
                             )
                             .await
                         {
-                            Ok(done) => Ok(Some(done.done()?.state.id)),
+                            Ok(done) => Ok(Some((done.done()?.state.id, i))),
                             // Opened by an earlier attempt of this upload that was cut short:
                             // it is reported now.
                             Err(AppError::Taken(_)) => {
@@ -520,8 +524,8 @@ impl App {
             .await;
         let mut opened = Vec::new();
         for r in results {
-            if let Some(id) = r? {
-                opened.push(id);
+            if let Some(o) = r? {
+                opened.push(o);
             }
         }
         counts.new = u32::try_from(opened.len()).unwrap_or(u32::MAX);
@@ -555,18 +559,6 @@ impl App {
             .collect()
     }
 
-    /// Every finding of a service (its scans'), or of all services.
-    async fn finding_states(&self, service: Option<Uuid>) -> Result<Vec<FindingState>> {
-        let Some(service) = service else {
-            return self.scan_findings(None).await;
-        };
-        let mut all = Vec::new();
-        for scan in self.scans_of(service).await? {
-            all.extend(self.scan_findings(Some(scan.id)).await?);
-        }
-        Ok(all)
-    }
-
     /// Findings as they stand now, most severe first, then oldest first.
     pub async fn list_findings(&self, actor: &Actor, f: &FindingFilter) -> Result<Vec<FindingRow>> {
         let service = match &f.service {
@@ -574,10 +566,22 @@ impl App {
             None => None,
         };
         let now = crate::now();
-        let last_runs = self.last_runs(service).await?;
-        let mut rows: Vec<FindingRow> = self
-            .finding_states(service)
-            .await?
+        // The scans once: their findings (a service's are its scans'), and each one's latest run
+        // for "last seen".
+        let scans = self.scans(service, None).await?;
+        let states = match service {
+            None => self.scan_findings(None).await?,
+            Some(_) => {
+                let mut all = Vec::new();
+                for scan in &scans {
+                    all.extend(self.scan_findings(Some(scan.id)).await?);
+                }
+                all
+            }
+        };
+        let last_runs: HashMap<Uuid, Option<Timestamp>> =
+            scans.iter().map(|s| (s.id, s.last_run_at)).collect();
+        let mut rows: Vec<FindingRow> = states
             .into_iter()
             .filter(|s| f.phase.is_none_or(|p| s.phase == p))
             .filter(|s| f.kind.is_none_or(|k| s.observed.kind == k))
@@ -600,34 +604,6 @@ impl App {
         Ok(rows)
     }
 
-    /// Each scan's latest run, for a service's scans or all of them.
-    async fn last_runs(&self, service: Option<Uuid>) -> Result<HashMap<Uuid, Option<Timestamp>>> {
-        let scans = match service {
-            Some(s) => self.scans_of(s).await?,
-            None => {
-                let rows = self
-                    .inner
-                    .store
-                    .list_records(RecordFilter {
-                        kind: StreamKind::Scan,
-                        parent: None,
-                        status: None,
-                        before_us: None,
-                        limit: MAX_LISTED,
-                    })
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        serde_json::from_str::<ScanState>(&r.summary).map_err(|e| {
-                            AppError::internal("a scan's listing row does not parse", e)
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?
-            }
-        };
-        Ok(scans.into_iter().map(|s| (s.id, s.last_run_at)).collect())
-    }
-
     /// A finding as it stands now, with when its scan last reported it (as the API shows it).
     pub async fn finding_row(&self, st: FindingState) -> Result<FindingRow> {
         let last = self
@@ -640,17 +616,22 @@ impl App {
     /// A service's scans, most recently run first.
     pub async fn list_scans(&self, actor: &Actor, service: &str) -> Result<Vec<ScanState>> {
         let service = self.load_visible::<ServiceState>(actor, service).await?;
-        self.scans_of(service.id).await
+        self.scans(Some(service.id), None).await
     }
 
-    async fn scans_of(&self, service: Uuid) -> Result<Vec<ScanState>> {
+    /// Scans of one service (or all), of one phase (or all), as listed.
+    pub(crate) async fn scans(
+        &self,
+        service: Option<Uuid>,
+        phase: Option<Phase>,
+    ) -> Result<Vec<ScanState>> {
         let rows = self
             .inner
             .store
             .list_records(RecordFilter {
                 kind: StreamKind::Scan,
-                parent: Some(service),
-                status: None,
+                parent: service,
+                status: phase.map(|p| p.as_str().to_string()),
                 before_us: None,
                 limit: MAX_LISTED,
             })

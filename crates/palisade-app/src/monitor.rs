@@ -9,14 +9,12 @@
 
 use crate::App;
 use crate::error::{AppError, Result};
-use crate::findings::finding_key;
 use futures_util::StreamExt;
 use palisade_core::alert::{AlertDetails, AlertSeverity, AlertState, RaiseAlert};
 use palisade_core::finding::{Observed, RunCounts, ScanState};
 use palisade_core::service::ServiceState;
 use palisade_core::types::{AccountRole, FindingKind, FindingSeverity, Phase};
-use palisade_core::{Actor, StreamKind, UserName};
-use palisade_store::RecordFilter;
+use palisade_core::{Actor, UserName};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Weak;
@@ -129,26 +127,9 @@ fn match_all(path: &Path, deployed: Vec<ScanState>) -> Result<Option<Vec<Matched
 impl App {
     /// The deployed SBOMs (scans that hold one).
     async fn deployed(&self) -> Result<Vec<ScanState>> {
-        let rows = self
-            .inner
-            .store
-            .list_records(RecordFilter {
-                kind: StreamKind::Scan,
-                parent: None,
-                status: Some(Phase::Deploy.as_str().to_string()),
-                before_us: None,
-                limit: u32::MAX,
-            })
-            .await?;
-        let mut out = Vec::new();
-        for r in rows {
-            let st: ScanState = serde_json::from_str(&r.summary)
-                .map_err(|e| AppError::internal("a scan's listing row does not parse", e))?;
-            if st.deployed.is_some() {
-                out.push(st);
-            }
-        }
-        Ok(out)
+        let mut scans = self.scans(None, Some(Phase::Deploy)).await?;
+        scans.retain(|s| s.deployed.is_some());
+        Ok(scans)
     }
 
     /// Match every deployed SBOM now, as an admin asked (after importing advisories).
@@ -225,14 +206,7 @@ impl App {
             )
             .await?;
         let alerts = self
-            .alert_new(
-                &service,
-                &env,
-                release.as_deref(),
-                &m.findings,
-                &opened,
-                counts,
-            )
+            .alert_new(&service, &env, release.as_deref(), &m.findings, &opened)
             .await?;
         Ok((counts, alerts))
     }
@@ -244,21 +218,12 @@ impl App {
         env: &str,
         release: Option<&str>,
         findings: &[Observed],
-        opened: &[Uuid],
-        _: RunCounts,
+        opened: &[(Uuid, usize)],
     ) -> Result<usize> {
         let mut raised = 0;
-        for id in opened {
-            let Some(st) = self
-                .load::<palisade_core::finding::FindingState>(*id)
-                .await?
-            else {
-                continue;
-            };
-            let o = &st.observed;
-            if o.severity < FindingSeverity::High
-                || !findings.iter().any(|f| f.fingerprint == o.fingerprint)
-            {
+        for (id, i) in opened {
+            let o = &findings[*i];
+            if o.severity < FindingSeverity::High {
                 continue;
             }
             let package = o.package.clone().unwrap_or_default();
@@ -293,8 +258,8 @@ impl App {
             let raise = RaiseAlert {
                 service: service.id,
                 service_name: service.name.to_string(),
-                // One alert per finding, ever: the key is the finding's.
-                dedup_key: format!("finding/{}", finding_key(st.scan, &o.fingerprint)),
+                // One alert per finding, ever: the key is the finding's id.
+                dedup_key: format!("finding/{id}"),
                 dedup_key_generated: false,
                 origin: None,
                 details,
