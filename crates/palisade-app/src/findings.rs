@@ -128,6 +128,9 @@ pub struct FindingFilter {
     pub min_severity: Option<FindingSeverity>,
     /// Open and past its due date.
     pub overdue: bool,
+    /// As they stand at this time (default: now), e.g. to see what fails once an acceptance
+    /// runs out.
+    pub at: Option<Timestamp>,
 }
 
 /// A finding as a list shows it: the state (without history) and what it counts as now.
@@ -565,7 +568,7 @@ impl App {
             Some(s) => Some(self.load_visible::<ServiceState>(actor, s).await?.id),
             None => None,
         };
-        let now = crate::now();
+        let now = f.at.unwrap_or_else(crate::now);
         // The scans once: their findings (a service's are its scans'), and each one's latest run
         // for "last seen".
         let scans = self.scans(service, None).await?;

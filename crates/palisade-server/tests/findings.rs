@@ -208,6 +208,16 @@ async fn runs_open_keep_fix_and_reopen_findings_and_triage_is_recorded() {
             .collect();
         assert_eq!(history, ["opened", "accepted"], "{name}");
         assert_eq!(findings(&srv, "status=accepted").await.len(), 1);
+        // As it will stand the day after the acceptance ends: open again, and said to be so.
+        let later = palisade_core::Timestamp::from_datetime(expires.0 + time::Duration::days(1));
+        let then = findings(
+            &srv,
+            &format!("status=open&at={}", later.to_string().replace('+', "%2B")),
+        )
+        .await;
+        let r1_then = by_rule(&then, "R1");
+        assert_eq!(r1_then["acceptance_expired"], true, "{name}: {r1_then}");
+        assert_eq!(r1_then["triage"]["in_force"], false);
 
         // Refusals write nothing.
         let viewer = srv.token("vera", "viewer").await;
@@ -406,6 +416,7 @@ async fn bad_reports_and_requests_are_refused_and_a_repeat_is_answered_once() {
         ("limit=0", StatusCode::UNPROCESSABLE_ENTITY),
         ("min_severity=huge", StatusCode::UNPROCESSABLE_ENTITY),
         ("sort=asc", StatusCode::BAD_REQUEST),
+        ("at=tomorrow", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         assert_problem(
             &srv.get(&format!("/api/v1/findings?{q}"), &srv.admin).await,

@@ -98,6 +98,7 @@ async fn list_body(app: &App, caller: &WebCaller, q: &ListQuery) -> Result<Marku
         status: parse_opt::<FindingStatus>(&q.status, "status")?,
         min_severity: parse_opt::<FindingSeverity>(&q.min_severity, "severity")?,
         overdue: false,
+        at: None,
     };
     let rows = app.list_findings(&caller.actor, &filter).await?;
     let names = service_names(app).await?;

@@ -8,7 +8,7 @@ use crate::{Format, Outcome};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use palisade_core::Timestamp;
-use palisade_core::finding::{FindingStatus, Observed};
+use palisade_core::finding::Observed;
 use palisade_core::types::{FindingKind, FindingSeverity, Phase};
 use palisade_findings::gate::{Candidate, Policy, Verdict, evaluate, parse_expiry};
 use palisade_server::routes::findings::{
@@ -471,42 +471,24 @@ pub async fn run_findings(cmd: FindingsCmd) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// A finding from the server as the gate sees it at `at` (its marks and due date as of then).
-fn candidate(v: &FindingView, at: Timestamp) -> anyhow::Result<Candidate> {
-    let t = |s: &Option<String>| s.as_deref().map(Timestamp::parse).transpose();
-    let due_at = t(&v.due_at)?;
-    let triage_end = v
-        .triage
-        .as_ref()
-        .map(|tr| t(&tr.expires_at))
-        .transpose()?
-        .flatten();
-    let fixed = v.status == "fixed";
-    let in_force = v.triage.is_some() && triage_end.is_none_or(|e| at < e);
-    let status = match (&v.triage, fixed, in_force) {
-        (_, true, _) => FindingStatus::Fixed,
-        (Some(tr), false, true) if tr.kind == "accepted" => FindingStatus::Accepted,
-        (Some(_), false, true) => FindingStatus::FalsePositive,
-        _ => FindingStatus::Open,
-    };
-    let observed = Observed {
-        fingerprint: v.fingerprint.clone(),
-        kind: v.kind.parse()?,
-        rule: v.rule.clone(),
-        title: v.title.clone(),
-        severity: v.severity.parse()?,
-        location: v.location.clone(),
-        package: v.package.clone(),
-    };
+/// A finding from the server as the gate sees it: what it counts as at the gate's time is the
+/// server's to say (`at=` on the list), not recomputed here.
+fn candidate(v: &FindingView) -> anyhow::Result<Candidate> {
     Ok(Candidate {
         id: Some(v.id.to_string()),
-        observed,
-        status,
-        overdue: status == FindingStatus::Open && due_at.is_some_and(|d| d <= at),
-        due_at,
-        acceptance_expired: !fixed
-            && v.triage.as_ref().is_some_and(|tr| tr.kind == "accepted")
-            && !in_force,
+        observed: Observed {
+            fingerprint: v.fingerprint.clone(),
+            kind: v.kind.parse()?,
+            rule: v.rule.clone(),
+            title: v.title.clone(),
+            severity: v.severity.parse()?,
+            location: v.location.clone(),
+            package: v.package.clone(),
+        },
+        status: v.status.parse()?,
+        overdue: v.overdue,
+        due_at: v.due_at.as_deref().map(Timestamp::parse).transpose()?,
+        acceptance_expired: v.acceptance_expired,
     })
 }
 
@@ -565,9 +547,10 @@ pub async fn run_gate(a: GateArgs) -> anyhow::Result<Outcome> {
             loop {
                 let page: FindingList = c
                     .get(&format!(
-                        "/api/v1/findings?service={}&phase={}&limit=10000&offset={}",
+                        "/api/v1/findings?service={}&phase={}&at={}&limit=10000&offset={}",
                         seg(service),
                         a.phase,
+                        seg(&at.to_string()),
                         views.len()
                     ))
                     .await?;
@@ -586,7 +569,7 @@ pub async fn run_gate(a: GateArgs) -> anyhow::Result<Outcome> {
                 });
             let candidates = views
                 .iter()
-                .map(|v| candidate(v, at))
+                .map(candidate)
                 .collect::<anyhow::Result<Vec<_>>>()?;
             (candidates, sbom)
         }

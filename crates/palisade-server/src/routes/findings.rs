@@ -382,7 +382,8 @@ pub async fn upload(
         ("min_severity" = Option<String>, Query, pattern = "^(critical|high|medium|low|info)$", description = "at least this severe"),
         ("overdue" = Option<bool>, Query, description = "only open findings past their due date"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "at most this many (default 100)"),
-        ("offset" = Option<u32>, Query, minimum = 0, description = "skip this many (default 0)")),
+        ("offset" = Option<u32>, Query, minimum = 0, description = "skip this many (default 0)"),
+        ("at" = Option<String>, Query, format = DateTime, description = "as they stand at this time (default now): what fails once an acceptance runs out")),
     responses((status = 200, body = FindingList), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -403,6 +404,7 @@ pub async fn list(
         "overdue",
         "limit",
         "offset",
+        "at",
     ])?;
     let filter = FindingFilter {
         service: q.get("service").cloned(),
@@ -411,6 +413,10 @@ pub async fn list(
         status: parse::<FindingStatus>(&q, "status")?,
         min_severity: parse::<FindingSeverity>(&q, "min_severity")?,
         overdue: parse::<bool>(&q, "overdue")?.unwrap_or(false),
+        at: q
+            .get("at")
+            .map(|v| Timestamp::parse(v).map_err(|e| Problem::unprocessable(format!("at: {e}"))))
+            .transpose()?,
     };
     let limit = parse::<u32>(&q, "limit")?.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {
@@ -418,7 +424,7 @@ pub async fn list(
     }
     let offset = parse::<u32>(&q, "offset")?.unwrap_or(0) as usize;
     let rows = app.list_findings(caller.actor(), &filter).await?;
-    let now = palisade_app::now();
+    let now = filter.at.unwrap_or_else(palisade_app::now);
     Ok(Json(FindingList {
         total: rows.len(),
         findings: rows
