@@ -18,7 +18,7 @@ pub mod rules;
 pub mod shell;
 pub mod suppress;
 pub mod walk;
-pub mod yaml;
+pub use palisade_yaml as yaml;
 
 use std::rc::Rc;
 

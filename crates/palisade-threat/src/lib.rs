@@ -1,0 +1,21 @@
+//! STRIDE threat models as code.
+//!
+//! A model ([`model`]) is YAML: data assets, elements (external entities, processes, data stores)
+//! with attributes, data flows between them, nested trust boundaries and the status of each
+//! threat. Rules ([`rules`]) are data — TOML or YAML files whose conditions are written in a small
+//! language ([`cond`]) over element and flow attributes; no host code is ever evaluated. The
+//! analysis ([`engine`]) applies every rule to every element or flow it targets and gives threats
+//! with stable ids (rule + element or flow id), the attributes that matched, a severity from
+//! likelihood × impact, and their status from the model.
+//!
+//! Pure: the only I/O is [`model::load`] reading a model and its includes, and [`rules::load_file`]
+//! reading a rules file. Time is passed in.
+
+pub mod cond;
+pub mod engine;
+pub mod model;
+pub mod rules;
+
+pub use engine::{Analysis, Threat, ThreatStatus, analyse};
+pub use model::{Model, ModelError};
+pub use rules::{Rule, RuleSet, Stride};
