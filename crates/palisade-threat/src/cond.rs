@@ -10,7 +10,7 @@
 //! - literals: `"text"` or `'text'`, whole or decimal numbers, `true`, `false`, lists `[a, b]`;
 //! - comparisons: `==`, `!=`, `<`, `<=`, `>`, `>=` (numbers, or the levels low < medium < high <
 //!   critical), `in [list]`, `not in [list]`, `contains` (a list holds a value, or text holds
-//!   text), `is set`, `is not set`;
+//!   text, ignoring case), `is set`, `is not set`;
 //! - `not`, `and`, `or` and parentheses; a bare path is true when set and not false, empty or 0.
 //!
 //! Nothing else: no functions, no host code, no loops. Evaluation is a walk of the parsed tree,

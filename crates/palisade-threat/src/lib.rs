@@ -12,8 +12,10 @@
 //! reading a rules file. Time is passed in.
 
 pub mod cond;
+pub mod diff;
 pub mod engine;
 pub mod model;
+pub mod report;
 pub mod rules;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};

@@ -856,6 +856,15 @@ impl Model {
 
 /// Read a model from `path`, following its includes (relative to the including file).
 pub fn load(path: &Path) -> Result<Model, Vec<ModelError>> {
+    load_with(path, &read_limited)
+}
+
+/// Read a model through `read` (a file system, or a git revision's tree): `read` gives a file's
+/// text or says why it cannot.
+pub fn load_with(
+    path: &Path,
+    read: &dyn Fn(&Path) -> Result<String, String>,
+) -> Result<Model, Vec<ModelError>> {
     let mut model = Model {
         file: path.to_path_buf(),
         ..Model::default()
@@ -865,8 +874,7 @@ pub fn load(path: &Path) -> Result<Model, Vec<ModelError>> {
     let mut stack = vec![(path.to_path_buf(), None::<(PathBuf, usize)>)];
     let mut first = true;
     while let Some((file, included_from)) = stack.pop() {
-        let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
-        if !seen.insert(key) {
+        if !seen.insert(normalize(&file)) {
             continue;
         }
         if seen.len() > MAX_FILES {
@@ -881,7 +889,7 @@ pub fn load(path: &Path) -> Result<Model, Vec<ModelError>> {
             });
             break;
         }
-        let text = match read_limited(&file) {
+        let text = match read(&file) {
             Ok(t) => t,
             Err(message) => {
                 let (f, line) = included_from.unwrap_or((file.clone(), 1));
@@ -909,7 +917,7 @@ pub fn load(path: &Path) -> Result<Model, Vec<ModelError>> {
                 }
                 let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
                 for (inc, line) in includes.into_iter().rev() {
-                    stack.push((dir.join(inc), Some((file.clone(), line))));
+                    stack.push((normalize(&dir.join(inc)), Some((file.clone(), line))));
                 }
                 merge(&mut model, part, &mut errors);
             }
@@ -957,6 +965,24 @@ pub fn from_str(name: &Path, text: &str) -> Result<Model, Vec<ModelError>> {
     } else {
         Err(errors)
     }
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system (includes are followed in git trees
+/// too).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn read_limited(path: &Path) -> Result<String, String> {
