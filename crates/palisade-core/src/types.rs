@@ -327,19 +327,23 @@ string_enum!(
 
 string_enum!(
     /// What found a security finding: a secret, a vulnerable dependency or image package, a
-    /// configuration check, or code analysis (any other SARIF producer).
-    FindingKind, "finding kind", "secret, dependency, image, config or code", {
+    /// configuration check, code analysis (any other SARIF producer), or a threat model (an
+    /// open threat of `palisade threat check`).
+    FindingKind, "finding kind", "secret, dependency, image, config, code or threat", {
         Secret => "secret" | "secrets",
         Dependency => "dependency" | "deps" | "dependencies",
         Image => "image",
         Config => "config" | "configuration" | "iac",
         Code => "code" | "sast",
+        Threat => "threat" | "threats" | "threat-model",
     }
 );
 
 string_enum!(
-    /// The lifecycle phase a scan ran in; the gate decides per phase.
-    Phase, "phase", "code, build, release or deploy", {
+    /// The lifecycle phase a scan ran in; the gate decides per phase. `design` is the threat
+    /// model's.
+    Phase, "phase", "design, code, build, release or deploy", {
+        Design => "design" | "plan",
         Code => "code",
         Build => "build",
         Release => "release",

@@ -117,6 +117,9 @@ fn analysis(run: &Value, tool: &str) -> String {
         if key.starts_with("palisadeConfig") {
             return "palisade/config".into();
         }
+        if key.starts_with("palisadeThreat") {
+            return "palisade/threat".into();
+        }
     }
     tool.to_string()
 }
@@ -221,7 +224,11 @@ fn result(
         .filter(|m| !m.is_empty());
     let kind = hint.unwrap_or_else(|| {
         let t = tool.to_ascii_lowercase();
-        if tags.iter().any(|t| t.contains("secret")) {
+        if tags.iter().any(|t| t == "threat-model")
+            || partial.is_some_and(|m| m.contains_key("palisadeThreat/v1"))
+        {
+            FindingKind::Threat
+        } else if tags.iter().any(|t| t.contains("secret")) {
             FindingKind::Secret
         } else if tags
             .iter()

@@ -157,6 +157,11 @@ pub fn sarif(model: &Model, a: &Analysis, rules: &RuleSet, version: &str) -> sar
         properties.insert("threatId".into(), Value::String(t.id.clone()));
         properties.insert("stride".into(), Value::String(t.stride.as_str().into()));
         properties.insert("severity".into(), Value::String(t.severity.as_str().into()));
+        // Per result: one rule's threats differ in severity when their impact comes from the data.
+        properties.insert(
+            "security-severity".into(),
+            Value::String(security_severity(t.severity).into()),
+        );
         properties.insert("status".into(), Value::String(t.status.name().into()));
         properties.insert(
             "target".into(),

@@ -23,7 +23,8 @@ pub struct UploadArgs {
     /// The service the reports are about (name or id).
     #[arg(long)]
     service: String,
-    /// The lifecycle phase the scans ran in: code, build, release or deploy.
+    /// The lifecycle phase the scans ran in: design (threat models), code, build, release or
+    /// deploy.
     #[arg(long)]
     phase: Phase,
     /// The scan's tool (default: as each report names itself).
@@ -34,7 +35,7 @@ pub struct UploadArgs {
     #[arg(long)]
     name: Option<String>,
     /// The kind of every finding, for reports that do not say: secret, dependency, image,
-    /// config or code.
+    /// config, code or threat.
     #[arg(long)]
     kind: Option<FindingKind>,
     /// For an SBOM (CycloneDX or SPDX): the environment it is what runs in. The server keeps
@@ -136,7 +137,7 @@ pub enum FindingsCmd {
 /// `palisade gate`.
 #[derive(Args, Debug)]
 pub struct GateArgs {
-    /// The phase to decide: code, build, release or deploy.
+    /// The phase to decide: design (threat models), code, build, release or deploy.
     #[arg(long)]
     phase: Phase,
     /// Decide on the server's findings of this service (name or id), after uploading the

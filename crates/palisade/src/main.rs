@@ -50,6 +50,7 @@ mod serve_cmd;
 mod service_cmd;
 mod settings;
 mod team_cmd;
+mod threat_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -139,6 +140,10 @@ enum Command {
     /// reopen.
     #[command(subcommand)]
     Findings(findings_cmd::FindingsCmd),
+    /// STRIDE threat models as code, offline: validate a model, find its threats (with why each
+    /// was raised), explain one, diff two versions for review. Start with docs/threat-models.md.
+    #[command(subcommand)]
+    Threat(threat_cmd::ThreatCmd),
     /// The CI gate: pass (exit 0) or fail (exit 1) a phase by the service's policy file, on
     /// local reports or the server's findings; each failure names the policy line.
     Gate(findings_cmd::GateArgs),
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
         Command::Db(a) => return exit(deps_cmd::run_db(a)),
         Command::Scan(a) => return exit(deps_cmd::run_scan(a)),
         Command::Sbom(a) => return exit(deps_cmd::run_sbom(a)),
+        Command::Threat(cmd) => return exit(threat_cmd::run(cmd)),
         Command::Key(cmd) => {
             return match key_cmd::run(cmd) {
                 Ok(_) => ExitCode::SUCCESS,
@@ -202,7 +208,11 @@ fn main() -> ExitCode {
             Command::Upload(a) => findings_cmd::run_upload(a).await,
             Command::Findings(cmd) => findings_cmd::run_findings(cmd).await,
             Command::Gate(a) => findings_cmd::run_gate(a).await,
-            Command::Db(_) | Command::Scan(_) | Command::Sbom(_) | Command::Key(_) => {
+            Command::Db(_)
+            | Command::Scan(_)
+            | Command::Sbom(_)
+            | Command::Threat(_)
+            | Command::Key(_) => {
                 unreachable!("handled above")
             }
         }

@@ -292,7 +292,7 @@ where
 #[utoipa::path(post, path = "/api/v1/services/{service}/findings/uploads", tag = "findings",
     request_body(content = String, description = "the report: SARIF 2.1.0, CycloneDX JSON, OSV-Scanner JSON, or Palisade's JSON (at most 64 MiB)", content_type = "application/json"),
     params(("service" = String, Path, description = "id or name"),
-        ("phase" = String, Query, pattern = "^(code|build|release|deploy)$", description = "the lifecycle phase the scan ran in"),
+        ("phase" = String, Query, pattern = "^(design|plan|code|build|release|deploy)$", description = "the lifecycle phase the scan ran in"),
         ("tool" = Option<String>, Query, description = "the scan's tool (default: as the report names itself)"),
         ("name" = Option<String>, Query, description = "one of several scans of a tool in a phase (a monorepo's part)"),
         ("kind" = Option<String>, Query, pattern = "^(secret|dependency|image|config|code)$", description = "the kind of every finding, for reports that do not say"),
@@ -376,7 +376,7 @@ pub async fn upload(
 
 #[utoipa::path(get, path = "/api/v1/findings", tag = "findings",
     params(("service" = Option<String>, Query, description = "one service's (id or name)"),
-        ("phase" = Option<String>, Query, pattern = "^(code|build|release|deploy)$", description = "one phase's"),
+        ("phase" = Option<String>, Query, pattern = "^(design|plan|code|build|release|deploy)$", description = "one phase's"),
         ("kind" = Option<String>, Query, pattern = "^(secret|dependency|image|config|code)$", description = "one kind's"),
         ("status" = Option<String>, Query, pattern = "^(open|accepted|false_positive|fixed)$", description = "as it stands now"),
         ("min_severity" = Option<String>, Query, pattern = "^(critical|high|medium|low|info)$", description = "at least this severe"),
