@@ -594,9 +594,17 @@ impl App {
 
     /// Declare an incident from an alert and link the two. The alert records the incident's id;
     /// the incident's summary names the alert. `input.title` and `input.summary` default to the
-    /// alert's. A second promotion of the same alert is refused before anything is declared.
+    /// alert's.
+    ///
+    /// The alert is marked first, with the id the incident will have, and the incident is
+    /// declared under that id after: the alert's stream is where concurrent promotions of one
+    /// alert meet (on any node), so only one of them marks it and only that one declares an
+    /// incident; the others are refused (`alert-promoted`) before anything is declared. Should the
+    /// declaration fail after the mark, the alert names an incident that does not exist yet, and
+    /// promoting it again declares that incident under the recorded id.
+    ///
     /// With `opts.idempotency`, the answer `render` gives (from the alert and the incident) is
-    /// stored with the alert's `promoted` event, and a repeat gets it back before anything is
+    /// stored with the incident's declaration, and a repeat gets it back before anything is
     /// checked ([`Promotion::Replayed`]).
     pub async fn promote_alert(
         &self,
@@ -614,7 +622,30 @@ impl App {
             return Ok(Promotion::Replayed(replay));
         }
         let st = self.load_for::<AlertState>(actor, alert, &probe).await?;
-        self.check_rules(actor, &st, &probe)?;
+        // Marked by a promotion whose declaration did not happen: complete it.
+        let unfinished = match st.incident {
+            Some(id)
+                if self
+                    .load::<palisade_core::IncidentState>(id)
+                    .await?
+                    .is_none() =>
+            {
+                Some(id)
+            }
+            _ => None,
+        };
+        if unfinished.is_none() {
+            self.check_rules(actor, &st, &probe)?;
+        }
+        if let Some(p) = &input.playbook
+            && !self.inner.playbooks.contains_key(p)
+        {
+            let known: Vec<&str> = self.inner.playbooks.keys().map(String::as_str).collect();
+            return Err(AppError::Invalid(format!(
+                "no playbook {p:?}; known: {}",
+                known.join(", ")
+            )));
+        }
         if input.title.trim().is_empty() {
             input.title = st.details.summary.chars().take(200).collect();
         }
@@ -626,28 +657,58 @@ impl App {
             Some(s) if !s.trim().is_empty() => format!("{s}\n\n{from}"),
             _ => from,
         });
-        let incident = self
-            .declare(actor, input, &Options::default(), None)
-            .await?
-            .done()?
-            .state;
+        let (alert_state, incident_id) = match unfinished {
+            Some(id) => (st, id),
+            None => {
+                let id = Uuid::now_v7();
+                let marked = self
+                    .execute::<AlertState>(
+                        actor,
+                        &st.id.to_string(),
+                        AlertCommand::Promote { incident: id },
+                        &Options::default(),
+                        None,
+                    )
+                    .await?
+                    .done()?;
+                (marked.state, id)
+            }
+        };
         let answer = render.map(|r| {
-            let incident = incident.clone();
-            move |e: &Executed<AlertState>| r(&e.state, &incident)
+            let alert = alert_state.clone();
+            move |e: &Executed<palisade_core::IncidentState>| r(&alert, &e.state)
         });
-        let outcome = self
-            .execute::<AlertState>(
+        let declared = self
+            .declare_as(
                 actor,
-                &st.id.to_string(),
-                AlertCommand::Promote {
-                    incident: incident.id,
-                },
+                Some(incident_id),
+                input,
                 opts,
-                answer.as_ref().map(|a| a as Render<'_, AlertState>),
+                answer
+                    .as_ref()
+                    .map(|a| a as Render<'_, palisade_core::IncidentState>),
             )
-            .await?;
+            .await;
+        let outcome = match declared {
+            // Completing an unfinished promotion while its own request is still declaring (or
+            // another completion is): the incident now exists, so this one is a second
+            // promotion of the alert.
+            Err(AppError::Conflict(_))
+                if unfinished.is_some()
+                    && self
+                        .load::<palisade_core::IncidentState>(incident_id)
+                        .await?
+                        .is_some() =>
+            {
+                self.check_rules(actor, &alert_state, &probe)?;
+                return Err(AppError::Conflict(
+                    "the alert was promoted concurrently; try again".into(),
+                ));
+            }
+            other => other?,
+        };
         Ok(match outcome {
-            Outcome::Done(done) => Promotion::Done(done.state, incident),
+            Outcome::Done(done) => Promotion::Done(alert_state, done.state),
             // The same key committed concurrently: its answer.
             Outcome::Replayed(text) => Promotion::Replayed(text),
         })

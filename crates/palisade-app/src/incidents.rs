@@ -7,6 +7,7 @@ use crate::{App, Kept};
 use palisade_core::incident::{Declaration, Declare};
 use palisade_core::{Actor, Event, IncidentState, Kind, Severity, Timestamp, UserName};
 use palisade_store::{IncidentSummary, ListFilter, StoredEvent};
+use uuid::Uuid;
 
 /// What someone declares.
 #[derive(Debug, Clone)]
@@ -36,6 +37,18 @@ impl App {
         opts: &Options,
         render: Option<Render<'_, IncidentState>>,
     ) -> Result<Outcome<IncidentState>> {
+        self.declare_as(actor, None, input, opts, render).await
+    }
+
+    /// [`Self::declare`] under an id chosen beforehand (an alert's promotion records it first).
+    pub(crate) async fn declare_as(
+        &self,
+        actor: &Actor,
+        id: Option<Uuid>,
+        input: DeclareInput,
+        opts: &Options,
+        render: Option<Render<'_, IncidentState>>,
+    ) -> Result<Outcome<IncidentState>> {
         let kind = input.kind.unwrap_or(Kind::Security);
         let playbooks = &self.inner.playbooks;
         let playbook = match &input.playbook {
@@ -60,8 +73,9 @@ impl App {
         };
         let mut random = [0u8; 8];
         let outcome = self
-            .create::<IncidentState>(
+            .create_as::<IncidentState>(
                 actor,
+                id,
                 |attempt| {
                     getrandom::fill(&mut random)
                         .map_err(|e| AppError::internal("the random number generator failed", e))?;

@@ -431,6 +431,19 @@ impl App {
     pub async fn create<A: Kept>(
         &self,
         actor: &Actor,
+        make: impl FnMut(u32) -> Result<A::Create>,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Outcome<A>> {
+        self.create_as(actor, None, make, opts, render).await
+    }
+
+    /// [`Self::create`] with the new stream's id chosen by the caller (`None`: a fresh one), for a
+    /// use case that records the id elsewhere before the stream exists.
+    pub(crate) async fn create_as<A: Kept>(
+        &self,
+        actor: &Actor,
+        id: Option<Uuid>,
         mut make: impl FnMut(u32) -> Result<A::Create>,
         opts: &Options,
         render: Option<Render<'_, A>>,
@@ -449,7 +462,13 @@ impl App {
                     .await?;
             }
             match self
-                .create_once(actor, Uuid::now_v7(), &create, opts, render)
+                .create_once(
+                    actor,
+                    id.unwrap_or_else(Uuid::now_v7),
+                    &create,
+                    opts,
+                    render,
+                )
                 .await
             {
                 Err(AppError::Taken(what)) => taken = Some(what),

@@ -701,3 +701,66 @@ async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
         );
     }
 }
+
+/// Concurrent promotions of one alert (a double click, two responders, two nodes) declare one
+/// incident: the alert is marked first, and only the promotion that marked it declares.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_promotions_of_one_alert_declare_one_incident() {
+    for (name, store, _dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let key = service_with_key(&srv, "payments-api").await;
+        let r = enqueue(&srv, trigger(&key, Some("db"), "Database CPU at 100 %")).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let id = alerts(&srv, "").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut tokens = Vec::new();
+        for i in 0..8 {
+            tokens.push(srv.token(&format!("responder{i}"), "responder").await);
+        }
+        let srv = std::sync::Arc::new(srv);
+        let mut tasks = Vec::new();
+        for t in tokens {
+            let (srv, id) = (srv.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                srv.post(
+                    &format!("/api/v1/alerts/{id}/promote"),
+                    &t,
+                    json!({"kind": "operational"}),
+                )
+                .await
+            }));
+        }
+        let mut created = Vec::new();
+        for task in tasks {
+            let r = task.await.unwrap();
+            match r.status {
+                StatusCode::CREATED => {
+                    created.push(r.body["codename"].as_str().unwrap().to_string())
+                }
+                StatusCode::CONFLICT => {
+                    assert!(r.text.contains("alert-promoted"), "{name}: {}", r.text)
+                }
+                other => panic!("{name}: {other}: {}", r.text),
+            }
+        }
+        assert_eq!(created.len(), 1, "{name}: {created:?}");
+        let list = srv.get("/api/v1/incidents", &srv.admin).await;
+        let incidents = list.body["incidents"].as_array().unwrap();
+        assert_eq!(incidents.len(), 1, "{name}: {}", list.text);
+        assert_eq!(incidents[0]["codename"], created[0].as_str());
+        let alert = srv.get(&format!("/api/v1/alerts/{id}"), &srv.admin).await;
+        assert_eq!(
+            alert.body["incident"],
+            created[0].as_str(),
+            "{}",
+            alert.text
+        );
+    }
+}
