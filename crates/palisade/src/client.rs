@@ -99,18 +99,7 @@ impl Client {
         // answer.
         let key = uuid::Uuid::new_v4().to_string();
         let req = req.bearer_auth(&self.token).header("idempotency-key", &key);
-        // Three retries, about 100 ms, 200 ms and 400 ms apart (with jitter, so that clients
-        // turned away together do not come back together).
-        let pauses = {
-            use backon::BackoffBuilder;
-            backon::ExponentialBuilder::default()
-                .with_min_delay(std::time::Duration::from_millis(100))
-                .with_max_delay(std::time::Duration::from_secs(2))
-                .with_max_times(3)
-                .with_jitter()
-                .build()
-        };
-        for pause in pauses {
+        for pause in retry_pauses() {
             let Some(this) = req.try_clone() else { break };
             match self.send_once(this, what).await {
                 Ok(v) => return Ok(v),
@@ -249,6 +238,37 @@ fn classify(status: reqwest::StatusCode, body: &[u8], what: &str) -> Failure {
         (403 | 409 | 422, _) => Failure::Final(Refused(msg).into()),
         (401, _) => Failure::Final(anyhow!("{msg} (HTTP 401)")),
         (code, _) => Failure::Final(anyhow!("{what}: {msg} (HTTP {code})")),
+    }
+}
+
+/// The pauses before each retry of a command: three, about 100 ms, 200 ms and 400 ms apart
+/// (with jitter, so that clients turned away together do not come back together).
+pub fn retry_pauses() -> impl Iterator<Item = std::time::Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(100))
+        .with_max_delay(std::time::Duration::from_secs(2))
+        .with_max_times(3)
+        .with_jitter()
+        .build()
+}
+
+/// [`problem_error`], saying too whether asking again (with the same idempotency key) is safe
+/// and worth it: nothing was decided.
+pub async fn problem_retryable(resp: reqwest::Response, what: &str) -> (bool, anyhow::Error) {
+    let status = resp.status();
+    match resp.bytes().await {
+        Ok(bytes) => match classify(status, &bytes, what) {
+            Failure::Retryable(e) => (true, e),
+            Failure::Final(e) => (false, e),
+        },
+        Err(e) => (
+            true,
+            anyhow::Error::new(e).context(format!(
+                "{what}: reading the server's answer (HTTP {})",
+                status.as_u16()
+            )),
+        ),
     }
 }
 

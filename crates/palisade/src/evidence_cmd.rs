@@ -285,6 +285,79 @@ async fn check_response(resp: reqwest::Response, what: &str) -> anyhow::Result<r
     Err(crate::client::problem_error(resp, what).await)
 }
 
+/// One attempt at an evidence upload: `Ok(Ok((answer, hash of what was sent)))`, `Ok(Err(e))`
+/// when asking again is safe and worth it (no answer, a concurrent change, an unavailable
+/// store), `Err` when not.
+async fn upload_once(
+    c: &Client,
+    incident: &str,
+    file: &std::path::Path,
+    query: &[(&str, String)],
+    key: &str,
+) -> anyhow::Result<anyhow::Result<(EvidenceView, String)>> {
+    let f = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
+    let len = f.metadata().await?.len();
+    let pb = progress(len, "uploading");
+    let hasher = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
+    let h = hasher.clone();
+    let pbc = pb.clone();
+    let stream = futures_util::StreamExt::map(
+        tokio_util::io::ReaderStream::with_capacity(f, 1 << 20),
+        move |chunk| {
+            if let Ok(b) = &chunk {
+                if let Ok(mut h) = h.lock() {
+                    h.update(b);
+                }
+                pbc.inc(b.len() as u64);
+            }
+            chunk
+        },
+    );
+    let resp = c
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/incidents/{}/evidence", seg(incident)),
+        )
+        .query(query)
+        .header("content-type", "application/octet-stream")
+        .header("content-length", len)
+        .header("idempotency-key", key)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    pb.finish_and_clear();
+    let resp = match resp {
+        Ok(r) => r,
+        // Not even connected: nothing was sent.
+        Err(e) if e.is_connect() => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot reach the Palisade server at {} (adding evidence); is `palisade serve` running and PALISADE_URL right?",
+                c.base()
+            )));
+        }
+        Err(e) => {
+            return Ok(Err(
+                anyhow::Error::new(e).context("uploading evidence: no answer from the server")
+            ));
+        }
+    };
+    if !resp.status().is_success() {
+        let (retry, e) = crate::client::problem_retryable(resp, "adding evidence").await;
+        return if retry { Ok(Err(e)) } else { Err(e) };
+    }
+    let v: EvidenceView = resp.json().await.context("reading the server's answer")?;
+    let sent = hex::encode(
+        hasher
+            .lock()
+            .map_err(|_| anyhow!("hasher poisoned"))?
+            .clone()
+            .finalize(),
+    );
+    Ok(Ok((v, sent)))
+}
+
 pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
     match cmd {
         EvidenceCmd::Add {
@@ -314,26 +387,6 @@ pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
                     format!("{e} The name comes from the file's name; give another with --name.")
                 })
             })?;
-            let f = tokio::fs::File::open(&file)
-                .await
-                .with_context(|| format!("opening {}", file.display()))?;
-            let len = f.metadata().await?.len();
-            let pb = progress(len, "uploading");
-            let hasher = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
-            let h = hasher.clone();
-            let pbc = pb.clone();
-            let stream = futures_util::StreamExt::map(
-                tokio_util::io::ReaderStream::with_capacity(f, 1 << 20),
-                move |chunk| {
-                    if let Ok(b) = &chunk {
-                        if let Ok(mut h) = h.lock() {
-                            h.update(b);
-                        }
-                        pbc.inc(b.len() as u64);
-                    }
-                    chunk
-                },
-            );
             let mut query = vec![
                 ("name", name.to_string()),
                 ("source", source),
@@ -345,28 +398,23 @@ pub async fn run(cmd: EvidenceCmd) -> anyhow::Result<Outcome> {
             if let Some(n) = note {
                 query.push(("note", n));
             }
-            let resp = c
-                .request(
-                    reqwest::Method::POST,
-                    &format!("/api/v1/incidents/{}/evidence", seg(&incident)),
-                )
-                .query(&query)
-                .header("content-type", "application/octet-stream")
-                .header("content-length", len)
-                .body(reqwest::Body::wrap_stream(stream))
-                .send()
-                .await
-                .context("uploading evidence");
-            pb.finish_and_clear();
-            let resp = check_response(resp?, "adding evidence").await?;
-            let v: EvidenceView = resp.json().await.context("reading the server's answer")?;
-            let sent = hex::encode(
-                hasher
-                    .lock()
-                    .map_err(|_| anyhow!("hasher poisoned"))?
-                    .clone()
-                    .finalize(),
-            );
+            // One idempotency key for every attempt: an upload whose answer was lost, or that
+            // met a concurrent change or an unavailable store, is sent again and recorded once.
+            let key = uuid::Uuid::new_v4().to_string();
+            let mut pauses = crate::client::retry_pauses();
+            let (v, sent) = loop {
+                let error = match upload_once(&c, &incident, &file, &query, &key).await? {
+                    Ok(done) => break done,
+                    Err(e) => e,
+                };
+                match pauses.next() {
+                    Some(p) => {
+                        eprintln!("{error:#}; sending it again");
+                        tokio::time::sleep(p).await;
+                    }
+                    None => return Err(error),
+                }
+            };
             if sent != v.item.sha256 {
                 bail!(
                     "the server recorded SHA-256 {} but this file hashed to {sent} while it was sent: it changed during the upload, or the transfer was corrupted. {} is recorded as received; add the file again once it is stable",
