@@ -377,3 +377,29 @@ fn a_model_that_states_its_controls_is_quiet_and_the_same_model_without_them_is_
         assert!(a.get(&want).is_some(), "{want} is not raised");
     }
 }
+
+#[test]
+fn the_rules_reference_is_generated_from_the_rules_and_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/threat-rules.md");
+    let set = RuleSet::builtin();
+    let want = palisade_threat::docs::markdown(&set);
+    if std::env::var_os("PALISADE_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date: run `PALISADE_UPDATE_DOCS=1 cargo test -p palisade-threat --test rules`",
+        path.display()
+    );
+    for r in &set.rules {
+        assert!(have.contains(&format!("\n### {}\n", r.id)), "{}", r.id);
+        for n in &r.cwe {
+            assert!(
+                have.contains(&format!("https://cwe.mitre.org/data/definitions/{n}.html")),
+                "{} CWE-{n}",
+                r.id
+            );
+        }
+    }
+}
