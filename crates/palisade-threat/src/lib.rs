@@ -6,13 +6,15 @@
 //! language ([`cond`]) over element and flow attributes; no host code is ever evaluated. The
 //! analysis ([`engine`]) applies every rule to every element or flow it targets and gives threats
 //! with stable ids (rule + element or flow id), the attributes that matched, a severity from
-//! likelihood × impact, and their status from the model.
+//! likelihood × impact, and their status from the model. [`docs`] renders a rule set as the
+//! Markdown reference `docs/threat-rules.md`.
 //!
 //! Pure: the only I/O is [`model::load`] reading a model and its includes, and [`rules::load_file`]
 //! reading a rules file. Time is passed in.
 
 pub mod cond;
 pub mod diff;
+pub mod docs;
 pub mod engine;
 pub mod model;
 pub mod report;
