@@ -602,8 +602,11 @@ fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
                 )
             };
             let Some(root) = root.filter(|_| known) else {
+                let hint = model::suggest(&a.id, analysis.threats.iter().map(|x| x.id.as_str()))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
                 bail!(
-                    "no {} `{t}` in {}",
+                    "no {} `{t}` in {}{hint}",
                     if rule.targets_flows() {
                         "flow"
                     } else {
