@@ -15,7 +15,11 @@ pub mod cond;
 pub mod engine;
 pub mod model;
 pub mod rules;
+#[doc(hidden)]
+pub mod synthetic;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};
 pub use model::{Model, ModelError};
 pub use rules::{Rule, RuleSet, Stride};
+#[doc(hidden)]
+pub use synthetic::synthetic_model_yaml;
