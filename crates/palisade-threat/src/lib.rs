@@ -8,10 +8,13 @@
 //! with stable ids (rule + element or flow id), the attributes that matched, a severity from
 //! likelihood × impact, and their status from the model.
 //!
+//! [`diagram`] draws the data-flow diagram, as SVG laid out here or as Graphviz DOT.
+//!
 //! Pure: the only I/O is [`model::load`] reading a model and its includes, and [`rules::load_file`]
 //! reading a rules file. Time is passed in.
 
 pub mod cond;
+pub mod diagram;
 pub mod engine;
 pub mod model;
 pub mod rules;
