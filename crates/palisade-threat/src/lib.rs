@@ -9,17 +9,24 @@
 //! likelihood × impact, and their status from the model. [`docs`] renders a rule set as the
 //! Markdown reference `docs/threat-rules.md`.
 //!
+//! [`diagram`] draws the data-flow diagram, as SVG laid out here or as Graphviz DOT.
+//!
 //! Pure: the only I/O is [`model::load`] reading a model and its includes, and [`rules::load_file`]
 //! reading a rules file. Time is passed in.
 
 pub mod cond;
+pub mod diagram;
 pub mod diff;
 pub mod docs;
 pub mod engine;
 pub mod model;
 pub mod report;
 pub mod rules;
+#[doc(hidden)]
+pub mod synthetic;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};
 pub use model::{Model, ModelError};
 pub use rules::{Rule, RuleSet, Stride};
+#[doc(hidden)]
+pub use synthetic::synthetic_model_yaml;
