@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use palisade_threat::engine::{self, Day};
 use palisade_threat::model::{self, ATTRIBUTES, Level, Model};
 use palisade_threat::rules::{self, ELEMENT_FIELDS, FLOW_FIELDS, RuleSet, Stride};
-use palisade_threat::{Analysis, ThreatStatus, diff, report};
+use palisade_threat::{Analysis, ThreatStatus, diagram, diff, report};
 
 use crate::deps_cmd::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, FailOn};
 
@@ -30,6 +30,10 @@ pub enum ThreatCmd {
     /// impact, mitigations, and how to record a decision. Also says why a rule did NOT raise a
     /// threat on an element (`RULE@ELEMENT`), and explains a rule id alone.
     Explain(ExplainArgs),
+    /// Draw the data-flow diagram: elements by type, trust boundaries as nested boxes, flows
+    /// labelled, each element's open threats counted and coloured by the highest severity. SVG
+    /// (laid out by Palisade, no Graphviz needed) or Graphviz DOT.
+    Diagram(DiagramArgs),
     /// What a change does to the threats: added, removed and changed threats between two
     /// versions of a model (two files, or `--git REV` and the working tree).
     Diff(DiffArgs),
@@ -127,6 +131,36 @@ pub enum TextFormat {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagramFormat {
+    /// SVG, for browsers, pull requests and documents.
+    Svg,
+    /// Graphviz DOT (`dot -Tpng`), for people who want Graphviz's layout.
+    Dot,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiagramArgs {
+    /// The model file (YAML).
+    #[arg(default_value = "threatmodel.yaml")]
+    model: PathBuf,
+    /// Write the diagram to this file instead of standard output; the format follows its
+    /// extension (`.dot` or `.gv` is DOT) unless `--format` says.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format [default: svg, or dot for a `.dot`/`.gv` --output].
+    #[arg(long, value_enum)]
+    format: Option<DiagramFormat>,
+    /// Draw the model only: no threat counts or severity colours (and no rules applied).
+    #[arg(long)]
+    no_threats: bool,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// The day acceptances are checked against (YYYY-MM-DD; default today, UTC).
+    #[arg(long, value_name = "DATE")]
+    at: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiffFormat {
     /// One line per threat: `+` added, `-` removed, `~` changed.
     Text,
@@ -196,6 +230,7 @@ pub fn run(cmd: ThreatCmd) -> i32 {
         ThreatCmd::Validate(a) => validate(a),
         ThreatCmd::Check(a) => check(a),
         ThreatCmd::Explain(a) => explain(a),
+        ThreatCmd::Diagram(a) => diagram(a),
         ThreatCmd::Diff(a) => run_diff(a),
         ThreatCmd::Rules(a) => list_rules(a),
         ThreatCmd::Attributes(a) => attributes(a),
@@ -371,7 +406,7 @@ fn check(a: CheckArgs) -> anyhow::Result<i32> {
             report::sarif(&m, &analysis, &set, env!("CARGO_PKG_VERSION")).to_json_pretty()
         ),
         CheckFormat::Markdown => report::markdown(&m, &analysis),
-        CheckFormat::Html => report::html(&m, &analysis, ""),
+        CheckFormat::Html => report::html(&m, &analysis, &diagram::svg(&m, Some(&analysis))),
     };
     emit(&text, a.output.as_deref())?;
     let open = analysis
@@ -631,6 +666,41 @@ fn explain(a: ExplainArgs) -> anyhow::Result<i32> {
         }
     }
     emit(&out, None)?;
+    Ok(EXIT_CLEAN)
+}
+
+fn diagram(a: DiagramArgs) -> anyhow::Result<i32> {
+    let m = load_model(&a.model)?;
+    let analysis = if a.no_threats {
+        None
+    } else {
+        let set = rule_set(&a.rules)?;
+        Some(engine::analyse(&m, &set, day(a.at.as_deref())?))
+    };
+    let by_extension = a
+        .output
+        .as_deref()
+        .and_then(|p| p.extension())
+        .is_some_and(|e| e == "dot" || e == "gv");
+    let format = a.format.unwrap_or(if by_extension {
+        DiagramFormat::Dot
+    } else {
+        DiagramFormat::Svg
+    });
+    let text = match format {
+        DiagramFormat::Svg => diagram::svg(&m, analysis.as_ref()),
+        DiagramFormat::Dot => diagram::dot(&m, analysis.as_ref()),
+    };
+    emit(&text, a.output.as_deref())?;
+    if let Some(p) = &a.output {
+        eprintln!(
+            "palisade: wrote {} ({} element(s), {} flow(s), {} boundary(ies))",
+            p.display(),
+            m.elements.len(),
+            m.flows.len(),
+            m.boundaries.len()
+        );
+    }
     Ok(EXIT_CLEAN)
 }
 
