@@ -310,12 +310,24 @@ fn element_object(id: &str, e: &Element) -> Map<String, Value> {
 /// Apply `rules` to `model` on `today`.
 pub fn analyse(model: &Model, rules: &RuleSet, today: Day) -> Analysis {
     let ctx = contexts(model);
+    // Each subject's condition root (`{"element": …}` or `{"flow": …}`), built once for all rules.
+    let wrap = |key: &str, v: &Value| Value::Object(Map::from_iter([(key.to_string(), v.clone())]));
+    let element_roots: BTreeMap<&str, Value> = ctx
+        .elements
+        .iter()
+        .map(|(id, v)| (id.as_str(), wrap("element", v)))
+        .collect();
+    let flow_roots: BTreeMap<&str, Value> = ctx
+        .flows
+        .iter()
+        .map(|(id, v)| (id.as_str(), wrap("flow", v)))
+        .collect();
     let mut threats = Vec::new();
     for rule in &rules.rules {
         if rule.targets_flows() {
-            for (id, value) in &ctx.flows {
-                let root = Value::Object(Map::from_iter([("flow".to_string(), value.clone())]));
-                if let Some(t) = apply(model, rule, "flow", id, &root, value, today) {
+            for (id, root) in &flow_roots {
+                let subject = &root["flow"];
+                if let Some(t) = apply(model, rule, "flow", id, root, subject, today) {
                     threats.push(t);
                 }
             }
@@ -324,9 +336,9 @@ pub fn analyse(model: &Model, rules: &RuleSet, today: Day) -> Analysis {
                 if !rule.targets.iter().any(|t| t.matches(e.kind)) {
                     continue;
                 }
-                let value = &ctx.elements[id];
-                let root = Value::Object(Map::from_iter([("element".to_string(), value.clone())]));
-                if let Some(t) = apply(model, rule, e.kind.as_str(), id, &root, value, today) {
+                let root = &element_roots[id.as_str()];
+                let subject = &root["element"];
+                if let Some(t) = apply(model, rule, e.kind.as_str(), id, root, subject, today) {
                     threats.push(t);
                 }
             }

@@ -135,14 +135,29 @@ fn the_model_from_the_docs_validates_and_raises_explained_threats_in_all_six_cat
     let svg = palisade(d, &["threat", "diagram", "-o", "dfd.svg"]);
     ok(&svg);
     let text = std::fs::read_to_string(d.join("dfd.svg")).unwrap();
-    assert!(text.contains("<svg") && text.trim_end().ends_with("</svg>"), "{}", &text[..200.min(text.len())]);
-    for (id, name) in [("customer", "Customer"), ("web", "Web app"), ("db", "Orders DB"), ("payments", "Payment provider")] {
-        assert!(text.contains(&format!("data-id=\"{id}\"")) && text.contains(name), "{id} not drawn");
+    assert!(
+        text.contains("<svg") && text.trim_end().ends_with("</svg>"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    for (id, name) in [
+        ("customer", "Customer"),
+        ("web", "Web app"),
+        ("db", "Orders DB"),
+        ("payments", "Payment provider"),
+    ] {
+        assert!(
+            text.contains(&format!("data-id=\"{id}\"")) && text.contains(name),
+            "{id} not drawn"
+        );
     }
     let dot = palisade(d, &["threat", "diagram", "-o", "dfd.dot"]);
     ok(&dot);
     let text = std::fs::read_to_string(d.join("dfd.dot")).unwrap();
-    assert!(text.starts_with("digraph") && text.contains("cluster_"), "{text}");
+    assert!(
+        text.starts_with("digraph") && text.contains("cluster_"),
+        "{text}"
+    );
 
     // The table lists the open ones; --fail-on fails on them.
     let t = palisade(d, &["threat", "check"]);
