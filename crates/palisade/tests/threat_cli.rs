@@ -57,6 +57,68 @@ fn docs_model() -> String {
     after[start..end].to_string()
 }
 
+/// The `threats:` example of docs/threat-models.md.
+fn docs_decisions() -> String {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/threat-models.md"),
+    )
+    .unwrap();
+    let after = doc
+        .split("<!-- decisions -->")
+        .nth(1)
+        .expect("the marked decisions in the docs");
+    let start = after.find("```yaml\n").expect("a yaml block") + 8;
+    let end = after[start..].find("```").expect("its end") + start;
+    after[start..end].to_string()
+}
+
+#[test]
+fn the_decisions_in_the_docs_apply_to_the_docs_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "threatmodel.yaml",
+        &format!("{}\n{}", docs_model(), docs_decisions()),
+    );
+    let o = palisade(
+        d,
+        &["threat", "check", "--format", "json", "--at", "2027-01-15"],
+    );
+    let v = json(ok(&o));
+    assert!(
+        v["stale_statuses"].as_array().unwrap().is_empty(),
+        "{:#}",
+        v["stale_statuses"]
+    );
+    let status = |id: &str| {
+        v["threats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))["status"]
+            .clone()
+    };
+    assert_eq!(status("PAL-TM-S02@web"), "mitigated");
+    assert_eq!(status("PAL-TM-D01@web"), "accepted");
+    assert_eq!(status("PAL-TM-R13@payments"), "false-positive");
+    // After the acceptance's last day it is open again, and says why.
+    let later = json(ok(&palisade(
+        d,
+        &["threat", "check", "--format", "json", "--at", "2027-04-01"],
+    )));
+    let t = later["threats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "PAL-TM-D01@web")
+        .unwrap()
+        .clone();
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["acceptance_expired"], "2027-03-31");
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("write {name}: {e}"));
 }
