@@ -218,8 +218,21 @@ fn threshold(word: &str) -> Result<Option<FindingSeverity>, String> {
 
 impl Policy {
     /// Read a policy file (`file` names it in messages).
+    ///
+    /// A file named `*.yaml` or `*.yml` is read as YAML, with the same keys (`defaults`,
+    /// `phase`, `waiver`) and the same checks; any other as TOML.
     pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
-        let doc: PolicyDoc = toml::from_str(text).map_err(|e| match e.span() {
+        let lower = file.to_ascii_lowercase();
+        let doc: PolicyDoc = if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            yaml::policy_doc(file, text)?
+        } else {
+            Self::toml_doc(file, text)?
+        };
+        Self::from_doc(file, text, doc)
+    }
+
+    fn toml_doc(file: &str, text: &str) -> Result<PolicyDoc, PolicyError> {
+        toml::from_str(text).map_err(|e| match e.span() {
             Some(s) => PolicyError::At {
                 file: file.into(),
                 line: line_of(text, s.start),
@@ -229,7 +242,11 @@ impl Policy {
                 file: file.into(),
                 message: e.message().to_string(),
             },
-        })?;
+        })
+    }
+
+    /// The policy of a document read from `text` (TOML or YAML: spans are byte ranges of it).
+    fn from_doc(file: &str, text: &str, doc: PolicyDoc) -> Result<Policy, PolicyError> {
         let at = |span: std::ops::Range<usize>, message: String| PolicyError::At {
             file: file.into(),
             line: line_of(text, span.start),
@@ -534,5 +551,209 @@ pub fn evaluate(
         waived,
         accepted,
         policy_file: policy.file.clone(),
+    }
+}
+
+/// The policy file as YAML: the TOML document's keys and checks, read from a positioned YAML tree
+/// so every setting keeps the line it was written on (its span is the byte range of its node).
+mod yaml {
+    use super::{PolicyDoc, PolicyError, RulesDoc, ThresholdDoc, WaiverDoc};
+    use palisade_yaml::{Node, Value as Y};
+    use std::collections::BTreeMap;
+    use toml::Spanned;
+
+    struct Reader<'a> {
+        file: &'a str,
+        /// Byte offset of the start of each line.
+        lines: Vec<usize>,
+        text: &'a str,
+    }
+
+    impl Reader<'_> {
+        fn offset(&self, n: &Node) -> usize {
+            let start = self
+                .lines
+                .get(n.line.saturating_sub(1))
+                .copied()
+                .unwrap_or(0);
+            let line = &self.text[start..];
+            start
+                + line
+                    .char_indices()
+                    .nth(n.column.saturating_sub(1))
+                    .map_or(line.len(), |(i, _)| i)
+        }
+
+        fn err(&self, n: &Node, message: String) -> PolicyError {
+            PolicyError::At {
+                file: self.file.to_string(),
+                line: n.line,
+                message,
+            }
+        }
+
+        fn spanned<T>(&self, n: &Node, v: T) -> Spanned<T> {
+            let at = self.offset(n);
+            Spanned::new(at..at + 1, v)
+        }
+
+        fn text(&self, n: &Node, what: &str) -> Result<String, PolicyError> {
+            match &n.value {
+                Y::Scalar { text, .. } if !n.is_null() => Ok(text.clone()),
+                _ => Err(self.err(n, format!("{what}: expected text"))),
+            }
+        }
+
+        fn flag(&self, n: &Node, what: &str) -> Result<Spanned<bool>, PolicyError> {
+            if n.is_true() {
+                Ok(self.spanned(n, true))
+            } else if n.is_false() {
+                Ok(self.spanned(n, false))
+            } else {
+                Err(self.err(n, format!("{what}: expected true or false")))
+            }
+        }
+
+        fn map<'n>(
+            &self,
+            n: &'n Node,
+            what: &str,
+            keys: &[&str],
+        ) -> Result<Vec<(String, &'n Node)>, PolicyError> {
+            if !n.is_map() {
+                return Err(self.err(n, format!("{what}: expected a mapping")));
+            }
+            let mut out = Vec::new();
+            for (k, v) in n.all_entries() {
+                let key = k
+                    .str()
+                    .ok_or_else(|| self.err(k, format!("{what}: keys are text")))?
+                    .to_string();
+                if !keys.is_empty() && !keys.contains(&key.as_str()) {
+                    return Err(self.err(
+                        k,
+                        format!(
+                            "unknown field `{key}`, expected one of {}",
+                            keys.iter()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+                if out.iter().any(|(o, _)| *o == key) {
+                    return Err(self.err(k, format!("`{key}` is written twice")));
+                }
+                out.push((key, v.as_ref()));
+            }
+            Ok(out)
+        }
+
+        fn rules(&self, n: &Node, what: &str) -> Result<RulesDoc, PolicyError> {
+            let mut doc = RulesDoc::default();
+            for (k, v) in self.map(
+                n,
+                what,
+                &["fail_on", "overdue", "expired_acceptances", "require_sbom"],
+            )? {
+                match k.as_str() {
+                    "fail_on" => {
+                        let t = if v.is_map() {
+                            let mut per = BTreeMap::new();
+                            for (kind, sev) in self.map(v, "fail_on", &[])? {
+                                per.insert(kind, self.text(sev, "fail_on")?);
+                            }
+                            ThresholdDoc::PerKind(per)
+                        } else {
+                            ThresholdDoc::All(self.text(v, "fail_on")?)
+                        };
+                        doc.fail_on = Some(self.spanned(v, t));
+                    }
+                    "overdue" => doc.overdue = Some(self.flag(v, "overdue")?),
+                    "expired_acceptances" => {
+                        doc.expired_acceptances = Some(self.flag(v, "expired_acceptances")?)
+                    }
+                    _ => doc.require_sbom = Some(self.flag(v, "require_sbom")?),
+                }
+            }
+            Ok(doc)
+        }
+
+        fn waiver(&self, n: &Node) -> Result<WaiverDoc, PolicyError> {
+            let mut w = WaiverDoc {
+                fingerprint: None,
+                rule: None,
+                owner: String::new(),
+                reason: String::new(),
+                expires: String::new(),
+            };
+            let entries = self.map(
+                n,
+                "waiver",
+                &["fingerprint", "rule", "owner", "reason", "expires"],
+            )?;
+            for (k, v) in &entries {
+                let t = self.text(v, k)?;
+                match k.as_str() {
+                    "fingerprint" => w.fingerprint = Some(t),
+                    "rule" => w.rule = Some(t),
+                    "owner" => w.owner = t,
+                    "reason" => w.reason = t,
+                    _ => w.expires = t,
+                }
+            }
+            for required in ["owner", "reason", "expires"] {
+                if !entries.iter().any(|(k, _)| k == required) {
+                    return Err(self.err(n, format!("missing field `{required}`")));
+                }
+            }
+            Ok(w)
+        }
+    }
+
+    pub(super) fn policy_doc(file: &str, text: &str) -> Result<PolicyDoc, PolicyError> {
+        let docs = palisade_yaml::parse_stream(text).map_err(|e| PolicyError::At {
+            file: file.into(),
+            line: e.line,
+            message: format!("not valid YAML: {}", e.message),
+        })?;
+        let mut lines = vec![0];
+        lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let r = Reader { file, lines, text };
+        let mut doc = PolicyDoc::default();
+        let Some(root) = docs.first() else {
+            return Ok(doc);
+        };
+        if docs.len() > 1 {
+            return Err(PolicyError::At {
+                file: file.into(),
+                line: docs[1].start_line,
+                message: "a policy file holds one YAML document".into(),
+            });
+        }
+        for (k, v) in r.map(&root.root, "the policy", &["defaults", "phase", "waiver"])? {
+            match k.as_str() {
+                "defaults" => doc.defaults = Some(r.rules(v, "defaults")?),
+                "phase" => {
+                    for (name, rules) in r.map(v, "phase", &[])? {
+                        let label = format!("phase.{name}");
+                        let parsed = r.rules(rules, &label)?;
+                        // The phase's name is reported at its rules' line.
+                        doc.phase.insert(r.spanned(rules, name), parsed);
+                    }
+                }
+                _ => {
+                    let items = match &v.value {
+                        Y::Seq(items) => items.clone(),
+                        _ => return Err(r.err(v, "waiver: expected a list of waivers".into())),
+                    };
+                    for item in items {
+                        let w = r.waiver(&item)?;
+                        doc.waiver.push(r.spanned(&item, w));
+                    }
+                }
+            }
+        }
+        Ok(doc)
     }
 }

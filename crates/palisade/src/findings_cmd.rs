@@ -144,7 +144,8 @@ pub struct GateArgs {
     /// reports given; without it, the reports are decided offline.
     #[arg(long)]
     service: Option<String>,
-    /// The policy file [default: ./palisade-gate.toml when it exists, else the built-in policy:
+    /// The policy file, TOML or YAML (`*.yaml`, `*.yml`) [default: ./palisade-gate.toml, .yaml or
+    /// .yml when one exists, else the built-in policy:
     /// fail on high and critical findings, overdue findings and expired acceptances].
     #[arg(long)]
     policy: Option<PathBuf>,
@@ -494,11 +495,18 @@ fn candidate(v: &FindingView) -> anyhow::Result<Candidate> {
 }
 
 fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
-    let default = Path::new("palisade-gate.toml");
-    let path = match path {
-        Some(p) => p,
-        None if default.exists() => default,
-        None => return Ok(Policy::default()),
+    let default = [
+        "palisade-gate.toml",
+        "palisade-gate.yaml",
+        "palisade-gate.yml",
+    ]
+    .into_iter()
+    .map(Path::new)
+    .find(|p| p.exists());
+    let path = match (path, default) {
+        (Some(p), _) => p,
+        (None, Some(d)) => d,
+        (None, None) => return Ok(Policy::default()),
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the policy {}", path.display()))?;
