@@ -13,6 +13,7 @@ pub mod datadir;
 pub mod evidence;
 pub mod keys;
 pub mod verify;
+pub mod wake;
 pub mod witness;
 
 mod accounts;

@@ -41,7 +41,9 @@ const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;
 
 #[derive(Clone)]
 pub struct PgStore {
-    pool: Pool,
+    pub(crate) pool: Pool,
+    /// The connection settings, for connections of their own (the wake-up listener).
+    pub(crate) config: tokio_postgres::Config,
     ctx: LedgerContext,
     /// Each stream's head as this instance last wrote or read it: (last seq, its hash, link
     /// hash of the newest checkpoint). Other instances may have moved a stream on; an append
@@ -72,7 +74,8 @@ impl PgStore {
         let heads: std::sync::Arc<std::sync::Mutex<ledger::Heads>> = Default::default();
         let writer = writer::Writer::start(config.clone(), heads.clone(), ctx.witness.clone())?;
         let store = PgStore {
-            pool: pool(config, 16)?,
+            pool: pool(config.clone(), 16)?,
+            config,
             ctx,
             heads,
             writer,
