@@ -435,7 +435,7 @@ impl Expr {
             Expr::Not(e) => Value::Bool(!e.eval(root, trace)),
             Expr::And(a, b) => Value::Bool(a.eval(root, trace) && b.eval(root, trace)),
             Expr::Or(a, b) => Value::Bool(a.eval(root, trace) || b.eval(root, trace)),
-            Expr::IsSet(e, want) => Value::Bool(!e.value(root, trace).is_null() == *want),
+            Expr::IsSet(e, want) => Value::Bool(e.value(root, trace).is_null() != *want),
             Expr::Cmp(a, op, b) => {
                 let l = a.value(root, trace);
                 let r = b.value(root, trace);

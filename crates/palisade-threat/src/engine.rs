@@ -267,7 +267,7 @@ pub fn contexts(model: &Model) -> Contexts {
             _ => Map::new(),
         };
         obj.insert("id".into(), Value::String(id.clone()));
-        if !obj.get("encrypted").is_some_and(|v| !v.is_null()) {
+        if obj.get("encrypted").is_none_or(|v| v.is_null()) {
             let proto = f.protocol.as_deref().unwrap_or("").to_ascii_lowercase();
             obj.insert(
                 "encrypted".into(),

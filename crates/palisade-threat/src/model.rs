@@ -987,7 +987,10 @@ struct Part {
 
 type Positions = HashMap<String, (usize, usize)>;
 
-fn parse_file(file: &Path, text: &str) -> Result<(Part, Vec<(String, usize)>), Vec<ModelError>> {
+/// A file's parts, and its includes with the line of each.
+type Parsed = (Part, Vec<(String, usize)>);
+
+fn parse_file(file: &Path, text: &str) -> Result<Parsed, Vec<ModelError>> {
     let err = |line, column, path: &str, message: String| {
         vec![ModelError {
             file: file.to_path_buf(),
