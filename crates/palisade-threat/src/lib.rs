@@ -15,6 +15,7 @@ pub mod cond;
 pub mod engine;
 pub mod model;
 pub mod rules;
+mod write;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};
 pub use model::{Model, ModelError};
