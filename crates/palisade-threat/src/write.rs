@@ -197,7 +197,7 @@ fn pad(out: &mut String, n: usize) {
 fn render_map(out: &mut String, entries: &[(String, Y)], indent: usize) {
     for (k, v) in entries {
         pad(out, indent);
-        let key = quote(k);
+        let key = quote(k, Context::Key);
         // An implicit key is at most 1024 characters; longer ones are written explicitly.
         if key.chars().count() > 1000 {
             out.push_str("? ");
@@ -241,7 +241,7 @@ fn render_value(out: &mut String, v: &Y, indent: usize) {
             }
             None => {
                 out.push(' ');
-                out.push_str(&quote(s));
+                out.push_str(&quote(s, Context::Block));
                 out.push('\n');
             }
         },
@@ -269,7 +269,7 @@ fn flow_seq(items: &[Y], indent: usize) -> Option<String> {
     for item in items {
         match item {
             Y::Raw(r) => parts.push(r.clone()),
-            Y::Str(s) if !s.contains('\n') => parts.push(quote(s)),
+            Y::Str(s) if !s.contains('\n') => parts.push(quote(s, Context::Flow)),
             _ => return None,
         }
     }
@@ -344,10 +344,19 @@ fn escape(c: char) -> Option<String> {
     })
 }
 
+/// Where a scalar is written: punctuation that is safe in a block value is not in a key or a
+/// flow list.
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Key,
+    Block,
+    Flow,
+}
+
 /// `s` as a one-line scalar: plain when no YAML reader could take it for anything but this text,
 /// double-quoted otherwise.
-fn quote(s: &str) -> String {
-    if plain(s) {
+fn quote(s: &str, context: Context) -> String {
+    if plain(s, context) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 2);
@@ -363,18 +372,54 @@ fn quote(s: &str) -> String {
 }
 
 /// Whether `s` can be written unquoted: it starts with a letter, `_`, `/` or `(` (so never with
-/// an indicator, a digit or a sign), holds only letters, digits, spaces and `_-./@()+`, does not
-/// end in a space, and is not a word some YAML reads as a boolean or null.
-fn plain(s: &str) -> bool {
+/// an indicator, a digit or a sign), does not end in a space, is not a word some YAML reads as a
+/// boolean or null, and holds only letters, digits, spaces (not in a flow list), `_-./@()+`, other printable
+/// non-ASCII characters, and — in a block value — the punctuation that means nothing there
+/// (`,` `'` `;` …, a `:` not before a space, a `#` not after one).
+fn plain(s: &str, context: Context) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if !(first.is_alphabetic() || matches!(first, '_' | '/' | '(')) || s.ends_with(' ') {
+    if !(first.is_alphabetic() || matches!(first, '_' | '/' | '(')) || s.ends_with([' ', ':']) {
         return false;
     }
-    if !s.chars().all(|c| {
-        c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | '/' | '@' | '(' | ')' | '+')
-    }) {
+    if s.contains(": ") || s.contains(" #") {
+        return false;
+    }
+    let ok = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '_' | '-' | '.' | '/' | '@' | '(' | ')' | '+')
+            // A flow list ends a plain scalar at ` -]` and the like: no spaces there.
+            || (c == ' ' && context != Context::Flow)
+            || (!c.is_ascii() && !c.is_whitespace() && !unprintable(c))
+            || (context == Context::Block
+                && matches!(
+                    c,
+                    ',' | '\''
+                        | ';'
+                        | '!'
+                        | '?'
+                        | '%'
+                        | '&'
+                        | '*'
+                        | '='
+                        | '~'
+                        | '$'
+                        | '^'
+                        | ':'
+                        | '#'
+                        | '<'
+                        | '>'
+                        | '|'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '"'
+                        | '`'
+                ))
+    };
+    if !s.chars().all(ok) {
         return false;
     }
     const WORDS: &[&str] = &[

@@ -140,7 +140,7 @@ fn text() -> impl Strategy<Value = String> {
             "- item", "? key", ": value", "{a: b}", "[a]", "&anchor", "*alias", "!tag", "%directive",
             "@at", "`tick", "|", ">", "'", "\"", "a #b", "a: b", "trailing ", " leading",
             "line\n", "\nline", "two\n\nblank", "\ttab", "\u{feff}bom", "\u{85}next", "\r\n",
-            "2027-01-31", "12:30", "1_000",
+            "2027-01-31", "12:30", "1_000", "a -", "a - b", "a, b", "x]", "{", "a: b: c",
         ])
         .prop_map(str::to_string),
     ]
