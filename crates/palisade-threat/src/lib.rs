@@ -13,10 +13,13 @@
 
 pub mod cond;
 pub mod engine;
+mod import;
 pub mod model;
+pub mod otm;
 pub mod rules;
 mod write;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};
+pub use import::Imported;
 pub use model::{Model, ModelError};
 pub use rules::{Rule, RuleSet, Stride};
