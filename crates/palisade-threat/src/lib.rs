@@ -17,6 +17,7 @@ mod import;
 pub mod model;
 pub mod otm;
 pub mod rules;
+pub mod threagile;
 mod write;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};
