@@ -17,6 +17,7 @@ mod import;
 pub mod model;
 pub mod otm;
 pub mod rules;
+pub mod schema;
 pub mod threagile;
 mod write;
 
