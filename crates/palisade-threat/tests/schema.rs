@@ -130,6 +130,12 @@ fn valid_models_pass_the_schema() {
     let tg_text = std::fs::read_to_string(data.join("threagile-tickets.yaml")).unwrap();
     let tg = palisade_threat::threagile::import(Path::new("t"), &tg_text).unwrap();
     models.push(("threagile import".into(), model::to_yaml(&tg.model)));
+    // The web shop of the side-by-side with pytm.
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/threat/webshop.yaml");
+    models.push((
+        "bench/threat/webshop.yaml".into(),
+        std::fs::read_to_string(bench).unwrap(),
+    ));
     for (name, text) in &models {
         loads(text).unwrap_or_else(|e| panic!("{name} does not load: {e}"));
         if let Some(e) = v.errors(text) {
