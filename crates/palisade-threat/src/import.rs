@@ -308,6 +308,20 @@ pub(crate) fn finish(
     Ok(Imported { model, notes })
 }
 
+/// Items of a note, at most 20 of them named.
+pub(crate) fn some(items: &[String]) -> String {
+    const SHOWN: usize = 20;
+    if items.len() <= SHOWN {
+        items.join(", ")
+    } else {
+        format!(
+            "{}, … and {} more",
+            items[..SHOWN].join(", "),
+            items.len() - SHOWN
+        )
+    }
+}
+
 /// Words of a type or tag: `AWS-RDS database` → `aws`, `rds`, `database`.
 pub(crate) fn words(s: &str) -> Vec<String> {
     s.split(|c: char| !c.is_alphanumeric())

@@ -8,6 +8,10 @@
 //! with stable ids (rule + element or flow id), the attributes that matched, a severity from
 //! likelihood × impact, and their status from the model.
 //!
+//! Models travel: [`model::to_yaml`] writes one back as a model file, [`otm`] imports and exports
+//! the Open Threat Model format, [`threagile`] imports Threagile models, and [`schema`] gives the
+//! JSON Schema editors use to check a model file as it is written.
+//!
 //! Pure: the only I/O is [`model::load`] reading a model and its includes, and [`rules::load_file`]
 //! reading a rules file. Time is passed in.
 

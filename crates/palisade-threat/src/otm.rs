@@ -41,7 +41,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::engine::{Analysis, Threat, ThreatStatus};
-use crate::import::{Ids, Imported, Source, Text, attribute_map, finish, fit, text, texts, words};
+use crate::import::{
+    Ids, Imported, Source, Text, attribute_map, finish, fit, some, text, texts, words,
+};
 use crate::model::{
     Asset, Boundary, Element, ElementKind, Flow, Level, Model, ModelError, StatusEntry, StatusKind,
     attribute,
@@ -312,7 +314,7 @@ impl<'a> Importer<'a> {
         if !guessed.is_empty() {
             self.notes.push(format!(
                 "kinds guessed from type, tags and trust rating (check them; `type:` in the model): {}",
-                guessed.join(", ")
+                some(&guessed)
             ));
         }
         for (i, f) in flows.iter().enumerate() {
@@ -370,7 +372,7 @@ impl<'a> Importer<'a> {
             if !renamed.is_empty() {
                 self.notes.push(format!(
                     "{what} ids changed to Palisade ids (letters, digits, `-`, `_`, `.`): {}",
-                    renamed.join(", ")
+                    some(&renamed)
                 ));
             }
         }
@@ -640,7 +642,7 @@ impl<'a> Importer<'a> {
         if !nested.is_empty() {
             self.notes.push(format!(
                 "components inside components are placed in the boundary of the outer one (elements do not nest): {}",
-                nested.join(", ")
+                some(&nested)
             ));
         }
         out

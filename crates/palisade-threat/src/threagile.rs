@@ -45,7 +45,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::import::{Ids, Imported, Source, Text, finish, text, texts, words};
+use crate::import::{Ids, Imported, Source, Text, finish, some, text, texts, words};
 use crate::model::{
     Asset, Boundary, ENCRYPTED_PROTOCOLS, Element, ElementKind, Flow, Level, Model, ModelError,
 };
@@ -302,7 +302,7 @@ impl Importer<'_> {
         if !includes.is_empty() {
             self.notes.push(format!(
                 "includes not followed ({}): import the joined model, or each file",
-                includes.join(", ")
+                some(&includes)
             ));
         }
         let data_assets = doc.data_assets.unwrap_or_default();
@@ -348,7 +348,7 @@ impl Importer<'_> {
             if !renamed.is_empty() {
                 self.notes.push(format!(
                     "{what} ids changed to Palisade ids: {}",
-                    renamed.join(", ")
+                    some(&renamed)
                 ));
             }
         }
@@ -412,7 +412,7 @@ impl Importer<'_> {
         if !marked.is_empty() {
             self.notes.push(format!(
                 "assets marked from the words of their id, title and tags (check them): {}",
-                marked.join(", ")
+                some(&marked)
             ));
         }
     }
