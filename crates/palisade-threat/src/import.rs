@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use crate::model::{self, AttrType, Attribute, Level, MAX_FILE_BYTES, Model, ModelError};
 
+/// Deepest nesting of boundaries (or of components in components) an import accepts: deeper is a
+/// mistake or an attack, and every walk up the nesting is bounded by it.
+pub(crate) const MAX_NESTING: usize = 64;
+
 /// A model made from another tool's file, and what did not carry over exactly.
 #[derive(Debug, Clone)]
 pub struct Imported {

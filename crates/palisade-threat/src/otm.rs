@@ -42,7 +42,7 @@ use serde_json::{Map, Value, json};
 
 use crate::engine::{Analysis, Threat, ThreatStatus};
 use crate::import::{
-    Ids, Imported, Source, Text, attribute_map, finish, fit, some, text, texts, words,
+    Ids, Imported, MAX_NESTING, Source, Text, attribute_map, finish, fit, some, text, texts, words,
 };
 use crate::model::{
     Asset, Boundary, Element, ElementKind, Flow, Level, Model, ModelError, StatusEntry, StatusKind,
@@ -526,24 +526,28 @@ impl<'a> Importer<'a> {
                 },
             );
         }
-        // Loops of parents.
-        let ids: Vec<String> = self.model.boundaries.keys().cloned().collect();
+        // Loops of parents, and nesting too deep.
         for (i, z) in zones.iter().enumerate() {
             let id = self.zones.id(&z.id.0);
-            if !ids.contains(&id) {
+            let Some(b) = self.model.boundaries.get(&id) else {
                 continue;
-            }
-            let mut cur = self.model.boundaries[&id].parent.clone();
+            };
+            let mut cur = b.parent.clone();
             let mut steps = 0;
             while let Some(p) = cur {
-                if p == id || steps > ids.len() {
-                    self.error(
-                        &format!("trustZones[{i}].parent"),
-                        format!("trust zone `{}` is inside itself", z.id.0),
-                    );
+                steps += 1;
+                if p == id || steps > MAX_NESTING {
+                    let message = if p == id {
+                        format!("trust zone `{}` is inside itself", z.id.0)
+                    } else {
+                        format!(
+                            "trust zone `{}` is nested more than {MAX_NESTING} deep (or in a loop of parents)",
+                            z.id.0
+                        )
+                    };
+                    self.error(&format!("trustZones[{i}].parent"), message);
                     break;
                 }
-                steps += 1;
                 cur = self.model.boundaries.get(&p).and_then(|b| b.parent.clone());
             }
         }
@@ -621,13 +625,19 @@ impl<'a> Importer<'a> {
                             break None;
                         }
                         steps += 1;
-                        if p == &c.id.0 || steps > components.len() {
-                            if cur == c.id.0 || p == &c.id.0 {
-                                self.error(
-                                    &format!("components[{}].parent.component", direct[&c.id.0].0),
-                                    format!("component `{}` is inside itself", c.id.0),
-                                );
-                            }
+                        if p == &c.id.0 || steps > MAX_NESTING {
+                            let message = if p == &c.id.0 {
+                                format!("component `{}` is inside itself", c.id.0)
+                            } else {
+                                format!(
+                                    "component `{}` is nested more than {MAX_NESTING} deep (or in a loop of parents)",
+                                    c.id.0
+                                )
+                            };
+                            self.error(
+                                &format!("components[{}].parent.component", direct[&c.id.0].0),
+                                message,
+                            );
                             break None;
                         }
                         if cur == c.id.0 {
@@ -755,7 +765,7 @@ impl<'a> Importer<'a> {
                 return Some(*r);
             }
             steps += 1;
-            if steps > self.model.boundaries.len() {
+            if steps > MAX_NESTING {
                 break;
             }
             cur = self.model.boundaries.get(&b).and_then(|x| x.parent.clone());
@@ -1002,13 +1012,9 @@ impl<'a> Importer<'a> {
         };
         let from_file = |s: &str| format!("marked `{s}` in the imported OTM file");
         let label = if state.is_empty() { "decided" } else { &state };
-        let note = get("note").or_else(|| {
-            written
-                .is_none()
-                .then(|| text(&def.name))
-                .flatten()
-                .filter(|_| !id.starts_with("PAL-"))
-        });
+        // Another tool's threat is named in the note: its id says little.
+        let from_palisade = attrs.contains_key("rule");
+        let note = get("note").or_else(|| (!from_palisade).then(|| text(&def.name)).flatten());
         let entry = match kind {
             None => return Some(false),
             Some(StatusKind::Open) => StatusEntry {
@@ -1497,15 +1503,17 @@ fn build(model: &Model, analysis: &Analysis) -> OtmOut {
     while model.boundaries.contains_key(&outside_id) {
         outside_id.push('_');
     }
-    let only_external = |b: &str| {
-        let mut inside = model
-            .elements
-            .keys()
-            .filter(|id| model.boundary_chain(id).contains(&b))
-            .map(|id| &model.elements[id])
-            .peekable();
-        inside.peek().is_some() && inside.all(|e| e.kind == ElementKind::ExternalEntity)
-    };
+    // Per boundary: whether it holds any element, and any that is not an external entity (in it
+    // or in a boundary inside it).
+    let mut holds: HashMap<&str, (bool, bool)> = HashMap::new();
+    for (id, e) in &model.elements {
+        for b in model.boundary_chain(id) {
+            let h = holds.entry(b).or_default();
+            h.0 = true;
+            h.1 |= e.kind != ElementKind::ExternalEntity;
+        }
+    }
+    let only_external = |b: &str| holds.get(b).is_some_and(|&(any, other)| any && !other);
     let mut trust_zones: Vec<ZoneOut> = model
         .boundaries_outside_in()
         .into_iter()

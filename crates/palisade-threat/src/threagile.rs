@@ -45,7 +45,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::import::{Ids, Imported, Source, Text, finish, some, text, texts, words};
+use crate::import::{Ids, Imported, MAX_NESTING, Source, Text, finish, some, text, texts, words};
 use crate::model::{
     Asset, Boundary, ENCRYPTED_PROTOCOLS, Element, ElementKind, Flow, Level, Model, ModelError,
 };
@@ -483,14 +483,22 @@ impl Importer<'_> {
             let mut cur = parents.get(&id).map(|(_, p)| p.clone());
             let mut steps = 0;
             while let Some(p) = cur {
-                if p == id || steps > boundaries.len() {
+                steps += 1;
+                if p == id || steps > MAX_NESTING {
+                    let message = if p == id {
+                        format!("trust boundary `{}` is nested inside itself", b.id.0)
+                    } else {
+                        format!(
+                            "trust boundary `{}` is nested more than {MAX_NESTING} deep (or in a loop)",
+                            b.id.0
+                        )
+                    };
                     self.error(
                         &format!("trust_boundaries.{title}.trust_boundaries_nested"),
-                        format!("trust boundary `{}` is nested inside itself", b.id.0),
+                        message,
                     );
                     break;
                 }
-                steps += 1;
                 cur = parents.get(&p).map(|(_, pp)| pp.clone());
             }
             if self.model.boundaries.contains_key(&id) {

@@ -665,6 +665,42 @@ fn huge_deep_and_explosive_input_is_refused() {
     }
     let e = one_err(&bomb);
     assert!(e.message.contains("alias"), "{e}");
+    // Nesting deeper than any real system, of trust zones and of components: refused, and
+    // quickly (every walk up the nesting is bounded).
+    let mut deep = String::from(
+        "otmVersion: 0.2.0\nproject: { name: P, id: p }\ntrustZones:\n  - { id: z0, name: Z, risk: { trustRating: 50 } }\n",
+    );
+    for i in 1..20_000 {
+        deep.push_str(&format!(
+            "  - {{ id: z{i}, name: Z, risk: {{ trustRating: 50 }}, parent: {{ trustZone: z{} }} }}\n",
+            i - 1
+        ));
+    }
+    deep.push_str("components:\n  - { id: c0, name: C, type: api, parent: { trustZone: z0 } }\n");
+    for i in 1..20_000 {
+        deep.push_str(&format!(
+            "  - {{ id: c{i}, name: C, type: api, parent: {{ component: c{} }} }}\n",
+            i - 1
+        ));
+    }
+    let started = std::time::Instant::now();
+    let errors = import_err(&deep);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path == "trustZones[65].parent"
+                && e.message.contains("nested more than 64 deep")),
+        "{:?}",
+        &errors[..3]
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path == "components[65].parent.component"),
+        "{:?}",
+        &errors[..3]
+    );
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     // Many components are fine.
     let mut many = String::from(
         "otmVersion: 0.2.0\nproject: { name: P, id: p }\ntrustZones: [{ id: z, name: Z, risk: { trustRating: 50 } }]\ncomponents:\n",

@@ -254,6 +254,33 @@ fn bad_references_and_values_are_located_errors() {
 }
 
 #[test]
+fn boundaries_nested_too_deep_are_refused() {
+    let mut t = String::from(
+        "threagile_version: 1.0.0\ntechnical_assets:\n  A: { id: a, type: process }\ntrust_boundaries:\n",
+    );
+    for i in 0..100 {
+        t.push_str(&format!(
+            "  B{i}: {{ id: b{i}, trust_boundaries_nested: [b{}] }}\n",
+            i + 1
+        ));
+    }
+    t.push_str("  B100: { id: b100, technical_assets_inside: [a] }\n");
+    let e = err(&t);
+    assert!(
+        e.iter()
+            .any(|e| e.message.contains("nested more than 64 deep")),
+        "{e:?}"
+    );
+    // 64 levels are fine.
+    let shallow = t.replace(
+        "trust_boundaries_nested: [b64]",
+        "trust_boundaries_nested: []",
+    );
+    let i = threagile::import(Path::new("t.yaml"), &shallow).unwrap();
+    assert_eq!(i.model.boundaries.len(), 101);
+}
+
+#[test]
 fn unknown_link_words_are_kept_and_said() {
     let t = text().replace("authentication: token", "authentication: oauth-magic");
     let i = threagile::import(Path::new("t.yaml"), &t).unwrap();
