@@ -203,6 +203,9 @@ pub(crate) fn texts(list: &Option<Vec<Option<Text>>>) -> Vec<String> {
 pub(crate) struct Ids {
     map: HashMap<String, String>,
     used: BTreeSet<String>,
+    /// The next suffix to try for a base id (so that many foreign ids with one base do not make
+    /// each new one try every suffix before it).
+    next: HashMap<String, usize>,
 }
 
 impl Ids {
@@ -225,10 +228,10 @@ impl Ids {
         }
         base.truncate(100);
         let mut id = base.clone();
-        let mut n = 2;
+        let n = self.next.entry(base.clone()).or_insert(2);
         while self.used.contains(&id) {
             id = format!("{base}-{n}");
-            n += 1;
+            *n += 1;
         }
         self.used.insert(id.clone());
         self.map.insert(foreign.to_string(), id.clone());

@@ -721,13 +721,14 @@ impl<'a> Importer<'a> {
             &what,
         );
         let mut data = Vec::new();
+        let mut seen = BTreeSet::new();
         if let Some(a) = &c.assets {
             for (key, list) in [("processed", &a.processed), ("stored", &a.stored)] {
                 for (j, asset) in list.iter().flatten().enumerate() {
                     let Some(asset) = asset else { continue };
                     match self.assets.get(&asset.0) {
                         Some(aid) => {
-                            if !data.iter().any(|d: &String| d == aid) {
+                            if seen.insert(aid.to_string()) {
                                 data.push(aid.to_string());
                             }
                         }
@@ -885,11 +886,12 @@ impl<'a> Importer<'a> {
             &what,
         );
         let mut data = Vec::new();
+        let mut seen = BTreeSet::new();
         for (j, asset) in f.assets.iter().flatten().enumerate() {
             let Some(asset) = asset else { continue };
             match self.assets.get(&asset.0) {
                 Some(aid) => {
-                    if !data.iter().any(|d: &String| d == aid) {
+                    if seen.insert(aid.to_string()) {
                         data.push(aid.to_string());
                     }
                 }

@@ -602,6 +602,7 @@ impl Importer<'_> {
             put(&mut custom, "out_of_scope", Value::Bool(true));
         }
         let mut data: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
         for (key, list) in [
             ("data_assets_processed", &t.data_assets_processed),
             ("data_assets_stored", &t.data_assets_stored),
@@ -609,7 +610,7 @@ impl Importer<'_> {
             for (j, a) in texts(list).iter().enumerate() {
                 match self.assets.get(a) {
                     Some(aid) => {
-                        if !data.iter().any(|d| d == aid) {
+                        if seen.insert(aid.to_string()) {
                             data.push(aid.to_string());
                         }
                     }
@@ -709,6 +710,7 @@ impl Importer<'_> {
             custom.insert("usage".to_string(), Value::String(u));
         }
         let mut data: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
         let received = texts(&l.data_assets_received);
         for (key, list) in [
             ("data_assets_sent", texts(&l.data_assets_sent)),
@@ -717,7 +719,7 @@ impl Importer<'_> {
             for (j, a) in list.iter().enumerate() {
                 match self.assets.get(a) {
                     Some(aid) => {
-                        if !data.iter().any(|d| d == aid) {
+                        if seen.insert(aid.to_string()) {
                             data.push(aid.to_string());
                         }
                     }
