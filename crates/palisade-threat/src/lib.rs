@@ -11,6 +11,10 @@
 //!
 //! [`diagram`] draws the data-flow diagram, as SVG laid out here or as Graphviz DOT.
 //!
+//! Models travel: [`model::to_yaml`] writes one back as a model file, [`otm`] imports and exports
+//! the Open Threat Model format, [`threagile`] imports Threagile models, and [`schema`] gives the
+//! JSON Schema editors use to check a model file as it is written.
+//!
 //! Pure: the only I/O is [`model::load`] reading a model and its includes, and [`rules::load_file`]
 //! reading a rules file. Time is passed in.
 
@@ -19,13 +23,19 @@ pub mod diagram;
 pub mod diff;
 pub mod docs;
 pub mod engine;
+mod import;
 pub mod model;
+pub mod otm;
 pub mod report;
 pub mod rules;
+pub mod schema;
 #[doc(hidden)]
 pub mod synthetic;
+pub mod threagile;
+mod write;
 
 pub use engine::{Analysis, Threat, ThreatStatus, analyse};
+pub use import::Imported;
 pub use model::{Model, ModelError};
 pub use rules::{Rule, RuleSet, Stride};
 #[doc(hidden)]

@@ -33,6 +33,8 @@ use palisade_yaml::{Node, Value as YValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
+pub use crate::write::to_yaml;
+
 /// Largest model file read (the includes each have the same limit).
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// Most files one model may join through includes.
