@@ -42,6 +42,59 @@ pub enum ThreatCmd {
     /// List the attributes elements and flows may carry, and the ones the analysis derives,
     /// with what each means.
     Attributes(AttributesArgs),
+    /// Make a Palisade model from an Open Threat Model (OTM, JSON or YAML) or a Threagile model:
+    /// what did not carry over exactly is listed, to check before committing the result.
+    Import(ImportArgs),
+    /// Write a model and its threats as an Open Threat Model (OTM 0.2.0) JSON file, for tools
+    /// that read OTM.
+    Export(ExportArgs),
+    /// Print the JSON Schema of the model file, for editors (completion and checking as you
+    /// type; also published as docs/threat-model.schema.json).
+    Schema,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// Open Threat Model 0.2.0 (IriusRisk and others), JSON or YAML.
+    Otm,
+    /// A Threagile model (YAML).
+    Threagile,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The file to import.
+    file: PathBuf,
+    /// Its format.
+    #[arg(long, value_enum)]
+    from: ImportFormat,
+    /// Write the Palisade model here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Open Threat Model 0.2.0 JSON.
+    Otm,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The model file (YAML).
+    #[arg(default_value = "threatmodel.yaml")]
+    model: PathBuf,
+    /// The format to write.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Otm)]
+    to: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// The day acceptances are checked against (YYYY-MM-DD; default today, UTC).
+    #[arg(long, value_name = "DATE")]
+    at: Option<String>,
 }
 
 /// Rules beyond (or instead of) the built-in ones.
@@ -234,6 +287,13 @@ pub fn run(cmd: ThreatCmd) -> i32 {
         ThreatCmd::Diff(a) => run_diff(a),
         ThreatCmd::Rules(a) => list_rules(a),
         ThreatCmd::Attributes(a) => attributes(a),
+        ThreatCmd::Import(a) => import(a),
+        ThreatCmd::Export(a) => export(a),
+        ThreatCmd::Schema => emit(
+            &format!("{:#}\n", palisade_threat::schema::json_schema()),
+            None,
+        )
+        .map(|()| EXIT_CLEAN),
     };
     match result {
         Ok(code) => code,
@@ -842,6 +902,67 @@ fn list_rules(a: RulesListArgs) -> anyhow::Result<i32> {
         }
     };
     emit(&text, None)?;
+    Ok(EXIT_CLEAN)
+}
+
+fn import(a: ImportArgs) -> anyhow::Result<i32> {
+    let meta =
+        std::fs::metadata(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    if meta.len() > model::MAX_FILE_BYTES {
+        bail!(
+            "{} is {} bytes; at most {} are imported",
+            a.file.display(),
+            meta.len(),
+            model::MAX_FILE_BYTES
+        );
+    }
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("cannot read {} as UTF-8 text", a.file.display()))?;
+    let imported = match a.from {
+        ImportFormat::Otm => palisade_threat::otm::import(&a.file, &text),
+        ImportFormat::Threagile => palisade_threat::threagile::import(&a.file, &text),
+    };
+    let imported = match imported {
+        Ok(i) => i,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            bail!(
+                "{} cannot be imported: {} problem(s), listed above",
+                a.file.display(),
+                errors.len()
+            );
+        }
+    };
+    emit(&model::to_yaml(&imported.model), a.output.as_deref())?;
+    for n in &imported.notes {
+        eprintln!("palisade: note: {n}");
+    }
+    eprintln!(
+        "palisade: imported {} element(s), {} flow(s), {} boundary(ies), {} asset(s){}; check the notes above, then `palisade threat check`",
+        imported.model.elements.len(),
+        imported.model.flows.len(),
+        imported.model.boundaries.len(),
+        imported.model.assets.len(),
+        if imported.notes.is_empty() {
+            String::new()
+        } else {
+            format!(", {} note(s)", imported.notes.len())
+        }
+    );
+    Ok(EXIT_CLEAN)
+}
+
+fn export(a: ExportArgs) -> anyhow::Result<i32> {
+    let today = day(a.at.as_deref())?;
+    let set = rule_set(&a.rules)?;
+    let m = load_model(&a.model)?;
+    let analysis = engine::analyse(&m, &set, today);
+    let text = match a.to {
+        ExportFormat::Otm => palisade_threat::otm::export(&m, &analysis),
+    };
+    emit(&text, a.output.as_deref())?;
     Ok(EXIT_CLEAN)
 }
 
