@@ -32,6 +32,7 @@ pub mod settings;
 pub mod signin;
 pub mod streaming;
 pub mod teams;
+mod wake;
 pub mod witness_forwarder;
 
 pub use error::{AppError, Result};
@@ -76,6 +77,9 @@ pub struct AppConfig {
     /// Run no escalation worker: the caller takes due steps itself
     /// ([`App::run_due_timers_at`]), at times it chooses. For tests.
     pub manual_timers: bool,
+    /// How often the escalation worker looks for due steps when nothing woke it (`None`: 5 s).
+    /// Appends on this server wake it at once, and on PostgreSQL so do other servers' appends.
+    pub timer_poll: Option<Duration>,
     /// How long a stream's ledger check is reused by the web UI's badge (`None`: 30 s; 0:
     /// every page view checks again).
     pub ledger_recheck_secs: Option<u32>,
@@ -151,6 +155,10 @@ pub struct Inner {
     pub(crate) notify_wake: Arc<tokio::sync::Notify>,
     /// Wakes the escalation worker after an append that set a timer.
     pub(crate) timer_wake: Arc<tokio::sync::Notify>,
+    /// Tell the other servers on the database (PostgreSQL) of a timer set / a notification
+    /// queued here; each announcer sends one notice per burst of appends.
+    pub(crate) announce_timers: Arc<tokio::sync::Notify>,
+    pub(crate) announce_outbox: Arc<tokio::sync::Notify>,
     /// The last readiness probe.
     pub(crate) probe: health::ProbeCache,
 }
@@ -305,6 +313,8 @@ impl App {
             witness_wake,
             notify_wake,
             timer_wake: Arc::new(tokio::sync::Notify::new()),
+            announce_timers: Arc::new(tokio::sync::Notify::new()),
+            announce_outbox: Arc::new(tokio::sync::Notify::new()),
             probe: Default::default(),
         };
         let app = App {
@@ -314,9 +324,10 @@ impl App {
             tokio::spawn(escalation::run(
                 Arc::downgrade(&app.inner),
                 app.inner.timer_wake.clone(),
-                Duration::from_secs(5),
+                config.timer_poll.unwrap_or(Duration::from_secs(5)),
             ))
         });
+        wake::start(&app.inner);
         // Deployed SBOMs matched again when the vulnerability index changes (checked each
         // minute; tests call `rematch_deployed` themselves).
         if !config.manual_timers {

@@ -612,9 +612,11 @@ impl App {
                 self.inner.witness_wake.notify_one();
                 if wakes_notifier {
                     self.inner.notify_wake.notify_one();
+                    self.inner.announce_outbox.notify_one();
                 }
                 if wakes_timers {
                     self.inner.timer_wake.notify_one();
+                    self.inner.announce_timers.notify_one();
                 }
                 A::cache(&self.inner).remember(&executed.state);
                 let _ = self.inner.changed.send(executed.state.stream().id);

@@ -285,6 +285,7 @@ impl Settings {
             comms: self.comms.clone(),
             events_per_key_per_minute: self.alerts.events_per_key_per_minute,
             manual_timers: false,
+            timer_poll: None,
             ledger_recheck_secs: None,
             oidc: self.oidc.clone(),
             finding_sla: self.findings.sla,

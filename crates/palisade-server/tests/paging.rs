@@ -436,3 +436,87 @@ async fn later_notification_rules_stop_at_acknowledgement_unless_the_policy_keep
         );
     }
 }
+
+/// Two servers on one PostgreSQL database: an alert taken in by one is paged by the other's
+/// escalation worker as soon as it is written — woken by the database (`LISTEN`/`NOTIFY`), not
+/// by its polling pass, which here is an hour away. (SQLite is one process: nothing to test.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_taken_in_by_one_server_is_paged_at_once_by_another() {
+    for (name, store, _dir) in backends().await {
+        if store.database_url.is_none() {
+            continue;
+        }
+        // Server A takes alerts in and runs no workers of its own.
+        let a = TestServer::serve(AppConfig {
+            store: store.clone(),
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        a.token("bob", "responder").await;
+        ok(
+            &a,
+            "/api/v1/escalation-policies",
+            &a.admin,
+            json!({"name": "payments", "levels": [
+            {"delay_minutes": 5, "targets": [{"type": "user", "name": "bob"}]}]}),
+        )
+        .await;
+        ok(
+            &a,
+            "/api/v1/services",
+            &a.admin,
+            json!({"name": "payments-api"}),
+        )
+        .await;
+        ok(
+            &a,
+            "/api/v1/services/payments-api/escalation-policy",
+            &a.admin,
+            json!({"policy": "payments"}),
+        )
+        .await;
+        let key = ok(
+            &a,
+            "/api/v1/services/payments-api/integrations",
+            &a.admin,
+            json!({"name": "prometheus"}),
+        )
+        .await["routing_key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // Server B shares the database and the signing key, and polls only hourly.
+        let b_dir = tempfile::tempdir().unwrap();
+        let (a_keys, b_keys) = (
+            store.dir(),
+            palisade_store::datadir::DataDir::new(b_dir.path()),
+        );
+        std::fs::copy(a_keys.signing_key(), b_keys.signing_key()).unwrap();
+        let (hook, mut webhooks) = receiver().await;
+        let mut notify = NotifyConfig::new(hook, "whsec_dGVzdA==".into());
+        notify.poll = Duration::from_secs(3600);
+        let _b = TestServer::serve(AppConfig {
+            store: palisade_store::StoreConfig {
+                data_dir: b_dir.path().to_path_buf(),
+                database_url: store.database_url.clone(),
+            },
+            notify: Some(notify),
+            timer_poll: Some(Duration::from_secs(3600)),
+            ..Default::default()
+        })
+        .await;
+
+        for dedup in ["checkout", "refunds"] {
+            let alert = trigger(&a, &key, dedup).await;
+            let page = next(&mut webhooks).await;
+            assert_eq!(
+                (page["type"].as_str(), page["to"].as_str()),
+                (Some("page"), Some("bob")),
+                "{name}: {page}"
+            );
+            assert_eq!(page["alert"], alert.as_str(), "{name}");
+        }
+    }
+}

@@ -578,26 +578,62 @@ fn a_model_exported_as_otm_imports_back_to_the_same_threats_and_the_schema_is_pu
     let d = dir.path();
     write(d, "threatmodel.yaml", &docs_model());
     ok(&palisade(d, &["threat", "export", "-o", "model.otm.json"]));
-    let otm: Value = serde_json::from_str(&std::fs::read_to_string(d.join("model.otm.json")).unwrap()).unwrap();
-    assert!(otm["otmVersion"].is_string() && otm["components"].as_array().unwrap().len() == 4, "{otm:#}");
-    let imported = palisade(d, &["threat", "import", "--from", "otm", "model.otm.json", "-o", "back.yaml"]);
-    assert!(ok(&imported).stderr.contains("imported 4 element(s), 4 flow(s)"), "{}", imported.stderr);
+    let otm: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("model.otm.json")).unwrap()).unwrap();
+    assert!(
+        otm["otmVersion"].is_string() && otm["components"].as_array().unwrap().len() == 4,
+        "{otm:#}"
+    );
+    let imported = palisade(
+        d,
+        &[
+            "threat",
+            "import",
+            "--from",
+            "otm",
+            "model.otm.json",
+            "-o",
+            "back.yaml",
+        ],
+    );
+    assert!(
+        ok(&imported)
+            .stderr
+            .contains("imported 4 element(s), 4 flow(s)"),
+        "{}",
+        imported.stderr
+    );
     let ids = |file: &str| {
-        let mut v: Vec<String> = threats(ok(&palisade(d, &["threat", "check", file, "--format", "json"])))
-            .iter()
-            .map(|t| t["id"].as_str().unwrap().to_string())
-            .collect();
+        let mut v: Vec<String> = threats(ok(&palisade(
+            d,
+            &["threat", "check", file, "--format", "json"],
+        )))
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
         v.sort();
         v
     };
     assert_eq!(ids("threatmodel.yaml"), ids("back.yaml"));
 
-    let bad = palisade(d, &["threat", "import", "--from", "threagile", "threatmodel.yaml"]);
+    let bad = palisade(
+        d,
+        &[
+            "threat",
+            "import",
+            "--from",
+            "threagile",
+            "threatmodel.yaml",
+        ],
+    );
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("threatmodel.yaml"), "{}", bad.stderr);
 
     let schema = palisade(d, &["threat", "schema"]);
-    let published = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/threat-model.schema.json")).unwrap();
+    let published = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/threat-model.schema.json"),
+    )
+    .unwrap();
     let a: Value = serde_json::from_str(&ok(&schema).stdout).unwrap();
     let b: Value = serde_json::from_str(&published).unwrap();
     assert_eq!(a, b, "the printed schema is the published one");
