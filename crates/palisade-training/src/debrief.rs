@@ -51,7 +51,7 @@ impl Debrief<'_> {
             human(s.duration()),
             s.total,
             s.possible,
-            if s.possible == 0 { 0 } else { s.total * 100 / s.possible },
+            (s.total * 100).checked_div(s.possible).unwrap_or(0),
             s.expectations.iter().filter(|e| e.met).count(),
             s.expectations.len(),
         )));
@@ -71,9 +71,9 @@ impl Debrief<'_> {
         out.push(Block::Heading(2, "Expectations".into()));
         let mut rows = Vec::new();
         for e in &s.expectations {
-            let before = last.and_then(|l| l.expectation(&e.id)).map(|p| {
-                if p.met { "met" } else { "missed" }.to_string()
-            });
+            let before = last
+                .and_then(|l| l.expectation(&e.id))
+                .map(|p| if p.met { "met" } else { "missed" }.to_string());
             rows.push(vec![
                 if e.met { "met" } else { "missed" }.to_string(),
                 e.description.clone(),
@@ -100,17 +100,17 @@ impl Debrief<'_> {
             .steps
             .iter()
             .map(|st| {
-                let title = self
-                    .step_titles
-                    .get(&st.step)
-                    .cloned()
-                    .unwrap_or_default();
+                let title = self.step_titles.get(&st.step).cloned().unwrap_or_default();
                 let last_time = last
                     .and_then(|l| l.step(st.step))
                     .and_then(|t| t.settled_after);
                 let change = match (st.settled_after, last_time) {
-                    (Some(now), Some(then)) if now < then => format!("{} faster", human(then - now)),
-                    (Some(now), Some(then)) if now > then => format!("{} slower", human(now - then)),
+                    (Some(now), Some(then)) if now < then => {
+                        format!("{} faster", human(then - now))
+                    }
+                    (Some(now), Some(then)) if now > then => {
+                        format!("{} slower", human(now - then))
+                    }
                     (Some(_), Some(_)) => "same".into(),
                     _ => "—".into(),
                 };
@@ -129,9 +129,17 @@ impl Debrief<'_> {
             })
             .collect();
         out.push(Block::Table(
-            ["step", "title", "started", "done", "last run", "best before", "change"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "step",
+                "title",
+                "started",
+                "done",
+                "last run",
+                "best before",
+                "change",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
         ));
 
@@ -155,7 +163,9 @@ impl Debrief<'_> {
                 })
                 .collect();
             out.push(Block::Table(
-                ["rule", "refusals", "what it says"].map(String::from).to_vec(),
+                ["rule", "refusals", "what it says"]
+                    .map(String::from)
+                    .to_vec(),
                 rows,
             ));
         }
@@ -176,9 +186,15 @@ impl Debrief<'_> {
                 })
                 .collect();
             out.push(Block::Table(
-                ["audience", "cadence", "updates", "longest gap", "late intervals"]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "audience",
+                    "cadence",
+                    "updates",
+                    "longest gap",
+                    "late intervals",
+                ]
+                .map(String::from)
+                .to_vec(),
                 rows,
             ));
         }
@@ -308,7 +324,11 @@ impl Debrief<'_> {
                     let line = |cells: &[String]| {
                         format!(
                             "| {} |\n",
-                            cells.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
+                            cells
+                                .iter()
+                                .map(|c| md_cell(c))
+                                .collect::<Vec<_>>()
+                                .join(" | ")
                         )
                     };
                     out.push_str(&line(&head));

@@ -117,8 +117,12 @@ fn placeholder(name: &str) -> Result<Part, String> {
                 .split_once('-')
                 .ok_or_else(|| format!("`{{int:{range}}}` needs a range A-B"))?;
             let (a, b): (u64, u64) = (
-                a.trim().parse().map_err(|_| format!("`{a}` is not a number"))?,
-                b.trim().parse().map_err(|_| format!("`{b}` is not a number"))?,
+                a.trim()
+                    .parse()
+                    .map_err(|_| format!("`{a}` is not a number"))?,
+                b.trim()
+                    .parse()
+                    .map_err(|_| format!("`{b}` is not a number"))?,
             );
             if a > b {
                 return Err(format!("`{{int:{range}}}`: {a} is more than {b}"));
@@ -168,7 +172,10 @@ impl Generate {
                 .map(|(i, ins)| (format!(".insert[{i}].text"), &ins.text)),
         ) {
             if t.len() > MAX_TEMPLATE_BYTES {
-                out.push((path.clone(), format!("longer than {MAX_TEMPLATE_BYTES} bytes")));
+                out.push((
+                    path.clone(),
+                    format!("longer than {MAX_TEMPLATE_BYTES} bytes"),
+                ));
             }
             if t.contains('\n') {
                 out.push((path.clone(), "one line: no newline".into()));
@@ -276,12 +283,20 @@ mod tests {
         assert_eq!(text, g.render(start()), "deterministic");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4);
-        assert!(lines[0].starts_with("2026-03-01T08:58:00Z 10."), "{}", lines[0]);
+        assert!(
+            lines[0].starts_with("2026-03-01T08:58:00Z 10."),
+            "{}",
+            lines[0]
+        );
         assert!(lines[0].contains(" GET /health 200 a "), "{}", lines[0]);
         assert!(lines[0].ends_with("#1 {x}"), "{}", lines[0]);
         assert_eq!(lines[2], "2026-03-01T09:00:00Z 203.0.113.9 POST /admin 200");
         assert!(lines[3].starts_with("2026-03-01T09:01:00Z"));
-        let other = Generate { seed: 8, ..g.clone() }.render(start());
+        let other = Generate {
+            seed: 8,
+            ..g.clone()
+        }
+        .render(start());
         assert_ne!(other, text, "the seed changes the random parts");
     }
 
@@ -294,8 +309,14 @@ mod tests {
             template: "{nope} {int:9-1} {hex:99} {open".into(),
             seed: 1,
             insert: vec![
-                Insert { line: 3, text: "x".into() },
-                Insert { line: 1, text: "}".into() },
+                Insert {
+                    line: 3,
+                    text: "x".into(),
+                },
+                Insert {
+                    line: 1,
+                    text: "}".into(),
+                },
             ],
         };
         let p = g.problems();

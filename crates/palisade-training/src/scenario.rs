@@ -347,9 +347,9 @@ pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.as_bytes()[0].is_ascii_alphanumeric()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
 }
 
 /// An audience label: 1–64 of `a-z 0-9 - _ .` and spaces (`legal`, `regulator`, `internal`).
@@ -485,8 +485,7 @@ impl Scenario {
                 (Some(_), Some(_)) => {
                     err(
                         &format!("{base}.on_step"),
-                        "an injection is released either `at` a time or `on_step`, not both"
-                            .into(),
+                        "an injection is released either `at` a time or `on_step`, not both".into(),
                     );
                     None
                 }

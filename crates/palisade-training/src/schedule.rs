@@ -75,7 +75,12 @@ pub fn first_reached(steps: &[StepEvent], step: u32) -> Option<Timestamp> {
 
 /// The injections due at `now` and not yet released, in the order they became due (ties in the
 /// scenario's order). Steps reached after `now` are ignored.
-pub fn due(scenario: &Scenario, run: &DrillRun, steps: &[StepEvent], now: Timestamp) -> Vec<Release> {
+pub fn due(
+    scenario: &Scenario,
+    run: &DrillRun,
+    steps: &[StepEvent],
+    now: Timestamp,
+) -> Vec<Release> {
     let past: Vec<StepEvent> = steps.iter().copied().filter(|e| e.at <= now).collect();
     let mut out: Vec<(Timestamp, usize, Release)> = Vec::new();
     for (i, inj) in scenario.injections.iter().enumerate() {
@@ -99,7 +104,7 @@ pub fn due(scenario: &Scenario, run: &DrillRun, steps: &[StepEvent], now: Timest
             ));
         }
     }
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out.sort_by_key(|a| (a.0, a.1));
     out.into_iter().map(|(_, _, r)| r).collect()
 }
 

@@ -304,30 +304,25 @@ pub fn score(scenario: &Scenario, t: &DrillTimeline) -> DrillScore {
                     }
                 }
             }
-            Check::Order { first, then } => {
-                match (done(&t.steps, *first), done(&t.steps, *then)) {
-                    (Some(a), Some(b)) if a <= b => (
-                        true,
-                        format!(
-                            "step {first} done {} before step {then}",
-                            human(secs(a, b))
-                        ),
+            Check::Order { first, then } => match (done(&t.steps, *first), done(&t.steps, *then)) {
+                (Some(a), Some(b)) if a <= b => (
+                    true,
+                    format!("step {first} done {} before step {then}", human(secs(a, b))),
+                ),
+                (Some(a), Some(b)) => (
+                    false,
+                    format!(
+                        "step {then} was done {} before step {first}",
+                        human(secs(b, a))
                     ),
-                    (Some(a), Some(b)) => (
-                        false,
-                        format!(
-                            "step {then} was done {} before step {first}",
-                            human(secs(b, a))
-                        ),
-                    ),
-                    (Some(_), None) => (true, format!("step {first} done; step {then} not yet")),
-                    (None, Some(_)) => (
-                        false,
-                        format!("step {then} was done while step {first} was not"),
-                    ),
-                    (None, None) => (false, format!("neither step {first} nor {then} was done")),
-                }
-            }
+                ),
+                (Some(_), None) => (true, format!("step {first} done; step {then} not yet")),
+                (None, Some(_)) => (
+                    false,
+                    format!("step {then} was done while step {first} was not"),
+                ),
+                (None, None) => (false, format!("neither step {first} nor {then} was done")),
+            },
             Check::Notify { audience, within } => {
                 let key = audience_key(audience);
                 let first = t
@@ -390,7 +385,13 @@ pub fn score(scenario: &Scenario, t: &DrillTimeline) -> DrillScore {
                 )
             }
             Check::Role { role, within } => {
-                match t.roles.iter().filter(|r| r.role == *role).map(|r| r.at).min() {
+                match t
+                    .roles
+                    .iter()
+                    .filter(|r| r.role == *role)
+                    .map(|r| r.at)
+                    .min()
+                {
                     None => (false, format!("no {role} was assigned")),
                     Some(a) => {
                         let took = secs(start, a);

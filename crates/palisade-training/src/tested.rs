@@ -34,7 +34,11 @@ pub enum Flag {
     /// No drill has ever tested it.
     NeverTested,
     /// Its last test is older than the period.
-    Overdue { last_tested: Date, due: Date, days_overdue: i64 },
+    Overdue {
+        last_tested: Date,
+        due: Date,
+        days_overdue: i64,
+    },
     /// The date cannot be read.
     UnreadableDate { value: String },
 }

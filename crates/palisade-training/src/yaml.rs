@@ -77,8 +77,14 @@ pub fn parse<T: DeserializeOwned>(
             ),
         ));
     }
-    let docs = palisade_yaml::parse_stream(text)
-        .map_err(|e| err(e.line, e.column, "", format!("not valid YAML: {}", e.message)))?;
+    let docs = palisade_yaml::parse_stream(text).map_err(|e| {
+        err(
+            e.line,
+            e.column,
+            "",
+            format!("not valid YAML: {}", e.message),
+        )
+    })?;
     let root = match docs.len() {
         0 => return Err(err(1, 1, "", format!("the file is empty; expected {what}"))),
         1 => &docs[0].root,

@@ -3,11 +3,11 @@
 use palisade_core::Timestamp;
 use palisade_core::types::Role;
 use palisade_training::debrief::Debrief;
+use palisade_training::scenario::Scenario;
 use palisade_training::schedule::{DrillRun, StepEvent, StepOutcome, due, next_due};
 use palisade_training::score::{
     CommunicationEvent, DrillTimeline, EvidenceEvent, RefusalEvent, RoleEvent, score,
 };
-use palisade_training::scenario::Scenario;
 use palisade_training::tested::{self, Flag, PlaybookDates};
 use std::collections::BTreeMap;
 
@@ -66,7 +66,11 @@ fn the_scheduler_releases_each_injection_once_in_the_order_it_fell_due() {
         ("10:01", None, vec![]),
         ("10:07", None, vec!["early", "also-early"]),
         ("10:08", None, vec![]),
-        ("10:20", Some(step(4, "10:19", StepOutcome::Started)), vec!["on-four"]),
+        (
+            "10:20",
+            Some(step(4, "10:19", StepOutcome::Started)),
+            vec!["on-four"],
+        ),
         ("10:25", Some(step(4, "10:24", StepOutcome::Done)), vec![]),
         ("10:45", None, vec!["late"]),
         ("11:45", None, vec![]),
@@ -82,8 +86,16 @@ fn the_scheduler_releases_each_injection_once_in_the_order_it_fell_due() {
     }
     assert_eq!(released, ["log", "early", "also-early", "on-four", "late"]);
     assert_eq!(run.released.len(), 5);
-    let on_four = run.released.iter().find(|r| r.injection == "on-four").unwrap();
-    assert_eq!(on_four.due_at, t("10:19"), "due when the step was first reached");
+    let on_four = run
+        .released
+        .iter()
+        .find(|r| r.injection == "on-four")
+        .unwrap();
+    assert_eq!(
+        on_four.due_at,
+        t("10:19"),
+        "due when the step was first reached"
+    );
     let late = run.released.iter().find(|r| r.injection == "late").unwrap();
     assert_eq!(late.due_at, t("10:30"));
 }
@@ -121,11 +133,26 @@ fn timeline() -> DrillTimeline {
             command: Some("complete step 10".into()),
         }],
         communications: vec![
-            CommunicationEvent { at: t("10:20"), audience: "internal".into() },
-            CommunicationEvent { at: t("10:45"), audience: "Internal".into() },
-            CommunicationEvent { at: t("11:10"), audience: "internal".into() },
-            CommunicationEvent { at: t("11:35"), audience: "internal".into() },
-            CommunicationEvent { at: t("11:50"), audience: "legal".into() },
+            CommunicationEvent {
+                at: t("10:20"),
+                audience: "internal".into(),
+            },
+            CommunicationEvent {
+                at: t("10:45"),
+                audience: "Internal".into(),
+            },
+            CommunicationEvent {
+                at: t("11:10"),
+                audience: "internal".into(),
+            },
+            CommunicationEvent {
+                at: t("11:35"),
+                audience: "internal".into(),
+            },
+            CommunicationEvent {
+                at: t("11:50"),
+                audience: "legal".into(),
+            },
         ],
         evidence: vec![EvidenceEvent {
             name: "a.log".into(),
@@ -143,7 +170,11 @@ fn timeline() -> DrillTimeline {
 fn a_scripted_timeline_meets_and_misses_the_expectations_it_should() {
     let s = scenario();
     let sc = score(&s, &timeline());
-    let met: BTreeMap<&str, bool> = sc.expectations.iter().map(|e| (e.id.as_str(), e.met)).collect();
+    let met: BTreeMap<&str, bool> = sc
+        .expectations
+        .iter()
+        .map(|e| (e.id.as_str(), e.met))
+        .collect();
     let expected = BTreeMap::from([
         ("ic", true),
         ("stop", true),
@@ -158,14 +189,23 @@ fn a_scripted_timeline_meets_and_misses_the_expectations_it_should() {
     assert_eq!(met, expected);
     assert_eq!(sc.total, 5 + 20 + 10 + 10 + 10 + 5);
     assert_eq!(sc.possible, 95);
-    assert_eq!(sc.expectation("cut").unwrap().detail, "done after 1h 10m, later than 45m");
-    assert_eq!(sc.expectation("stop").unwrap().detail, "done after 24m 00s, within 30m");
+    assert_eq!(
+        sc.expectation("cut").unwrap().detail,
+        "done after 1h 10m, later than 45m"
+    );
+    assert_eq!(
+        sc.expectation("stop").unwrap().detail,
+        "done after 24m 00s, within 30m"
+    );
     assert_eq!(
         sc.expectation("isolate-first").unwrap().detail,
         "step 10 was done 10m 00s before step 4"
     );
     let step1 = sc.step(1).unwrap();
-    assert_eq!((step1.started_after, step1.settled_after), (Some(300), Some(1440)));
+    assert_eq!(
+        (step1.started_after, step1.settled_after),
+        (Some(300), Some(1440))
+    );
     assert!(sc.step(3).unwrap().waived);
     assert_eq!(sc.refusals.len(), 1);
     assert_eq!(sc.refusals[0].refusals, 1);
@@ -184,7 +224,10 @@ fn cadence_gaps_custody_breaks_and_missing_roles_are_misses() {
     let sc = score(&s, &tl);
     let e = |id: &str| sc.expectation(id).unwrap().clone();
     assert!(!e("cadence").met);
-    assert_eq!(e("cadence").detail, "3 updates to internal; longest gap 50m 00s, 1 interval(s) longer than 30m");
+    assert_eq!(
+        e("cadence").detail,
+        "3 updates to internal; longest gap 50m 00s, 1 interval(s) longer than 30m"
+    );
     assert!(!e("custody").met);
     assert_eq!(e("custody").detail, "a.log recorded, but custody broke");
     assert!(!e("ic").met);
@@ -216,12 +259,26 @@ fn the_debrief_compares_with_expectations_and_earlier_runs_in_markdown_and_html(
     };
     let md = d.markdown();
     assert!(md.starts_with("# Drill debrief: Scripted drill\n"), "{md}");
-    assert!(md.contains("Score: 60 of 95 points (63%); 6 of 9 expectations met."), "{md}");
+    assert!(
+        md.contains("Score: 60 of 95 points (63%); 6 of 9 expectations met."),
+        "{md}"
+    );
     assert!(md.contains("| 1 | Stop the attack in progress | 5m 00s | 24m 00s | 29m 00s | 29m 00s | 5m 00s faster |"), "{md}");
-    assert!(md.contains("| step-prerequisites | 1 | a step waits for"), "{md}");
-    assert!(md.contains("| 2026-03-07T10:00:00Z (this run) | 60/95 | 6/9 | 2h 00m |"), "{md}");
+    assert!(
+        md.contains("| step-prerequisites | 1 | a step waits for"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2026-03-07T10:00:00Z (this run) | 60/95 | 6/9 | 2h 00m |"),
+        "{md}"
+    );
     assert!(md.contains("15 points more than the last run."), "{md}");
-    assert!(md.contains("Met last time, missed this time: no command refused by rule step-prerequisites."), "{md}");
+    assert!(
+        md.contains(
+            "Met last time, missed this time: no command refused by rule step-prerequisites."
+        ),
+        "{md}"
+    );
     let html = d.html();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<td class=\"bad\">missed</td>"));
@@ -233,14 +290,25 @@ fn the_debrief_compares_with_expectations_and_earlier_runs_in_markdown_and_html(
 
 #[test]
 fn hostile_text_in_a_scenario_is_escaped_in_the_debrief() {
-    let text = SCENARIO.replace("title: Scripted drill", "title: \"<script>alert(1)</script> | *x*\"");
+    let text = SCENARIO.replace(
+        "title: Scripted drill",
+        "title: \"<script>alert(1)</script> | *x*\"",
+    );
     let s = Scenario::from_yaml("x.yaml", &text).unwrap();
     let sc = score(&s, &timeline());
     let titles = BTreeMap::new();
-    let d = Debrief { scenario: &s, score: &sc, previous: &[], step_titles: &titles };
+    let d = Debrief {
+        scenario: &s,
+        score: &sc,
+        previous: &[],
+        step_titles: &titles,
+    };
     assert!(!d.html().contains("<script>"));
     assert!(d.html().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(d.markdown().starts_with("# Drill debrief: &lt;script&gt;alert(1)&lt;/script&gt; \\| \\*x\\*\n"));
+    assert!(
+        d.markdown()
+            .starts_with("# Drill debrief: &lt;script&gt;alert(1)&lt;/script&gt; \\| \\*x\\*\n")
+    );
 }
 
 #[test]
@@ -264,13 +332,28 @@ fn playbooks_not_tested_within_the_period_are_flagged() {
     assert!(all[0].reviewed_since_tested);
     assert_eq!(all[1].flag, None);
     assert_eq!(all[1].due, Some(today));
-    assert!(matches!(all[2].flag, Some(Flag::Overdue { days_overdue: 1, .. })));
+    assert!(matches!(
+        all[2].flag,
+        Some(Flag::Overdue {
+            days_overdue: 1,
+            ..
+        })
+    ));
     assert_eq!(all[3].flag, Some(Flag::NeverTested));
     assert!(matches!(all[4].flag, Some(Flag::UnreadableDate { .. })));
-    let flagged: Vec<String> = tested::untested(&books, 180, today).iter().map(|s| s.id.clone()).collect();
+    let flagged: Vec<String> = tested::untested(&books, 180, today)
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
     assert_eq!(flagged, ["stale", "never", "garbled"]);
-    assert_eq!(all[2].describe(), "stale was last tested on 2026-06-09, 1 day(s) overdue");
+    assert_eq!(
+        all[2].describe(),
+        "stale was last tested on 2026-06-09, 1 day(s) overdue"
+    );
     // The built-in playbook, read through the core's own parser.
     let builtin = PlaybookDates::from(&palisade_core::Playbook::builtin_security());
-    assert_eq!(tested::check(&[builtin], 180, today)[0].flag, Some(Flag::NeverTested));
+    assert_eq!(
+        tested::check(&[builtin], 180, today)[0].flag,
+        Some(Flag::NeverTested)
+    );
 }

@@ -43,7 +43,11 @@ fn errors(text: &str) -> Vec<String> {
 }
 
 fn security_steps() -> Vec<u32> {
-    Playbook::builtin_security().steps.iter().map(|s| s.n).collect()
+    Playbook::builtin_security()
+        .steps
+        .iter()
+        .map(|s| s.n)
+        .collect()
 }
 
 #[test]
@@ -54,7 +58,10 @@ fn a_valid_scenario_reads_with_typed_triggers_and_checks() {
     assert_eq!(s.injections[1].trigger, Trigger::OnStep(2));
     assert!(matches!(&s.injections[1].content, Content::Evidence(e) if e.name == "app.log"));
     assert_eq!(s.injections[1].location.line, 15);
-    assert!(matches!(s.expectations[0].check, Check::StepDone { step: 1, .. }));
+    assert!(matches!(
+        s.expectations[0].check,
+        Check::StepDone { step: 1, .. }
+    ));
     assert_eq!(s.expectations[0].description, "step 1 done within 30m");
     assert_eq!(s.possible_points(), 15);
     s.check_playbook("s.yaml", "security", &security_steps())
@@ -65,17 +72,53 @@ fn a_valid_scenario_reads_with_typed_triggers_and_checks() {
 fn mistakes_are_named_with_their_line_and_path() {
     // (the change, what the error must say)
     let cases: &[(&str, &str, &str)] = &[
-        ("at: 5m", "at: 5 minutes", "s.yaml:13:5: injections[0].at: invalid duration"),
-        ("severity: SEV-2", "severity: SEV-9", "declaration.severity: invalid severity"),
-        ("    discovery: Something was found.", "    colour: red", "unknown field `colour`"),
-        ("    at: 5m\n", "    at: 5m\n    on_step: 3\n", "either `at` a time or `on_step`, not both"),
+        (
+            "at: 5m",
+            "at: 5 minutes",
+            "s.yaml:13:5: injections[0].at: invalid duration",
+        ),
+        (
+            "severity: SEV-2",
+            "severity: SEV-9",
+            "declaration.severity: invalid severity",
+        ),
+        (
+            "    discovery: Something was found.",
+            "    colour: red",
+            "unknown field `colour`",
+        ),
+        (
+            "    at: 5m\n",
+            "    at: 5m\n    on_step: 3\n",
+            "either `at` a time or `on_step`, not both",
+        ),
         ("    on_step: 2\n", "", "say when it is released"),
-        ("custody: { evidence: app.log }", "custody: { evidence: other.log }", "no injected evidence is named \"other.log\""),
-        ("points: 10", "points: 0", "expectations[0].points: points are 1–1000"),
-        ("url: https://example.org/post", "url: ftp://example.org", "is not an http(s) link"),
+        (
+            "custody: { evidence: app.log }",
+            "custody: { evidence: other.log }",
+            "no injected evidence is named \"other.log\"",
+        ),
+        (
+            "points: 10",
+            "points: 0",
+            "expectations[0].points: points are 1–1000",
+        ),
+        (
+            "url: https://example.org/post",
+            "url: ftp://example.org",
+            "is not an http(s) link",
+        ),
         ("id: first", "id: log", "injection id \"log\" is used twice"),
-        ("name: app.log", "name: ../etc/passwd", "must name a file, not a path"),
-        ("step_done: { step: 1, within: 30m }", "respect_rule: { rule: no-such-rule }", "\"no-such-rule\" is not a rule"),
+        (
+            "name: app.log",
+            "name: ../etc/passwd",
+            "must name a file, not a path",
+        ),
+        (
+            "step_done: { step: 1, within: 30m }",
+            "respect_rule: { rule: no-such-rule }",
+            "\"no-such-rule\" is not a rule",
+        ),
     ];
     for (from, to, expected) in cases {
         assert!(VALID.contains(from), "{from}");
@@ -97,17 +140,19 @@ fn an_expectation_with_two_checks_or_none_is_refused_at_its_line() {
     );
     let errs = errors(&text);
     assert!(
-        errs.iter()
-            .any(|e| e.starts_with("s.yaml:21:") && e.contains("exactly one of") && e.contains("(2 given)")),
+        errs.iter().any(|e| e.starts_with("s.yaml:21:")
+            && e.contains("exactly one of")
+            && e.contains("(2 given)")),
         "{errs:?}"
     );
 }
 
 #[test]
 fn steps_and_playbook_are_checked_against_the_ids_given() {
-    let text = VALID
-        .replace("on_step: 2", "on_step: 15")
-        .replace("step_done: { step: 1, within: 30m }", "order: { first: 4, then: 99 }");
+    let text = VALID.replace("on_step: 2", "on_step: 15").replace(
+        "step_done: { step: 1, within: 30m }",
+        "order: { first: 4, then: 99 }",
+    );
     let s = Scenario::from_yaml("s.yaml", &text).unwrap();
     let errs: Vec<String> = s
         .check_playbook("s.yaml", "security", &security_steps())
@@ -116,11 +161,23 @@ fn steps_and_playbook_are_checked_against_the_ids_given() {
         .map(|e| e.to_string())
         .collect();
     assert_eq!(errs.len(), 2, "{errs:?}");
-    assert!(errs[0].starts_with("s.yaml:15:") && errs[0].contains("waits for step 15") && errs[0].contains("steps 1–14"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("s.yaml:15:")
+            && errs[0].contains("waits for step 15")
+            && errs[0].contains("steps 1–14"),
+        "{errs:?}"
+    );
     assert!(errs[1].contains("names step 99"), "{errs:?}");
-    let other = s.check_playbook("s.yaml", "operational", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]);
+    let other = s.check_playbook(
+        "s.yaml",
+        "operational",
+        &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99],
+    );
     let msg = other.unwrap_err()[0].to_string();
-    assert!(msg.contains("runs playbook \"security\", checked against \"operational\""), "{msg}");
+    assert!(
+        msg.contains("runs playbook \"security\", checked against \"operational\""),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -132,7 +189,10 @@ fn hostile_and_oversized_files_are_refused_without_blowing_up() {
     }
     bomb.push_str("id: x\n");
     let errs = errors(&bomb);
-    assert!(errs[0].contains("not valid YAML") || errs[0].contains("unknown field"), "{errs:?}");
+    assert!(
+        errs[0].contains("not valid YAML") || errs[0].contains("unknown field"),
+        "{errs:?}"
+    );
     let deep = format!("id: {}{}", "[".repeat(500), "]".repeat(500));
     assert!(errors(&deep)[0].contains("not valid YAML"));
     let big = format!("id: x\nsummary: \"{}\"\n", "a".repeat(1024 * 1024 + 1));
@@ -142,7 +202,10 @@ fn hostile_and_oversized_files_are_refused_without_blowing_up() {
     assert!(errors("id: a\n---\nid: b\n")[0].contains("one YAML document"));
     assert!(errors("id: [unclosed\n")[0].starts_with("s.yaml:"));
     let twice = errors("id: a\nid: b\n");
-    assert!(twice[0].starts_with("s.yaml:2:1") && twice[0].contains("written twice"), "{twice:?}");
+    assert!(
+        twice[0].starts_with("s.yaml:2:1") && twice[0].contains("written twice"),
+        "{twice:?}"
+    );
 }
 
 #[test]
@@ -151,7 +214,11 @@ fn the_shipped_scenarios_validate_against_the_security_playbook() {
     let steps: Vec<u32> = pb.steps.iter().map(|s| s.n).collect();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut ids = Vec::new();
-    for name in ["leaked-cloud-key.yaml", "compromised-dependency.yaml", "insider-exfiltration.yaml"] {
+    for name in [
+        "leaked-cloud-key.yaml",
+        "compromised-dependency.yaml",
+        "insider-exfiltration.yaml",
+    ] {
         let path = dir.join(name);
         let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         s.check_playbook(name, &pb.id, &steps)
@@ -180,7 +247,10 @@ fn the_shipped_scenarios_validate_against_the_security_playbook() {
 fn generated_evidence_places_the_inserted_lines_at_times_from_the_start() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/leaked-cloud-key.yaml");
     let s = Scenario::load(&path).unwrap();
-    let log = s.evidence().find(|e| e.name == "audit-log-build-account.jsonl").unwrap();
+    let log = s
+        .evidence()
+        .find(|e| e.name == "audit-log-build-account.jsonl")
+        .unwrap();
     let text = log.render(Timestamp::parse("2026-03-07T14:00:00Z").unwrap());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 240);

@@ -159,7 +159,10 @@ struct RawChallenge {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, column)
 }
 
@@ -183,7 +186,9 @@ fn key_line(text: &str, key: &str, nth: usize) -> (usize, usize) {
 /// Check a regex flag's pattern: it compiles within the size limits.
 pub fn compile_pattern(pattern: &str, case_sensitive: bool) -> Result<regex::Regex, String> {
     if pattern.len() > MAX_PATTERN_BYTES {
-        return Err(format!("the pattern is longer than {MAX_PATTERN_BYTES} bytes"));
+        return Err(format!(
+            "the pattern is longer than {MAX_PATTERN_BYTES} bytes"
+        ));
     }
     RegexBuilder::new(&format!(r"\A(?:{pattern})\z"))
         .case_insensitive(!case_sensitive)
@@ -207,7 +212,7 @@ pub fn hash_flag(salt: &[u8], flag: &str, case_sensitive: bool) -> String {
 }
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    !s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A relative path inside the challenge's directory.
@@ -300,7 +305,12 @@ impl Challenge {
                     );
                 }
                 if d.decay > 100_000 {
-                    err("decay", 0, "dynamic.decay", "decay is at most 100000".into());
+                    err(
+                        "decay",
+                        0,
+                        "dynamic.decay",
+                        "decay is at most 100000".into(),
+                    );
                 }
                 Scoring::Dynamic {
                     initial: d.initial,
@@ -353,10 +363,20 @@ impl Challenge {
         }
         for (i, h) in raw.hints.iter().enumerate() {
             if h.text.trim().is_empty() || h.text.len() > 5_000 {
-                err("hints", i, &format!("hints[{i}].text"), "1–5000 bytes of text".into());
+                err(
+                    "hints",
+                    i,
+                    &format!("hints[{i}].text"),
+                    "1–5000 bytes of text".into(),
+                );
             }
             if h.cost > 100_000 {
-                err("hints", i, &format!("hints[{i}].cost"), "at most 100000 points".into());
+                err(
+                    "hints",
+                    i,
+                    &format!("hints[{i}].cost"),
+                    "at most 100000 points".into(),
+                );
             }
         }
         if raw.flags.is_empty() || raw.flags.len() > 20 {
@@ -646,7 +666,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, Vec<LocatedError>> {
         message,
     };
     let mut files = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| vec![whole(dir, format!("cannot read: {e}"))])?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| vec![whole(dir, format!("cannot read: {e}"))])?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
@@ -686,7 +707,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, Vec<LocatedError>> {
                             line,
                             column,
                             path: "attachments".into(),
-                            message: format!("attachment {a:?} is not a file next to the challenge"),
+                            message: format!(
+                                "attachment {a:?} is not a file next to the challenge"
+                            ),
                         });
                     }
                 }
@@ -703,5 +726,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, Vec<LocatedError>> {
     for m in check_set(&set) {
         errors.push(whole(dir, m));
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }

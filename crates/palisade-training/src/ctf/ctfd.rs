@@ -152,7 +152,11 @@ pub fn import_tables(
         let Some(slug) = ids.get(&id).cloned() else {
             continue;
         };
-        let name: String = text(r, "name").unwrap_or_default().chars().take(80).collect();
+        let name: String = text(r, "name")
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect();
         let mut description = text(r, "description").unwrap_or_default();
         if let Some(ci) = text(r, "connection_info").filter(|s| !s.trim().is_empty()) {
             description.push_str(&format!("\n\nConnection: {ci}"));
@@ -207,7 +211,15 @@ pub fn import_tables(
             .unwrap_or_default()
             .iter()
             .filter_map(|p| p.as_i64())
-            .filter_map(|p| ids.get(&p).cloned())
+            .filter_map(|p| {
+                let found = ids.get(&p).cloned();
+                if found.is_none() {
+                    notes.push(format!(
+                        "challenge {name:?} lost a prerequisite (CTFd challenge {p}) that was not imported"
+                    ));
+                }
+                found
+            })
             .collect();
 
         let mut challenge_flags = Vec::new();
@@ -352,9 +364,7 @@ pub fn import_zip(
         let wanted_table = name
             .strip_prefix("db/")
             .and_then(|t| t.strip_suffix(".json"))
-            .filter(|t| {
-                ["challenges", "dynamic_challenge", "flags", "hints", "files"].contains(t)
-            })
+            .filter(|t| ["challenges", "dynamic_challenge", "flags", "hints", "files"].contains(t))
             .map(String::from);
         let upload = name.strip_prefix("uploads/").map(String::from);
         if wanted_table.is_none() && upload.is_none() {

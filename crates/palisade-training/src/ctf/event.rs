@@ -465,7 +465,12 @@ impl Ctf {
     pub fn values(&self, state: &CtfState, cutoff: Option<Timestamp>) -> BTreeMap<String, u32> {
         self.challenges
             .iter()
-            .map(|c| (c.id.clone(), value(&c.scoring, state.solve_count(&c.id, cutoff))))
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    value(&c.scoring, state.solve_count(&c.id, cutoff)),
+                )
+            })
             .collect()
     }
 

@@ -9,5 +9,7 @@ pub mod scoreboard;
 pub mod value;
 
 pub use challenge::{Challenge, Decay, Flag, Hint, Scoring};
-pub use event::{Account, Change, Ctf, CtfState, EventConfig, Mode, RateLimit, Refusal, Submission, Unlock};
+pub use event::{
+    Account, Change, Ctf, CtfState, EventConfig, Mode, RateLimit, Refusal, Submission, Unlock,
+};
 pub use scoreboard::{Scoreboard, Standing, View};

@@ -31,9 +31,7 @@ pub fn value(scoring: &Scoring, solves: u64) -> u32 {
                 Decay::Linear => decay.saturating_mul(s),
                 Decay::Logarithmic => {
                     let d = decay.max(1);
-                    (initial.saturating_sub(minimum))
-                        .saturating_mul(s.saturating_mul(s))
-                        / (d * d)
+                    (initial.saturating_sub(minimum)).saturating_mul(s.saturating_mul(s)) / (d * d)
                 }
             };
             initial.saturating_sub(drop).max(minimum) as u32
