@@ -327,7 +327,7 @@ impl Model {
             })
             .collect();
         // Largest gap first; the catalog's order among equals.
-        gaps.sort_by(|a, b| b.gap.cmp(&a.gap));
+        gaps.sort_by_key(|g| std::cmp::Reverse(g.gap));
         let all = figure(&mut self.subcategories().map(|(_, _, s)| s));
         GapReport {
             tier,
