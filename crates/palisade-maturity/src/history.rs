@@ -21,7 +21,7 @@ impl Unit {
         match (self, v) {
             (_, None) => "–".into(),
             (Unit::Percent, Some(v)) => format!("{v:.0} %"),
-            (_, Some(v)) => format!("{v:.2}"),
+            (_, Some(v)) => crate::report::fixed2(v),
         }
     }
 }

@@ -41,6 +41,14 @@ impl Document {
     }
 }
 
+/// Two decimals, halves rounded away from zero as spreadsheets round (0.625 → 0.63; Rust's
+/// formatting would round the exact half to even, 0.62).
+pub fn fixed2(v: f64) -> String {
+    let r = (v * 100.0).round() / 100.0;
+    let r = if r == 0.0 { 0.0 } else { r };
+    format!("{r:.2}")
+}
+
 fn cell(s: &str) -> String {
     crate::source::one_line(s)
 }
@@ -204,6 +212,14 @@ pub fn html(d: &Document) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_decimals_round_halves_up() {
+        assert_eq!(fixed2(0.625), "0.63");
+        assert_eq!(fixed2(0.125), "0.13");
+        assert_eq!(fixed2(1.24166666666667), "1.24");
+        assert_eq!(fixed2(-0.0), "0.00");
+    }
 
     #[test]
     fn hostile_text_is_escaped_everywhere() {

@@ -740,9 +740,10 @@ impl Model {
         let mut out = answers::template_head(Kind::Samm, &self.version, date, team);
         out.push_str("    # Each answer: the value (0, 0.25, 0.5 or 1 as listed) or the answer's text.\n    answers:\n");
         for (f, p) in self.practices() {
-            out.push_str(&format!(
-                "\n      # ── {} › {} ({}) ──\n",
-                f.name, p.name, p.key
+            out.push('\n');
+            out.push_str(&answers::comment(
+                "      ",
+                &format!("── {} › {} ({}) ──", f.name, p.name, p.key),
             ));
             for s in &p.streams {
                 for l in &s.levels {

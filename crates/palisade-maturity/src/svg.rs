@@ -20,11 +20,20 @@ const LABEL_MAX: usize = 48;
 const CHAR_W: f64 = 6.8;
 
 fn short(s: &str) -> String {
+    shorten(s, LABEL_MAX)
+}
+
+/// A title: longer than a label, still bounded.
+fn heading(s: &str) -> String {
+    shorten(s, 100)
+}
+
+fn shorten(s: &str, max: usize) -> String {
     let s = crate::source::one_line(s);
-    if s.chars().count() <= LABEL_MAX {
+    if s.chars().count() <= max {
         s
     } else {
-        let mut t: String = s.chars().take(LABEL_MAX - 1).collect();
+        let mut t: String = s.chars().take(max - 1).collect();
         t.push('…');
         t
     }
@@ -64,7 +73,9 @@ pub fn heatmap(
         + 24.0;
     let (cw, ch) = (92.0, 30.0);
     let top = 64.0;
-    let width = (label_w + cw * columns.len() as f64 + 20.0).max(520.0);
+    let width = (label_w + cw * columns.len() as f64 + 20.0)
+        .max(600.0)
+        .max(heading(title).chars().count() as f64 * 8.6 + 24.0);
     let grid_bottom = top + ch * rows.len() as f64;
     let height = grid_bottom + 78.0;
     let mut s = String::new();
@@ -80,7 +91,7 @@ pub fn heatmap(
     let _ = writeln!(
         s,
         "<text x=\"12\" y=\"26\" font-size=\"16\" font-weight=\"600\" fill=\"#1a1a1a\">{}</text>",
-        escape(&short(title))
+        escape(&heading(title))
     );
     for (j, c) in columns.iter().enumerate() {
         let x = label_w + cw * j as f64 + cw / 2.0;
@@ -215,7 +226,7 @@ pub fn progress(
     let _ = writeln!(
         s,
         "<text x=\"12\" y=\"28\" font-size=\"16\" font-weight=\"600\" fill=\"#1a1a1a\">{}</text>",
-        escape(&short(title))
+        escape(&heading(title))
     );
     for k in 0..=4 {
         let v = max * f64::from(k) / 4.0;
