@@ -99,6 +99,21 @@ fn samm_values() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The text of answer `value` of question `key`, from the template's `# Answers:` comment.
+fn answer_text(template: &str, key: &str, value: &str) -> String {
+    let at = template.find(&format!("      {key}: ~")).unwrap();
+    let line = template[..at]
+        .lines()
+        .rev()
+        .find(|l| l.contains("# Answers: "))
+        .unwrap();
+    let list = line.split_once("# Answers: ").unwrap().1;
+    list.split(" | ")
+        .find_map(|a| a.strip_prefix(&format!("{value} = ")))
+        .unwrap()
+        .to_string()
+}
+
 /// A second assessment of the same team, later: the template's assessment re-dated, with
 /// `values` filled in, appended under `assessments:`.
 fn later_assessment(template: &str, date: &str, values: &BTreeMap<String, String>) -> String {
@@ -320,9 +335,10 @@ fn a_team_answers_samm_from_the_template_and_gets_scores_a_heat_map_and_a_roadma
     let mut better = samm_values();
     better.insert("G-SM-A-1".into(), "1".into());
     better.insert("G-SM-B-1".into(), "0.5".into());
+    // An answer by its text, as the template's comment lists it (from the user's model copy).
     better.insert(
         "I-SB-A-1".into(),
-        "\"Yes, for most or all of the applications\"".into(),
+        format!("\"{}\"", answer_text(&template, "I-SB-A-1", "1")),
     );
     let mut file = std::fs::read_to_string(d.join("samm.yaml")).unwrap();
     file.push_str(&later_assessment(&template, "2026-04-15", &better));
