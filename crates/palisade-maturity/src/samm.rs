@@ -238,11 +238,26 @@ impl Reader {
         name: &str,
     ) -> Result<Vec<Doc<T>>, Error> {
         let dir = root.join(name);
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| Error::file(&dir, format!("cannot read the folder: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-            .collect();
+        let mut paths: Vec<PathBuf> = Vec::new();
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Error::file(&dir, format!("cannot read the folder: {e}")))?;
+        for (n, e) in entries.enumerate() {
+            // A folder of a million entries is not a SAMM model: stop looking well before.
+            if n >= MAX_FILES * 4 {
+                return Err(Error::file(
+                    &dir,
+                    format!(
+                        "more than {} entries; this is not a SAMM model",
+                        MAX_FILES * 4
+                    ),
+                ));
+            }
+            let Ok(e) = e else { continue };
+            let p = e.path();
+            if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                paths.push(p);
+            }
+        }
         paths.sort();
         let mut out = Vec::new();
         for p in paths {

@@ -16,7 +16,7 @@ pub struct HeatCell {
 }
 
 const FONT: &str = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\"";
-const LABEL_MAX: usize = 48;
+const LABEL_MAX: usize = 64;
 const CHAR_W: f64 = 6.8;
 
 fn short(s: &str) -> String {
@@ -266,7 +266,8 @@ pub fn progress(
             escape(d)
         );
     }
-    for (n, (name, values)) in series.iter().enumerate() {
+    // Drawn last to first, so the overall line lies on top; the legend keeps the order.
+    for (n, (name, values)) in series.iter().enumerate().rev() {
         let colour = if n == 0 {
             "#1a1a1a"
         } else {

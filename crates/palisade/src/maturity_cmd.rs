@@ -320,8 +320,26 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn timeline(&self, team: Option<&str>) -> Vec<&Assessment> {
-        answers::timeline(&self.files, team)
+    /// The assessments in date order, of `team` when given. Without `--team`, answers of
+    /// several teams are refused: the latest of one team is not another's.
+    fn timeline(&self, team: Option<&str>) -> anyhow::Result<Vec<&Assessment>> {
+        let all = answers::timeline(&self.files, team);
+        if team.is_none() {
+            let mut teams: Vec<Option<&str>> = all.iter().map(|a| a.team.as_deref()).collect();
+            teams.sort();
+            teams.dedup();
+            if teams.len() > 1 {
+                bail!(
+                    "the answers hold assessments of several teams ({}); choose one with --team NAME",
+                    teams
+                        .iter()
+                        .map(|t| t.unwrap_or("(no team)"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        Ok(all)
     }
 
     fn evaluate(&self, a: &Assessment) -> anyhow::Result<Evaluation> {
@@ -365,7 +383,7 @@ fn pick<'a>(l: &'a Loaded, team: Option<&str>, at: Option<&str>) -> anyhow::Resu
     if let Some(d) = at {
         check_day("--at", d)?;
     }
-    let all = l.timeline(team);
+    let all = l.timeline(team)?;
     all.iter()
         .rev()
         .find(|a| at.is_none_or(|d| a.date.as_str() <= d))
@@ -629,6 +647,9 @@ fn assess_document(m: &Model, a: &Assessment, ev: &Evaluation) -> Document {
                 }
             }
             d.tables.push(t);
+            if let Model::Dsomm(dm) = m {
+                d.tables.push(progress_table(dm, a));
+            }
             d.notes.push("Share implemented among applicable activities (not-applicable ones left out); a sub-dimension's level reached is the highest level up to which every applicable activity is implemented.".into());
         }
         Evaluation::Csf { report, .. } => {
@@ -659,6 +680,41 @@ fn assess_document(m: &Model, a: &Assessment, ev: &Evaluation) -> Document {
         }
     }
     d
+}
+
+/// Each answered activity with its status, since when and by whom (the team's progress).
+fn progress_table(m: &palisade_maturity::dsomm::Model, a: &Assessment) -> Table {
+    let mut t = Table::new("Progress", &["STATUS", "SINCE", "BY", "LEVEL", "ACTIVITY"]);
+    let mut rows: Vec<(u8, Vec<String>)> = Vec::new();
+    for act in m.activities() {
+        let Some(ans) = a.given(&act.uuid) else {
+            continue;
+        };
+        let status = match &ans.given {
+            answers::Given::Text(s) => palisade_maturity::dsomm::Status::parse(s),
+            _ => None,
+        };
+        let Some(status) = status else { continue };
+        let rank = match status {
+            palisade_maturity::dsomm::Status::InProgress => 0,
+            palisade_maturity::dsomm::Status::Planned => 1,
+            palisade_maturity::dsomm::Status::Implemented => 2,
+            palisade_maturity::dsomm::Status::NotApplicable => 3,
+        };
+        rows.push((
+            rank,
+            vec![
+                status.as_str().to_string(),
+                ans.date.clone().unwrap_or_default(),
+                ans.by.clone().unwrap_or_default(),
+                act.level.to_string(),
+                act.name.clone(),
+            ],
+        ));
+    }
+    rows.sort_by_key(|(r, _)| *r);
+    t.rows = rows.into_iter().map(|(_, r)| r).collect();
+    t
 }
 
 fn csf_facts(d: &mut Document, r: &csf::GapReport) {
@@ -742,7 +798,7 @@ fn assess(a: AssessArgs) -> anyhow::Result<i32> {
     }
     let json = serde_json::json!({
         "model": l.model.info(),
-        "assessment": { "date": asmt.date, "team": asmt.team, "by": asmt.by, "file": asmt.file },
+        "assessment": { "date": asmt.date, "team": asmt.team, "by": asmt.by, "file": asmt.file, "answers": asmt.answers },
         "evaluation": ev,
     });
     emit(&render(&d, a.format, json), a.output.as_deref())?;
@@ -998,7 +1054,7 @@ fn gaps(a: GapsArgs) -> anyhow::Result<i32> {
 
 fn diff(a: DiffArgs) -> anyhow::Result<i32> {
     let l = load_inputs(&a.inputs)?;
-    let all = l.timeline(a.inputs.team.as_deref());
+    let all = l.timeline(a.inputs.team.as_deref())?;
     let find = |flag: &str, d: &str| -> anyhow::Result<&Assessment> {
         check_day(flag, d)?;
         all.iter()
@@ -1038,7 +1094,7 @@ fn diff(a: DiffArgs) -> anyhow::Result<i32> {
 
 fn progress(a: ProgressArgs) -> anyhow::Result<i32> {
     let l = load_inputs(&a.inputs)?;
-    let all = l.timeline(a.inputs.team.as_deref());
+    let all = l.timeline(a.inputs.team.as_deref())?;
     if all.is_empty() {
         bail!("no assessment in the answers given");
     }

@@ -508,6 +508,28 @@ fn a_team_answers_dsomm_and_the_roadmap_never_skips_a_dependency() {
         o.stdout
     );
     assert!(o.stdout.contains("LEVEL REACHED"), "{}", o.stdout);
+    // The team's progress: each status with since when and by whom.
+    assert!(
+        o.stdout
+            .lines()
+            .any(|l| l.contains("implemented") && l.contains("2026-01-20") && l.contains("ana")),
+        "{}",
+        o.stdout
+    );
+    let j = json(&ok(palisade(
+        d,
+        &[
+            "maturity",
+            "assess",
+            "--model",
+            m,
+            "--answers",
+            "dsomm.yaml",
+            "--format",
+            "json",
+        ],
+    )));
+    assert_eq!(j["assessment"]["answers"][&free[2].0]["by"], "ana");
 
     for by in ["dimension", "sub-dimension"] {
         ok(palisade(
@@ -588,6 +610,45 @@ fn a_team_answers_dsomm_and_the_roadmap_never_skips_a_dependency() {
         "{}",
         o.stdout
     );
+
+    // Another team in another file: the team must be chosen.
+    let other = template.replace("team: \"web\"", "team: \"mobile\"");
+    std::fs::write(d.join("mobile.yaml"), other).unwrap();
+    let o = palisade(
+        d,
+        &[
+            "maturity",
+            "assess",
+            "--model",
+            m,
+            "--answers",
+            "dsomm.yaml",
+            "--answers",
+            "mobile.yaml",
+        ],
+    );
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("several teams (mobile, web)"),
+        "{}",
+        o.stderr
+    );
+    let o = ok(palisade(
+        d,
+        &[
+            "maturity",
+            "assess",
+            "--model",
+            m,
+            "--answers",
+            "dsomm.yaml",
+            "--answers",
+            "mobile.yaml",
+            "--team",
+            "mobile",
+        ],
+    ));
+    assert!(o.stdout.contains("Implemented: 0/194"), "{}", o.stdout);
 }
 
 #[test]
