@@ -320,6 +320,8 @@ fn csf_errors_name_the_file_and_line() {
         let e = csf::load(&p).expect_err(&text[..text.len().min(60)]);
         check(e, &p, line, needle);
     }
+    let big = write(dir.path(), "big.json", &" ".repeat(17 * 1024 * 1024));
+    check(csf::load(&big).unwrap_err(), &big, None, "larger than");
 }
 
 #[test]
@@ -354,6 +356,8 @@ fn bsimm_files_are_checked() {
         let e = bsimm::load(&p).expect_err(&text);
         check(e, &p, line, needle);
     }
+    let big = write(dir.path(), "big.yaml", &"#\n".repeat(9 * 1024 * 1024));
+    check(bsimm::load(&big).unwrap_err(), &big, None, "larger than");
 }
 
 #[test]
