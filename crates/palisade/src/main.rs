@@ -42,6 +42,7 @@ mod evidence_cmd;
 mod findings_cmd;
 mod incident_cmd;
 mod key_cmd;
+mod maturity_cmd;
 mod output;
 mod person_cmd;
 mod scan_secrets;
@@ -144,6 +145,11 @@ enum Command {
     /// was raised), explain one, diff two versions for review. Start with docs/threat-models.md.
     #[command(subcommand)]
     Threat(threat_cmd::ThreatCmd),
+    /// Maturity assessments, offline: OWASP SAMM, DSOMM, NIST CSF 2.0 and BSIMM from the
+    /// official model files you give; templates, scores, heat maps, roadmaps, gaps, history.
+    /// Start with docs/maturity.md.
+    #[command(subcommand)]
+    Maturity(maturity_cmd::MaturityCmd),
     /// The CI gate: pass (exit 0) or fail (exit 1) a phase by the service's policy file, on
     /// local reports or the server's findings; each failure names the policy line.
     Gate(findings_cmd::GateArgs),
@@ -169,6 +175,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => return exit(deps_cmd::run_scan(a)),
         Command::Sbom(a) => return exit(deps_cmd::run_sbom(a)),
         Command::Threat(cmd) => return exit(threat_cmd::run(cmd)),
+        Command::Maturity(cmd) => return exit(maturity_cmd::run(cmd)),
         Command::Key(cmd) => {
             return match key_cmd::run(cmd) {
                 Ok(_) => ExitCode::SUCCESS,
@@ -212,6 +219,7 @@ fn main() -> ExitCode {
             | Command::Scan(_)
             | Command::Sbom(_)
             | Command::Threat(_)
+            | Command::Maturity(_)
             | Command::Key(_) => {
                 unreachable!("handled above")
             }
