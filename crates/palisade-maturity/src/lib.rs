@@ -13,6 +13,9 @@
 //!   [`history`] compares two assessments and follows scores over time; [`svg`] draws heat maps
 //!   and progress charts; [`report`] renders tables as text, Markdown and HTML.
 //!
+//! [`evidence`] proposes answers from what Palisade's own record shows (scans, SBOMs, threat
+//! models, on-call, incidents), for a person to confirm.
+//!
 //! Pure but for reading the model and answers files: no network, no clock (dates are passed
 //! in), no environment. No model text is compiled in: everything shown comes from the user's copy.
 
@@ -21,6 +24,7 @@ pub mod bsimm;
 pub mod csf;
 pub mod dsomm;
 mod error;
+pub mod evidence;
 pub mod history;
 pub mod report;
 pub mod samm;
