@@ -1,8 +1,9 @@
 //! Evidence from Palisade's own record: facts about what the teams actually do (scans uploaded
 //! from CI, SBOMs per environment, threat models, alert integrations and on-call, incidents and
 //! postmortems), and rules that turn facts into **proposed** answers for model items, each with
-//! the facts and links that support it. A person confirms a proposal (`confirmed_by`,
-//! `confirmed_at` on the answer) or rejects it; a proposal alone never changes a score.
+//! the facts and links that support it. A proposal is written with `by: palisade`; a person
+//! confirms it (`confirmed_by`, `confirmed_at` on the answer), changes it or deletes it, and until
+//! it is confirmed it is scored as unanswered ([`counted`]).
 //!
 //! The facts are computed here from plain records ([`Record`]) that the caller gathered (the
 //! CLI asks the server's API), so the logic is pure and tested without a server. Most facts are
@@ -27,6 +28,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::answers::{Evidence, Kind};
+
+/// Who proposed an answer Palisade derived (`by: palisade`, on the answer or its assessment).
+pub const PROPOSER: &str = "palisade";
+
+/// Items of `a` whose answers Palisade proposed and nobody has confirmed yet.
+pub fn unconfirmed(a: &crate::Assessment) -> Vec<String> {
+    a.answers
+        .iter()
+        .filter(|(_, x)| {
+            x.given != crate::answers::Given::Nothing
+                && x.by.as_deref().or(a.by.as_deref()) == Some(PROPOSER)
+                && x.confirmed_by.is_none()
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// `a` as scored: Palisade's unconfirmed proposals read as unanswered.
+pub fn counted(a: &crate::Assessment) -> crate::Assessment {
+    let mut out = a.clone();
+    for id in unconfirmed(a) {
+        if let Some(x) = out.answers.get_mut(&id) {
+            x.given = crate::answers::Given::Nothing;
+        }
+    }
+    out
+}
 
 /// The built-in rules.
 pub const BUILTIN: &str = include_str!("../evidence/palisade.toml");
@@ -119,7 +147,9 @@ fn days_between(from: &str, to: &str) -> Option<i64> {
 /// Tools whose results are of a kind, by the words of the tool's name or the report's format.
 fn is_secrets(s: &ScanRecord) -> bool {
     let t = s.tool.to_ascii_lowercase();
-    ["secret", "gitleaks", "trufflehog", "detect-secrets"].iter().any(|w| t.contains(w))
+    ["secret", "gitleaks", "trufflehog", "detect-secrets"]
+        .iter()
+        .any(|w| t.contains(w))
 }
 fn is_sbom(s: &ScanRecord) -> bool {
     matches!(s.last_format.as_deref(), Some("cyclonedx" | "spdx"))
@@ -128,15 +158,32 @@ fn is_deps(s: &ScanRecord) -> bool {
     let t = s.tool.to_ascii_lowercase();
     is_sbom(s)
         || matches!(s.last_format.as_deref(), Some("osv-scanner"))
-        || ["deps", "dependenc", "osv", "audit", "snyk", "dependabot", "grype", "trivy"]
-            .iter()
-            .any(|w| t.contains(w))
+        || [
+            "deps",
+            "dependenc",
+            "osv",
+            "audit",
+            "snyk",
+            "dependabot",
+            "grype",
+            "trivy",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
 }
 fn is_config(s: &ScanRecord) -> bool {
     let t = s.tool.to_ascii_lowercase();
-    ["config", "hadolint", "checkov", "kube-linter", "kubelinter", "tfsec", "kics"]
-        .iter()
-        .any(|w| t.contains(w))
+    [
+        "config",
+        "hadolint",
+        "checkov",
+        "kube-linter",
+        "kubelinter",
+        "tfsec",
+        "kics",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 fn is_image(s: &ScanRecord) -> bool {
     s.tool.to_ascii_lowercase().contains("image")
@@ -158,7 +205,11 @@ impl Facts {
         };
         let mut coverage = |name: &str, detail: &str, test: &dyn Fn(&ServiceRecord) -> bool| {
             let hits: Vec<&ServiceRecord> = record.services.iter().filter(|s| test(s)).collect();
-            let value = if n == 0 { 0.0 } else { hits.len() as f64 / n as f64 };
+            let value = if n == 0 {
+                0.0
+            } else {
+                hits.len() as f64 / n as f64
+            };
             f.facts.insert(
                 name.to_string(),
                 Fact {
@@ -169,24 +220,42 @@ impl Facts {
             );
         };
         let code_phase = |s: &ScanRecord| matches!(s.phase.as_str(), "code" | "build");
-        coverage("coverage.secrets", "secret scans in CI, last 90 days", &|svc| {
-            svc.scans.iter().any(|s| code_phase(s) && is_secrets(s) && recent(s, 90))
+        coverage(
+            "coverage.secrets",
+            "secret scans in CI, last 90 days",
+            &|svc| {
+                svc.scans
+                    .iter()
+                    .any(|s| code_phase(s) && is_secrets(s) && recent(s, 90))
+            },
+        );
+        coverage(
+            "coverage.dependencies",
+            "dependency scans in CI, last 90 days",
+            &|svc| {
+                svc.scans
+                    .iter()
+                    .any(|s| code_phase(s) && is_deps(s) && recent(s, 90))
+            },
+        );
+        coverage("coverage.sbom", "SBOMs uploaded", &|svc| {
+            svc.scans.iter().any(is_sbom)
         });
-        coverage("coverage.dependencies", "dependency scans in CI, last 90 days", &|svc| {
-            svc.scans.iter().any(|s| code_phase(s) && is_deps(s) && recent(s, 90))
-        });
-        coverage("coverage.sbom", "SBOMs uploaded", &|svc| svc.scans.iter().any(is_sbom));
-        coverage("coverage.sbom_deployed", "SBOMs of what runs, per environment", &|svc| {
-            svc.scans.iter().any(|s| s.phase == "deploy" && is_sbom(s))
-        });
+        coverage(
+            "coverage.sbom_deployed",
+            "SBOMs of what runs, per environment",
+            &|svc| svc.scans.iter().any(|s| s.phase == "deploy" && is_sbom(s)),
+        );
         coverage(
             "coverage.monitored",
             "deployed SBOMs re-matched, with an on-call to page",
             &|svc| svc.on_call && svc.scans.iter().any(|s| s.phase == "deploy" && is_sbom(s)),
         );
-        coverage("coverage.config", "configuration checks, last 90 days", &|svc| {
-            svc.scans.iter().any(|s| is_config(s) && recent(s, 90))
-        });
+        coverage(
+            "coverage.config",
+            "configuration checks, last 90 days",
+            &|svc| svc.scans.iter().any(|s| is_config(s) && recent(s, 90)),
+        );
         coverage("coverage.image", "image scans, last 90 days", &|svc| {
             svc.scans.iter().any(|s| is_image(s) && recent(s, 90))
         });
@@ -196,16 +265,26 @@ impl Facts {
         coverage(
             "coverage.threat_model_reviewed",
             "threat models uploaded again in the last 180 days",
-            &|svc| svc.scans.iter().any(|s| is_threat(s) && s.runs >= 2 && recent(s, 180)),
+            &|svc| {
+                svc.scans
+                    .iter()
+                    .any(|s| is_threat(s) && s.runs >= 2 && recent(s, 180))
+            },
         );
-        coverage("coverage.automated_scans", "automated scans in CI, last 90 days", &|svc| {
-            svc.scans
-                .iter()
-                .any(|s| code_phase(s) && !is_threat(s) && recent(s, 90))
-        });
-        coverage("coverage.findings_tracked", "scan results tracked as findings", &|svc| {
-            svc.scans.iter().any(|s| s.runs >= 1)
-        });
+        coverage(
+            "coverage.automated_scans",
+            "automated scans in CI, last 90 days",
+            &|svc| {
+                svc.scans
+                    .iter()
+                    .any(|s| code_phase(s) && !is_threat(s) && recent(s, 90))
+            },
+        );
+        coverage(
+            "coverage.findings_tracked",
+            "scan results tracked as findings",
+            &|svc| svc.scans.iter().any(|s| s.runs >= 1),
+        );
         coverage(
             "coverage.multiple_scanners",
             "three or more kinds of scan uploaded",
@@ -215,15 +294,27 @@ impl Facts {
                     svc.scans.iter().any(is_deps),
                     svc.scans.iter().any(is_config),
                     svc.scans.iter().any(is_image),
-                    svc.scans
-                        .iter()
-                        .any(|s| !is_secrets(s) && !is_deps(s) && !is_config(s) && !is_image(s) && !is_threat(s)),
+                    svc.scans.iter().any(|s| {
+                        !is_secrets(s)
+                            && !is_deps(s)
+                            && !is_config(s)
+                            && !is_image(s)
+                            && !is_threat(s)
+                    }),
                 ];
                 kinds.iter().filter(|k| **k).count() >= 3
             },
         );
-        coverage("coverage.on_call", "services with an escalation policy", &|svc| svc.on_call);
-        coverage("coverage.alerting", "services sending alerts to Palisade", &|svc| svc.alerting);
+        coverage(
+            "coverage.on_call",
+            "services with an escalation policy",
+            &|svc| svc.on_call,
+        );
+        coverage(
+            "coverage.alerting",
+            "services sending alerts to Palisade",
+            &|svc| svc.alerting,
+        );
         let overdue: u64 = record.services.iter().map(|s| s.overdue).sum();
         let overdue_high: u64 = record.services.iter().map(|s| s.overdue_high).sum();
         f.facts.insert(
@@ -231,7 +322,12 @@ impl Facts {
             Fact {
                 value: overdue as f64,
                 detail: format!("{overdue} open finding(s) past their due date"),
-                links: record.services.iter().filter(|s| s.overdue > 0).map(|s| s.url.clone()).collect(),
+                links: record
+                    .services
+                    .iter()
+                    .filter(|s| s.overdue > 0)
+                    .map(|s| s.url.clone())
+                    .collect(),
             },
         );
         f.facts.insert(
@@ -252,7 +348,13 @@ impl Facts {
             .iter()
             .filter(|i| days_between(&i.declared_at, today).is_some_and(|d| d <= 365))
             .collect();
-        let share = |part: usize, whole: usize| if whole == 0 { 0.0 } else { part as f64 / whole as f64 };
+        let share = |part: usize, whole: usize| {
+            if whole == 0 {
+                0.0
+            } else {
+                part as f64 / whole as f64
+            }
+        };
         let commanded: Vec<&&IncidentRecord> = year.iter().filter(|i| i.commander).collect();
         f.facts.insert(
             "incidents.security".into(),
@@ -266,7 +368,11 @@ impl Facts {
             "incidents.commanded".into(),
             Fact {
                 value: share(commanded.len(), year.len()),
-                detail: format!("{} of {} with an incident commander", commanded.len(), year.len()),
+                detail: format!(
+                    "{} of {} with an incident commander",
+                    commanded.len(),
+                    year.len()
+                ),
                 links: commanded.iter().map(|i| i.url.clone()).collect(),
             },
         );
@@ -290,7 +396,11 @@ impl Facts {
             "incidents.postmortems".into(),
             Fact {
                 value: share(reviewed.len(), finished.len()),
-                detail: format!("{} of {} with a reviewed or closed postmortem", reviewed.len(), finished.len()),
+                detail: format!(
+                    "{} of {} with a reviewed or closed postmortem",
+                    reviewed.len(),
+                    finished.len()
+                ),
                 links: reviewed.iter().map(|i| i.url.clone()).collect(),
             },
         );
@@ -310,10 +420,14 @@ impl Condition {
     fn parse(text: &str) -> Result<Condition, String> {
         let parts: Vec<&str> = text.split_whitespace().collect();
         let [fact, op, value] = parts.as_slice() else {
-            return Err(format!("`{text}`: write FACT OP NUMBER, e.g. `coverage.secrets >= 0.5`"));
+            return Err(format!(
+                "`{text}`: write FACT OP NUMBER, e.g. `coverage.secrets >= 0.5`"
+            ));
         };
         if !["==", "!=", "<", "<=", ">", ">="].contains(op) {
-            return Err(format!("`{text}`: `{op}` is not one of ==, !=, <, <=, >, >="));
+            return Err(format!(
+                "`{text}`: `{op}` is not one of ==, !=, <, <=, >, >="
+            ));
         }
         let value = value
             .parse::<f64>()
@@ -344,7 +458,9 @@ pub enum Proposed {
     Number(f64),
     Text(String),
     /// SAMM's scale from a share: none 0, some 0.25, at least half 0.5, three quarters 1.
-    Coverage { coverage: String },
+    Coverage {
+        coverage: String,
+    },
 }
 
 /// A rule.
@@ -384,9 +500,7 @@ struct RuleDoc {
 enum AnswerDoc {
     Number(f64),
     Text(String),
-    Coverage {
-        coverage: String,
-    },
+    Coverage { coverage: String },
 }
 
 fn line_of(text: &str, at: usize) -> usize {
@@ -417,13 +531,19 @@ pub fn parse_rules(file: &Path, text: &str, known: &BTreeSet<String>) -> Result<
             AnswerDoc::Coverage { coverage } => {
                 check_fact(&coverage, known).map_err(at)?;
                 if d.model != Kind::Samm {
-                    return Err(at(format!("item {}: `coverage` answers are SAMM's scale; give {} a status", d.item, d.model)));
+                    return Err(at(format!(
+                        "item {}: `coverage` answers are SAMM's scale; give {} a status",
+                        d.item, d.model
+                    )));
                 }
                 Proposed::Coverage { coverage }
             }
         };
         if d.because.trim().is_empty() {
-            return Err(at(format!("item {}: `because` says what the facts show", d.item)));
+            return Err(at(format!(
+                "item {}: `because` says what the facts show",
+                d.item
+            )));
         }
         out.push(Rule {
             model: d.model,
@@ -445,12 +565,17 @@ fn check_fact(name: &str, known: &BTreeSet<String>) -> Result<(), String> {
     let hint = crate::answers::suggest(name, known.iter().map(String::as_str))
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default();
-    Err(format!("no fact `{name}`{hint}; docs/maturity.md lists them"))
+    Err(format!(
+        "no fact `{name}`{hint}; docs/maturity.md lists them"
+    ))
 }
 
 /// The names of every fact [`Facts::from_record`] gives.
 pub fn fact_names() -> BTreeSet<String> {
-    Facts::from_record(&Record::default(), "2026-01-01").facts.into_keys().collect()
+    Facts::from_record(&Record::default(), "2026-01-01")
+        .facts
+        .into_keys()
+        .collect()
 }
 
 /// The built-in rules.
@@ -487,9 +612,17 @@ pub fn coverage_answer(share: f64) -> f64 {
 
 /// The proposals `rules` make for a model of `kind` with `items`, on `facts`. An item named by
 /// several rules gets the first that holds.
-pub fn propose(kind: Kind, rules: &[Rule], facts: &Facts, items: &BTreeSet<String>) -> Vec<Proposal> {
+pub fn propose(
+    kind: Kind,
+    rules: &[Rule],
+    facts: &Facts,
+    items: &BTreeSet<String>,
+) -> Vec<Proposal> {
     let mut out: Vec<Proposal> = Vec::new();
-    for r in rules.iter().filter(|r| r.model == kind && items.contains(&r.item)) {
+    for r in rules
+        .iter()
+        .filter(|r| r.model == kind && items.contains(&r.item))
+    {
         if out.iter().any(|p| p.item == r.item) {
             continue;
         }

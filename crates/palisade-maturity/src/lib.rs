@@ -293,7 +293,13 @@ impl Model {
 
     /// Check an assessment against the model and score it. Ids the model does not have are
     /// errors unless `allow_unknown` (answers made against another version of the model).
+    ///
+    /// Answers Palisade proposed ([`evidence::PROPOSER`]) count only once a person confirmed
+    /// them (`confirmed_by`); until then they are read as unanswered
+    /// ([`evidence::unconfirmed`] lists them).
     pub fn evaluate(&self, a: &Assessment, allow_unknown: bool) -> Result<Evaluation, Error> {
+        let counted = evidence::counted(a);
+        let a = &counted;
         Ok(match self {
             Model::Samm(m) => {
                 let values = m.values(a, allow_unknown)?;

@@ -50,8 +50,16 @@ fn record() -> Record {
                 ],
                 true,
             ),
-            service("search", vec![scan("code", "gitleaks", 12, "2026-11-20", "sarif")], false),
-            service("legacy", vec![scan("build", "palisade/secrets", 2, "2025-01-10", "sarif")], false),
+            service(
+                "search",
+                vec![scan("code", "gitleaks", 12, "2026-11-20", "sarif")],
+                false,
+            ),
+            service(
+                "legacy",
+                vec![scan("build", "palisade/secrets", 2, "2025-01-10", "sarif")],
+                false,
+            ),
             service("docs", vec![], false),
         ],
         incidents: vec![
@@ -87,44 +95,78 @@ fn record() -> Record {
 fn facts_are_shares_of_services_with_links_to_each() {
     let f = Facts::from_record(&record(), TODAY);
     let v = |n: &str| f.facts[n].value;
-    assert_eq!(v("coverage.secrets"), 0.5, "legacy's scan is older than 90 days");
+    assert_eq!(
+        v("coverage.secrets"),
+        0.5,
+        "legacy's scan is older than 90 days"
+    );
     assert_eq!(v("coverage.sbom_deployed"), 0.25);
     assert_eq!(v("coverage.monitored"), 0.25);
     assert_eq!(v("coverage.threat_model"), 0.25);
     assert_eq!(v("coverage.threat_model_reviewed"), 0.25);
     assert_eq!(v("coverage.findings_tracked"), 0.75);
-    assert_eq!(f.facts["coverage.secrets"].links, vec![
-        "https://palisade.example/services/payments".to_string(),
-        "https://palisade.example/services/search".to_string(),
-    ]);
-    assert_eq!(f.facts["coverage.secrets"].detail, "secret scans in CI, last 90 days: 2 of 4 service(s)");
+    assert_eq!(
+        f.facts["coverage.secrets"].links,
+        vec![
+            "https://palisade.example/services/payments".to_string(),
+            "https://palisade.example/services/search".to_string(),
+        ]
+    );
+    assert_eq!(
+        f.facts["coverage.secrets"].detail,
+        "secret scans in CI, last 90 days: 2 of 4 service(s)"
+    );
     // Incidents of the last 365 days only.
     assert_eq!(v("incidents.security"), 2.0);
     assert_eq!(v("incidents.commanded"), 1.0);
     assert_eq!(v("incidents.finished"), 2.0);
-    assert_eq!(v("incidents.postmortems"), 0.5, "one of two postmortems is closed; the other a draft");
+    assert_eq!(
+        v("incidents.postmortems"),
+        0.5,
+        "one of two postmortems is closed; the other a draft"
+    );
 }
 
 #[test]
 fn proposals_follow_samm_scale_and_carry_the_facts_and_links() {
-    assert_eq!([0.0, 0.1, 0.5, 0.7, 0.75, 1.0].map(coverage_answer), [0.0, 0.25, 0.5, 0.5, 1.0, 1.0]);
+    assert_eq!(
+        [0.0, 0.1, 0.5, 0.7, 0.75, 1.0].map(coverage_answer),
+        [0.0, 0.25, 0.5, 0.5, 1.0, 1.0]
+    );
     let facts = Facts::from_record(&record(), TODAY);
-    let items: BTreeSet<String> = ["D-TA-B-1", "V-ST-A-1", "O-IM-B-2", "I-DM-A-2", "O-EM-A-1"].map(String::from).into();
+    let items: BTreeSet<String> = ["D-TA-B-1", "V-ST-A-1", "O-IM-B-2", "I-DM-A-2", "O-EM-A-1"]
+        .map(String::from)
+        .into();
     let ps = propose(Kind::Samm, &evidence::builtin(), &facts, &items);
     let by = |id: &str| ps.iter().find(|p| p.item == id);
     let tm = by("D-TA-B-1").expect("a threat-model proposal");
     assert_eq!(tm.value, serde_json::json!(0.25));
-    assert_eq!(tm.evidence[0].url, "https://palisade.example/services/payments");
+    assert_eq!(
+        tm.evidence[0].url,
+        "https://palisade.example/services/payments"
+    );
     assert_eq!(tm.facts[0].0, "coverage.threat_model");
     assert_eq!(by("V-ST-A-1").unwrap().value, serde_json::json!(0.5));
     assert_eq!(by("O-IM-B-2").unwrap().value, serde_json::json!(0.5));
-    assert_eq!(by("I-DM-A-2").unwrap().value, serde_json::json!(1.0), "nothing is overdue");
-    assert!(by("O-EM-A-1").is_none(), "no configuration checks: nothing proposed");
+    assert_eq!(
+        by("I-DM-A-2").unwrap().value,
+        serde_json::json!(1.0),
+        "nothing is overdue"
+    );
+    assert!(
+        by("O-EM-A-1").is_none(),
+        "no configuration checks: nothing proposed"
+    );
 
     // An overdue finding withdraws the SLA proposal.
     let mut r = record();
     r.services[0].overdue = 2;
-    let ps = propose(Kind::Samm, &evidence::builtin(), &Facts::from_record(&r, TODAY), &items);
+    let ps = propose(
+        Kind::Samm,
+        &evidence::builtin(),
+        &Facts::from_record(&r, TODAY),
+        &items,
+    );
     assert!(ps.iter().all(|p| p.item != "I-DM-A-2"));
 }
 
@@ -132,11 +174,31 @@ fn proposals_follow_samm_scale_and_carry_the_facts_and_links() {
 fn a_rules_file_with_a_misspelt_fact_or_a_bad_condition_names_its_line() {
     let known = fact_names();
     for (text, line, wanted) in [
-        ("[[evidence]]\nmodel = \"samm\"\nitem = \"X\"\nwhen = [\"coverage.secret > 0\"]\nanswer = 1\nbecause = \"b\"\n", 1, "did you mean `coverage.secrets`"),
-        ("\n[[evidence]]\nmodel = \"samm\"\nitem = \"X\"\nwhen = [\"coverage.secrets >> 0\"]\nanswer = 1\nbecause = \"b\"\n", 2, "not one of"),
-        ("[[evidence]]\nmodel = \"dsomm\"\nitem = \"X\"\nanswer = { coverage = \"coverage.secrets\" }\nbecause = \"b\"\n", 1, "SAMM's scale"),
-        ("[[evidence]]\nmodel = \"samm\"\nitem = \"X\"\nanswer = 1\nbecause = \" \"\n", 1, "because"),
-        ("[[evidence]]\nmodel = \"iso\"\nitem = \"X\"\nanswer = 1\nbecause = \"b\"\n", 2, "samm"),
+        (
+            "[[evidence]]\nmodel = \"samm\"\nitem = \"X\"\nwhen = [\"coverage.secret > 0\"]\nanswer = 1\nbecause = \"b\"\n",
+            1,
+            "did you mean `coverage.secrets`",
+        ),
+        (
+            "\n[[evidence]]\nmodel = \"samm\"\nitem = \"X\"\nwhen = [\"coverage.secrets >> 0\"]\nanswer = 1\nbecause = \"b\"\n",
+            2,
+            "not one of",
+        ),
+        (
+            "[[evidence]]\nmodel = \"dsomm\"\nitem = \"X\"\nanswer = { coverage = \"coverage.secrets\" }\nbecause = \"b\"\n",
+            1,
+            "SAMM's scale",
+        ),
+        (
+            "[[evidence]]\nmodel = \"samm\"\nitem = \"X\"\nanswer = 1\nbecause = \" \"\n",
+            1,
+            "because",
+        ),
+        (
+            "[[evidence]]\nmodel = \"iso\"\nitem = \"X\"\nanswer = 1\nbecause = \"b\"\n",
+            2,
+            "samm",
+        ),
     ] {
         let e = parse_rules(Path::new("mine.toml"), text, &known).unwrap_err();
         assert_eq!(e.line, Some(line), "{text}: {e}");
@@ -147,14 +209,24 @@ fn a_rules_file_with_a_misspelt_fact_or_a_bad_condition_names_its_line() {
 /// Every item the built-in rules name exists in the official models.
 #[test]
 fn the_builtin_rules_name_items_the_official_models_have() {
-    for (kind, sub) in [(Kind::Samm, "maturity/samm/model"), (Kind::Dsomm, "maturity/dsomm/model.yaml")] {
+    for (kind, sub) in [
+        (Kind::Samm, "maturity/samm/model"),
+        (Kind::Dsomm, "maturity/dsomm/model.yaml"),
+    ] {
         let Some(path) = shared_data(sub) else { return };
         let model = palisade_maturity::load(&path, Some(kind)).unwrap_or_else(|e| panic!("{e}"));
         let ids = model.ids();
-        let named: Vec<String> = evidence::builtin().into_iter().filter(|r| r.model == kind).map(|r| r.item).collect();
+        let named: Vec<String> = evidence::builtin()
+            .into_iter()
+            .filter(|r| r.model == kind)
+            .map(|r| r.item)
+            .collect();
         assert!(named.len() >= 10, "{kind}: {} rules", named.len());
         for item in named {
-            assert!(ids.contains(&item), "{kind}: no item {item} in the official model");
+            assert!(
+                ids.contains(&item),
+                "{kind}: no item {item} in the official model"
+            );
         }
     }
 }

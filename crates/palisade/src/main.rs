@@ -43,6 +43,7 @@ mod findings_cmd;
 mod incident_cmd;
 mod key_cmd;
 mod maturity_cmd;
+mod maturity_evidence;
 mod output;
 mod person_cmd;
 mod scan_secrets;

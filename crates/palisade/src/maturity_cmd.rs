@@ -43,6 +43,11 @@ pub enum MaturityCmd {
     Diff(DiffArgs),
     /// Scores over time as an SVG line chart (overall and per function, dimension or domain).
     Progress(ProgressArgs),
+    /// Propose SAMM or DSOMM answers from what the Palisade server holds — scans uploaded from
+    /// CI, SBOMs per environment, threat models, on-call and alert integrations, overdue
+    /// findings, security incidents and their postmortems — each with the facts and links
+    /// behind it, for a person to confirm (`--yaml` prints an assessment to add).
+    Evidence(crate::maturity_evidence::EvidenceArgs),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +63,7 @@ pub enum KindArg {
 }
 
 impl KindArg {
-    fn kind(self) -> Kind {
+    pub fn kind(self) -> Kind {
         match self {
             KindArg::Samm => Kind::Samm,
             KindArg::Dsomm => Kind::Dsomm,
@@ -269,6 +274,7 @@ pub fn run(cmd: MaturityCmd) -> i32 {
         MaturityCmd::Gaps(a) => gaps(a),
         MaturityCmd::Diff(a) => diff(a),
         MaturityCmd::Progress(a) => progress(a),
+        MaturityCmd::Evidence(a) => crate::maturity_evidence::run(a),
     };
     match result {
         Ok(code) => code,
@@ -790,6 +796,14 @@ fn assess(a: AssessArgs) -> anyhow::Result<i32> {
     let l = load_inputs(&a.inputs)?;
     let asmt = pick(&l, a.inputs.team.as_deref(), a.at.as_deref())?;
     let ev = l.evaluate(asmt)?;
+    let pending = palisade_maturity::evidence::unconfirmed(asmt);
+    if !pending.is_empty() {
+        eprintln!(
+            "palisade: {} answer(s) proposed by Palisade are not confirmed and count as unanswered: {} (add confirmed_by and confirmed_at to each you agree with)",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
     let mut d = assess_document(&l.model, asmt, &ev);
     if a.format == ReportFormat::Html
         && let Some(Heat(title, rows, cols, cells)) = heat(&l.model, &ev, ByArg::SubDimension)
@@ -800,6 +814,7 @@ fn assess(a: AssessArgs) -> anyhow::Result<i32> {
         "model": l.model.info(),
         "assessment": { "date": asmt.date, "team": asmt.team, "by": asmt.by, "file": asmt.file, "answers": asmt.answers },
         "evaluation": ev,
+        "unconfirmed": pending,
     });
     emit(&render(&d, a.format, json), a.output.as_deref())?;
     Ok(EXIT_CLEAN)
