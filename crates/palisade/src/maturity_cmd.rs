@@ -28,7 +28,9 @@ pub enum MaturityCmd {
     /// allowed answers as comments, each answer `~` to fill in.
     Template(TemplateArgs),
     /// Score an assessment as its model scores (SAMM: the toolbox's formulas; DSOMM: share
-    /// implemented; CSF: current and target profiles; BSIMM: activities observed).
+    /// implemented; CSF: current and target profiles; BSIMM: activities observed). Also
+    /// `maturity report`: `--format markdown|html|json` for a report.
+    #[command(visible_alias = "report")]
     Assess(AssessArgs),
     /// Draw the heat map as SVG: DSOMM dimension or sub-dimension × level (share implemented),
     /// SAMM practice × level, BSIMM practice × level.
