@@ -35,6 +35,7 @@ mod alert_cmd;
 mod client;
 mod comms_cmd;
 mod config_cmd;
+mod ctf_cmd;
 mod delivery_cmd;
 mod deps_cmd;
 mod escalation_cmd;
@@ -142,6 +143,10 @@ enum Command {
     /// reopen.
     #[command(subcommand)]
     Findings(findings_cmd::FindingsCmd),
+    /// CTF challenges, offline: check a directory of challenges, hash plain flags before
+    /// sharing, import a CTFd export, see a dynamic challenge's value by solves.
+    #[command(subcommand)]
+    Ctf(ctf_cmd::CtfCmd),
     /// STRIDE threat models as code, offline: validate a model, find its threats (with why each
     /// was raised), explain one, diff two versions for review. Start with docs/threat-models.md.
     #[command(subcommand)]
@@ -176,6 +181,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => return exit(deps_cmd::run_scan(a)),
         Command::Sbom(a) => return exit(deps_cmd::run_sbom(a)),
         Command::Threat(cmd) => return exit(threat_cmd::run(cmd)),
+        Command::Ctf(cmd) => return exit(ctf_cmd::run(cmd)),
         Command::Maturity(cmd) => return exit(maturity_cmd::run(cmd)),
         Command::Key(cmd) => {
             return match key_cmd::run(cmd) {
@@ -220,6 +226,7 @@ fn main() -> ExitCode {
             | Command::Scan(_)
             | Command::Sbom(_)
             | Command::Threat(_)
+            | Command::Ctf(_)
             | Command::Maturity(_)
             | Command::Key(_) => {
                 unreachable!("handled above")
