@@ -1,13 +1,12 @@
 //! Reading files with limits, YAML as JSON values with the position of every value, and the
 //! deserialisation that turns a failure into an [`Error`] at the offending line.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use palisade_yaml::{Node, Value as YValue};
+use palisade_yaml::Node;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 use crate::Error;
 
@@ -40,7 +39,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, Error> {
 
 /// Where each value of a converted document was written, by path (`a.b[0].c`, the syntax of
 /// `serde_path_to_error`).
-pub type Positions = HashMap<String, (usize, usize)>;
+pub type Positions = palisade_yaml::Positions;
 
 /// The documents of a YAML stream as JSON values, with positions (one map per document).
 pub fn yaml_documents(path: &Path, text: &str) -> Result<Vec<(Value, Positions)>, Error> {
@@ -55,8 +54,8 @@ pub fn yaml_documents(path: &Path, text: &str) -> Result<Vec<(Value, Positions)>
     docs.iter()
         .map(|d| {
             let mut positions = Positions::new();
-            let v = to_json(&d.root, String::new(), &mut positions)
-                .map_err(|(l, c, m)| Error::at(path, l, c, m))?;
+            let v = palisade_yaml::to_json(&d.root, &mut positions)
+                .map_err(|e| Error::at(path, e.line, e.column, e.message))?;
             Ok((v, positions))
         })
         .collect()
@@ -65,8 +64,8 @@ pub fn yaml_documents(path: &Path, text: &str) -> Result<Vec<(Value, Positions)>
 /// A subtree of a YAML document as JSON, with positions relative to it.
 pub fn node_value(path: &Path, node: &Node) -> Result<(Value, Positions), Error> {
     let mut positions = Positions::new();
-    let v = to_json(node, String::new(), &mut positions)
-        .map_err(|(l, c, m)| Error::at(path, l, c, m))?;
+    let v = palisade_yaml::to_json(node, &mut positions)
+        .map_err(|e| Error::at(path, e.line, e.column, e.message))?;
     Ok((v, positions))
 }
 
@@ -85,16 +84,7 @@ pub fn yaml_document(path: &Path, text: &str) -> Result<(Value, Positions), Erro
 
 /// The position recorded for `path`, or of its nearest recorded parent.
 pub fn locate(positions: &Positions, path: &str) -> (usize, usize) {
-    let mut p = path.to_string();
-    loop {
-        if let Some(&at) = positions.get(&p) {
-            return at;
-        }
-        match p.rfind(['.', '[']) {
-            Some(i) => p.truncate(i),
-            None => return positions.get("").copied().unwrap_or((1, 1)),
-        }
-    }
+    palisade_yaml::locate(positions, path)
 }
 
 /// Deserialise a converted document, an error naming the line of the value that failed.
@@ -120,65 +110,6 @@ pub fn deserialize<T: DeserializeOwned>(
 pub fn json_value(path: &Path, text: &str) -> Result<Value, Error> {
     serde_json::from_str(text)
         .map_err(|e| Error::at(path, e.line(), e.column(), format!("not valid JSON: {e}")))
-}
-
-type ConvError = (usize, usize, String);
-
-/// A YAML tree as JSON, recording each value's position under its path. Plain scalars are typed
-/// as YAML 1.2's core schema does; keys are text (a number key is its text).
-fn to_json(node: &Node, path: String, positions: &mut Positions) -> Result<Value, ConvError> {
-    positions.insert(path.clone(), (node.line, node.column));
-    Ok(match &node.value {
-        YValue::Scalar { text, plain } => {
-            if !*plain {
-                Value::String(text.clone())
-            } else if node.is_null() {
-                Value::Null
-            } else if node.is_true() {
-                Value::Bool(true)
-            } else if node.is_false() {
-                Value::Bool(false)
-            } else if let Ok(i) = text.parse::<i64>() {
-                Value::Number(i.into())
-            } else if let Some(n) = text
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite() && text.chars().any(|c| c.is_ascii_digit()))
-                .and_then(Number::from_f64)
-            {
-                Value::Number(n)
-            } else {
-                Value::String(text.clone())
-            }
-        }
-        YValue::Seq(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| to_json(n, format!("{path}[{i}]"), positions))
-                .collect::<Result<_, _>>()?,
-        ),
-        YValue::Map(_) => {
-            let mut map = Map::new();
-            for (k, v) in node.all_entries() {
-                let Some(key) = k.str() else {
-                    return Err((k.line, k.column, "a key must be text".into()));
-                };
-                let child = if path.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{path}.{key}")
-                };
-                if map.contains_key(key) {
-                    return Err((k.line, k.column, format!("`{key}` is written twice")));
-                }
-                let value = to_json(v, child.clone(), positions)?;
-                positions.insert(child, (k.line, k.column));
-                map.insert(key.to_string(), value);
-            }
-            Value::Object(map)
-        }
-    })
 }
 
 /// SHA-256 of `parts` (each length-prefixed), as `sha256:` and the first 16 hex digits: the

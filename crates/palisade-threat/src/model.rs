@@ -29,9 +29,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use palisade_yaml::{Node, Value as YValue};
+use palisade_yaml::Node;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 pub use crate::write::to_yaml;
 
@@ -1013,7 +1013,7 @@ struct Part {
     threats: BTreeMap<String, StatusEntry>,
 }
 
-type Positions = HashMap<String, (usize, usize)>;
+type Positions = palisade_yaml::Positions;
 
 /// A file's parts, and its includes with the lines they are written on.
 type Parsed = (Part, Vec<(String, usize)>);
@@ -1064,8 +1064,8 @@ fn parse_file(file: &Path, text: &str) -> Result<Parsed, Vec<ModelError>> {
         ));
     }
     let mut positions = Positions::new();
-    let value = to_json(root, String::new(), &mut positions)
-        .map_err(|(line, column, path, message)| err(line, column, &path, message))?;
+    let value = palisade_yaml::to_json(root, &mut positions)
+        .map_err(|e| err(e.line, e.column, &e.path, e.message))?;
     let parsed: ModelFile = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let (line, column) = locate(&positions, &path);
@@ -1246,76 +1246,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The position of `path`, or of its nearest ancestor that has one.
 fn locate(positions: &Positions, path: &str) -> (usize, usize) {
-    let mut p = path.to_string();
-    loop {
-        if let Some(pos) = positions.get(&p) {
-            return *pos;
-        }
-        match p.rfind(['.', '[']) {
-            Some(i) => p.truncate(i),
-            None => return positions.get("").copied().unwrap_or((1, 1)),
-        }
-    }
-}
-
-type ConvError = (usize, usize, String, String);
-
-/// A YAML tree as JSON, recording each value's position under its path (the path syntax of
-/// `serde_path_to_error`: `a.b[0].c`). Plain scalars are typed as YAML 1.2's core schema does.
-fn to_json(node: &Node, path: String, positions: &mut Positions) -> Result<Value, ConvError> {
-    positions.insert(path.clone(), (node.line, node.column));
-    Ok(match &node.value {
-        YValue::Scalar { text, plain } => {
-            if !*plain {
-                Value::String(text.clone())
-            } else if node.is_null() {
-                Value::Null
-            } else if node.is_true() {
-                Value::Bool(true)
-            } else if node.is_false() {
-                Value::Bool(false)
-            } else if let Ok(i) = text.parse::<i64>() {
-                Value::Number(i.into())
-            } else if let Some(n) = text
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .and_then(Number::from_f64)
-            {
-                Value::Number(n)
-            } else {
-                Value::String(text.clone())
-            }
-        }
-        YValue::Seq(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| to_json(n, format!("{path}[{i}]"), positions))
-                .collect::<Result<_, _>>()?,
-        ),
-        YValue::Map(_) => {
-            let mut map = Map::new();
-            for (k, v) in node.all_entries() {
-                let Some(key) = k.str() else {
-                    return Err((k.line, k.column, path, "keys must be text".into()));
-                };
-                let child = if path.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{path}.{key}")
-                };
-                if map.contains_key(key) {
-                    return Err((k.line, k.column, child, format!("`{key}` is written twice")));
-                }
-                let value = to_json(v, child.clone(), positions)?;
-                // A mapping entry is reported at its key.
-                positions.insert(child, (k.line, k.column));
-                map.insert(key.to_string(), value);
-            }
-            Value::Object(map)
-        }
-    })
+    palisade_yaml::locate(positions, path)
 }
 
 fn merge(model: &mut Model, part: Part, errors: &mut Vec<ModelError>) {
@@ -1597,7 +1528,7 @@ pub(crate) fn yaml_to_json(
     node: &Node,
     positions: &mut HashMap<String, (usize, usize)>,
 ) -> Result<Value, (usize, usize, String, String)> {
-    to_json(node, String::new(), positions)
+    palisade_yaml::to_json(node, positions).map_err(|e| (e.line, e.column, e.path, e.message))
 }
 
 /// The position recorded for `path`, or its nearest ancestor's.

@@ -2,10 +2,7 @@
 //! error names the file, line, column and path of what is wrong (the same approach as the threat
 //! models: `palisade-yaml` for positions and limits, `serde_path_to_error` for the path).
 
-use palisade_yaml::{Node, Value as YValue};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Number, Value};
-use std::collections::HashMap;
 
 /// The largest scenario or challenge file read, in bytes.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -34,21 +31,12 @@ impl std::fmt::Display for LocatedError {
 
 /// The positions of a document's values by path (`a.b[0].c`).
 #[derive(Debug, Default, Clone)]
-pub struct Positions(HashMap<String, (usize, usize)>);
+pub struct Positions(palisade_yaml::Positions);
 
 impl Positions {
     /// The position of `path`, or of its nearest ancestor that has one.
     pub fn locate(&self, path: &str) -> (usize, usize) {
-        let mut p = path.to_string();
-        loop {
-            if let Some(pos) = self.0.get(&p) {
-                return *pos;
-            }
-            match p.rfind(['.', '[']) {
-                Some(i) => p.truncate(i),
-                None => return self.0.get("").copied().unwrap_or((1, 1)),
-            }
-        }
+        palisade_yaml::locate(&self.0, path)
     }
 }
 
@@ -106,8 +94,8 @@ pub fn parse<T: DeserializeOwned>(
         ));
     }
     let mut positions = Positions::default();
-    let value = to_json(root, String::new(), &mut positions)
-        .map_err(|(line, column, path, message)| err(line, column, &path, message))?;
+    let value = palisade_yaml::to_json(root, &mut positions.0)
+        .map_err(|e| err(e.line, e.column, &e.path, e.message))?;
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let (line, column) = positions.locate(&path);
@@ -119,64 +107,4 @@ pub fn parse<T: DeserializeOwned>(
         )
     })?;
     Ok((parsed, positions))
-}
-
-type ConvError = (usize, usize, String, String);
-
-/// A YAML tree as JSON, recording each value's position under its path. Plain scalars are typed
-/// as YAML 1.2's core schema does; quoted ones are always strings.
-fn to_json(node: &Node, path: String, positions: &mut Positions) -> Result<Value, ConvError> {
-    positions.0.insert(path.clone(), (node.line, node.column));
-    Ok(match &node.value {
-        YValue::Scalar { text, plain } => {
-            if !*plain {
-                Value::String(text.clone())
-            } else if node.is_null() {
-                Value::Null
-            } else if node.is_true() {
-                Value::Bool(true)
-            } else if node.is_false() {
-                Value::Bool(false)
-            } else if let Ok(i) = text.parse::<i64>() {
-                Value::Number(i.into())
-            } else if let Some(n) = text
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .and_then(Number::from_f64)
-            {
-                Value::Number(n)
-            } else {
-                Value::String(text.clone())
-            }
-        }
-        YValue::Seq(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| to_json(n, format!("{path}[{i}]"), positions))
-                .collect::<Result<_, _>>()?,
-        ),
-        YValue::Map(_) => {
-            let mut map = Map::new();
-            for (k, v) in node.all_entries() {
-                let Some(key) = k.str() else {
-                    return Err((k.line, k.column, path, "keys must be text".into()));
-                };
-                let child = if path.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{path}.{key}")
-                };
-                if map.contains_key(key) {
-                    return Err((k.line, k.column, child, format!("`{key}` is written twice")));
-                }
-                let value = to_json(v, child.clone(), positions)?;
-                // A mapping entry is reported at its key.
-                positions.0.insert(child, (k.line, k.column));
-                map.insert(key.to_string(), value);
-            }
-            Value::Object(map)
-        }
-    })
 }

@@ -439,3 +439,111 @@ mod tests {
         assert!(e.message.contains("unknown anchor") || e.line == 1, "{e}");
     }
 }
+
+/// Where each value of a document converted by [`to_json`] was written, by its path in the
+/// syntax of `serde_path_to_error` (`elements.web.type`, `flows[0].to`; `""` is the root): its
+/// 1-based line and column. A mapping entry is at its key.
+pub type Positions = std::collections::HashMap<String, (usize, usize)>;
+
+/// Why a tree could not become JSON: a key that is not text, or a key written twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub line: usize,
+    pub column: usize,
+    /// The path of the mapping (or the entry) at fault.
+    pub path: String,
+    pub message: String,
+}
+
+/// A YAML tree as JSON, recording every value's position in `positions`, so a reader that
+/// deserialises the JSON (with `serde_path_to_error`) can name the line of the value it refused.
+/// Plain scalars are typed as YAML 1.2's core schema does (null, booleans, integers, finite
+/// decimals); quoted and block scalars are always strings.
+pub fn to_json(node: &Node, positions: &mut Positions) -> Result<serde_json::Value, JsonError> {
+    to_json_at(node, String::new(), positions)
+}
+
+fn to_json_at(
+    node: &Node,
+    path: String,
+    positions: &mut Positions,
+) -> Result<serde_json::Value, JsonError> {
+    use serde_json::{Map, Number, Value as J};
+    positions.insert(path.clone(), (node.line, node.column));
+    Ok(match &node.value {
+        Value::Scalar { text, plain } => {
+            if !*plain {
+                J::String(text.clone())
+            } else if node.is_null() {
+                J::Null
+            } else if node.is_true() {
+                J::Bool(true)
+            } else if node.is_false() {
+                J::Bool(false)
+            } else if let Ok(i) = text.parse::<i64>() {
+                J::Number(i.into())
+            } else if let Some(n) = text
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && text.chars().any(|c| c.is_ascii_digit()))
+                .and_then(Number::from_f64)
+            {
+                J::Number(n)
+            } else {
+                J::String(text.clone())
+            }
+        }
+        Value::Seq(items) => J::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| to_json_at(n, format!("{path}[{i}]"), positions))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Map(_) => {
+            let mut map = Map::new();
+            for (k, v) in node.all_entries() {
+                let Some(key) = k.str() else {
+                    return Err(JsonError {
+                        line: k.line,
+                        column: k.column,
+                        path,
+                        message: "keys must be text".into(),
+                    });
+                };
+                let child = if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if map.contains_key(key) {
+                    return Err(JsonError {
+                        line: k.line,
+                        column: k.column,
+                        path: child,
+                        message: format!("`{key}` is written twice"),
+                    });
+                }
+                let value = to_json_at(v, child.clone(), positions)?;
+                // A mapping entry is reported at its key.
+                positions.insert(child, (k.line, k.column));
+                map.insert(key.to_string(), value);
+            }
+            J::Object(map)
+        }
+    })
+}
+
+/// The position of `path`, or of its nearest ancestor that has one (`(1, 1)` when none).
+pub fn locate(positions: &Positions, path: &str) -> (usize, usize) {
+    let mut p = path.to_string();
+    loop {
+        if let Some(pos) = positions.get(&p) {
+            return *pos;
+        }
+        match p.rfind(['.', '[']) {
+            Some(i) => p.truncate(i),
+            None => return positions.get("").copied().unwrap_or((1, 1)),
+        }
+    }
+}
