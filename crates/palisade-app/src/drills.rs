@@ -13,11 +13,11 @@ use crate::evidence::AcquireInput;
 use crate::incidents::DeclareInput;
 use crate::pipeline::{IdempotencyKey, Options, require_role};
 use crate::{App, now};
+use palisade_core::comms::Audience;
 use palisade_core::custody::EvidenceName;
 use palisade_core::drill::{DrillMarker, Injected};
 use palisade_core::incident::{Command, StepStatus};
 use palisade_core::team::TeamState;
-use palisade_core::comms::Audience;
 use palisade_core::{AccountRole, Actor, Event, IncidentState, Payload, Timestamp, UserName};
 use palisade_store::ListFilter;
 use palisade_training::scenario::{BUILTIN, Content};
@@ -149,15 +149,13 @@ pub fn timeline(st: &IncidentState, events: &[Event], now: Timestamp) -> DrillTi
                 at,
                 outcome: StepOutcome::Waived,
             }),
-            Payload::StatusUpdated { audience, .. } => {
-                t.communications.push(CommunicationEvent {
-                    at,
-                    audience: match audience {
-                        Some(Audience::External) => "external".into(),
-                        _ => "internal".into(),
-                    },
-                })
-            }
+            Payload::StatusUpdated { audience, .. } => t.communications.push(CommunicationEvent {
+                at,
+                audience: match audience {
+                    Some(Audience::External) => "external".into(),
+                    _ => "internal".into(),
+                },
+            }),
             Payload::DeadlineMet { name, .. } => t.communications.push(CommunicationEvent {
                 at,
                 audience: name.clone(),
@@ -192,12 +190,16 @@ impl App {
     ) -> Result<(IncidentState, Vec<Injected>)> {
         require_role(actor, AccountRole::Responder)?;
         let scenario = scenario(&start.scenario)?;
-        let playbook = self.inner.playbooks.get(&scenario.playbook).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "scenario {:?} runs playbook {:?}, which this server does not have",
-                scenario.id, scenario.playbook
-            ))
-        })?;
+        let playbook = self
+            .inner
+            .playbooks
+            .get(&scenario.playbook)
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "scenario {:?} runs playbook {:?}, which this server does not have",
+                    scenario.id, scenario.playbook
+                ))
+            })?;
         let steps: Vec<u32> = playbook.steps.iter().map(|s| s.n).collect();
         scenario
             .check_playbook(&scenario.id, &playbook.id, &steps)

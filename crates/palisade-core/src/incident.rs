@@ -994,7 +994,9 @@ impl IncidentState {
                 if !matches!(kind.as_str(), "alert" | "evidence" | "status" | "discovery") {
                     return refuse(
                         rules::INVALID_INPUT,
-                        format!("an injection is an alert, evidence, status or discovery, not {kind:?}"),
+                        format!(
+                            "an injection is an alert, evidence, status or discovery, not {kind:?}"
+                        ),
                     );
                 }
                 if self.injected.iter().any(|i| &i.injection == injection) {

@@ -180,7 +180,11 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
                 "{name}"
             );
             assert_eq!(inc["drill"]["scenario"], "leaked-cloud-key", "{name}");
-            assert_eq!(inc["drill"]["participants"], json!(["ana", "ben"]), "{name}");
+            assert_eq!(
+                inc["drill"]["participants"],
+                json!(["ana", "ben"]),
+                "{name}"
+            );
             // At 0m: the billing alert, at once.
             assert_eq!(injected(&r.body["released"]), ["billing-alert"], "{name}");
 
@@ -192,7 +196,7 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
                 .post(
                     &format!("/api/v1/incidents/{code}/drill/tick"),
                     &ben,
-                    json!({"until": "3h"}),
+                    json!({"elapsed": "3h"}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
@@ -215,7 +219,7 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
                 .post(
                     &format!("/api/v1/incidents/{code}/drill/tick"),
                     &ana,
-                    json!({"until": "3h"}),
+                    json!({"elapsed": "3h"}),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
@@ -365,4 +369,3 @@ fn admin_actor() -> palisade_core::Actor {
         account_role: palisade_core::AccountRole::Admin,
     }
 }
-

@@ -5,7 +5,7 @@
 use crate::client::{Client, ClientArgs, problem_error, seg};
 use crate::output::{json, table};
 use crate::{Format, Outcome};
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use palisade_server::routes::drills::{DrillStarted, PlaybookList, TickAnswer};
 use palisade_server::views::InjectedView;
 use serde_json::json;
@@ -26,14 +26,14 @@ pub enum DrillCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Release the drill's injections that are due now (or, with --until, due by that long
+    /// Release the drill's injections that are due now (or, with --elapsed, due by that long
     /// after its start) onto its ledger.
     Tick {
         /// The drill's incident (codename or id).
         drill: String,
         /// Move the drill on: release what falls due within this long of its start (30m, 3h).
         #[arg(long)]
-        until: Option<String>,
+        elapsed: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -42,9 +42,10 @@ pub enum DrillCmd {
     Debrief {
         /// The drill's incident (codename or id).
         drill: String,
-        /// markdown or html.
-        #[arg(long = "format", value_enum, default_value_t = DebriefFormat::Markdown)]
-        debrief_format: DebriefFormat,
+        /// Print a self-contained HTML page instead of Markdown (`--format` is the client's
+        /// table/json switch, which a debrief does not use).
+        #[arg(long)]
+        html: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -61,15 +62,6 @@ pub enum PlaybookCmd {
         #[command(flatten)]
         client: ClientArgs,
     },
-}
-
-/// How a debrief is printed.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DebriefFormat {
-    /// Markdown.
-    Markdown,
-    /// A self-contained HTML page.
-    Html,
 }
 
 fn print_released(released: &[InjectedView]) {
@@ -128,14 +120,14 @@ pub async fn run(cmd: DrillCmd) -> anyhow::Result<Outcome> {
         }
         DrillCmd::Tick {
             drill,
-            until,
+            elapsed,
             client,
         } => {
             let c = Client::new(&client)?;
             let v: TickAnswer = c
                 .post(
                     &format!("/api/v1/incidents/{}/drill/tick", seg(&drill)),
-                    &json!({"until": until}),
+                    &json!({"elapsed": elapsed}),
                 )
                 .await?;
             match client.format {
@@ -152,14 +144,11 @@ pub async fn run(cmd: DrillCmd) -> anyhow::Result<Outcome> {
         }
         DrillCmd::Debrief {
             drill,
-            debrief_format,
+            html,
             client,
         } => {
             let c = Client::new(&client)?;
-            let f = match debrief_format {
-                DebriefFormat::Markdown => "markdown",
-                DebriefFormat::Html => "html",
-            };
+            let f = if html { "html" } else { "markdown" };
             let path = format!("/api/v1/incidents/{}/drill/debrief?format={f}", seg(&drill));
             let resp = c.request(reqwest::Method::GET, &path).send().await?;
             if !resp.status().is_success() {

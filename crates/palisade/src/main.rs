@@ -37,6 +37,7 @@ mod comms_cmd;
 mod config_cmd;
 mod delivery_cmd;
 mod deps_cmd;
+mod drill_cmd;
 mod escalation_cmd;
 mod evidence_cmd;
 mod findings_cmd;
@@ -51,7 +52,6 @@ mod serve_cmd;
 mod service_cmd;
 mod settings;
 mod team_cmd;
-mod drill_cmd;
 mod threat_cmd;
 mod verify_cmd;
 

@@ -50,13 +50,13 @@ pub struct DrillStarted {
     pub released: Vec<InjectedView>,
 }
 
-/// Release what is due: now, or by `until` after the drill's start.
+/// Release what is due: now, or once `elapsed` of the drill has passed.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TickRequest {
     /// Move the drill on: release what falls due within this long of its start (`30m`, `3h`).
     #[serde(default)]
-    pub until: Option<String>,
+    pub elapsed: Option<String>,
 }
 
 /// What a tick released, and the drill as it stands.
@@ -140,10 +140,10 @@ pub async fn tick(
     Path(incident): Path<String>,
     ApiJson(req): ApiJson<TickRequest>,
 ) -> Result<Json<TickAnswer>, Problem> {
-    let until = match req.until {
+    let until = match req.elapsed {
         Some(u) => Some(
             u.parse::<palisade_app::drills::Dur>()
-                .map_err(|e| Problem::unprocessable(format!("until: {e}")))?,
+                .map_err(|e| Problem::unprocessable(format!("elapsed: {e}")))?,
         ),
         None => None,
     };
@@ -183,9 +183,7 @@ pub async fn debrief(
             )));
         }
     };
-    let (_, text) = app
-        .drill_debrief(caller.actor(), &incident, format)
-        .await?;
+    let (_, text) = app.drill_debrief(caller.actor(), &incident, format).await?;
     let mut resp = (StatusCode::OK, text).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
