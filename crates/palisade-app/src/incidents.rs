@@ -49,6 +49,21 @@ impl App {
         opts: &Options,
         render: Option<Render<'_, IncidentState>>,
     ) -> Result<Outcome<IncidentState>> {
+        self.declare_with(actor, id, input, None, opts, render)
+            .await
+    }
+
+    /// [`Self::declare_as`], for a drill when `drill` is given (its marker is recorded on the
+    /// `declared` event).
+    pub(crate) async fn declare_with(
+        &self,
+        actor: &Actor,
+        id: Option<Uuid>,
+        input: DeclareInput,
+        drill: Option<palisade_core::drill::DrillMarker>,
+        opts: &Options,
+        render: Option<Render<'_, IncidentState>>,
+    ) -> Result<Outcome<IncidentState>> {
         let kind = input.kind.unwrap_or(Kind::Security);
         let playbooks = &self.inner.playbooks;
         let playbook = match &input.playbook {
@@ -87,6 +102,7 @@ impl App {
                         ),
                         commander: input.commander.clone(),
                         aware_at: input.aware_at,
+                        drill: drill.clone(),
                     })
                 },
                 opts,

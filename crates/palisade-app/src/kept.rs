@@ -109,11 +109,14 @@ impl Kept for IncidentState {
             _ => Vec::new(),
         }
     }
+    /// Restricted incidents are not counted, and neither are drills: they are not real
+    /// incidents and never move the real figures.
     fn counted(&self) -> bool {
-        !self.restricted
+        !self.restricted && self.drill.is_none()
     }
     fn users_named_at_creation(d: &Declare) -> Vec<UserName> {
-        d.commander.iter().cloned().collect()
+        let participants = d.drill.iter().flat_map(|m| m.participants.iter());
+        d.commander.iter().chain(participants).cloned().collect()
     }
 }
 

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod cache;
 pub mod deliveries;
+pub mod drills;
 pub mod error;
 pub mod escalation;
 pub mod escalations;

@@ -120,7 +120,7 @@ pub(crate) fn require_role_for<A: Kept>(actor: &Actor, cmd: &A::Command) -> Resu
     require_role(actor, A::required_role(cmd))
 }
 
-fn require_role(actor: &Actor, needed: palisade_core::AccountRole) -> Result<()> {
+pub(crate) fn require_role(actor: &Actor, needed: palisade_core::AccountRole) -> Result<()> {
     if actor.account_role.at_least(needed) {
         Ok(())
     } else {

@@ -216,6 +216,9 @@ pub enum Payload {
         playbook: Playbook,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         summary: Option<String>,
+        /// Set only on drills (absent otherwise, so real incidents encode as before).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drill: Option<crate::drill::DrillMarker>,
     },
     RoleAssigned {
         user: UserName,
@@ -241,6 +244,14 @@ pub enum Payload {
         reason: String,
     },
     NoteAdded {
+        text: String,
+    },
+    /// A drill's injection released to the team (drills only).
+    DrillInjected {
+        injection: String,
+        /// `alert`, `evidence`, `status` or `discovery`.
+        kind: String,
+        due_at: Timestamp,
         text: String,
     },
     /// A status update: a message, a lifecycle change, or both.
@@ -463,6 +474,7 @@ impl Payload {
             Payload::StepDone { .. } => "step_done",
             Payload::StepWaived { .. } => "step_waived",
             Payload::NoteAdded { .. } => "note_added",
+            Payload::DrillInjected { .. } => "drill_injected",
             Payload::StatusUpdated { .. } => "status_updated",
             Payload::SeverityChanged { .. } => "severity_changed",
             Payload::Approved { .. } => "approved",
@@ -497,8 +509,19 @@ impl Payload {
                 title,
                 kind,
                 severity,
+                drill: None,
                 ..
             } => format!("Declared {kind} incident ({severity}): {title}"),
+            Payload::Declared {
+                title,
+                kind,
+                severity,
+                drill: Some(d),
+                ..
+            } => format!(
+                "Declared DRILL {} of a {kind} incident ({severity}): {title}",
+                d.scenario
+            ),
             Payload::RoleAssigned { user, role } => format!("{user} assigned as {role}"),
             Payload::RoleUnassigned { user, role } => format!("{user} no longer {role}"),
             Payload::StepStarted { step } => format!("Step {step} started"),
@@ -508,6 +531,12 @@ impl Payload {
             },
             Payload::StepWaived { step, reason } => format!("Step {step} waived: {reason}"),
             Payload::NoteAdded { text } => format!("Note: {text}"),
+            Payload::DrillInjected {
+                injection,
+                kind,
+                text,
+                ..
+            } => format!("Drill {kind} {injection}: {text}"),
             Payload::StatusUpdated {
                 status,
                 message,

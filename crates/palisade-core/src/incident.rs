@@ -207,6 +207,14 @@ pub enum Command {
         reason: String,
         minutes: Option<u32>,
     },
+    /// Release a drill's injection to the team (drills only; once per injection: a release
+    /// already recorded records nothing).
+    ReleaseInjection {
+        injection: String,
+        kind: String,
+        due_at: Timestamp,
+        text: String,
+    },
     /// Record a read of the incident (`what`, through `via`): restricted incidents record every
     /// read; open ones record nothing.
     RecordRead {
@@ -390,6 +398,12 @@ pub struct IncidentState {
     pub comms: CommsState,
     #[serde(default)]
     pub postmortem: PostmortemState,
+    /// Set when the incident is a drill: its scenario and participants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::DrillMarker>,
+    /// A drill's injections released so far, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<crate::drill::Injected>,
 }
 
 pub use crate::aggregate::FoldError;
@@ -432,6 +446,7 @@ pub fn declare(d: Declaration, codename: String) -> Result<Payload, Refusal> {
         restricted: d.restricted.unwrap_or(d.kind == Kind::Security),
         playbook: d.playbook,
         summary: d.summary.filter(|s| !s.trim().is_empty()),
+        drill: None,
     })
 }
 
@@ -443,6 +458,8 @@ pub struct Declare {
     pub codename: String,
     pub commander: Option<UserName>,
     pub aware_at: Option<Timestamp>,
+    /// Declares a drill (scenario and participants) instead of a real incident.
+    pub drill: Option<crate::drill::DrillMarker>,
 }
 
 /// Wrap incident payloads into events of incident `incident` numbered after `last_seq`.
@@ -503,6 +520,7 @@ impl IncidentState {
             restricted,
             playbook,
             summary,
+            drill,
         } = &e.data
         else {
             return Err(FoldError::NotCreatedFirst {
@@ -529,6 +547,10 @@ impl IncidentState {
             .collect();
         let mut members = BTreeMap::new();
         members.insert(e.actor.clone(), BTreeSet::new());
+        // A drill's participants are members from the start: they may see and run it.
+        for p in drill.iter().flat_map(|d| &d.participants) {
+            members.entry(p.clone()).or_insert_with(BTreeSet::new);
+        }
         Ok(IncidentState {
             id: e.stream.id,
             codename: codename.clone(),
@@ -563,6 +585,8 @@ impl IncidentState {
             last_seq: 1,
             comms: CommsState::default(),
             postmortem: PostmortemState::default(),
+            drill: drill.clone(),
+            injected: Vec::new(),
         })
     }
 
@@ -632,6 +656,18 @@ impl IncidentState {
                 s.waiver_reason = Some(reason.clone());
             }
             Payload::NoteAdded { .. } => {}
+            Payload::DrillInjected {
+                injection,
+                kind,
+                due_at,
+                text,
+            } => self.injected.push(crate::drill::Injected {
+                injection: injection.clone(),
+                kind: kind.clone(),
+                due_at: *due_at,
+                released_at: e.recorded_at,
+                text: text.clone(),
+            }),
             Payload::StatusUpdated {
                 status, audience, ..
             } => {
@@ -941,6 +977,38 @@ impl IncidentState {
                     reason: reason.clone(),
                 }])
             }
+            Command::ReleaseInjection {
+                injection,
+                kind,
+                due_at,
+                text,
+            } => {
+                if self.drill.is_none() {
+                    return refuse(
+                        rules::INVALID_INPUT,
+                        "injections are released only to drills; this is a real incident",
+                    );
+                }
+                text_ok("injection", injection)?;
+                text_ok("text", text)?;
+                if !matches!(kind.as_str(), "alert" | "evidence" | "status" | "discovery") {
+                    return refuse(
+                        rules::INVALID_INPUT,
+                        format!(
+                            "an injection is an alert, evidence, status or discovery, not {kind:?}"
+                        ),
+                    );
+                }
+                if self.injected.iter().any(|i| &i.injection == injection) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![Payload::DrillInjected {
+                    injection: injection.clone(),
+                    kind: kind.clone(),
+                    due_at: *due_at,
+                    text: text.clone(),
+                }])
+            }
             Command::AddNote { text } => {
                 text_ok("note", text)?;
                 Ok(vec![Payload::NoteAdded { text: text.clone() }])
@@ -1247,7 +1315,11 @@ impl Aggregate for IncidentState {
                 "viewer accounts may read but not declare incidents",
             );
         }
-        let declared = declare(d.declaration.clone(), d.codename.clone())?;
+        let mut declared = declare(d.declaration.clone(), d.codename.clone())?;
+        if let (Some(marker), Payload::Declared { drill, .. }) = (&d.drill, &mut declared) {
+            check_drill(actor, marker)?;
+            *drill = Some(marker.clone());
+        }
         let mut payloads = vec![declared];
         let mut follow = Vec::new();
         if let Some(c) = &d.commander {
@@ -1330,14 +1402,51 @@ impl Aggregate for IncidentState {
     }
 
     /// Break-glass is told to the Incident Commander (or, with none assigned yet, to the
-    /// operators) the moment it is recorded.
+    /// operators; on a drill, to whoever declared it) the moment it is recorded. A drill's
+    /// alert injections page each participant, and nobody else.
     fn effects(&self, new: &[Event]) -> Vec<crate::aggregate::Notice> {
+        let mut drill_pages = Vec::new();
+        if let Some(d) = &self.drill {
+            for e in new {
+                if let Payload::DrillInjected {
+                    injection,
+                    kind,
+                    text,
+                    ..
+                } = &e.data
+                    && kind == "alert"
+                {
+                    for p in &d.participants {
+                        drill_pages.push(crate::aggregate::Notice {
+                            to: crate::aggregate::Recipient::User(p.clone()),
+                            kind: "drill_alert",
+                            body: serde_json::json!({
+                                "type": "drill_alert",
+                                "drill": true,
+                                "scenario": d.scenario,
+                                "incident": self.id,
+                                "codename": self.codename,
+                                "injection": injection,
+                                "to": p,
+                                "at": e.recorded_at.to_string(),
+                                "text": format!("[DRILL {}] {text}", self.codename),
+                            }),
+                            delay_secs: 0,
+                        });
+                    }
+                }
+            }
+        }
         new.iter()
             .filter_map(|e| match &e.data {
                 Payload::BreakGlass { reason, until } => Some(crate::aggregate::Notice {
-                    to: match self.commander() {
-                        Some(c) => crate::aggregate::Recipient::User(c.clone()),
-                        None => crate::aggregate::Recipient::Operators,
+                    to: match (self.commander(), &self.drill) {
+                        (Some(c), _) => crate::aggregate::Recipient::User(c.clone()),
+                        // A drill never reaches anyone outside it.
+                        (None, Some(_)) => {
+                            crate::aggregate::Recipient::User(self.declared_by.clone())
+                        }
+                        (None, None) => crate::aggregate::Recipient::Operators,
                     },
                     kind: "break_glass",
                     body: serde_json::json!({
@@ -1358,6 +1467,28 @@ impl Aggregate for IncidentState {
                 }),
                 _ => None,
             })
+            .chain(drill_pages)
             .collect()
     }
+}
+
+/// A drill's marker as declared: a scenario id and 1–100 participants, the declarer among them.
+fn check_drill(actor: &Actor, d: &crate::drill::DrillMarker) -> Result<(), Refusal> {
+    text_ok("scenario", &d.scenario)?;
+    if d.participants.is_empty() || d.participants.len() > crate::drill::MAX_PARTICIPANTS {
+        return refuse(
+            rules::INVALID_INPUT,
+            format!(
+                "a drill has 1–{} participants",
+                crate::drill::MAX_PARTICIPANTS
+            ),
+        );
+    }
+    if !d.includes(&actor.user) {
+        return refuse(
+            rules::INVALID_INPUT,
+            "whoever starts a drill takes part in it",
+        );
+    }
+    Ok(())
 }

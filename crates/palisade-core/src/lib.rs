@@ -15,6 +15,7 @@ pub mod codename;
 pub mod comms;
 pub mod custody;
 pub mod deployment;
+pub mod drill;
 pub mod escalation;
 pub mod event;
 pub mod finding;

@@ -76,6 +76,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::tokens::create_token, routes::tokens::list_tokens, routes::tokens::revoke_token,
         routes::tokens::create_password_link,
         routes::tokens::me,
+        routes::drills::start, routes::drills::tick, routes::drills::debrief,
+        routes::drills::playbooks,
         routes::ops::healthz, routes::ops::metrics_text,
         routes::deliveries::list, routes::deliveries::resend,
         routes::findings::upload, routes::findings::list, routes::findings::show_finding,
@@ -83,7 +85,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::findings::docs::false_positive, routes::findings::docs::reopen,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "drills"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -234,6 +236,7 @@ pub fn router_with(app: App, web: palisade_web::WebOptions) -> Router {
         .merge(routes::schedules::routes())
         .merge(routes::escalations::routes())
         .merge(routes::teams::routes())
+        .merge(routes::drills::routes())
         .merge(routes::people::routes())
         .merge(routes::findings::routes())
         .merge(routes::tokens::routes())

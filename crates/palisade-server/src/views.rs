@@ -282,6 +282,57 @@ pub struct IncidentView {
     /// Postmortem status, due date and overdue flag, evaluated when the response was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postmortem: Option<palisade_core::postmortem::PostmortemSummary>,
+    /// Present only on a drill: not a real incident (kept out of metrics, notices only to its
+    /// participants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillView>,
+}
+
+/// What marks an incident as a drill.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DrillView {
+    /// The scenario's id.
+    pub scenario: String,
+    /// Who takes part, by name.
+    #[schema(value_type = Vec<UserName>)]
+    pub participants: Vec<String>,
+    /// Injections released so far.
+    pub injected: Vec<InjectedView>,
+}
+
+/// An injection released to a drill.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InjectedView {
+    pub injection: String,
+    /// `alert`, `evidence`, `status` or `discovery`.
+    pub kind: String,
+    #[schema(value_type = Timestamp)]
+    pub due_at: String,
+    #[schema(value_type = Timestamp)]
+    pub released_at: String,
+    pub text: String,
+}
+
+impl From<&palisade_core::drill::Injected> for InjectedView {
+    fn from(i: &palisade_core::drill::Injected) -> Self {
+        InjectedView {
+            injection: i.injection.clone(),
+            kind: i.kind.clone(),
+            due_at: i.due_at.to_string(),
+            released_at: i.released_at.to_string(),
+            text: i.text.clone(),
+        }
+    }
+}
+
+impl DrillView {
+    pub fn of(st: &IncidentState) -> Option<DrillView> {
+        st.drill.as_ref().map(|d| DrillView {
+            scenario: d.scenario.clone(),
+            participants: d.participants.iter().map(ToString::to_string).collect(),
+            injected: st.injected.iter().map(InjectedView::from).collect(),
+        })
+    }
 }
 
 fn s<T: ToString>(v: &Option<T>) -> Option<String> {
@@ -363,6 +414,7 @@ impl From<&IncidentState> for IncidentView {
             evidence: st.evidence.len() as u64,
             communications: None,
             postmortem: None,
+            drill: DrillView::of(st),
         }
     }
 }

@@ -921,6 +921,35 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({"reason": "the compensating control was removed"})),
             [200, 200, 200, 403, 401, 401],
         ),
+        // Drills: starting one is a declaration (viewers refused); the playbook list is for
+        // every account. On a real incident a tick or a debrief is refused as "not a drill"
+        // (422) for whoever may see it, writing nothing; a viewer may not tick.
+        same(
+            "POST",
+            "/api/v1/drills",
+            || Body::Json(json!({"scenario": "leaked-cloud-key"})),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/playbooks",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        inc(
+            "POST",
+            "/api/v1/incidents/{i}/drill/tick",
+            || Body::Json(json!({})),
+            [404, 422, 404, 403, 401, 401],
+            [422, 422, 422, 403, 401, 401],
+        ),
+        inc(
+            "GET",
+            "/api/v1/incidents/{i}/drill/debrief",
+            no_body,
+            [404, 422, 404, 422, 401, 401],
+            [422, 422, 422, 422, 401, 401],
+        ),
         // Teams likewise.
         same(
             "GET",
@@ -1257,7 +1286,11 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
-    assert_eq!(documented.len(), 98, "routes were added: extend the matrix");
+    assert_eq!(
+        documented.len(),
+        102,
+        "routes were added: extend the matrix"
+    );
 
     let mut cells = 0;
     let mut mismatches: Vec<String> = Vec::new();
@@ -1550,6 +1583,13 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
             assert!(r.body["escalation_policies"].is_array(), "{what}")
         }
         ("GET", "/api/v1/teams") => assert!(r.body["teams"].is_array(), "{what}"),
+        ("POST", "/api/v1/drills") => {
+            assert_eq!(
+                r.body["incident"]["drill"]["scenario"], "leaked-cloud-key",
+                "{what}"
+            )
+        }
+        ("GET", "/api/v1/playbooks") => assert!(r.body["playbooks"].is_array(), "{what}"),
         (_, p) if p.starts_with("/api/v1/people/mia") => {
             assert_eq!(r.body["user"], "mia", "{what}");
             let addresses = r.body["contact_methods"].to_string();

@@ -855,3 +855,19 @@ fn list<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
         v.join(", ")
     }
 }
+
+/// The shipped scenarios (`scenarios/*.yaml`), compiled in: (file name, text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "leaked-cloud-key.yaml",
+        include_str!("../scenarios/leaked-cloud-key.yaml"),
+    ),
+    (
+        "compromised-dependency.yaml",
+        include_str!("../scenarios/compromised-dependency.yaml"),
+    ),
+    (
+        "insider-exfiltration.yaml",
+        include_str!("../scenarios/insider-exfiltration.yaml"),
+    ),
+];

@@ -38,6 +38,7 @@ mod config_cmd;
 mod ctf_cmd;
 mod delivery_cmd;
 mod deps_cmd;
+mod drill_cmd;
 mod escalation_cmd;
 mod evidence_cmd;
 mod findings_cmd;
@@ -116,6 +117,13 @@ enum Command {
     /// Teams: members (member or manager), renames.
     #[command(subcommand)]
     Team(team_cmd::TeamCmd),
+    /// Incident-response drills: start one from a shipped scenario, release its injections,
+    /// print the debrief.
+    #[command(subcommand)]
+    Drill(drill_cmd::DrillCmd),
+    /// Playbooks: when each was last reviewed and last tested by a drill.
+    #[command(subcommand)]
+    Playbook(drill_cmd::PlaybookCmd),
     /// How people are reached when paged: contact methods and notification rules.
     #[command(subcommand)]
     Person(person_cmd::PersonCmd),
@@ -217,6 +225,8 @@ fn main() -> ExitCode {
             Command::Schedule(cmd) => schedule_cmd::run(cmd).await,
             Command::Escalation(cmd) => escalation_cmd::run(cmd).await,
             Command::Team(cmd) => team_cmd::run(cmd).await,
+            Command::Drill(cmd) => drill_cmd::run(cmd).await,
+            Command::Playbook(cmd) => drill_cmd::run_playbook(cmd).await,
             Command::Person(cmd) => person_cmd::run(cmd).await,
             Command::Admin(cmd) => admin_cmd::run(cmd).await,
             Command::Upload(a) => findings_cmd::run_upload(a).await,

@@ -29,6 +29,7 @@ macro_rules! incident_command_doc {
 pub mod alerts;
 pub mod comms;
 pub mod deliveries;
+pub mod drills;
 pub mod escalations;
 pub mod evidence;
 pub mod findings;

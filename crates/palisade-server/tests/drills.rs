@@ -1,0 +1,371 @@
+//! Drills through the API, on both backends: a shipped scenario started for a team runs as a
+//! drill incident through the real playbook and rules, its injections released onto the ledger
+//! (evidence with custody), to the end and a debrief compared with an earlier run; the drill is
+//! marked, kept out of the metrics, pages only its participants, stamps the playbook tested
+//! today, and its ledger verifies.
+
+use palisade_server::AppConfig;
+use palisade_store::Destination;
+use palisade_test_support::{TestServer, assert_problem, backends};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn verify(srv: &TestServer, dir: &std::path::Path, name: &str) {
+    let report = palisade_store::verify(
+        &match &srv.config.store.database_url {
+            Some(u) => palisade_store::VerifyTarget::Postgres(u.clone()),
+            None => palisade_store::VerifyTarget::DataDir(dir.to_path_buf()),
+        },
+        palisade_store::keys::read_public_key(dir.join("ledger-signing.pub").to_str().unwrap())
+            .unwrap(),
+        &palisade_store::VerifyOptions {
+            witnesses: vec![dir.join("witness.log")],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.ok(), "{name}: {:?}", report.failures);
+}
+
+async fn declared_total(srv: &TestServer) -> u64 {
+    let r = srv.get("/metrics", &srv.admin).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.text
+        .lines()
+        .find_map(|l| l.strip_prefix("palisade_incidents_declared_total "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn injected(body: &Value) -> Vec<String> {
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["injection"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The team's moves on drill `code`, as `token` (ana, the Incident Commander).
+async fn run_the_playbook(srv: &TestServer, token: &str, code: &str, name: &str) {
+    let ok = |path: String, body: Value| async move {
+        let r = srv.post(&path, token, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{name} {path}: {}", r.text);
+    };
+    let inc = format!("/api/v1/incidents/{code}");
+    ok(
+        format!("{inc}/roles"),
+        json!({"user": "ana", "role": "incident_commander"}),
+    )
+    .await;
+    ok(
+        format!("{inc}/status"),
+        json!({"message": "Mining instances found in three regions; stopping them."}),
+    )
+    .await;
+    // The rules hold in a drill as in a real incident: forensics before isolation is refused.
+    let r = srv
+        .post(&format!("{inc}/steps/10/done"), token, json!({}))
+        .await;
+    assert_problem(&r, StatusCode::CONFLICT);
+    for step in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] {
+        ok(format!("{inc}/steps/{step}/done"), json!({})).await;
+    }
+    ok(
+        format!("{inc}/status"),
+        json!({"message": "Contained; the key and the user it made are gone."}),
+    )
+    .await;
+    ok(
+        format!("{inc}/resolve"),
+        json!({"summary": "Key revoked, instances imaged and stopped, persistence removed."}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team() {
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let ana = srv.token("ana", "responder").await;
+        let ben = srv.token("ben", "responder").await;
+        let zoe = srv.token("zoe", "responder").await;
+        let viewer = srv.token("val", "viewer").await;
+        for user in ["ana", "ben", "zoe"] {
+            let r = srv
+                .post(
+                    &format!("/api/v1/people/{user}/contact-methods"),
+                    &srv.admin,
+                    json!({"type": "webhook", "address": format!("https://hooks.example/{user}")}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        }
+        let r = srv
+            .post("/api/v1/teams", &srv.admin, json!({"name": "blue"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        for user in ["ana", "ben"] {
+            let r = srv
+                .post(
+                    "/api/v1/teams/blue/members",
+                    &srv.admin,
+                    json!({"user": user}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        }
+
+        // Never tested before the first drill.
+        let r = srv.get("/api/v1/playbooks", &zoe).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        let security = |b: &Value| {
+            b["playbooks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == "security")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(security(&r.body)["last_tested"], Value::Null, "{name}");
+        assert_eq!(security(&r.body)["flagged"], true, "{name}");
+
+        // Refused before anything is written: a viewer, an unknown scenario, an unknown user.
+        let r = srv
+            .post(
+                "/api/v1/drills",
+                &viewer,
+                json!({"scenario": "leaked-cloud-key"}),
+            )
+            .await;
+        assert_problem(&r, StatusCode::FORBIDDEN);
+        let r = srv
+            .post("/api/v1/drills", &ana, json!({"scenario": "no-such-thing"}))
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text.contains("leaked-cloud-key"), "{name}: {}", r.text);
+        let r = srv
+            .post(
+                "/api/v1/drills",
+                &ana,
+                json!({"scenario": "leaked-cloud-key", "participants": ["nobody"]}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16() / 100, 4, "{name}: {}", r.text);
+
+        let before = declared_total(&srv).await;
+        let mut codes = Vec::new();
+        let mut ids: Vec<uuid::Uuid> = Vec::new();
+        for run in 0..2 {
+            let r = srv
+                .post(
+                    "/api/v1/drills",
+                    &ana,
+                    json!({"scenario": "leaked-cloud-key", "team": "blue"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+            let inc = &r.body["incident"];
+            let code = inc["codename"].as_str().unwrap().to_string();
+            ids.push(inc["id"].as_str().unwrap().parse().unwrap());
+            assert!(
+                inc["title"].as_str().unwrap().starts_with("[DRILL] "),
+                "{name}"
+            );
+            assert_eq!(inc["drill"]["scenario"], "leaked-cloud-key", "{name}");
+            assert_eq!(
+                inc["drill"]["participants"],
+                json!(["ana", "ben"]),
+                "{name}"
+            );
+            // At 0m: the billing alert, at once.
+            assert_eq!(injected(&r.body["released"]), ["billing-alert"], "{name}");
+
+            run_the_playbook(&srv, &ana, &code, name).await;
+
+            // Reaching steps 5, 6 and 8 released their injections; the rest by the drill's
+            // planned end (a facilitator moving it on, no waiting).
+            let r = srv
+                .post(
+                    &format!("/api/v1/incidents/{code}/drill/tick"),
+                    &ben,
+                    json!({"elapsed": "3h"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+            let mut all = injected(&r.body["drill"]["injected"]);
+            all.sort();
+            assert_eq!(
+                all,
+                [
+                    "audit-log",
+                    "billing-alert",
+                    "bucket-reads",
+                    "key-found-public",
+                    "persistence",
+                    "severity-up"
+                ],
+                "{name} run {run}"
+            );
+            // Nothing is released twice.
+            let r = srv
+                .post(
+                    &format!("/api/v1/incidents/{code}/drill/tick"),
+                    &ana,
+                    json!({"elapsed": "3h"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+            assert_eq!(r.body["released"], json!([]), "{name}");
+
+            // On the ledger: one drill_injected per injection, the evidence acquired with its
+            // custody first.
+            let (_, events) = srv
+                .app
+                .incident_with_events(&admin_actor(), &code, "test")
+                .await
+                .unwrap();
+            let types: Vec<&str> = events.iter().map(|e| e.data.kind()).collect();
+            assert_eq!(
+                types.iter().filter(|t| **t == "drill_injected").count(),
+                6,
+                "{name}: {types:?}"
+            );
+            assert_eq!(
+                types.iter().filter(|t| **t == "evidence_acquired").count(),
+                2,
+                "{name}: {types:?}"
+            );
+            let r = srv
+                .get(&format!("/api/v1/incidents/{code}/evidence"), &ben)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+            assert!(
+                r.text.contains("audit-log-build-account.jsonl"),
+                "{name}: {}",
+                r.text
+            );
+            codes.push(code);
+        }
+
+        // Kept out of the metrics; marked in every list.
+        assert_eq!(declared_total(&srv).await, before, "{name}");
+        let r = srv.get("/api/v1/incidents", &zoe).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        for code in &codes {
+            let row = r.body["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["codename"] == code.as_str())
+                .unwrap();
+            assert!(
+                row["title"].as_str().unwrap().starts_with("[DRILL] "),
+                "{name}"
+            );
+        }
+
+        // The billing alert paged ana and ben, each through their own contact method, once per
+        // drill, and nobody else was told anything.
+        let deliveries = srv.get("/api/v1/deliveries", &srv.admin).await;
+        assert_eq!(deliveries.status, StatusCode::OK, "{name}");
+        let rows = srv
+            .app
+            .deliveries(&admin_actor(), None, 1000)
+            .await
+            .unwrap();
+        let mut pages: Vec<String> = rows
+            .iter()
+            .filter(|d| d.stream.is_some_and(|s| ids.contains(&s)))
+            .map(|d| match &d.destination {
+                Destination::Webhook { url } => format!("{} {url}", d.kind),
+                other => panic!("{name}: a drill's notice went to {other:?}"),
+            })
+            .collect();
+        pages.sort();
+        assert_eq!(
+            pages,
+            [
+                "drill_alert https://hooks.example/ana",
+                "drill_alert https://hooks.example/ana",
+                "drill_alert https://hooks.example/ben",
+                "drill_alert https://hooks.example/ben",
+            ],
+            "{name}"
+        );
+
+        // The debrief: scored from the ledger, the second run compared with the first.
+        let r = srv
+            .get(
+                &format!("/api/v1/incidents/{}/drill/debrief", codes[1]),
+                &ben,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        assert!(r.content_type.starts_with("text/markdown"), "{name}");
+        for want in [
+            "# Drill debrief: A leaked cloud key mining coins",
+            "Compared with earlier runs",
+            "Stop the attack in progress",
+            "audit-log-build-account.jsonl",
+        ] {
+            assert!(r.text.contains(want), "{name}: {want:?} in {}", r.text);
+        }
+        let r = srv
+            .get(
+                &format!("/api/v1/incidents/{}/drill/debrief?format=html", codes[0]),
+                &zoe,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        assert!(r.content_type.starts_with("text/html"), "{name}");
+        assert!(r.text.contains("<h1>Drill debrief"), "{name}: {}", r.text);
+
+        // A real incident is not a drill: no tick, no debrief, nothing written.
+        let real = srv
+            .declare(
+                &ana,
+                json!({"title": "real one", "severity": "SEV-3", "kind": "operational"}),
+            )
+            .await;
+        let real = real["codename"].as_str().unwrap();
+        let n = srv.events(real, &ana).await;
+        let r = srv
+            .post(
+                &format!("/api/v1/incidents/{real}/drill/tick"),
+                &ana,
+                json!({}),
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = srv
+            .get(&format!("/api/v1/incidents/{real}/drill/debrief"), &ana)
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(srv.events(real, &ana).await, n, "{name}");
+
+        // The playbook was tested today.
+        let r = srv.get("/api/v1/playbooks", &zoe).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        let today = palisade_core::comms::format_date(palisade_app::now().utc().date());
+        assert_eq!(security(&r.body)["last_tested"], today.as_str(), "{name}");
+        assert_eq!(security(&r.body)["flagged"], false, "{name}");
+        assert_eq!(r.body["period_days"], 180, "{name}");
+
+        verify(&srv, dir.path(), name).await;
+    }
+}
+
+fn admin_actor() -> palisade_core::Actor {
+    palisade_core::Actor {
+        user: palisade_core::UserName::parse("admin").unwrap(),
+        account_role: palisade_core::AccountRole::Admin,
+    }
+}
