@@ -18,7 +18,7 @@ printf '# Payments service\n\nSettings live in config/settings.env.\n' > README.
 printf 'PAYMENTS_URL=https://payments.example.invalid\nPAYMENTS_TIMEOUT=30\n' > config/settings.env
 git add . && git commit -q -m "Initial commit"
 export GIT_AUTHOR_DATE="2026-01-06T16:20:00Z" GIT_COMMITTER_DATE="2026-01-06T16:20:00Z"
-printf '# FAKE training token for the Palisade CTF: not a real credential\npayments_api_key = "ctf_FAKE_palisade_h1st0ry_n3v3r_f0rg3ts_7Qm2"\n' >> config/settings.env
+printf '# FAKE training token for the Palisade CTF: not a real credential\npayments_api_key = "ctf_FAKE_palisade_h1st0ry_n3v3r_f0rg3ts_7Qm2"\n' >> config/settings.env  # palisade:allow: the challenge's planted fake token, found by players in the repository this script builds
 git add . && git commit -q -m "Make the payments call work locally"
 export GIT_AUTHOR_DATE="2026-01-06T16:25:00Z" GIT_COMMITTER_DATE="2026-01-06T16:25:00Z"
 printf 'PAYMENTS_URL=https://payments.example.invalid\nPAYMENTS_TIMEOUT=30\n' > config/settings.env
