@@ -351,6 +351,20 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
         assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(srv.events(real, &ana).await, n, "{name}");
 
+        // The web page marks the drill, with its scenario and participants; a real incident's
+        // page has no such mark.
+        let mut web = palisade_test_support::web::Web::new(&srv);
+        web.sign_in_token(&srv.admin).await;
+        let page = web.get(&format!("/incidents/{}", codes[0])).await;
+        assert_eq!(page.status, StatusCode::OK, "{name}");
+        assert!(page.text.contains("badge drill"), "{name}");
+        assert!(
+            page.text.contains("not a real incident") && page.text.contains("ana, ben"),
+            "{name}"
+        );
+        let page = web.get(&format!("/incidents/{real}")).await;
+        assert!(!page.text.contains("badge drill"), "{name}");
+
         // The playbook was tested today.
         let r = srv.get("/api/v1/playbooks", &zoe).await;
         assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);

@@ -404,6 +404,14 @@ fn incident_body(
                 (page::severity(st.severity)) " " (page::status(st.status)) " "
                 span.badge { (st.kind.as_str()) }
                 @if st.restricted { " " span.badge.restricted { "restricted to members" } }
+                @if st.drill.is_some() { " " span.badge.drill { "drill" } }
+            }
+            @if let Some(d) = &st.drill {
+                p.drill-note role="note" {
+                    "A drill of scenario " code { (d.scenario) } ": not a real incident, kept out of metrics, and its notices reach only its participants ("
+                    @for (i, p) in d.participants.iter().enumerate() { @if i > 0 { ", " } (p) }
+                    "). " (st.injected.len()) " injection(s) released so far."
+                }
             }
             p.meta { "Declared by " (st.declared_by) " at " (time(st.declared_at)) ". Last change " (time(st.updated_at)) "." }
             @if st.status.is_open() {
