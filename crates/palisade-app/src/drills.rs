@@ -234,6 +234,8 @@ impl App {
             .await?
             .done()?;
         let id = done.state.id.to_string();
+        // The drill worker follows this drill from now on.
+        self.inner.drill_wake.notify_one();
         let released = self.drill_tick(actor, &id, None).await?;
         let st = self.load_visible::<IncidentState>(actor, &id).await?;
         Ok((st, released))
@@ -250,6 +252,9 @@ impl App {
         until: Option<Dur>,
     ) -> Result<Vec<Injected>> {
         require_role(actor, AccountRole::Responder)?;
+        // One tick at a time on this server (a facilitator's and the worker's): what is due is
+        // decided and released without another tick releasing it too.
+        let _one = self.inner.drill_ticks.lock().await;
         let st = self.load_visible::<IncidentState>(actor, reference).await?;
         let Some(marker) = st.drill.clone() else {
             return Err(AppError::Invalid(format!(
@@ -492,5 +497,86 @@ impl App {
             });
         }
         Ok(out)
+    }
+}
+
+/// Who releases a drill's injections when nobody ticks it: the drill worker.
+pub fn drill_actor() -> Actor {
+    Actor {
+        user: palisade_core::UserName::parse("drill").expect("a valid user name"),
+        account_role: AccountRole::Responder,
+    }
+}
+
+/// Run while the application lives: release the due injections of open drills without a
+/// facilitator — at once when a drill's incident changes (a step reached releases what waits
+/// for it), and every `poll` for injections due at a time. The drills are found from the
+/// incident list each `poll` and whenever a drill is started.
+pub(crate) async fn run(app: std::sync::Weak<crate::Inner>, poll: std::time::Duration) {
+    let mut changed = match app.upgrade() {
+        Some(inner) => inner.changed.subscribe(),
+        None => return,
+    };
+    let mut open: BTreeSet<uuid::Uuid> = BTreeSet::new();
+    let mut refresh = true;
+    loop {
+        let mut due: Vec<uuid::Uuid> = Vec::new();
+        {
+            let Some(inner) = app.upgrade() else {
+                return;
+            };
+            let app = App { inner };
+            if refresh {
+                match app.drills_visible(&drill_actor()).await {
+                    Ok(list) => {
+                        open = list
+                            .iter()
+                            .filter(|s| s.status.is_open())
+                            .map(|s| s.id)
+                            .collect();
+                        due.extend(open.iter().copied());
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot list the open drills"),
+                }
+            }
+        }
+        for id in due {
+            let Some(inner) = app.upgrade() else {
+                return;
+            };
+            let app = App { inner };
+            if let Err(e) = app.drill_tick(&drill_actor(), &id.to_string(), None).await {
+                tracing::warn!(error = %e, drill = %id, "cannot release a drill's injections");
+            }
+        }
+        refresh = false;
+        let wake = match app.upgrade() {
+            Some(inner) => inner.drill_wake.clone(),
+            None => return,
+        };
+        let next = tokio::select! {
+            c = changed.recv() => Some(c),
+            _ = wake.notified() => {
+                refresh = true;
+                continue;
+            }
+            _ = tokio::time::sleep(poll) => None,
+        };
+        match next.ok_or(()) {
+            Ok(Ok(id)) if open.contains(&id) => {
+                let Some(inner) = app.upgrade() else {
+                    return;
+                };
+                let app = App { inner };
+                if let Err(e) = app.drill_tick(&drill_actor(), &id.to_string(), None).await {
+                    tracing::warn!(error = %e, drill = %id, "cannot release a drill's injections");
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) | Err(()) => {
+                refresh = true
+            }
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return,
+        }
     }
 }

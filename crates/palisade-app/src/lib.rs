@@ -160,6 +160,10 @@ pub struct Inner {
     /// queued here; each announcer sends one notice per burst of appends.
     pub(crate) announce_timers: Arc<tokio::sync::Notify>,
     pub(crate) announce_outbox: Arc<tokio::sync::Notify>,
+    /// Tells the drill worker a drill was started.
+    pub(crate) drill_wake: Arc<tokio::sync::Notify>,
+    /// Drill ticks, one at a time.
+    pub(crate) drill_ticks: tokio::sync::Mutex<()>,
     /// The last readiness probe.
     pub(crate) probe: health::ProbeCache,
 }
@@ -316,6 +320,8 @@ impl App {
             timer_wake: Arc::new(tokio::sync::Notify::new()),
             announce_timers: Arc::new(tokio::sync::Notify::new()),
             announce_outbox: Arc::new(tokio::sync::Notify::new()),
+            drill_wake: Arc::new(tokio::sync::Notify::new()),
+            drill_ticks: tokio::sync::Mutex::new(()),
             probe: Default::default(),
         };
         let app = App {
@@ -329,6 +335,13 @@ impl App {
             ))
         });
         wake::start(&app.inner);
+        // Drills' injections released as they fall due (tests tick drills themselves).
+        if !config.manual_timers {
+            tokio::spawn(drills::run(
+                Arc::downgrade(&app.inner),
+                config.timer_poll.unwrap_or(Duration::from_secs(15)),
+            ));
+        }
         // Deployed SBOMs matched again when the vulnerability index changes (checked each
         // minute; tests call `rematch_deployed` themselves).
         if !config.manual_timers {

@@ -383,3 +383,82 @@ fn admin_actor() -> palisade_core::Actor {
         account_role: palisade_core::AccountRole::Admin,
     }
 }
+
+/// With the workers running, nobody needs to tick: reaching a step releases what waits for it
+/// (a discovery, and evidence taken in with custody by the drill worker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reaching_a_step_releases_its_injections_without_a_tick() {
+    for (name, store, _dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let ana = srv.token("ana", "responder").await;
+        let mut changes = srv.app.subscribe_changes();
+        let r = srv
+            .post(
+                "/api/v1/drills",
+                &ana,
+                json!({"scenario": "leaked-cloud-key"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        let code = r.body["incident"]["codename"].as_str().unwrap().to_string();
+        let id: uuid::Uuid = r.body["incident"]["id"].as_str().unwrap().parse().unwrap();
+        let inc = format!("/api/v1/incidents/{code}");
+        let r = srv
+            .post(
+                &format!("{inc}/roles"),
+                &ana,
+                json!({"user": "ana", "role": "incident_commander"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        for step in 1..=6 {
+            let r = srv
+                .post(&format!("{inc}/steps/{step}/done"), &ana, json!({}))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{name} step {step}: {}", r.text);
+        }
+        // Wait for the worker's releases: each append to the incident is a change.
+        let released = |srv: &TestServer| {
+            let srv = srv.app.clone();
+            async move {
+                let st = srv
+                    .load::<palisade_core::IncidentState>(id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                st.injected
+                    .iter()
+                    .map(|i| i.injection.clone())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let got = released(&srv).await;
+            if got.contains(&"key-found-public".to_string())
+                && got.contains(&"bucket-reads".to_string())
+            {
+                assert!(
+                    !got.contains(&"persistence".to_string()),
+                    "{name}: step 8 is not reached: {got:?}"
+                );
+                break;
+            }
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Ok(_) => {}
+                Err(_) => panic!("{name}: not released within 30 s: {got:?}"),
+            }
+        }
+        // The evidence was taken in through the evidence path, with custody.
+        let ev = srv.get(&format!("{inc}/evidence"), &ana).await;
+        assert!(
+            ev.text.contains("artifact-bucket-reads.csv"),
+            "{name}: {}",
+            ev.text
+        );
+    }
+}
