@@ -494,3 +494,94 @@ fn a_name_that_is_no_portable_file_name_is_refused_before_anything_is_sent() {
     let added = json(&server, &admin, &args);
     assert_eq!(added["name"], "aux-notes.txt");
 }
+
+/// A proxy in front of the server that lets the first request through but cuts the connection
+/// as soon as the answer starts (the server has recorded it; the client never hears): the lost
+/// answer of a flaky network. Later connections pass both ways. Returns its URL.
+fn answer_losing_proxy(server_url: &str) -> String {
+    use std::net::{TcpListener, TcpStream};
+    let upstream = server_url.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().enumerate() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                return;
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                if n == 0 {
+                    // Wait for the first byte of the answer, then drop both sides unanswered.
+                    let mut b = [0u8; 1];
+                    let _ = s_in.read(&mut b);
+                    let _ = c_out.shutdown(std::net::Shutdown::Both);
+                    let _ = s_in.shutdown(std::net::Shutdown::Both);
+                } else {
+                    let _ = std::io::copy(&mut s_in, &mut c_out);
+                    let _ = c_out.shutdown(std::net::Shutdown::Write);
+                }
+            });
+        }
+    });
+    url
+}
+
+/// `evidence add` whose answer is lost sends the file again with the same idempotency key: the
+/// server answers the repeat with its first answer, and the evidence is recorded once.
+#[test]
+fn an_upload_whose_answer_was_lost_is_sent_again_and_recorded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&dir.path().join("data"));
+    let admin = server.admin.clone();
+    let inc = json(
+        &server,
+        &admin,
+        &[
+            "incident",
+            "declare",
+            "--title",
+            "Lost answer",
+            "--severity",
+            "SEV-3",
+            "--commander",
+            "admin",
+        ],
+    );
+    let code = inc["codename"].as_str().unwrap().to_string();
+    let file = dir.path().join("mem.dump");
+    std::fs::write(&file, content(200_000)).unwrap();
+    let proxy = answer_losing_proxy(&server.url);
+    let r = common::palisade_at(
+        &proxy,
+        &admin,
+        &[
+            "evidence",
+            "add",
+            &code,
+            file.to_str().unwrap(),
+            "--source",
+            "host-1",
+            "--tool",
+            "avml",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("sending it again"),
+        "the first answer was lost: {}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("hash checked on both sides"),
+        "{}",
+        r.stdout
+    );
+    let list = json(&server, &admin, &["evidence", "list", &code]);
+    let items = list["evidence"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "recorded once: {list:#}");
+}

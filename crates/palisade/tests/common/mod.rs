@@ -72,9 +72,14 @@ pub struct Run {
 
 /// Run the CLI against `server` as the holder of `token`.
 pub fn palisade(server: &Server, token: &str, args: &[&str]) -> Run {
+    palisade_at(&server.url, token, args)
+}
+
+/// Run the CLI against the server at `url` (a proxy in front of one, say).
+pub fn palisade_at(url: &str, token: &str, args: &[&str]) -> Run {
     let out = Command::new(BIN)
         .args(args)
-        .env("PALISADE_URL", &server.url)
+        .env("PALISADE_URL", url)
         .env("PALISADE_TOKEN", token)
         .env("PALISADE_CONFIG", "/nonexistent/palisade-client.toml")
         .output()
