@@ -314,7 +314,24 @@ proptest! {
         match threagile::import(Path::new("damaged"), &lines.join("\n")) {
             Ok(im) => {
                 let yaml = model::to_yaml(&im.model);
-                prop_assert!(model::from_str(Path::new("x.yaml"), &yaml).is_ok());
+                match model::from_str(Path::new("x.yaml"), &yaml) {
+                    // Written back, it is the same model: the same elements of the same kinds,
+                    // the same flows between the same ends.
+                    Ok(back) => {
+                        let kinds = |m: &model::Model| {
+                            m.elements.iter().map(|(id, e)| (id.clone(), e.kind)).collect::<Vec<_>>()
+                        };
+                        let ends = |m: &model::Model| {
+                            m.flows
+                                .iter()
+                                .map(|(id, f)| (id.clone(), f.from.clone(), f.to.clone()))
+                                .collect::<Vec<_>>()
+                        };
+                        prop_assert_eq!(kinds(&back), kinds(&im.model));
+                        prop_assert_eq!(ends(&back), ends(&im.model));
+                    }
+                    Err(e) => prop_assert!(false, "the import does not load back: {:?}", e),
+                }
             }
             Err(errors) => prop_assert!(errors.iter().all(|e| e.line >= 1)),
         }
