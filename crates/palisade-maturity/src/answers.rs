@@ -633,24 +633,10 @@ pub fn suggest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Op
     let w = wanted.to_lowercase();
     names
         .into_iter()
-        .map(|n| (distance(&w, &n.to_lowercase()), n))
+        .map(|n| (strsim::levenshtein(&w, &n.to_lowercase()), n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The head of an answers template: format, model, and one assessment dated `date`.

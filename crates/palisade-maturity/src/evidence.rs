@@ -124,24 +124,16 @@ pub struct Facts {
     pub facts: BTreeMap<String, Fact>,
 }
 
-/// Days from `from` to `to`, both RFC 3339 (dates only are read: `YYYY-MM-DD`…).
+/// Days from `from` to `to`, both RFC 3339 or `YYYY-MM-DD` (the date part is read).
 fn days_between(from: &str, to: &str) -> Option<i64> {
-    let day = |s: &str| -> Option<i64> {
-        let (y, m, d) = (
-            s.get(0..4)?.parse::<i64>().ok()?,
-            s.get(5..7)?.parse::<i64>().ok()?,
-            s.get(8..10)?.parse::<i64>().ok()?,
-        );
-        // Days since 1970-01-01 (civil calendar, Howard Hinnant's algorithm).
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Some(era * 146_097 + doe - 719_468)
+    let day = |s: &str| {
+        time::Date::parse(
+            s.get(0..10)?,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()
     };
-    Some(day(to)? - day(from)?)
+    Some((day(to)? - day(from)?).whole_days())
 }
 
 /// Tools whose results are of a kind, by the words of the tool's name or the report's format.

@@ -1224,24 +1224,10 @@ fn describe_value(v: &Value) -> String {
 /// The closest of `candidates` to `word`, when close enough to be a typo.
 pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     candidates
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::levenshtein(word, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The position of `path`, or of its nearest ancestor that has one.
@@ -1504,22 +1490,8 @@ fn blank(s: &Option<String>) -> bool {
 
 /// A `YYYY-MM-DD` date as (year, month, day), checked for the calendar.
 pub fn parse_date(s: &str) -> Option<(i32, u8, u8)> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y: i32 = s[0..4].parse().ok()?;
-    let m: u8 = s[5..7].parse().ok()?;
-    let d: u8 = s[8..10].parse().ok()?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days).contains(&d).then_some((y, m, d))
+    let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some((d.year(), u8::from(d.month()), d.day()))
 }
 
 /// A YAML node as JSON with the positions of its values by path (for other files of this crate
