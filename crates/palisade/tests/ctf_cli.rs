@@ -3,27 +3,13 @@
 //! solves it; a broken challenge names its file and line; values follow CTFd's decay.
 
 use std::path::Path;
-use std::process::Command;
 
 use palisade_training::ctf::challenge;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
 
-fn palisade(args: &[&str]) -> Out {
-    let o = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+fn palisade(args: &[&str]) -> common::Run {
+    common::offline(&std::env::temp_dir(), args)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

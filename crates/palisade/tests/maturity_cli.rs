@@ -5,32 +5,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use palisade_test_support::shared_data;
 use serde_json::Value;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+
+use common::Run as Out;
 
 fn palisade(dir: &Path, args: &[&str]) -> Out {
-    let o = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .current_dir(dir)
-        .args(args)
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .env_remove("PALISADE_URL")
-        .env_remove("PALISADE_TOKEN")
-        .output()
-        .unwrap_or_else(|e| panic!("spawn palisade: {e}"));
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    common::offline(dir, args)
 }
 
 fn ok(o: Out) -> Out {

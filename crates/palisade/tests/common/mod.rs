@@ -91,6 +91,25 @@ pub fn palisade_at(url: &str, token: &str, args: &[&str]) -> Run {
     }
 }
 
+/// Run an offline command (no server) in `dir`, as a user would: `HOME` there, no colour, no
+/// server settings from the environment.
+pub fn offline(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .env_remove("PALISADE_URL")
+        .env_remove("PALISADE_TOKEN")
+        .output()
+        .unwrap_or_else(|e| panic!("spawn palisade: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Run the CLI and require success; its standard output.
 pub fn ok(server: &Server, token: &str, args: &[&str]) -> String {
     let r = palisade(server, token, args);
