@@ -622,13 +622,24 @@ impl App {
             return Ok(Promotion::Replayed(replay));
         }
         let st = self.load_for::<AlertState>(actor, alert, &probe).await?;
-        // Marked by a promotion whose declaration did not happen: complete it.
+        // Marked by a promotion whose declaration did not happen: complete it — once the mark is
+        // older than a minute, so a promotion still declaring is not raced by its completion
+        // (a mark that young is a promotion in progress, refused as a second one).
+        let marked_at = st
+            .history
+            .iter()
+            .rev()
+            .find(|h| h.kind == "promoted")
+            .map(|h| h.recorded_at);
+        let stale =
+            marked_at.is_some_and(|t| crate::now().unix_micros() - t.unix_micros() > 60_000_000);
         let unfinished = match st.incident {
             Some(id)
-                if self
-                    .load::<palisade_core::IncidentState>(id)
-                    .await?
-                    .is_none() =>
+                if stale
+                    && self
+                        .load::<palisade_core::IncidentState>(id)
+                        .await?
+                        .is_none() =>
             {
                 Some(id)
             }
