@@ -189,21 +189,34 @@ fn verify_findings(findings: &mut [Finding], verifiers: &Verifiers) -> anyhow::R
         .timeout(Duration::from_secs(10))
         .user_agent(concat!("palisade/", env!("CARGO_PKG_VERSION")))
         .build()?;
-    let mut done: HashMap<(String, String), Verification> = HashMap::new();
+    let mut done: HashMap<(String, String, Option<String>), Verification> = HashMap::new();
     for f in findings.iter_mut() {
-        let Some(req) = verifiers.request(f) else {
+        let Some(req) = verifiers.request(f, time::OffsetDateTime::now_utc()) else {
             continue;
         };
-        let key = (req.provider.clone(), req.value.clone());
+        let req = match req {
+            Ok(req) => req,
+            Err(unknown) => {
+                f.verification = Some(unknown);
+                continue;
+            }
+        };
+        let key = (req.provider.clone(), f.secret.clone(), f.companion.clone());
         let result = match done.get(&key) {
             Some(v) => v.clone(),
             None => {
-                let call = if req.post {
+                let mut call = if req.post {
                     client.post(&req.url)
                 } else {
                     client.get(&req.url)
                 };
-                let v = match call.header(&req.header, &req.value).send() {
+                for (name, value) in &req.headers {
+                    call = call.header(name, value);
+                }
+                if let Some(body) = &req.body {
+                    call = call.body(body.clone());
+                }
+                let v = match call.send() {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         // Enough of the body to judge it; a provider's answer is small.

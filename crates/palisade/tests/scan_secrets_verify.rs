@@ -16,11 +16,11 @@ fn slack(tail: &str) -> String {
     format!("xoxb-216776980307-6753724226471-{tail}")
 }
 
-/// The requests a mock saw: (method, path, auth header).
-type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+/// The requests a mock saw: (method, path, auth header, body).
+type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
 
 /// A mock provider on a free port: answers each request with `answer(auth header)` and records
-/// the requests (method, path, auth header) it saw.
+/// the requests (method, path, auth header, body) it saw.
 fn mock(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -35,6 +35,7 @@ fn mock(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> (String, See
                 continue;
             }
             let mut auth = String::new();
+            let mut length = 0usize;
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -45,12 +46,20 @@ fn mock(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> (String, See
                     if name == "authorization" || name == "private-token" {
                         auth = value.trim().to_string();
                     }
+                    if name == "content-length" {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
                 }
+            }
+            let mut body = vec![0u8; length];
+            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                continue;
             }
             let mut parts = request_line.split_whitespace();
             let method = parts.next().unwrap_or("").to_string();
             let path = parts.next().unwrap_or("").to_string();
-            log.lock().unwrap().push((method, path, auth.clone()));
+            let body = String::from_utf8_lossy(&body).into_owned();
+            log.lock().unwrap().push((method, path, auth.clone(), body));
             let (status, body) = answer(&auth);
             let _ = write!(
                 stream,
@@ -156,13 +165,116 @@ fn verify_marks_live_refused_and_unreachable_credentials_and_lists_live_ones_fir
     let gh = gh_seen.lock().unwrap().clone();
     assert_eq!(gh.len(), 2, "{gh:?}");
     assert!(
-        gh.iter().all(|(m, p, _)| m == "GET" && p == "/user"),
+        gh.iter().all(|(m, p, _, _)| m == "GET" && p == "/user"),
         "{gh:?}"
     );
     let sl = slack_seen.lock().unwrap().clone();
     assert_eq!(sl.len(), 1, "{sl:?}");
     assert_eq!(sl[0].0, "POST");
     assert!(sl[0].2.starts_with("Bearer xoxb-"), "{sl:?}");
+}
+
+/// Key pairs: an AWS secret key is checked with the access key id beside it (a signed STS
+/// `GetCallerIdentity`), a Twilio auth token with its account SID (basic auth); a secret key
+/// with no key id near it is not sent anywhere and says why.
+#[test]
+fn key_pairs_are_verified_with_the_id_found_beside_the_secret() {
+    // Assembled at run time: no key-shaped literal in this file.
+    let live_id = format!("AKIA{}", "QYLPMN5HHHFPZAM2");
+    let dead_id = format!("AKIA{}", "R7TWZJ3KD2MBXV6Q");
+    let secret = format!("{}/{}", "6RxrrBR7RZ53l3a", "rfzk1J/o82PYnILGwQGvBSBB");
+    let sid = format!("AC{}", "4f2b9c1d8e7a6b5c4d3e2f1a0b9c8d7e");
+    let token = format!("{}{}", "f540e7343d299b2f", "144d04b2476b8c9b");
+    let live_cred = format!("Credential={live_id}/");
+    let (sts_url, sts_seen) = mock(move |auth| {
+        if auth.starts_with("AWS4-HMAC-SHA256 ") && auth.contains(&live_cred) {
+            (200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::1:user/x</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>".into())
+        } else {
+            (
+                403,
+                "<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>"
+                    .into(),
+            )
+        }
+    });
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"))
+    );
+    let (twilio_url, twilio_seen) = mock(move |auth| {
+        if auth == basic {
+            (200, r#"{"status":"active"}"#.into())
+        } else {
+            (401, r#"{"code":20003}"#.into())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("live.ini"),
+        format!("[default]\naws_access_key_id = {live_id}\naws_secret_access_key = {secret}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("dead.ini"),
+        format!("[default]\naws_access_key_id = {dead_id}\naws_secret_access_key = {secret}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("alone.ini"),
+        format!("aws_secret_access_key = {secret}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("twilio.env"),
+        format!("TWILIO_ACCOUNT_SID={sid}\nTWILIO_AUTH_TOKEN={token}\n"),
+    )
+    .unwrap();
+    let (code, report, stderr) = scan(
+        dir.path(),
+        &[
+            "--verify",
+            "--verify-endpoint",
+            &format!("aws={sts_url}/"),
+            "--verify-endpoint",
+            &format!("twilio={twilio_url}/2010-04-01/Accounts/{{companion}}.json"),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let findings = report["findings"].as_array().expect("findings");
+    let status_of = |rule: &str, path: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule_id"] == rule && f["path"].as_str().unwrap().ends_with(path))
+            .map(verification)
+            .unwrap_or_else(|| panic!("no {rule} finding in {path}: {report:#}"))
+    };
+    assert_eq!(status_of("aws-secret-access-key", "live.ini").0, "verified");
+    let (s, why) = status_of("aws-secret-access-key", "dead.ini");
+    assert_eq!((s, why.contains("HTTP 403")), ("unverified", true), "{why}");
+    let (s, why) = status_of("aws-secret-access-key", "alone.ini");
+    assert_eq!(s, "unknown");
+    assert!(why.contains("no access key id"), "{why}");
+    assert_eq!(status_of("twilio-auth-token", "twilio.env").0, "verified");
+    // The key id is never reported as part of the secret's finding.
+    assert!(!report.to_string().contains("companion"), "{report:#}");
+
+    // Two signed requests (one per key pair; the lone key is never sent), each a POST of
+    // GetCallerIdentity whose signature does not carry the secret.
+    let sts = sts_seen.lock().unwrap().clone();
+    assert_eq!(sts.len(), 2, "{sts:?}");
+    for (method, path, auth, body) in &sts {
+        assert_eq!((method.as_str(), path.as_str()), ("POST", "/"));
+        assert_eq!(body, "Action=GetCallerIdentity&Version=2011-06-15");
+        assert!(auth.contains("/us-east-1/sts/aws4_request"), "{auth}");
+        assert!(!auth.contains(&secret), "{auth}");
+    }
+    let tw = twilio_seen.lock().unwrap().clone();
+    assert_eq!(tw.len(), 1, "{tw:?}");
+    assert_eq!(
+        (tw[0].0.as_str(), tw[0].1.clone()),
+        ("GET", format!("/2010-04-01/Accounts/{sid}.json"))
+    );
 }
 
 #[test]
