@@ -349,6 +349,7 @@ fn rule(
         examples: Vec::new(),
         negative_examples: Vec::new(),
         flagged_examples: Vec::new(),
+        companion: None,
     }))
 }
 

@@ -13,6 +13,7 @@ pub mod gitleaks;
 pub mod report;
 pub mod rules;
 pub mod scanner;
+pub mod sigv4;
 pub mod verify;
 pub mod walk;
 

@@ -76,6 +76,14 @@ pub enum Flag {
     /// The file holds translations (`i18n/`, `locales/`): the Dutch label of a password field,
     /// under a key named like one, is a word, not a password.
     LocalePath,
+    /// The file is third-party code kept in the repository (`vendor/`, `third_party/`): not
+    /// the developer's to rotate.
+    VendorPath,
+    /// The line is in a file's test code (after Rust's `#[cfg(test)]`).
+    TestCode,
+    /// The line is a documentation comment (`///`, `//!`, ` * `, a Ruby or Python `#`):
+    /// an example in an API's documentation.
+    DocComment,
     /// The value is a well-known documented example or contains an example word (EXAMPLE,
     /// FAKE, dummy, ...).
     ExampleValue,
@@ -98,6 +106,9 @@ impl Flag {
             Flag::ExamplePath => "example-path",
             Flag::DocsPath => "docs-path",
             Flag::LocalePath => "locale-path",
+            Flag::VendorPath => "vendor-path",
+            Flag::TestCode => "test-code",
+            Flag::DocComment => "doc-comment",
             Flag::ExampleValue => "example-value",
             Flag::Placeholder => "placeholder",
             Flag::Localhost => "localhost",
@@ -106,11 +117,17 @@ impl Flag {
         }
     }
 
-    /// A flag about where the finding is, not what it is.
+    /// A flag about where the finding is (its file, or the part of the file), not what it is.
     pub fn is_path(self) -> bool {
         matches!(
             self,
-            Flag::TestPath | Flag::ExamplePath | Flag::DocsPath | Flag::LocalePath
+            Flag::TestPath
+                | Flag::ExamplePath
+                | Flag::DocsPath
+                | Flag::LocalePath
+                | Flag::VendorPath
+                | Flag::TestCode
+                | Flag::DocComment
         )
     }
 }
@@ -139,6 +156,15 @@ struct ContextDef {
     #[serde(default)]
     locale_paths: Vec<Spanned<String>>,
     #[serde(default)]
+    vendor_paths: Vec<Spanned<String>>,
+    /// Lines that document (flag `doc-comment`), per kind of file.
+    #[serde(default)]
+    doc_comments: Vec<LineContextDef>,
+    /// Where a file's test code starts (flag `test-code` from there to the end), per kind of
+    /// file.
+    #[serde(default)]
+    test_code: Vec<LineContextDef>,
+    #[serde(default)]
     example_values: Vec<String>,
     #[serde(default)]
     example_words: Vec<String>,
@@ -152,11 +178,30 @@ struct ContextDef {
     references: Vec<Spanned<String>>,
 }
 
+/// `{ path = '…', line = '…' }`: in files whose path matches, lines that match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineContextDef {
+    path: Spanned<String>,
+    line: Spanned<String>,
+}
+
+/// Compiled [`LineContextDef`].
+#[derive(Debug, Clone)]
+pub struct LineContext {
+    pub path: regex::Regex,
+    pub line: regex::bytes::Regex,
+}
+
 /// Compiled `[context]`: the data behind [`Flag`]s.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Path regexes, each with the flag it sets.
     pub paths: Vec<(Flag, regex::Regex)>,
+    /// Documentation comment lines (flag `doc-comment`).
+    pub doc_comments: Vec<LineContext>,
+    /// Where test code starts in a file (flag `test-code` from that line on).
+    pub test_code: Vec<LineContext>,
     /// Exact well-known example values.
     pub example_values: Vec<String>,
     /// Lower-case words; a value containing one (ASCII case-insensitive) is an example.
@@ -183,16 +228,35 @@ impl Context {
         out
     }
 
+    /// Where the test code of `data` (a file at `path`) starts, if it has any.
+    pub fn test_code_start(&self, path: &str, data: &[u8]) -> Option<usize> {
+        self.test_code
+            .iter()
+            .filter(|c| c.path.is_match(path))
+            .filter_map(|c| c.line.find(data).map(|m| m.start()))
+            .min()
+    }
+
+    /// Whether `line` (a whole line of a file at `path`) is a documentation comment.
+    pub fn is_doc_comment(&self, path: &str, line: &[u8]) -> bool {
+        self.doc_comments
+            .iter()
+            .any(|c| c.path.is_match(path) && c.line.is_match(line))
+    }
+
     /// Flags of a value. `key` is the name it is assigned to (may be empty); `whole` is the
     /// rule's whole match.
     pub fn value_flags(&self, value: &[u8], key: &[u8], whole: &[u8]) -> Vec<Flag> {
         let mut out = Vec::new();
-        let lower = value.to_ascii_lowercase();
-        if self.example_values.iter().any(|e| e.as_bytes() == value)
-            || self
-                .example_words
+        let has_example_word = |text: &[u8]| {
+            let lower = text.to_ascii_lowercase();
+            self.example_words
                 .iter()
                 .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+        };
+        if self.example_values.iter().any(|e| e.as_bytes() == value)
+            || has_example_word(value)
+            || decoded_text(value).is_some_and(|t| has_example_word(&t))
         {
             out.push(Flag::ExampleValue);
         }
@@ -228,6 +292,8 @@ impl Context {
 
     fn extend(&mut self, other: Context) {
         self.paths.extend(other.paths);
+        self.doc_comments.extend(other.doc_comments);
+        self.test_code.extend(other.test_code);
         self.example_values.extend(other.example_values);
         self.example_words.extend(other.example_words);
         self.placeholders.extend(other.placeholders);
@@ -267,6 +333,8 @@ struct RuleDef {
     flagged_examples: Vec<String>,
     #[serde(default)]
     allowlist: Option<AllowlistDef>,
+    #[serde(default)]
+    companion: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -426,6 +494,31 @@ pub struct Rule {
     pub negative_examples: Vec<String>,
     /// Found by the rule but flagged, so hidden from the default report.
     pub flagged_examples: Vec<String>,
+    /// A non-secret value that belongs with the secret (AWS's access key id beside its secret
+    /// key, Twilio's account SID beside its auth token), searched near the secret: group 1 (or
+    /// the whole match) of the nearest match within [`crate::scanner::COMPANION_LINES`] lines.
+    /// Only live verification uses it; reports never show it.
+    pub companion: Option<regex::bytes::Regex>,
+}
+
+/// The text a base64 value encodes, when it encodes printable text rather than key bytes
+/// (`dGhpcyBpcyBhIGZha2UgYmVhcmVyIHRva2VuIQ==` is "this is a fake bearer token!").
+fn decoded_text(value: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    if value.len() < 16 {
+        return None;
+    }
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let bytes = engines.iter().find_map(|e| e.decode(value).ok())?;
+    bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || *b == b' ')
+        .then_some(bytes)
 }
 
 /// Number of character classes (lower case, upper case, digit, other) in `s`.
@@ -527,6 +620,7 @@ fn compile_context(c: ContextDef, src: &str, origin: &str) -> Result<Context, Er
         (Flag::ExamplePath, &c.example_paths, "context.example_paths"),
         (Flag::DocsPath, &c.docs_paths, "context.docs_paths"),
         (Flag::LocalePath, &c.locale_paths, "context.locale_paths"),
+        (Flag::VendorPath, &c.vendor_paths, "context.vendor_paths"),
     ] {
         for p in list {
             paths.push((flag, compile_regex(p, src, origin, what)?));
@@ -537,7 +631,19 @@ fn compile_context(c: ContextDef, src: &str, origin: &str) -> Result<Context, Er
             .map(|p| compile_bytes_regex(p, src, origin, what))
             .collect()
     };
+    let lines = |list: &[LineContextDef], what: &str| -> Result<Vec<LineContext>, Error> {
+        list.iter()
+            .map(|d| {
+                Ok(LineContext {
+                    path: compile_regex(&d.path, src, origin, &format!("{what}.path"))?,
+                    line: compile_bytes_regex(&d.line, src, origin, &format!("{what}.line"))?,
+                })
+            })
+            .collect()
+    };
     Ok(Context {
+        doc_comments: lines(&c.doc_comments, "context.doc_comments")?,
+        test_code: lines(&c.test_code, "context.test_code")?,
         paths,
         example_values: c.example_values,
         example_words: c
@@ -580,6 +686,15 @@ fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule
         Some(a) => compile_allowlist(a, src, origin)?,
         None => Allowlist::default(),
     };
+    let companion = match &r.companion {
+        Some(c) => Some(compile_bytes_regex(
+            c,
+            src,
+            origin,
+            &format!("rule `{}`: companion", r.id),
+        )?),
+        None => None,
+    };
     Ok(Rule {
         keywords: r
             .keywords
@@ -601,6 +716,7 @@ fn compile_rule(r: RuleDef, src: &str, origin: &str, eager: bool) -> Result<Rule
         examples: r.examples,
         negative_examples: r.negative_examples,
         flagged_examples: r.flagged_examples,
+        companion,
     })
 }
 

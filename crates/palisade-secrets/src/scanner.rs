@@ -47,6 +47,10 @@ pub struct Finding {
     /// The live check's result, with `--verify` (see [`crate::verify`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<crate::verify::Verification>,
+    /// The rule's companion value found near the secret (see [`crate::rules::Rule::companion`]):
+    /// what live verification needs besides the secret. Never reported.
+    #[serde(skip)]
+    pub companion: Option<String>,
 }
 
 impl Finding {
@@ -262,6 +266,7 @@ impl Scanner {
         let lines = LineIndex::new(data);
         let context = &self.rules.context;
         let path_flags = context.path_flags(path);
+        let test_code = context.test_code_start(path, data);
         let mut out = Vec::with_capacity(kept.len());
         for (ri, start, end, (mstart, mend)) in kept {
             let (line, line_start) = lines.line_of(start);
@@ -280,6 +285,12 @@ impl Scanner {
                 Confidence::Low
             };
             let mut flags = path_flags.clone();
+            if test_code.is_some_and(|t| t <= start) {
+                flags.push(Flag::TestCode);
+            }
+            if context.is_doc_comment(path, &data[line_start..line_end]) {
+                flags.push(Flag::DocComment);
+            }
             flags.extend(value_flags);
             flags.sort_unstable();
             flags.dedup();
@@ -298,6 +309,10 @@ impl Scanner {
                 flags,
                 commit: None,
                 verification: None,
+                companion: rule
+                    .companion
+                    .as_ref()
+                    .and_then(|re| companion_near(re, data, &lines, line)),
             });
         }
         out
@@ -423,6 +438,31 @@ struct LineIndex {
     newlines: Vec<usize>,
 }
 
+/// How far from a secret (in lines, either way) its companion value is looked for.
+pub const COMPANION_LINES: usize = 20;
+
+/// The match of `re` nearest to 1-based `line` within [`COMPANION_LINES`] lines: its group 1
+/// when it has one, else the whole match.
+fn companion_near(
+    re: &regex::bytes::Regex,
+    data: &[u8],
+    lines: &LineIndex,
+    line: usize,
+) -> Option<String> {
+    let first = line.saturating_sub(COMPANION_LINES).max(1);
+    let last = line + COMPANION_LINES;
+    let lo = lines.start_of(first);
+    let hi = lines.start_of(last + 1).min(data.len());
+    re.captures_iter(&data[lo..hi])
+        .filter_map(|c| c.get(1).or_else(|| c.get(0)))
+        .map(|m| {
+            let (at, _) = lines.line_of(lo + m.start());
+            (at.abs_diff(line), m.as_bytes())
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
 impl LineIndex {
     fn new(data: &[u8]) -> LineIndex {
         LineIndex {
@@ -439,6 +479,14 @@ impl LineIndex {
             self.newlines[idx - 1] + 1
         };
         (idx + 1, start)
+    }
+
+    /// Byte offset where 1-based `line` starts (past the end for lines after the last).
+    fn start_of(&self, line: usize) -> usize {
+        match line {
+            0 | 1 => 0,
+            n => self.newlines.get(n - 2).map_or(usize::MAX, |nl| nl + 1),
+        }
     }
 }
 

@@ -117,6 +117,24 @@ fn test_example_and_docs_paths_hide_without_lowering_confidence() {
         ("docs/setup.md", Flag::DocsPath),
         ("frontend/src/assets/i18n/nl_NL.json", Flag::LocalePath),
         ("config/locales/de.yml", Flag::LocalePath),
+        ("t/t5550-http-fetch-dumb.sh", Flag::TestPath),
+        ("internal/testutil/registry/registry.go", Flag::TestPath),
+        ("hpke-0.12.0/test-vectors-5f503c5.json", Flag::TestPath),
+        ("openpgp/keys_test_data.go", Flag::TestPath),
+        ("contrib/credential/netrc/test.netrc", Flag::TestPath),
+        ("pem/benches/pem_benchmark.rs", Flag::TestPath),
+        ("README.md", Flag::DocsPath),
+        ("guides/source/command_line.md", Flag::DocsPath),
+        (
+            "framework-docs/modules/ROOT/pages/beans.adoc",
+            Flag::DocsPath,
+        ),
+        ("api/swagger.yaml", Flag::DocsPath),
+        (
+            "vendor/github.com/fernet/fernet-go/verify.json",
+            Flag::VendorPath,
+        ),
+        ("third_party/zlib/config.h", Flag::VendorPath),
     ] {
         let f = scan(path, &line);
         assert_eq!(f.len(), 1, "{path}");
@@ -128,7 +146,12 @@ fn test_example_and_docs_paths_hide_without_lowering_confidence() {
         "src/latest.py",
         "src/contest/app.py",
         "attestation.rs",
-        "README.md",
+        "src/t.rs",
+        "pkg/protest_data.go",
+        "docsify.config.js",
+        "vendors.py",
+        "config/settings.yml",
+        "notes.txt",
     ] {
         let f = scan(path, &line);
         assert!(f[0].flags.is_empty(), "{path}: {:?}", f[0].flags);
@@ -167,4 +190,67 @@ fn per_rule_char_class_minimum_is_data() {
     let s = Scanner::new(set);
     assert!(s.scan("a", b"k=abcdefgh12").is_empty());
     assert_eq!(s.scan("a", b"k=abcDEFgh12").len(), 1);
+}
+
+/// Where in a file: a Rust file's tests (after `#[cfg(test)]`) and documentation comments are
+/// context, like a test or docs path; a commented line of a configuration file is not (it is
+/// often a real value switched off).
+#[test]
+fn test_code_and_doc_comments_hide_but_commented_config_does_not() {
+    let rust = format!(
+        "fn main() {{\n    let t = \"{GH}\";\n}}\n#[cfg(test)]\nmod tests {{\n    const T: &str = \"{GH}\";\n}}\n"
+    );
+    let f = scan("src/lib.rs", &rust);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f[0].flags.is_empty(), "{:?}", f[0].flags);
+    assert!(f[0].shown_by_default());
+    assert_eq!(f[1].flags, vec![Flag::TestCode]);
+    assert!(!f[1].shown_by_default());
+
+    for (path, line) in [
+        ("src/lib.rs", format!("/// let token = \"{GH}\";")),
+        ("src/lib.rs", format!("//! let token = \"{GH}\";")),
+        ("src/Auth.java", format!("     * token = \"{GH}\"")),
+        ("lib/secure_password.rb", format!("#   token: \"{GH}\"")),
+        ("app/models.py", format!("    # token = \"{GH}\"")),
+    ] {
+        let f = scan(path, &line);
+        assert_eq!(f.len(), 1, "{path}: {line}");
+        assert_eq!(f[0].flags, vec![Flag::DocComment], "{path}: {line}");
+        assert_eq!(f[0].confidence, Confidence::High);
+        assert!(!f[0].shown_by_default(), "{path}: {line}");
+    }
+    for (path, line) in [
+        ("config/app.yml", format!("# token: {GH}")),
+        (".env", format!("# GH_TOKEN={GH}")),
+        ("src/lib.rs", format!("// let token = \"{GH}\";")),
+        ("src/main.go", format!("token := \"{GH}\" // the bot's")),
+    ] {
+        let f = scan(path, &line);
+        assert_eq!(f.len(), 1, "{path}: {line}");
+        assert!(f[0].flags.is_empty(), "{path}: {:?}", f[0].flags);
+        assert!(f[0].shown_by_default(), "{path}: {line}");
+    }
+}
+
+/// A base64 value that encodes text saying it is fake is an example; a base64 key is not.
+#[test]
+fn base64_text_that_says_it_is_fake_is_an_example() {
+    let ctx = RuleSet::builtin().context;
+    let fake = b"dGhpcyBpcyBhIGZha2UgYmVhcmVyIHRva2VuIQ==";
+    assert!(
+        ctx.value_flags(fake, b"token", fake)
+            .contains(&Flag::ExampleValue)
+    );
+    let key = b"q8Zr2LmX0vB7nT4kW9sE1cY6aB3dE5gH7jK9mN1pQ3s=";
+    assert!(ctx.value_flags(key, b"token", key).is_empty());
+    for v in [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA0123456789",
+        "creation1234567890x",
+        "hunter2",
+        "Aladdin:opensesame@y.ep",
+    ] {
+        let flags = ctx.value_flags(v.as_bytes(), b"token", v.as_bytes());
+        assert!(flags.contains(&Flag::Placeholder), "{v}: {flags:?}");
+    }
 }

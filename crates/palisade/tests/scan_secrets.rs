@@ -187,7 +187,7 @@ description = "ACME internal token"
 severity = "high"
 keywords = ["acme_"]
 regex = '''\b(acme_[a-z0-9]{20})\b'''
-examples = ["acme_0123456789abcdefghij"]
+examples = ["acme_5820913746abcdefghij"]
 negative_examples = ["acme_short"]
 [rules.allowlist]
 stopwords = ["00000"]
@@ -200,7 +200,7 @@ regexes = ['''^ghp_zY9''']
     write(
         d.path(),
         "src/a.txt",
-        "t = acme_0123456789abcdefghij\nu = acme_00000abcdefghij12345\n",
+        "t = acme_5820913746abcdefghij\nu = acme_00000abcdefghij12345\n",
     );
     write(d.path(), "fixtures/b.txt", format!("{GH}\n"));
     write(d.path(), "src/c.txt", format!("{GH2}\n"));
