@@ -352,7 +352,8 @@ impl App {
             Some(self.inner.locks.lock(id).await)
         };
         let mut checked_users = false;
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new(MAX_ATTEMPTS);
+        loop {
             let st = self
                 .load::<A>(id)
                 .await?
@@ -400,14 +401,9 @@ impl App {
                 payloads,
             );
             match self.commit(actor, st, events, opts, render).await {
-                Err(AppError::Conflict(_)) if attempt + 1 < MAX_ATTEMPTS => {
-                    // Another instance wrote to this stream: decide again on its new state,
-                    // after a short random pause so competing instances spread out.
-                    let mut b = [0u8; 1];
-                    let _ = getrandom::fill(&mut b);
-                    let ms = u64::from(b[0] % 8) * u64::from(attempt.min(4));
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                }
+                // Another instance wrote to this stream: decide again on its new state, unless
+                // that was the last attempt.
+                Err(AppError::Conflict(_)) => attempts.another(A::NOUN).await?,
                 Err(AppError::IdempotencyMismatch(_)) => {
                     // The same key committed concurrently: give its answer.
                     return match self.replay(actor, opts).await? {
@@ -420,10 +416,6 @@ impl App {
                 other => return other.map(Outcome::Done),
             }
         }
-        Err(AppError::Conflict(format!(
-            "the {} kept changing while this command was decided; try again",
-            A::NOUN
-        )))
     }
 
     /// Start a new stream. `make(attempt)` gives the creation to try; when a unique name it
@@ -704,5 +696,73 @@ fn outbox_message(n: Notice, at: Timestamp) -> OutboxMessage {
         payload: n.body.to_string(),
         created_at: at.to_string(),
         due_us: at.unix_micros().saturating_add(delay_us),
+    }
+}
+
+/// The bound on deciding a command again after concurrent changes.
+pub(crate) struct Attempts {
+    made: u32,
+    max: u32,
+}
+
+impl Attempts {
+    pub(crate) fn new(max: u32) -> Attempts {
+        Attempts { made: 0, max }
+    }
+
+    /// An attempt met a concurrent change: wait a short random pause (so that competing
+    /// instances spread out) before the next one, or, when that was the last, refuse the
+    /// command as a conflict the client may try again.
+    pub(crate) async fn another(&mut self, noun: &str) -> Result<()> {
+        self.made += 1;
+        if self.made >= self.max {
+            return Err(AppError::Conflict(format!(
+                "the {noun} kept changing while this command was decided; try again"
+            )));
+        }
+        let mut b = [0u8; 1];
+        let _ = getrandom::fill(&mut b);
+        let ms = u64::from(b[0] % 8) * u64::from((self.made - 1).min(4));
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bound: a stream that changes under every attempt is decided `MAX_ATTEMPTS` times and
+    /// then answered as a conflict to try again (HTTP 409, the CLI's exit 2), never retried
+    /// forever and never turned into a refusal.
+    #[tokio::test]
+    async fn a_stream_that_never_stops_changing_is_tried_the_bounded_number_of_times() {
+        let mut attempts = Attempts::new(MAX_ATTEMPTS);
+        let mut decided = 1; // the first attempt
+        let refused = loop {
+            match attempts.another("incident").await {
+                Ok(()) => decided += 1,
+                Err(e) => break e,
+            }
+            assert!(decided <= MAX_ATTEMPTS, "more attempts than the bound");
+        };
+        assert_eq!(decided, MAX_ATTEMPTS);
+        match refused {
+            AppError::Conflict(m) => assert_eq!(
+                m,
+                "the incident kept changing while this command was decided; try again"
+            ),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    /// A bound of one decides once and never waits.
+    #[tokio::test]
+    async fn a_bound_of_one_is_one_attempt() {
+        let mut attempts = Attempts::new(1);
+        assert!(matches!(
+            attempts.another("alert").await,
+            Err(AppError::Conflict(m)) if m.starts_with("the alert kept changing")
+        ));
     }
 }
