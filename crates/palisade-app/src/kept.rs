@@ -20,6 +20,7 @@ use palisade_core::{Aggregate, IncidentState, UserName};
 use palisade_store::{
     IncidentProjection, Projection, RecordProjection, ServiceProjection, Store, StreamKey,
 };
+use palisade_training::ctf::stream::{CtfCommand, CtfEventState};
 use std::future::Future;
 use uuid::Uuid;
 
@@ -407,6 +408,45 @@ impl Kept for TeamState {
     fn users_named(cmd: &TeamCommand) -> Vec<UserName> {
         match cmd {
             TeamCommand::SetMember { user, .. } => vec![user.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Kept for CtfEventState {
+    const NOUN: &'static str = "CTF event";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.ctfs
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.ctf.config.start.unix_micros(),
+            summary: serde_json::to_string(&crate::ctf::CtfSummary::of(self)).unwrap_or_default(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(store, palisade_core::ctf::CTF_NAME_KEY, reference)
+    }
+    /// Its name, unique among events.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(
+            palisade_core::ctf::CTF_NAME_KEY,
+            self.name.as_str(),
+        )])
+    }
+    /// An account's members are users of the deployment.
+    fn users_named(cmd: &CtfCommand) -> Vec<UserName> {
+        match cmd {
+            CtfCommand::Register { members, .. } => members.clone(),
             _ => Vec::new(),
         }
     }

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod cache;
+pub mod ctf;
 pub mod deliveries;
 pub mod drills;
 pub mod error;
@@ -131,6 +132,7 @@ pub struct Inner {
     pub(crate) people: cache::StateCache<palisade_core::person::PersonState>,
     pub(crate) findings: cache::StateCache<palisade_core::finding::FindingState>,
     pub(crate) scans: cache::StateCache<palisade_core::finding::ScanState>,
+    pub(crate) ctfs: cache::StateCache<palisade_training::ctf::stream::CtfEventState>,
     pub(crate) finding_sla: palisade_core::finding::SlaDays,
     /// The offline vulnerability index deployed SBOMs are matched against.
     pub(crate) vulns_index: PathBuf,
@@ -294,6 +296,7 @@ impl App {
             schedules: Default::default(),
             escalations: Default::default(),
             teams: Default::default(),
+            ctfs: Default::default(),
             people: Default::default(),
             findings: Default::default(),
             scans: Default::default(),

@@ -13,6 +13,7 @@ pub mod chain;
 pub mod change;
 pub mod codename;
 pub mod comms;
+pub mod ctf;
 pub mod custody;
 pub mod deployment;
 pub mod drill;

@@ -107,6 +107,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::team::rules::ALL,
     crate::person::rules::ALL,
     crate::finding::rules::ALL,
+    crate::ctf::rules::ALL,
 ];
 
 /// Look a rule up by id.

@@ -30,6 +30,8 @@ pub enum StreamKind {
     Finding,
     /// One service's uploads of one tool's reports in one phase (its runs).
     Scan,
+    /// A CTF event: its challenges, accounts, submissions and hint unlocks.
+    Ctf,
 }
 
 impl StreamKind {
@@ -46,6 +48,7 @@ impl StreamKind {
         StreamKind::Person,
         StreamKind::Finding,
         StreamKind::Scan,
+        StreamKind::Ctf,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +64,7 @@ impl StreamKind {
             StreamKind::Person => "person",
             StreamKind::Finding => "finding",
             StreamKind::Scan => "scan",
+            StreamKind::Ctf => "ctf",
         }
     }
 }
@@ -81,7 +85,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert, change, schedule, escalation, team, person, finding or scan",
+                expected: "incident, service, deployment, alert, change, schedule, escalation, team, person, finding, scan or ctf",
             })
     }
 }

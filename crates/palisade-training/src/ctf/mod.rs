@@ -6,6 +6,7 @@ pub mod challenge;
 pub mod ctfd;
 pub mod event;
 pub mod scoreboard;
+pub mod stream;
 pub mod value;
 
 pub use challenge::{Challenge, Decay, Flag, Hint, Scoring};
