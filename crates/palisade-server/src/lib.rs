@@ -83,9 +83,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::findings::upload, routes::findings::list, routes::findings::show_finding,
         routes::findings::scans, routes::findings::rematch, routes::findings::docs::accept,
         routes::findings::docs::false_positive, routes::findings::docs::reopen,
+        routes::ctf::create, routes::ctf::list, routes::ctf::show_ctf, routes::ctf::scoreboard,
+        routes::ctf::docs::register, routes::ctf::docs::submit, routes::ctf::docs::hint,
+        routes::ctf::docs::freeze,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "drills"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "drills"), (name = "training"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -236,6 +239,7 @@ pub fn router_with(app: App, web: palisade_web::WebOptions) -> Router {
         .merge(routes::schedules::routes())
         .merge(routes::escalations::routes())
         .merge(routes::teams::routes())
+        .merge(routes::ctf::routes())
         .merge(routes::drills::routes())
         .merge(routes::people::routes())
         .merge(routes::findings::routes())

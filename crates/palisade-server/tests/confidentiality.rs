@@ -987,6 +987,57 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({"name": fresh_name("team")})),
             [200, 200, 200, 403, 401, 401],
         ),
+        // CTF events: organisers (admins) set up, register others and freeze; players (any
+        // account) read, and submit and unlock hints only for accounts they are members of
+        // (the fixture's event has team "red" with mia).
+        same(
+            "GET",
+            "/api/v1/ctf",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/ctf",
+            || Body::Json(ctf_body(&fresh_name("ctf"))),
+            [201, 403, 403, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/ctf/{ctf}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/ctf/{ctf}/scoreboard",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/ctf/{ctf}/accounts",
+            || Body::Json(json!({"id": "blue", "name": "Blue", "members": ["sam"]})),
+            [200, 403, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/ctf/{ctf}/submissions",
+            || Body::Json(json!({"account": "red", "challenge": "c1", "flag": "flag{wrong}"})),
+            [403, 200, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/ctf/{ctf}/hints",
+            || Body::Json(json!({"account": "red", "challenge": "c1", "hint": 0})),
+            [403, 200, 403, 403, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/ctf/{ctf}/freeze",
+            || Body::Json(json!({})),
+            [200, 403, 403, 403, 401, 401],
+        ),
         // A service's ownership: the team and policy named exist (made before the matrix).
         same(
             "POST",
@@ -1148,6 +1199,24 @@ fn policy_body(name: &str) -> Value {
         "targets": [{"type": "user", "name": "mia"}]}]})
 }
 
+/// A running CTF event (an hour each way) with one challenge whose flag is stored hashed and
+/// whose one hint is free.
+fn ctf_body(name: &str) -> Value {
+    let at = |h: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::hours(h))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let salt = [7u8; 8];
+    let toml = format!(
+        "id = \"c1\"\nname = \"First\"\ncategory = \"web\"\ndescription = \"x\"\nvalue = 100\n[[hints]]\ntext = \"free hint\"\ncost = 0\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
+        hex::encode(salt),
+        palisade_training::ctf::challenge::hash_flag(&salt, "flag{right}", true)
+    );
+    json!({"name": name, "start": at(-1), "end": at(1), "mode": "teams",
+           "challenges": [{"file": "c1.toml", "toml": toml}]})
+}
+
 /// A name no other call of this test uses.
 /// A SARIF report with one result (rule R1).
 fn finding_report() -> Vec<u8> {
@@ -1288,7 +1357,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
     }
     assert_eq!(
         documented.len(),
-        102,
+        110,
         "routes were added: extend the matrix"
     );
 
@@ -1334,6 +1403,20 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 }
                 if path.contains("{a}") {
                     path = path.replace("{a}", &alert(&srv, &cast).await);
+                }
+                if path.contains("{ctf}") {
+                    let event = fresh_name("ctf");
+                    let r = srv.post("/api/v1/ctf", &cast.admin, ctf_body(&event)).await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+                    let r = srv
+                        .post(
+                            &format!("/api/v1/ctf/{event}/accounts"),
+                            &cast.admin,
+                            json!({"id": "red", "name": "Red", "members": ["mia"]}),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+                    path = path.replace("{ctf}", &event);
                 }
                 if path.contains("{team}") {
                     let team = fresh_name("team");
@@ -1599,6 +1682,28 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
                 assert!(
                     !addresses.contains("hooks.example/mia"),
                     "{what}: {addresses}"
+                );
+            }
+        }
+        ("GET", "/api/v1/ctf") => assert!(r.body["events"].is_array(), "{what}"),
+        ("GET", "/api/v1/ctf/{ctf}/scoreboard") => {
+            assert_eq!(r.body["view"], "public", "{what}");
+            assert_eq!(r.body["standings"][0]["account"], "red", "{what}");
+        }
+        (_, p) if p.starts_with("/api/v1/ctf") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("ctf-")),
+                "{what}: {}",
+                r.text()
+            );
+            // Players never see a flag, a wrong answer or a hint they did not pay for.
+            for secret in ["sha256", "salt", "flag{wrong}"] {
+                assert!(
+                    !r.text().contains(secret),
+                    "{what}: {secret} in {}",
+                    r.text()
                 );
             }
         }

@@ -14,6 +14,7 @@ mod alerts;
 mod assets;
 mod break_glass;
 mod comms;
+mod ctf;
 mod evidence;
 mod findings;
 mod incidents;
@@ -58,6 +59,7 @@ pub fn router(options: WebOptions) -> Router<App> {
         .merge(oncall::routes())
         .merge(alerts::routes())
         .merge(findings::routes())
+        .merge(ctf::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))
         .layer(middleware::from_fn(security_headers))

@@ -1,17 +1,26 @@
 //! `palisade ctf`: authoring CTF challenges, offline, over `palisade-training`'s CTF library —
 //! check a directory of challenges, hash the plain flags of authoring files before they are
-//! shared, import a CTFd export, and show a dynamic challenge's value as it is solved.
+//! shared, import a CTFd export, and show a dynamic challenge's value as it is solved — and
+//! running an event on the server (a thin client of `/api/v1/ctf`): set one up from a directory
+//! of challenges, register teams, submit flags, unlock hints, freeze and read the scoreboard.
 //!
-//! Exit codes: 0 done (`check`: every challenge is valid and no flag is in plain); 1 `check`
-//! found plain flags (they must be hashed before an event); 2 errors (a challenge that does not
-//! load, with its file and line; an unreadable file; an export that cannot be imported).
+//! Exit codes: 0 done (`check`: every challenge is valid and no flag is in plain; `submit`: the
+//! flag was right); 1 `check` found plain flags (they must be hashed before an event), `submit`
+//! was wrong, or the server refused the command by a rule; 2 errors (a challenge that does not
+//! load, with its file and line; an unreadable file; an export that cannot be imported; a server
+//! that cannot be reached).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use palisade_training::ctf::challenge::{self, Challenge, Loaded};
 
+use crate::client::{Client, ClientArgs, seg};
 use crate::deps_cmd::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::output::{json, table};
+use crate::{Format, Outcome};
+use palisade_server::routes::ctf::{CtfList, CtfScoreboardView, CtfView};
+use serde_json::json;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum CtfCmd {
@@ -29,6 +38,146 @@ pub enum CtfCmd {
     /// A dynamic challenge's value after each number of solves (CTFd's decay), to tune
     /// `initial`, `minimum` and `decay` before an event.
     Values(ValuesArgs),
+    /// Set up an event on the server (admins) from a directory of challenges whose flags are
+    /// hashed (`palisade ctf check` first). Times are RFC 3339 (2026-05-01T09:00:00Z).
+    Create(CreateArgs),
+    /// List the server's events.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show an event: its window, challenges (values now, solves, hint costs) and accounts.
+    Show {
+        /// The event (name or id).
+        event: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Register a team or a player. Admins register anyone; a player registers themself alone
+    /// (`--member` their own name; in individuals mode the id is their user name).
+    Register(RegisterArgs),
+    /// Submit a flag for a challenge, for an account you play for. Exit 0 right, 1 wrong.
+    Submit(SubmitArgs),
+    /// Unlock a hint (its position, from 0) for its cost in points; prints its text.
+    Hint(HintArgs),
+    /// Freeze the public scoreboard now (or `--at` a time within the event), or `--unfreeze`
+    /// it (admins). The admin board stays live.
+    Freeze(FreezeArgs),
+    /// The scoreboard: the public one (stops at the freeze), or `--live` (admins).
+    Scoreboard(ScoreboardArgs),
+}
+
+impl CtfCmd {
+    /// Whether the command talks to a server (the others work on files only).
+    pub fn needs_server(&self) -> bool {
+        !matches!(
+            self,
+            CtfCmd::Check(_) | CtfCmd::Hash(_) | CtfCmd::ImportCtfd(_) | CtfCmd::Values(_)
+        )
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CreateArgs {
+    /// The directory of challenges (`*.toml`, or `*/challenge.toml`).
+    dir: PathBuf,
+    /// The event's name: 1–64 characters of a-z, 0-9, '.', '_', '-'; unique.
+    #[arg(long)]
+    name: String,
+    /// When it opens (RFC 3339).
+    #[arg(long)]
+    start: String,
+    /// When it ends (RFC 3339).
+    #[arg(long)]
+    end: String,
+    /// When the public scoreboard stops moving (RFC 3339, within the event).
+    #[arg(long)]
+    freeze: Option<String>,
+    /// `teams` (members submit for their team) or `individuals`.
+    #[arg(long, default_value = "teams", value_parser = ["teams", "individuals"])]
+    mode: String,
+    /// Wrong answers allowed per account and challenge within `--per` seconds (default 10).
+    #[arg(long)]
+    max_wrong: Option<u32>,
+    /// The rate limit's window in seconds (default 60).
+    #[arg(long)]
+    per: Option<u64>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RegisterArgs {
+    /// The event (name or id).
+    event: String,
+    /// The account's id: 1–64 of a-z, 0-9, '-', '_', '.'.
+    id: String,
+    /// Its display name (default: the id).
+    #[arg(long)]
+    name: Option<String>,
+    /// A member (a user name); repeat for each.
+    #[arg(long = "member", required = true)]
+    members: Vec<String>,
+    /// An organiser's test account: counts for nothing, on no public board.
+    #[arg(long)]
+    hidden: bool,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SubmitArgs {
+    /// The event (name or id).
+    event: String,
+    /// The challenge's id.
+    challenge: String,
+    /// The flag. Prefer `-` to read it from standard input (out of shell history).
+    flag: String,
+    /// The account (team or player id) you play for.
+    #[arg(long)]
+    account: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HintArgs {
+    /// The event (name or id).
+    event: String,
+    /// The challenge's id.
+    challenge: String,
+    /// The hint's position, from 0 (`palisade ctf show` lists their costs).
+    hint: usize,
+    /// The account (team or player id) you play for.
+    #[arg(long)]
+    account: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FreezeArgs {
+    /// The event (name or id).
+    event: String,
+    /// Freeze at this time (RFC 3339, within the event) instead of now.
+    #[arg(long, conflicts_with = "unfreeze")]
+    at: Option<String>,
+    /// Let the public scoreboard follow the event live again.
+    #[arg(long)]
+    unfreeze: bool,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScoreboardArgs {
+    /// The event (name or id).
+    event: String,
+    /// The live board, past the freeze (admins).
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    client: ClientArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -55,13 +204,16 @@ pub struct ValuesArgs {
     solves: u64,
 }
 
-/// Run a `palisade ctf` command; returns the exit code.
+/// Run an offline `palisade ctf` command; returns the exit code.
 pub fn run(cmd: CtfCmd) -> i32 {
     let result = match cmd {
         CtfCmd::Check(a) => check(&a.dir),
         CtfCmd::Hash(a) => hash(&a.dir),
         CtfCmd::ImportCtfd(a) => import(&a),
         CtfCmd::Values(a) => values(&a),
+        _ => Err(anyhow::anyhow!(
+            "this command talks to a server: run it through run_server"
+        )),
     };
     match result {
         Ok(code) => code,
@@ -286,4 +438,267 @@ fn values(a: &ValuesArgs) -> anyhow::Result<i32> {
         .collect();
     print!("{}", crate::output::table(&["SOLVES", "VALUE"], &rows));
     Ok(EXIT_CLEAN)
+}
+
+fn path(event: &str, rest: &str) -> String {
+    format!("/api/v1/ctf/{}{rest}", seg(event))
+}
+
+fn print_event(v: &CtfView, format: Format) {
+    match format {
+        Format::Json => outln!("{}", json(v)),
+        Format::Table => {
+            outln!(
+                "{} ({}): {} to {}{}{}",
+                v.name,
+                v.id,
+                v.start,
+                v.end,
+                v.freeze
+                    .as_deref()
+                    .map(|f| format!(", scoreboard frozen at {f}"))
+                    .unwrap_or_default(),
+                if v.running { " — running" } else { "" }
+            );
+            let rows: Vec<Vec<String>> = v
+                .challenges
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        c.name.clone(),
+                        c.category.clone(),
+                        c.value.to_string(),
+                        c.solves.to_string(),
+                        c.hint_costs
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        c.prerequisites.join(", "),
+                    ]
+                })
+                .collect();
+            outln!();
+            out!(
+                "{}",
+                table(
+                    &[
+                        "CHALLENGE",
+                        "NAME",
+                        "CATEGORY",
+                        "VALUE",
+                        "SOLVES",
+                        "HINT COSTS",
+                        "AFTER"
+                    ],
+                    &rows
+                )
+            );
+            let rows: Vec<Vec<String>> = v
+                .accounts
+                .iter()
+                .map(|a| vec![a.id.clone(), a.name.clone(), a.members.join(", ")])
+                .collect();
+            outln!();
+            out!("{}", table(&["ACCOUNT", "NAME", "MEMBERS"], &rows));
+        }
+    }
+}
+
+/// Read the challenge files of `dir` as the server takes them (their text), after checking
+/// them here so that errors name the files and lines before anything is sent.
+fn challenge_files(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let loaded = load(dir)?;
+    if loaded.is_empty() {
+        bail!(
+            "no challenges in {} (`*.toml`, or `*/challenge.toml`)",
+            dir.display()
+        );
+    }
+    if let Some(l) = loaded.iter().find(|l| l.challenge.has_plain_flags()) {
+        bail!(
+            "{}: a flag is written in plain; run `palisade ctf hash {}` first (the server keeps flags hashed)",
+            l.file.display(),
+            dir.display()
+        );
+    }
+    loaded
+        .iter()
+        .map(|l| {
+            let text = std::fs::read_to_string(&l.file)
+                .with_context(|| format!("cannot read {}", l.file.display()))?;
+            let name = l
+                .file
+                .strip_prefix(dir)
+                .unwrap_or(&l.file)
+                .display()
+                .to_string();
+            Ok(json!({"file": name, "toml": text}))
+        })
+        .collect()
+}
+
+/// Run a `palisade ctf` command that talks to the server.
+pub async fn run_server(cmd: CtfCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        CtfCmd::Create(a) => {
+            let challenges = challenge_files(&a.dir)?;
+            let c = Client::new(&a.client)?;
+            let v: CtfView = c
+                .post(
+                    "/api/v1/ctf",
+                    &json!({"name": a.name, "start": a.start, "end": a.end, "freeze": a.freeze,
+                            "mode": a.mode, "rate_limit_wrong": a.max_wrong,
+                            "rate_limit_seconds": a.per, "challenges": challenges}),
+                )
+                .await?;
+            print_event(&v, a.client.format);
+        }
+        CtfCmd::List { client } => {
+            let c = Client::new(&client)?;
+            let list: CtfList = c.get("/api/v1/ctf").await?;
+            match client.format {
+                Format::Json => outln!("{}", json(&list)),
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = list
+                        .events
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                e.name.clone(),
+                                e.start.clone(),
+                                e.end.clone(),
+                                e.challenges.to_string(),
+                                e.accounts.to_string(),
+                            ]
+                        })
+                        .collect();
+                    out!(
+                        "{}",
+                        table(&["NAME", "START", "END", "CHALLENGES", "ACCOUNTS"], &rows)
+                    );
+                }
+            }
+        }
+        CtfCmd::Show { event, client } => {
+            let c = Client::new(&client)?;
+            let v: CtfView = c.get(&path(&event, "")).await?;
+            print_event(&v, client.format);
+        }
+        CtfCmd::Register(a) => {
+            let c = Client::new(&a.client)?;
+            let name = a.name.clone().unwrap_or_else(|| a.id.clone());
+            let v: CtfView = c
+                .post(
+                    &path(&a.event, "/accounts"),
+                    &json!({"id": a.id, "name": name, "members": a.members, "hidden": a.hidden}),
+                )
+                .await?;
+            print_event(&v, a.client.format);
+        }
+        CtfCmd::Submit(a) => {
+            let flag = if a.flag == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .context("cannot read the flag from standard input")?;
+                s.trim().to_string()
+            } else {
+                a.flag.clone()
+            };
+            let c = Client::new(&a.client)?;
+            let v: CtfView = c
+                .post(
+                    &path(&a.event, "/submissions"),
+                    &json!({"account": a.account, "challenge": a.challenge, "flag": flag}),
+                )
+                .await?;
+            let correct = v.result.as_ref().and_then(|r| r.correct) == Some(true);
+            match a.client.format {
+                Format::Json => outln!("{}", json(&v)),
+                Format::Table if correct => {
+                    outln!("correct: {} solved {}", a.account, a.challenge)
+                }
+                Format::Table => outln!(
+                    "wrong: that is not the flag of {} (wrong answers count towards the rate limit)",
+                    a.challenge
+                ),
+            }
+            if !correct {
+                return Ok(Outcome::Refused);
+            }
+        }
+        CtfCmd::Hint(a) => {
+            let c = Client::new(&a.client)?;
+            let v: CtfView = c
+                .post(
+                    &path(&a.event, "/hints"),
+                    &json!({"account": a.account, "challenge": a.challenge, "hint": a.hint}),
+                )
+                .await?;
+            match a.client.format {
+                Format::Json => outln!("{}", json(&v)),
+                Format::Table => outln!(
+                    "hint {} of {}: {}",
+                    a.hint,
+                    a.challenge,
+                    v.result
+                        .as_ref()
+                        .and_then(|r| r.hint.clone())
+                        .unwrap_or_default()
+                ),
+            }
+        }
+        CtfCmd::Freeze(a) => {
+            let c = Client::new(&a.client)?;
+            let v: CtfView = c
+                .post(
+                    &path(&a.event, "/freeze"),
+                    &json!({"at": a.at, "unfreeze": a.unfreeze}),
+                )
+                .await?;
+            print_event(&v, a.client.format);
+        }
+        CtfCmd::Scoreboard(a) => {
+            let c = Client::new(&a.client)?;
+            let view = if a.live { "admin" } else { "public" };
+            let b: CtfScoreboardView = c
+                .get(&path(&a.event, &format!("/scoreboard?view={view}")))
+                .await?;
+            match a.client.format {
+                Format::Json => outln!("{}", json(&b)),
+                Format::Table => {
+                    match &b.frozen_at {
+                        Some(f) => outln!("{} scoreboard, frozen at {f}", b.view),
+                        None => outln!("{} scoreboard, live", b.view),
+                    }
+                    let rows: Vec<Vec<String>> = b
+                        .standings
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.rank.to_string(),
+                                s.account.clone(),
+                                s.name.clone(),
+                                s.score.to_string(),
+                                s.solves.to_string(),
+                                s.last_solve_at.clone().unwrap_or_default(),
+                            ]
+                        })
+                        .collect();
+                    out!(
+                        "{}",
+                        table(
+                            &["RANK", "ACCOUNT", "NAME", "SCORE", "SOLVES", "LAST SOLVE"],
+                            &rows
+                        )
+                    );
+                }
+            }
+        }
+        CtfCmd::Check(_) | CtfCmd::Hash(_) | CtfCmd::ImportCtfd(_) | CtfCmd::Values(_) => {
+            unreachable!("offline commands run through run")
+        }
+    }
+    Ok(Outcome::Ok)
 }

@@ -151,8 +151,9 @@ enum Command {
     /// reopen.
     #[command(subcommand)]
     Findings(findings_cmd::FindingsCmd),
-    /// CTF challenges, offline: check a directory of challenges, hash plain flags before
-    /// sharing, import a CTFd export, see a dynamic challenge's value by solves.
+    /// CTF challenges and events: check a directory of challenges, hash plain flags before
+    /// sharing, import a CTFd export, see a dynamic challenge's value by solves (offline); run
+    /// an event on the server: create, register teams, submit, hints, freeze, scoreboard.
     #[command(subcommand)]
     Ctf(ctf_cmd::CtfCmd),
     /// STRIDE threat models as code, offline: validate a model, find its threats (with why each
@@ -189,7 +190,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => return exit(deps_cmd::run_scan(a)),
         Command::Sbom(a) => return exit(deps_cmd::run_sbom(a)),
         Command::Threat(cmd) => return exit(threat_cmd::run(cmd)),
-        Command::Ctf(cmd) => return exit(ctf_cmd::run(cmd)),
+        Command::Ctf(cmd) if !cmd.needs_server() => return exit(ctf_cmd::run(cmd)),
         Command::Maturity(cmd) => return exit(maturity_cmd::run(cmd)),
         Command::Key(cmd) => {
             return match key_cmd::run(cmd) {
@@ -232,11 +233,11 @@ fn main() -> ExitCode {
             Command::Upload(a) => findings_cmd::run_upload(a).await,
             Command::Findings(cmd) => findings_cmd::run_findings(cmd).await,
             Command::Gate(a) => findings_cmd::run_gate(a).await,
+            Command::Ctf(cmd) => ctf_cmd::run_server(cmd).await,
             Command::Db(_)
             | Command::Scan(_)
             | Command::Sbom(_)
             | Command::Threat(_)
-            | Command::Ctf(_)
             | Command::Maturity(_)
             | Command::Key(_) => {
                 unreachable!("handled above")

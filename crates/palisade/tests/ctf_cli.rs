@@ -98,3 +98,191 @@ fn a_broken_challenge_names_its_file_and_line_and_values_decay() {
         "the minimum after `decay` solves"
     );
 }
+
+/// A CTF event run from the command line as organisers and players would, against a real
+/// `palisade serve`: write a challenge with a plain flag, hash it, set the event up, register
+/// two teams, submit (wrong, then right), freeze, and the public scoreboard stops while the
+/// live one moves on; `palisade verify` passes on the data directory.
+#[test]
+fn an_event_runs_with_two_teams_and_a_frozen_scoreboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = common::serve(&data);
+    let json = |token: &str, args: &[&str]| -> serde_json::Value {
+        let out = common::ok(&server, token, args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+    let token = |user: &str| {
+        json(
+            &server.admin,
+            &[
+                "token", "create", "--user", user, "--role", "viewer", "--format", "json",
+            ],
+        )["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ann, bob) = (token("ann"), token("bob"));
+
+    let set = dir.path().join("challenges");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::write(
+        set.join("warmup.toml"),
+        "id = \"warmup\"\nname = \"Warm-up\"\ncategory = \"misc\"\ndescription = \"The flag is palisade{hello}.\"\nvalue = 50\n\n[[hints]]\ntext = \"Read the description.\"\ncost = 0\n\n[[flags]]\ntype = \"static\"\nflag = \"palisade{hello}\"\n",
+    )
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let at = |h: i64| {
+        (now + time::Duration::hours(h))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let set_s = set.to_str().unwrap();
+    let (start, end) = (at(-1), at(2));
+    let create = [
+        "ctf",
+        "create",
+        set_s,
+        "--name",
+        "friday-ctf",
+        "--start",
+        &start,
+        "--end",
+        &end,
+    ];
+    // A plain flag never leaves the author's machine.
+    let r = common::palisade(&server, &server.admin, &create);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("palisade ctf hash"), "{}", r.stderr);
+    let r = palisade(&["ctf", "hash", set_s]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = common::ok(&server, &server.admin, &create);
+    assert!(
+        out.contains("friday-ctf") && out.contains("warmup"),
+        "{out}"
+    );
+
+    for (team, member) in [("red", "ann"), ("blue", "bob")] {
+        common::ok(
+            &server,
+            &server.admin,
+            &["ctf", "register", "friday-ctf", team, "--member", member],
+        );
+    }
+    let submit = |who: &str, team: &str, flag: &str| {
+        common::palisade(
+            &server,
+            who,
+            &[
+                "ctf",
+                "submit",
+                "friday-ctf",
+                "warmup",
+                flag,
+                "--account",
+                team,
+            ],
+        )
+    };
+    let r = submit(&ann, "red", "palisade{bye}");
+    assert_eq!(
+        r.code, 1,
+        "a wrong flag exits 1: {}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(r.stdout.starts_with("wrong"), "{}", r.stdout);
+    let r = submit(&ann, "red", "palisade{hello}");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("correct"), "{}", r.stdout);
+    // Bob plays for blue, not red.
+    common::refused(
+        &server,
+        &bob,
+        &[
+            "ctf",
+            "submit",
+            "friday-ctf",
+            "warmup",
+            "palisade{hello}",
+            "--account",
+            "red",
+        ],
+        "ctf-not-a-member",
+    );
+    let out = common::ok(
+        &server,
+        &ann,
+        &[
+            "ctf",
+            "hint",
+            "friday-ctf",
+            "warmup",
+            "0",
+            "--account",
+            "red",
+        ],
+    );
+    assert!(out.contains("Read the description."), "{out}");
+
+    common::refused(
+        &server,
+        &bob,
+        &["ctf", "freeze", "friday-ctf"],
+        "ctf-organisers",
+    );
+    common::ok(&server, &server.admin, &["ctf", "freeze", "friday-ctf"]);
+    assert_eq!(submit(&bob, "blue", "palisade{hello}").code, 0);
+
+    let score = |board: &serde_json::Value, team: &str| {
+        board["standings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["account"] == team)
+            .map(|s| s["score"].as_i64().unwrap())
+    };
+    let public = json(
+        &bob,
+        &["ctf", "scoreboard", "friday-ctf", "--format", "json"],
+    );
+    assert!(public["frozen_at"].is_string(), "{public:#}");
+    assert_eq!(
+        (score(&public, "red"), score(&public, "blue")),
+        (Some(50), Some(0))
+    );
+    let live = json(
+        &server.admin,
+        &[
+            "ctf",
+            "scoreboard",
+            "friday-ctf",
+            "--live",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        (score(&live, "red"), score(&live, "blue")),
+        (Some(50), Some(50))
+    );
+    let table = common::ok(&server, &bob, &["ctf", "scoreboard", "friday-ctf"]);
+    assert!(
+        table.contains("frozen at") && table.contains("red"),
+        "{table}"
+    );
+    let r = common::palisade(
+        &server,
+        &bob,
+        &["ctf", "scoreboard", "friday-ctf", "--live"],
+    );
+    assert_ne!(r.code, 0, "{}", r.stdout);
+
+    drop(server);
+    let r = common::offline(
+        dir.path(),
+        &["verify", "--data-dir", data.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

@@ -28,6 +28,7 @@ macro_rules! incident_command_doc {
 
 pub mod alerts;
 pub mod comms;
+pub mod ctf;
 pub mod deliveries;
 pub mod drills;
 pub mod escalations;
