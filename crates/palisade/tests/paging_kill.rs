@@ -1,5 +1,5 @@
-//! Three `palisade serve` processes on one PostgreSQL database take alerts and page; one is
-//! killed with SIGKILL in the middle of it. Every alert pages its person exactly once (each page
+//! Three `palisade serve` processes on one PostgreSQL database take alerts and page; the first
+//! is killed with SIGKILL in the middle of sending a page, and two more take over. Every alert pages its person exactly once (each page
 //! one webhook-id; a page sent again after the crash carries the same id), and the survivors take
 //! over the dead one's claimed escalation steps and deliveries within 10 seconds (its leases).
 //!
@@ -116,44 +116,44 @@ async fn a_node_killed_mid_escalation_loses_no_page_and_sends_none_twice() {
     let key_hex = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
     let (opened, open) = tokio::sync::watch::channel(false);
     let (hook, mut pages) = receiver(open).await;
-    let (a, admin) = start(&db, &key_hex, &hook, true);
+    // B runs alone until it is killed: the first page can only be its own (with the servers
+    // waking each other through PostgreSQL, a node started beside it could take the step).
+    let (b, admin) = start(&db, &key_hex, &hook, true);
     let admin = admin.unwrap();
-    let (b, _) = start(&db, &key_hex, &hook, false);
-    let (c, _) = start(&db, &key_hex, &hook, false);
     let http = reqwest::Client::new();
     let api = |n: &Node, p: &str| format!("{}/api/v1{p}", n.url);
 
     post(
         &http,
-        api(&a, "/tokens"),
+        api(&b, "/tokens"),
         &admin,
         json!({"user": "alice", "role": "responder"}),
     )
     .await;
     post(
         &http,
-        api(&a, "/escalation-policies"),
+        api(&b, "/escalation-policies"),
         &admin,
         json!({"name": "oncall", "levels": [{"delay_minutes": 5, "targets": [{"type": "user", "name": "alice"}]}]}),
     )
     .await;
     post(
         &http,
-        api(&a, "/services"),
+        api(&b, "/services"),
         &admin,
         json!({"name": "payments-api"}),
     )
     .await;
     post(
         &http,
-        api(&a, "/services/payments-api/escalation-policy"),
+        api(&b, "/services/payments-api/escalation-policy"),
         &admin,
         json!({"policy": "oncall"}),
     )
     .await;
     let key = post(
         &http,
-        api(&a, "/services/payments-api/integrations"),
+        api(&b, "/services/payments-api/integrations"),
         &admin,
         json!({"name": "prometheus"}),
     )
@@ -177,9 +177,9 @@ async fn a_node_killed_mid_escalation_loses_no_page_and_sends_none_twice() {
         }
     };
 
-    // The first alert goes to B, which takes its step and starts sending its page at once (the
-    // others' workers are asleep); the receiver holds that page, so B dies with SIGKILL in the
-    // middle of the delivery, holding its claim.
+    // The first alert goes to B, which takes its step and starts sending its page at once; the
+    // receiver holds that page, so B dies with SIGKILL in the middle of the delivery, holding
+    // its claim. Then the survivors start, on the same database.
     let mut b = b;
     trigger(b.url.clone(), 0).await;
     let (first_id, first_body, _) = pages.recv().await.unwrap();
@@ -188,6 +188,8 @@ async fn a_node_killed_mid_escalation_loses_no_page_and_sends_none_twice() {
     let killed_at = Instant::now();
     drop(b);
     opened.send(true).unwrap();
+    let (a, _) = start(&db, &key_hex, &hook, false);
+    let (c, _) = start(&db, &key_hex, &hook, false);
     let first_alert = first_body["alert"].as_str().unwrap().to_string();
     let mut ids_by_alert: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     ids_by_alert
