@@ -705,14 +705,7 @@ impl From<&AlertState> for AlertView {
 }
 
 fn limit_of(q: &std::collections::HashMap<String, String>) -> Result<u32, Problem> {
-    match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000")),
-        None => Ok(100),
-    }
+    super::limit(q, 100)
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",

@@ -117,14 +117,7 @@ pub async fn list(
             ));
         }
     };
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000"))?,
-        None => 100,
-    };
+    let limit = super::limit(&q, 100)?;
     let rows = app.deliveries(caller.actor(), state, limit).await?;
     Ok(Json(DeliveryList {
         deliveries: rows.into_iter().map(Delivery::from).collect(),

@@ -205,14 +205,7 @@ pub async fn list(
             Some("true") => true,
             Some(_) => return Err(Problem::unprocessable("mine must be true or false")),
         },
-        limit: match q.get("limit") {
-            Some(l) => l
-                .parse::<u32>()
-                .ok()
-                .filter(|l| (1..=1000).contains(l))
-                .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000"))?,
-            None => 100,
-        },
+        limit: super::limit(&q, 100)?,
     };
     let rows = app.list_incidents(&filter).await?;
     Ok(Json(IncidentList {

@@ -75,6 +75,18 @@ pub trait IntoCommand<A: Kept>: DeserializeOwned + Send + 'static {
     fn into_command(self, path: &PathArgs) -> Result<(A::Command, Option<Timestamp>), Problem>;
 }
 
+/// A list's `limit` query parameter: 1 … 1000, `default` when absent.
+pub fn limit(q: &HashMap<String, String>, default: u32) -> Result<u32, Problem> {
+    match q.get("limit") {
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000")),
+        None => Ok(default),
+    }
+}
+
 /// A JSON answer given now or replayed from an idempotency record (already rendered).
 pub fn json_text(status: StatusCode, text: String) -> Response {
     let mut resp = (status, text).into_response();

@@ -213,14 +213,7 @@ pub async fn create(
 }
 
 fn limit(q: &HashMap<String, String>) -> Result<u32, Problem> {
-    match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000")),
-        None => Ok(1000),
-    }
+    super::limit(q, 1000)
 }
 
 #[utoipa::path(get, path = "/api/v1/schedules", tag = "schedules",

@@ -160,14 +160,7 @@ pub async fn list(
     query: StrictQuery,
 ) -> Result<Json<TeamList>, Problem> {
     let q = query.only(&["limit"])?;
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000"))?,
-        None => 1000,
-    };
+    let limit = super::limit(&q, 1000)?;
     Ok(Json(TeamList {
         teams: app
             .list_teams(limit)
