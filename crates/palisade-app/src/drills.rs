@@ -21,7 +21,7 @@ use palisade_core::team::TeamState;
 use palisade_core::{AccountRole, Actor, Event, IncidentState, Payload, Timestamp, UserName};
 use palisade_store::ListFilter;
 use palisade_training::scenario::{BUILTIN, Content};
-use palisade_training::score::{CommunicationEvent, EvidenceEvent, RoleEvent};
+use palisade_training::score::{CommunicationEvent, EvidenceEvent, RefusalEvent, RoleEvent};
 use palisade_training::tested::{self, PlaybookDates, TestStatus};
 use palisade_training::{
     Debrief, DrillRun, DrillScore, DrillTimeline, Release, Scenario, StepEvent, StepOutcome,
@@ -40,8 +40,10 @@ const DRILL_SCAN_LIMIT: u32 = 500;
 /// What starting a drill needs.
 #[derive(Debug, Clone)]
 pub struct DrillStart {
-    /// A shipped scenario's id.
+    /// A shipped scenario's id (ignored when `source` is given).
     pub scenario: String,
+    /// A custom scenario file (YAML), kept on the drill's ledger.
+    pub source: Option<String>,
     /// A team whose members take part.
     pub team: Option<String>,
     /// Further participants by name (the starter always takes part).
@@ -78,6 +80,28 @@ pub fn builtin_scenarios() -> Result<Vec<Scenario>> {
             })
         })
         .collect()
+}
+
+/// A custom scenario file, read as `palisade-training` reads any (errors located in it).
+fn custom_scenario(text: &str) -> Result<Scenario> {
+    if text.len() > palisade_core::drill::MAX_SOURCE_BYTES {
+        return Err(AppError::Invalid(format!(
+            "a custom scenario file is at most {} KiB",
+            palisade_core::drill::MAX_SOURCE_BYTES / 1024
+        )));
+    }
+    Scenario::from_yaml("scenario.yaml", text).map_err(|errs| {
+        let msg: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        AppError::Invalid(msg.join("; "))
+    })
+}
+
+/// The scenario a drill runs: its own file when it was started with one, else the shipped one.
+fn scenario_of(marker: &DrillMarker) -> Result<Scenario> {
+    match &marker.source {
+        Some(text) => custom_scenario(text),
+        None => scenario(&marker.scenario),
+    }
 }
 
 fn scenario(id: &str) -> Result<Scenario> {
@@ -120,7 +144,7 @@ fn step_events(st: &IncidentState) -> Vec<StepEvent> {
 
 /// What the team did, read from the incident's ledger: steps, communications (status updates
 /// by audience, deadlines met by name, statements published as external), evidence custody and
-/// roles. Refusals write nothing to the ledger, so none are read back.
+/// roles, and the commands the rules refused (a drill records them: `drill_refused`).
 pub fn timeline(st: &IncidentState, events: &[Event], now: Timestamp) -> DrillTimeline {
     let mut t = DrillTimeline {
         started_at: st.declared_at,
@@ -134,6 +158,11 @@ pub fn timeline(st: &IncidentState, events: &[Event], now: Timestamp) -> DrillTi
     for e in events {
         let at = e.occurred_at;
         match &e.data {
+            Payload::DrillRefused { rule, command } => t.refusals.push(RefusalEvent {
+                at,
+                rule: rule.clone(),
+                command: Some(command.clone()),
+            }),
             Payload::StepStarted { step } => t.steps.push(StepEvent {
                 step: *step,
                 at,
@@ -189,7 +218,10 @@ impl App {
         start: DrillStart,
     ) -> Result<(IncidentState, Vec<Injected>)> {
         require_role(actor, AccountRole::Responder)?;
-        let scenario = scenario(&start.scenario)?;
+        let scenario = match &start.source {
+            Some(text) => custom_scenario(text)?,
+            None => scenario(&start.scenario)?,
+        };
         let playbook = self
             .inner
             .playbooks
@@ -216,6 +248,7 @@ impl App {
         let marker = DrillMarker {
             scenario: scenario.id.clone(),
             participants: participants.into_iter().collect(),
+            source: start.source.clone(),
         };
         let d = &scenario.declaration;
         let input = DeclareInput {
@@ -262,7 +295,7 @@ impl App {
                 st.codename
             )));
         };
-        let scenario = scenario(&marker.scenario)?;
+        let scenario = scenario_of(&marker)?;
         let run = DrillRun {
             scenario: scenario.id.clone(),
             started_at: st.declared_at,
@@ -286,6 +319,10 @@ impl App {
         for r in &due {
             let Some(inj) = scenario.injection(&r.injection) else {
                 continue;
+            };
+            let severity = match &inj.content {
+                Content::Status(c) => c.severity,
+                _ => None,
             };
             let (kind, text) = match &inj.content {
                 Content::Discovery(text) => ("discovery", text.clone()),
@@ -355,6 +392,7 @@ impl App {
                     } else {
                         text
                     },
+                    severity,
                 },
                 &Options::default(),
                 None,
@@ -422,7 +460,7 @@ impl App {
                 st.codename
             )));
         };
-        let scenario = scenario(&marker.scenario)?;
+        let scenario = scenario_of(&marker)?;
         let at = now();
         let score = palisade_training::score(&scenario, &timeline(&st, &events, at));
         let mut previous = Vec::new();

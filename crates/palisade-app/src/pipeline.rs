@@ -319,6 +319,18 @@ impl App {
     ) -> Result<()> {
         // Never between a command's decision and its commit on this instance (see StreamLocks).
         let _shared = self.inner.locks.share(stream.id).await;
+        self.append_at_head_unlocked::<A>(stream, actor, payloads)
+            .await
+    }
+
+    /// [`Self::append_at_head`] for a caller that already holds the stream's exclusive lock
+    /// (no decision of this instance can be between its decision and its commit then).
+    async fn append_at_head_unlocked<A: Kept>(
+        &self,
+        stream: StreamId,
+        actor: &Actor,
+        payloads: Vec<A::Payload>,
+    ) -> Result<()> {
         let user = actor.user.clone();
         let at = now();
         let make = Arc::new(move |head: u64| {
@@ -371,9 +383,15 @@ impl App {
                 now: at,
                 policy: A::policy(&self.inner),
             };
-            let payloads = st.decide(actor, &cmd, &ctx).inspect_err(|r| {
-                self.inner.metrics.refused(r.rule.id);
-            })?;
+            let payloads = match st.decide(actor, &cmd, &ctx) {
+                Ok(p) => p,
+                Err(r) => {
+                    self.inner.metrics.refused(r.rule.id);
+                    self.record_refusal(actor, &st, &cmd, &r, _serial.is_some())
+                        .await;
+                    return Err(r.into());
+                }
+            };
             if payloads.is_empty() {
                 return Ok(Outcome::Done(Executed {
                     state: st,
@@ -415,6 +433,32 @@ impl App {
                 }
                 other => return other.map(Outcome::Done),
             }
+        }
+    }
+
+    /// Record a refusal on the stream when the aggregate keeps them (a drill's). The command is
+    /// refused whatever happens here: a record that cannot be written is logged, not answered.
+    async fn record_refusal<A: Kept>(
+        &self,
+        actor: &Actor,
+        st: &A,
+        cmd: &A::Command,
+        refusal: &palisade_core::Refusal,
+        holding_exclusive: bool,
+    ) {
+        let Some(p) = st.refusal_record(cmd, refusal) else {
+            return;
+        };
+        // Under the stream's exclusive lock (a state-dependent command) the shared lock of an
+        // ordinary at-head append would wait for this very command: append directly.
+        let appended = if holding_exclusive {
+            self.append_at_head_unlocked::<A>(st.stream(), actor, vec![p])
+                .await
+        } else {
+            self.append_at_head::<A>(st.stream(), actor, vec![p]).await
+        };
+        if let Err(e) = appended {
+            tracing::warn!(error = %e, stream = %st.stream(), rule = refusal.rule.id, "a drill's refusal was not recorded");
         }
     }
 

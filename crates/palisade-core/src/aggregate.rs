@@ -157,6 +157,12 @@ pub trait Aggregate: Sized + Clone + Send + Sync + 'static {
     fn read_record(&self, _what: &str, _via: &str) -> Option<Self::Payload> {
         None
     }
+    /// The event recording that `cmd` was refused by `refusal`, when refusals are recorded (a
+    /// drill's, for its debrief). Appended after whatever the stream holds; the command is
+    /// refused all the same.
+    fn refusal_record(&self, _cmd: &Self::Command, _refusal: &Refusal) -> Option<Self::Payload> {
+        None
+    }
     /// Notifications owed because `new` was recorded (the state already includes them).
     fn effects(&self, _new: &[Event<Self::Payload>]) -> Vec<Notice> {
         Vec::new()

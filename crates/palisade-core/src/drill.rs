@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 /// Most participants one drill may name.
 pub const MAX_PARTICIPANTS: usize = 100;
+/// Largest custom scenario file a drill keeps on its ledger.
+pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 
 /// What makes an incident a drill, recorded on its `declared` event (absent on real ones, so
 /// their encoding is unchanged).
@@ -19,6 +21,10 @@ pub struct DrillMarker {
     /// Who takes part: members of the incident from its declaration, and the only people its
     /// notices may reach.
     pub participants: Vec<UserName>,
+    /// A custom scenario's file (YAML) as the drill was started with it, so that its ticks and
+    /// its debrief read the same scenario; absent for a shipped one, named by `scenario`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl DrillMarker {

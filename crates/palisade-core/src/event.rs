@@ -253,6 +253,17 @@ pub enum Payload {
         kind: String,
         due_at: Timestamp,
         text: String,
+        /// A status injection's new severity: the situation changed, so the incident's severity
+        /// is this from now on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        severity: Option<Severity>,
+    },
+    /// A command the rules refused during a drill (drills only): the debrief counts them.
+    DrillRefused {
+        /// The rule's id (`step-prerequisites`).
+        rule: String,
+        /// What was asked, in words.
+        command: String,
     },
     /// A status update: a message, a lifecycle change, or both.
     StatusUpdated {
@@ -475,6 +486,7 @@ impl Payload {
             Payload::StepWaived { .. } => "step_waived",
             Payload::NoteAdded { .. } => "note_added",
             Payload::DrillInjected { .. } => "drill_injected",
+            Payload::DrillRefused { .. } => "drill_refused",
             Payload::StatusUpdated { .. } => "status_updated",
             Payload::SeverityChanged { .. } => "severity_changed",
             Payload::Approved { .. } => "approved",
@@ -537,6 +549,9 @@ impl Payload {
                 text,
                 ..
             } => format!("Drill {kind} {injection}: {text}"),
+            Payload::DrillRefused { rule, command } => {
+                format!("Drill: {command} refused by rule {rule}")
+            }
             Payload::StatusUpdated {
                 status,
                 message,

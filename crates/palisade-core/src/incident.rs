@@ -214,6 +214,8 @@ pub enum Command {
         kind: String,
         due_at: Timestamp,
         text: String,
+        /// A status injection's new severity.
+        severity: Option<Severity>,
     },
     /// Record a read of the incident (`what`, through `via`): restricted incidents record every
     /// read; open ones record nothing.
@@ -228,6 +230,33 @@ pub enum Command {
         with_evidence: bool,
         verified: Vec<(u32, String)>,
     },
+}
+
+/// What a command asked, in words, for a drill's record of its refusals (no free text: notes,
+/// messages and reasons stay out of it).
+fn command_words(cmd: &Command) -> String {
+    match cmd {
+        Command::AssignRole { user, role } => format!("assign {user} as {role}"),
+        Command::UnassignRole { user, role } => format!("unassign {user} as {role}"),
+        Command::StartStep { step } => format!("start step {step}"),
+        Command::CompleteStep { step, .. } => format!("complete step {step}"),
+        Command::WaiveStep { step, .. } => format!("waive step {step}"),
+        Command::AddNote { .. } => "add a note".into(),
+        Command::UpdateStatus { .. } => "update the status".into(),
+        Command::ChangeSeverity { to, .. } => format!("change the severity to {to}"),
+        Command::Approve { approval, .. } => format!("approve {approval}"),
+        Command::Resolve { .. } => "resolve".into(),
+        Command::Close { .. } => "close".into(),
+        Command::Correct { supersedes, .. } => format!("correct event {supersedes}"),
+        Command::ExternalUpdate { .. } => "publish an external update".into(),
+        Command::Comms(_) => "a communication".into(),
+        Command::Postmortem(_) => "postmortem work".into(),
+        Command::Evidence(_) => "evidence custody".into(),
+        Command::BreakGlass { .. } => "break-glass".into(),
+        Command::ReleaseInjection { injection, .. } => format!("release injection {injection}"),
+        Command::RecordRead { .. } => "a read".into(),
+        Command::Export { .. } => "an export".into(),
+    }
 }
 
 impl Command {
@@ -655,19 +684,25 @@ impl IncidentState {
                 s.settled_by = Some(e.actor.clone());
                 s.waiver_reason = Some(reason.clone());
             }
-            Payload::NoteAdded { .. } => {}
+            Payload::NoteAdded { .. } | Payload::DrillRefused { .. } => {}
             Payload::DrillInjected {
                 injection,
                 kind,
                 due_at,
                 text,
-            } => self.injected.push(crate::drill::Injected {
-                injection: injection.clone(),
-                kind: kind.clone(),
-                due_at: *due_at,
-                released_at: e.recorded_at,
-                text: text.clone(),
-            }),
+                severity,
+            } => {
+                self.injected.push(crate::drill::Injected {
+                    injection: injection.clone(),
+                    kind: kind.clone(),
+                    due_at: *due_at,
+                    released_at: e.recorded_at,
+                    text: text.clone(),
+                });
+                if let Some(s) = severity {
+                    self.severity = *s;
+                }
+            }
             Payload::StatusUpdated {
                 status, audience, ..
             } => {
@@ -982,6 +1017,7 @@ impl IncidentState {
                 kind,
                 due_at,
                 text,
+                severity,
             } => {
                 if self.drill.is_none() {
                     return refuse(
@@ -1002,11 +1038,18 @@ impl IncidentState {
                 if self.injected.iter().any(|i| &i.injection == injection) {
                     return Ok(Vec::new());
                 }
+                if severity.is_some() && kind != "status" {
+                    return refuse(
+                        rules::INVALID_INPUT,
+                        "only a status injection changes the severity",
+                    );
+                }
                 Ok(vec![Payload::DrillInjected {
                     injection: injection.clone(),
                     kind: kind.clone(),
                     due_at: *due_at,
                     text: text.clone(),
+                    severity: *severity,
                 }])
             }
             Command::AddNote { text } => {
@@ -1401,6 +1444,16 @@ impl Aggregate for IncidentState {
         self.access_event(what, via)
     }
 
+    /// A drill keeps its refusals (the debrief scores "rules respected"); a real incident's
+    /// refused commands write nothing.
+    fn refusal_record(&self, cmd: &Command, refusal: &Refusal) -> Option<Payload> {
+        self.drill.as_ref()?;
+        Some(Payload::DrillRefused {
+            rule: refusal.rule.id.to_string(),
+            command: command_words(cmd),
+        })
+    }
+
     /// Break-glass is told to the Incident Commander (or, with none assigned yet, to the
     /// operators; on a drill, to whoever declared it) the moment it is recorded. A drill's
     /// alert injections page each participant, and nobody else.
@@ -1472,7 +1525,8 @@ impl Aggregate for IncidentState {
     }
 }
 
-/// A drill's marker as declared: a scenario id and 1–100 participants, the declarer among them.
+/// A drill's marker as declared: a scenario id, 1–100 participants, the declarer among them, and
+/// a custom scenario's file within its size limit.
 fn check_drill(actor: &Actor, d: &crate::drill::DrillMarker) -> Result<(), Refusal> {
     text_ok("scenario", &d.scenario)?;
     if d.participants.is_empty() || d.participants.len() > crate::drill::MAX_PARTICIPANTS {
@@ -1488,6 +1542,18 @@ fn check_drill(actor: &Actor, d: &crate::drill::DrillMarker) -> Result<(), Refus
         return refuse(
             rules::INVALID_INPUT,
             "whoever starts a drill takes part in it",
+        );
+    }
+    if d.source
+        .as_ref()
+        .is_some_and(|s| s.len() > crate::drill::MAX_SOURCE_BYTES)
+    {
+        return refuse(
+            rules::INVALID_INPUT,
+            format!(
+                "a custom scenario file is at most {} KiB",
+                crate::drill::MAX_SOURCE_BYTES / 1024
+            ),
         );
     }
     Ok(())

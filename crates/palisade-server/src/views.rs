@@ -293,6 +293,9 @@ pub struct IncidentView {
 pub struct DrillView {
     /// The scenario's id.
     pub scenario: String,
+    /// Started from a scenario file of its own rather than a shipped one (the file is on the
+    /// ledger, not shown here: it holds what is still to come).
+    pub custom: bool,
     /// Who takes part, by name.
     #[schema(value_type = Vec<UserName>)]
     pub participants: Vec<String>,
@@ -329,6 +332,7 @@ impl DrillView {
     pub fn of(st: &IncidentState) -> Option<DrillView> {
         st.drill.as_ref().map(|d| DrillView {
             scenario: d.scenario.clone(),
+            custom: d.source.is_some(),
             participants: d.participants.iter().map(ToString::to_string).collect(),
             injected: st.injected.iter().map(InjectedView::from).collect(),
         })

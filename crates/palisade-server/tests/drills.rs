@@ -214,6 +214,9 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
                 ],
                 "{name} run {run}"
             );
+            // The severity-up status injection changed the incident's severity.
+            let inc = srv.get(&format!("/api/v1/incidents/{code}"), &ben).await;
+            assert_eq!(inc.body["severity"], "SEV-1", "{name}: {}", inc.text);
             // Nothing is released twice.
             let r = srv
                 .post(
@@ -242,6 +245,17 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
                 types.iter().filter(|t| **t == "evidence_acquired").count(),
                 2,
                 "{name}: {types:?}"
+            );
+            // The refused step 10 is on the drill's ledger, with the rule and what was asked.
+            let refused: Vec<String> = events
+                .iter()
+                .filter(|e| e.data.kind() == "drill_refused")
+                .map(|e| e.data.describe())
+                .collect();
+            assert_eq!(
+                refused,
+                ["Drill: complete step 10 refused by rule step-prerequisites"],
+                "{name}"
             );
             let r = srv
                 .get(&format!("/api/v1/incidents/{code}/evidence"), &ben)
@@ -315,6 +329,9 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
             "Compared with earlier runs",
             "Stop the attack in progress",
             "audit-log-build-account.jsonl",
+            // run_the_playbook tried step 10 before its prerequisites: the drill kept the
+            // refusal, and "follow the order" is scored as missed.
+            "1 command(s) refused by step-prerequisites",
         ] {
             assert!(r.text.contains(want), "{name}: {want:?} in {}", r.text);
         }
@@ -349,6 +366,17 @@ async fn a_shipped_drill_runs_to_the_end_marked_uncounted_paging_only_its_team()
             .get(&format!("/api/v1/incidents/{real}/drill/debrief"), &ana)
             .await;
         assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        // A real incident's refused command writes nothing (only drills keep their refusals):
+        // its playbook has five steps.
+        let r = srv
+            .post(
+                &format!("/api/v1/incidents/{real}/steps/10/done"),
+                &ana,
+                json!({}),
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.body["rule"], "unknown-reference", "{name}");
         assert_eq!(srv.events(real, &ana).await, n, "{name}");
 
         // The web page marks the drill, with its scenario and participants; a real incident's
@@ -461,4 +489,104 @@ async fn reaching_a_step_releases_its_injections_without_a_tick() {
             ev.text
         );
     }
+}
+
+/// A scenario file of one's own runs as a shipped one does: started from its YAML (kept on the
+/// drill's ledger, not shown in the view), its injections released by step and by time, its
+/// status injection changing the severity, its debrief scored; a broken file is refused with
+/// where it is broken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_custom_scenario_file_runs_as_a_drill() {
+    let srv = TestServer::spawn().await;
+    let ana = srv.token("ana", "responder").await;
+    let yaml = r#"
+version: 1
+id: phished-admin
+title: A phished administrator
+summary: An administrator enters their password on a look-alike page.
+sources:
+  - title: Our own tabletop
+    url: https://example.org/tabletop
+playbook: security
+declaration: { title: Suspicious admin sign-in, severity: SEV-3, kind: security }
+injections:
+  - id: first-clue
+    at: 0m
+    discovery: The sign-in came from an address never seen before.
+  - id: worse
+    on_step: 1
+    status: { severity: SEV-1, message: "The attacker created an API token." }
+expectations:
+  - { id: ic, points: 10, role: { role: incident_commander, within: 10m } }
+"#;
+    let bad = srv
+        .post(
+            "/api/v1/drills",
+            &ana,
+            json!({"scenario_yaml": yaml.replace("at: 0m", "at: soon")}),
+        )
+        .await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("scenario.yaml:"), "{}", bad.text);
+    let both = srv
+        .post(
+            "/api/v1/drills",
+            &ana,
+            json!({"scenario": "leaked-cloud-key", "scenario_yaml": yaml}),
+        )
+        .await;
+    assert_problem(&both, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = srv
+        .post("/api/v1/drills", &ana, json!({"scenario_yaml": yaml}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let inc = &r.body["incident"];
+    assert_eq!(inc["drill"]["scenario"], "phished-admin");
+    assert_eq!(inc["drill"]["custom"], true);
+    assert!(
+        !r.text.contains("attacker created"),
+        "what is to come stays hidden"
+    );
+    assert_eq!(injected(&r.body["released"]), ["first-clue"]);
+    assert_eq!(inc["severity"], "SEV-3");
+    let code = inc["codename"].as_str().unwrap().to_string();
+
+    let ok = |path: String, body: Value| {
+        let (srv, ana) = (&srv, ana.clone());
+        async move {
+            let r = srv.post(&path, &ana, body).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        }
+    };
+    ok(
+        format!("/api/v1/incidents/{code}/roles"),
+        json!({"user": "ana", "role": "incident_commander"}),
+    )
+    .await;
+    ok(format!("/api/v1/incidents/{code}/steps/1/done"), json!({})).await;
+    // Reaching step 1 released the status injection at once (the worker, or this tick).
+    let r = srv
+        .post(
+            &format!("/api/v1/incidents/{code}/drill/tick"),
+            &ana,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut all = injected(&r.body["drill"]["injected"]);
+    all.sort();
+    assert_eq!(all, ["first-clue", "worse"]);
+    let inc = srv.get(&format!("/api/v1/incidents/{code}"), &ana).await;
+    assert_eq!(inc.body["severity"], "SEV-1", "{}", inc.text);
+
+    let r = srv
+        .get(&format!("/api/v1/incidents/{code}/drill/debrief"), &ana)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains("# Drill debrief: A phished administrator"),
+        "{}",
+        r.text
+    );
 }

@@ -1,4 +1,4 @@
-//! `palisade drill …` (start a drill of a shipped scenario, release what is due, print the
+//! `palisade drill …` (start a drill of a shipped scenario or a file of your own, release what is due, print the
 //! debrief) and `palisade playbook list` (last reviewed, last tested, untested flagged). A thin
 //! client of the HTTP API; the team runs the drill with the `incident` commands.
 
@@ -15,7 +15,9 @@ pub enum DrillCmd {
     /// Start a drill: declare its incident (marked as a drill, kept out of metrics, notices to
     /// participants only) and release what is due at once.
     Start {
-        /// The scenario's id: leaked-cloud-key, compromised-dependency, insider-exfiltration.
+        /// A shipped scenario's id (leaked-cloud-key, compromised-dependency,
+        /// insider-exfiltration), or the path of a scenario file of your own (`*.yaml`, the
+        /// format of docs/training.md), which the drill keeps on its ledger.
         scenario: String,
         /// A team whose members take part.
         #[arg(long)]
@@ -91,13 +93,17 @@ pub async fn run(cmd: DrillCmd) -> anyhow::Result<Outcome> {
             participants,
             client,
         } => {
+            let path = std::path::Path::new(&scenario);
+            let body = if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read the scenario file {scenario}: {e}")
+                })?;
+                json!({"scenario_yaml": text, "team": team, "participants": participants})
+            } else {
+                json!({"scenario": scenario, "team": team, "participants": participants})
+            };
             let c = Client::new(&client)?;
-            let v: DrillStarted = c
-                .post(
-                    "/api/v1/drills",
-                    &json!({"scenario": scenario, "team": team, "participants": participants}),
-                )
-                .await?;
+            let v: DrillStarted = c.post("/api/v1/drills", &body).await?;
             match client.format {
                 Format::Json => outln!("{}", json(&v)),
                 Format::Table => {

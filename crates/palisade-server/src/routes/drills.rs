@@ -32,8 +32,13 @@ pub fn routes() -> Router<App> {
 #[serde(deny_unknown_fields)]
 pub struct StartDrillRequest {
     /// A shipped scenario's id (`leaked-cloud-key`, `compromised-dependency`,
-    /// `insider-exfiltration`).
+    /// `insider-exfiltration`); or give `scenario_yaml`.
+    #[serde(default)]
     pub scenario: String,
+    /// A scenario file of your own (YAML, at most 256 KiB; the format of docs/training.md),
+    /// instead of a shipped one. It is kept on the drill's ledger.
+    #[serde(default)]
+    pub scenario_yaml: Option<String>,
     /// A team whose members take part.
     #[serde(default)]
     pub team: Option<String>,
@@ -113,8 +118,14 @@ pub async fn start(
     caller: Caller,
     ApiJson(req): ApiJson<StartDrillRequest>,
 ) -> Result<Response, Problem> {
+    if req.scenario.is_empty() == req.scenario_yaml.is_none() {
+        return Err(Problem::unprocessable(
+            "name a shipped scenario (`scenario`) or give a scenario file (`scenario_yaml`), not both",
+        ));
+    }
     let start = DrillStart {
         scenario: req.scenario,
+        source: req.scenario_yaml,
         team: req.team,
         participants: users(&req.participants)?,
     };
