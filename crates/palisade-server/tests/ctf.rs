@@ -100,6 +100,13 @@ async fn two_teams_play_a_ctf_with_a_frozen_scoreboard_and_the_ledger_verifies()
         let r = srv.post("/api/v1/ctf", &srv.admin, plain).await;
         assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text.contains("hash"), "{name}: {}", r.text);
+        // Hostile numbers are refused, not overflowed.
+        let mut huge = create.clone();
+        huge["name"] = json!("huge-ctf");
+        huge["rate_limit_seconds"] = json!(u64::MAX);
+        let r = srv.post("/api/v1/ctf", &srv.admin, huge).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(rule(&r), "ctf-setup", "{name}: {}", r.text);
 
         for (id, member) in [("red", "ann"), ("blue", "bob")] {
             let r = srv

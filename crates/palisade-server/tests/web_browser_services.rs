@@ -254,5 +254,41 @@ async fn services_on_call_and_alert_pages_are_accessible_in_the_browser() {
     )
     .await;
     b.screenshot(dir.join("finding.png")).await;
+
+    // A CTF event: the list, the event's page, a flag submitted through its form.
+    let salt = [9u8; 8];
+    let toml = format!(
+        "id = \"warmup\"\nname = \"Warm-up\"\ncategory = \"misc\"\ndescription = \"x\"\nvalue = 50\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
+        hex::encode(salt),
+        palisade_training::ctf::challenge::hash_flag(&salt, "palisade{hello}", true)
+    );
+    created(
+        &s,
+        "/api/v1/ctf",
+        json!({"name": "friday", "start": rfc3339(now - 3600), "end": rfc3339(now + 3600),
+               "mode": "teams", "challenges": [{"file": "w.toml", "toml": toml}]}),
+    )
+    .await;
+    ok(
+        &s,
+        "/api/v1/ctf/friday/accounts",
+        json!({"id": "red", "name": "Team red", "members": ["admin"]}),
+    )
+    .await;
+    visit(&b, &format!("{}/ctf", s.url), "table.list").await;
+    visit(&b, &format!("{}/ctf/friday", s.url), "#submit-title").await;
+    let flag = b.find(Locator::Css("input[name=flag]")).await.unwrap();
+    flag.send_keys("palisade{hello}").await.unwrap();
+    b.find(Locator::Css("form:has(#submit-title) button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The answer page (after the redirect) says it was right.
+    wait_for(&b, ".banner.ok").await;
+    let serious = serious_or_worse(&b.axe().await);
+    assert!(serious.is_empty(), "CTF answer page: {}", list(&serious));
+    b.screenshot(dir.join("ctf.png")).await;
     b.close().await;
 }

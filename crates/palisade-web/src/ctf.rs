@@ -130,7 +130,9 @@ async fn event_page(
     let mine = st.accounts_of(&caller.actor.user);
     let admin = caller.actor.account_role == AccountRole::Admin;
     let public = st.ctf.scoreboard(&st.state, now, View::Public);
-    let live = admin.then(|| st.ctf.scoreboard(&st.state, now, View::Admin));
+    // The live board differs from the public one only once frozen.
+    let live = (admin && public.frozen_at.is_some())
+        .then(|| st.ctf.scoreboard(&st.state, now, View::Admin));
     let solved = |challenge: &str| {
         mine.iter()
             .any(|a| st.state.solved_at(&a.id, challenge).is_some())

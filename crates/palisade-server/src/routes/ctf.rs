@@ -416,14 +416,7 @@ pub async fn list(
     query: StrictQuery,
 ) -> Result<Json<CtfList>, Problem> {
     let q = query.only(&["limit"])?;
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| Problem::unprocessable("limit must be 1 … 1000"))?,
-        None => 1000,
-    };
+    let limit = super::limit(&q, 1000)?;
     Ok(Json(CtfList {
         events: app
             .list_ctfs(limit)

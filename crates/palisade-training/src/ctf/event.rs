@@ -191,6 +191,9 @@ pub enum Refusal {
 #[error("{0}")]
 pub struct SetupError(pub String);
 
+/// The longest rate-limit period an event may set (30 days).
+pub const MAX_RATE_PERIOD_SECS: u64 = 30 * 86_400;
+
 /// An event: its settings and its challenges, checked together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ctf {
@@ -217,6 +220,12 @@ impl Ctf {
             return Err(SetupError(
                 "the rate limit must allow at least one wrong answer in a non-empty period".into(),
             ));
+        }
+        if config.rate_limit.per.0 > MAX_RATE_PERIOD_SECS {
+            return Err(SetupError(format!(
+                "the rate limit's period is at most {} days",
+                MAX_RATE_PERIOD_SECS / 86_400
+            )));
         }
         if let Some(c) = challenges.iter().find(|c| c.has_plain_flags()) {
             return Err(SetupError(format!(

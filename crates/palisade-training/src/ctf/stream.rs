@@ -694,5 +694,16 @@ mod tests {
                 .rule,
             rules::CTF_SETUP
         );
+        // A rate-limit period beyond 30 days would overflow the clock arithmetic: refused.
+        let mut long = CreateCtf {
+            config: st.ctf.config.clone(),
+            challenges: st.ctf.challenges.clone(),
+        };
+        long.config.rate_limit.per = Dur(u64::MAX);
+        let r = CtfEventState::decide_create(&admin, &long, &ctx).unwrap_err();
+        assert_eq!(
+            (r.rule, r.message.contains("30 days")),
+            (rules::CTF_SETUP, true)
+        );
     }
 }
