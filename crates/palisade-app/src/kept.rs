@@ -17,6 +17,7 @@ use palisade_core::service::ServiceState;
 use palisade_core::team::{TEAM_NAME_KEY, TeamCommand, TeamState};
 use palisade_core::types::ResourceName;
 use palisade_core::{Aggregate, IncidentState, UserName};
+use palisade_maturity::stream::AssessmentState;
 use palisade_store::{
     IncidentProjection, Projection, RecordProjection, ServiceProjection, Store, StreamKey,
 };
@@ -449,6 +450,43 @@ impl Kept for CtfEventState {
             CtfCommand::Register { members, .. } => members.clone(),
             _ => Vec::new(),
         }
+    }
+}
+
+impl Kept for AssessmentState {
+    const NOUN: &'static str = "assessment";
+
+    fn cache(app: &Inner) -> &StateCache<Self> {
+        &app.assessments
+    }
+    fn policy(_: &Inner) -> &Self::Policy {
+        &()
+    }
+    fn projection(&self) -> Option<Projection> {
+        Some(Projection::Record(RecordProjection {
+            parent: None,
+            status: "active".to_string(),
+            sort_us: self.created_at.unix_micros(),
+            summary: serde_json::to_string(&crate::assessments::AssessmentSummary::of(self))
+                .unwrap_or_default(),
+        }))
+    }
+    fn resolve<'a>(
+        store: &'a Store,
+        reference: &'a str,
+    ) -> impl Future<Output = palisade_store::Result<Option<Uuid>>> + Send + 'a {
+        named(
+            store,
+            palisade_core::assessment::ASSESSMENT_NAME_KEY,
+            reference,
+        )
+    }
+    /// Its name, unique among assessments.
+    fn keys(&self) -> Option<Vec<StreamKey>> {
+        Some(vec![StreamKey::new(
+            palisade_core::assessment::ASSESSMENT_NAME_KEY,
+            self.name.as_str(),
+        )])
     }
 }
 

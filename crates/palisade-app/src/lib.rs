@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod assessments;
 pub mod cache;
 pub mod ctf;
 pub mod deliveries;
@@ -133,6 +134,7 @@ pub struct Inner {
     pub(crate) findings: cache::StateCache<palisade_core::finding::FindingState>,
     pub(crate) scans: cache::StateCache<palisade_core::finding::ScanState>,
     pub(crate) ctfs: cache::StateCache<palisade_training::ctf::stream::CtfEventState>,
+    pub(crate) assessments: cache::StateCache<palisade_maturity::stream::AssessmentState>,
     pub(crate) finding_sla: palisade_core::finding::SlaDays,
     /// The offline vulnerability index deployed SBOMs are matched against.
     pub(crate) vulns_index: PathBuf,
@@ -297,6 +299,7 @@ impl App {
             escalations: Default::default(),
             teams: Default::default(),
             ctfs: Default::default(),
+            assessments: Default::default(),
             people: Default::default(),
             findings: Default::default(),
             scans: Default::default(),

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod alert;
+pub mod assessment;
 pub mod canonical;
 pub mod chain;
 pub mod change;

@@ -108,6 +108,7 @@ pub const ALL: &[&[Rule]] = &[
     crate::person::rules::ALL,
     crate::finding::rules::ALL,
     crate::ctf::rules::ALL,
+    crate::assessment::rules::ALL,
 ];
 
 /// Look a rule up by id.

@@ -32,6 +32,8 @@ pub enum StreamKind {
     Scan,
     /// A CTF event: its challenges, accounts, submissions and hint unlocks.
     Ctf,
+    /// A maturity assessment: each push of its answers file.
+    Assessment,
 }
 
 impl StreamKind {
@@ -49,6 +51,7 @@ impl StreamKind {
         StreamKind::Finding,
         StreamKind::Scan,
         StreamKind::Ctf,
+        StreamKind::Assessment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl StreamKind {
             StreamKind::Finding => "finding",
             StreamKind::Scan => "scan",
             StreamKind::Ctf => "ctf",
+            StreamKind::Assessment => "assessment",
         }
     }
 }
@@ -85,7 +89,7 @@ impl FromStr for StreamKind {
             .ok_or_else(|| crate::types::ParseError {
                 what: "stream kind",
                 value: s.to_string(),
-                expected: "incident, service, deployment, alert, change, schedule, escalation, team, person, finding, scan or ctf",
+                expected: "incident, service, deployment, alert, change, schedule, escalation, team, person, finding, scan, ctf or assessment",
             })
     }
 }

@@ -29,6 +29,7 @@ pub mod history;
 pub mod report;
 pub mod samm;
 pub mod source;
+pub mod stream;
 pub mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
