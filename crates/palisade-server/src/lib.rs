@@ -86,9 +86,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::ctf::create, routes::ctf::list, routes::ctf::show_ctf, routes::ctf::scoreboard,
         routes::ctf::docs::register, routes::ctf::docs::submit, routes::ctf::docs::hint,
         routes::ctf::docs::freeze,
+        routes::assessments::create, routes::assessments::list,
+        routes::assessments::show_assessment, routes::assessments::file,
+        routes::assessments::docs::record,
     ),
     modifiers(&BearerAuth, &SharedResponses),
-    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "drills"), (name = "training"), (name = "tokens"), (name = "operations"))
+    tags((name = "incidents"), (name = "commands"), (name = "evidence"), (name = "communications"), (name = "postmortems"), (name = "services"), (name = "alerts"), (name = "schedules"), (name = "escalation-policies"), (name = "teams"), (name = "people"), (name = "findings"), (name = "drills"), (name = "training"), (name = "maturity"), (name = "tokens"), (name = "operations"))
 )]
 pub struct ApiDoc;
 
@@ -240,6 +243,7 @@ pub fn router_with(app: App, web: palisade_web::WebOptions) -> Router {
         .merge(routes::escalations::routes())
         .merge(routes::teams::routes())
         .merge(routes::ctf::routes())
+        .merge(routes::assessments::routes())
         .merge(routes::drills::routes())
         .merge(routes::people::routes())
         .merge(routes::findings::routes())

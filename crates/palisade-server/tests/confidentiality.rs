@@ -1038,6 +1038,37 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({})),
             [200, 403, 403, 403, 401, 401],
         ),
+        // Maturity assessments: every account reads; responders and admins start and push.
+        same(
+            "GET",
+            "/api/v1/assessments",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/assessments",
+            || Body::Json(json!({"name": fresh_name("asm"), "kind": "samm"})),
+            [201, 201, 201, 403, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/assessments/{asm}",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "GET",
+            "/api/v1/assessments/{asm}/file",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
+        same(
+            "POST",
+            "/api/v1/assessments/{asm}/records",
+            || Body::Json(json!({"file": answers_file("1")})),
+            [200, 200, 200, 403, 401, 401],
+        ),
         // A service's ownership: the team and policy named exist (made before the matrix).
         same(
             "POST",
@@ -1199,6 +1230,13 @@ fn policy_body(name: &str) -> Value {
         "targets": [{"type": "user", "name": "mia"}]}]})
 }
 
+/// A SAMM answers file with one answer.
+fn answers_file(value: &str) -> String {
+    format!(
+        "format: 1\nmodel: {{ kind: samm, version: \"2.0\" }}\nassessments:\n  - date: \"2026-03-01\"\n    answers:\n      G-SM-A-1: {value}\n"
+    )
+}
+
 /// A running CTF event (an hour each way) with one challenge whose flag is stored hashed and
 /// whose one hint is free.
 fn ctf_body(name: &str) -> Value {
@@ -1344,6 +1382,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("{sch}", "{schedule}")
                 .replace("{esc}", "{policy}")
                 .replace("{f}", "{finding}")
+                .replace("{asm}", "{assessment}")
                 .replace("/people/mia", "/people/{user}")
                 .replace("steps/1/start", "steps/{step}/{action}")
                 .replace("steps/1/done", "steps/{step}/{action}")
@@ -1357,7 +1396,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
     }
     assert_eq!(
         documented.len(),
-        110,
+        115,
         "routes were added: extend the matrix"
     );
 
@@ -1403,6 +1442,26 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 }
                 if path.contains("{a}") {
                     path = path.replace("{a}", &alert(&srv, &cast).await);
+                }
+                if path.contains("{asm}") {
+                    let asm = fresh_name("asm");
+                    let r = srv
+                        .post(
+                            "/api/v1/assessments",
+                            &cast.admin,
+                            json!({"name": asm, "kind": "samm"}),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+                    let r = srv
+                        .post(
+                            &format!("/api/v1/assessments/{asm}/records"),
+                            &cast.admin,
+                            json!({"file": answers_file("0.5")}),
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+                    path = path.replace("{asm}", &asm);
                 }
                 if path.contains("{ctf}") {
                     let event = fresh_name("ctf");
@@ -1684,6 +1743,21 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
                     "{what}: {addresses}"
                 );
             }
+        }
+        ("GET", "/api/v1/assessments") => {
+            assert!(r.body["assessments"].is_array(), "{what}")
+        }
+        ("GET", "/api/v1/assessments/{asm}/file") => {
+            assert!(r.text().starts_with("format: 1"), "{what}: {}", r.text())
+        }
+        (_, p) if p.starts_with("/api/v1/assessments") => {
+            assert!(
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("asm-")),
+                "{what}: {}",
+                r.text()
+            );
         }
         ("GET", "/api/v1/ctf") => assert!(r.body["events"].is_array(), "{what}"),
         ("GET", "/api/v1/ctf/{ctf}/scoreboard") => {

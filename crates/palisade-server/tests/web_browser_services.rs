@@ -290,5 +290,27 @@ async fn services_on_call_and_alert_pages_are_accessible_in_the_browser() {
     let serious = serious_or_worse(&b.axe().await);
     assert!(serious.is_empty(), "CTF answer page: {}", list(&serious));
     b.screenshot(dir.join("ctf.png")).await;
+
+    // A maturity assessment kept on the server: the list and its page.
+    created(
+        &s,
+        "/api/v1/assessments",
+        json!({"name": "payments-samm", "kind": "samm"}),
+    )
+    .await;
+    ok(
+        &s,
+        "/api/v1/assessments/payments-samm/records",
+        json!({"file": "format: 1\nmodel: { kind: samm, version: \"2.0.0\" }\nassessments:\n  - date: \"2026-03-01\"\n    by: admin\n    answers:\n      G-SM-A-1: { value: 0.5, evidence: [\"https://wiki.example/strategy\"] }\n      G-SM-A-2: ~\n"}),
+    )
+    .await;
+    visit(&b, &format!("{}/maturity", s.url), "table.list").await;
+    visit(
+        &b,
+        &format!("{}/maturity/payments-samm", s.url),
+        "#answers-title",
+    )
+    .await;
+    b.screenshot(dir.join("maturity.png")).await;
     b.close().await;
 }

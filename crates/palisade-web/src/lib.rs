@@ -18,6 +18,7 @@ mod ctf;
 mod evidence;
 mod findings;
 mod incidents;
+mod maturity;
 mod oncall;
 mod page;
 mod services;
@@ -60,6 +61,7 @@ pub fn router(options: WebOptions) -> Router<App> {
         .merge(alerts::routes())
         .merge(findings::routes())
         .merge(ctf::routes())
+        .merge(maturity::routes())
         .merge(assets::routes())
         .layer(axum::Extension(options))
         .layer(middleware::from_fn(security_headers))

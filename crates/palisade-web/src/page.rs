@@ -40,6 +40,7 @@ pub(crate) fn frame(
                             a href="/oncall" { "On call" }
                             a href="/alerts" { "Alerts" }
                             a href="/findings" { "Findings" }
+                            a href="/maturity" { "Maturity" }
                             a href="/ctf" { "CTF" }
                             a href="/account" { "Account" }
                             @if c.actor.account_role == palisade_core::AccountRole::Admin {

@@ -1,11 +1,13 @@
-//! `palisade maturity`: SAMM, DSOMM, NIST CSF 2.0 and BSIMM assessments, offline. Argument
-//! parsing, printing and exit codes around `palisade-maturity`.
+//! `palisade maturity`: SAMM, DSOMM, NIST CSF 2.0 and BSIMM assessments, offline, and their
+//! record on the server (`push`, `pull`). Argument parsing, printing and exit codes around
+//! `palisade-maturity`.
 //!
 //! Exit codes: 0 done; 2 error: a model or answers file that does not load (the file and line
 //! are named), answers made against another version of the model without
 //! `--allow-version-mismatch` (what changed is listed), no assessment to report on, a command
-//! that does not apply to the model (`gaps` on SAMM). 1 is not used: an assessment is a picture,
-//! not a verdict. Output has no colour, so `NO_COLOR` changes nothing.
+//! that does not apply to the model (`gaps` on SAMM), a server that cannot be reached. 1 only
+//! when the server refuses a push by a rule: an assessment is a picture, not a verdict. Output
+//! has no colour, so `NO_COLOR` changes nothing.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -50,6 +52,37 @@ pub enum MaturityCmd {
     /// findings, security incidents and their postmortems — each with the facts and links
     /// behind it, for a person to confirm (`--yaml` prints an assessment to add).
     Evidence(crate::maturity_evidence::EvidenceArgs),
+    /// Record an answers file on the server: each push is a signed event (who, when, the
+    /// file); a new `confirmed_by` must name you. `--create KIND` starts the assessment first.
+    Push(PushArgs),
+    /// Fetch an assessment's answers file as last pushed, for `assess`, `heatmap`, `roadmap`,
+    /// `diff` and `progress` with your model file.
+    Pull(PullArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PushArgs {
+    /// The answers file (YAML).
+    file: PathBuf,
+    /// The assessment on the server (`payments-samm`).
+    #[arg(long)]
+    name: String,
+    /// Start the assessment for this kind of model if it does not exist yet.
+    #[arg(long, value_enum)]
+    create: Option<KindArg>,
+    #[command(flatten)]
+    client: crate::client::ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PullArgs {
+    /// The assessment on the server (name or id).
+    name: String,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    client: crate::client::ClientArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,14 +310,91 @@ pub fn run(cmd: MaturityCmd) -> i32 {
         MaturityCmd::Diff(a) => diff(a),
         MaturityCmd::Progress(a) => progress(a),
         MaturityCmd::Evidence(a) => crate::maturity_evidence::run(a),
+        MaturityCmd::Push(a) => on_server(push(a)),
+        MaturityCmd::Pull(a) => on_server(pull(a)),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
+            if let Some(refusal) = e.downcast_ref::<crate::client::Refused>() {
+                eprintln!("refused: {refusal}");
+                return crate::deps_cmd::EXIT_FINDINGS;
+            }
             eprintln!("palisade: error: {e:#}");
             EXIT_ERROR
         }
     }
+}
+
+/// Run a server call to its end.
+fn on_server(f: impl std::future::Future<Output = anyhow::Result<i32>>) -> anyhow::Result<i32> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(f)
+}
+
+async fn push(a: PushArgs) -> anyhow::Result<i32> {
+    use palisade_server::routes::assessments::AssessmentView;
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("cannot read {}", a.file.display()))?;
+    // Read here first, so a mistake is named with this file's path and line.
+    let parsed = answers::parse(&a.file, &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let c = crate::client::Client::new(&a.client)?;
+    let path = format!("/api/v1/assessments/{}", crate::client::seg(&a.name));
+    if let Some(kind) = a.create {
+        let exists = c
+            .request(reqwest::Method::GET, &path)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if !exists {
+            let _: AssessmentView = c
+                .post(
+                    "/api/v1/assessments",
+                    &serde_json::json!({"name": a.name, "kind": kind.kind().as_str()}),
+                )
+                .await?;
+        }
+    }
+    let v: AssessmentView = c
+        .post(
+            &format!("{path}/records"),
+            &serde_json::json!({"file": text}),
+        )
+        .await?;
+    let last = v.records.last();
+    match a.client.format {
+        crate::Format::Json => println!("{}", crate::output::json(&v)),
+        crate::Format::Table => eprintln!(
+            "palisade: recorded push {} of {} ({} assessment(s), newest {}, model {} {}); sha256 {}",
+            v.records.len(),
+            v.name,
+            parsed.assessments.len(),
+            last.and_then(|r| r.latest.as_deref()).unwrap_or("—"),
+            parsed.model.kind.title(),
+            parsed.model.version,
+            last.map(|r| r.sha256.as_str()).unwrap_or("")
+        ),
+    }
+    Ok(EXIT_CLEAN)
+}
+
+async fn pull(a: PullArgs) -> anyhow::Result<i32> {
+    let c = crate::client::Client::new(&a.client)?;
+    let path = format!("/api/v1/assessments/{}/file", crate::client::seg(&a.name));
+    let resp = c
+        .request(reqwest::Method::GET, &path)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the server for {path}"))?;
+    if !resp.status().is_success() {
+        return Err(crate::client::problem_error(resp, &path).await);
+    }
+    let text = resp.text().await.context("reading the answers file")?;
+    emit(&text, a.output.as_deref())?;
+    Ok(EXIT_CLEAN)
 }
 
 /// Standard output, or `--output`; a closed pipe is not an error.

@@ -951,3 +951,92 @@ fn a_bsimm_activity_file_of_the_users_own_is_assessed() {
         o.stdout
     );
 }
+
+/// The team keeps its SAMM answers on the server: `push --create samm` starts the assessment
+/// and records the file (who and when on the ledger), `pull` gives it back byte for byte, and
+/// the scores from the pulled file are the toolbox's; pushing the same file again is refused
+/// (exit 1, with the rule); `palisade verify` passes.
+#[test]
+fn answers_pushed_to_the_server_are_pulled_back_and_score_the_same() {
+    let Some(model) = shared_data("maturity/samm/model") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = s(&model);
+    ok(palisade(
+        d,
+        &[
+            "maturity",
+            "template",
+            "--model",
+            m,
+            "-o",
+            "samm.yaml",
+            "--date",
+            "2026-01-15",
+        ],
+    ));
+    let template = std::fs::read_to_string(d.join("samm.yaml")).unwrap();
+    std::fs::write(d.join("samm.yaml"), fill(&template, &samm_values())).unwrap();
+    let answers = d.join("samm.yaml");
+
+    let data = d.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = common::serve(&data);
+    let push = [
+        "maturity",
+        "push",
+        s(&answers),
+        "--name",
+        "payments-samm",
+        "--create",
+        "samm",
+    ];
+    let o = common::palisade(&server, &server.admin, &push);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr.contains("recorded push 1 of payments-samm"),
+        "{}",
+        o.stderr
+    );
+    let again = common::palisade(&server, &server.admin, &push);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("assessment-unchanged"),
+        "{}",
+        again.stderr
+    );
+
+    let pulled = d.join("pulled.yaml");
+    let o = common::palisade(
+        &server,
+        &server.admin,
+        &["maturity", "pull", "payments-samm", "-o", s(&pulled)],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        std::fs::read(&pulled).unwrap(),
+        std::fs::read(&answers).unwrap()
+    );
+    let o = ok(palisade(
+        d,
+        &[
+            "maturity",
+            "assess",
+            "--model",
+            m,
+            "--answers",
+            "pulled.yaml",
+        ],
+    ));
+    assert!(
+        o.stdout.contains("Overall score (0–3): 1.24"),
+        "{}",
+        o.stdout
+    );
+
+    drop(server);
+    let o = palisade(d, &["verify", "--data-dir", s(&data)]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+}

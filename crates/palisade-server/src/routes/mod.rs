@@ -27,6 +27,7 @@ macro_rules! incident_command_doc {
 }
 
 pub mod alerts;
+pub mod assessments;
 pub mod comms;
 pub mod ctf;
 pub mod deliveries;
