@@ -85,3 +85,74 @@ impl App {
         Ok(list)
     }
 }
+
+/// Every model in `dir` (each entry a SAMM directory, a DSOMM `model.yaml`, a CSF catalog or a
+/// BSIMM activity file), in name order; none when the directory does not exist.
+pub fn load_models(
+    dir: &std::path::Path,
+) -> std::result::Result<Vec<palisade_maturity::Model>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut paths: Vec<std::path::PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .map(|p| palisade_maturity::load(p, None).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// An assessment's newest scores, from the model of its kind the server holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentScores {
+    /// The dated assessment scored (the newest in the last file).
+    pub date: String,
+    pub team: Option<String>,
+    /// The model version scored with, and whether it is the version the answers name.
+    pub model_version: String,
+    pub same_version: bool,
+    pub summary: palisade_maturity::history::Summary,
+}
+
+impl App {
+    /// Score the newest assessment of the last file pushed with a model of its kind the server
+    /// holds (the same version if there is one; another, with unknown items skipped, if not).
+    /// `None` when nothing is pushed or no model of the kind is installed; an error text when
+    /// the answers do not score.
+    pub fn assessment_scores(
+        &self,
+        st: &AssessmentState,
+    ) -> Option<std::result::Result<AssessmentScores, String>> {
+        let text = st.file.as_deref()?;
+        let file =
+            palisade_maturity::answers::parse(std::path::Path::new("answers.yaml"), text).ok()?;
+        let newest = file.assessments.iter().max_by(|a, b| a.date.cmp(&b.date))?;
+        let of_kind = self
+            .inner
+            .maturity_models
+            .iter()
+            .filter(|m| m.kind() == st.kind);
+        let exact = of_kind.clone().find(|m| m.version() == file.model.version);
+        let model = exact.or_else(|| of_kind.clone().next())?;
+        let same_version = model.version() == file.model.version;
+        Some(
+            model
+                .evaluate(newest, !same_version)
+                .map(|e| AssessmentScores {
+                    date: newest.date.clone(),
+                    team: newest.team.clone(),
+                    model_version: model.version().to_string(),
+                    same_version,
+                    summary: e.summary(),
+                })
+                .map_err(|e| e.to_string()),
+        )
+    }
+}

@@ -106,6 +106,8 @@ pub enum StartError {
     Comms(String),
     #[error("{0}")]
     Bootstrap(String),
+    #[error("a maturity model in the data directory does not load: {0}")]
+    Maturity(String),
 }
 
 /// The application: cheap to clone, shared by every interface and worker of one process.
@@ -135,6 +137,9 @@ pub struct Inner {
     pub(crate) scans: cache::StateCache<palisade_core::finding::ScanState>,
     pub(crate) ctfs: cache::StateCache<palisade_training::ctf::stream::CtfEventState>,
     pub(crate) assessments: cache::StateCache<palisade_maturity::stream::AssessmentState>,
+    /// The maturity models assessments are scored with (the data directory's
+    /// `maturity-models/`; none: assessments are kept but not scored).
+    pub(crate) maturity_models: Vec<palisade_maturity::Model>,
     pub(crate) finding_sla: palisade_core::finding::SlaDays,
     /// The offline vulnerability index deployed SBOMs are matched against.
     pub(crate) vulns_index: PathBuf,
@@ -227,6 +232,8 @@ impl App {
     /// Open the store, load playbooks, bootstrap the first admin, and start the workers.
     pub async fn start(config: &AppConfig) -> std::result::Result<Started, StartError> {
         let playbooks = load_playbooks(config.playbooks_dir.as_deref())?;
+        let maturity_models = assessments::load_models(&config.store.dir().maturity_models())
+            .map_err(StartError::Maturity)?;
         config.comms.validate().map_err(StartError::Comms)?;
         let opened = Store::open(&config.store).await?;
         let store = opened.store;
@@ -300,6 +307,7 @@ impl App {
             teams: Default::default(),
             ctfs: Default::default(),
             assessments: Default::default(),
+            maturity_models,
             people: Default::default(),
             findings: Default::default(),
             scans: Default::default(),

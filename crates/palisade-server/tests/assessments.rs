@@ -209,3 +209,110 @@ async fn the_maturity_pages_show_pushes_and_answers_without_trusting_the_file() 
         StatusCode::NOT_FOUND
     );
 }
+
+/// With the official SAMM model in the data directory's `maturity-models/`, the server scores
+/// the newest assessment of the last push as the toolbox does (the toolbox example: 1.24), in
+/// the API and on the page; without a model it says how to get scores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_server_scores_with_the_model_in_its_data_directory() {
+    let Some(model) = palisade_test_support::shared_data("maturity/samm/model") else {
+        return;
+    };
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let dest = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).unwrap();
+            }
+        }
+    }
+    const TOOLBOX: &str = "G-SM-A-1=0 G-SM-A-2=0 G-SM-A-3=0.25 G-SM-B-2=0.25 G-SM-B-3=0.5 G-PC-A-1=0.5 G-PC-A-2=0.5 G-PC-A-3=0.5 G-PC-B-1=0.25 G-PC-B-2=0.5 G-PC-B-3=1 G-EG-A-1=1 G-EG-A-2=1 G-EG-A-3=0.5 G-EG-B-1=0.5 G-EG-B-2=1 G-EG-B-3=0 D-TA-A-1=0 D-TA-A-2=0.25 D-TA-A-3=0 D-TA-B-1=1 D-TA-B-2=0 D-TA-B-3=1 D-SR-A-2=0.5 D-SR-A-3=0.25 D-SR-B-1=0.5 D-SR-B-2=0.5 D-SR-B-3=0.5 D-SA-A-1=1 D-SA-A-2=1 D-SA-A-3=0.5 D-SA-B-1=0 D-SA-B-2=1 D-SA-B-3=0.5 I-SB-A-1=0 I-SB-A-2=0 I-SB-A-3=0 I-SB-B-1=0.25 I-SB-B-2=1 I-SB-B-3=1 I-SD-A-2=0 I-SD-A-3=1 I-SD-B-1=1 I-SD-B-2=0.5 I-SD-B-3=0 I-DM-A-1=1 I-DM-A-2=0 I-DM-A-3=0.5 I-DM-B-1=0.5 I-DM-B-2=0 I-DM-B-3=1 V-AA-A-2=0.5 V-AA-A-3=0 V-AA-B-1=0.25 V-AA-B-2=0.5 V-AA-B-3=0.25 V-RT-A-1=0.5 V-RT-A-2=0 V-RT-A-3=0.25 V-RT-B-1=0 V-RT-B-2=0 V-RT-B-3=1 V-ST-A-1=0.25 V-ST-A-2=0.5 V-ST-A-3=1 V-ST-B-1=0 V-ST-B-2=0 V-ST-B-3=0.25 O-IM-A-1=1 O-IM-A-2=0.25 O-IM-A-3=0.5 O-IM-B-1=0.25 O-IM-B-2=0 O-IM-B-3=1 O-EM-A-1=0.5 O-EM-A-2=1 O-EM-B-1=0.5 O-EM-B-2=0.25 O-EM-B-3=0.25 O-OM-A-1=0.5 O-OM-A-2=0 O-OM-A-3=1 O-OM-B-1=0.25 O-OM-B-2=0 O-OM-B-3=0.25";
+    let mut file =
+        "format: 1\nmodel: { kind: samm, version: \"older\" }\nassessments:\n  - date: \"2026-01-15\"\n    team: payments\n    answers:\n".to_string();
+    for pair in TOOLBOX.split_whitespace() {
+        let (k, v) = pair.split_once('=').unwrap();
+        file.push_str(&format!("      {k}: {v}\n"));
+    }
+    let (name, store, dir) = backends().await.into_iter().next().unwrap();
+    copy(&model, &dir.path().join("maturity-models").join("samm"));
+    let srv = TestServer::serve(AppConfig {
+        store,
+        ..Default::default()
+    })
+    .await;
+    for (asm, kind) in [("payments-samm", "samm"), ("platform-dsomm", "dsomm")] {
+        let r = srv
+            .post(
+                "/api/v1/assessments",
+                &srv.admin,
+                json!({"name": asm, "kind": kind}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+    }
+    let r = srv
+        .post(
+            "/api/v1/assessments/payments-samm/records",
+            &srv.admin,
+            json!({"file": file}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+    let scores = &r.body["scores"];
+    let overall = scores["overall"].as_f64().expect("scored");
+    assert!((overall - 1.24).abs() < 0.005, "{overall}: {}", r.text);
+    assert_eq!(scores["unit"], "score");
+    assert_eq!(
+        scores["same_version"], false,
+        "the answers name another version"
+    );
+    assert_eq!(scores["team"], "payments");
+    assert_eq!(scores["groups"].as_array().unwrap().len(), 5);
+
+    let dsomm = srv
+        .get("/api/v1/assessments/platform-dsomm", &srv.admin)
+        .await;
+    assert!(dsomm.body["scores"].is_null());
+    assert_eq!(dsomm.body["scores_note"], "no answers file pushed yet");
+
+    let mut w = palisade_test_support::web::Web::new(&srv);
+    w.sign_in_token(&srv.admin).await;
+    let page = w.ok("/maturity/payments-samm").await;
+    assert!(
+        page.text.contains("Scores of 2026-01-15 (payments)"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("Overall: <strong>1.24</strong>"),
+        "{}",
+        page.text
+    );
+}
+
+/// A model file in `maturity-models/` that does not load stops the server at start, naming the
+/// file, rather than leaving assessments silently unscored.
+#[tokio::test]
+async fn a_broken_model_in_the_data_directory_stops_the_start_with_its_file() {
+    let (_, store, dir) = backends().await.into_iter().next().unwrap();
+    let models = dir.path().join("maturity-models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::write(models.join("dsomm.yaml"), "meta: [unclosed\n").unwrap();
+    let err = palisade_app::App::start(&AppConfig {
+        store,
+        ..Default::default()
+    })
+    .await
+    .err()
+    .expect("refused to start");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("a maturity model in the data directory does not load")
+            && text.contains("dsomm.yaml"),
+        "{text}"
+    );
+}

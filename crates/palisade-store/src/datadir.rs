@@ -15,6 +15,8 @@
 //!   spool/                    evidence staged for an export bundle while it is built: unnamed
 //!                             temporary files, encrypted under a key held only in memory
 //!   vulns.sqlite3             the offline vulnerability index (`palisade db`)
+//!   maturity-models/          official maturity model files the server scores assessments
+//!                             with (optional: a SAMM directory, DSOMM's model.yaml, …)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,7 @@ impl DataDir {
     pub const EVIDENCE_DIR: &'static str = "evidence";
     pub const SPOOL_DIR: &'static str = "spool";
     pub const VULNS_INDEX_FILE: &'static str = "vulns.sqlite3";
+    pub const MATURITY_MODELS_DIR: &'static str = "maturity-models";
 
     pub fn new(path: impl Into<PathBuf>) -> DataDir {
         DataDir(path.into())
@@ -81,6 +84,9 @@ impl DataDir {
     }
     pub fn vulns_index(&self) -> PathBuf {
         self.0.join(Self::VULNS_INDEX_FILE)
+    }
+    pub fn maturity_models(&self) -> PathBuf {
+        self.0.join(Self::MATURITY_MODELS_DIR)
     }
 
     /// Whether it holds an embedded database.

@@ -56,6 +56,10 @@ async fn list(State(app): State<App>, Signed(caller): Signed) -> Response {
     )
 }
 
+fn score(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.2}"))
+}
+
 fn given(g: &Given) -> String {
     match g {
         Given::Nothing => "—".into(),
@@ -100,7 +104,23 @@ async fn show(
     let body = html! {
         h1 { "Assessment: " (st.name) }
         p { (st.kind.title()) ". Started by " (st.created_by) " at " (time(st.created_at)) "." }
-        p.hint { "Scores come from the model file: " code { "palisade maturity pull " (st.name) " -o answers.yaml" } ", then " code { "palisade maturity assess --model MODEL --answers answers.yaml" } "." }
+        @match app.assessment_scores(&st) {
+            Some(Ok(sc)) => section aria-labelledby="scores-title" {
+                h2 id="scores-title" { "Scores of " (sc.date) @if let Some(t) = &sc.team { " (" (t) ")" } }
+                p { "Scored with " (st.kind.title()) " " (sc.model_version)
+                    @if !sc.same_version { " — the answers name another version; items it does not have are skipped" }
+                    ". Overall: " strong { (score(sc.summary.overall)) } " of " (sc.summary.max) "." }
+                div.scroll {
+                    table.list {
+                        caption.visually-hidden { "Scores by group" }
+                        thead { tr { th scope="col" { "Group" } th scope="col" { "Score" } } }
+                        tbody { @for (name, v) in &sc.summary.groups { tr { td { (name) } td { (score(*v)) } } } }
+                    }
+                }
+            },
+            Some(Err(why)) => p.banner.warn { "The answers do not score: " (why) },
+            None => p.hint { "Scores come from the model file: put it in the data directory's " code { "maturity-models/" } ", or score offline with " code { "palisade maturity pull " (st.name) " -o answers.yaml" } " and " code { "palisade maturity assess --model MODEL --answers answers.yaml" } "." },
+        }
         section aria-labelledby="pushes-title" {
             h2 id="pushes-title" { "Pushes" }
             @if st.records.is_empty() {

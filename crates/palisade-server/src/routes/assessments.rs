@@ -86,6 +86,74 @@ pub struct AssessmentView {
     pub updated_at: String,
     /// Number of ledger events.
     pub events: u64,
+    /// The newest assessment's scores, when the server holds a model of its kind (the data
+    /// directory's `maturity-models/`).
+    pub scores: Option<AssessmentScoresView>,
+    /// Why there are no scores, when there are none.
+    pub scores_note: Option<String>,
+}
+
+/// A score (a SAMM level 0–3, or a share in per cent).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupScore {
+    /// A business function, dimension, CSF function or BSIMM domain.
+    pub name: String,
+    pub score: Option<f64>,
+}
+
+/// An assessment's scores as its model computes them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentScoresView {
+    /// The dated assessment scored (the newest), and its team.
+    pub date: String,
+    pub team: Option<String>,
+    /// The model version scored with; `same_version` false: the answers name another one
+    /// (items the model does not have are skipped).
+    pub model_version: String,
+    pub same_version: bool,
+    /// `score` (SAMM, 0 to `max`), `percent` (shares implemented: DSOMM, BSIMM) or `level`
+    /// (CSF profile levels, 0 to `max`).
+    pub unit: String,
+    pub max: f64,
+    pub overall: Option<f64>,
+    pub groups: Vec<GroupScore>,
+}
+
+/// The view of an assessment, with its scores when the server can compute them.
+pub fn view_of(app: &App, st: &AssessmentState) -> AssessmentView {
+    let mut v = AssessmentView::from(st);
+    match app.assessment_scores(st) {
+        Some(Ok(s)) => {
+            v.scores = Some(AssessmentScoresView {
+                date: s.date,
+                team: s.team,
+                model_version: s.model_version,
+                same_version: s.same_version,
+                unit: match s.summary.unit {
+                    palisade_maturity::history::Unit::Score => "score".into(),
+                    palisade_maturity::history::Unit::Percent => "percent".into(),
+                    palisade_maturity::history::Unit::Level => "level".into(),
+                },
+                max: s.summary.max,
+                overall: s.summary.overall,
+                groups: s
+                    .summary
+                    .groups
+                    .into_iter()
+                    .map(|(name, score)| GroupScore { name, score })
+                    .collect(),
+            })
+        }
+        Some(Err(why)) => v.scores_note = Some(format!("the answers do not score: {why}")),
+        None if st.file.is_none() => v.scores_note = Some("no answers file pushed yet".into()),
+        None => {
+            v.scores_note = Some(format!(
+                "this server holds no {} model: put the model file in the data directory's maturity-models/ (or score offline: palisade maturity pull, then assess --model)",
+                st.kind.title()
+            ))
+        }
+    }
+    v
 }
 
 impl From<&AssessmentState> for AssessmentView {
@@ -111,6 +179,8 @@ impl From<&AssessmentState> for AssessmentView {
             created_at: st.created_at.to_string(),
             updated_at: st.updated_at.to_string(),
             events: st.last_seq,
+            scores: None,
+            scores_note: None,
         }
     }
 }
@@ -118,8 +188,8 @@ impl From<&AssessmentState> for AssessmentView {
 impl ApiStream for AssessmentState {
     const PARAM: &'static str = "assessment";
     type View = AssessmentView;
-    fn view(_: &App, st: &AssessmentState) -> AssessmentView {
-        AssessmentView::from(st)
+    fn view(app: &App, st: &AssessmentState) -> AssessmentView {
+        view_of(app, st)
     }
 }
 
