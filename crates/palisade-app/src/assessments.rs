@@ -119,6 +119,8 @@ pub struct AssessmentScores {
     pub model_version: String,
     pub same_version: bool,
     pub summary: palisade_maturity::history::Summary,
+    /// The heat map as SVG (none for NIST CSF, which has no levels).
+    pub heatmap_svg: Option<String>,
 }
 
 impl App {
@@ -151,6 +153,7 @@ impl App {
                     model_version: model.version().to_string(),
                     same_version,
                     summary: e.summary(),
+                    heatmap_svg: model.heat(&e, false).map(|h| h.svg(&newest.label())),
                 })
                 .map_err(|e| e.to_string()),
         )

@@ -326,6 +326,114 @@ impl Model {
     }
 }
 
+/// What a heat map shows: a title, row and column labels, and a cell per row and column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heat {
+    pub title: String,
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    pub cells: Vec<Vec<svg::HeatCell>>,
+}
+
+impl Heat {
+    /// The heat map as SVG, titled with `label` (the assessment's date and team).
+    pub fn svg(&self, label: &str) -> String {
+        svg::heatmap(
+            &format!("{} — {label}", self.title),
+            &self.rows,
+            &self.columns,
+            &self.cells,
+        )
+    }
+}
+
+/// `3/5`, or `3/5 (1 n/a)`.
+pub fn counted(c: &dsomm::Count) -> String {
+    let applicable = c.total - c.not_applicable;
+    if c.not_applicable > 0 {
+        format!(
+            "{}/{} ({} n/a)",
+            c.implemented, applicable, c.not_applicable
+        )
+    } else {
+        format!("{}/{}", c.implemented, applicable)
+    }
+}
+
+impl Model {
+    /// The heat map of an evaluation: DSOMM dimension (or, `by_sub_dimension`, sub-dimension)
+    /// × level as shares implemented; SAMM practice × level scores; BSIMM practice × level
+    /// shares observed. `None` for NIST CSF, which has no levels to map.
+    pub fn heat(&self, ev: &Evaluation, by_sub_dimension: bool) -> Option<Heat> {
+        let cell = |c: &dsomm::Count| svg::HeatCell {
+            share: c.share(),
+            detail: format!("{} implemented", counted(c)),
+        };
+        match (self, ev) {
+            (Model::Dsomm(dm), Evaluation::Dsomm { statuses, .. }) => {
+                let g = if by_sub_dimension {
+                    dsomm::Grouping::SubDimension
+                } else {
+                    dsomm::Grouping::Dimension
+                };
+                let h = dm.heatmap(statuses, g);
+                Some(Heat {
+                    title: "DSOMM: share of activities implemented".into(),
+                    cells: h
+                        .cells
+                        .iter()
+                        .map(|r| r.iter().map(cell).collect())
+                        .collect(),
+                    rows: h.rows,
+                    columns: h.columns,
+                })
+            }
+            (Model::Samm(_), Evaluation::Samm { scores, .. }) => {
+                let practices: Vec<&samm::PracticeScore> = scores
+                    .functions
+                    .iter()
+                    .flat_map(|f| f.practices.iter())
+                    .collect();
+                Some(Heat {
+                    title: "OWASP SAMM: score per practice and maturity level".into(),
+                    rows: practices
+                        .iter()
+                        .map(|p| format!("{} {}", p.key, p.name))
+                        .collect(),
+                    columns: (1..=3).map(|l| format!("Level {l}")).collect(),
+                    cells: practices
+                        .iter()
+                        .map(|p| {
+                            p.levels
+                                .iter()
+                                .map(|v| svg::HeatCell {
+                                    share: Some(*v),
+                                    detail: format!("level score {}", report::fixed2(*v)),
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                })
+            }
+            (Model::Bsimm(_), Evaluation::Bsimm { scores, .. }) => Some(Heat {
+                title: "BSIMM: share of activities observed".into(),
+                rows: scores
+                    .practices
+                    .iter()
+                    .map(|p| p.practice.clone())
+                    .collect(),
+                columns: (1..=3).map(|l| format!("Level {l}")).collect(),
+                cells: scores
+                    .practices
+                    .iter()
+                    .map(|p| p.levels.iter().map(cell).collect())
+                    .collect(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl Evaluation {
     /// Each answered item's answer as text (`0.5`, `implemented`, `1 → 3`).
     pub fn answer_texts(&self) -> BTreeMap<String, String> {

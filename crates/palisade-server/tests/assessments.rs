@@ -292,6 +292,22 @@ async fn the_server_scores_with_the_model_in_its_data_directory() {
         "{}",
         page.text
     );
+    assert!(
+        page.text
+            .contains("src=\"/maturity/payments-samm/heatmap.svg\""),
+        "{}",
+        page.text
+    );
+    let svg = w.ok("/maturity/payments-samm/heatmap.svg").await;
+    assert!(svg.text.contains("<svg"), "{}", svg.text);
+    assert!(
+        svg.text.contains("OWASP SAMM: score per practice"),
+        "the heat map's title"
+    );
+    assert_eq!(
+        w.get("/maturity/platform-dsomm/heatmap.svg").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// A model file in `maturity-models/` that does not load stops the server at start, naming the

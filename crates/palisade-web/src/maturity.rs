@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/maturity", get(list))
         .route("/maturity/{assessment}", get(show))
+        .route("/maturity/{assessment}/heatmap.svg", get(heatmap))
 }
 
 async fn list(State(app): State<App>, Signed(caller): Signed) -> Response {
@@ -110,6 +111,9 @@ async fn show(
                 p { "Scored with " (st.kind.title()) " " (sc.model_version)
                     @if !sc.same_version { " — the answers name another version; items it does not have are skipped" }
                     ". Overall: " strong { (score(sc.summary.overall)) } " of " (sc.summary.max) "." }
+                @if sc.heatmap_svg.is_some() {
+                    p { img.heatmap src=(format!("/maturity/{}/heatmap.svg", st.name)) alt=(format!("Heat map of {} {}: the same scores by practice or dimension and level", st.kind.title(), sc.date)); }
+                }
                 div.scroll {
                     table.list {
                         caption.visually-hidden { "Scores by group" }
@@ -173,4 +177,33 @@ async fn show(
             body,
         ),
     )
+}
+
+/// The heat map of the newest assessment, as an image (no script runs in an SVG image).
+async fn heatmap(
+    State(app): State<App>,
+    Signed(caller): Signed,
+    Path(assessment): Path<String>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let st = match app
+        .read::<AssessmentState>(&caller.actor, &assessment, "assessment heat map", "web")
+        .await
+    {
+        Ok(st) => st,
+        Err(e) => return Problem::from(e).page(Some(&caller)),
+    };
+    match app.assessment_scores(&st) {
+        Some(Ok(sc)) if sc.heatmap_svg.is_some() => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
+            sc.heatmap_svg.unwrap_or_default(),
+        )
+            .into_response(),
+        _ => crate::page::error_page(
+            StatusCode::NOT_FOUND,
+            "No heat map",
+            "This assessment has no scores on this server, or its model (NIST CSF) has no levels to map.",
+        ),
+    }
 }

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use palisade_maturity::answers::{self, AnswersFile, Assessment};
-use palisade_maturity::dsomm::{Count, Grouping};
+use palisade_maturity::counted;
+use palisade_maturity::dsomm::Count;
 use palisade_maturity::report::{self, Document, Table};
 use palisade_maturity::{Evaluation, Kind, Model, csf, history, samm, svg};
 
@@ -594,18 +595,6 @@ fn pct(c: &Count) -> String {
     }
 }
 
-fn counted(c: &Count) -> String {
-    let applicable = c.total - c.not_applicable;
-    if c.not_applicable > 0 {
-        format!(
-            "{}/{} ({} n/a)",
-            c.implemented, applicable, c.not_applicable
-        )
-    } else {
-        format!("{}/{}", c.implemented, applicable)
-    }
-}
-
 fn head(m: &Model, a: &Assessment, title: &str) -> Document {
     let mut d = Document::new(format!("{title}: {}", m.kind().title()));
     d.facts
@@ -618,78 +607,6 @@ fn head(m: &Model, a: &Assessment, title: &str) -> Document {
 }
 
 /// A heat map's title, rows, columns and cells.
-struct Heat(String, Vec<String>, Vec<String>, Vec<Vec<svg::HeatCell>>);
-
-/// The heat map of an evaluation, if its model has one.
-fn heat(m: &Model, ev: &Evaluation, by: ByArg) -> Option<Heat> {
-    let cell = |c: &Count| svg::HeatCell {
-        share: c.share(),
-        detail: format!("{} implemented", counted(c)),
-    };
-    match (m, ev) {
-        (Model::Dsomm(dm), Evaluation::Dsomm { statuses, .. }) => {
-            let g = match by {
-                ByArg::Dimension => Grouping::Dimension,
-                ByArg::SubDimension => Grouping::SubDimension,
-            };
-            let h = dm.heatmap(statuses, g);
-            let cells = h
-                .cells
-                .iter()
-                .map(|r| r.iter().map(cell).collect())
-                .collect();
-            Some(Heat(
-                "DSOMM: share of activities implemented".into(),
-                h.rows,
-                h.columns,
-                cells,
-            ))
-        }
-        (Model::Samm(_), Evaluation::Samm { scores, .. }) => {
-            let practices: Vec<&samm::PracticeScore> = scores
-                .functions
-                .iter()
-                .flat_map(|f| f.practices.iter())
-                .collect();
-            Some(Heat(
-                "OWASP SAMM: score per practice and maturity level".into(),
-                practices
-                    .iter()
-                    .map(|p| format!("{} {}", p.key, p.name))
-                    .collect(),
-                (1..=3).map(|l| format!("Level {l}")).collect(),
-                practices
-                    .iter()
-                    .map(|p| {
-                        p.levels
-                            .iter()
-                            .map(|v| svg::HeatCell {
-                                share: Some(*v),
-                                detail: format!("level score {}", f2(*v)),
-                            })
-                            .collect()
-                    })
-                    .collect(),
-            ))
-        }
-        (Model::Bsimm(_), Evaluation::Bsimm { scores, .. }) => Some(Heat(
-            "BSIMM: share of activities observed".into(),
-            scores
-                .practices
-                .iter()
-                .map(|p| p.practice.clone())
-                .collect(),
-            (1..=3).map(|l| format!("Level {l}")).collect(),
-            scores
-                .practices
-                .iter()
-                .map(|p| p.levels.iter().map(cell).collect())
-                .collect(),
-        )),
-        _ => None,
-    }
-}
-
 fn assess_document(m: &Model, a: &Assessment, ev: &Evaluation) -> Document {
     let mut d = head(m, a, "Maturity assessment");
     match ev {
@@ -918,7 +835,12 @@ fn assess(a: AssessArgs) -> anyhow::Result<i32> {
     }
     let mut d = assess_document(&l.model, asmt, &ev);
     if a.format == ReportFormat::Html
-        && let Some(Heat(title, rows, cols, cells)) = heat(&l.model, &ev, ByArg::SubDimension)
+        && let Some(palisade_maturity::Heat {
+            title,
+            rows,
+            columns: cols,
+            cells,
+        }) = l.model.heat(&ev, true)
     {
         d.figure = Some(svg::heatmap(&title, &rows, &cols, &cells));
     }
@@ -936,7 +858,13 @@ fn heatmap(a: HeatmapArgs) -> anyhow::Result<i32> {
     let l = load_inputs(&a.inputs)?;
     let asmt = pick(&l, a.inputs.team.as_deref(), a.at.as_deref())?;
     let ev = l.evaluate(asmt)?;
-    let Some(Heat(title, rows, cols, cells)) = heat(&l.model, &ev, a.by) else {
+    let Some(palisade_maturity::Heat {
+        title,
+        rows,
+        columns: cols,
+        cells,
+    }) = l.model.heat(&ev, a.by == ByArg::SubDimension)
+    else {
         bail!(
             "NIST CSF has no levels to map; `palisade maturity gaps` reports current against target profiles"
         );
