@@ -101,6 +101,9 @@ pub struct IncidentRecord {
     pub postmortem: Option<String>,
     /// RFC 3339.
     pub declared_at: String,
+    /// A drill (a training incident): counted as a drill run, never as a security incident.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// What the caller gathered.
@@ -335,10 +338,32 @@ impl Facts {
                     .collect(),
             },
         );
+        let within_year =
+            |i: &&IncidentRecord| days_between(&i.declared_at, today).is_some_and(|d| d <= 365);
+        let drills: Vec<&IncidentRecord> = record
+            .incidents
+            .iter()
+            .filter(|i| i.drill)
+            .filter(within_year)
+            .filter(|i| matches!(i.status.as_str(), "resolved" | "closed"))
+            .collect();
+        f.facts.insert(
+            "drills.run".into(),
+            Fact {
+                value: drills.len() as f64,
+                detail: format!(
+                    "{} drill(s) run to the end in the last 365 days",
+                    drills.len()
+                ),
+                links: drills.iter().map(|i| i.url.clone()).collect(),
+            },
+        );
+        // Drills are training: never counted as security incidents.
         let year: Vec<&IncidentRecord> = record
             .incidents
             .iter()
-            .filter(|i| days_between(&i.declared_at, today).is_some_and(|d| d <= 365))
+            .filter(|i| !i.drill)
+            .filter(within_year)
             .collect();
         let share = |part: usize, whole: usize| {
             if whole == 0 {

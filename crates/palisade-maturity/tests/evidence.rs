@@ -70,6 +70,7 @@ fn record() -> Record {
                 commander: true,
                 postmortem: Some("closed".into()),
                 declared_at: "2026-06-01T08:00:00Z".into(),
+                drill: false,
             },
             IncidentRecord {
                 codename: "quiet-heron".into(),
@@ -78,6 +79,7 @@ fn record() -> Record {
                 commander: true,
                 postmortem: Some("draft".into()),
                 declared_at: "2026-09-01T08:00:00Z".into(),
+                drill: false,
             },
             IncidentRecord {
                 codename: "old-one".into(),
@@ -86,6 +88,16 @@ fn record() -> Record {
                 commander: false,
                 postmortem: None,
                 declared_at: "2024-01-01T08:00:00Z".into(),
+                drill: false,
+            },
+            IncidentRecord {
+                codename: "drill-one".into(),
+                url: "https://palisade.example/incidents/drill-one".into(),
+                status: "closed".into(),
+                commander: true,
+                postmortem: None,
+                declared_at: "2026-09-02T08:00:00Z".into(),
+                drill: true,
             },
         ],
     }
@@ -117,7 +129,9 @@ fn facts_are_shares_of_services_with_links_to_each() {
         "secret scans in CI, last 90 days: 2 of 4 service(s)"
     );
     // Incidents of the last 365 days only.
+    // The drill is a drill run, not a security incident.
     assert_eq!(v("incidents.security"), 2.0);
+    assert_eq!(v("drills.run"), 1.0);
     assert_eq!(v("incidents.commanded"), 1.0);
     assert_eq!(v("incidents.finished"), 2.0);
     assert_eq!(

@@ -278,6 +278,8 @@ async fn gather(c: &Client, only: &[String]) -> anyhow::Result<Record> {
             commander: !i["commander"].is_null(),
             postmortem,
             declared_at: text(&i, "declared_at").unwrap_or_default(),
+            drill: text(&i, "title")
+                .is_some_and(|t| t.starts_with(palisade_app::drills::DRILL_TITLE_PREFIX)),
         });
     }
     Ok(Record {
