@@ -30,6 +30,10 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Request lines at info: the script waits on Palisade's answers to Alertmanager in this log.
+# The log files exist before the server starts: the background shell that opens them may run
+# after the `tail` below does (it failed so under load: "cannot open serve.out").
+: >"$work/serve.out"
+: >"$work/serve.err"
 env -u PALISADE_DATABASE_URL -u PALISADE_NOTIFY_URL -u PALISADE_WITNESS_URL NO_COLOR=1 \
   PALISADE_LOG='warn,tower_http=info,palisade_server=info' \
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &

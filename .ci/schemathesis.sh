@@ -41,6 +41,9 @@ cleanup() {
 trap cleanup EXIT
 
 # SQLite and evidence in the fresh data directory, whatever this machine's environment says.
+# The log files exist before the server starts, so the `tail` below never races their creation.
+: >"$work/serve.out"
+: >"$work/serve.err"
 env -u PALISADE_DATABASE_URL -u PALISADE_EVIDENCE_STORE -u PALISADE_NOTIFY_URL -u PALISADE_WITNESS_URL \
   PALISADE_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
   >"$work/serve.out" 2>"$work/serve.err" &
