@@ -421,7 +421,9 @@ impl App {
             match self.commit(actor, st, events, opts, render).await {
                 // Another instance wrote to this stream: decide again on its new state, unless
                 // that was the last attempt.
-                Err(AppError::Conflict(_)) => attempts.another(A::NOUN).await?,
+                Err(AppError::Conflict(_)) => {
+                    tokio::time::sleep(attempts.another(A::NOUN)?).await;
+                }
                 Err(AppError::IdempotencyMismatch(_)) => {
                     // The same key committed concurrently: give its answer.
                     return match self.replay(actor, opts).await? {
@@ -754,10 +756,10 @@ impl Attempts {
         Attempts { made: 0, max }
     }
 
-    /// An attempt met a concurrent change: wait a short random pause (so that competing
-    /// instances spread out) before the next one, or, when that was the last, refuse the
-    /// command as a conflict the client may try again.
-    pub(crate) async fn another(&mut self, noun: &str) -> Result<()> {
+    /// An attempt met a concurrent change: the short random pause before the next one (so that
+    /// competing instances spread out), or, when that was the last, the conflict the client
+    /// may try again.
+    pub(crate) fn another(&mut self, noun: &str) -> Result<std::time::Duration> {
         self.made += 1;
         if self.made >= self.max {
             return Err(AppError::Conflict(format!(
@@ -767,8 +769,7 @@ impl Attempts {
         let mut b = [0u8; 1];
         let _ = getrandom::fill(&mut b);
         let ms = u64::from(b[0] % 8) * u64::from((self.made - 1).min(4));
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        Ok(())
+        Ok(std::time::Duration::from_millis(ms))
     }
 }
 
@@ -779,13 +780,16 @@ mod tests {
     /// The bound: a stream that changes under every attempt is decided `MAX_ATTEMPTS` times and
     /// then answered as a conflict to try again (HTTP 409, the CLI's exit 2), never retried
     /// forever and never turned into a refusal.
-    #[tokio::test]
-    async fn a_stream_that_never_stops_changing_is_tried_the_bounded_number_of_times() {
+    #[test]
+    fn a_stream_that_never_stops_changing_is_tried_the_bounded_number_of_times() {
         let mut attempts = Attempts::new(MAX_ATTEMPTS);
         let mut decided = 1; // the first attempt
         let refused = loop {
-            match attempts.another("incident").await {
-                Ok(()) => decided += 1,
+            match attempts.another("incident") {
+                Ok(pause) => {
+                    assert!(pause.as_millis() <= 28, "{pause:?}");
+                    decided += 1;
+                }
                 Err(e) => break e,
             }
             assert!(decided <= MAX_ATTEMPTS, "more attempts than the bound");
@@ -801,11 +805,11 @@ mod tests {
     }
 
     /// A bound of one decides once and never waits.
-    #[tokio::test]
-    async fn a_bound_of_one_is_one_attempt() {
+    #[test]
+    fn a_bound_of_one_is_one_attempt() {
         let mut attempts = Attempts::new(1);
         assert!(matches!(
-            attempts.another("alert").await,
+            attempts.another("alert"),
             Err(AppError::Conflict(m)) if m.starts_with("the alert kept changing")
         ));
     }
