@@ -41,7 +41,7 @@ pub fn sign(s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
         "{}\n{}\n{}\nhost:{host}\nx-amz-date:{amz_date}\n\nhost;x-amz-date\n{}",
         s.method,
         path,
-        canonical_query(query),
+        canonical_query(&query),
         hex::encode(Sha256::digest(s.body)),
     );
     let scope = format!("{date}/{}/{}/aws4_request", s.region, s.service);
@@ -75,30 +75,29 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// (host as the HTTP client sends it, path, query) of an http(s) URL. The default port is
-/// left out of the host, as HTTP clients leave it out of the `Host` header.
-fn split_url(url: &str) -> Result<(String, &str, &str), String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("not an http(s) URL: {url}"))?;
-    let (authority, path_query) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() || authority.contains('@') {
+/// (host as the HTTP client sends it — the default port left out, as clients leave it out of
+/// the `Host` header —, path, query) of an http(s) URL.
+fn split_url(url: &str) -> Result<(String, String, String), String> {
+    let u = url::Url::parse(url).map_err(|e| format!("not a URL: {url}: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("not an http(s) URL: {url}"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
         return Err(format!("no plain host in {url}"));
     }
-    let default_port = match scheme {
-        "https" => ":443",
-        "http" => ":80",
-        _ => return Err(format!("not an http(s) URL: {url}")),
+    let host = u
+        .host_str()
+        .ok_or_else(|| format!("no host in {url}"))?
+        .to_string();
+    let host = match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
     };
-    let host = authority
-        .strip_suffix(default_port)
-        .unwrap_or(authority)
-        .to_ascii_lowercase();
-    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    Ok((host, path, query))
+    Ok((
+        host,
+        u.path().to_string(),
+        u.query().unwrap_or("").to_string(),
+    ))
 }
 
 /// Query parameters sorted by name, then value (they are sent already encoded).
@@ -150,13 +149,14 @@ mod tests {
 
     #[test]
     fn the_host_is_signed_as_the_client_sends_it() {
+        let owned = |h: &str, p: &str, q: &str| (h.to_string(), p.to_string(), q.to_string());
         assert_eq!(
             split_url("https://STS.amazonaws.com:443/").unwrap(),
-            ("sts.amazonaws.com".to_string(), "/", "")
+            owned("sts.amazonaws.com", "/", "")
         );
         assert_eq!(
             split_url("http://127.0.0.1:8080/x?b=2&a=1").unwrap(),
-            ("127.0.0.1:8080".to_string(), "/x", "b=2&a=1")
+            owned("127.0.0.1:8080", "/x", "b=2&a=1")
         );
         assert_eq!(canonical_query("b=2&a=1&a=0"), "a=0&a=1&b=2");
         assert!(split_url("sts.amazonaws.com").is_err());
