@@ -238,13 +238,12 @@ async fn submit(
             let correct = e.events.iter().any(
                 |ev| matches!(&ev.data, CtfPayload::Submitted { submission } if submission.correct),
             );
-            let challenge = url_component(&posted.form.challenge);
-            Redirect::to(&format!(
-                "/ctf/{}?result={}&challenge={challenge}",
-                e.state.name,
-                if correct { "correct" } else { "wrong" }
-            ))
-            .into_response()
+            let query = serde_urlencoded::to_string([
+                ("result", if correct { "correct" } else { "wrong" }),
+                ("challenge", posted.form.challenge.as_str()),
+            ])
+            .unwrap_or_default();
+            Redirect::to(&format!("/ctf/{}?{query}", e.state.name)).into_response()
         }
         Err(e) => {
             let p = Problem::from(e);
@@ -252,12 +251,4 @@ async fn submit(
             event_page(&app, &posted.caller, &event, Some(p.banner()), status).await
         }
     }
-}
-
-/// A challenge id (a-z, 0-9, '-', '_', '.') as a query value; anything else is dropped.
-fn url_component(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64)
-        .collect()
 }
