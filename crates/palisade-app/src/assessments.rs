@@ -119,8 +119,8 @@ pub struct AssessmentScores {
     pub model_version: String,
     pub same_version: bool,
     pub summary: palisade_maturity::history::Summary,
-    /// The heat map as SVG (none for NIST CSF, which has no levels).
-    pub heatmap_svg: Option<String>,
+    /// Whether its model draws a heat map (NIST CSF has no levels).
+    pub has_heatmap: bool,
 }
 
 impl App {
@@ -132,6 +132,37 @@ impl App {
         &self,
         st: &AssessmentState,
     ) -> Option<std::result::Result<AssessmentScores, String>> {
+        self.evaluate_newest(st, |model, newest, e, same_version| AssessmentScores {
+            date: newest.date.clone(),
+            team: newest.team.clone(),
+            model_version: model.version().to_string(),
+            same_version,
+            summary: e.summary(),
+            has_heatmap: model.kind() != palisade_maturity::Kind::Csf,
+        })
+    }
+
+    /// The heat map of the newest assessment as SVG, when it scores and its model has levels.
+    pub fn assessment_heatmap(&self, st: &AssessmentState) -> Option<String> {
+        self.evaluate_newest(st, |model, newest, e, _| {
+            model.heat(e, false).map(|h| h.svg(&newest.label()))
+        })?
+        .ok()
+        .flatten()
+    }
+
+    /// `then` on the newest assessment of the last file, evaluated with the model chosen as
+    /// [`Self::assessment_scores`] says.
+    fn evaluate_newest<T>(
+        &self,
+        st: &AssessmentState,
+        then: impl FnOnce(
+            &palisade_maturity::Model,
+            &palisade_maturity::answers::Assessment,
+            &palisade_maturity::Evaluation,
+            bool,
+        ) -> T,
+    ) -> Option<std::result::Result<T, String>> {
         let text = st.file.as_deref()?;
         let file =
             palisade_maturity::answers::parse(std::path::Path::new("answers.yaml"), text).ok()?;
@@ -147,14 +178,7 @@ impl App {
         Some(
             model
                 .evaluate(newest, !same_version)
-                .map(|e| AssessmentScores {
-                    date: newest.date.clone(),
-                    team: newest.team.clone(),
-                    model_version: model.version().to_string(),
-                    same_version,
-                    summary: e.summary(),
-                    heatmap_svg: model.heat(&e, false).map(|h| h.svg(&newest.label())),
-                })
+                .map(|e| then(model, newest, &e, same_version))
                 .map_err(|e| e.to_string()),
         )
     }

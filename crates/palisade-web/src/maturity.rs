@@ -111,7 +111,7 @@ async fn show(
                 p { "Scored with " (st.kind.title()) " " (sc.model_version)
                     @if !sc.same_version { " — the answers name another version; items it does not have are skipped" }
                     ". Overall: " strong { (score(sc.summary.overall)) } " of " (sc.summary.max) "." }
-                @if sc.heatmap_svg.is_some() {
+                @if sc.has_heatmap {
                     p { img.heatmap src=(format!("/maturity/{}/heatmap.svg", st.name)) alt=(format!("Heat map of {} {}: the same scores by practice or dimension and level", st.kind.title(), sc.date)); }
                 }
                 div.scroll {
@@ -193,14 +193,14 @@ async fn heatmap(
         Ok(st) => st,
         Err(e) => return Problem::from(e).page(Some(&caller)),
     };
-    match app.assessment_scores(&st) {
-        Some(Ok(sc)) if sc.heatmap_svg.is_some() => (
+    match app.assessment_heatmap(&st) {
+        Some(svg) => (
             StatusCode::OK,
             [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
-            sc.heatmap_svg.unwrap_or_default(),
+            svg,
         )
             .into_response(),
-        _ => crate::page::error_page(
+        None => crate::page::error_page(
             StatusCode::NOT_FOUND,
             "No heat map",
             "This assessment has no scores on this server, or its model (NIST CSF) has no levels to map.",
