@@ -13,7 +13,7 @@ pub mod rules {
     pub const CTF_SETUP: Rule = Rule::new(
         "ctf-setup",
         InvalidInput,
-        "an event has a name, ends after it starts, freezes within its window, allows at least one wrong answer, and holds challenges whose flags are hashed and whose prerequisites exist",
+        "an event has a name, ends after it starts, freezes within its window, allows at least one wrong answer, and holds challenges whose flags are hashed, whose prerequisites exist and whose attachments are all sent (each at most 8 MiB, 32 MiB in all)",
     );
     pub const CTF_ORGANISERS: Rule = Rule::new(
         "ctf-organisers",
@@ -23,7 +23,7 @@ pub mod rules {
     pub const CTF_NOT_OPEN: Rule = Rule::new(
         "ctf-not-open",
         Precondition,
-        "flags and hints are taken only while the event runs; accounts are registered until it ends",
+        "flags and hints are taken only while the event runs, and players download attachments from its start; accounts are registered until it ends",
     );
     pub const CTF_ACCOUNT: Rule = Rule::new(
         "ctf-account",

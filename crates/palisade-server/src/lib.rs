@@ -85,7 +85,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         routes::findings::docs::false_positive, routes::findings::docs::reopen,
         routes::ctf::create, routes::ctf::list, routes::ctf::show_ctf, routes::ctf::scoreboard,
         routes::ctf::docs::register, routes::ctf::docs::submit, routes::ctf::docs::hint,
-        routes::ctf::docs::freeze,
+        routes::ctf::docs::freeze, routes::ctf::attachment,
         routes::assessments::create, routes::assessments::list,
         routes::assessments::show_assessment, routes::assessments::file,
         routes::assessments::docs::record,

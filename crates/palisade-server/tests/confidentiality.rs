@@ -1038,6 +1038,12 @@ fn routes() -> Vec<Route> {
             || Body::Json(json!({})),
             [200, 403, 403, 403, 401, 401],
         ),
+        same(
+            "GET",
+            "/api/v1/ctf/{ctf}/challenges/c1/attachments/notes.txt",
+            no_body,
+            [200, 200, 200, 200, 401, 401],
+        ),
         // Maturity assessments: every account reads; responders and admins start and push.
         same(
             "GET",
@@ -1237,8 +1243,8 @@ fn answers_file(value: &str) -> String {
     )
 }
 
-/// A running CTF event (an hour each way) with one challenge whose flag is stored hashed and
-/// whose one hint is free.
+/// A running CTF event (an hour each way) with one challenge whose flag is stored hashed,
+/// whose one hint is free and which hands out one file.
 fn ctf_body(name: &str) -> Value {
     let at = |h: i64| {
         (time::OffsetDateTime::now_utc() + time::Duration::hours(h))
@@ -1247,12 +1253,13 @@ fn ctf_body(name: &str) -> Value {
     };
     let salt = [7u8; 8];
     let toml = format!(
-        "id = \"c1\"\nname = \"First\"\ncategory = \"web\"\ndescription = \"x\"\nvalue = 100\n[[hints]]\ntext = \"free hint\"\ncost = 0\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
+        "id = \"c1\"\nname = \"First\"\ncategory = \"web\"\ndescription = \"x\"\nvalue = 100\nattachments = [\"notes.txt\"]\n[[hints]]\ntext = \"free hint\"\ncost = 0\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
         hex::encode(salt),
         palisade_training::ctf::challenge::hash_flag(&salt, "flag{right}", true)
     );
     json!({"name": name, "start": at(-1), "end": at(1), "mode": "teams",
-           "challenges": [{"file": "c1.toml", "toml": toml}]})
+           "challenges": [{"file": "c1.toml", "toml": toml,
+               "attachments": [{"name": "notes.txt", "content_base64": "dGhlIG5vdGVzCg=="}]}]})
 }
 
 /// A name no other call of this test uses.
@@ -1389,14 +1396,18 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
                 .replace("steps/3/waive", "steps/{step}/{action}")
                 .replace("/E1", "/{evidence}")
                 .replace("statements/1/", "statements/{statement}/")
-                .replace("action-items/1/", "action-items/{item}/");
+                .replace("action-items/1/", "action-items/{item}/")
+                .replace(
+                    "/challenges/c1/attachments/notes.txt",
+                    "/challenges/{challenge}/attachments/{name}",
+                );
             r.method == method && &template == path
         });
         assert!(covered, "the matrix lacks {method} {path}");
     }
     assert_eq!(
         documented.len(),
-        115,
+        116,
         "routes were added: extend the matrix"
     );
 
@@ -1760,6 +1771,7 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
             );
         }
         ("GET", "/api/v1/ctf") => assert!(r.body["events"].is_array(), "{what}"),
+        ("GET", p) if p.contains("/attachments/") => assert_eq!(r.text(), "the notes\n", "{what}"),
         ("GET", "/api/v1/ctf/{ctf}/scoreboard") => {
             assert_eq!(r.body["view"], "public", "{what}");
             assert_eq!(r.body["standings"][0]["account"], "red", "{what}");

@@ -228,3 +228,232 @@ async fn two_teams_play_a_ctf_with_a_frozen_scoreboard_and_the_ledger_verifies()
         verify(&srv, dir.path(), name).await;
     }
 }
+
+/// Change the content kept under `sha256` behind the server's back (a disk or a person at the
+/// database), on either backend.
+async fn tamper(srv: &TestServer, dir: &std::path::Path, sha256: &str) {
+    let changed: &[u8] = b"changed";
+    match &srv.config.store.database_url {
+        Some(url) => {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let task = tokio::spawn(conn);
+            let n = client
+                .execute(
+                    "UPDATE attachments SET content = $1 WHERE sha256 = $2",
+                    &[&changed, &sha256],
+                )
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+            drop(client);
+            task.await.unwrap().unwrap();
+        }
+        None => {
+            let db = rusqlite::Connection::open(dir.join("palisade.db")).unwrap();
+            let n = db
+                .execute(
+                    "UPDATE attachments SET content = ?1 WHERE sha256 = ?2",
+                    rusqlite::params![changed, sha256],
+                )
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn attachments_are_handed_out_as_recorded_from_the_start() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    for (name, store, dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            ..Default::default()
+        })
+        .await;
+        let ann = srv.token("ann", "viewer").await;
+        let now = time::OffsetDateTime::now_utc();
+        let at = |d: time::Duration| {
+            (now + d)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        // A page that would run script if a browser showed it, and a binary file in a folder.
+        let page = b"<script>alert(document.cookie)</script>".to_vec();
+        let capture: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let mut web = challenge(
+            "web-1",
+            100,
+            "flag{robots}",
+            "attachments = [\"index.html\", \"pcap/trace one.pcap\"]",
+        );
+        web["attachments"] = json!([
+            {"name": "index.html", "content_base64": b64(&page)},
+            {"name": "pcap/trace one.pcap", "content_base64": b64(&capture)},
+        ]);
+        let event = |name: &str, start: time::Duration, web: Value| {
+            json!({"name": name, "start": at(start), "end": at(time::Duration::hours(2)),
+                   "mode": "teams", "challenges": [web]})
+        };
+
+        // Every attachment a challenge lists is sent, or nothing is set up.
+        let mut missing = web.clone();
+        missing["attachments"] = json!([{"name": "index.html", "content_base64": b64(&page)}]);
+        let r = srv
+            .post(
+                "/api/v1/ctf",
+                &srv.admin,
+                event("missing", time::Duration::hours(-1), missing),
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(rule(&r), "ctf-setup", "{name}: {}", r.text);
+        assert!(r.text.contains("was not sent"), "{name}: {}", r.text);
+        // Content that is not base64, and a file the challenge does not list.
+        let mut garbled = web.clone();
+        garbled["attachments"][0]["content_base64"] = json!("not base64!");
+        let r = srv
+            .post(
+                "/api/v1/ctf",
+                &srv.admin,
+                event("garbled", time::Duration::hours(-1), garbled),
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text.contains("not base64"), "{name}: {}", r.text);
+        let mut stray = web.clone();
+        stray["attachments"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "../../etc/passwd", "content_base64": b64(b"x")}));
+        let r = srv
+            .post(
+                "/api/v1/ctf",
+                &srv.admin,
+                event("stray", time::Duration::hours(-1), stray),
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text.contains("is not an attachment"),
+            "{name}: {}",
+            r.text
+        );
+        // Over the limit of one file: refused, and the request was accepted in size.
+        let mut big = web.clone();
+        big["attachments"][1]["content_base64"] = json!(b64(&vec![0u8; 8 * 1024 * 1024 + 1]));
+        let r = srv
+            .post(
+                "/api/v1/ctf",
+                &srv.admin,
+                event("big", time::Duration::hours(-1), big),
+            )
+            .await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text.contains("at most 8388608 bytes"),
+            "{name}: {}",
+            r.text
+        );
+        for refused in ["missing", "garbled", "stray", "big"] {
+            assert_problem(
+                &srv.get(&format!("/api/v1/ctf/{refused}"), &srv.admin).await,
+                StatusCode::NOT_FOUND,
+            );
+        }
+
+        let r = srv
+            .post(
+                "/api/v1/ctf",
+                &srv.admin,
+                event("running", time::Duration::hours(-1), web.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+        assert_eq!(
+            r.body["challenges"][0]["attachments"],
+            json!(["index.html", "pcap/trace one.pcap"])
+        );
+        let r = srv
+            .post(
+                "/api/v1/ctf",
+                &srv.admin,
+                event("later", time::Duration::hours(1), web.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.text);
+
+        // A player downloads what was sent, byte for byte, as a download (never a page).
+        let url = |event: &str, file: &str| {
+            format!("/api/v1/ctf/{event}/challenges/web-1/attachments/{file}")
+        };
+        let r = srv.get(&url("running", "index.html"), &ann).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        assert_eq!(r.text.as_bytes(), page.as_slice());
+        assert_eq!(r.content_type, "application/octet-stream");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            r.headers["content-disposition"],
+            "attachment; filename=\"index.html\""
+        );
+        let digest = format!("sha-256=:{}:", b64(&Sha256::digest(&page)));
+        assert_eq!(r.headers["repr-digest"].to_str().unwrap(), digest);
+        let bin = srv
+            .http
+            .get(format!(
+                "{}{}",
+                srv.url,
+                url("running", "pcap%2Ftrace%20one.pcap")
+            ))
+            .bearer_auth(&ann)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bin.status(), StatusCode::OK);
+        assert_eq!(
+            bin.headers()["content-disposition"],
+            "attachment; filename=\"trace_one.pcap\""
+        );
+        assert_eq!(bin.bytes().await.unwrap().as_ref(), capture.as_slice());
+
+        // Before the start a player waits; an organiser checks the files at any time.
+        let r = srv.get(&url("later", "index.html"), &ann).await;
+        assert_problem(&r, StatusCode::CONFLICT);
+        assert_eq!(rule(&r), "ctf-not-open", "{name}: {}", r.text);
+        assert!(r.text.contains("handed out from then"), "{}", r.text);
+        let r = srv.get(&url("later", "index.html"), &srv.admin).await;
+        assert_eq!(r.text.as_bytes(), page.as_slice(), "{name}");
+
+        // Unknown files, challenges and events are 404s; a signed-out caller is 401.
+        for path in [
+            url("running", "robots.txt"),
+            url("running", "..%2F..%2Fetc%2Fpasswd"),
+            "/api/v1/ctf/running/challenges/nope/attachments/index.html".into(),
+            url("nope", "index.html"),
+        ] {
+            assert_problem(&srv.get(&path, &ann).await, StatusCode::NOT_FOUND);
+        }
+        assert_problem(
+            &srv.get(&url("running", "index.html"), "").await,
+            StatusCode::UNAUTHORIZED,
+        );
+
+        // The same content in two events is kept once; changed behind the server's back, it
+        // is never handed out.
+        tamper(&srv, dir.path(), &hex::encode(Sha256::digest(&page))).await;
+        for event in ["running", "later"] {
+            let r = srv.get(&url(event, "index.html"), &srv.admin).await;
+            assert_problem(&r, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(
+                r.text.contains("does not match the ledger"),
+                "{name}: {}",
+                r.text
+            );
+            assert!(!r.text.contains("changed"), "{}", r.text);
+        }
+        verify(&srv, dir.path(), name).await;
+    }
+}

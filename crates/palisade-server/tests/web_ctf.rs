@@ -1,7 +1,9 @@
 //! The CTF pages over HTTP as a browser speaks to them: a player sees the event, the challenges
 //! with their values and the scoreboard, submits a flag through the form (right: solved on the
 //! page and the board; wrong: said so), needs the CSRF token, never sees a flag; after the
-//! freeze players see the frozen board and admins the live one beside it.
+//! freeze players see the frozen board and admins the live one beside it. Each challenge's
+//! description and attachments are on the page; an attachment downloads as a file, never as a
+//! page, and only from the event's start.
 
 use palisade_test_support::TestServer;
 use palisade_test_support::web::Web;
@@ -16,7 +18,7 @@ async fn a_player_submits_through_the_page_and_the_board_freezes() {
     s.token("bob", "viewer").await;
     let salt = [3u8; 8];
     let toml = format!(
-        "id = \"warmup\"\nname = \"Warm-up <b>\"\ncategory = \"misc\"\ndescription = \"x\"\nvalue = 50\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
+        "id = \"warmup\"\nname = \"Warm-up <b>\"\ncategory = \"misc\"\ndescription = \"Say hello.\\n\\nThe log has the rest.\"\nvalue = 50\nattachments = [\"logs/app 1.log\"]\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
         hex::encode(salt),
         hash_flag(&salt, "palisade{hello}", true)
     );
@@ -30,7 +32,19 @@ async fn a_player_submits_through_the_page_and_the_board_freezes() {
             "/api/v1/ctf",
             &s.admin,
             json!({"name": "friday", "start": at(-1), "end": at(1), "mode": "teams",
-                   "challenges": [{"file": "w.toml", "toml": toml}]}),
+                   "challenges": [{"file": "w.toml", "toml": toml, "attachments": [
+                       {"name": "logs/app 1.log", "content_base64": "PGI+aGVsbG88L2I+Cg=="}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // The same challenge in an event that has not started.
+    let r = s
+        .post(
+            "/api/v1/ctf",
+            &s.admin,
+            json!({"name": "next-week", "start": at(100), "end": at(101), "mode": "teams",
+                   "challenges": [{"file": "w.toml", "toml": toml, "attachments": [
+                       {"name": "logs/app 1.log", "content_base64": "PGI+aGVsbG88L2I+Cg=="}]}]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -56,6 +70,43 @@ async fn a_player_submits_through_the_page_and_the_board_freezes() {
     for secret in ["sha256", "salt", "palisade{hello}"] {
         assert!(!page.text.contains(secret), "{secret} on the page");
     }
+    // The description, paragraph by paragraph, and the file to download.
+    assert!(
+        page.text
+            .contains("<p>Say hello.</p><p>The log has the rest.</p>"),
+        "{}",
+        page.text
+    );
+    let link = "/ctf/friday/challenges/warmup/attachments/logs%2Fapp%201.log";
+    assert!(
+        page.text.contains(&format!("href=\"{link}\"")),
+        "{}",
+        page.text
+    );
+    let file = w.ok(link).await;
+    assert_eq!(file.text, "<b>hello</b>\n");
+    assert_eq!(file.headers["content-type"], "application/octet-stream");
+    assert_eq!(
+        file.headers["content-disposition"],
+        "attachment; filename=\"app_1.log\""
+    );
+    // Before the start: no link, and the address answers with when.
+    let later = w.ok("/ctf/next-week").await;
+    assert!(
+        later.text.contains("handed out when the event starts")
+            && !later.text.contains("/attachments/"),
+        "{}",
+        later.text
+    );
+    let early = w
+        .get("/ctf/next-week/challenges/warmup/attachments/logs%2Fapp%201.log")
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+    assert!(
+        early.text.contains("handed out from then"),
+        "{}",
+        early.text
+    );
 
     let wrong = w
         .submit(

@@ -17,6 +17,7 @@ pub mod wake;
 pub mod witness;
 
 mod accounts;
+mod attachments;
 mod health;
 pub use accounts::Revoked;
 pub use health::free_bytes;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Latest schema version this build knows; migrations up to it are embedded and applied at start.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Errors from the store. Each says what to do next where a person can act.
 #[derive(Debug, thiserror::Error)]

@@ -388,6 +388,34 @@ async fn listing_hides_restricted_incidents_from_non_members_and_filters() {
 }
 
 #[tokio::test]
+async fn attachments_are_kept_once_per_content_and_read_back_whole() {
+    for b in backends().await {
+        let content: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        let key = "ab".repeat(32);
+        assert_eq!(b.store.attachment(&key).await.unwrap(), None, "{}", b.name);
+        b.store.put_attachment(&key, content.clone()).await.unwrap();
+        // Kept again under the same digest: a no-op, the first content stays.
+        b.store
+            .put_attachment(&key, b"other".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            b.store.attachment(&key).await.unwrap().as_deref(),
+            Some(content.as_slice()),
+            "{}",
+            b.name
+        );
+        b.store.put_attachment("empty", Vec::new()).await.unwrap();
+        assert_eq!(
+            b.store.attachment("empty").await.unwrap(),
+            Some(Vec::new()),
+            "{}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
 async fn tokens_authenticate_until_revoked_and_only_hashes_are_stored() {
     for b in backends().await {
         let alice = user("alice");
@@ -1236,14 +1264,14 @@ async fn an_upgrade_over_dangling_references_changes_nothing_and_says_so() {
         database_url: None,
     };
     drop(Store::open(&config).await.unwrap());
-    // Back to schema 7 (before the web sign-in tables and schema 9's index), with a token of a
-    // user who does not exist, written with foreign keys off.
+    // Back to schema 7 (before the web sign-in tables, schema 9's index and schema 10's
+    // attachments), with a token of a user who does not exist, written with foreign keys off.
     let db = dir.path().join("palisade.db");
     let c = rusqlite::Connection::open(&db).unwrap();
     c.execute_batch(
         "PRAGMA foreign_keys = OFF;
          DROP TABLE web_sessions; DROP TABLE password_links; DROP TABLE passwords;
-         DROP INDEX records_kind_parent;
+         DROP INDEX records_kind_parent; DROP TABLE attachments;
          INSERT INTO api_tokens (id, user_name, label, token_hash, created_at)
            VALUES ('tok_ghost', 'ghost', '', 'ff', '2026-01-01T00:00:00Z');
          PRAGMA user_version = 7;",

@@ -4,7 +4,7 @@
 //! items, the Markdown draft made from the ledger). Each form is one incident command.
 
 use crate::incidents::{action_button, base, run};
-use crate::page::{self, Problem, csrf_field, time};
+use crate::page::{self, Problem, csrf_field, path_segment, time};
 use crate::session::{Posted, Signed};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -50,20 +50,6 @@ pub(crate) fn routes() -> Router<App> {
             "/incidents/{incident}/postmortem.md",
             get(postmortem_markdown),
         )
-}
-
-/// `s` as one path segment: every byte but unreserved ones percent-encoded (deadline names
-/// have spaces, dots and parentheses; one could hold a `/`).
-fn path_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn comms(cmd: CommsCommand) -> Command {

@@ -1,13 +1,14 @@
 //! CTF pages: the events, and an event's page — its window, the challenges (values now,
 //! solves, what opens them), the scoreboard (frozen for players after the freeze; admins see the
-//! live one beside it) and, for a player during the event, a form to submit a flag for their
-//! account, through the same pipeline and rules as the API.
+//! live one beside it), each challenge's description and attachments (downloaded through the
+//! same check against the ledger as the API's), and, for a player during the event, a form to
+//! submit a flag for their account, through the same pipeline and rules as the API.
 
-use crate::page::{self, MainAttrs, Problem, csrf_field, frame, respond, time};
+use crate::page::{self, MainAttrs, Problem, csrf_field, frame, path_segment, respond, time};
 use crate::session::{Posted, Signed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -23,6 +24,41 @@ pub(crate) fn routes() -> Router<App> {
         .route("/ctf", get(list))
         .route("/ctf/{event}", get(show))
         .route("/ctf/{event}/submit", post(submit))
+        .route(
+            "/ctf/{event}/challenges/{challenge}/attachments/{name}",
+            get(attachment),
+        )
+}
+
+/// Download an attachment: players from the event's start, admins at any time; the content is
+/// checked against the ledger's SHA-256 and sent as a download, never shown as a page.
+async fn attachment(
+    State(app): State<App>,
+    Signed(caller): Signed,
+    Path((event, challenge, name)): Path<(String, String, String)>,
+) -> Response {
+    let a = match app
+        .ctf_attachment(&caller.actor, &event, &challenge, &name)
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => return Problem::from(e).page(Some(&caller)),
+    };
+    let file_name = a.download_name();
+    let mut resp = a.content.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
 }
 
 async fn list(State(app): State<App>, Signed(caller): Signed) -> Response {
@@ -167,6 +203,32 @@ async fn event_page(
                                 td { @if solved(&ch.id) { span.badge.ok { "solved" } } @else { "—" } }
                             }
                         }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="details-title" {
+            h2 id="details-title" { "What each challenge asks" }
+            @for ch in &st.ctf.challenges {
+                article.challenge aria-labelledby=(format!("ch-{}", ch.id)) {
+                    h3 id=(format!("ch-{}", ch.id)) { (ch.name) }
+                    @for para in ch.description.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                        p { (para.trim()) }
+                    }
+                    @if !ch.attachments.is_empty() {
+                        @if admin || now >= c.start {
+                            p { "Files: "
+                                @for (i, a) in ch.attachments.iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    a download href=(format!("/ctf/{}/challenges/{}/attachments/{}", path_segment(st.name.as_str()), path_segment(&ch.id), path_segment(a))) { (a) }
+                                }
+                            }
+                        } @else {
+                            p.hint { "Files (" (ch.attachments.len()) ") are handed out when the event starts." }
+                        }
+                    }
+                    @if !ch.hints.is_empty() {
+                        p.meta { "Hints: " (ch.hints.len()) ", costing " (ch.hints.iter().map(|h| h.cost.to_string()).collect::<Vec<_>>().join(", ")) " points (unlock with " code { "palisade ctf hint" } ")." }
                     }
                 }
             }

@@ -289,3 +289,17 @@ pub(crate) fn countdown(seconds: i64, due: Timestamp) -> Markup {
 pub(crate) fn prose(s: &str) -> Markup {
     html! { span.prose { (s) } }
 }
+
+/// `s` as one path segment: every byte but unreserved ones percent-encoded (deadline names
+/// have spaces, dots and parentheses; a CTF attachment's name may hold a `/`).
+pub(crate) fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

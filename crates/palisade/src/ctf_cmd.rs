@@ -2,7 +2,8 @@
 //! check a directory of challenges, hash the plain flags of authoring files before they are
 //! shared, import a CTFd export, and show a dynamic challenge's value as it is solved — and
 //! running an event on the server (a thin client of `/api/v1/ctf`): set one up from a directory
-//! of challenges, register teams, submit flags, unlock hints, freeze and read the scoreboard.
+//! of challenges (their attachments sent with them), register teams, submit flags, unlock
+//! hints, download attachments, freeze and read the scoreboard.
 //!
 //! Exit codes: 0 done (`check`: every challenge is valid and no flag is in plain; `submit`: the
 //! flag was right); 1 `check` found plain flags (they must be hashed before an event), `submit`
@@ -39,8 +40,12 @@ pub enum CtfCmd {
     /// `initial`, `minimum` and `decay` before an event.
     Values(ValuesArgs),
     /// Set up an event on the server (admins) from a directory of challenges whose flags are
-    /// hashed (`palisade ctf check` first). Times are RFC 3339 (2026-05-01T09:00:00Z).
+    /// hashed (`palisade ctf check` first), sending every attachment the challenges list (at
+    /// most 8 MiB each, 32 MiB in all). Times are RFC 3339 (2026-05-01T09:00:00Z).
     Create(CreateArgs),
+    /// Download a challenge's attachment (from the event's start; admins at any time). The
+    /// content is checked against the SHA-256 the server recorded when the event was set up.
+    Attachment(AttachmentArgs),
     /// List the server's events.
     List {
         #[command(flatten)]
@@ -136,6 +141,25 @@ pub struct SubmitArgs {
     /// The account (team or player id) you play for.
     #[arg(long)]
     account: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AttachmentArgs {
+    /// The event (name or id).
+    event: String,
+    /// The challenge's id.
+    challenge: String,
+    /// The attachment's name, as `palisade ctf show --format json` lists it.
+    name: String,
+    /// Where to write it: a file (default: its name, in the current directory), or `-` for
+    /// standard output.
+    #[arg(long, short, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Replace the output file when it exists.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     client: ClientArgs,
 }
@@ -523,6 +547,9 @@ fn challenge_files(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
             dir.display()
         );
     }
+    use base64::Engine;
+    use palisade_training::ctf::stream::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_BYTES};
+    let mut total = 0u64;
     loaded
         .iter()
         .map(|l| {
@@ -534,9 +561,118 @@ fn challenge_files(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
                 .unwrap_or(&l.file)
                 .display()
                 .to_string();
-            Ok(json!({"file": name, "toml": text}))
+            let attachments = l
+                .challenge
+                .attachments
+                .iter()
+                .map(|a| {
+                    let path = l.dir.join(a);
+                    let size = std::fs::metadata(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?
+                        .len();
+                    if size > MAX_ATTACHMENT_BYTES {
+                        bail!(
+                            "{}: {size} bytes; an attachment is at most {MAX_ATTACHMENT_BYTES} bytes (put bigger files on a download server and link them from the description)",
+                            path.display()
+                        );
+                    }
+                    total += size;
+                    if total > MAX_ATTACHMENTS_BYTES {
+                        bail!(
+                            "the attachments come to more than {MAX_ATTACHMENTS_BYTES} bytes, an event's limit (at {})",
+                            path.display()
+                        );
+                    }
+                    let content = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Ok(json!({"name": a,
+                        "content_base64": base64::engine::general_purpose::STANDARD.encode(content)}))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(json!({"file": name, "toml": text, "attachments": attachments}))
         })
         .collect()
+}
+
+/// Download an attachment, check it against the digest the server recorded, and write it.
+async fn download_attachment(a: &AttachmentArgs) -> anyhow::Result<()> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let c = Client::new(&a.client)?;
+    let what = format!("attachment {} of {}", a.name, a.challenge);
+    let resp = c
+        .request(
+            reqwest::Method::GET,
+            &path(
+                &a.event,
+                &format!(
+                    "/challenges/{}/attachments/{}",
+                    seg(&a.challenge),
+                    seg(&a.name)
+                ),
+            ),
+        )
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the Palisade server at {}", c.base()))?;
+    if !resp.status().is_success() {
+        return Err(crate::client::problem_error(resp, &what).await);
+    }
+    let digest = resp
+        .headers()
+        .get("repr-digest")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("sha-256=:"))
+        .and_then(|v| v.strip_suffix(':'))
+        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .context("the server sent no Repr-Digest for the attachment: it cannot be checked")?;
+    let content = resp
+        .bytes()
+        .await
+        .with_context(|| format!("{what}: the download broke off"))?;
+    if Sha256::digest(&content).as_slice() != digest.as_slice() {
+        bail!(
+            "{what}: the content does not match the SHA-256 the server recorded; nothing was written"
+        );
+    }
+    let out = a.output.clone().unwrap_or_else(|| {
+        PathBuf::from(
+            a.name
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+                .unwrap_or("attachment"),
+        )
+    });
+    if out.as_os_str() == "-" {
+        std::io::stdout()
+            .write_all(&content)
+            .context("cannot write to standard output")?;
+        return Ok(());
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true);
+    if a.force {
+        open.create(true).truncate(true);
+    } else {
+        open.create_new(true);
+    }
+    let mut f = match open.open(&out) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} exists; choose another with --output, or replace it with --force",
+            out.display()
+        ),
+        r => r.with_context(|| format!("cannot write {}", out.display()))?,
+    };
+    f.write_all(&content)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes, SHA-256 checked)",
+        out.display(),
+        content.len()
+    );
+    Ok(())
 }
 
 /// Run a `palisade ctf` command that talks to the server.
@@ -555,6 +691,7 @@ pub async fn run_server(cmd: CtfCmd) -> anyhow::Result<Outcome> {
                 .await?;
             print_event(&v, a.client.format);
         }
+        CtfCmd::Attachment(a) => download_attachment(&a).await?,
         CtfCmd::List { client } => {
             let c = Client::new(&client)?;
             let list: CtfList = c.get("/api/v1/ctf").await?;

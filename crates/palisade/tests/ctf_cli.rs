@@ -130,9 +130,12 @@ fn an_event_runs_with_two_teams_and_a_frozen_scoreboard() {
     std::fs::create_dir_all(&set).unwrap();
     std::fs::write(
         set.join("warmup.toml"),
-        "id = \"warmup\"\nname = \"Warm-up\"\ncategory = \"misc\"\ndescription = \"The flag is palisade{hello}.\"\nvalue = 50\n\n[[hints]]\ntext = \"Read the description.\"\ncost = 0\n\n[[flags]]\ntype = \"static\"\nflag = \"palisade{hello}\"\n",
+        "id = \"warmup\"\nname = \"Warm-up\"\ncategory = \"misc\"\ndescription = \"The flag is palisade{hello}.\"\nvalue = 50\nattachments = [\"notes/read me.txt\"]\n\n[[hints]]\ntext = \"Read the description.\"\ncost = 0\n\n[[flags]]\ntype = \"static\"\nflag = \"palisade{hello}\"\n",
     )
     .unwrap();
+    std::fs::create_dir_all(set.join("notes")).unwrap();
+    let notes: Vec<u8> = b"line one\n\x00\xff binary too\n".to_vec();
+    std::fs::write(set.join("notes/read me.txt"), &notes).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let at = |h: i64| {
         (now + time::Duration::hours(h))
@@ -163,6 +166,76 @@ fn an_event_runs_with_two_teams_and_a_frozen_scoreboard() {
         out.contains("friday-ctf") && out.contains("warmup"),
         "{out}"
     );
+
+    // Players download the attachments the organiser's directory held, checked.
+    let got = dir.path().join("got.txt");
+    let get = |extra: &[&str]| {
+        let mut args = vec![
+            "ctf",
+            "attachment",
+            "friday-ctf",
+            "warmup",
+            "notes/read me.txt",
+            "--output",
+            got.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        common::palisade(&server, &bob, &args)
+    };
+    let r = get(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("SHA-256 checked"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&got).unwrap(), notes);
+    let r = get(&[]);
+    assert_eq!(r.code, 2, "an existing file is kept: {}", r.stderr);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    std::fs::write(&got, "mine").unwrap();
+    assert_eq!(get(&["--force"]).code, 0);
+    assert_eq!(std::fs::read(&got).unwrap(), notes);
+    let r = common::palisade(
+        &server,
+        &bob,
+        &[
+            "ctf",
+            "attachment",
+            "friday-ctf",
+            "warmup",
+            "nope.txt",
+            "-o",
+            "-",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no attachment \"nope.txt\""),
+        "{}",
+        r.stderr
+    );
+
+    // The shipped beginner set runs as an event whose files all come from the server.
+    let shipped = dir.path().join("beginner");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../palisade-training/ctf"),
+        &shipped,
+    );
+    let mut beginner = create;
+    beginner[2] = shipped.to_str().unwrap();
+    beginner[4] = "beginner";
+    common::ok(&server, &server.admin, &beginner);
+    for (challenge, file) in [
+        ("web-robots", "robots.txt"),
+        ("crypto-layers", "message.txt"),
+        ("forensics-custody", "proxy-a.log"),
+        ("secrets-history", "make-repo.sh"),
+    ] {
+        let out = common::ok(
+            &server,
+            &ann,
+            &["ctf", "attachment", "beginner", challenge, file, "-o", "-"],
+        );
+        let want = std::fs::read_to_string(shipped.join(challenge).join(file)).unwrap();
+        assert_eq!(out, want, "{challenge}/{file}");
+    }
 
     for (team, member) in [("red", "ann"), ("blue", "bob")] {
         common::ok(

@@ -9,11 +9,12 @@
 use super::{ApiStream, IntoCommand, PathArgs, answer, command};
 use crate::extract::{Caller, CommandBody, StrictQuery};
 use crate::problem::Problem;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use palisade_app::ctf::AttachmentUpload;
 use palisade_app::{App, Executed};
 use palisade_core::types::{ResourceName, UserName};
 use palisade_core::{AccountRole, Timestamp};
@@ -56,7 +57,8 @@ pub struct CtfChallengeView {
     pub solves: u64,
     /// Challenges to solve first.
     pub prerequisites: Vec<String>,
-    /// Files handed to players (names; the organisers distribute them).
+    /// Files handed to players: their names, as the download route takes them
+    /// (`GET …/challenges/{id}/attachments/{name}`, the name percent-encoded).
     pub attachments: Vec<String>,
     /// What each hint costs, in order (`POST …/hints` with its position unlocks it).
     pub hint_costs: Vec<u32>,
@@ -275,7 +277,12 @@ pub struct CtfScoreboardView {
 /// The routes of this module, merged into `/api/v1`.
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/ctf", post(create).get(list))
+        .route(
+            "/ctf",
+            post(create)
+                .layer(DefaultBodyLimit::max(CREATE_LIMIT))
+                .get(list),
+        )
         .route("/ctf/{ctf}", get(show_ctf))
         .route("/ctf/{ctf}/scoreboard", get(scoreboard))
         .route(
@@ -294,6 +301,25 @@ pub fn routes() -> Router<App> {
             "/ctf/{ctf}/freeze",
             post(command::<CtfEventState, FreezeRequest>),
         )
+        .route(
+            "/ctf/{ctf}/challenges/{challenge}/attachments/{name}",
+            get(attachment),
+        )
+}
+
+/// The largest set-up request: every attachment (32 MiB in all) in base64, with the
+/// challenge files.
+const CREATE_LIMIT: usize = 48 * 1024 * 1024;
+
+/// An attachment's content, as a challenge lists it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentBody {
+    /// The name the challenge file lists (`attachments = [...]`).
+    pub name: String,
+    /// The content, base64 (standard alphabet, padded): at most 8 MiB decoded, 32 MiB for
+    /// all of an event's attachments.
+    pub content_base64: String,
 }
 
 /// A challenge file, as `palisade ctf check` reads it (TOML; flags hashed).
@@ -303,6 +329,10 @@ pub struct ChallengeFile {
     /// Its name, for errors (`web-1.toml`).
     pub file: String,
     pub toml: String,
+    /// The content of every attachment the challenge lists (the server refuses an event whose
+    /// attachments are not all sent: players could not download them).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentBody>,
 }
 
 /// A new event.
@@ -337,12 +367,14 @@ fn time(what: &str, s: &str) -> Result<Timestamp, Problem> {
 }
 
 impl CreateCtfRequest {
-    fn into_create(self) -> Result<CreateCtf, Problem> {
+    fn into_create(self) -> Result<(CreateCtf, Vec<AttachmentUpload>), Problem> {
+        use base64::Engine;
         if self.challenges.is_empty() || self.challenges.len() > 500 {
             return Err(Problem::unprocessable("an event holds 1–500 challenges"));
         }
         let mut challenges: Vec<Challenge> = Vec::with_capacity(self.challenges.len());
-        for f in &self.challenges {
+        let mut uploads = Vec::new();
+        for f in self.challenges {
             let c = Challenge::from_toml(&f.file, &f.toml).map_err(|errs| {
                 Problem::unprocessable(
                     errs.iter()
@@ -351,10 +383,25 @@ impl CreateCtfRequest {
                         .join("; "),
                 )
             })?;
+            for a in f.attachments {
+                let content = base64::engine::general_purpose::STANDARD
+                    .decode(a.content_base64.as_bytes())
+                    .map_err(|e| {
+                        Problem::unprocessable(format!(
+                            "{}: attachment {:?}: content_base64 is not base64 ({e})",
+                            f.file, a.name
+                        ))
+                    })?;
+                uploads.push(AttachmentUpload {
+                    challenge: c.id.clone(),
+                    name: a.name,
+                    content,
+                });
+            }
             challenges.push(c);
         }
         let defaults = RateLimit::default();
-        Ok(CreateCtf {
+        let create = CreateCtf {
             config: EventConfig {
                 name: self.name,
                 start: time("start", &self.start)?,
@@ -377,7 +424,9 @@ impl CreateCtfRequest {
                 },
             },
             challenges,
-        })
+            files: vec![],
+        };
+        Ok((create, uploads))
     }
 }
 
@@ -388,18 +437,19 @@ impl CreateCtfRequest {
         (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-/// Set up a CTF event (admins) from challenge files whose flags are hashed.
+/// Set up a CTF event (admins) from challenge files whose flags are hashed, with the content
+/// of their attachments (the request may be up to 48 MiB).
 pub async fn create(
     State(app): State<App>,
     caller: Caller,
     req: CommandBody<CreateCtfRequest>,
 ) -> Result<Response, Problem> {
     let opts = req.options(None);
-    let create = req.body.into_create()?;
+    let (create, uploads) = req.body.into_create()?;
     let renderer =
         |e: &Executed<CtfEventState>| super::json_of(&view_of(&e.state, palisade_app::now()));
     let outcome = app
-        .create_ctf(caller.actor(), create, &opts, Some(&renderer))
+        .create_ctf(caller.actor(), create, uploads, &opts, Some(&renderer))
         .await?;
     Ok(answer(&app, StatusCode::CREATED, outcome))
 }
@@ -514,6 +564,45 @@ pub async fn scoreboard(
             })
             .collect(),
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/ctf/{ctf}/challenges/{challenge}/attachments/{name}", tag = "training",
+    params(("ctf" = String, Path, description = "id or name"),
+        ("challenge" = String, Path, description = "the challenge's id"),
+        ("name" = String, Path, description = "the attachment's name as the challenge lists it, percent-encoded (`logs%2Fa.log`)")),
+    responses((status = 200, description = "the content, as it was when the event was set up (`Repr-Digest` carries its SHA-256)", content_type = "application/octet-stream"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+/// Download a challenge's attachment: players from the event's start (409 `ctf-not-open`
+/// before), admins at any time. The content is checked against the SHA-256 the ledger
+/// recorded; a changed file is never handed out.
+pub async fn attachment(
+    State(app): State<App>,
+    caller: Caller,
+    Path((ctf, challenge, name)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    let a = app
+        .ctf_attachment(caller.actor(), &ctf, &challenge, &name)
+        .await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(d) = super::evidence::repr_digest(&a.file.sha256) {
+        headers.insert("repr-digest", d);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", a.download_name()))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((headers, a.content).into_response())
 }
 
 /// A team or a player joins. Admins register anyone (teams, hidden test accounts); a player

@@ -282,7 +282,7 @@ pub async fn transfer(
     Ok(answer_with(outcome, StatusCode::OK, &render))
 }
 
-fn repr_digest(sha256_hex: &str) -> Option<HeaderValue> {
+pub(crate) fn repr_digest(sha256_hex: &str) -> Option<HeaderValue> {
     use base64::Engine;
     let raw = hex::decode(sha256_hex).ok()?;
     HeaderValue::from_str(&format!(

@@ -9,6 +9,7 @@
 //! group.
 
 mod accounts;
+mod attachments;
 mod idempotency;
 mod incidents;
 mod ledger;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_dead_letters.sql"),
     include_str!("../../migrations/postgres/0008_web_sign_in.sql"),
     include_str!("../../migrations/postgres/0009_records_by_parent.sql"),
+    include_str!("../../migrations/postgres/0010_attachments.sql"),
 ];
 /// Advisory lock key held while migrating ("palisade" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;

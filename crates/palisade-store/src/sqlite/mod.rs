@@ -11,6 +11,7 @@
 //! `idempotency`).
 
 mod accounts;
+mod attachments;
 mod idempotency;
 mod incidents;
 pub(crate) mod ledger;
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_dead_letters.sql"),
     include_str!("../../migrations/sqlite/0008_web_sign_in.sql"),
     include_str!("../../migrations/sqlite/0009_records_by_parent.sql"),
+    include_str!("../../migrations/sqlite/0010_attachments.sql"),
 ];
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;

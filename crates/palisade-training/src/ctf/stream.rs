@@ -26,6 +26,11 @@ pub enum CtfPayload {
         name: ResourceName,
         config: EventConfig,
         challenges: Vec<Challenge>,
+        /// The attachments' content as handed out: name, size and SHA-256 of each (the bytes
+        /// are kept content-addressed beside the ledger and checked against this on every
+        /// read). Events set up before attachments were served have none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<AttachmentFile>,
     },
     Registered {
         account: Account,
@@ -56,11 +61,124 @@ impl CtfPayload {
     }
 }
 
+/// Largest attachment (8 MiB): CTF files are logs, captures and small binaries; bigger
+/// material belongs on a download server the description points to.
+pub const MAX_ATTACHMENT_BYTES: u64 = 8 * 1024 * 1024;
+/// Largest total of an event's attachments (32 MiB).
+pub const MAX_ATTACHMENTS_BYTES: u64 = 32 * 1024 * 1024;
+
+/// One attachment's content, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentFile {
+    /// The challenge's id.
+    pub challenge: String,
+    /// The name the challenge lists (a relative path).
+    pub name: String,
+    pub size: u64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+}
+
 /// Setting an event up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateCtf {
     pub config: EventConfig,
     pub challenges: Vec<Challenge>,
+    /// The content of every attachment the challenges list.
+    pub files: Vec<AttachmentFile>,
+}
+
+impl CreateCtf {
+    /// The checks of a set-up that need nothing but the request: the name, the window, the
+    /// challenges ([`Ctf::new`]) and their attachments (each one the challenges list sent
+    /// once, none other, within the size limits). Run before anything is kept, so a refused
+    /// set-up leaves no content behind; run again when the set-up is decided.
+    pub fn check(&self) -> Result<(ResourceName, Ctf), Refusal> {
+        let name = ResourceName::parse(self.config.name.trim())
+            .map_err(|e| Refusal::new(rules::CTF_SETUP, format!("the event's name: {e}")))?;
+        let mut config = self.config.clone();
+        config.name = name.to_string();
+        let ctf = Ctf::new(config, self.challenges.clone())
+            .map_err(|e| Refusal::new(rules::CTF_SETUP, e.0))?;
+        if ctf.challenges.is_empty() {
+            return refuse(rules::CTF_SETUP, "an event needs at least one challenge");
+        }
+        check_files(&ctf.challenges, &self.files)?;
+        Ok((name, ctf))
+    }
+}
+
+fn check_files(challenges: &[Challenge], files: &[AttachmentFile]) -> Result<(), Refusal> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut total = 0u64;
+    for f in files {
+        let listed = challenges
+            .iter()
+            .find(|c| c.id == f.challenge)
+            .is_some_and(|c| c.attachments.contains(&f.name));
+        if !listed {
+            return refuse(
+                rules::CTF_SETUP,
+                format!(
+                    "{:?} is not an attachment challenge {:?} lists",
+                    f.name, f.challenge
+                ),
+            );
+        }
+        if !seen.insert((f.challenge.as_str(), f.name.as_str())) {
+            return refuse(
+                rules::CTF_SETUP,
+                format!("attachment {:?} of {:?} is sent twice", f.name, f.challenge),
+            );
+        }
+        if f.sha256.len() != 64
+            || !f
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return refuse(
+                rules::CTF_SETUP,
+                format!(
+                    "attachment {:?}: its SHA-256 is not 64 lowercase hex digits",
+                    f.name
+                ),
+            );
+        }
+        if f.size > MAX_ATTACHMENT_BYTES {
+            return refuse(
+                rules::CTF_SETUP,
+                format!(
+                    "attachment {:?} of {:?} is {} bytes; an attachment is at most {MAX_ATTACHMENT_BYTES} bytes (link bigger files from the description)",
+                    f.name, f.challenge, f.size
+                ),
+            );
+        }
+        total += f.size;
+    }
+    if total > MAX_ATTACHMENTS_BYTES {
+        return refuse(
+            rules::CTF_SETUP,
+            format!(
+                "the attachments come to {total} bytes; an event's are at most {MAX_ATTACHMENTS_BYTES} bytes"
+            ),
+        );
+    }
+    for c in challenges {
+        for a in &c.attachments {
+            if !seen.contains(&(c.id.as_str(), a.as_str())) {
+                return refuse(
+                    rules::CTF_SETUP,
+                    format!(
+                        "attachment {a:?} of challenge {:?} was not sent: players could not download it",
+                        c.id
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Something asked of an event.
@@ -102,9 +220,18 @@ pub struct CtfEventState {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_seq: u64,
+    /// The attachments' content as recorded when the event was set up.
+    pub files: Vec<AttachmentFile>,
 }
 
 impl CtfEventState {
+    /// The recorded content of `challenge`'s attachment `name`.
+    pub fn attachment(&self, challenge: &str, name: &str) -> Option<&AttachmentFile> {
+        self.files
+            .iter()
+            .find(|f| f.challenge == challenge && f.name == name)
+    }
+
     /// The accounts `user` may play for.
     pub fn accounts_of(&self, user: &UserName) -> Vec<&Account> {
         self.state
@@ -178,6 +305,7 @@ impl Aggregate for CtfEventState {
             name,
             config,
             challenges,
+            files,
         } = &e.data
         else {
             return Err(FoldError::NotCreatedFirst {
@@ -200,6 +328,7 @@ impl Aggregate for CtfEventState {
             created_at: e.occurred_at,
             updated_at: e.recorded_at,
             last_seq: e.seq,
+            files: files.clone(),
         })
     }
 
@@ -238,19 +367,12 @@ impl Aggregate for CtfEventState {
         _: &Context<'_, ()>,
     ) -> Result<Vec<CtfPayload>, Refusal> {
         organiser(actor, "set up CTF events")?;
-        let name = ResourceName::parse(c.config.name.trim())
-            .map_err(|e| Refusal::new(rules::CTF_SETUP, format!("the event's name: {e}")))?;
-        let mut config = c.config.clone();
-        config.name = name.to_string();
-        let ctf = Ctf::new(config, c.challenges.clone())
-            .map_err(|e| Refusal::new(rules::CTF_SETUP, e.0))?;
-        if ctf.challenges.is_empty() {
-            return refuse(rules::CTF_SETUP, "an event needs at least one challenge");
-        }
+        let (name, ctf) = c.check()?;
         Ok(vec![CtfPayload::Created {
             name,
             config: ctf.config,
             challenges: ctf.challenges,
+            files: c.files.clone(),
         }])
     }
 
@@ -467,6 +589,7 @@ mod tests {
                 },
             },
             challenges: vec![challenge("web-1", "flag{one}", 100)],
+            files: vec![],
         };
         let ctx = Context {
             now: t("2026-04-30T09:00:00Z"),
@@ -677,6 +800,7 @@ mod tests {
         let create = CreateCtf {
             config: st.ctf.config.clone(),
             challenges: vec![],
+            files: vec![],
         };
         let ctx = Context {
             now: t("2026-04-01T00:00:00Z"),
@@ -698,6 +822,7 @@ mod tests {
         let mut long = CreateCtf {
             config: st.ctf.config.clone(),
             challenges: st.ctf.challenges.clone(),
+            files: vec![],
         };
         long.config.rate_limit.per = Dur(u64::MAX);
         let r = CtfEventState::decide_create(&admin, &long, &ctx).unwrap_err();
@@ -705,5 +830,98 @@ mod tests {
             (r.rule, r.message.contains("30 days")),
             (rules::CTF_SETUP, true)
         );
+    }
+
+    #[test]
+    fn every_listed_attachment_is_sent_once_within_the_limits() {
+        let admin = actor("organiser", AccountRole::Admin);
+        let st = event();
+        let mut c = challenge("web-1", "flag{one}", 100);
+        c.attachments = vec!["page.html".into(), "logs/a.log".into()];
+        let file = |name: &str, size: u64| AttachmentFile {
+            challenge: "web-1".into(),
+            name: name.into(),
+            size,
+            sha256: "ab".repeat(32),
+        };
+        let create = |files: Vec<AttachmentFile>| CreateCtf {
+            config: st.ctf.config.clone(),
+            challenges: vec![c.clone()],
+            files,
+        };
+        let ctx = Context {
+            now: t("2026-04-01T00:00:00Z"),
+            policy: &(),
+        };
+        let refused = |files: Vec<AttachmentFile>| {
+            let r = CtfEventState::decide_create(&admin, &create(files), &ctx).unwrap_err();
+            assert_eq!(r.rule, rules::CTF_SETUP, "{}", r.message);
+            r.message
+        };
+        let ok = vec![file("page.html", 10), file("logs/a.log", 20)];
+        let payloads = CtfEventState::decide_create(&admin, &create(ok.clone()), &ctx).unwrap();
+        let CtfPayload::Created { files, .. } = &payloads[0] else {
+            panic!("{payloads:?}")
+        };
+        assert_eq!(files, &ok);
+        // One missing: players could not download it.
+        assert!(
+            refused(vec![file("page.html", 10)])
+                .contains("\"logs/a.log\" of challenge \"web-1\" was not sent")
+        );
+        // One the challenge does not list, or another challenge's.
+        let mut other = file("secret.txt", 1);
+        assert!(
+            refused([ok.clone(), vec![other.clone()]].concat()).contains("is not an attachment")
+        );
+        other.name = "page.html".into();
+        other.challenge = "web-2".into();
+        assert!(refused([ok.clone(), vec![other]].concat()).contains("is not an attachment"));
+        // Twice.
+        assert!(refused([ok.clone(), vec![file("page.html", 10)]].concat()).contains("sent twice"));
+        // A digest that is not one.
+        let mut bad = ok.clone();
+        bad[0].sha256 = "AB".repeat(32);
+        assert!(refused(bad).contains("64 lowercase hex"));
+        // Too big, alone or together.
+        assert!(
+            refused(vec![
+                file("page.html", MAX_ATTACHMENT_BYTES + 1),
+                file("logs/a.log", 1)
+            ])
+            .contains("at most 8388608 bytes")
+        );
+        let mut many = c.clone();
+        many.attachments = (0..5).map(|i| format!("f{i}")).collect();
+        let files: Vec<AttachmentFile> = (0..5)
+            .map(|i| file(&format!("f{i}"), MAX_ATTACHMENT_BYTES))
+            .collect();
+        let r = CtfEventState::decide_create(
+            &admin,
+            &CreateCtf {
+                config: st.ctf.config.clone(),
+                challenges: vec![many],
+                files,
+            },
+            &ctx,
+        )
+        .unwrap_err();
+        assert!(
+            r.message.contains("an event's are at most"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn events_recorded_before_attachments_were_served_still_fold() {
+        // A `created` event written without `files` reads back with none, and a new one
+        // without attachments is written without the field: the ledger format is unchanged.
+        let st = event();
+        let v = serde_json::json!({"type": "created", "name": "old", "config": st.ctf.config,
+            "challenges": st.ctf.challenges});
+        let p: CtfPayload = serde_json::from_value(v.clone()).unwrap();
+        assert!(matches!(&p, CtfPayload::Created { files, .. } if files.is_empty()));
+        assert_eq!(serde_json::to_value(&p).unwrap(), v);
     }
 }

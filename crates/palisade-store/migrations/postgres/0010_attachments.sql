@@ -1,0 +1,9 @@
+-- Schema 10: files handed out with a stream (a CTF challenge's attachments), content-addressed.
+-- The ledger records each file's name, size and SHA-256; the bytes live here, once per content,
+-- and are checked against the ledger's hash whenever they are read.
+CREATE TABLE IF NOT EXISTS attachments (
+    sha256 TEXT PRIMARY KEY,
+    size BIGINT NOT NULL,
+    content BYTEA NOT NULL,
+    stored_at TEXT NOT NULL
+);
