@@ -258,7 +258,7 @@ async fn services_on_call_and_alert_pages_are_accessible_in_the_browser() {
     // A CTF event: the list, the event's page, a flag submitted through its form.
     let salt = [9u8; 8];
     let toml = format!(
-        "id = \"warmup\"\nname = \"Warm-up\"\ncategory = \"misc\"\ndescription = \"x\"\nvalue = 50\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
+        "id = \"warmup\"\nname = \"Warm-up\"\ncategory = \"misc\"\ndescription = \"Read the notes.\"\nvalue = 50\nattachments = [\"notes.txt\"]\n[[flags]]\ntype = \"static\"\nsalt = \"{}\"\nsha256 = \"{}\"\n",
         hex::encode(salt),
         palisade_training::ctf::challenge::hash_flag(&salt, "palisade{hello}", true)
     );
@@ -266,7 +266,8 @@ async fn services_on_call_and_alert_pages_are_accessible_in_the_browser() {
         &s,
         "/api/v1/ctf",
         json!({"name": "friday", "start": rfc3339(now - 3600), "end": rfc3339(now + 3600),
-               "mode": "teams", "challenges": [{"file": "w.toml", "toml": toml}]}),
+               "mode": "teams", "challenges": [{"file": "w.toml", "toml": toml,
+               "attachments": [{"name": "notes.txt", "content_base64": "dGhlIG5vdGVzCg=="}]}]}),
     )
     .await;
     ok(
@@ -277,6 +278,11 @@ async fn services_on_call_and_alert_pages_are_accessible_in_the_browser() {
     .await;
     visit(&b, &format!("{}/ctf", s.url), "table.list").await;
     visit(&b, &format!("{}/ctf/friday", s.url), "#submit-title").await;
+    let file = b
+        .find(Locator::Css("a[download][href$='/attachments/notes.txt']"))
+        .await
+        .unwrap();
+    assert_eq!(file.text().await.unwrap(), "notes.txt");
     let flag = b.find(Locator::Css("input[name=flag]")).await.unwrap();
     flag.send_keys("palisade{hello}").await.unwrap();
     b.find(Locator::Css("form:has(#submit-title) button[type=submit]"))
