@@ -200,8 +200,11 @@ async fn main() {
         r.unwrap();
     }
     println!(
-        "seeded in {:.1} s (not measured)",
-        t.elapsed().as_secs_f64()
+        "seeded in {:.1} s (not measured); RSS {:.0} MiB: anonymous {:.0} MiB, files {:.0} MiB",
+        t.elapsed().as_secs_f64(),
+        status_kib("VmRSS:") / 1024.0,
+        status_kib("RssAnon:") / 1024.0,
+        status_kib("RssFile:") / 1024.0
     );
 
     let index_path = dir.path().join("vulns.sqlite3");
@@ -238,8 +241,10 @@ async fn main() {
         let secs = t.elapsed().as_secs_f64();
         let mib = status_kib("VmHWM:") / 1024.0;
         println!(
-            "{what:<30} {secs:>7.2} s  RSS {start_mib:>4.0} MiB at the start, peak {mib:>4.0} MiB (+{:.0})  sboms {} components {} new {} fixed {} alerts {}",
+            "{what:<30} {secs:>7.2} s  RSS {start_mib:>4.0} MiB at the start, peak {mib:>4.0} MiB (+{:.0}); after: anonymous {:.0} MiB, files {:.0} MiB; sboms {} components {} new {} fixed {} alerts {}",
             mib - start_mib,
+            status_kib("RssAnon:") / 1024.0,
+            status_kib("RssFile:") / 1024.0,
             r.sboms,
             r.components,
             r.new,

@@ -570,7 +570,7 @@ pub async fn scoreboard(
     params(("ctf" = String, Path, description = "id or name"),
         ("challenge" = String, Path, description = "the challenge's id"),
         ("name" = String, Path, description = "the attachment's name as the challenge lists it, percent-encoded (`logs%2Fa.log`)")),
-    responses((status = 200, description = "the content, as it was when the event was set up (`Repr-Digest` carries its SHA-256)", content_type = "application/octet-stream"),
+    responses((status = 200, body = super::evidence::Binary, description = "the content, as it was when the event was set up (`Repr-Digest` carries its SHA-256)", content_type = "application/octet-stream"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use uuid::Uuid;
 
-/// Raw bytes (evidence content, export bundles).
+/// Raw bytes (evidence content, export bundles, CTF attachments).
 pub struct Binary;
 
 impl utoipa::PartialSchema for Binary {
