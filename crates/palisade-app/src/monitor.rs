@@ -68,23 +68,24 @@ fn match_all(path: &Path, deployed: Vec<ScanState>) -> Result<Option<Vec<Matched
     }
     let index = palisade_deps::index::Index::open_read(path)
         .map_err(|e| AppError::Unavailable(format!("the vulnerability index: {e}")))?;
-    // Every SBOM's packages, and the distinct ones across all of them (by their purl as the
-    // scanner writes it, which is what its findings carry).
-    let sbom_packages: Vec<Vec<Package>> = deployed
-        .iter()
-        .map(|deploy| {
-            let label = PathBuf::from("sbom");
-            deploy
-                .deployed
-                .iter()
-                .flat_map(|d| d.components.iter())
-                .filter_map(|p| package_of_purl(p, &label))
-                .collect()
-        })
-        .collect();
+    // The distinct packages across all SBOMs (by their purl as the scanner writes it, which is
+    // what its findings carry). An SBOM's own packages are read again from its purls when its
+    // findings are built, one SBOM at a time: holding every SBOM's packages at once cost more
+    // memory than everything else the match keeps.
+    let label = PathBuf::from("sbom");
+    let packages_of = |deploy: &ScanState| -> Vec<Package> {
+        deploy
+            .deployed
+            .iter()
+            .flat_map(|d| d.components.iter())
+            .filter_map(|p| package_of_purl(p, &label))
+            .collect()
+    };
     let mut distinct: HashMap<String, Package> = HashMap::new();
-    for p in sbom_packages.iter().flatten() {
-        distinct.entry(p.purl()).or_insert_with(|| p.clone());
+    for deploy in &deployed {
+        for p in packages_of(deploy) {
+            distinct.entry(p.purl()).or_insert(p);
+        }
     }
     let packages: Vec<Package> = distinct.into_values().collect();
     let result = palisade_deps::scan::scan_packages(&index, &packages)
@@ -94,7 +95,8 @@ fn match_all(path: &Path, deployed: Vec<ScanState>) -> Result<Option<Vec<Matched
         by_purl.entry(f.purl.as_str()).or_default().push(f);
     }
     let mut out = Vec::with_capacity(deployed.len());
-    for (deploy, packages) in deployed.into_iter().zip(sbom_packages) {
+    for deploy in deployed {
+        let packages = packages_of(&deploy);
         let label = format!("sbom:{}", deploy.name.as_deref().unwrap_or("default"));
         let mut seen = std::collections::HashSet::new();
         let findings = packages

@@ -9,6 +9,14 @@
 //! "{id}.{timestamp}.{body}">`. A secret written `whsec_<base64>` is base64-decoded, as the
 //! specification says; any other secret is used as raw bytes.
 //!
+//! Pages to people's own channels (Slack, email) are throttled and bundled: at most one message
+//! per address per interval (`Throttle`; by default one a second to Slack, one a minute by
+//! email), and the pages for one person and service that are due together, or that waited out
+//! the interval, go out as one message listing them all. The first page always goes at once.
+//! Webhooks are for machines and get one message per page. Each server keeps its own memory of
+//! when it last wrote to an address, so with several servers an address may get one message per
+//! server in an interval.
+//!
 //! Several servers on one PostgreSQL claim messages with `FOR UPDATE SKIP LOCKED`; a claim is a
 //! lease, so a message whose sender crashed is delivered again once the lease ends. A crash after
 //! the receiver accepted but before the message was marked delivered sends it twice with the same
@@ -17,6 +25,7 @@
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use palisade_store::{Destination, OutboxItem, Store};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -39,6 +48,58 @@ pub struct NotifyConfig {
     /// After this many failed attempts a message is a dead letter: kept with its last error,
     /// not tried again until someone resends it (`palisade delivery resend`).
     pub max_attempts: u32,
+    /// The least time between two messages to one Slack webhook or email address.
+    pub throttle: Throttle,
+}
+
+/// The least time between two pages to one address, per method (zero: no throttle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    pub slack: Duration,
+    pub email: Duration,
+}
+
+impl Default for Throttle {
+    /// Slack's incoming webhooks take about one message a second; a person's inbox, one page
+    /// email a minute, the rest bundled.
+    fn default() -> Self {
+        Throttle {
+            slack: Duration::from_secs(1),
+            email: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Throttle {
+    fn of(&self, d: &Destination) -> Option<Duration> {
+        match d {
+            Destination::Slack { .. } => Some(self.slack),
+            Destination::Email { .. } => Some(self.email),
+            _ => None,
+        }
+    }
+}
+
+/// When each throttled address was last written to (µs since the Unix epoch), by this worker.
+#[derive(Debug, Default)]
+pub struct LastSent(std::sync::Mutex<HashMap<String, i64>>);
+
+impl LastSent {
+    fn get(&self, address: &str) -> Option<i64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(address)
+            .copied()
+    }
+    fn set(&self, address: String, at_us: i64) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // A bound on memory: addresses not written to for a day are forgotten.
+        if m.len() > 100_000 {
+            m.retain(|_, t| *t > at_us - 86_400_000_000);
+        }
+        m.insert(address, at_us);
+    }
 }
 
 /// The delay before attempt `attempts + 1` of a message tried `attempts` times: exponential
@@ -71,6 +132,7 @@ impl NotifyConfig {
             // About a day and a half at the default backoff (1 s doubling to 10 minutes).
             max_attempts: 200,
             smtp: None,
+            throttle: Throttle::default(),
         }
     }
 }
@@ -229,6 +291,51 @@ pub async fn deliver(
     }
 }
 
+/// Several pages for one person and service, due together, as one message: its payload lists
+/// them (`pages`), and its text has a line per alert. The bundle's id is its first page's.
+fn bundle(pages: &[OutboxItem]) -> OutboxItem {
+    let bodies: Vec<serde_json::Value> = pages
+        .iter()
+        .map(|m| serde_json::from_str(&m.payload).unwrap_or_default())
+        .collect();
+    let first = &bodies[0];
+    let lines: Vec<String> = bodies
+        .iter()
+        .map(|b| {
+            b["text"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("page for alert {}", b["alert"]))
+        })
+        .collect();
+    let payload = serde_json::json!({
+        "type": "pages",
+        "to": first["to"],
+        "service": first["service"],
+        "summary": format!("{} alerts need you", pages.len()),
+        "text": format!("{} alerts need you:\n{}", pages.len(), lines.join("\n")),
+        "pages": bodies,
+    });
+    OutboxItem {
+        id: pages[0].id,
+        stream: pages[0].stream,
+        kind: palisade_core::alert::PAGE.to_string(),
+        destination: pages[0].destination.clone(),
+        payload: payload.to_string(),
+        created_at: pages[0].created_at.clone(),
+        attempts: pages.iter().map(|m| m.attempts).max().unwrap_or(1),
+    }
+}
+
+/// A throttled address's key: its method and address (never logged).
+fn address_key(d: &Destination) -> Option<String> {
+    match d {
+        Destination::Slack { url } => Some(format!("slack {url}")),
+        Destination::Email { to } => Some(format!("email {}", to.to_ascii_lowercase())),
+        _ => None,
+    }
+}
+
 /// Deliver what is due now; returns how many were delivered.
 pub async fn deliver_due(store: &Store, http: &reqwest::Client, cfg: &NotifyConfig) -> usize {
     deliver_due_at(store, http, cfg, now_us()).await
@@ -242,9 +349,28 @@ pub async fn deliver_due_at(
     cfg: &NotifyConfig,
     at_us: i64,
 ) -> usize {
-    deliver_pass_at(store, http, cfg, &crate::metrics::Metrics::default(), at_us)
-        .await
-        .0
+    deliver_due_with(store, http, cfg, &LastSent::default(), at_us).await
+}
+
+/// [`deliver_due_at`] with the worker's memory of when each throttled address was last
+/// written to (tests pass one across calls to see the throttle at work).
+pub async fn deliver_due_with(
+    store: &Store,
+    http: &reqwest::Client,
+    cfg: &NotifyConfig,
+    last: &LastSent,
+    at_us: i64,
+) -> usize {
+    deliver_pass_at(
+        store,
+        http,
+        cfg,
+        &crate::metrics::Metrics::default(),
+        last,
+        at_us,
+    )
+    .await
+    .0
 }
 
 /// A destination's channel, for metric labels (never an address).
@@ -265,8 +391,9 @@ async fn deliver_pass(
     http: &reqwest::Client,
     cfg: &NotifyConfig,
     metrics: &crate::metrics::Metrics,
+    last: &LastSent,
 ) -> (usize, Option<Duration>) {
-    deliver_pass_at(store, http, cfg, metrics, now_us()).await
+    deliver_pass_at(store, http, cfg, metrics, last, now_us()).await
 }
 
 async fn deliver_pass_at(
@@ -274,6 +401,7 @@ async fn deliver_pass_at(
     http: &reqwest::Client,
     cfg: &NotifyConfig,
     metrics: &crate::metrics::Metrics,
+    last: &LastSent,
     at_us: i64,
 ) -> (usize, Option<Duration>) {
     let lease = cfg.lease.as_micros() as i64;
@@ -312,13 +440,83 @@ async fn deliver_pass_at(
             tracing::warn!(error = %e, "could not mark pages no longer needed");
         }
     }
+    // Pages to a person's Slack or email: by address and service, so that the pages due
+    // together go as one message; held back whole while the address's throttle runs.
+    let mut groups: Vec<Vec<OutboxItem>> = Vec::new();
+    let mut bundles: BTreeMap<(String, String), Vec<OutboxItem>> = BTreeMap::new();
+    for m in send {
+        let service = serde_json::from_str::<serde_json::Value>(&m.payload)
+            .ok()
+            .and_then(|v| v["service"].as_str().map(str::to_string));
+        match (
+            m.kind == palisade_core::alert::PAGE,
+            address_key(&m.destination),
+            service,
+        ) {
+            (true, Some(address), Some(service)) => {
+                bundles.entry((address, service)).or_default().push(m)
+            }
+            _ => groups.push(vec![m]),
+        }
+    }
+    let mut postponed: BTreeMap<i64, Vec<uuid::Uuid>> = BTreeMap::new();
+    for ((address, _), pages) in bundles {
+        let interval = cfg
+            .throttle
+            .of(&pages[0].destination)
+            .unwrap_or_default()
+            .as_micros() as i64;
+        match last.get(&address) {
+            Some(t) if interval > 0 && at_us < t + interval => {
+                postponed
+                    .entry(t + interval)
+                    .or_default()
+                    .extend(pages.iter().map(|m| m.id));
+            }
+            _ => groups.push(pages),
+        }
+    }
+    for (due, ids) in postponed {
+        if let Err(e) = store.outbox_postpone(ids, due).await {
+            tracing::warn!(error = %e, "could not hold pages back for the throttle; they are sent when their claim ends");
+        }
+        let wait = Duration::from_micros(due.saturating_sub(at_us).max(0) as u64);
+        retry = Some(retry.map_or(wait, |r| r.min(wait)));
+    }
     // Sent together (each to its own receiver; one slow receiver does not hold up the rest
     // of the pass for more than the send timeout).
-    let sends = send.into_iter().map(|m| async move {
-        let result = deliver(http, cfg, &m).await;
-        (m, result)
+    let sends = groups.into_iter().map(|pages| async move {
+        let result = if pages.len() == 1 {
+            deliver(http, cfg, &pages[0]).await
+        } else {
+            deliver(http, cfg, &bundle(&pages)).await
+        };
+        if let Some(address) = address_key(&pages[0].destination)
+            && pages[0].kind == palisade_core::alert::PAGE
+        {
+            // Tried, whatever came of it: the next page to this address waits its turn.
+            last.set(address, at_us);
+        }
+        (pages, result)
     });
-    for (m, result) in futures_util::future::join_all(sends).await {
+    let sent: Vec<(OutboxItem, Result<(), String>)> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .flat_map(|(pages, result)| {
+            let n = pages.len();
+            pages.into_iter().map(move |m| {
+                let r = match &result {
+                    Ok(()) => Ok(()),
+                    Err(e) if n > 1 => {
+                        Err(format!("{e} (sent bundled with {} other pages)", n - 1))
+                    }
+                    Err(e) => Err(e.clone()),
+                };
+                (m, r)
+            })
+        })
+        .collect();
+    for (m, result) in sent {
         let outcome = match &result {
             Ok(()) => "sent",
             Err(_) if m.attempts >= cfg.max_attempts => "dead",
@@ -375,12 +573,13 @@ pub async fn run(
     };
     // When the earliest retry this worker scheduled falls due.
     let mut retry_at: Option<std::time::Instant> = None;
+    let last = LastSent::default();
     loop {
         if retry_at.is_some_and(|t| t <= std::time::Instant::now()) {
             retry_at = None; // due: this pass claims it (and reschedules it if it fails again)
         }
         loop {
-            let (delivered, retry) = deliver_pass(&store, &http, &cfg, &metrics).await;
+            let (delivered, retry) = deliver_pass(&store, &http, &cfg, &metrics, &last).await;
             if let Some(r) = retry {
                 let t = std::time::Instant::now() + r;
                 retry_at = Some(retry_at.map_or(t, |x| x.min(t)));

@@ -92,6 +92,11 @@ pub struct AlertSettings {
     /// Events accepted per routing key per minute before the Events API answers 429
     /// (default [`crate::alerts::DEFAULT_EVENTS_PER_KEY_PER_MINUTE`]; 0 turns the limit off).
     pub events_per_key_per_minute: Option<u32>,
+    /// The least seconds between two pages to one Slack webhook (default 1; 0: no throttle).
+    /// Pages for one person and service that wait are sent together as one message.
+    pub page_throttle_slack_seconds: Option<u64>,
+    /// The least seconds between two page emails to one address (default 60; 0: no throttle).
+    pub page_throttle_email_seconds: Option<u64>,
 }
 
 /// What the command line and the environment gave (flags win over the environment; the binary
@@ -222,6 +227,13 @@ impl Settings {
         };
         if let Some(n) = notify.as_mut() {
             n.smtp = smtp;
+            let alerts = file.alerts.clone().unwrap_or_default();
+            if let Some(s) = alerts.page_throttle_slack_seconds {
+                n.throttle.slack = std::time::Duration::from_secs(s);
+            }
+            if let Some(s) = alerts.page_throttle_email_seconds {
+                n.throttle.email = std::time::Duration::from_secs(s);
+            }
         }
         let tls = match (
             given.tls_cert.or(file.tls_cert.map(relative)),
@@ -341,7 +353,7 @@ mod tests {
         let (_t, d) = dir();
         std::fs::write(
             d.config_file(),
-            "smtp_url = \"smtps://mail.example.com\"\nsmtp_from = \"palisade@example.com\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n[alerts]\nevents_per_key_per_minute = 0\n",
+            "smtp_url = \"smtps://mail.example.com\"\nsmtp_from = \"palisade@example.com\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n[alerts]\nevents_per_key_per_minute = 0\npage_throttle_email_seconds = 300\n",
         )
         .unwrap();
         let s = Settings::load(d.clone(), Given::default()).unwrap();
@@ -350,6 +362,12 @@ mod tests {
             .clone()
             .expect("email alone starts the notification worker");
         assert_eq!(n.url, "", "no webhook configured");
+        assert_eq!(n.throttle.email, std::time::Duration::from_secs(300));
+        assert_eq!(
+            n.throttle.slack,
+            std::time::Duration::from_secs(1),
+            "the default"
+        );
         assert_eq!(n.smtp.unwrap().url, "smtps://mail.example.com");
         assert_eq!(
             s.tls,

@@ -2,6 +2,7 @@
 //! escalation policy (a schedule, then a named person), through each person's contact methods
 //! (email over SMTP) or the deployment's webhook; an unacknowledged alert escalates after its
 //! level's delay; acknowledging stops it; a maintenance window suppresses it; each step says why.
+//! Page emails to one person are throttled, and the pages that wait go out as one email.
 //! Time is the test's: steps are taken with `run_due_timers_at` (no worker, no sleeping).
 
 use palisade_app::notify::{NotifyConfig, SmtpConfig};
@@ -108,6 +109,11 @@ async fn an_alert_pages_the_on_call_escalates_stops_when_acknowledged_and_is_sup
             from: "Palisade <palisade@example.com>".into(),
         });
         notify.initial_backoff = Duration::from_millis(20);
+        // Every page of this test goes out as it falls due (the throttle has its own test).
+        notify.throttle = palisade_app::notify::Throttle {
+            slack: Duration::ZERO,
+            email: Duration::ZERO,
+        };
         let srv = TestServer::serve(AppConfig {
             store,
             notify: Some(notify),
@@ -321,6 +327,140 @@ async fn an_email_carries_its_delivery_id_and_a_bad_address_is_an_error() {
         .await
         .unwrap_err();
     assert!(e.contains("no SMTP server"), "{e}");
+}
+
+/// Pages by email to one person are throttled and bundled: the first goes at once; the pages of
+/// the same service that fall due within the next minute wait (not counted as attempts), then
+/// go as one email listing them all. No worker runs: the test sends at the times it chooses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_emails_to_one_person_are_throttled_and_bundled() {
+    use palisade_app::notify::{LastSent, deliver_due_with};
+    for (name, store, _dir) in backends().await {
+        let mut smtp = SmtpSink::start().await;
+        let srv = TestServer::serve(AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let mut cfg = NotifyConfig::new(String::new(), String::new());
+        cfg.smtp = Some(SmtpConfig {
+            url: smtp.url.clone(),
+            from: "palisade@example.com".into(),
+        });
+        assert_eq!(cfg.throttle.email, Duration::from_secs(60), "the default");
+        let http = reqwest::Client::new();
+        let last = LastSent::default();
+        let alice = srv.token("alice", "responder").await;
+        ok(
+            &srv,
+            "/api/v1/people/alice/contact-methods",
+            &alice,
+            json!({"type": "email", "address": "alice@example.com"}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/escalation-policies",
+            &srv.admin,
+            json!({"name": "payments", "levels": [
+                {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/services",
+            &srv.admin,
+            json!({"name": "payments-api"}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/services/payments-api/escalation-policy",
+            &srv.admin,
+            json!({"policy": "payments"}),
+        )
+        .await;
+        let key = ok(
+            &srv,
+            "/api/v1/services/payments-api/integrations",
+            &srv.admin,
+            json!({"name": "prometheus"}),
+        )
+        .await["routing_key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let store = srv.app.store().clone();
+        let t0 = now_us();
+        let send = |at: i64| deliver_due_with(&store, &http, &cfg, &last, at);
+
+        // The first page goes at once, alone.
+        trigger(&srv, &key, "a").await;
+        assert_eq!(srv.app.run_due_timers().await, 1);
+        assert_eq!(send(t0 + 1_000_000).await, 1, "{name}");
+        let (_, first) = smtp.next().await;
+        assert!(first.contains("Checkout failing (a)"), "{first}");
+
+        // Two more within the minute wait for it, and are not counted as attempts.
+        trigger(&srv, &key, "b").await;
+        trigger(&srv, &key, "c").await;
+        assert_eq!(srv.app.run_due_timers().await, 2);
+        assert_eq!(send(t0 + 2_000_000).await, 0, "{name}: held back");
+        let waiting: Vec<_> = store
+            .outbox_list(None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.kind == "page" && d.delivered_at.is_none())
+            .collect();
+        assert_eq!(waiting.len(), 2, "{name}");
+        for d in &waiting {
+            assert_eq!(d.attempts, 0, "{name}: a wait is not an attempt");
+            assert_eq!(
+                d.next_attempt_us,
+                t0 + 61_000_000,
+                "{name}: due when the minute ends"
+            );
+        }
+        assert_eq!(
+            send(t0 + 30_000_000).await,
+            0,
+            "{name}: still within the minute"
+        );
+
+        // When the minute is up: one email for both.
+        assert_eq!(send(t0 + 61_000_000).await, 2, "{name}");
+        let (rcpt, both) = smtp.next().await;
+        assert_eq!(rcpt, "<alice@example.com>");
+        assert!(
+            both.contains("Subject: [Palisade page] 2 alerts need you"),
+            "{both}"
+        );
+        assert!(
+            both.contains("Checkout failing (b)") && both.contains("Checkout failing (c)"),
+            "{both}"
+        );
+        assert_eq!(
+            send(t0 + 200_000_000).await,
+            0,
+            "{name}: nothing sent twice"
+        );
+        let delivered = srv
+            .get("/api/v1/deliveries?state=delivered", &srv.admin)
+            .await;
+        let pages = delivered.body["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"] == "page")
+            .count();
+        assert_eq!(
+            pages, 3,
+            "{name}: each page is delivered: {}",
+            delivered.text
+        );
+    }
 }
 
 /// A person's later notification rule does not go out once they acknowledged, unless the

@@ -50,6 +50,14 @@ impl Store {
     pub async fn outbox_retry(&self, id: Uuid, error: &str, next_us: i64) -> Result<()> {
         dispatch!(self, s => s.outbox_retry(id, error, next_us).await)
     }
+    /// Hand claimed messages back unsent, due at `due_us`: the claim's attempt is not
+    /// counted (a throttle held them back; nothing was tried).
+    pub async fn outbox_postpone(&self, ids: Vec<Uuid>, due_us: i64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.outbox_postpone(ids, due_us).await)
+    }
     /// Give a message up after its last allowed attempt (a dead letter).
     pub async fn outbox_dead(&self, id: Uuid, error: &str, at: &str) -> Result<()> {
         dispatch!(self, s => s.outbox_dead(id, error, at).await)

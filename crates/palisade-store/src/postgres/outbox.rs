@@ -163,6 +163,19 @@ impl PgStore {
         Ok(())
     }
 
+    pub(crate) async fn outbox_postpone(&self, ids: Vec<Uuid>, due_us: i64) -> Result<()> {
+        let client = self.pool.get().await?;
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        client
+            .execute(
+                "UPDATE outbox SET attempts = greatest(attempts - 1, 0), next_attempt_us = $2
+                 WHERE id = ANY($1) AND delivered_at IS NULL AND dead_at IS NULL",
+                &[&ids, &due_us],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn outbox_pending(&self) -> Result<u64> {
         let client = self.pool.get().await?;
         Ok(client

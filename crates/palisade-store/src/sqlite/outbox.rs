@@ -128,6 +128,20 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn outbox_postpone(&self, ids: Vec<Uuid>, due_us: i64) -> Result<()> {
+        self.write(false, move |c, _| {
+            let mut st = c.prepare_cached(
+                "UPDATE outbox SET attempts = max(attempts - 1, 0), next_attempt_us = ?2
+                 WHERE id = ?1 AND delivered_at IS NULL AND dead_at IS NULL",
+            )?;
+            for id in &ids {
+                st.execute(params![id.to_string(), due_us])?;
+            }
+            Ok(((), None))
+        })
+        .await
+    }
+
     pub(crate) async fn outbox_pending(&self) -> Result<u64> {
         self.read(|c| {
             Ok(c.query_row(
