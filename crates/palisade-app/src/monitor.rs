@@ -70,8 +70,9 @@ fn match_all(path: &Path, deployed: Vec<ScanState>) -> Result<Option<Vec<Matched
         .map_err(|e| AppError::Unavailable(format!("the vulnerability index: {e}")))?;
     // The distinct packages across all SBOMs (by their purl as the scanner writes it, which is
     // what its findings carry). An SBOM's own packages are read again from its purls when its
-    // findings are built, one SBOM at a time: holding every SBOM's packages at once cost more
-    // memory than everything else the match keeps.
+    // findings are built, one SBOM at a time: holding every SBOM's packages at once made the
+    // re-match of 1,000 SBOMs of 500 components grow the process by about 190 MiB, against
+    // about 50 MiB now (BENCHMARKS).
     let label = PathBuf::from("sbom");
     let packages_of = |deploy: &ScanState| -> Vec<Package> {
         deploy
