@@ -689,11 +689,25 @@ impl App {
             let alert = alert_state.clone();
             move |e: &Executed<palisade_core::IncidentState>| r(&alert, &e.state)
         });
+        let service_name = self
+            .load::<ServiceState>(alert_state.service)
+            .await?
+            .map(|s| s.name.to_string())
+            .unwrap_or_default();
+        let marks = crate::incidents::Marks {
+            drill: None,
+            from_alert: Some(palisade_core::incident::AlertOrigin {
+                alert: alert_state.id,
+                service: alert_state.service,
+                service_name,
+            }),
+        };
         let declared = self
-            .declare_as(
+            .declare_with(
                 actor,
                 Some(incident_id),
                 input,
+                marks,
                 opts,
                 answer
                     .as_ref()

@@ -263,7 +263,17 @@ impl App {
             aware_at: None,
         };
         let done = self
-            .declare_with(actor, None, input, Some(marker), &Options::default(), None)
+            .declare_with(
+                actor,
+                None,
+                input,
+                crate::incidents::Marks {
+                    drill: Some(marker),
+                    from_alert: None,
+                },
+                &Options::default(),
+                None,
+            )
             .await?
             .done()?;
         let id = done.state.id.to_string();

@@ -7,6 +7,7 @@ use crate::{App, Kept};
 use palisade_core::incident::{Declaration, Declare};
 use palisade_core::{Actor, Event, IncidentState, Kind, Severity, Timestamp, UserName};
 use palisade_store::{IncidentSummary, ListFilter, StoredEvent};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// What someone declares.
@@ -27,7 +28,86 @@ pub struct DeclareInput {
     pub aware_at: Option<Timestamp>,
 }
 
+/// What a `declared` event records besides the declaration.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Marks {
+    /// A drill's scenario and participants.
+    pub drill: Option<palisade_core::drill::DrillMarker>,
+    /// The alert the incident is declared from, and its service.
+    pub from_alert: Option<palisade_core::incident::AlertOrigin>,
+}
+
+/// Change events shown with an incident: of the service its alert came from, from four hours
+/// before it was declared until it closed (or now).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentChanges {
+    /// The service, when the incident was declared from one of its alerts.
+    pub service: Option<String>,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// The changes' listing rows, newest first.
+    pub changes: Vec<serde_json::Value>,
+}
+
+/// How long before an incident's declaration a change is shown with it.
+pub const CHANGES_BEFORE: time::Duration = time::Duration::hours(4);
+
 impl App {
+    /// The change events around an incident (the read is recorded as any read of it is).
+    pub async fn incident_changes(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        via: &str,
+    ) -> Result<(IncidentState, IncidentChanges)> {
+        let st = self
+            .read::<IncidentState>(actor, reference, "changes", via)
+            .await?;
+        let changes = self.changes_around(&st).await?;
+        Ok((st, changes))
+    }
+
+    /// The change events around an incident already read (nothing is recorded).
+    pub async fn changes_around(&self, st: &IncidentState) -> Result<IncidentChanges> {
+        let from = Timestamp::from_datetime(st.declared_at.utc() - CHANGES_BEFORE);
+        let to = st.closed_at.unwrap_or_else(crate::now);
+        let Some(origin) = st.from_alert.clone() else {
+            return Ok(IncidentChanges {
+                service: None,
+                from,
+                to,
+                changes: Vec::new(),
+            });
+        };
+        let rows = self
+            .inner
+            .store
+            .list_records(palisade_store::RecordFilter {
+                kind: palisade_core::StreamKind::Change,
+                parent: Some(origin.service),
+                status: None,
+                before_us: Some(to.unix_micros() + 1),
+                limit: 200,
+            })
+            .await?;
+        let mut changes = Vec::new();
+        for r in rows {
+            if r.sort_us < from.unix_micros() {
+                break;
+            }
+            changes.push(
+                serde_json::from_str(&r.summary)
+                    .map_err(|e| AppError::internal("a change's listing row does not parse", e))?,
+            );
+        }
+        Ok(IncidentChanges {
+            service: Some(origin.service_name),
+            from,
+            to,
+            changes,
+        })
+    }
+
     /// Declare an incident: any account but a viewer may, under an innocuous codename chosen at
     /// random (another is tried if it is taken).
     pub async fn declare(
@@ -49,21 +129,22 @@ impl App {
         opts: &Options,
         render: Option<Render<'_, IncidentState>>,
     ) -> Result<Outcome<IncidentState>> {
-        self.declare_with(actor, id, input, None, opts, render)
+        self.declare_with(actor, id, input, Marks::default(), opts, render)
             .await
     }
 
-    /// [`Self::declare_as`], for a drill when `drill` is given (its marker is recorded on the
-    /// `declared` event).
+    /// [`Self::declare_as`], with what the `declared` event records besides the declaration: a
+    /// drill's marker, or the alert it is declared from.
     pub(crate) async fn declare_with(
         &self,
         actor: &Actor,
         id: Option<Uuid>,
         input: DeclareInput,
-        drill: Option<palisade_core::drill::DrillMarker>,
+        marks: Marks,
         opts: &Options,
         render: Option<Render<'_, IncidentState>>,
     ) -> Result<Outcome<IncidentState>> {
+        let Marks { drill, from_alert } = marks;
         let kind = input.kind.unwrap_or(Kind::Security);
         let playbooks = &self.inner.playbooks;
         let playbook = match &input.playbook {
@@ -103,6 +184,7 @@ impl App {
                         commander: input.commander.clone(),
                         aware_at: input.aware_at,
                         drill: drill.clone(),
+                        from_alert: from_alert.clone(),
                     })
                 },
                 opts,

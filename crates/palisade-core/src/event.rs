@@ -219,6 +219,10 @@ pub enum Payload {
         /// Set only on drills (absent otherwise, so real incidents encode as before).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         drill: Option<crate::drill::DrillMarker>,
+        /// Set when the incident was declared from an alert: the alert and its service (absent
+        /// otherwise, and in incidents declared before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_alert: Option<crate::incident::AlertOrigin>,
     },
     RoleAssigned {
         user: UserName,

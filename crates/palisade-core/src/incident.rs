@@ -433,6 +433,9 @@ pub struct IncidentState {
     /// A drill's injections released so far, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub injected: Vec<crate::drill::Injected>,
+    /// The alert it was declared from, and that alert's service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_alert: Option<AlertOrigin>,
 }
 
 pub use crate::aggregate::FoldError;
@@ -447,6 +450,18 @@ pub struct Declaration {
     pub restricted: Option<bool>,
     pub summary: Option<String>,
     pub playbook: Playbook,
+}
+
+/// The alert an incident was declared from, and that alert's service: the service whose change
+/// events are shown with the incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AlertOrigin {
+    pub alert: Uuid,
+    pub service: Uuid,
+    /// The service's name when the incident was declared.
+    pub service_name: String,
 }
 
 /// The `declared` payload for a new incident, after validation.
@@ -476,6 +491,7 @@ pub fn declare(d: Declaration, codename: String) -> Result<Payload, Refusal> {
         playbook: d.playbook,
         summary: d.summary.filter(|s| !s.trim().is_empty()),
         drill: None,
+        from_alert: None,
     })
 }
 
@@ -489,6 +505,8 @@ pub struct Declare {
     pub aware_at: Option<Timestamp>,
     /// Declares a drill (scenario and participants) instead of a real incident.
     pub drill: Option<crate::drill::DrillMarker>,
+    /// The alert it is declared from (a promotion), with its service.
+    pub from_alert: Option<AlertOrigin>,
 }
 
 /// Wrap incident payloads into events of incident `incident` numbered after `last_seq`.
@@ -550,6 +568,7 @@ impl IncidentState {
             playbook,
             summary,
             drill,
+            from_alert,
         } = &e.data
         else {
             return Err(FoldError::NotCreatedFirst {
@@ -616,6 +635,7 @@ impl IncidentState {
             postmortem: PostmortemState::default(),
             drill: drill.clone(),
             injected: Vec::new(),
+            from_alert: from_alert.clone(),
         })
     }
 
@@ -1362,6 +1382,10 @@ impl Aggregate for IncidentState {
         if let (Some(marker), Payload::Declared { drill, .. }) = (&d.drill, &mut declared) {
             check_drill(actor, marker)?;
             *drill = Some(marker.clone());
+        }
+        if let (Some(origin), Payload::Declared { from_alert, .. }) = (&d.from_alert, &mut declared)
+        {
+            *from_alert = Some(origin.clone());
         }
         let mut payloads = vec![declared];
         let mut follow = Vec::new();

@@ -33,7 +33,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
     info(title = "Palisade API", description = "Secure incident response on a signed, hash-chained ledger. Errors are RFC 9457 problem details (`application/problem+json`). Commands accept an `Idempotency-Key` header: a repeat with the same key returns the first answer and writes nothing again."),
     paths(
         routes::incidents::declare, routes::incidents::list, routes::incidents::show_incident,
-        routes::incidents::events, routes::incidents::break_glass,
+        routes::incidents::events, routes::incidents::changes, routes::incidents::break_glass,
         routes::incidents::docs::assign_role, routes::incidents::docs::unassign_role,
         routes::incidents::docs::step_action, routes::incidents::docs::add_note,
         routes::incidents::docs::update_status, routes::incidents::docs::change_severity,

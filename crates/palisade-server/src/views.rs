@@ -286,6 +286,10 @@ pub struct IncidentView {
     /// participants).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill: Option<DrillView>,
+    /// The alert it was declared from, and that alert's service (its changes around the
+    /// incident: `GET /incidents/{incident}/changes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_alert: Option<palisade_core::incident::AlertOrigin>,
 }
 
 /// What marks an incident as a drill.
@@ -419,6 +423,7 @@ impl From<&IncidentState> for IncidentView {
             communications: None,
             postmortem: None,
             drill: DrillView::of(st),
+            from_alert: st.from_alert.clone(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! API's answers and limits, concurrency on one key, change events, and a ledger that verifies.
 
 use palisade_server::AppConfig;
-use palisade_test_support::{Resp, TestServer, backends};
+use palisade_test_support::{Resp, TestServer, assert_problem, backends};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -576,6 +576,16 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
         })
         .await;
         let key = service_with_key(&srv, "payments-api").await;
+        // A deploy just before: the first suspect, shown with the incident.
+        let r = srv
+            .send(
+                srv.http
+                    .post(format!("{}/v2/change/enqueue", srv.url))
+                    .json(&json!({"routing_key": key,
+                        "payload": {"summary": "Deployed auth-proxy v2.0.0", "source": "ci"}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         let r = enqueue(
             &srv,
             trigger(&key, Some("creds"), "Admin logins from a new country"),
@@ -606,6 +616,31 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
             inc.text.contains(&format!("Declared from alert {id}")),
             "{}",
             inc.text
+        );
+        assert_eq!(inc.body["from_alert"]["service_name"], "payments-api");
+        // The service's changes around the incident, for its members only.
+        let c = srv
+            .get(&format!("/api/v1/incidents/{codename}/changes"), &dana)
+            .await;
+        assert_eq!(c.status, StatusCode::OK, "{name}: {}", c.text);
+        assert_eq!(c.body["service"], "payments-api");
+        assert_eq!(
+            c.body["changes"][0]["summary"],
+            "Deployed auth-proxy v2.0.0"
+        );
+        assert_problem(
+            &srv.get(&format!("/api/v1/incidents/{codename}/changes"), &erin)
+                .await,
+            StatusCode::NOT_FOUND,
+        );
+        let mut w = palisade_test_support::web::Web::new(&srv);
+        w.sign_in_token(&dana).await;
+        let page = w.ok(&format!("/incidents/{codename}")).await;
+        assert!(
+            page.text.contains("around this incident")
+                && page.text.contains("Deployed auth-proxy v2.0.0"),
+            "{}",
+            page.text
         );
         // The member sees the incident named on the alert; a non-member sees only that it was
         // promoted: nothing names the restricted incident.
@@ -657,6 +692,27 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
         let open_codename = r.body["codename"].as_str().unwrap();
         let v = srv.get(&format!("/api/v1/alerts/{oid}"), &erin).await;
         assert_eq!(v.body["incident"], open_codename);
+        // An incident declared on its own names no service, and so no changes.
+        let r = srv
+            .post(
+                "/api/v1/incidents",
+                &dana,
+                json!({"title": "Phishing wave", "severity": "SEV-3", "kind": "operational"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let c = srv
+            .get(
+                &format!(
+                    "/api/v1/incidents/{}/changes",
+                    r.body["codename"].as_str().unwrap()
+                ),
+                &dana,
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+        assert_eq!(c.body["service"], Value::Null);
+        assert_eq!(c.body["changes"], json!([]));
         verify(&srv, dir.path(), name).await;
     }
 }

@@ -411,6 +411,13 @@ fn routes() -> Vec<Route> {
             [404, 200, 404, 200, 401, 401],
             [200, 200, 200, 200, 401, 401],
         ),
+        inc(
+            "GET",
+            "/api/v1/incidents/{i}/changes",
+            no_body,
+            [404, 200, 404, 200, 401, 401],
+            [200, 200, 200, 200, 401, 401],
+        ),
         // Only the IC assigns roles once there is one; admins are exempt.
         inc(
             "POST",
@@ -1407,7 +1414,7 @@ async fn every_route_for_every_caller_on_restricted_and_open_incidents() {
     }
     assert_eq!(
         documented.len(),
-        116,
+        117,
         "routes were added: extend the matrix"
     );
 
@@ -1856,6 +1863,10 @@ fn check_success_body(r: &Resp, row: &Route, fx: &Fixture, caller: &str, what: &
             assert_eq!(r.body["incident"], fx.id.as_str(), "{what}");
             assert!(r.body["events"].as_array().unwrap().len() >= 7, "{what}");
         }
+        ("GET", "/api/v1/incidents/{i}/changes") => {
+            assert_eq!(r.body["incident"], fx.id.as_str(), "{what}");
+            assert!(r.body["changes"].is_array(), "{what}");
+        }
         _ => {
             // Incident views, evidence views, lists and break-glass all name the incident.
             assert!(
@@ -2016,6 +2027,7 @@ async fn every_read_of_a_restricted_incident_is_recorded_once_and_open_ones_neve
     let reads: Vec<(&str, Records, Records)> = vec![
         ("", vec![("accessed", "incident")], vec![]),
         ("/events", vec![("accessed", "ledger events")], vec![]),
+        ("/changes", vec![("accessed", "changes")], vec![]),
         ("/evidence", vec![("accessed", "evidence list")], vec![]),
         (
             "/evidence/E1",

@@ -297,7 +297,15 @@ async fn incident_page_at(
         Ok(c) => c,
         Err(e) => return Problem::from(e).page(Some(caller)),
     };
-    let shown = Shown { before, check };
+    let changes = match app.changes_around(&st).await {
+        Ok(c) => c,
+        Err(e) => return Problem::from(e).page(Some(caller)),
+    };
+    let shown = Shown {
+        before,
+        check,
+        changes,
+    };
     respond(
         status,
         frame(
@@ -346,6 +354,8 @@ pub(crate) fn action_button(
 struct Shown {
     before: Option<u64>,
     check: palisade_app::ledger_check::LedgerCheck,
+    /// Change events of the service the incident's alert came from, around its start.
+    changes: palisade_app::incidents::IncidentChanges,
 }
 
 fn ledger_badge(c: &palisade_app::ledger_check::LedgerCheck) -> Markup {
@@ -575,6 +585,32 @@ fn incident_body(
 
         (crate::evidence::section(caller, st))
         (crate::comms::statements(app, caller, st))
+
+        @if let Some(service) = &shown.changes.service {
+            section aria-labelledby="changes-title" {
+                h2 id="changes-title" { "Changes to " a href=(format!("/services/{service}")) { (service) } " around this incident" }
+                p.hint { "Declared from an alert of " (service) ". Change events from four hours before the declaration (" (time(shown.changes.from)) ") until " @if st.closed_at.is_some() { "it closed" } @else { "now" } ": a deploy or a configuration change here is the first suspect." }
+                @if shown.changes.changes.is_empty() {
+                    p.empty { "No change was recorded in that window." }
+                } @else {
+                    div.scroll {
+                        table.list {
+                            caption.visually-hidden { "Change events of the service, newest first" }
+                            thead { tr { th scope="col" { "Recorded" } th scope="col" { "Change" } th scope="col" { "Source" } } }
+                            tbody {
+                                @for c in &shown.changes.changes {
+                                    tr {
+                                        td { (page::time_text(c["recorded_at"].as_str().unwrap_or_default())) }
+                                        td { (c["summary"].as_str().unwrap_or_default()) }
+                                        td { (c["source"].as_str().unwrap_or("—")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
 
         section data-region="timeline" aria-labelledby="timeline-title" {
             h2 id="timeline-title" { "Timeline" }

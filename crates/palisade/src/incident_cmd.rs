@@ -4,6 +4,7 @@ use crate::client::{Client, ClientArgs, seg};
 use crate::output::{json, table};
 use crate::{Format, Outcome};
 use clap::Subcommand;
+use palisade_server::routes::incidents::IncidentChangesView;
 use palisade_server::views::{IncidentList, IncidentView, LedgerView};
 use serde_json::{Value, json};
 
@@ -78,6 +79,15 @@ pub enum IncidentCmd {
     BreakGlass(crate::evidence_cmd::BreakGlassArgs),
     /// Show the raw ledger of an incident: every event with its chain hashes.
     Events {
+        /// Incident codename or id.
+        incident: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// What changed around an incident: the change events (deploys, configuration changes) of
+    /// the service whose alert it was declared from, from four hours before the declaration
+    /// until it closed. Send them with `POST /v2/change/enqueue` (PagerDuty's change events).
+    Changes {
         /// Incident codename or id.
         incident: String,
         #[command(flatten)]
@@ -383,6 +393,37 @@ pub async fn run(cmd: IncidentCmd) -> anyhow::Result<Outcome> {
         }
         IncidentCmd::Export(args) => crate::evidence_cmd::export(args).await,
         IncidentCmd::BreakGlass(args) => crate::evidence_cmd::break_glass(args).await,
+        IncidentCmd::Changes { incident, client } => {
+            let c = Client::new(&client)?;
+            let v: IncidentChangesView = c.get(&format!("{}/changes", inc(&incident))).await?;
+            match client.format {
+                Format::Json => outln!("{}", json(&v)),
+                Format::Table => match &v.service {
+                    None => outln!(
+                        "{incident} was not declared from an alert, so no service's changes go with it"
+                    ),
+                    Some(service) => {
+                        outln!(
+                            "changes to {service} from {} to {}",
+                            v.from, v.to
+                        );
+                        let rows: Vec<Vec<String>> = v
+                            .changes
+                            .iter()
+                            .map(|c| {
+                                vec![
+                                    c.recorded_at.clone(),
+                                    c.summary.clone(),
+                                    c.source.clone().unwrap_or_default(),
+                                ]
+                            })
+                            .collect();
+                        out!("{}", table(&["RECORDED", "CHANGE", "SOURCE"], &rows));
+                    }
+                },
+            }
+            Ok(Outcome::Ok)
+        }
         IncidentCmd::Events { incident, client } => {
             let c = Client::new(&client)?;
             let ledger: LedgerView = c.get(&format!("{}/events", inc(&incident))).await?;

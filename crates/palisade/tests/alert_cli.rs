@@ -211,6 +211,17 @@ fn pagerdutys_own_client_sends_alerts_and_changes_unchanged() {
         &["service", "changes", "payments-api"],
     );
     assert!(changes.contains("Deployed v1.4.2"), "{changes}");
+    // The incident declared from the alert shows its service's changes around it.
+    let around = ok(
+        &server,
+        ca,
+        &server.admin,
+        &["incident", "changes", codename.trim()],
+    );
+    assert!(
+        around.contains("changes to payments-api from") && around.contains("Deployed v1.4.2"),
+        "{around}"
+    );
     let revoked = ok(
         &server,
         ca,

@@ -56,6 +56,7 @@ pub fn routes() -> Router<App> {
         .route("/incidents", post(declare).get(list))
         .route("/incidents/{incident}", get(show_incident))
         .route("/incidents/{incident}/events", get(events))
+        .route("/incidents/{incident}/changes", get(changes))
         .route(
             "/incidents/{incident}/roles",
             post(command::<I, RoleRequest>),
@@ -294,6 +295,59 @@ pub async fn events(
     Ok(Json(LedgerView {
         incident: st.id,
         events: rows.into_iter().map(LedgerRow::from).collect(),
+    }))
+}
+
+/// The change events shown with an incident.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncidentChangesView {
+    pub incident: Uuid,
+    /// The service whose changes these are: the one of the alert the incident was declared
+    /// from (none when it was declared otherwise, and then there are no changes).
+    pub service: Option<String>,
+    /// From four hours before the declaration…
+    pub from: Timestamp,
+    /// …until the incident closed, or now.
+    pub to: Timestamp,
+    /// Newest first (at most 200).
+    pub changes: Vec<super::alerts::ChangeItem>,
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{incident}/changes", tag = "incidents",
+    params(("incident" = String, Path, description = "id or codename")),
+    responses((status = 200, body = IncidentChangesView), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+/// The change events of the incident's service (the one its alert came from) from four hours
+/// before it was declared until it closed: what changed around the time it began. Reading a
+/// restricted incident's changes is a recorded read.
+pub async fn changes(
+    State(app): State<App>,
+    caller: Caller,
+    Path(incident): Path<String>,
+    query: StrictQuery,
+) -> Result<Json<IncidentChangesView>, Problem> {
+    query.only(&[])?;
+    let (st, c) = app
+        .incident_changes(caller.actor(), &incident, "api")
+        .await?;
+    let changes = c
+        .changes
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<Vec<super::alerts::ChangeItem>, _>>()
+        .map_err(|e| {
+            Problem::from(palisade_app::AppError::internal(
+                "a change row does not parse",
+                e,
+            ))
+        })?;
+    Ok(Json(IncidentChangesView {
+        incident: st.id,
+        service: c.service,
+        from: c.from,
+        to: c.to,
+        changes,
     }))
 }
 
