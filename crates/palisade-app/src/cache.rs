@@ -12,17 +12,27 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use uuid::Uuid;
 
-/// States kept per aggregate kind; beyond this the cache starts over (a simple memory bound).
+/// States kept per aggregate kind unless it says otherwise; beyond this the cache starts over
+/// (a simple memory bound).
 const CAPACITY: usize = 2048;
 
 pub struct StateCache<A> {
     map: Mutex<HashMap<Uuid, Arc<A>>>,
+    capacity: usize,
 }
 
 impl<A> Default for StateCache<A> {
     fn default() -> Self {
+        StateCache::with_capacity(CAPACITY)
+    }
+}
+
+impl<A> StateCache<A> {
+    /// A cache of at most `capacity` states (at least one), for kinds whose states are large.
+    pub fn with_capacity(capacity: usize) -> Self {
         StateCache {
             map: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
         }
     }
 }
@@ -92,7 +102,7 @@ impl<A: Aggregate> StateCache<A> {
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let id = st.stream().id;
         if m.get(&id).is_none_or(|c| c.last_seq() < st.last_seq()) {
-            if m.len() >= CAPACITY {
+            if m.len() >= self.capacity {
                 m.clear();
             }
             m.insert(id, Arc::new(st.clone()));

@@ -29,6 +29,7 @@ pub mod notify;
 pub mod oidc;
 pub mod people;
 pub mod pipeline;
+pub mod process;
 pub mod schedules;
 pub mod services;
 pub mod settings;
@@ -115,6 +116,9 @@ pub enum StartError {
 pub struct App {
     pub(crate) inner: Arc<Inner>,
 }
+
+/// Scan states kept between requests (see where the cache is made).
+const SCAN_STATES: usize = 128;
 
 /// The application's state.
 pub struct Inner {
@@ -310,7 +314,10 @@ impl App {
             maturity_models,
             people: Default::default(),
             findings: Default::default(),
-            scans: Default::default(),
+            // A scan's state carries its SBOM (hundreds of component purls) and its run's
+            // observations; only the re-match reads them in bulk, and it reads every deployed
+            // one each time, so keeping thousands buys nothing but memory.
+            scans: cache::StateCache::with_capacity(SCAN_STATES),
             finding_sla: config.finding_sla,
             vulns_index: config.store.dir().vulns_index(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),

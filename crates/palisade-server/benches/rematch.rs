@@ -18,6 +18,7 @@
 //! ```sh
 //! cargo bench -p palisade-server --bench rematch                     # 1,000 SBOMs × 500 components
 //! cargo bench -p palisade-server --bench rematch -- --sboms 100
+//! MALLOC_ARENA_MAX=16 cargo bench -p palisade-server --bench rematch  # glibc's default on 2 cores
 //! ```
 
 use palisade_app::findings::Upload;
@@ -91,6 +92,11 @@ async fn pg_admin(base: &str, sql: &str) {
 
 #[tokio::main]
 async fn main() {
+    // As `palisade serve` does: four malloc arenas (palisade_app::process), so that the figures
+    // are the server's. Runs the bench again once when `MALLOC_ARENA_MAX` is not set.
+    if let Some(why) = palisade_app::process::cap_malloc_arenas() {
+        eprintln!("{why}");
+    }
     let (mut sboms, mut components, mut services, mut vulnerable) =
         (1000usize, 500usize, 100usize, 5usize);
     let mut args = std::env::args().skip(1);

@@ -203,6 +203,11 @@ fn main() -> ExitCode {
         }
         other => other,
     };
+    if matches!(command, Command::Serve(_))
+        && let Some(why) = palisade_app::process::cap_malloc_arenas()
+    {
+        eprintln!("warning: {why}; running with the C library's default memory arenas");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

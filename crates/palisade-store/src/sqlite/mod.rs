@@ -88,6 +88,15 @@ struct Inner {
     ctx: LedgerContext,
 }
 
+/// The writer's page cache in MiB: `PALISADE_SQLITE_CACHE_MIB` (1–4096), else 16.
+fn writer_cache_mib() -> i64 {
+    std::env::var("PALISADE_SQLITE_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| (1..=4096).contains(n))
+        .unwrap_or(16)
+}
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -108,9 +117,11 @@ impl SqliteStore {
             )));
         }
         configure(&conn)?;
-        // The writer: a 64 MiB page cache (no spilling mid-transaction), savepoint journals in
-        // memory, and WAL checkpoints every ~40 MiB rather than every 4 MiB.
-        conn.pragma_update(None, "cache_size", -65536)?;
+        // The writer: a page cache of `PALISADE_SQLITE_CACHE_MIB` (default 16 MiB; the
+        // operating system's file cache holds the rest, and 64 MiB here was a third of the
+        // server's memory after a large re-match: BENCHMARKS), savepoint journals in memory,
+        // and WAL checkpoints every ~40 MiB rather than every 4 MiB.
+        conn.pragma_update(None, "cache_size", -(writer_cache_mib() * 1024))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
         migrate(&mut conn)?;
