@@ -56,21 +56,7 @@ impl Attachment {
     /// and on any disk.
     pub fn download_name(&self) -> String {
         let last = self.file.name.rsplit('/').next().unwrap_or_default();
-        let safe: String = last
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if safe.chars().all(|c| c == '.') {
-            "attachment".into()
-        } else {
-            safe
-        }
+        crate::evidence::safe_file_name(last, "attachment")
     }
 }
 

@@ -853,11 +853,16 @@ impl App {
     }
 }
 
-/// A file name for evidence as downloaded: its recorded name with anything but ASCII letters,
-/// digits and `._-` replaced, so it is safe in a `Content-Disposition` header and on any disk.
+/// A file name for evidence as downloaded: its recorded name made safe ([`safe_file_name`]);
+/// `E<n>` for `.` or `..`, recorded before names had to be file names.
 pub fn download_name(item: &EvidenceState) -> String {
-    let safe: String = item
-        .name
+    safe_file_name(&item.name, &format!("E{}", item.n))
+}
+
+/// `name` with anything but ASCII letters, digits and `._-` replaced by `_`, so it is safe in
+/// a `Content-Disposition` header and on any disk; `fallback` when that leaves only dots.
+pub fn safe_file_name(name: &str, fallback: &str) -> String {
+    let safe: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {
@@ -868,8 +873,7 @@ pub fn download_name(item: &EvidenceState) -> String {
         })
         .collect();
     if safe.chars().all(|c| c == '.') {
-        // `.` or `..`, recorded before names had to be file names.
-        format!("E{}", item.n)
+        fallback.to_string()
     } else {
         safe
     }

@@ -299,65 +299,39 @@ async fn attachments_are_handed_out_as_recorded_from_the_start() {
                    "mode": "teams", "challenges": [web]})
         };
 
-        // Every attachment a challenge lists is sent, or nothing is set up.
+        // Every attachment a challenge lists is sent, or nothing is set up; content that is
+        // not base64, a file the challenge does not list and a file over the limit of one
+        // (in a request accepted in size) are refused too.
         let mut missing = web.clone();
         missing["attachments"] = json!([{"name": "index.html", "content_base64": b64(&page)}]);
-        let r = srv
-            .post(
-                "/api/v1/ctf",
-                &srv.admin,
-                event("missing", time::Duration::hours(-1), missing),
-            )
-            .await;
-        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(rule(&r), "ctf-setup", "{name}: {}", r.text);
-        assert!(r.text.contains("was not sent"), "{name}: {}", r.text);
-        // Content that is not base64, and a file the challenge does not list.
         let mut garbled = web.clone();
         garbled["attachments"][0]["content_base64"] = json!("not base64!");
-        let r = srv
-            .post(
-                "/api/v1/ctf",
-                &srv.admin,
-                event("garbled", time::Duration::hours(-1), garbled),
-            )
-            .await;
-        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text.contains("not base64"), "{name}: {}", r.text);
         let mut stray = web.clone();
         stray["attachments"]
             .as_array_mut()
             .unwrap()
             .push(json!({"name": "../../etc/passwd", "content_base64": b64(b"x")}));
-        let r = srv
-            .post(
-                "/api/v1/ctf",
-                &srv.admin,
-                event("stray", time::Duration::hours(-1), stray),
-            )
-            .await;
-        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(
-            r.text.contains("is not an attachment"),
-            "{name}: {}",
-            r.text
-        );
-        // Over the limit of one file: refused, and the request was accepted in size.
         let mut big = web.clone();
         big["attachments"][1]["content_base64"] = json!(b64(&vec![0u8; 8 * 1024 * 1024 + 1]));
-        let r = srv
-            .post(
-                "/api/v1/ctf",
-                &srv.admin,
-                event("big", time::Duration::hours(-1), big),
-            )
-            .await;
-        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(
-            r.text.contains("at most 8388608 bytes"),
-            "{name}: {}",
-            r.text
-        );
+        for (event_name, body, says) in [
+            ("missing", missing, "was not sent"),
+            ("garbled", garbled, "not base64"),
+            ("stray", stray, "is not an attachment"),
+            ("big", big, "at most 8388608 bytes"),
+        ] {
+            let r = srv
+                .post(
+                    "/api/v1/ctf",
+                    &srv.admin,
+                    event(event_name, time::Duration::hours(-1), body),
+                )
+                .await;
+            assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text.contains(says), "{name} {event_name}: {}", r.text);
+            if event_name != "garbled" {
+                assert_eq!(rule(&r), "ctf-setup", "{name}: {}", r.text);
+            }
+        }
         for refused in ["missing", "garbled", "stray", "big"] {
             assert_problem(
                 &srv.get(&format!("/api/v1/ctf/{refused}"), &srv.admin).await,

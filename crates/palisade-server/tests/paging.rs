@@ -83,6 +83,50 @@ async fn pages_of(srv: &TestServer, alert: &str) -> usize {
         .count()
 }
 
+/// Email through the test's SMTP sink, nothing else.
+fn email_only(smtp: &SmtpSink) -> NotifyConfig {
+    let mut cfg = NotifyConfig::new(String::new(), String::new());
+    cfg.smtp = Some(SmtpConfig {
+        url: smtp.url.clone(),
+        from: "palisade@example.com".into(),
+    });
+    cfg
+}
+
+/// alice, a responder reached by email; her token.
+async fn alice_by_email(srv: &TestServer) -> String {
+    let alice = srv.token("alice", "responder").await;
+    ok(
+        srv,
+        "/api/v1/people/alice/contact-methods",
+        &alice,
+        json!({"type": "email", "address": "alice@example.com"}),
+    )
+    .await;
+    alice
+}
+
+/// The service payments-api and its integration's routing key.
+async fn payments_key(srv: &TestServer) -> String {
+    ok(
+        srv,
+        "/api/v1/services",
+        &srv.admin,
+        json!({"name": "payments-api"}),
+    )
+    .await;
+    ok(
+        srv,
+        "/api/v1/services/payments-api/integrations",
+        &srv.admin,
+        json!({"name": "prometheus"}),
+    )
+    .await["routing_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn history(v: &Value) -> Vec<(String, String)> {
     v["history"]
         .as_array()
@@ -343,22 +387,11 @@ async fn page_emails_to_one_person_are_throttled_and_bundled() {
             ..Default::default()
         })
         .await;
-        let mut cfg = NotifyConfig::new(String::new(), String::new());
-        cfg.smtp = Some(SmtpConfig {
-            url: smtp.url.clone(),
-            from: "palisade@example.com".into(),
-        });
+        let cfg = email_only(&smtp);
         assert_eq!(cfg.throttle.email, Duration::from_secs(60), "the default");
         let http = reqwest::Client::new();
         let last = LastSent::default();
-        let alice = srv.token("alice", "responder").await;
-        ok(
-            &srv,
-            "/api/v1/people/alice/contact-methods",
-            &alice,
-            json!({"type": "email", "address": "alice@example.com"}),
-        )
-        .await;
+        alice_by_email(&srv).await;
         ok(
             &srv,
             "/api/v1/escalation-policies",
@@ -367,13 +400,7 @@ async fn page_emails_to_one_person_are_throttled_and_bundled() {
                 {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
         )
         .await;
-        ok(
-            &srv,
-            "/api/v1/services",
-            &srv.admin,
-            json!({"name": "payments-api"}),
-        )
-        .await;
+        let key = payments_key(&srv).await;
         ok(
             &srv,
             "/api/v1/services/payments-api/escalation-policy",
@@ -381,16 +408,6 @@ async fn page_emails_to_one_person_are_throttled_and_bundled() {
             json!({"policy": "payments"}),
         )
         .await;
-        let key = ok(
-            &srv,
-            "/api/v1/services/payments-api/integrations",
-            &srv.admin,
-            json!({"name": "prometheus"}),
-        )
-        .await["routing_key"]
-            .as_str()
-            .unwrap()
-            .to_string();
         let store = srv.app.store().clone();
         let t0 = now_us();
         let send = |at: i64| deliver_due_with(&store, &http, &cfg, &last, at);
@@ -476,20 +493,9 @@ async fn later_notification_rules_stop_at_acknowledgement_unless_the_policy_keep
             ..Default::default()
         })
         .await;
-        let mut cfg = NotifyConfig::new(String::new(), String::new());
-        cfg.smtp = Some(SmtpConfig {
-            url: smtp.url.clone(),
-            from: "palisade@example.com".into(),
-        });
+        let cfg = email_only(&smtp);
         let http = reqwest::Client::new();
-        let alice = srv.token("alice", "responder").await;
-        ok(
-            &srv,
-            "/api/v1/people/alice/contact-methods",
-            &alice,
-            json!({"type": "email", "address": "alice@example.com"}),
-        )
-        .await;
+        let alice = alice_by_email(&srv).await;
         for after in [0, 5] {
             ok(
                 &srv,
@@ -509,23 +515,7 @@ async fn later_notification_rules_stop_at_acknowledgement_unless_the_policy_keep
             )
             .await;
         }
-        ok(
-            &srv,
-            "/api/v1/services",
-            &srv.admin,
-            json!({"name": "payments-api"}),
-        )
-        .await;
-        let key = ok(
-            &srv,
-            "/api/v1/services/payments-api/integrations",
-            &srv.admin,
-            json!({"name": "prometheus"}),
-        )
-        .await["routing_key"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let key = payments_key(&srv).await;
         let store = srv.app.store().clone();
         for (policy, keep) in [("stops", false), ("keeps", true)] {
             ok(
