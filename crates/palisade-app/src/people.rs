@@ -5,7 +5,9 @@ use crate::App;
 use crate::error::{AppError, Result};
 use crate::pipeline::{Options, Outcome, Render};
 use palisade_core::event::numbered;
-use palisade_core::person::{CreatePerson, PersonCommand, PersonState};
+use palisade_core::person::{
+    Address, ContactKind, CreatePerson, PersonCommand, PersonState, SealedAddress, check_address,
+};
 use palisade_core::{Actor, Aggregate, Context, StreamId, StreamKind, UserName};
 
 impl App {
@@ -25,7 +27,7 @@ impl App {
     ) -> Result<(UserName, Option<PersonState>)> {
         let u = self.existing_user(user).await?;
         match self.load_visible::<PersonState>(actor, u.as_str()).await {
-            Ok(st) => Ok((u, Some(st))),
+            Ok(st) => Ok((u, Some(self.open_contacts(st)))),
             Err(AppError::NotFound(_)) => Ok((u, None)),
             Err(e) => Err(e),
         }
@@ -41,6 +43,7 @@ impl App {
         render: Option<Render<'_, PersonState>>,
     ) -> Result<Outcome<PersonState>> {
         let u = self.existing_user(user).await?;
+        let cmd = self.seal_contact(cmd)?;
         if self.resolve::<PersonState>(u.as_str()).await.is_err() {
             let create = CreatePerson { user: u.clone() };
             // A command the rules refuse starts nothing either: decide it on the stream as it
@@ -72,5 +75,59 @@ impl App {
         }
         self.execute::<PersonState>(actor, u.as_str(), cmd, opts, render)
             .await
+    }
+
+    /// A new contact method's address, sealed for the ledger: checked first (a refusal names
+    /// the address as given), then age-encrypted to the master key beside its keyed digest.
+    fn seal_contact(&self, cmd: PersonCommand) -> Result<PersonCommand> {
+        let PersonCommand::AddContact {
+            kind,
+            address,
+            label,
+            sealed: None,
+        } = cmd
+        else {
+            return Ok(cmd);
+        };
+        let clear = check_address(kind, &address)?;
+        let sealed = SealedAddress {
+            digest: self.address_digest(kind, &clear),
+            sealed: self
+                .inner
+                .vault
+                .seal_text(&clear)
+                .map_err(|e| AppError::internal("sealing a contact address", e))?,
+        };
+        Ok(PersonCommand::AddContact {
+            kind,
+            address,
+            label,
+            sealed: Some(sealed),
+        })
+    }
+
+    /// The keyed digest that finds a duplicate address without it in clear.
+    fn address_digest(&self, kind: ContactKind, address: &str) -> String {
+        self.inner.vault.keyed_digest(
+            "contact-address",
+            format!("{}\0{address}", kind.as_str()).as_bytes(),
+        )
+    }
+
+    /// A person's settings with every address this deployment's key opens in clear. One that
+    /// does not open (sealed under another master key) stays sealed, and is logged.
+    pub fn open_contacts(&self, mut st: PersonState) -> PersonState {
+        for c in &mut st.contacts {
+            if let Address::Sealed(s) = &c.address {
+                match self.inner.vault.open_text(&s.sealed) {
+                    Ok(clear) => c.address = Address::Clear(clear),
+                    Err(e) => tracing::error!(
+                        user = %st.user, contact = c.n,
+                        "a contact address does not open: {e}"
+                    ),
+                }
+            }
+        }
+        st
     }
 }

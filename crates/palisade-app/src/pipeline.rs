@@ -684,6 +684,7 @@ impl App {
         let Some(person) = person.filter(|p| !p.contacts.is_empty()) else {
             return Ok(vec![outbox_message(n, at)]);
         };
+        let person = self.open_contacts(person);
         let uses: Vec<(u32, u32)> = if person.rules.is_empty() {
             person.contacts.iter().map(|c| (c.n, 0)).collect()
         } else {
@@ -698,17 +699,6 @@ impl App {
             let Some(c) = person.contacts.iter().find(|c| c.n == contact) else {
                 continue;
             };
-            let destination = match c.kind {
-                ContactKind::Webhook => Destination::Webhook {
-                    url: c.address.clone(),
-                },
-                ContactKind::Slack => Destination::Slack {
-                    url: c.address.clone(),
-                },
-                ContactKind::Email => Destination::Email {
-                    to: c.address.clone(),
-                },
-            };
             let mut m = outbox_message(
                 Notice {
                     delay_secs: n.delay_secs + u64::from(after_minutes) * 60,
@@ -716,7 +706,15 @@ impl App {
                 },
                 at,
             );
-            m.destination = destination;
+            // An address this deployment's key does not open (logged when opened): the
+            // operators' channel gets this use of it instead, with the person named.
+            if let Some(address) = c.clear().map(str::to_string) {
+                m.destination = match c.kind {
+                    ContactKind::Webhook => Destination::Webhook { url: address },
+                    ContactKind::Slack => Destination::Slack { url: address },
+                    ContactKind::Email => Destination::Email { to: address },
+                };
+            }
             out.push(m);
         }
         if out.is_empty() {

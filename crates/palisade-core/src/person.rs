@@ -2,6 +2,12 @@
 //! a Slack-compatible webhook, an email address) and notification rules (which contact method,
 //! how many minutes after a page). One stream per user, unique by user name. Only the user
 //! themself or an admin changes them.
+//!
+//! Addresses are secrets (a Slack or webhook URL carries its own credential) and personal data,
+//! and the ledger is kept for years and exported in bundles: an address is recorded *sealed*
+//! (age-encrypted to the deployment's master key by the application layer, which alone holds
+//! it) beside a keyed digest that finds duplicates without it. Events recorded before sealing
+//! still fold, with their address in clear.
 
 use crate::Actor;
 use crate::aggregate::{Aggregate, Context, FoldError, HistoryEntry, check_first, check_next};
@@ -81,13 +87,43 @@ impl ContactKind {
     }
 }
 
+/// An address as the ledger keeps it: sealed to the deployment's master key, with a keyed
+/// digest of its kind and text for finding duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedAddress {
+    /// HMAC-SHA-256 (hex) of `kind \0 address` under the deployment's key.
+    pub digest: String,
+    /// The address, age-encrypted to the master key, base64.
+    pub sealed: String,
+}
+
+/// Where a contact method goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Address {
+    /// In clear: opened by the application layer, or recorded before addresses were sealed.
+    Clear(String),
+    /// As recorded: only the application layer opens it.
+    Sealed(SealedAddress),
+}
+
 /// A contact method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     pub n: u32,
     pub kind: ContactKind,
-    pub address: String,
+    pub address: Address,
     pub label: Option<String>,
+}
+
+impl Contact {
+    /// The address, when it is in clear.
+    pub fn clear(&self) -> Option<&str> {
+        match &self.address {
+            Address::Clear(a) => Some(a),
+            Address::Sealed(_) => None,
+        }
+    }
 }
 
 /// A notification rule: contact method `contact` is used `after_minutes` after a page.
@@ -112,9 +148,14 @@ pub enum PersonPayload {
     ContactAdded {
         n: u32,
         kind: ContactKind,
-        address: String,
+        /// Only on events recorded before addresses were sealed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         label: Option<String>,
+        /// Every address recorded now (exactly one of `address` and `sealed` is present).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed: Option<SealedAddress>,
     },
     ContactRemoved {
         n: u32,
@@ -170,6 +211,9 @@ pub enum PersonCommand {
         kind: ContactKind,
         address: String,
         label: Option<String>,
+        /// `address` sealed, filled in by the application layer (which holds the key); a
+        /// command without it is refused, so no address is ever recorded in clear.
+        sealed: Option<SealedAddress>,
     },
     RemoveContact {
         n: u32,
@@ -335,13 +379,26 @@ impl Aggregate for PersonState {
                 kind,
                 address,
                 label,
+                sealed,
             } => {
                 order("contact method", *n, self.next_contact)?;
+                let address = match (address, sealed) {
+                    (Some(a), None) => Address::Clear(a.clone()),
+                    (None, Some(s)) => Address::Sealed(s.clone()),
+                    _ => {
+                        return Err(FoldError::Inconsistent {
+                            seq: e.seq,
+                            message: format!(
+                                "contact method {n} has not exactly one of an address and a sealed address"
+                            ),
+                        });
+                    }
+                };
                 self.next_contact += 1;
                 self.contacts.push(Contact {
                     n: *n,
                     kind: *kind,
-                    address: address.clone(),
+                    address,
                     label: label.clone(),
                 });
             }
@@ -403,13 +460,22 @@ impl Aggregate for PersonState {
                 kind,
                 address,
                 label,
+                sealed,
             } => {
                 let address = check_address(*kind, address)?;
-                if self
-                    .contacts
-                    .iter()
-                    .any(|c| c.kind == *kind && c.address == address)
-                {
+                let Some(sealed) = sealed else {
+                    return refuse(
+                        rules::CONTACT_ADDRESS,
+                        "an address is recorded sealed, and this one was not",
+                    );
+                };
+                if self.contacts.iter().any(|c| {
+                    c.kind == *kind
+                        && match &c.address {
+                            Address::Clear(a) => *a == address,
+                            Address::Sealed(s) => s.digest == sealed.digest,
+                        }
+                }) {
                     return refuse(
                         rules::CONTACT_ADDRESS,
                         "that contact method is listed already",
@@ -431,8 +497,9 @@ impl Aggregate for PersonState {
                 Ok(vec![PersonPayload::ContactAdded {
                     n: self.next_contact,
                     kind: *kind,
-                    address,
+                    address: None,
                     label: label.map(str::to_string),
+                    sealed: Some(sealed.clone()),
                 }])
             }
             PersonCommand::RemoveContact { n } => {
@@ -538,6 +605,24 @@ mod tests {
         ))
         .unwrap()
     }
+    /// Adding a contact, sealed as the application layer seals it (here: a stand-in seal and an
+    /// unkeyed digest; the aggregate only compares digests).
+    fn add(kind: ContactKind, address: &str, label: Option<String>) -> PersonCommand {
+        PersonCommand::AddContact {
+            kind,
+            address: address.into(),
+            label,
+            sealed: Some(stand_in(kind, address.trim())),
+        }
+    }
+    fn stand_in(kind: ContactKind, address: &str) -> SealedAddress {
+        use sha2::{Digest, Sha256};
+        let digest = hex::encode(Sha256::digest(format!("{}\0{address}", kind.as_str())));
+        SealedAddress {
+            sealed: format!("sealed-{}", &digest[..16]),
+            digest,
+        }
+    }
     fn run(st: &mut PersonState, who: &Actor, cmd: PersonCommand) -> Result<(), Refusal> {
         let p = st.decide(who, &cmd, &ctx())?;
         for e in numbered(st.stream(), st.last_seq, &who.user, ctx().now, None, p) {
@@ -554,21 +639,17 @@ mod tests {
         run(
             &mut st,
             &ana,
-            PersonCommand::AddContact {
-                kind: ContactKind::Email,
-                address: " ana@example.com ".into(),
-                label: None,
-            },
+            add(ContactKind::Email, " ana@example.com ", None),
         )
         .unwrap();
         run(
             &mut st,
             &admin,
-            PersonCommand::AddContact {
-                kind: ContactKind::Slack,
-                address: "https://hooks.slack.example/services/T0/B0/x".into(),
-                label: Some("team channel".into()),
-            },
+            add(
+                ContactKind::Slack,
+                "https://hooks.slack.example/services/T0/B0/x",
+                Some("team channel".into()),
+            ),
         )
         .unwrap();
         run(
@@ -589,7 +670,12 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(st.contacts[0].address, "ana@example.com");
+        assert_eq!(
+            st.contacts[0].address,
+            Address::Sealed(stand_in(ContactKind::Email, "ana@example.com")),
+            "the trimmed address, sealed"
+        );
+        assert_eq!(st.contacts[0].clear(), None);
         assert_eq!(st.rules.len(), 2);
         let r = run(&mut st, &ana, PersonCommand::RemoveContact { n: 2 }).unwrap_err();
         assert_eq!(r.rule, rules::CONTACT_UNKNOWN, "in use by rule 1");
@@ -610,6 +696,69 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(r.rule, rules::PERSON_SELF_ONLY);
+    }
+
+    #[test]
+    fn no_address_is_recorded_in_clear_and_older_clear_ones_still_fold_and_count() {
+        let mut st = created();
+        let ana = actor("ana", AccountRole::Viewer);
+        let url = "https://hooks.slack.example/services/T0/B0/secret";
+        let unsealed = PersonCommand::AddContact {
+            kind: ContactKind::Slack,
+            address: url.into(),
+            label: None,
+            sealed: None,
+        };
+        let r = st.decide(&ana, &unsealed, &ctx()).unwrap_err();
+        assert_eq!(r.rule, rules::CONTACT_ADDRESS);
+        let p = st
+            .decide(&ana, &add(ContactKind::Slack, url, None), &ctx())
+            .unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains("secret"), "{json}");
+
+        // An event recorded before sealing: its address in clear, which is still a duplicate.
+        let legacy: PersonPayload = serde_json::from_str(&format!(
+            r#"{{"type":"contact_added","n":1,"kind":"slack","address":"{url}"}}"#
+        ))
+        .unwrap();
+        for e in numbered(
+            st.stream(),
+            st.last_seq,
+            &ana.user,
+            ctx().now,
+            None,
+            vec![legacy],
+        ) {
+            st.apply(&e).unwrap();
+        }
+        assert_eq!(st.contacts[0].clear(), Some(url));
+        let r = run(&mut st, &ana, add(ContactKind::Slack, url, None)).unwrap_err();
+        assert_eq!(r.rule, rules::CONTACT_ADDRESS, "listed already, in clear");
+        run(&mut st, &ana, add(ContactKind::Webhook, url, None)).unwrap();
+        let r = run(&mut st, &ana, add(ContactKind::Webhook, url, None)).unwrap_err();
+        assert_eq!(r.rule, rules::CONTACT_ADDRESS, "listed already, sealed");
+
+        // Neither, or both: the stream is inconsistent.
+        for body in [
+            r#"{"type":"contact_added","n":3,"kind":"email"}"#,
+            r#"{"type":"contact_added","n":3,"kind":"email","address":"a@b.example","sealed":{"digest":"d","sealed":"s"}}"#,
+        ] {
+            let p: PersonPayload = serde_json::from_str(body).unwrap();
+            let e = numbered(
+                st.stream(),
+                st.last_seq,
+                &ana.user,
+                ctx().now,
+                None,
+                vec![p],
+            );
+            let mut copy = st.clone();
+            assert!(
+                matches!(copy.apply(&e[0]), Err(FoldError::Inconsistent { .. })),
+                "{body}"
+            );
+        }
     }
 
     #[test]
@@ -664,11 +813,7 @@ mod tests {
         run(
             &mut st,
             &ana,
-            PersonCommand::AddContact {
-                kind: ContactKind::Webhook,
-                address: "https://hooks.example/ana".into(),
-                label: None,
-            },
+            add(ContactKind::Webhook, "https://hooks.example/ana", None),
         )
         .unwrap();
         let r = run(

@@ -650,3 +650,94 @@ async fn an_alert_taken_in_by_one_server_is_paged_at_once_by_another() {
         }
     }
 }
+
+/// The destinations of `alert`'s pages in the outbox, as text, sorted.
+async fn page_destinations(srv: &TestServer, alert: &str) -> Vec<String> {
+    let mut out: Vec<String> = srv
+        .app
+        .store()
+        .outbox_list(None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|d| d.kind == "page" && d.stream.map(|s| s.to_string()).as_deref() == Some(alert))
+        .map(|d| format!("{:?}", d.destination))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Contact addresses are sealed to the master key on the ledger. A deployment restored without
+/// that key cannot open them: the person's page shows so, their pages go to the operators'
+/// channel (naming them) rather than nowhere, and the same address can be added again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_sealed_under_another_master_key_pages_the_operators_channel_instead() {
+    for (name, store, dir) in backends().await {
+        let config = AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        };
+        let srv = TestServer::serve(config.clone()).await;
+        let admin = srv.admin.clone();
+        let alice = alice_by_email(&srv).await;
+        let key = payments_key(&srv).await;
+        ok(
+            &srv,
+            "/api/v1/escalation-policies",
+            &admin,
+            json!({"name": "direct", "levels": [
+                {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
+        )
+        .await;
+        ok(
+            &srv,
+            "/api/v1/services/payments-api/escalation-policy",
+            &admin,
+            json!({"policy": "direct"}),
+        )
+        .await;
+        let before = trigger(&srv, &key, "before").await;
+        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(
+            page_destinations(&srv, &before).await,
+            [r#"Email { to: "alice@example.com" }"#],
+            "{name}"
+        );
+        srv.stop().await;
+
+        // Restored without its key file: a new master key is made at the next start.
+        std::fs::remove_file(dir.path().join(palisade_store::evidence::MASTER_KEY_FILE)).unwrap();
+        let mut srv = TestServer::serve(config).await;
+        srv.admin = admin;
+        let shown = srv.get("/api/v1/people/alice", &alice).await;
+        assert_eq!(
+            shown.body["contact_methods"][0]["address"],
+            "(sealed under another master key: it does not open here)",
+            "{name}: {}",
+            shown.text
+        );
+        let after = trigger(&srv, &key, "after").await;
+        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(
+            page_destinations(&srv, &after).await,
+            ["Default"],
+            "{name}: the operators' channel"
+        );
+        // Its digest was keyed by the old key too: the same address is not a duplicate now.
+        ok(
+            &srv,
+            "/api/v1/people/alice/contact-methods",
+            &alice,
+            json!({"type": "email", "address": "alice@example.com"}),
+        )
+        .await;
+        let again = trigger(&srv, &key, "again").await;
+        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(
+            page_destinations(&srv, &again).await,
+            ["Default", r#"Email { to: "alice@example.com" }"#],
+            "{name}"
+        );
+    }
+}

@@ -130,6 +130,42 @@ async fn a_user_sets_how_they_are_reached_and_only_they_or_an_admin_may() {
             "https://hooks.slack.example/…"
         );
         assert!(!other.text.contains("XXXXSECRET"), "{}", other.text);
+        // The ledger (kept for years, exported in bundles) holds every address sealed: none in
+        // clear, and each a base64 age file that opens to the address with the master key.
+        let stream = srv
+            .app
+            .resolve::<palisade_core::person::PersonState>("ana")
+            .await
+            .unwrap();
+        let stored = srv.app.store().stored_events(stream).await.unwrap();
+        let added: Vec<serde_json::Value> = stored
+            .iter()
+            .map(|e| serde_json::from_str::<serde_json::Value>(&e.body).unwrap()["data"].clone())
+            .filter(|d| d["type"] == "contact_added")
+            .collect();
+        assert_eq!(added.len(), 3, "{name}");
+        for clear in [
+            "XXXXSECRET",
+            "hooks.slack",
+            "ana@example.com",
+            "pager.example",
+        ] {
+            assert!(
+                stored.iter().all(|e| !e.body.contains(clear)),
+                "{name}: {clear} in clear on the ledger"
+            );
+        }
+        let vault = palisade_store::evidence::Vault::filesystem(dir.path()).unwrap();
+        for (d, clear) in added.iter().zip(["ana@example.com", secret]) {
+            assert!(d.get("address").is_none(), "{name}: {d}");
+            assert_eq!(d["sealed"]["digest"].as_str().unwrap().len(), 64);
+            assert_eq!(
+                vault
+                    .open_text(d["sealed"]["sealed"].as_str().unwrap())
+                    .unwrap(),
+                clear
+            );
+        }
 
         // Hostile and malformed input; nothing written.
         for (path, body, status) in [

@@ -325,6 +325,45 @@ impl Vault {
         Ok(key)
     }
 
+    /// Seal a short secret (a contact method's address) to the master key: age, then base64.
+    /// Only this deployment opens it ([`Vault::open_text`]); an analyst holding the master key
+    /// opens it with `base64 -d | age -d -i evidence-master.key`.
+    pub fn seal_text(&self, plaintext: &str) -> Result<String> {
+        let sealed = encrypt_to(&self.master.to_public(), plaintext.as_bytes())?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+    }
+
+    /// The text [`Vault::seal_text`] sealed, or why it does not open (not base64, not age, sealed
+    /// to another master key, not UTF-8).
+    pub fn open_text(&self, sealed: &str) -> std::result::Result<String, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed.trim())
+            .map_err(|e| format!("not base64: {e}"))?;
+        let dec = age::Decryptor::new(&bytes[..]).map_err(|e| e.to_string())?;
+        let mut r = dec
+            .decrypt(std::iter::once(&self.master as &dyn age::Identity))
+            .map_err(|e| {
+                format!("{e}; is {MASTER_KEY_ENV} or {MASTER_KEY_FILE} the key it was sealed with?")
+            })?;
+        let mut text = String::new();
+        r.read_to_string(&mut text).map_err(|e| e.to_string())?;
+        Ok(text)
+    }
+
+    /// A keyed digest of `data` for `purpose` (HMAC-SHA-256 under the master key, hex): equal
+    /// for equal data under one deployment, so duplicates are found without the data in clear,
+    /// and no help to anyone guessing the data without the key.
+    pub fn keyed_digest(&self, purpose: &str, data: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let secret = self.master.to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     fn unwrap_key(&self, sealed: &[u8]) -> std::result::Result<age::x25519::Identity, String> {
         let dec = age::Decryptor::new(sealed).map_err(|e| e.to_string())?;
         let mut r = dec

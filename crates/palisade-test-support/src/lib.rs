@@ -204,6 +204,7 @@ pub struct TestServer {
     pub config: AppConfig,
     task: tokio::task::JoinHandle<()>,
     notifier: Option<tokio::task::JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -259,7 +260,15 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = palisade_server::router(app.clone());
-        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.await;
+                })
+                .await
+                .unwrap()
+        });
         TestServer {
             url,
             admin: bootstrap_token.unwrap_or_default(),
@@ -268,7 +277,22 @@ impl TestServer {
             config,
             task,
             notifier,
+            shutdown: Some(shutdown),
             _dir: None,
+        }
+    }
+
+    /// Stop serving and wait until every connection and the notifier are gone, so that once
+    /// this returns the application is released (its data directory lock with it) and the same
+    /// data can be served again, as after a restart.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await.expect("the server stops");
+        if let Some(n) = self.notifier.as_mut() {
+            n.abort();
+            let _ = n.await;
         }
     }
 

@@ -44,6 +44,10 @@ pub struct PersonView {
     pub history: Vec<HistoryView>,
 }
 
+/// Shown for an address sealed under another master key (pages for it go to the operators'
+/// channel).
+const UNOPENED: &str = "(sealed under another master key: it does not open here)";
+
 /// `https://host/…` for a URL, so its secret path is not shown.
 fn redact(url: &str) -> String {
     let rest = url.get(8..).unwrap_or_default();
@@ -71,10 +75,11 @@ impl PersonView {
                 .map(|c| ContactView {
                     n: c.n,
                     kind: c.kind,
-                    address: match c.kind {
-                        ContactKind::Email => c.address.clone(),
-                        _ if full => c.address.clone(),
-                        _ => redact(&c.address),
+                    address: match (c.clear(), c.kind) {
+                        (None, _) => UNOPENED.to_string(),
+                        (Some(a), ContactKind::Email) => a.to_string(),
+                        (Some(a), _) if full => a.to_string(),
+                        (Some(a), _) => redact(a),
                     },
                     label: c.label.clone(),
                 })
@@ -90,8 +95,8 @@ impl PersonView {
 impl ApiStream for PersonState {
     const PARAM: &'static str = "user";
     type View = PersonView;
-    fn view(_: &App, st: &PersonState) -> PersonView {
-        PersonView::of(&st.user, Some(st), true)
+    fn view(app: &App, st: &PersonState) -> PersonView {
+        PersonView::of(&st.user, Some(&app.open_contacts(st.clone())), true)
     }
 }
 
@@ -200,6 +205,7 @@ impl IntoCommand<PersonState> for ContactRequest {
                 kind: self.kind,
                 address: self.address,
                 label: self.label,
+                sealed: None,
             },
             None,
         ))
