@@ -397,14 +397,16 @@ impl App {
                         details: event.details.clone().ok_or_else(|| {
                             Rejected::Invalid(vec!["'payload' is missing.".into()])
                         })?,
+                        first_step: self.first_step(service.id).await,
                     };
                     match self
                         .create::<AlertState>(&actor, |_| Ok(raise.clone()), &opts, None)
                         .await
                     {
                         Ok(o) => {
-                            let id = o.done()?.state.id;
-                            return Ok(answer(Some(id), Placed::Opened));
+                            let done = o.done()?;
+                            self.paged_with_trigger(&done.state);
+                            return Ok(answer(Some(done.state.id), Placed::Opened));
                         }
                         // Another trigger with this key opened it first: join that one.
                         Err(AppError::Taken(_)) => continue,

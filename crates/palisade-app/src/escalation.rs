@@ -17,7 +17,7 @@
 use crate::error::Result;
 use crate::pipeline::Options;
 use crate::{App, now};
-use palisade_core::alert::{AlertCommand, AlertState, AlertStatus, NextStep, Step};
+use palisade_core::alert::{AlertCommand, AlertState, AlertStatus, NextStep, Step, StepPlan};
 use palisade_core::{AccountRole, Actor, ServiceState, UserName};
 use palisade_store::{OutboxClass, OutboxItem};
 use std::time::Duration;
@@ -170,6 +170,61 @@ impl App {
         }))
     }
 
+    /// Step `step` of `service`'s escalation as it stands now: who is paged and why (nobody,
+    /// and why, in a maintenance window or without a policy), and the step after it.
+    pub(crate) async fn step_plan(&self, service: &ServiceState, step: Step) -> Result<StepPlan> {
+        Ok(match self.escalation_plan(service).await? {
+            Err(why) => StepPlan {
+                users: Vec::new(),
+                next: None,
+                reason: why,
+                keep_paging_after_ack: false,
+            },
+            Ok(plan) => match plan.levels.get(step.level as usize) {
+                Some(level) => StepPlan {
+                    users: level.users.clone(),
+                    next: plan.next(step),
+                    reason: level.reason.clone(),
+                    keep_paging_after_ack: plan.keep_paging_after_ack,
+                },
+                None => StepPlan {
+                    users: Vec::new(),
+                    next: None,
+                    reason: format!("the escalation policy has no level {}", step.level + 1),
+                    keep_paging_after_ack: false,
+                },
+            },
+        })
+    }
+
+    /// The first step of a new alert of `service`, to be recorded with its trigger; `None`
+    /// (the timer takes it, at once) when the policy cannot be read now.
+    pub(crate) async fn first_step(&self, service: Uuid) -> Option<StepPlan> {
+        let service = match self.load::<ServiceState>(service).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "a new alert's first escalation step is left to its timer");
+                return None;
+            }
+        };
+        match self.step_plan(&service, Step { round: 0, level: 0 }).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "a new alert's first escalation step is left to its timer");
+                None
+            }
+        }
+    }
+
+    /// Record the first-page latency of an alert whose first step paged someone with its
+    /// trigger (zero: the pages were committed with the alert).
+    pub(crate) fn paged_with_trigger(&self, st: &AlertState) {
+        if st.first_paged_at.is_some() && st.first_paged_at == Some(st.triggered_at) {
+            self.inner.metrics.first_page(0.0);
+        }
+    }
+
     /// Take escalation step `step` of `alert`, unless it was taken already or the alert was
     /// acknowledged or resolved.
     pub async fn escalate(&self, alert: Uuid, step: Step) -> Result<()> {
@@ -182,24 +237,12 @@ impl App {
         let Some(service) = self.load::<ServiceState>(st.service).await? else {
             return Ok(());
         };
-        let (users, next, reason, keep_paging_after_ack) =
-            match self.escalation_plan(&service).await? {
-                Err(why) => (Vec::new(), None, why, false),
-                Ok(plan) => match plan.levels.get(step.level as usize) {
-                    Some(level) => (
-                        level.users.clone(),
-                        plan.next(step),
-                        level.reason.clone(),
-                        plan.keep_paging_after_ack,
-                    ),
-                    None => (
-                        Vec::new(),
-                        None,
-                        format!("the escalation policy has no level {}", step.level + 1),
-                        false,
-                    ),
-                },
-            };
+        let StepPlan {
+            users,
+            next,
+            reason,
+            keep_paging_after_ack,
+        } = self.step_plan(&service, step).await?;
         let done = self
             .execute::<AlertState>(
                 &escalation_actor(),

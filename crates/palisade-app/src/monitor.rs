@@ -266,6 +266,7 @@ impl App {
                 dedup_key_generated: false,
                 origin: None,
                 details,
+                first_step: self.first_step(service.id).await,
             };
             match self
                 .create::<AlertState>(
@@ -276,7 +277,12 @@ impl App {
                 )
                 .await
             {
-                Ok(_) => raised += 1,
+                Ok(o) => {
+                    if let Ok(done) = o.done() {
+                        self.paged_with_trigger(&done.state);
+                    }
+                    raised += 1
+                }
                 Err(AppError::Taken(_)) => {}
                 Err(e) => return Err(e),
             }

@@ -425,6 +425,20 @@ pub struct RaiseAlert {
     pub dedup_key_generated: bool,
     pub origin: Option<Origin>,
     pub details: AlertDetails,
+    /// The first escalation step, resolved when the alert opens: recorded with the trigger in
+    /// one append, its pages committed with it (no timer, no second append). Without it the
+    /// trigger sets a timer for the first step, due at once.
+    pub first_step: Option<StepPlan>,
+}
+
+/// An escalation step as the service's policy resolves it at a time: who is paged, why, and
+/// the step after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepPlan {
+    pub users: Vec<UserName>,
+    pub next: Option<NextStep>,
+    pub reason: String,
+    pub keep_paging_after_ack: bool,
 }
 
 /// A change to an alert.
@@ -462,6 +476,12 @@ pub struct DedupMatch {
     pub rule: String,
     pub matched: BTreeMap<String, String>,
 }
+
+/// Deduplication lines an alert's history keeps: the most recent ones. An alert that flaps
+/// all week is deduplicated tens of thousands of times; its state (kept in memory, cloned per
+/// command) must not grow with each. Every occurrence stays on the ledger, counted in
+/// `occurrences`, and its event is read by page.
+pub const DEDUP_LINES_KEPT: usize = 20;
 
 /// One line of an alert's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -505,7 +525,11 @@ pub struct AlertState {
     #[serde(default)]
     pub first_paged_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// Every line but the oldest deduplications beyond [`DEDUP_LINES_KEPT`].
     pub history: Vec<AlertHistoryEntry>,
+    /// Deduplication lines left out of `history` (their events are on the ledger).
+    #[serde(default)]
+    pub history_elided: u64,
     pub last_seq: u64,
 }
 
@@ -523,6 +547,15 @@ impl AlertState {
             recorded_at: e.recorded_at,
             description: e.data.describe(),
         });
+        if matches!(e.data, AlertPayload::Deduplicated { .. }) {
+            let kept = u64::from(self.occurrences - 1) - self.history_elided;
+            if kept > DEDUP_LINES_KEPT as u64
+                && let Some(i) = self.history.iter().position(|h| h.kind == "deduplicated")
+            {
+                self.history.remove(i);
+                self.history_elided += 1;
+            }
+        }
         self.last_seq = e.seq;
         self.updated_at = e.recorded_at;
     }
@@ -585,6 +618,7 @@ impl Aggregate for AlertState {
             first_paged_at: None,
             updated_at: e.recorded_at,
             history: Vec::new(),
+            history_elided: 0,
             last_seq: 0,
         };
         st.record(e);
@@ -662,14 +696,24 @@ impl Aggregate for AlertState {
                 c.service_name, c.dedup_key
             )
         };
-        Ok(vec![AlertPayload::Triggered {
+        let mut out = vec![AlertPayload::Triggered {
             service: c.service,
             dedup_key: c.dedup_key.clone(),
             dedup_key_generated: c.dedup_key_generated,
             origin: c.origin.clone(),
             details: c.details.clone(),
             reason,
-        }])
+        }];
+        if let Some(first) = &c.first_step {
+            out.push(AlertPayload::Escalated {
+                step: Step { round: 0, level: 0 },
+                users: first.users.clone(),
+                next: first.next,
+                reason: first.reason.clone(),
+                keep_paging_after_ack: first.keep_paging_after_ack,
+            });
+        }
+        Ok(out)
     }
 
     fn required_role(_: &AlertCommand) -> AccountRole {
@@ -764,8 +808,9 @@ impl Aggregate for AlertState {
             }
         }
     }
-    /// A new alert sets its first escalation timer (due at once); each step pages its people
-    /// and sets the timer of the next step. All are written with the event, so none is lost.
+    /// A new alert sets its first escalation timer (due at once) unless its first step was
+    /// taken with it; each step pages its people and sets the timer of the next step. All are
+    /// written with the event, so none is lost.
     fn effects(&self, new: &[Event<AlertPayload>]) -> Vec<Notice> {
         let timer = |step: Step, delay_secs: u64| Notice {
             to: Recipient::Timer,
@@ -776,7 +821,13 @@ impl Aggregate for AlertState {
         let mut out = Vec::new();
         for e in new {
             match &e.data {
-                AlertPayload::Triggered { .. } => out.push(timer(Step { round: 0, level: 0 }, 0)),
+                AlertPayload::Triggered { .. }
+                    if !new
+                        .iter()
+                        .any(|e| matches!(e.data, AlertPayload::Escalated { .. })) =>
+                {
+                    out.push(timer(Step { round: 0, level: 0 }, 0))
+                }
                 AlertPayload::Escalated {
                     step,
                     users,
@@ -863,6 +914,7 @@ mod tests {
             dedup_key_generated: false,
             origin: None,
             details: details("Disk full on web-1", AlertSeverity::Warning),
+            first_step: None,
         }
     }
     fn opened(key: &str) -> AlertState {
@@ -924,6 +976,51 @@ mod tests {
             matched.get("dedup_key").map(String::as_str),
             Some("disk/web-1")
         );
+    }
+
+    #[test]
+    fn a_flapping_alert_keeps_its_latest_deduplication_lines_and_counts_the_rest() {
+        let a = actor(AccountRole::Responder);
+        let mut events = numbered(
+            StreamId::new(StreamKind::Alert, Uuid::nil()),
+            0,
+            &a.user,
+            at(),
+            None,
+            AlertState::decide_create(&a, &raise("flap"), &ctx()).unwrap(),
+        );
+        let mut st = AlertState::fold(&events).unwrap();
+        let mut step = |st: &mut AlertState, cmd: &AlertCommand| {
+            let p = st.decide(&a, cmd, &ctx()).unwrap();
+            for e in numbered(st.stream(), st.last_seq, &a.user, at(), None, p) {
+                st.apply(&e).unwrap();
+                events.push(e);
+            }
+        };
+        step(&mut st, &AlertCommand::Acknowledge { origin: None });
+        let again = AlertCommand::Retrigger {
+            origin: None,
+            details: details("Disk full on web-1", AlertSeverity::Warning),
+        };
+        let n = 10_000;
+        for _ in 0..n {
+            step(&mut st, &again);
+        }
+        assert_eq!(st.occurrences, n + 1);
+        assert_eq!(st.last_seq, u64::from(n) + 2);
+        let kinds: Vec<&str> = st.history.iter().map(|h| h.kind.as_str()).collect();
+        assert_eq!(kinds.len(), 2 + DEDUP_LINES_KEPT, "{kinds:?}");
+        assert_eq!(&kinds[..2], ["triggered", "acknowledged"], "never elided");
+        assert_eq!(st.history_elided, u64::from(n) - DEDUP_LINES_KEPT as u64);
+        // The lines kept are the latest, in order.
+        let seqs: Vec<u64> = st.history[2..].iter().map(|h| h.seq).collect();
+        let last = st.last_seq;
+        assert_eq!(
+            seqs,
+            ((last - DEDUP_LINES_KEPT as u64 + 1)..=last).collect::<Vec<_>>()
+        );
+        // A fold of the whole stream gives the same as the state kept between commands.
+        assert_eq!(AlertState::fold(&events).unwrap(), st);
     }
 
     #[test]
@@ -1065,6 +1162,63 @@ mod tests {
             Ok(1)
         );
         assert_eq!(run(&mut st, page(step(0, 1), None)), Ok(0));
+    }
+
+    #[test]
+    fn a_first_step_resolved_at_the_trigger_is_recorded_and_paged_with_it_and_sets_no_first_timer()
+    {
+        let a = actor(AccountRole::Responder);
+        let alice = UserName::parse("alice").unwrap();
+        let raise = RaiseAlert {
+            first_step: Some(StepPlan {
+                users: vec![alice.clone()],
+                next: Some(NextStep {
+                    step: Step { round: 0, level: 1 },
+                    after_secs: 300,
+                }),
+                reason: "on call for primary".into(),
+                keep_paging_after_ack: false,
+            }),
+            ..raise("k")
+        };
+        let p = AlertState::decide_create(&a, &raise, &ctx()).unwrap();
+        assert_eq!(
+            p.iter().map(AlertPayload::kind).collect::<Vec<_>>(),
+            ["triggered", "escalated"]
+        );
+        let events = numbered(
+            StreamId::new(StreamKind::Alert, Uuid::nil()),
+            0,
+            &a.user,
+            at(),
+            None,
+            p,
+        );
+        let mut st = AlertState::fold(&events).unwrap();
+        assert_eq!(st.escalation, Some(Step { round: 0, level: 0 }));
+        assert_eq!(st.first_paged_at, Some(st.triggered_at));
+        let fx = st.effects(&events);
+        let shape: Vec<(Recipient, &str, u64)> = fx
+            .iter()
+            .map(|n| (n.to.clone(), n.kind, n.delay_secs))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (Recipient::User(alice.clone()), PAGE, 0),
+                (Recipient::Timer, ESCALATE, 300)
+            ],
+            "the page, and the second level's timer; no timer for the step taken"
+        );
+        // The timer of the first step, had one been set too, would find it taken.
+        let again = AlertCommand::Escalate {
+            step: Step { round: 0, level: 0 },
+            users: vec![alice],
+            next: None,
+            reason: "r".into(),
+            keep_paging_after_ack: false,
+        };
+        assert_eq!(run(&mut st, again), Ok(0));
     }
 
     #[test]

@@ -126,8 +126,12 @@ async fn an_alert_opens_deduplicates_is_acknowledged_and_resolved_and_the_ledger
         assert_eq!(view.status, StatusCode::OK, "{}", view.text);
         let history = view.body["history"].as_array().unwrap();
         assert_eq!(history[0]["type"], "triggered");
-        assert_eq!(history[1]["type"], "deduplicated");
-        let why = history[1]["description"].as_str().unwrap();
+        assert_eq!(
+            history[1]["type"], "escalated",
+            "the first step, with the trigger"
+        );
+        assert_eq!(history[2]["type"], "deduplicated");
+        let why = history[2]["description"].as_str().unwrap();
         assert!(
             why.contains("dedup_key \"disk/web-1\"") && why.contains("via integration prometheus"),
             "{name}: {why}"
@@ -718,8 +722,8 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
 }
 
 /// Without an escalation policy, the first step records that nobody could be paged, and why:
-/// "why did nobody get paged?" is answered on the alert itself. The step is taken once however
-/// often its timer fires.
+/// "why did nobody get paged?" is answered on the alert itself. The step is recorded with the
+/// trigger (one append), so no timer is left for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
     for (name, store, _dir) in backends().await {
@@ -734,10 +738,9 @@ async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         assert_eq!(
             srv.app.run_due_timers().await,
-            1,
-            "{name}: the first step is due at once"
+            0,
+            "{name}: the first step was taken with the trigger: no timer"
         );
-        assert_eq!(srv.app.run_due_timers().await, 0, "{name}: and taken once");
         let id = alerts(&srv, "").await[0]["id"]
             .as_str()
             .unwrap()
@@ -750,7 +753,8 @@ async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
             .unwrap()
             .clone();
         assert_eq!(last["type"], "escalated", "{name}: {}", v.text);
-        assert_eq!(last["actor"], "escalation");
+        assert_eq!(last["seq"], 2, "{name}: recorded with the trigger");
+        assert_eq!(last["actor"], "integration", "the trigger's actor");
         assert_eq!(
             last["description"],
             "Nobody paged (service payments-api has no escalation policy) at level 1 of round 1; the last step"

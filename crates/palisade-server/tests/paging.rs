@@ -3,7 +3,9 @@
 //! (email over SMTP) or the deployment's webhook; an unacknowledged alert escalates after its
 //! level's delay; acknowledging stops it; a maintenance window suppresses it; each step says why.
 //! Page emails to one person are throttled, and the pages that wait go out as one email.
-//! Time is the test's: steps are taken with `run_due_timers_at` (no worker, no sleeping).
+//! Time is the test's: steps are taken with `run_due_timers_at` (no worker, no sleeping). A new
+//! alert's first step is recorded with its trigger, so no timer is due right after one (the
+//! tests say so: `run_due_timers() == 0`).
 
 use palisade_app::notify::{NotifyConfig, SmtpConfig};
 use palisade_server::AppConfig;
@@ -221,7 +223,7 @@ async fn an_alert_pages_the_on_call_escalates_stops_when_acknowledged_and_is_sup
         // Level 1 at once: alice, on call in the schedule, by email.
         let first = trigger(&srv, &key, "checkout").await;
         let t0 = now_us();
-        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(srv.app.run_due_timers().await, 0, "{name}");
         let (to, mail) = smtp.next().await;
         assert_eq!(to, "<alice@example.com>", "{name}");
         assert!(mail.contains("Checkout failing (checkout)"), "{mail}");
@@ -273,7 +275,7 @@ async fn an_alert_pages_the_on_call_escalates_stops_when_acknowledged_and_is_sup
         // A second alert: alice acknowledges after the first page, and nobody else is paged.
         let second = trigger(&srv, &key, "payments-db").await;
         let t1 = now_us();
-        assert_eq!(srv.app.run_due_timers().await, 1);
+        assert_eq!(srv.app.run_due_timers().await, 0);
         smtp.next().await;
         let r = srv
             .post(
@@ -306,7 +308,7 @@ async fn an_alert_pages_the_on_call_escalates_stops_when_acknowledged_and_is_sup
         )
         .await;
         let third = trigger(&srv, &key, "during-upgrade").await;
-        assert_eq!(srv.app.run_due_timers().await, 1);
+        assert_eq!(srv.app.run_due_timers().await, 0);
         assert_eq!(pages_of(&srv, &third).await, 0, "{name}");
         let v = srv
             .get(&format!("/api/v1/alerts/{third}"), &srv.admin)
@@ -414,7 +416,7 @@ async fn page_emails_to_one_person_are_throttled_and_bundled() {
 
         // The first page goes at once, alone.
         trigger(&srv, &key, "a").await;
-        assert_eq!(srv.app.run_due_timers().await, 1);
+        assert_eq!(srv.app.run_due_timers().await, 0);
         assert_eq!(send(t0 + 1_000_000).await, 1, "{name}");
         let (_, first) = smtp.next().await;
         assert!(first.contains("Checkout failing (a)"), "{first}");
@@ -422,7 +424,7 @@ async fn page_emails_to_one_person_are_throttled_and_bundled() {
         // Two more within the minute wait for it, and are not counted as attempts.
         trigger(&srv, &key, "b").await;
         trigger(&srv, &key, "c").await;
-        assert_eq!(srv.app.run_due_timers().await, 2);
+        assert_eq!(srv.app.run_due_timers().await, 0);
         assert_eq!(send(t0 + 2_000_000).await, 0, "{name}: held back");
         let waiting: Vec<_> = store
             .outbox_list(None, 100)
@@ -527,7 +529,7 @@ async fn later_notification_rules_stop_at_acknowledgement_unless_the_policy_keep
             .await;
             let alert = trigger(&srv, &key, policy).await;
             let t0 = now_us();
-            assert_eq!(srv.app.run_due_timers().await, 1);
+            assert_eq!(srv.app.run_due_timers().await, 0);
             assert_eq!(pages_of(&srv, &alert).await, 2, "{name}: one page per rule");
             // The first rule's email now; the second is not due yet.
             assert_eq!(
@@ -567,9 +569,10 @@ async fn later_notification_rules_stop_at_acknowledgement_unless_the_policy_keep
     }
 }
 
-/// Two servers on one PostgreSQL database: an alert taken in by one is paged by the other's
-/// escalation worker as soon as it is written — woken by the database (`LISTEN`/`NOTIFY`), not
-/// by its polling pass, which here is an hour away. (SQLite is one process: nothing to test.)
+/// Two servers on one PostgreSQL database: an alert taken in by one (its first step, and the
+/// page, committed with the trigger) is paged by the other's notification worker as soon as it
+/// is written — woken by the database (`LISTEN`/`NOTIFY`), not by its polling pass, which here
+/// is an hour away. (SQLite is one process: nothing to test.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_alert_taken_in_by_one_server_is_paged_at_once_by_another() {
     for (name, store, _dir) in backends().await {
@@ -698,7 +701,7 @@ async fn an_address_sealed_under_another_master_key_pages_the_operators_channel_
         )
         .await;
         let before = trigger(&srv, &key, "before").await;
-        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(srv.app.run_due_timers().await, 0, "{name}");
         assert_eq!(
             page_destinations(&srv, &before).await,
             [r#"Email { to: "alice@example.com" }"#],
@@ -718,7 +721,7 @@ async fn an_address_sealed_under_another_master_key_pages_the_operators_channel_
             shown.text
         );
         let after = trigger(&srv, &key, "after").await;
-        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(srv.app.run_due_timers().await, 0, "{name}");
         assert_eq!(
             page_destinations(&srv, &after).await,
             ["Default"],
@@ -733,7 +736,7 @@ async fn an_address_sealed_under_another_master_key_pages_the_operators_channel_
         )
         .await;
         let again = trigger(&srv, &key, "again").await;
-        assert_eq!(srv.app.run_due_timers().await, 1, "{name}");
+        assert_eq!(srv.app.run_due_timers().await, 0, "{name}");
         assert_eq!(
             page_destinations(&srv, &again).await,
             ["Default", r#"Email { to: "alice@example.com" }"#],

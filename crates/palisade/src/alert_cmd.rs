@@ -120,6 +120,12 @@ fn print_alert(v: &AlertView, format: Format) {
                 })
                 .collect();
             out!("{}", table(&["#", "recorded", "by", "event"], &rows));
+            if v.history_elided > 0 {
+                outln!(
+                    "({} older deduplications not listed; the alert's web page lists every event)",
+                    v.history_elided
+                );
+            }
         }
     }
 }

@@ -659,7 +659,11 @@ pub struct AlertView {
     pub incident: Option<String>,
     /// Number of ledger events.
     pub events: u64,
+    /// Every event but the oldest deduplications beyond the 20 most recent.
     pub history: Vec<AlertHistoryView>,
+    /// Deduplications left out of `history` (each is on the ledger, and on the alert's web
+    /// page, which lists every event).
+    pub history_elided: u64,
 }
 
 /// An event's details as JSON, its custom details as they were sent (not as stored text).
@@ -700,6 +704,7 @@ impl From<&AlertState> for AlertView {
                     description: h.description.clone(),
                 })
                 .collect(),
+            history_elided: a.history_elided,
         }
     }
 }
