@@ -9,6 +9,7 @@
 #   PG=postgres://postgres@127.0.0.1:5432/test bench/alerts.sh   # also PostgreSQL (a new schema)
 #   SECONDS_MAX=20 SECONDS_RATE=30 RATE=5000 CONNECTIONS=64 bench/alerts.sh
 #   SECONDS_RATE=600 bench/alerts.sh                       # the 10-minute memory run
+#   BINS="old=/tmp/palisade-old new=target/release/palisade" bench/alerts.sh   # side by side
 #
 # The load generator is crates/palisade-server/benches/intake.rs (open loop: latency counted
 # from each request's scheduled time). Builds the release binary and the generator.
@@ -22,7 +23,12 @@ PORT=${PORT:-7981}
 HOOK_PORT=${HOOK_PORT:-7982}
 PAGE_RATE=${PAGE_RATE:-100}
 SECONDS_PAGES=${SECONDS_PAGES:-20}
-cargo build --release -p palisade -q
+# BINS="old=/path/a new=/path/b": each backend run once per binary, one after the other in the
+# same run (a same-run comparison); default: the binary built from this checkout.
+if [ -z "${BINS:-}" ]; then
+  cargo build --release -p palisade -q
+  BINS="this=target/release/palisade"
+fi
 cargo bench -p palisade-server --bench intake --no-run -q 2>/dev/null
 GEN=$(ls -t target/release/deps/intake-* | grep -v '\.d$' | head -1)
 echo "machine: $(nproc) cores, $(uname -r), $(grep MemTotal /proc/meminfo | tr -s ' '); load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -37,7 +43,7 @@ run_backend() { # NAME [DATABASE_URL]
   local db=()
   [ -n "$url" ] && db=(--database-url "$url")
   PALISADE_NOTIFY_URL="http://127.0.0.1:$HOOK_PORT/hook" PALISADE_NOTIFY_SECRET=bench \
-    target/release/palisade serve --data-dir "$data" "${db[@]}" --listen "127.0.0.1:$PORT" >"$data/serve.out" 2>/dev/null &
+    "$BIN" serve --data-dir "$data" "${db[@]}" --listen "127.0.0.1:$PORT" >"$data/serve.out" 2>/dev/null &
   local server=$!
   trap 'kill $server 2>/dev/null || true' RETURN
   timeout 60 grep -q -m1 'export PALISADE_TOKEN=' <(tail -n +1 --pid=$server -f "$data/serve.out")
@@ -74,10 +80,15 @@ run_backend() { # NAME [DATABASE_URL]
   rm -rf "$data"
 }
 
-run_backend sqlite
-if [ -n "${PG:-}" ]; then
-  schema="bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex)')"
-  psql "$PG" -qc "CREATE SCHEMA $schema"
-  sep='?'; case "$PG" in *\?*) sep='&';; esac
-  run_backend postgres "${PG}${sep}options=-c%20search_path%3D$schema"
-fi
+for pair in $BINS; do
+  label=${pair%%=*}
+  BIN=${pair#*=}
+  echo "#### binary: $label ($BIN)"
+  run_backend "sqlite [$label]"
+  if [ -n "${PG:-}" ]; then
+    schema="bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex)')"
+    psql "$PG" -qc "CREATE SCHEMA $schema"
+    sep='?'; case "$PG" in *\?*) sep='&';; esac
+    run_backend "postgres [$label]" "${PG}${sep}options=-c%20search_path%3D$schema"
+  fi
+done

@@ -96,6 +96,42 @@ impl KeyCache {
     }
 }
 
+/// Open alerts recently placed on this server: open key (service and dedup key) → the alert.
+/// Only triggers use it, and a stale entry corrects itself: the alert it names refuses the
+/// trigger once resolved (`alert-resolved`), the entry is dropped and the store asked. A
+/// deduplication then reads no key from the store. Acknowledgements and resolutions always ask
+/// the store (an entry naming a resolved alert would drop them).
+#[derive(Default)]
+pub struct OpenAlerts {
+    map: Mutex<HashMap<String, Uuid>>,
+}
+
+/// Most open keys remembered; beyond it the map starts over.
+const OPEN_KEYS: usize = 32_768;
+
+impl OpenAlerts {
+    fn get(&self, key: &str) -> Option<Uuid> {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .copied()
+    }
+    fn put(&self, key: &str, alert: Uuid) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= OPEN_KEYS {
+            m.clear();
+        }
+        m.insert(key.to_string(), alert);
+    }
+    fn forget(&self, key: &str) {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
 /// A per-key token bucket: a minute's budget, refilled continuously.
 pub struct RateLimiter {
     per_minute: u32,
@@ -358,13 +394,25 @@ impl App {
             placed,
         };
         let origin = Some(origin);
+        let remembered = &self.inner.open_alerts;
+        let mut trust_remembered = event.action == EventAction::Trigger;
         for _ in 0..PLACE_ATTEMPTS {
-            let open = self
-                .inner
-                .store
-                .stream_by_key(open_key.clone())
-                .await
-                .map_err(AppError::from)?;
+            let open = match remembered.get(&open_key.key).filter(|_| trust_remembered) {
+                Some(alert) => Some(alert),
+                None => {
+                    let found = self
+                        .inner
+                        .store
+                        .stream_by_key(open_key.clone())
+                        .await
+                        .map_err(AppError::from)?;
+                    match found {
+                        Some(alert) => remembered.put(&open_key.key, alert),
+                        None => remembered.forget(&open_key.key),
+                    }
+                    found
+                }
+            };
             match (event.action, open) {
                 (EventAction::Trigger, Some(alert)) => {
                     let cmd = AlertCommand::Retrigger {
@@ -378,10 +426,13 @@ impl App {
                         .await
                     {
                         Ok(_) => return Ok(answer(Some(alert), Placed::Deduplicated)),
-                        // Resolved meanwhile: the trigger opens a new alert.
+                        // Resolved meanwhile: the trigger opens a new alert (or joins the
+                        // one the store names now).
                         Err(AppError::Refused(r))
                             if r.rule == palisade_core::alert::rules::ALERT_RESOLVED =>
                         {
+                            remembered.forget(&open_key.key);
+                            trust_remembered = false;
                             continue;
                         }
                         Err(e) => return Err(e.into()),
@@ -406,6 +457,7 @@ impl App {
                         Ok(o) => {
                             let done = o.done()?;
                             self.paged_with_trigger(&done.state);
+                            remembered.put(&open_key.key, done.state.id);
                             return Ok(answer(Some(done.state.id), Placed::Opened));
                         }
                         // Another trigger with this key opened it first: join that one.
@@ -439,6 +491,9 @@ impl App {
                     } else {
                         placed
                     };
+                    if placed == Placed::Resolved {
+                        remembered.forget(&open_key.key);
+                    }
                     return Ok(answer(Some(alert), placed));
                 }
             }

@@ -151,6 +151,7 @@ pub struct Inner {
     pub(crate) intake: alerts::RateLimiter,
     /// Routing keys recently seen.
     pub(crate) keys: alerts::KeyCache,
+    pub(crate) open_alerts: alerts::OpenAlerts,
     /// Streams changed on this instance (for live pages).
     pub(crate) changed: tokio::sync::broadcast::Sender<uuid::Uuid>,
     /// Single sign-on, when configured.
@@ -322,6 +323,7 @@ impl App {
             vulns_index: config.store.dir().vulns_index(),
             intake: alerts::RateLimiter::new(config.events_per_key_per_minute),
             keys: Default::default(),
+            open_alerts: Default::default(),
             sign_in_failures: Default::default(),
             oidc: config.oidc.clone(),
             http: reqwest::Client::builder()

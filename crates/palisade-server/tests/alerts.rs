@@ -824,3 +824,55 @@ async fn concurrent_promotions_of_one_alert_declare_one_incident() {
         );
     }
 }
+
+/// A server remembers which alert holds an open key, so that a deduplication reads no key
+/// from the store. An alert resolved by hand (or by another server) leaves that memory stale:
+/// the next trigger with its key still opens a new alert, and later ones join the new alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_after_a_resolution_by_hand_opens_a_new_alert_and_later_ones_join_it() {
+    for (name, store, _dir) in backends().await {
+        let srv = TestServer::serve(AppConfig {
+            store,
+            manual_timers: true,
+            ..Default::default()
+        })
+        .await;
+        let key = service_with_key(&srv, "payments-api").await;
+        let first = enqueue(&srv, trigger(&key, Some("disk"), "Disk full")).await;
+        assert_eq!(first.body["dedup_key"], "disk");
+        enqueue(&srv, trigger(&key, Some("disk"), "Disk full")).await;
+        let open = alerts(&srv, "?status=triggered").await;
+        assert_eq!(open.len(), 1, "{name}");
+        let old = open[0]["id"].as_str().unwrap().to_string();
+        assert_eq!(open[0]["occurrences"], 2);
+        let r = srv
+            .post(
+                &format!("/api/v1/alerts/{old}/resolve"),
+                &srv.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        for _ in 0..3 {
+            let r = enqueue(&srv, trigger(&key, Some("disk"), "Disk full again")).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{name}: {}", r.text);
+        }
+        let open = alerts(&srv, "?status=triggered").await;
+        assert_eq!(open.len(), 1, "{name}: {open:?}");
+        assert_ne!(open[0]["id"], old.as_str(), "{name}: a new alert");
+        assert_eq!(open[0]["occurrences"], 3, "{name}");
+        let resolved = alerts(&srv, "?status=resolved").await;
+        assert_eq!(resolved.len(), 1, "{name}");
+        assert_eq!(
+            resolved[0]["occurrences"], 2,
+            "{name}: the old one got none of them"
+        );
+        // Acknowledge and resolve by key reach the new alert, not the remembered old one.
+        for a in ["acknowledge", "resolve"] {
+            let r = enqueue(&srv, action(&key, a, "disk")).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{name}: {}", r.text);
+        }
+        assert!(alerts(&srv, "?status=triggered").await.is_empty(), "{name}");
+        assert_eq!(alerts(&srv, "?status=resolved").await.len(), 2, "{name}");
+    }
+}
