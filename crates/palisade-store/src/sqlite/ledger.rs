@@ -37,8 +37,8 @@ impl SqliteStore {
     ) -> Result<Appended> {
         let signer = self.inner.ctx.signer.clone();
         self.write(true, move |conn, heads| {
-            let head = match heads.map.get(&stream.id) {
-                Some((seq, _, _)) => *seq,
+            let head = match heads.get(&stream.id) {
+                Some((seq, _, _)) => seq,
                 None => stream_last_seq(conn, stream.id)?
                     .ok_or_else(|| StoreError::NotFound(format!("stream {stream}")))?,
             };
@@ -181,7 +181,7 @@ fn append_in(
             return Err(conflict(stream_last_seq(conn, req.stream.id)?.unwrap_or(1)));
         }
         (genesis(), genesis())
-    } else if let Some((seq, head, link)) = heads.map.get(&req.stream.id).copied() {
+    } else if let Some((seq, head, link)) = heads.get(&req.stream.id) {
         if seq != req.expected_last_seq {
             return Err(conflict(seq));
         }
@@ -244,7 +244,7 @@ fn append_in(
     if let Some(rec) = &req.idempotency {
         super::idempotency::insert(conn, rec)?;
     }
-    heads.map.insert(
+    heads.insert(
         req.stream.id,
         (
             prepared.checkpoint.body.seq,
