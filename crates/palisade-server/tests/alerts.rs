@@ -51,6 +51,18 @@ async fn service_with_key(srv: &TestServer, name: &str) -> String {
     key
 }
 
+/// A server whose escalation timers the test takes, and service payments-api's routing key.
+async fn payments_with_manual_timers(store: palisade_store::StoreConfig) -> (TestServer, String) {
+    let srv = TestServer::serve(AppConfig {
+        store,
+        manual_timers: true,
+        ..Default::default()
+    })
+    .await;
+    let key = service_with_key(&srv, "payments-api").await;
+    (srv, key)
+}
+
 async fn alerts(srv: &TestServer, query: &str) -> Vec<Value> {
     let r = srv.get(&format!("/api/v1/alerts{query}"), &srv.admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -727,13 +739,7 @@ async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
     for (name, store, _dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
-        let key = service_with_key(&srv, "payments-api").await;
+        let (srv, key) = payments_with_manual_timers(store).await;
         let r = enqueue(&srv, trigger(&key, Some("disk"), "Disk full")).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         assert_eq!(
@@ -767,13 +773,7 @@ async fn an_alert_without_an_escalation_policy_records_why_nobody_was_paged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_promotions_of_one_alert_declare_one_incident() {
     for (name, store, _dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
-        let key = service_with_key(&srv, "payments-api").await;
+        let (srv, key) = payments_with_manual_timers(store).await;
         let r = enqueue(&srv, trigger(&key, Some("db"), "Database CPU at 100 %")).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         let id = alerts(&srv, "").await[0]["id"]
@@ -831,13 +831,7 @@ async fn concurrent_promotions_of_one_alert_declare_one_incident() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_after_a_resolution_by_hand_opens_a_new_alert_and_later_ones_join_it() {
     for (name, store, _dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
-        let key = service_with_key(&srv, "payments-api").await;
+        let (srv, key) = payments_with_manual_timers(store).await;
         let first = enqueue(&srv, trigger(&key, Some("disk"), "Disk full")).await;
         assert_eq!(first.body["dedup_key"], "disk");
         enqueue(&srv, trigger(&key, Some("disk"), "Disk full")).await;

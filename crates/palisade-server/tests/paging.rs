@@ -129,6 +129,27 @@ async fn payments_key(srv: &TestServer) -> String {
         .to_string()
 }
 
+/// Service payments-api, whose policy pages alice (level 1, 30 minutes); its routing key.
+async fn payments_paging_alice(srv: &TestServer) -> String {
+    ok(
+        srv,
+        "/api/v1/escalation-policies",
+        &srv.admin,
+        json!({"name": "payments", "levels": [
+            {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
+    )
+    .await;
+    let key = payments_key(srv).await;
+    ok(
+        srv,
+        "/api/v1/services/payments-api/escalation-policy",
+        &srv.admin,
+        json!({"policy": "payments"}),
+    )
+    .await;
+    key
+}
+
 fn history(v: &Value) -> Vec<(String, String)> {
     v["history"]
         .as_array()
@@ -394,22 +415,7 @@ async fn page_emails_to_one_person_are_throttled_and_bundled() {
         let http = reqwest::Client::new();
         let last = LastSent::default();
         alice_by_email(&srv).await;
-        ok(
-            &srv,
-            "/api/v1/escalation-policies",
-            &srv.admin,
-            json!({"name": "payments", "levels": [
-                {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
-        )
-        .await;
-        let key = payments_key(&srv).await;
-        ok(
-            &srv,
-            "/api/v1/services/payments-api/escalation-policy",
-            &srv.admin,
-            json!({"policy": "payments"}),
-        )
-        .await;
+        let key = payments_paging_alice(&srv).await;
         let store = srv.app.store().clone();
         let t0 = now_us();
         let send = |at: i64| deliver_due_with(&store, &http, &cfg, &last, at);
@@ -684,22 +690,7 @@ async fn an_address_sealed_under_another_master_key_pages_the_operators_channel_
         let srv = TestServer::serve(config.clone()).await;
         let admin = srv.admin.clone();
         let alice = alice_by_email(&srv).await;
-        let key = payments_key(&srv).await;
-        ok(
-            &srv,
-            "/api/v1/escalation-policies",
-            &admin,
-            json!({"name": "direct", "levels": [
-                {"delay_minutes": 30, "targets": [{"type": "user", "name": "alice"}]}]}),
-        )
-        .await;
-        ok(
-            &srv,
-            "/api/v1/services/payments-api/escalation-policy",
-            &admin,
-            json!({"policy": "direct"}),
-        )
-        .await;
+        let key = payments_paging_alice(&srv).await;
         let before = trigger(&srv, &key, "before").await;
         assert_eq!(srv.app.run_due_timers().await, 0, "{name}");
         assert_eq!(
