@@ -6,7 +6,8 @@ use crate::error::{AppError, Result};
 use crate::pipeline::{Options, Outcome, Render};
 use palisade_core::event::numbered;
 use palisade_core::person::{
-    Address, ContactKind, CreatePerson, PersonCommand, PersonState, SealedAddress, check_address,
+    Address, Contact, ContactKind, CreatePerson, PersonCommand, PersonState, SealedAddress,
+    check_address,
 };
 use palisade_core::{Actor, Aggregate, Context, StreamId, StreamKind, UserName};
 
@@ -77,8 +78,9 @@ impl App {
             .await
     }
 
-    /// A new contact method's address, sealed for the ledger: checked first (a refusal names
-    /// the address as given), then age-encrypted to the master key beside its keyed digest.
+    /// A new contact method's address, sealed for the ledger (age, to the master key) beside
+    /// its keyed digest, in the form the core keeps it. An address the core refuses is left
+    /// unsealed: `decide` refuses it, after who may change it, with the reason.
     fn seal_contact(&self, cmd: PersonCommand) -> Result<PersonCommand> {
         let PersonCommand::AddContact {
             kind,
@@ -89,7 +91,14 @@ impl App {
         else {
             return Ok(cmd);
         };
-        let clear = check_address(kind, &address)?;
+        let Ok(clear) = check_address(kind, &address) else {
+            return Ok(PersonCommand::AddContact {
+                kind,
+                address,
+                label,
+                sealed: None,
+            });
+        };
         let sealed = SealedAddress {
             digest: self.address_digest(kind, &clear),
             sealed: self
@@ -118,16 +127,25 @@ impl App {
     /// does not open (sealed under another master key) stays sealed, and is logged.
     pub fn open_contacts(&self, mut st: PersonState) -> PersonState {
         for c in &mut st.contacts {
-            if let Address::Sealed(s) = &c.address {
-                match self.inner.vault.open_text(&s.sealed) {
-                    Ok(clear) => c.address = Address::Clear(clear),
-                    Err(e) => tracing::error!(
-                        user = %st.user, contact = c.n,
-                        "a contact address does not open: {e}"
-                    ),
-                }
+            if let Some(clear) = self.open_address(&st.user, c) {
+                c.address = Address::Clear(clear);
             }
         }
         st
+    }
+
+    /// One contact method's address in clear, if this deployment's key opens it (logged when
+    /// it does not).
+    pub(crate) fn open_address(&self, user: &UserName, c: &Contact) -> Option<String> {
+        match &c.address {
+            Address::Clear(a) => Some(a.clone()),
+            Address::Sealed(s) => match self.inner.vault.open_text(&s.sealed) {
+                Ok(clear) => Some(clear),
+                Err(e) => {
+                    tracing::error!(user = %user, contact = c.n, "a contact address does not open: {e}");
+                    None
+                }
+            },
+        }
     }
 }

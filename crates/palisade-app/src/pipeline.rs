@@ -684,7 +684,6 @@ impl App {
         let Some(person) = person.filter(|p| !p.contacts.is_empty()) else {
             return Ok(vec![outbox_message(n, at)]);
         };
-        let person = self.open_contacts(person);
         let uses: Vec<(u32, u32)> = if person.rules.is_empty() {
             person.contacts.iter().map(|c| (c.n, 0)).collect()
         } else {
@@ -706,9 +705,9 @@ impl App {
                 },
                 at,
             );
-            // An address this deployment's key does not open (logged when opened): the
-            // operators' channel gets this use of it instead, with the person named.
-            if let Some(address) = c.clear().map(str::to_string) {
+            // Only the addresses used are opened. One this deployment's key does not open
+            // (logged): the operators' channel gets this use of it instead, naming the person.
+            if let Some(address) = self.open_address(user, c) {
                 m.destination = match c.kind {
                     ContactKind::Webhook => Destination::Webhook { url: address },
                     ContactKind::Slack => Destination::Slack { url: address },

@@ -51,14 +51,20 @@ async fn service_with_key(srv: &TestServer, name: &str) -> String {
     key
 }
 
-/// A server whose escalation timers the test takes, and service payments-api's routing key.
-async fn payments_with_manual_timers(store: palisade_store::StoreConfig) -> (TestServer, String) {
-    let srv = TestServer::serve(AppConfig {
+/// A server whose escalation timers the test takes (steps are taken by the tests that are
+/// about them).
+async fn with_manual_timers(store: palisade_store::StoreConfig) -> TestServer {
+    TestServer::serve(AppConfig {
         store,
         manual_timers: true,
         ..Default::default()
     })
-    .await;
+    .await
+}
+
+/// A server whose escalation timers the test takes, and service payments-api's routing key.
+async fn payments_with_manual_timers(store: palisade_store::StoreConfig) -> (TestServer, String) {
+    let srv = with_manual_timers(store).await;
     let key = service_with_key(&srv, "payments-api").await;
     (srv, key)
 }
@@ -90,13 +96,7 @@ async fn verify(srv: &TestServer, dir: &std::path::Path, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_alert_opens_deduplicates_is_acknowledged_and_resolved_and_the_ledger_verifies() {
     for (name, store, dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            // Escalation steps are taken by the tests that are about them.
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
+        let srv = with_manual_timers(store).await;
         let key = service_with_key(&srv, "payments-api").await;
         let svc = srv.get("/api/v1/services/payments-api", &srv.admin).await;
         let integrations = svc.body["integrations"].as_array().unwrap();
@@ -402,13 +402,7 @@ async fn over_the_keys_rate_the_answer_is_429_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_triggers_with_one_new_key_make_one_alert_with_every_occurrence() {
     for (name, store, dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            // Escalation steps are taken by the tests that are about them.
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
+        let srv = with_manual_timers(store).await;
         let key = service_with_key(&srv, "api").await;
         let sends =
             (0..24).map(|i| {
@@ -471,13 +465,7 @@ async fn am_post(srv: &TestServer, key: &str, body: &Value) -> Resp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn alertmanager_alerts_stay_distinct_per_fingerprint_or_become_one_per_group() {
     for (name, store, _dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            // Escalation steps are taken by the tests that are about them.
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
+        let srv = with_manual_timers(store).await;
         for (service, kind) in [
             ("per-alert", "alertmanager_alert"),
             ("per-group", "alertmanager_group"),
@@ -584,13 +572,7 @@ async fn alertmanager_messages_that_are_not_version_4_or_not_for_a_key_are_refus
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_alert_is_promoted_to_an_incident_that_only_its_members_see_named() {
     for (name, store, dir) in backends().await {
-        let srv = TestServer::serve(AppConfig {
-            store,
-            // Escalation steps are taken by the tests that are about them.
-            manual_timers: true,
-            ..Default::default()
-        })
-        .await;
+        let srv = with_manual_timers(store).await;
         let key = service_with_key(&srv, "payments-api").await;
         // A deploy just before: the first suspect, shown with the incident.
         let r = srv
