@@ -9,6 +9,7 @@ use crate::pipeline::{Executed, Options, Outcome, Render, require_role_for};
 use palisade_core::alert::{
     AlertCommand, AlertDetails, AlertPayload, AlertState, DedupMatch, Origin, RaiseAlert,
 };
+use palisade_core::bounded::Generations;
 use palisade_core::change::{ChangeDetails, ChangeState, RecordChange};
 use palisade_core::service::{INTEGRATION_KEY, Integration, IntegrationKind, ServiceCommand};
 use palisade_core::{AccountRole, Actor, ServiceState, StreamKind, UserName};
@@ -101,13 +102,20 @@ impl KeyCache {
 /// trigger once resolved (`alert-resolved`), the entry is dropped and the store asked. A
 /// deduplication then reads no key from the store. Acknowledgements and resolutions always ask
 /// the store (an entry naming a resolved alert would drop them).
-#[derive(Default)]
 pub struct OpenAlerts {
-    map: Mutex<HashMap<String, Uuid>>,
+    map: Mutex<Generations<String, Uuid>>,
 }
 
-/// Most open keys remembered; beyond it the map starts over.
+/// Open keys remembered per generation (the keys used recently; at most two generations).
 const OPEN_KEYS: usize = 32_768;
+
+impl Default for OpenAlerts {
+    fn default() -> Self {
+        OpenAlerts {
+            map: Mutex::new(Generations::new(OPEN_KEYS)),
+        }
+    }
+}
 
 impl OpenAlerts {
     fn get(&self, key: &str) -> Option<Uuid> {
@@ -118,11 +126,10 @@ impl OpenAlerts {
             .copied()
     }
     fn put(&self, key: &str, alert: Uuid) {
-        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= OPEN_KEYS {
-            m.clear();
-        }
-        m.insert(key.to_string(), alert);
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), alert);
     }
     fn forget(&self, key: &str) {
         self.map
@@ -422,7 +429,7 @@ impl App {
                         })?,
                     };
                     match self
-                        .execute::<AlertState>(&actor, &alert.to_string(), cmd, &opts, None)
+                        .execute_id::<AlertState>(&actor, alert, cmd, &opts)
                         .await
                     {
                         Ok(_) => return Ok(answer(Some(alert), Placed::Deduplicated)),
@@ -483,7 +490,7 @@ impl App {
                         )
                     };
                     let done = self
-                        .execute::<AlertState>(&actor, &alert.to_string(), cmd, &opts, None)
+                        .execute_id::<AlertState>(&actor, alert, cmd, &opts)
                         .await?
                         .done()?;
                     let placed = if done.events.is_empty() {

@@ -2,23 +2,27 @@
 //!
 //! The ledger is append-only and the fold deterministic (property-tested in palisade-core), so a
 //! state folded up to event `n` plus the events after `n` is the state of the whole stream: a
-//! request reads only the events it has not seen. It always asks the store for them, so another
-//! instance's writes (several servers on one PostgreSQL) are seen at once: the cache saves
-//! parsing, never freshness. A state is remembered only once its append committed.
+//! request reads only the events it has not seen. A load always asks the store for them, so
+//! another instance's writes (several servers on one PostgreSQL) are seen at once: the cache
+//! saves parsing, never freshness. A command may first be decided on the cached state alone
+//! ([`StateCache::cached`]): its append names the head it was decided on, and the store refuses
+//! it if the stream moved on. A state is remembered only once its append committed.
 
+use palisade_core::bounded::Generations;
 use palisade_core::{Aggregate, Event, FoldError};
 use palisade_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use uuid::Uuid;
 
-/// States kept per aggregate kind unless it says otherwise; beyond this the cache starts over
-/// (a simple memory bound).
+/// States kept per generation for each aggregate kind unless it says otherwise: the cache holds
+/// the states used recently, at most two generations ([`Generations`]).
 const CAPACITY: usize = 2048;
 
 pub struct StateCache<A> {
-    map: Mutex<HashMap<Uuid, Arc<A>>>,
-    capacity: usize,
+    map: Mutex<Generations<Uuid, Arc<A>>>,
+    /// An estimate of a state's size in bytes, for kinds whose states vary widely.
+    weigh: fn(&A) -> usize,
 }
 
 impl<A> Default for StateCache<A> {
@@ -28,11 +32,23 @@ impl<A> Default for StateCache<A> {
 }
 
 impl<A> StateCache<A> {
-    /// A cache of at most `capacity` states (at least one), for kinds whose states are large.
-    pub fn with_capacity(capacity: usize) -> Self {
+    /// A cache of `per_generation` states (at least one) per generation, for kinds whose
+    /// states are large (fewer) or used in great numbers (more).
+    pub fn with_capacity(per_generation: usize) -> Self {
         StateCache {
-            map: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
+            map: Mutex::new(Generations::new(per_generation)),
+            weigh: |_| 1,
+        }
+    }
+
+    /// A cache of `per_generation` states per generation that also holds at most `bytes` per
+    /// generation by `weigh`'s estimate, for kinds whose states carry what a client sent (an
+    /// alert's payload may be 500 KB): a count alone would let a few such states multiply the
+    /// cache's memory.
+    pub fn weighed(per_generation: usize, bytes: usize, weigh: fn(&A) -> usize) -> Self {
+        StateCache {
+            map: Mutex::new(Generations::with_weight(per_generation, bytes)),
+            weigh,
         }
     }
 }
@@ -97,15 +113,23 @@ impl<A: Aggregate> StateCache<A> {
         Ok(Some(st))
     }
 
+    /// The state this process last knew for the stream, without asking the store: it may be
+    /// behind another instance's writes (see `App::execute`, which only decides on it when the
+    /// append will check the stream's head).
+    pub fn cached(&self, id: Uuid) -> Option<A> {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|st| (**st).clone())
+    }
+
     /// Keep a state known to be the fold of its stream up to its `last_seq`.
     pub fn remember(&self, st: &A) {
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let id = st.stream().id;
         if m.get(&id).is_none_or(|c| c.last_seq() < st.last_seq()) {
-            if m.len() >= self.capacity {
-                m.clear();
-            }
-            m.insert(id, Arc::new(st.clone()));
+            m.insert_weighted(id, Arc::new(st.clone()), (self.weigh)(st));
         }
     }
 }

@@ -220,7 +220,7 @@ impl App {
     /// Record the first-page latency of an alert whose first step paged someone with its
     /// trigger (zero: the pages were committed with the alert).
     pub(crate) fn paged_with_trigger(&self, st: &AlertState) {
-        if st.first_paged_at.is_some() && st.first_paged_at == Some(st.triggered_at) {
+        if st.first_paged_at == Some(st.triggered_at) {
             self.inner.metrics.first_page(0.0);
         }
     }
@@ -237,25 +237,13 @@ impl App {
         let Some(service) = self.load::<ServiceState>(st.service).await? else {
             return Ok(());
         };
-        let StepPlan {
-            users,
-            next,
-            reason,
-            keep_paging_after_ack,
-        } = self.step_plan(&service, step).await?;
+        let plan = self.step_plan(&service, step).await?;
         let done = self
-            .execute::<AlertState>(
+            .execute_id::<AlertState>(
                 &escalation_actor(),
-                &alert.to_string(),
-                AlertCommand::Escalate {
-                    step,
-                    users,
-                    next,
-                    reason,
-                    keep_paging_after_ack,
-                },
+                alert,
+                AlertCommand::Escalate { step, plan },
                 &Options::default(),
-                None,
             )
             .await?
             .done()?;

@@ -29,7 +29,6 @@ pub mod notify;
 pub mod oidc;
 pub mod people;
 pub mod pipeline;
-pub mod process;
 pub mod schedules;
 pub mod services;
 pub mod settings;
@@ -119,6 +118,12 @@ pub struct App {
 
 /// Scan states kept between requests (see where the cache is made).
 const SCAN_STATES: usize = 128;
+
+/// Alert states kept per generation of the cache, and their bytes at most (by
+/// `AlertState::approximate_bytes`): the flapping alerts of a busy deployment stay folded,
+/// and a flood of large payloads cannot hold more than twice the bytes.
+const ALERT_STATES: usize = 4_096;
+const ALERT_STATE_BYTES: usize = 8 << 20;
 
 /// The application's state.
 pub struct Inner {
@@ -305,7 +310,11 @@ impl App {
             metrics,
             incidents: Default::default(),
             services: Default::default(),
-            alerts: Default::default(),
+            alerts: cache::StateCache::weighed(
+                ALERT_STATES,
+                ALERT_STATE_BYTES,
+                palisade_core::alert::AlertState::approximate_bytes,
+            ),
             changes: Default::default(),
             schedules: Default::default(),
             escalations: Default::default(),

@@ -358,6 +358,41 @@ impl App {
             return Ok(Outcome::Replayed(replay));
         }
         let id = self.resolve::<A>(reference).await?;
+        self.execute_on(actor, id, reference, cmd, opts, render)
+            .await
+    }
+
+    /// [`Self::execute`] on a stream whose id the caller already holds (an open alert's, from
+    /// its key): nothing is read to find it. A stream that does not exist is not found.
+    pub(crate) async fn execute_id<A: Kept>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        cmd: A::Command,
+        opts: &Options,
+    ) -> Result<Outcome<A>> {
+        require_role(actor, A::required_role(&cmd))?;
+        if let Some(replay) = self.replay(actor, opts).await? {
+            return Ok(Outcome::Replayed(replay));
+        }
+        self.execute_on(actor, id, &id.to_string(), cmd, opts, None)
+            .await
+    }
+
+    /// Decide and commit. The first decision may be made on the state this process last
+    /// committed (cached) without reading the stream: if another instance wrote to it since, the
+    /// append finds the stream's head moved and refuses (the expected last seq), and the command
+    /// is decided again on what the store holds. Only a decision on the stream as read is
+    /// answered with a refusal, a "nothing to do" or a "not found": a stale state never refuses.
+    async fn execute_on<A: Kept>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        reference: &str,
+        cmd: A::Command,
+        opts: &Options,
+        render: Option<Render<'_, A>>,
+    ) -> Result<Outcome<A>> {
         let _serial = if A::independent_of_state(&cmd) {
             None
         } else {
@@ -365,13 +400,29 @@ impl App {
         };
         let mut checked_users = false;
         let mut attempts = Attempts::new(MAX_ATTEMPTS);
+        // Whether `st` below is the stream as read (not only as this process last wrote it).
+        let mut read = A::independent_of_state(&cmd);
         loop {
-            let st = self
-                .load::<A>(id)
-                .await?
-                .ok_or_else(|| not_found::<A>(reference))?;
+            let cached = if read {
+                None
+            } else {
+                A::cache(&self.inner).cached(id)
+            };
+            let st = match cached {
+                Some(st) => st,
+                None => {
+                    read = true;
+                    self.load::<A>(id)
+                        .await?
+                        .ok_or_else(|| not_found::<A>(reference))?
+                }
+            };
             let at = now();
             if !st.visible_to(actor, Some(&cmd), at) {
+                if !read {
+                    read = true;
+                    continue;
+                }
                 return Err(not_found::<A>(reference));
             }
             if !checked_users {
@@ -384,7 +435,15 @@ impl App {
                 policy: A::policy(&self.inner),
             };
             let payloads = match st.decide(actor, &cmd, &ctx) {
+                Ok(p) if p.is_empty() && !read => {
+                    read = true;
+                    continue;
+                }
                 Ok(p) => p,
+                Err(_) if !read => {
+                    read = true;
+                    continue;
+                }
                 Err(r) => {
                     self.inner.metrics.refused(r.rule.id);
                     self.record_refusal(actor, &st, &cmd, &r, _serial.is_some())
@@ -419,6 +478,8 @@ impl App {
                 payloads,
             );
             match self.commit(actor, st, events, opts, render).await {
+                // The cached state was behind the stream: decide on the stream as read.
+                Err(AppError::Conflict(_)) if !read => read = true,
                 // Another instance wrote to this stream: decide again on its new state, unless
                 // that was the last attempt.
                 Err(AppError::Conflict(_)) => {

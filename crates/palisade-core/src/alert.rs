@@ -441,6 +441,19 @@ pub struct StepPlan {
     pub keep_paging_after_ack: bool,
 }
 
+impl StepPlan {
+    /// The event recording this plan taken as step `step`.
+    fn escalated(&self, step: Step) -> AlertPayload {
+        AlertPayload::Escalated {
+            step,
+            users: self.users.clone(),
+            next: self.next,
+            reason: self.reason.clone(),
+            keep_paging_after_ack: self.keep_paging_after_ack,
+        }
+    }
+}
+
 /// A change to an alert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertCommand {
@@ -462,10 +475,7 @@ pub enum AlertCommand {
     /// Take an escalation step (the application resolved who is on call for it).
     Escalate {
         step: Step,
-        users: Vec<UserName>,
-        next: Option<NextStep>,
-        reason: String,
-        keep_paging_after_ack: bool,
+        plan: StepPlan,
     },
 }
 
@@ -534,6 +544,43 @@ pub struct AlertState {
 }
 
 impl AlertState {
+    /// About how many bytes this state holds: its text, which the sender chose (a payload may
+    /// be hundreds of kilobytes), plus a fixed cost per part. For bounding caches, not exact.
+    pub fn approximate_bytes(&self) -> usize {
+        let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+        let d = &self.details;
+        let details = d.summary.len()
+            + d.source.len()
+            + opt(&d.timestamp)
+            + opt(&d.component)
+            + opt(&d.group)
+            + opt(&d.class)
+            + d.custom_details.as_ref().map_or(0, |c| c.0.len())
+            + d.links
+                .iter()
+                .map(|l| 64 + l.href.len() + opt(&l.text))
+                .sum::<usize>()
+            + d.images
+                .iter()
+                .map(|i| 64 + i.src.len() + opt(&i.href) + opt(&i.alt))
+                .sum::<usize>()
+            + opt(&d.client)
+            + opt(&d.client_url);
+        let dedup = self.deduplicated_by.as_ref().map_or(0, |m| {
+            m.rule.len()
+                + m.matched
+                    .iter()
+                    .map(|(k, v)| 64 + k.len() + v.len())
+                    .sum::<usize>()
+        });
+        let history = self
+            .history
+            .iter()
+            .map(|h| 128 + h.kind.len() + h.description.len())
+            .sum::<usize>();
+        512 + self.dedup_key.len() + details + dedup + history
+    }
+
     /// The unique key an open alert holds: one open alert per (service, dedup_key).
     pub fn open_key(service: Uuid, dedup_key: &str) -> String {
         format!("{}/{dedup_key}", service.as_hyphenated())
@@ -705,13 +752,7 @@ impl Aggregate for AlertState {
             reason,
         }];
         if let Some(first) = &c.first_step {
-            out.push(AlertPayload::Escalated {
-                step: Step { round: 0, level: 0 },
-                users: first.users.clone(),
-                next: first.next,
-                reason: first.reason.clone(),
-                keep_paging_after_ack: first.keep_paging_after_ack,
-            });
+            out.push(first.escalated(Step { round: 0, level: 0 }));
         }
         Ok(out)
     }
@@ -774,25 +815,13 @@ impl Aggregate for AlertState {
             }),
             // Acknowledging or resolving stops the escalation; a step already taken (a timer
             // that fired twice after a crash) is not taken again.
-            AlertCommand::Escalate {
-                step,
-                users,
-                next,
-                reason,
-                keep_paging_after_ack,
-            } => Ok(
+            AlertCommand::Escalate { step, plan } => Ok(
                 if self.status != AlertStatus::Triggered
                     || self.escalation.is_some_and(|s| s >= *step)
                 {
                     Vec::new()
                 } else {
-                    vec![AlertPayload::Escalated {
-                        step: *step,
-                        users: users.clone(),
-                        next: *next,
-                        reason: reason.clone(),
-                        keep_paging_after_ack: *keep_paging_after_ack,
-                    }]
+                    vec![plan.escalated(*step)]
                 },
             ),
             AlertCommand::Promote { incident } => {
@@ -1127,10 +1156,12 @@ mod tests {
         let step = |round, level| Step { round, level };
         let page = |s: Step, next: Option<NextStep>| AlertCommand::Escalate {
             step: s,
-            users: vec![alice.clone()],
-            next,
-            reason: "on call for primary".into(),
-            keep_paging_after_ack: false,
+            plan: StepPlan {
+                users: vec![alice.clone()],
+                next,
+                reason: "on call for primary".into(),
+                keep_paging_after_ack: false,
+            },
         };
         let next = NextStep {
             step: step(0, 1),
@@ -1213,10 +1244,12 @@ mod tests {
         // The timer of the first step, had one been set too, would find it taken.
         let again = AlertCommand::Escalate {
             step: Step { round: 0, level: 0 },
-            users: vec![alice],
-            next: None,
-            reason: "r".into(),
-            keep_paging_after_ack: false,
+            plan: StepPlan {
+                users: vec![alice],
+                next: None,
+                reason: "r".into(),
+                keep_paging_after_ack: false,
+            },
         };
         assert_eq!(run(&mut st, again), Ok(0));
     }

@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod alert;
 pub mod assessment;
+pub mod bounded;
 pub mod canonical;
 pub mod chain;
 pub mod change;
