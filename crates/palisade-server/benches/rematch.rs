@@ -90,13 +90,14 @@ async fn pg_admin(base: &str, sql: &str) {
     client.batch_execute(sql).await.expect(sql);
 }
 
+/// The allocator `palisade serve` runs with (see the binary's main.rs), so that the memory
+/// figures are the server's.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() {
-    // As `palisade serve` does: four malloc arenas (palisade_app::process), so that the figures
-    // are the server's. Runs the bench again once when `MALLOC_ARENA_MAX` is not set.
-    if let Some(why) = palisade_app::process::cap_malloc_arenas() {
-        eprintln!("{why}");
-    }
     let (mut sboms, mut components, mut services, mut vulnerable) =
         (1000usize, 500usize, 100usize, 5usize);
     let mut args = std::env::args().skip(1);

@@ -30,6 +30,15 @@ macro_rules! errln {
     }};
 }
 
+/// The process's allocator is jemalloc (for the C code too: SQLite's allocations included). A
+/// server's work moves between threads (async workers, the blocking pool, the database's
+/// writer); glibc's malloc kept what each thread freed, in fragments, and a server's memory grew
+/// for hours with a flat heap. jemalloc hands unused pages back to the system after a few
+/// seconds, from a background thread (BENCHMARKS, "Alerts and paging": the 10-minute run).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod admin_cmd;
 mod alert_cmd;
 mod client;
@@ -203,11 +212,6 @@ fn main() -> ExitCode {
         }
         other => other,
     };
-    if matches!(command, Command::Serve(_))
-        && let Some(why) = palisade_app::process::cap_malloc_arenas()
-    {
-        eprintln!("warning: {why}; running with the C library's default memory arenas");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
