@@ -9,6 +9,7 @@
 #   PG=postgres://postgres@127.0.0.1:5432/test bench/alerts.sh   # also PostgreSQL (a new schema)
 #   SECONDS_MAX=20 SECONDS_RATE=30 RATE=5000 CONNECTIONS=64 bench/alerts.sh
 #   SECONDS_RATE=600 bench/alerts.sh                       # the 10-minute memory run
+#   SAMPLE=10 …                      # the server's RSS and threads every 10 s of the open-loop run
 #   BINS="old=/tmp/palisade-old new=target/release/palisade" bench/alerts.sh   # side by side
 #
 # The load generator is crates/palisade-server/benches/intake.rs (open loop: latency counted
@@ -23,6 +24,7 @@ PORT=${PORT:-7981}
 HOOK_PORT=${HOOK_PORT:-7982}
 PAGE_RATE=${PAGE_RATE:-100}
 SECONDS_PAGES=${SECONDS_PAGES:-20}
+SAMPLE=${SAMPLE:-30}
 # BINS="old=/path/a new=/path/b": each backend run once per binary, one after the other in the
 # same run (a same-run comparison); default: the binary built from this checkout.
 if [ -z "${BINS:-}" ]; then
@@ -74,8 +76,15 @@ run_backend() { # NAME [DATABASE_URL]
   echo "   server RSS: ${before} kB before, $(rss $server) kB after"
   echo "== $name: open loop at $RATE/s, ${SECONDS_RATE}s"
   before=$(rss $server)
+  # The server's RSS (MB) and threads every SAMPLE seconds of the run, to see a trend, not two ends.
+  ( while kill -0 $server 2>/dev/null; do
+      echo "$(( $(rss $server) / 1024 ))/$(ls /proc/$server/task | wc -l)"; sleep "$SAMPLE"
+    done > "$data/samples" ) &
+  local sampler=$!
   "$GEN" --url "http://127.0.0.1:$PORT" --key "$key" --rate "$RATE" --seconds "$SECONDS_RATE" --connections "$CONNECTIONS"
+  kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null || true
   echo "   server RSS: ${before} kB before, $(rss $server) kB after"
+  echo "   server RSS MB/threads every ${SAMPLE}s: $(tr '\n' ' ' < "$data/samples")"
   kill $server; wait $server 2>/dev/null || true
   rm -rf "$data"
 }

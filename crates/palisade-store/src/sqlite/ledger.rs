@@ -134,7 +134,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn feed_verifier(&self, v: &mut Verifier) -> Result<()> {
-        let conn = self.reader()?;
+        // A connection of its own: the whole ledger is read, on the caller's thread.
+        let conn = super::open_reader(self.path())?;
         feed(&conn, v)
     }
 }
